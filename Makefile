@@ -1,0 +1,49 @@
+# DR Portal — `make run` to try it, `make test` to check it.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE := dr_portal.settings
+
+.PHONY: help venv run test lint typecheck check-migrations bench clean
+
+help:
+	@echo "make run    - set up and serve the demo on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint | typecheck | check-migrations | bench"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py demo_setup
+	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
+	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	DEBUG=true $(BIN)/mypy .
+
+check-migrations: venv
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: venv
+	@echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,96 @@
+"""The access layer: the one place that decides who may see and do what.
+
+Views, the API and tasks call `check()` (or an `access_<entity>_by_id`
+built on it). A denied read looks exactly like a missing object, so the
+answer never tells an outsider that something exists.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.http import Http404
+
+from dr_portal.accounts.models import Role
+
+
+class Perm(StrEnum):
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_INVENTORY = "view_inventory"
+    MANAGE_INVENTORY = "manage_inventory"
+    RUN_BACKUPS = "run_backups"
+    VIEW_INCIDENTS = "view_incidents"
+    RESPOND_INCIDENTS = "respond_incidents"
+    COMMAND_INCIDENTS = "command_incidents"
+    VIEW_APPROVALS = "view_approvals"
+    APPROVE_STEPS = "approve_steps"
+    VIEW_REPORTS = "view_reports"
+    VIEW_AUDIT = "view_audit"
+    REDACT_AUDIT = "redact_audit"
+    MANAGE_PEOPLE = "manage_people"
+
+
+_EVERYONE = {Perm.VIEW_DASHBOARD, Perm.VIEW_INVENTORY, Perm.VIEW_INCIDENTS}
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(Perm),
+    Role.INCIDENT_COMMANDER: frozenset(
+        _EVERYONE
+        | {
+            Perm.RUN_BACKUPS,
+            Perm.RESPOND_INCIDENTS,
+            Perm.COMMAND_INCIDENTS,
+            Perm.VIEW_APPROVALS,
+            Perm.APPROVE_STEPS,
+        }
+    ),
+    Role.ONCALL_ENGINEER: frozenset(
+        _EVERYONE | {Perm.RUN_BACKUPS, Perm.RESPOND_INCIDENTS, Perm.VIEW_APPROVALS, Perm.APPROVE_STEPS}
+    ),
+    Role.COMPLIANCE_OFFICER: frozenset(_EVERYONE | {Perm.VIEW_REPORTS, Perm.VIEW_AUDIT}),
+    Role.VIEWER: frozenset(_EVERYONE),
+}
+
+# Approving a step changes production; it needs a second factor whoever does it.
+MFA_PERMS: frozenset[Perm] = frozenset({Perm.APPROVE_STEPS})
+# Admins can change everything, so every admin action needs a second factor.
+MFA_ROLES: frozenset[str] = frozenset({Role.ADMIN})
+
+
+class NotFoundOrForbidden(Http404):
+    """Raised for a denied read or write; rendered exactly as a 404."""
+
+
+class MfaRequired(Exception):
+    """The person may do this, but only after proving a second factor."""
+
+
+def has_role_perm(user: Any, perm: Perm) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return perm in ROLE_PERMS.get(user.role, frozenset())
+
+
+def needs_mfa(user: Any, perm: Perm) -> bool:
+    return perm in MFA_PERMS or user.role in MFA_ROLES
+
+
+def mfa_verified(user: Any) -> bool:
+    # django-otp's middleware (sessions) or our token authentication (API)
+    # attach is_verified(); a user object from anywhere else has no factor.
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def can(user: Any, perm: Perm) -> bool:
+    """True when `check` would pass; for showing or hiding links and buttons."""
+    return has_role_perm(user, perm) and (not needs_mfa(user, perm) or mfa_verified(user))
+
+
+def check(user: Any, perm: Perm) -> None:
+    """Raise unless `user` may exercise `perm` right now."""
+    if not has_role_perm(user, perm):
+        raise NotFoundOrForbidden
+    if needs_mfa(user, perm) and not mfa_verified(user):
+        raise MfaRequired

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from dr_portal.accounts.models import ApiToken, User
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    list_display = ("username", "get_full_name", "email", "role", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("DR Portal", {"fields": ("role",)}))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "mfa_verified", "created_at", "expires_at", "revoked_at")
+    readonly_fields = ("public_id", "user", "prefix", "digest", "mfa_verified", "created_at", "last_used_at")
+    list_filter = ("mfa_verified",)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

@@ -1,0 +1,118 @@
+"""The API's error shape and the token endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from dr_portal.accounts.access import MfaRequired
+from dr_portal.accounts.models import ApiToken
+from dr_portal.accounts.selectors import user_confirmed_totp
+from dr_portal.accounts.services import token_issue, token_revoke
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error is {"error": {"status", "code", "detail", "fields"?}}."""
+    if isinstance(exc, MfaRequired):
+        exc = exceptions.PermissionDenied(
+            "This action needs a second factor: request a token with your one-time code.", code="mfa_required"
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+            body["code"] = codes.get("detail", "error") if isinstance(codes, dict) else codes
+            body["detail"] = str(response.data["detail"])
+        else:
+            body["code"] = "invalid"
+            body["detail"] = "The request has invalid fields."
+            body["fields"] = response.data
+    response.data = {"error": body}
+    return response
+
+
+class TokenRequest(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
+    name = serializers.CharField(required=False, max_length=100, default="API token")
+
+
+class TokenOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    mfa_verified = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+
+
+@extend_schema(
+    request=TokenRequest,
+    responses={201: inline_serializer("IssuedToken", {"token": serializers.CharField(), "details": TokenOut()})},
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def token_create(request: Request) -> Response:
+    """Exchange username, password (and a one-time code when enrolled) for a token."""
+    data = TokenRequest(data=request.data)
+    data.is_valid(raise_exception=True)
+    user = authenticate(
+        request._request,
+        username=data.validated_data["username"],
+        password=data.validated_data["password"],
+    )
+    if user is None:
+        raise exceptions.AuthenticationFailed("Wrong username or password.")
+    device = user_confirmed_totp(user=user)
+    otp = data.validated_data.get("otp") or ""
+    if device is not None:
+        if not otp:
+            raise exceptions.AuthenticationFailed("This account uses MFA: send your one-time code as 'otp'.")
+        if not device.verify_token(otp):
+            raise exceptions.AuthenticationFailed("Wrong or expired one-time code.")
+    issued = token_issue(user=user, name=data.validated_data["name"], mfa_verified=device is not None)
+    return Response({"token": issued.raw, "details": TokenOut(issued.token).data}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(request=None, responses={204: None})
+@api_view(["DELETE"])
+@permission_classes([IsAuthenticated])
+def token_revoke_current(request: Request) -> Response:
+    """Revoke the token this request was made with."""
+    if not isinstance(request.auth, ApiToken):
+        raise exceptions.ValidationError({"detail": "Only a token can revoke itself; this request used a session."})
+    token_revoke(token=request.auth)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+    role = serializers.CharField()
+    role_label = serializers.CharField()
+
+
+@extend_schema(responses=MeOut)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def me(request: Request) -> Response:
+    """Who this token or session belongs to."""
+    return Response(MeOut(request.user).data)

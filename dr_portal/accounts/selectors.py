@@ -1,0 +1,25 @@
+"""Reads about people and their tokens."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dr_portal.accounts.models import ApiToken, User
+from dr_portal.accounts.services import token_digest
+
+
+def user_confirmed_totp(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def token_active_by_raw(*, raw: str) -> ApiToken | None:
+    token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    return token
+
+
+def token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())

@@ -1,0 +1,97 @@
+"""Sign-in, sign-out, MFA enrolment and verification, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import user_has_device
+
+from dr_portal.accounts.forms import OtpForm, TokenForm
+from dr_portal.accounts.models import ApiToken
+from dr_portal.accounts.selectors import token_list_for_user, user_confirmed_totp
+from dr_portal.accounts.services import token_issue, token_revoke, totp_confirm, totp_device_for_enrolment
+from dr_portal.http import AuthenticatedHttpRequest
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        if user_has_device(self.request.user):
+            return reverse("accounts:mfa") + "?next=" + url
+        return url
+
+
+def locked_out(request: HttpRequest, response: HttpResponse | None, credentials: dict[str, Any] | None) -> HttpResponse:
+    """django-axes calls this when a locked account tries to sign in."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    attempt = AccessAttempt.objects.filter(username=username).order_by("-attempt_time").first()
+    until = attempt.attempt_time + settings.AXES_COOLOFF_TIME if attempt else None
+    context = {"username": username, "locked_until": until, "failure_limit": settings.AXES_FAILURE_LIMIT}
+    return render(request, "accounts/locked_out.html", context, status=429)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("dashboard")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Verify the second factor, or enrol one when the person has none yet."""
+    confirmed = user_confirmed_totp(user=request.user)
+    enrolling = confirmed is None
+    device = totp_device_for_enrolment(user=request.user) if confirmed is None else confirmed
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
+        ok = totp_confirm(device=device, code=code) if enrolling else device.verify_token(code)
+        if ok:
+            otp_login(request, device)
+            messages.success(request, "Second factor enrolled." if enrolling else "Second factor verified.")
+            return redirect(_safe_next(request))
+        form.add_error("code", "That code is wrong or has expired. Try the next one your app shows.")
+    context: dict[str, Any] = {"form": form, "enrolling": enrolling, "next": _safe_next(request)}
+    if enrolling:
+        context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#111")
+        context["secret"] = device.config_url.split("secret=")[1].split("&")[0]
+    return render(request, "accounts/mfa.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        verified = bool(getattr(request.user, "is_verified", lambda: False)())
+        issued = token_issue(user=request.user, name=form.cleaned_data["name"], mfa_verified=verified)
+        form = TokenForm()
+    context = {"form": form, "issued": issued, "tokens": token_list_for_user(user=request.user)}
+    return render(request, "accounts/tokens.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: AuthenticatedHttpRequest, token_id: str) -> HttpResponse:
+    token = get_object_or_404(ApiToken, public_id=token_id, user=request.user)
+    token_revoke(token=token)
+    messages.success(request, f"Token {token.prefix}… revoked.")
+    return redirect("accounts:tokens")

@@ -1,0 +1,56 @@
+"""Operational writes and probes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from dr_portal.ops.models import WorkerHeartbeat
+
+
+def heartbeat_record(*, hostname: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"seen_at": timezone.now()})
+
+
+def heartbeat_latest() -> datetime | None:
+    row = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
+    return row
+
+
+def probe_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "not ready"
+        return f"database unreachable: {exc.__class__.__name__}: {exc}".strip()
+    return None
+
+
+def probe_broker() -> str | None:
+    from dr_portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # kombu raises many kinds; all mean "not ready"
+        return f"broker unreachable: {exc.__class__.__name__}: {exc}".strip()
+    return None
+
+
+def probe_worker() -> str | None:
+    try:
+        seen = heartbeat_latest()
+    except Exception as exc:
+        return f"cannot read worker heartbeat: {exc.__class__.__name__}"
+    if seen is None:
+        return "no worker has reported a heartbeat yet"
+    age = timezone.now() - seen
+    if age > timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE):
+        return (
+            f"newest worker heartbeat is {int(age.total_seconds())} s old (limit {settings.WORKER_HEARTBEAT_MAX_AGE} s)"
+        )
+    return None

@@ -1,0 +1,44 @@
+"""Probes for orchestrators and Prometheus: /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from dr_portal.ops.metrics import build_registry
+from dr_portal.ops.services import probe_broker, probe_database, probe_worker
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": probe_database(), "broker": probe_broker()}
+    checks["worker"] = probe_worker() if checks["database"] is None else "skipped: database unreachable"
+    failures = {name: reason for name, reason in checks.items() if reason}
+    if failures:
+        reason = "; ".join(f"{name}: {why}" for name, why in failures.items())
+        return JsonResponse({"status": "unavailable", "reason": reason, "failed": failures}, status=503)
+    return JsonResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    if settings.METRICS_TOKEN:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent, settings.METRICS_TOKEN):
+            return HttpResponse(
+                "metrics need the bearer token in METRICS_TOKEN\n", status=401, content_type="text/plain"
+            )
+    return HttpResponse(generate_latest(build_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,29 @@
+"""Top-level URLs."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+from drf_spectacular.views import SpectacularAPIView
+
+from dr_portal.ops import views as ops_views
+from incidents import views as incident_views
+
+# The admin site demands a verified second factor, like every admin action.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "DR Portal administration"
+
+urlpatterns = [
+    path("", incident_views.dashboard, name="dashboard"),
+    path("", include("incidents.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("audit/", include("dr_portal.audit.urls")),
+    path("accounts/", include("dr_portal.accounts.urls")),
+    path("api/v1/", include("dr_portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("admin/", admin.site.urls),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
+]

@@ -1,0 +1,13 @@
+"""WSGI entry point (gunicorn dr_portal.wsgi)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from dr_portal.env import settings_or_exit
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dr_portal.settings")
+settings_or_exit()
+application = get_wsgi_application()
