@@ -61,7 +61,12 @@ def test_the_celery_entry_point_refuses_a_bad_variable_the_same_way() -> None:
 
 def test_check_deploy_is_clean_in_production_mode() -> None:
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY="k" * 30 + "9Xq!" * 10, ALLOWED_HOSTS="dr.example.org"
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="k" * 30 + "9Xq!" * 10,
+        ALLOWED_HOSTS="dr.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

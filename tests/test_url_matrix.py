@@ -1,4 +1,4 @@
-"""Every URL the project has × every role, against the status each should get.
+"""Every URL the project has by every role, against the status each should get.
 
 A URL pattern without a row here fails `test_every_url_has_a_row`, so a new
 page cannot ship without someone deciding who may open it.
