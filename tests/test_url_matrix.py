@@ -42,7 +42,7 @@ def everyone_signed_in(status: int | str = 200) -> Row:
 
 
 def only(*roles: str, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    statuses = {role: (200 if role in roles else 404) for role in ROLES}
+    statuses: dict[str, int | str] = {role: (200 if role in roles else 404) for role in ROLES}
     statuses["anonymous"] = LOGIN
     statuses["admin_without_mfa"] = MFA if "admin" in roles else 404
     return Row(statuses, kwargs)
@@ -98,12 +98,12 @@ def test_every_url_has_a_row() -> None:
 def clients(db: None, client_for: Callable[..., Client]) -> dict[str, Client]:
     heartbeat_record(hostname="worker@matrix")
     people = {
-        "admin": UserFactory(username="m-admin", role=Role.ADMIN),
-        "admin_without_mfa": UserFactory(username="m-admin2", role=Role.ADMIN),
-        "commander": UserFactory(username="m-commander", role=Role.INCIDENT_COMMANDER),
-        "oncall": UserFactory(username="m-oncall", role=Role.ONCALL_ENGINEER),
-        "compliance": UserFactory(username="m-compliance", role=Role.COMPLIANCE_OFFICER),
-        "viewer": UserFactory(username="m-viewer", role=Role.VIEWER),
+        "admin": UserFactory.create(username="m-admin", role=Role.ADMIN),
+        "admin_without_mfa": UserFactory.create(username="m-admin2", role=Role.ADMIN),
+        "commander": UserFactory.create(username="m-commander", role=Role.INCIDENT_COMMANDER),
+        "oncall": UserFactory.create(username="m-oncall", role=Role.ONCALL_ENGINEER),
+        "compliance": UserFactory.create(username="m-compliance", role=Role.COMPLIANCE_OFFICER),
+        "viewer": UserFactory.create(username="m-viewer", role=Role.VIEWER),
     }
     result = {name: client_for(user, mfa=(name == "admin")) for name, user in people.items()}
     result["anonymous"] = Client()

@@ -24,7 +24,7 @@ TOKEN_URL = "/api/v1/auth/token/"
 
 @pytest.fixture
 def chris():
-    return UserFactory(username="chris", role=Role.INCIDENT_COMMANDER, password=PASSWORD)
+    return UserFactory.create(username="chris", role=Role.INCIDENT_COMMANDER, password=PASSWORD)
 
 
 def issue(api: APIClient, **body):

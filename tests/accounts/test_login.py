@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def person() -> User:
-    return UserFactory(username="chris", role=Role.INCIDENT_COMMANDER, password=PASSWORD)
+    return UserFactory.create(username="chris", role=Role.INCIDENT_COMMANDER, password=PASSWORD)
 
 
 def sign_in(client: Client, username: str, password: str):
@@ -71,7 +71,7 @@ def test_repeated_failures_lock_the_account_and_say_until_when(person: User) -> 
 
 
 def test_lockout_is_per_account(person: User) -> None:
-    UserFactory(username="olga", role=Role.ONCALL_ENGINEER, password=PASSWORD)
+    UserFactory.create(username="olga", role=Role.ONCALL_ENGINEER, password=PASSWORD)
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT):
         sign_in(client, "chris", "wrong")

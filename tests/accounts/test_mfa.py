@@ -60,7 +60,7 @@ def test_a_code_that_is_not_six_digits_gets_a_clear_error(admin, client_for) -> 
 
 
 def test_enrolled_person_signing_in_is_asked_for_the_code_next() -> None:
-    person = UserFactory(username="ada", role=Role.ADMIN, password="long enough password")
+    person = UserFactory.create(username="ada", role=Role.ADMIN, password="long enough password")
     device = enrol_totp(person)
     client = Client()
     response = client.post(reverse("accounts:login"), {"username": "ada", "password": "long enough password"})

@@ -12,7 +12,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_commander_signs_in_and_is_greeted_with_their_role(live_server, page) -> None:
-    UserFactory(username="commander", first_name="Chris", role=Role.INCIDENT_COMMANDER, password="browser password")
+    UserFactory.create(
+        username="commander", first_name="Chris", role=Role.INCIDENT_COMMANDER, password="browser password"
+    )
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
     page.fill("#id_username", "commander")
@@ -29,7 +31,7 @@ def test_commander_signs_in_and_is_greeted_with_their_role(live_server, page) ->
 
 
 def test_wrong_password_shows_the_error_in_the_browser(live_server, page) -> None:
-    UserFactory(username="vic", role=Role.VIEWER, password="browser password")
+    UserFactory.create(username="vic", role=Role.VIEWER, password="browser password")
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "vic")
     page.fill("#id_password", "nope")
