@@ -26,14 +26,18 @@ def browser() -> Iterator[object]:
         if os.environ.get("E2E_REQUIRED"):
             pytest.fail(f"E2E_REQUIRED is set but Chromium is missing at {CHROMIUM}")
         pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")
-    # Playwright's sync API runs an event loop; Django must allow ORM calls from tests meanwhile.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an event loop; Django must allow ORM calls
+    # from tests meanwhile. Only while browsers run: subprocesses must not inherit it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield instance
+            instance.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
