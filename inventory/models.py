@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -147,7 +148,9 @@ class Asset(models.Model):
     title = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=32, choices=AssetKind.choices)
     owner_team = models.CharField(max_length=100)
-    tier = models.PositiveSmallIntegerField(help_text="0 is mission critical, 3 deferrable.")
+    tier = models.PositiveSmallIntegerField(
+        help_text="0 is mission critical, 3 deferrable.", validators=[MinValueValidator(0), MaxValueValidator(3)]
+    )
     data_classes = models.JSONField(
         default=list, blank=True, help_text="Any of: none, personal, special_category, phi."
     )
