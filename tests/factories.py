@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
+from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -37,9 +38,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 # --- inventory ------------------------------------------------------------------
 
 
-class RecoveryPolicyFactory(factory.django.DjangoModelFactory):
+class RecoveryPolicyFactory(factory.django.DjangoModelFactory[RecoveryPolicy]):
     class Meta:
-        model = "inventory.RecoveryPolicy"
+        model = RecoveryPolicy
 
     name = factory.Sequence(lambda n: f"policy-{n}")
     strategy = "warm_standby"
@@ -55,9 +56,9 @@ class RecoveryPolicyFactory(factory.django.DjangoModelFactory):
     failover_quorum = 1
 
 
-class VaultFactory(factory.django.DjangoModelFactory):
+class VaultFactory(factory.django.DjangoModelFactory[Vault]):
     class Meta:
-        model = "inventory.Vault"
+        model = Vault
 
     name = factory.Sequence(lambda n: f"vault-{n}")
     kind = "filesystem"
@@ -66,9 +67,9 @@ class VaultFactory(factory.django.DjangoModelFactory):
     config = factory.LazyAttribute(lambda o: {"path": f"/tmp/{o.name}"})  # noqa: S108 - tests override it
 
 
-class AssetFactory(factory.django.DjangoModelFactory):
+class AssetFactory(factory.django.DjangoModelFactory[Asset]):
     class Meta:
-        model = "inventory.Asset"
+        model = Asset
 
     name = factory.Sequence(lambda n: f"asset-{n}")
     kind = "model"
@@ -84,9 +85,9 @@ class AssetFactory(factory.django.DjangoModelFactory):
     policy_assigned_at = factory.LazyFunction(timezone.now)
 
 
-class BackupFactory(factory.django.DjangoModelFactory):
+class BackupFactory(factory.django.DjangoModelFactory[Backup]):
     class Meta:
-        model = "inventory.Backup"
+        model = Backup
 
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)
@@ -95,9 +96,9 @@ class BackupFactory(factory.django.DjangoModelFactory):
     finished_at = factory.LazyFunction(timezone.now)
 
 
-class RecoveryPointFactory(factory.django.DjangoModelFactory):
+class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
     class Meta:
-        model = "inventory.RecoveryPoint"
+        model = RecoveryPoint
 
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)

@@ -19,7 +19,8 @@ def names(rows) -> list[str]:
 def estate():
     # features → model → endpoint-eu, endpoint-us; dataset → model; index → rag → endpoint-eu
     a = {
-        n: AssetFactory(name=n) for n in ["features", "dataset", "model", "endpoint-eu", "endpoint-us", "index", "rag"]
+        n: AssetFactory.create(name=n)
+        for n in ["features", "dataset", "model", "endpoint-eu", "endpoint-us", "index", "rag"]
     }
     for up, down in [
         ("features", "model"),

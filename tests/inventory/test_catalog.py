@@ -56,7 +56,7 @@ def test_policy_rto_must_be_below_mtd_and_the_error_names_the_field(admin) -> No
 
 
 def test_database_refuses_rto_at_or_above_mtd_even_around_the_service() -> None:
-    policy = RecoveryPolicyFactory()
+    policy = RecoveryPolicyFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
         RecoveryPolicy.objects.filter(pk=policy.pk).update(rto_minutes=policy.mtd_minutes)
 
@@ -107,8 +107,8 @@ def test_asset_create_validates_data_classes_labels_and_source(admin) -> None:
 
 
 def test_asset_update_restarts_the_drill_clock_when_the_policy_changes(admin) -> None:
-    asset = AssetFactory(policy_assigned_at=None)
-    new_policy = RecoveryPolicyFactory()
+    asset = AssetFactory.create(policy_assigned_at=None)
+    new_policy = RecoveryPolicyFactory.create()
     updated = asset_update(asset=asset, by=admin, fields={"policy": new_policy})
     assert updated.policy_assigned_at is not None
     event = AuditEvent.objects.get(action="asset.updated")
@@ -116,7 +116,7 @@ def test_asset_update_restarts_the_drill_clock_when_the_policy_changes(admin) ->
 
 
 def test_dependency_cycle_is_refused_and_named(admin) -> None:
-    a, b, c = AssetFactory(name="a"), AssetFactory(name="b"), AssetFactory(name="c")
+    a, b, c = AssetFactory.create(name="a"), AssetFactory.create(name="b"), AssetFactory.create(name="c")
     dependency_add(upstream=a, downstream=b, by=admin)
     dependency_add(upstream=b, downstream=c, by=admin)
     with pytest.raises(ValidationError) as caught:
@@ -126,13 +126,13 @@ def test_dependency_cycle_is_refused_and_named(admin) -> None:
 
 
 def test_dependency_on_itself_is_refused(admin) -> None:
-    a = AssetFactory(name="a")
+    a = AssetFactory.create(name="a")
     with pytest.raises(ValidationError, match="cannot depend on itself"):
         dependency_add(upstream=a, downstream=a, by=admin)
 
 
 def test_dependency_add_twice_keeps_one_edge_and_remove_is_audited(admin) -> None:
-    a, b = AssetFactory(name="a"), AssetFactory(name="b")
+    a, b = AssetFactory.create(name="a"), AssetFactory.create(name="b")
     first = dependency_add(upstream=a, downstream=b, by=admin)
     assert dependency_add(upstream=a, downstream=b, by=admin).pk == first.pk
     assert AuditEvent.objects.filter(action="dependency.added").count() == 1
@@ -154,6 +154,7 @@ def test_vault_config_needs_a_path_and_refuses_secrets(admin) -> None:
 
 
 def test_vault_in_use_cannot_be_deleted() -> None:
-    asset = AssetFactory(vault=VaultFactory())
+    vault = VaultFactory.create()
+    AssetFactory.create(vault=vault)
     with pytest.raises(Exception, match="protected"):
-        asset.vault.delete()
+        vault.delete()

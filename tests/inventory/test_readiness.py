@@ -31,20 +31,20 @@ def check(asset, name: str):
 
 
 def good_asset(**policy):
-    asset = AssetFactory(
-        policy=RecoveryPolicyFactory(**{"rpo_minutes": 60, "drill_cadence_days": 90, **policy}),
+    asset = AssetFactory.create(
+        policy=RecoveryPolicyFactory.create(**{"rpo_minutes": 60, "drill_cadence_days": 90, **policy}),
         policy_assigned_at=NOW - timedelta(days=1),
-        vault=VaultFactory(worm_capable=True, region="eu-west-1"),
+        vault=VaultFactory.create(worm_capable=True, region="eu-west-1"),
     )
     return asset
 
 
 def point(asset, age: timedelta, **fields):
-    return RecoveryPointFactory(asset=asset, data_as_of=NOW - age, **fields)
+    return RecoveryPointFactory.create(asset=asset, data_as_of=NOW - age, **fields)
 
 
 def test_an_asset_without_policy_is_in_breach_and_says_so() -> None:
-    asset = AssetFactory(policy=None)
+    asset = AssetFactory.create(policy=None)
     result = asset_readiness(asset=asset, now=NOW)
     assert result.level is Level.BREACH
     assert result.problems[0].reason.startswith("No recovery policy")
@@ -66,7 +66,7 @@ def test_no_vault_is_a_coverage_breach() -> None:
 
 def test_failed_first_backup_explains_itself() -> None:
     asset = good_asset()
-    BackupFactory(asset=asset, status=BackupStatus.FAILED, error="Source /srv/x does not exist.")
+    BackupFactory.create(asset=asset, status=BackupStatus.FAILED, error="Source /srv/x does not exist.")
     assert (
         check(asset, "coverage").reason
         == "No good backup exists. The latest attempt failed: Source /srv/x does not exist."
@@ -103,7 +103,7 @@ def test_rpo_ignores_failed_corrupt_and_expired_points() -> None:
 def test_latest_backup_failure_marks_an_otherwise_fresh_asset_at_risk() -> None:
     asset = good_asset()
     point(asset, timedelta(minutes=5))
-    BackupFactory(asset=asset, status=BackupStatus.FAILED, error="Vault v is full.")
+    BackupFactory.create(asset=asset, status=BackupStatus.FAILED, error="Vault v is full.")
     c = check(asset, "backup")
     assert (c.level, c.reason) == (Level.RISK, "The latest backup failed: Vault v is full.")
 
@@ -165,7 +165,7 @@ def test_residency_breach_names_the_vault_and_region() -> None:
 
 def test_residency_breach_for_old_points_left_in_another_region() -> None:
     asset = good_asset(allowed_regions=["eu-west-1"])
-    point(asset, timedelta(minutes=5), vault=VaultFactory(region="us-east-1"))
+    point(asset, timedelta(minutes=5), vault=VaultFactory.create(region="us-east-1"))
     point(asset, timedelta(minutes=1))
     assert "us-east-1" in check(asset, "residency").reason
 
@@ -182,7 +182,7 @@ def test_a_healthy_asset_is_ok_with_reasons_for_every_check() -> None:
 def test_rollup_by_tier_and_team_counts_each_status_worst_first() -> None:
     ok = good_asset()
     point(ok, timedelta(minutes=5))
-    AssetFactory(policy=None, tier=0, owner_team="risk")
+    AssetFactory.create(policy=None, tier=0, owner_team="risk")
     items = readiness_for()
     tiers = rollup(items, by="tier")
     assert tiers[0].key == "Tier 0" and tiers[0].counts["breach"] == 1
