@@ -9,7 +9,7 @@ from dr_portal.accounts.models import Role, User
 from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -24,15 +24,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_superuser = factory.LazyAttribute(lambda o: o.role == Role.ADMIN)
 
     @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:
         # Hashing with Argon2 is deliberately slow; only tests that sign in
         # with a password ask for one.
         if extracted:
-            self.set_password(extracted)
+            obj.set_password(extracted)
         else:
-            self.set_unusable_password()
+            obj.set_unusable_password()
         if create:
-            self.save(update_fields=["password"])
+            obj.save(update_fields=["password"])
 
 
 # --- inventory ------------------------------------------------------------------
