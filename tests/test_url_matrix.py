@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dr_portal.accounts.models import Role
 from dr_portal.ops.services import heartbeat_record
-from tests.factories import UserFactory
+from tests.factories import AssetFactory, RecoveryPolicyFactory, UserFactory
 
 ROLES = ("anonymous", "admin", "admin_without_mfa", "commander", "oncall", "compliance", "viewer")
 LOGIN = "login"  # a redirect to the sign-in page
@@ -52,10 +52,29 @@ def random_uuid() -> dict[str, Any]:
     return {"token_id": uuid.uuid4()}
 
 
+def an_asset() -> dict[str, Any]:
+    return {"asset_id": AssetFactory.create().public_id}
+
+
+def a_policy() -> dict[str, Any]:
+    return {"policy_id": RecoveryPolicyFactory.create().public_id}
+
+
 MATRIX: dict[str, Row] = {
     "dashboard": everyone_signed_in(),
     "incidents:index": everyone_signed_in(),
     "inventory:index": everyone_signed_in(),
+    "inventory:asset": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
+    "inventory:asset-new": only("admin"),
+    "inventory:asset-edit": only("admin", kwargs=an_asset),
+    "inventory:asset-backup": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
+    "inventory:policies": everyone_signed_in(),
+    "inventory:policy-new": only("admin"),
+    "inventory:policy-edit": only("admin", kwargs=a_policy),
+    "inventory:vaults": everyone_signed_in(),
+    "inventory:readiness": everyone_signed_in(),
+    "inventory:import": only("admin"),
+    "inventory:export": everyone_signed_in(),
     "incidents:approvals": only("admin", "commander", "oncall"),
     "incidents:reports": only("admin", "compliance"),
     "audit:index": only("admin", "compliance"),
