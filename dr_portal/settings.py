@@ -216,6 +216,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "BackupStatusEnum": "inventory.models.BackupStatus",
+        "PointStatusEnum": "inventory.models.PointStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------
