@@ -45,7 +45,7 @@ def _enqueue(backup: Backup) -> None:
 @transaction.atomic
 def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigger.MANUAL) -> Backup:
     """Queue a backup of `asset`, or return the one already queued or running."""
-    locked = Asset.objects.select_for_update().select_related("vault").get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(of=("self",)).select_related("vault").get(pk=asset.pk)
     active = Backup.objects.active().filter(asset=locked).first()
     if active is not None:
         return active
