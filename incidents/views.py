@@ -7,8 +7,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dr_portal.accounts.access import Perm, check
+from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
+from incidents.runs.access import access_approvals
+from incidents.runs.selectors import approvals_pending
 
 
 @login_required
@@ -28,8 +30,10 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
-    check(request.user, Perm.VIEW_APPROVALS)
-    return render(request, "incidents/approvals.html")
+    """Recovery steps waiting for a decision, with exactly what each will do."""
+    access_approvals(request.user)
+    context = {"items": approvals_pending(user=request.user), "can_decide": can(request.user, Perm.APPROVE_STEPS)}
+    return render(request, "incidents/approvals.html", context)
 
 
 @login_required

@@ -18,6 +18,8 @@ from inventory.services.backups import (
 from inventory.services.catalog import (
     asset_create,
     asset_drill_record,
+    asset_recovery_record,
+    asset_serving_switch,
     asset_update,
     dependency_add,
     dependency_remove,
@@ -27,11 +29,14 @@ from inventory.services.catalog import (
     vault_create,
     vault_update,
 )
+from inventory.services.plans import plan_default_data, plan_parse, plan_save, plan_to_data
 
 __all__ = [
     "BackupRefused",
     "asset_create",
     "asset_drill_record",
+    "asset_recovery_record",
+    "asset_serving_switch",
     "asset_update",
     "backup_claim",
     "backup_complete",
@@ -43,6 +48,10 @@ __all__ = [
     "backups_reconcile",
     "dependency_add",
     "dependency_remove",
+    "plan_default_data",
+    "plan_parse",
+    "plan_save",
+    "plan_to_data",
     "point_expire",
     "points_expire_due",
     "policy_create",
