@@ -116,7 +116,7 @@ def valid_approvers(step: StepRun, *, now: datetime | None = None) -> list[int]:
 
 def _locked(step: StepRun) -> tuple[RecoveryRun, StepRun]:
     run = RecoveryRun.objects.select_for_update().get(pk=step.run_id)
-    locked = StepRun.objects.select_for_update().select_related("asset", "point").get(pk=step.pk)
+    locked = StepRun.objects.select_for_update(of=("self",)).select_related("asset", "point").get(pk=step.pk)
     locked.run = run
     return run, locked
 

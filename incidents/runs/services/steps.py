@@ -119,7 +119,7 @@ def step_heartbeat(*, step: StepRun) -> bool:
 
 
 def _locked_running(step_id: int, attempt: int) -> StepRun | None:
-    step = StepRun.objects.select_for_update().select_related("run").filter(pk=step_id).first()
+    step = StepRun.objects.select_for_update(of=("self",)).select_related("run").filter(pk=step_id).first()
     if step is None or step.state != StepState.RUNNING or step.attempt != attempt:
         return None
     return step
@@ -240,7 +240,11 @@ def step_release(*, step: StepRun) -> None:
 
 def _lock_pair(step: StepRun) -> tuple[RecoveryRun, StepRun]:
     run = RecoveryRun.objects.select_for_update().get(pk=step.run_id)
-    locked = StepRun.objects.select_for_update().select_related("asset", "asset__policy", "point").get(pk=step.pk)
+    locked = (
+        StepRun.objects.select_for_update(of=("self",))
+        .select_related("asset", "asset__policy", "point")
+        .get(pk=step.pk)
+    )
     locked.run = run
     return run, locked
 
