@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from incidents import api as incidents_api
+from incidents import api_intake
 
 app_name = "api"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
+    path("intake/generic", api_intake.generic, name="intake-generic"),
+    path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
+    path("drills/", incidents_api.drill_create, name="drill-create"),
+    path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
 ]
+
+_incidents = SimpleRouter()
+_incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+urlpatterns += _incidents.urls
