@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from dr_portal.accounts import api as accounts_api
 from incidents import api as incidents_api
 from incidents import api_intake
+from inventory import api as inventory_api
 
 app_name = "api"
 
@@ -20,7 +21,20 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
+    path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
+    path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
+    path("inventory/import/", inventory_api.import_view, name="inventory-import"),
+    path("inventory/export/", inventory_api.export_view, name="inventory-export"),
 ]
+
+_inventory = SimpleRouter()
+_inventory.register("inventory/assets", inventory_api.AssetViewSet, basename="inventory-asset")
+_inventory.register("inventory/dependencies", inventory_api.DependencyViewSet, basename="inventory-dependency")
+_inventory.register("inventory/policies", inventory_api.PolicyViewSet, basename="inventory-policy")
+_inventory.register("inventory/vaults", inventory_api.VaultViewSet, basename="inventory-vault")
+_inventory.register("inventory/recovery-points", inventory_api.PointViewSet, basename="inventory-point")
+_inventory.register("inventory/backups", inventory_api.BackupViewSet, basename="inventory-backup")
+urlpatterns += _inventory.urls
 
 _incidents = SimpleRouter()
 _incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")

@@ -218,6 +218,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "BackupStatusEnum": "inventory.models.BackupStatus",
+        "PointStatusEnum": "inventory.models.PointStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------
@@ -269,6 +273,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
 BACKUP_STALE_SECONDS = env_int("BACKUP_STALE_SECONDS", 300, minimum=10)
 BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
+# Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
+VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
+VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
+# S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Email ----------------------------------------------------------------------

@@ -75,6 +75,11 @@ class ImportSummary:
 class Row:
     line: int
     data: dict[str, Any]
+    field_lines: dict[str, int] = field(default_factory=dict)
+
+    def at(self, name: str) -> str:
+        """Where to point an error about field `name`."""
+        return f"line {self.field_lines.get(name, self.line)}, field {name}"
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -84,6 +89,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__lines__"] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
     return mapping
 
 
@@ -92,7 +98,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
     if isinstance(value, list):
         return [_strip_lines(v) for v in value]
     return value
@@ -109,7 +115,7 @@ def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
         if not isinstance(item, dict):
             errors.append(f"{section}: every entry must be a mapping of field: value.")
             continue
-        rows.append(Row(item.get("__line__", 0), _strip_lines(item)))
+        rows.append(Row(item.get("__line__", 0), _strip_lines(item), dict(item.get("__lines__", {}))))
     return rows
 
 
@@ -123,7 +129,7 @@ def parse_yaml(text: str) -> dict[str, list[Row]]:
     if not isinstance(document, dict):
         raise ImportFailed(["line 1: expected a mapping with vaults, policies, assets and dependencies."])
     errors: list[str] = []
-    unknown = sorted(set(document) - {"vaults", "policies", "assets", "dependencies", "__line__"})
+    unknown = sorted(set(document) - {"vaults", "policies", "assets", "dependencies", "__line__", "__lines__"})
     if unknown:
         errors.append(f"line 1: unknown section {unknown[0]!r}; use vaults, policies, assets, dependencies.")
     sections = {
@@ -170,20 +176,20 @@ def parse_csv(text: str) -> dict[str, list[Row]]:
     return {"vaults": [], "policies": [], "assets": assets, "dependencies": dependencies}
 
 
-def _field_errors(line: int, invalid: ValidationError) -> list[str]:
+def _field_errors(row: Row, invalid: ValidationError) -> list[str]:
     if hasattr(invalid, "error_dict"):
         return [
-            f"line {line}, field {name}: {message}" if name != "__all__" else f"line {line}: {message}"
+            f"{row.at(name)}: {message}" if name != "__all__" else f"line {row.line}: {message}"
             for name, messages in invalid.message_dict.items()
             for message in messages
         ]
-    return [f"line {line}: {message}" for message in invalid.messages]
+    return [f"line {row.line}: {message}" for message in invalid.messages]
 
 
 def _check_keys(row: Row, allowed: frozenset[str], errors: list[str]) -> bool:
     unknown = sorted(set(row.data) - allowed)
     if unknown:
-        errors.append(f"line {row.line}, field {unknown[0]}: unknown field; known are {', '.join(sorted(allowed))}.")
+        errors.append(f"{row.at(unknown[0])}: unknown field; known are {', '.join(sorted(allowed))}.")
         return False
     return True
 
@@ -217,7 +223,7 @@ def _upsert(
                 update(**{kind: existing}, by=by, fields=values)
                 summary.updated[kind] += 1
     except ValidationError as invalid:
-        errors.extend(_field_errors(row.line, invalid))
+        errors.extend(_field_errors(row, invalid))
     except (TypeError, ValueError) as exc:
         errors.append(f"line {row.line}: {exc}")
 
@@ -231,14 +237,14 @@ def _asset_fields(row: Row, errors: list[str]) -> dict[str, Any] | None:
             continue
         found = model.objects.filter(name=name).first()
         if found is None:
-            errors.append(f"line {row.line}, field {key}: no {key} named {name!r}.")
+            errors.append(f"{row.at(key)}: no {key} named {name!r}.")
             return None
         values[key] = found
     if "tier" in values:
         try:
             values["tier"] = int(values["tier"])
         except (TypeError, ValueError):
-            errors.append(f"line {row.line}, field tier: expected 0, 1, 2 or 3, got {values['tier']!r}.")
+            errors.append(f"{row.at('tier')}: expected 0, 1, 2 or 3, got {values['tier']!r}.")
             return None
     return values
 
@@ -251,17 +257,23 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
         _upsert(row, Vault, VAULT_FIELDS, vault_create, vault_update, by, "vault", summary, errors)
     for row in sections["policies"]:
         _upsert(row, RecoveryPolicy, POLICY_FIELDS, policy_create, policy_update, by, "policy", summary, errors)
+    broken: set[str] = set()  # assets with errors; edges to them would only repeat the news
     for row in sections["assets"]:
+        before = len(errors)
         if _check_keys(row, ASSET_FIELDS, errors) and (values := _asset_fields(row, errors)) is not None:
             _upsert(row, Asset, ASSET_FIELDS, asset_create, asset_update, by, "asset", summary, errors, values)
+        if len(errors) > before:
+            broken.add(str(row.data.get("name")))
     for row in sections["dependencies"]:
         if not _check_keys(row, frozenset({"upstream", "downstream", "note"}), errors):
+            continue
+        if {str(row.data.get("upstream")), str(row.data.get("downstream"))} & broken:
             continue
         up = Asset.objects.filter(name=row.data.get("upstream") or "").first()
         down = Asset.objects.filter(name=row.data.get("downstream") or "").first()
         for key, found in (("upstream", up), ("downstream", down)):
             if found is None:
-                errors.append(f"line {row.line}, field {key}: no asset named {row.data.get(key)!r}.")
+                errors.append(f"{row.at(key)}: no asset named {row.data.get(key)!r}.")
         if up is None or down is None:
             continue
         known = Dependency.objects.filter(upstream=up, downstream=down).exists()
@@ -269,7 +281,7 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
             with transaction.atomic():
                 dependency_add(upstream=up, downstream=down, by=by, note=str(row.data.get("note", "")))
         except ValidationError as invalid:
-            errors.extend(_field_errors(row.line, invalid))
+            errors.extend(_field_errors(row, invalid))
         else:
             summary.created["dependency"] += 0 if known else 1
     if errors:

@@ -41,11 +41,26 @@ class Level(IntEnum):
 LEVEL_BY_KEY = {level.key: level for level in Level}
 
 
+CHECK_LABELS = {
+    "coverage": "Coverage",
+    "rpo": "RPO",
+    "backup": "Last backup",
+    "drill": "Drills",
+    "worm": "WORM",
+    "encryption": "Encryption",
+    "residency": "Residency",
+}
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
     level: Level
     reason: str
+
+    @property
+    def label(self) -> str:
+        return CHECK_LABELS.get(self.name, self.name)
 
 
 @dataclass

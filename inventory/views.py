@@ -136,8 +136,6 @@ def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
             if error:
                 messages.error(request, error)
             return redirect("inventory:asset", asset_id=asset.public_id)
-    if not request.htmx:
-        return redirect("inventory:asset", asset_id=asset.public_id)
     context = {
         "asset": asset,
         "backup": backup_latest(asset=asset),

@@ -18,7 +18,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from dr_portal.accounts.models import Role
 from dr_portal.ops.services import heartbeat_record
 from incidents.models import Review
-from tests.factories import IncidentFactory, UserFactory
+from tests.factories import (
+    AssetFactory,
+    BackupFactory,
+    IncidentFactory,
+    RecoveryPointFactory,
+    RecoveryPolicyFactory,
+    UserFactory,
+    VaultFactory,
+)
 
 ROLES = ("anonymous", "admin", "admin_without_mfa", "commander", "oncall", "compliance", "viewer")
 LOGIN = "login"  # a redirect to the sign-in page
@@ -75,10 +83,38 @@ def post_only(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
     return row(405, anonymous=LOGIN, kwargs=kwargs)
 
 
+def an_asset() -> dict[str, Any]:
+    return {"asset_id": AssetFactory.create().public_id}
+
+
+def a_policy() -> dict[str, Any]:
+    return {"policy_id": RecoveryPolicyFactory.create().public_id}
+
+
+def api(status: int | str = 200, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    """An API route any signed-in role may read; an admin's session needs its second factor."""
+    return row(status, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
+
+
+def by_id(factory: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"id": factory.create().public_id}
+
+
 MATRIX: dict[str, Row] = {
     "dashboard": everyone_signed_in(),
     "incidents:index": everyone_signed_in(),
     "inventory:index": everyone_signed_in(),
+    "inventory:asset": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
+    "inventory:asset-new": only("admin"),
+    "inventory:asset-edit": only("admin", kwargs=an_asset),
+    "inventory:asset-backup": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
+    "inventory:policies": everyone_signed_in(),
+    "inventory:policy-new": only("admin"),
+    "inventory:policy-edit": only("admin", kwargs=a_policy),
+    "inventory:vaults": everyone_signed_in(),
+    "inventory:readiness": everyone_signed_in(),
+    "inventory:import": only("admin"),
+    "inventory:export": everyone_signed_in(),
     "incidents:approvals": only("admin", "commander", "oncall"),
     "incidents:reports": only("admin", "compliance"),
     "audit:index": only("admin", "compliance"),
@@ -90,6 +126,24 @@ MATRIX: dict[str, Row] = {
     "api:auth-token": row(405),
     "api:auth-token-current": row(405, anonymous=401),
     "api:me": row(200, anonymous=401),
+    "api:inventory-asset-list": api(),
+    "api:inventory-asset-detail": api(kwargs=by_id(AssetFactory)),
+    "api:inventory-asset-readiness": api(kwargs=by_id(AssetFactory)),
+    "api:inventory-asset-backup": api(405, kwargs=by_id(AssetFactory)),
+    "api:inventory-backup-list": api(),
+    "api:inventory-backup-detail": api(kwargs=by_id(BackupFactory)),
+    "api:inventory-dependency-list": api(),
+    "api:inventory-dependency-detail": api(405, kwargs=lambda: {"pk": 1}),
+    "api:inventory-policy-list": api(),
+    "api:inventory-policy-detail": api(kwargs=by_id(RecoveryPolicyFactory)),
+    "api:inventory-vault-list": api(),
+    "api:inventory-vault-detail": api(kwargs=by_id(VaultFactory)),
+    "api:inventory-point-list": api(),
+    "api:inventory-point-detail": api(kwargs=by_id(RecoveryPointFactory)),
+    "api:inventory-readiness": api(),
+    "api:inventory-blast-radius": row(405, anonymous=401),
+    "api:inventory-import": row(405, anonymous=401),
+    "api:inventory-export": api(),
     "api-schema": row(200, anonymous=401),
     "incidents:declare": only("admin", "commander", "oncall"),
     "incidents:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),

@@ -8,9 +8,7 @@ moved by `inventory.vault_io`, which wraps the engine.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -47,7 +45,7 @@ def _enqueue(backup: Backup) -> None:
 @transaction.atomic
 def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigger.MANUAL) -> Backup:
     """Queue a backup of `asset`, or return the one already queued or running."""
-    locked = Asset.objects.select_for_update().select_related("vault").get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(of=("self",)).select_related("vault").get(pk=asset.pk)
     active = Backup.objects.active().filter(asset=locked).first()
     if active is not None:
         return active
@@ -105,10 +103,10 @@ def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Bac
     return backup
 
 
-def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None, files_done: int) -> bool:
-    """Save progress on a running backup; False once it is no longer running (stop copying)."""
+def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None) -> bool:
+    """Save progress on a running backup; False once it is no longer this attempt's (stop copying)."""
     updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
-        bytes_done=bytes_done, bytes_total=bytes_total, files_done=files_done, progress_at=timezone.now()
+        bytes_done=bytes_done, bytes_total=bytes_total, progress_at=timezone.now()
     )
     return updated == 1
 
@@ -160,7 +158,9 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
 
 
 @transaction.atomic
-def backup_fail(*, backup: Backup, code: str, reason: str, only_attempt: int | None = None) -> Backup | None:
+def backup_fail(
+    *, backup: Backup, code: str, reason: str, only_attempt: int | None = None, point_id: uuid.UUID | None = None
+) -> Backup | None:
     """Mark a backup failed with a reason a person can act on; earlier points are not touched."""
     locked = Backup.objects.select_for_update().select_related("asset", "vault").get(pk=backup.pk)
     if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
@@ -175,6 +175,7 @@ def backup_fail(*, backup: Backup, code: str, reason: str, only_attempt: int | N
         # Bytes may have reached the vault; record the attempt as a failed
         # point so it can never be mistaken for (or restored as) a good one.
         RecoveryPoint.objects.create(
+            public_id=point_id or uuid.uuid4(),
             asset=locked.asset,
             vault=locked.vault,
             backup=locked,
@@ -198,28 +199,25 @@ def backup_execute(*, backup_id: int) -> str:
     if backup is None:
         return f"backup {backup_id}: nothing to do"
     policy = backup.asset.policy
-    worm_days = policy.worm_days if policy else 0
-    throttle = settings.BACKUP_PROGRESS_SECONDS
-    last = 0.0
+    point_id = uuid.uuid4()  # also names the attempt's folder in the vault
 
-    def progress(bytes_done: int, bytes_total: int | None, files_done: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= throttle:
-            last = now
-            if not backup_progress(
-                backup=backup, bytes_done=bytes_done, bytes_total=bytes_total, files_done=files_done
-            ):
-                raise vault_io.BackupStopped
+    def progress(bytes_done: int, bytes_total: int) -> bool:
+        return backup_progress(backup=backup, bytes_done=bytes_done, bytes_total=bytes_total)
 
     try:
         result = vault_io.take_backup(
-            asset=backup.asset, vault=backup.vault, point_id=uuid.uuid4(), worm_days=worm_days, progress=progress
+            asset=backup.asset,
+            vault=backup.vault,
+            point_id=point_id,
+            worm_days=policy.worm_days if policy else 0,
+            progress=progress,
         )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"
     except vault_io.BackupFailure as failure:
-        backup_fail(backup=backup, code=failure.code, reason=str(failure), only_attempt=backup.attempts)
+        backup_fail(
+            backup=backup, code=failure.code, reason=str(failure), only_attempt=backup.attempts, point_id=point_id
+        )
         return f"backup {backup.public_id}: failed ({failure.code})"
     point = backup_complete(backup=backup, result=result)
     if point is None:
@@ -296,7 +294,7 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
             "object_locked", f"Point {locked.public_id} is immutable until {locked.immutable_until:%Y-%m-%d %H:%M} UTC."
         )
     previous = locked.status
-    vault_io.delete_point(vault=locked.vault, point_id=locked.public_id, now=now)
+    vault_io.delete_point(vault=locked.vault, asset_id=locked.asset.public_id, point_id=locked.public_id, now=now)
     locked.status = PointStatus.EXPIRED
     locked.expired_at = now
     locked.save(update_fields=["status", "expired_at"])
@@ -335,6 +333,3 @@ def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
             except vault_io.BackupFailure as exc:
                 log.warning("could not expire point %s: %s", point.public_id, exc)
     return expired
-
-
-ProgressFn = Callable[[int, int | None, int], None]
