@@ -202,22 +202,25 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
             union = list({asset.pk: asset for a in with_assets for asset in matched[a.fingerprint]}.values())
             incident = _declare(batch, with_assets, union)
             result.created = True
-            firing = with_assets
+        # Alerts about nothing we know stay out of incidents; the response counts them as ignored.
+        applied = with_assets
+    else:
+        applied = firing
     if incident is not None:
         incident = lock(incident)
         result.incident = incident
-        for alert in firing:
+        for alert in applied:
             _upsert(incident, batch, alert, matched[alert.fingerprint], result)
-        if not result.created and firing and incident.is_open:
-            union = list({asset.pk: asset for a in firing for asset in matched[a.fingerprint]}.values())
+        if not result.created and applied and incident.is_open:
+            union = list({asset.pk: asset for a in applied for asset in matched[a.fingerprint]}.values())
             if union:
                 incident_add_assets(
                     incident=incident, assets=union, by=None, source=AssetSource.ALERT, system_actor=SYSTEM
                 )
-            severity, rule = _most_severe(firing)
+            severity, rule = _most_severe(applied)
             if more_severe(severity, incident.severity):
                 incident_set_severity(incident=incident, severity=severity, rule=rule, by=None, system_actor=SYSTEM)
-    result.ignored += sum(1 for a in batch.alerts if a.status == AlertStatus.FIRING) - len(firing)
+    result.ignored += len(firing) - len(applied)
     for alert in batch.alerts:
         if alert.status == AlertStatus.RESOLVED:
             _resolve(incident, batch, alert, result)
