@@ -125,7 +125,7 @@ def drills_open_due(*, now: datetime | None = None) -> list[Incident]:
 
 @transaction.atomic
 def _open_if_due(*, schedule_id: int, now: datetime) -> Incident | None:
-    schedule = DrillSchedule.objects.select_for_update().select_related("asset__policy").get(pk=schedule_id)
+    schedule = DrillSchedule.objects.select_for_update(of=("self",)).select_related("asset__policy").get(pk=schedule_id)
     due = drill_due_at(schedule.asset)
     if not schedule.enabled or due is None or now < due:
         return None
