@@ -37,7 +37,7 @@ TIMELINE_PAGE = 50
 # Timeline filters: a kind is a set of audit-action prefixes.
 TIMELINE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "status": ("Status and severity", ("incident.declared", "incident.status_changed", "incident.severity_changed")),
-    "notes": ("Notes", ("incident.note_",)),
+    "notes": ("Notes and pins", ("incident.note_", "incident.entry_")),
     "roles": ("Roles", ("incident.role_",)),
     "alerts": ("Alerts", ("alert.",)),
     "compliance": ("Compliance", ("incident.facts_updated", "incident.filing_", "incident.delay_", "deadline.")),

@@ -52,7 +52,9 @@ PAGE_SIZE = 25
 @require_GET
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     check(request.user, Perm.VIEW_DASHBOARD)
-    active = incident_rows(incident_list(filters=IncidentFilters(status="active"))[:20])
+    # Real incidents before drills, the most severe first: what a commander must look at leads.
+    rows = incident_list(filters=IncidentFilters(status="active")).order_by("-kind", "severity", "-declared_at")
+    active = incident_rows(rows[:20])
     context = {
         "active": active,
         "my_items": my_action_items(user=request.user),
