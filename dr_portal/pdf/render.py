@@ -172,7 +172,7 @@ def render_pdf(
             )
             for a in attachments
         ]
-        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=embedded)
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=embedded, finisher=_dedupe_associated_files)
     except FatalURLFetchingError as exc:
         raise PdfRenderError(str(exc.__cause__ or exc)) from exc
     if not isinstance(data, bytes):  # pragma: no cover - write_pdf() without target returns bytes
@@ -183,6 +183,16 @@ def render_pdf(
     if missing:
         raise PdfRenderError(f"attachments not embedded: {missing}")
     return data
+
+
+def _dedupe_associated_files(document: Any, pdf: Any) -> None:
+    # WeasyPrint 70 lists each attachment twice in the catalog's /AF array
+    # (once from the name tree, once from the file specification); keep one.
+    associated = pdf.catalog.get("AF")
+    if associated:
+        unique = list(dict.fromkeys(associated))
+        associated.clear()
+        associated.extend(unique)
 
 
 # --- Templates and the table of contents ------------------------------------------
