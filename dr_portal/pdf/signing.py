@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -22,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SIGNATURE_FIELD = "ReportSignature"
 EMBEDDED_KEY_FILE = "report-signing.pem"  # under VAR_DIR/keys/: private key then certificate
@@ -192,6 +197,17 @@ def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+def outside_event_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Call one of pyHanko's sync wrappers, which use asyncio.run() and so fail inside a running loop
+    (an ASGI view, or a thread where Playwright's sync API left one running): use a fresh thread then."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 # --- Signing ---------------------------------------------------------------------------
 
 
@@ -231,5 +247,20 @@ def sign_pdf(
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=True)
-    out = signers.PdfSigner(meta, signer=signer).sign_pdf(writer)
+    _align_producer(writer)
+    out = outside_event_loop(signers.PdfSigner(meta, signer=signer).sign_pdf, writer)
     return out.getvalue()
+
+
+def _align_producer(writer: Any) -> None:
+    """PDF/A wants /Info and XMP to agree; pyHanko appends itself to /Info /Producer
+    but writes only itself into the XMP pdf:Producer, so say just that in both."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    info_ref = getattr(writer, "_info", None)
+    if info_ref is None:
+        return
+    info = info_ref.get_object()
+    info["/Producer"] = generic.TextStringObject(VENDOR)
+    writer.mark_update(info_ref)

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography import x509
 
-from dr_portal.pdf.signing import to_asn1, trust_roots
+from dr_portal.pdf.signing import outside_event_loop, to_asn1, trust_roots
 
 EVIDENCE_FILE = "evidence.json"
 
@@ -84,7 +84,7 @@ def _check_signature(result: VerificationResult, sig: Any, trust: list[x509.Cert
 
     context = ValidationContext(trust_roots=[to_asn1(c) for c in trust], allow_fetching=False)
     try:
-        status = validate_pdf_signature(sig, context)
+        status = outside_event_loop(validate_pdf_signature, sig, context)
     except Exception as exc:
         result.problems.append(f"the signature cannot be validated ({type(exc).__name__}: {exc})")
         return

@@ -98,6 +98,17 @@ def test_pdf_declares_pdf_a_3b_in_its_xmp_metadata(final_report: Sample, which: 
     assert PdfReader(BytesIO(getattr(final_report, which))).pdf_header == "%PDF-1.7"
 
 
+def test_signing_keeps_document_info_and_xmp_in_agreement(final_report: Sample) -> None:
+    reader = PdfReader(BytesIO(final_report.signed))
+    root: Any = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode()
+    info = reader.metadata
+    assert info is not None
+    producer = re.escape(str(info["/Producer"]))
+    assert re.search(rf'pdf:Producer="{producer}"|<pdf:Producer>{producer}</pdf:Producer>', xmp), xmp
+    assert str(info["/Title"]) in xmp
+
+
 def test_every_font_is_embedded(final_report: Sample) -> None:
     out = subprocess.run(["pdffonts", str(final_report.path)], capture_output=True, text=True, check=True).stdout
     rows = out.splitlines()[2:]

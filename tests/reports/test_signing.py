@@ -319,3 +319,16 @@ def test_anyone_signed_in_can_download_the_certificate(
     assert response["Content-Type"] == "application/x-pem-file"
     assert response.content == public_certificate_pem()
     assert x509.load_pem_x509_certificate(response.content) == signing_identity().certificate
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(embedded_signing: Path) -> None:
+    """pyHanko's sync API calls asyncio.run(); an ASGI view runs inside a loop already."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def inside() -> bool:
+        return verify_pdf(sign_pdf(tiny_pdf()), require_evidence=False).ok
+
+    # a thread of its own, in case an earlier test left a loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside()).result()
