@@ -45,7 +45,7 @@ check-migrations: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: venv
-	@echo "No benchmarks yet."
+	DEBUG=true $(BIN)/python bench/pdf_bench.py
 
 clean:
 	rm -rf $(VENV) var

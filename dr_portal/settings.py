@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "dr_portal.accounts",
     "dr_portal.ops",
     "dr_portal.audit",
+    "dr_portal.pdf",
     "inventory",
     "incidents",
 ]
@@ -280,6 +281,28 @@ VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
+# --- Signed PDF reports -----------------------------------------------------------
+
+
+def _file(value: str | None) -> Path | None:
+    return Path(value).expanduser().resolve() if value else None
+
+
+# The PAdES signing identity: a PKCS#12 bundle, or a PEM key plus certificate.
+# With neither, a self-signed one is made once under VAR_DIR/keys/ (embedded mode).
+REPORT_SIGNING_PKCS12 = _file(env_optional("REPORT_SIGNING_PKCS12"))
+REPORT_SIGNING_KEY = _file(env_optional("REPORT_SIGNING_KEY"))
+REPORT_SIGNING_CERT = _file(env_optional("REPORT_SIGNING_CERT"))
+REPORT_SIGNING_PASSPHRASE = env_optional("REPORT_SIGNING_PASSPHRASE")
+REPORT_SIGNING_PASSPHRASE_FILE = _file(env_optional("REPORT_SIGNING_PASSPHRASE_FILE"))
+REPORT_TRUST_ROOTS = _file(env_optional("REPORT_TRUST_ROOTS"))
+if REPORT_SIGNING_PKCS12 and (REPORT_SIGNING_KEY or REPORT_SIGNING_CERT):
+    raise ImproperlyConfigured("REPORT_SIGNING_PKCS12: set it or REPORT_SIGNING_KEY/REPORT_SIGNING_CERT, not both")
+if bool(REPORT_SIGNING_KEY) != bool(REPORT_SIGNING_CERT):
+    raise ImproperlyConfigured("REPORT_SIGNING_KEY: needs REPORT_SIGNING_CERT as well (and the other way round)")
+if REPORT_SIGNING_PASSPHRASE and REPORT_SIGNING_PASSPHRASE_FILE:
+    raise ImproperlyConfigured("REPORT_SIGNING_PASSPHRASE: set it or REPORT_SIGNING_PASSPHRASE_FILE, not both")
+
 # --- Email ----------------------------------------------------------------------
 
 EMAIL_BACKEND = env_str(
@@ -348,7 +371,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # We lock accounts by username, as people expect. Locking by IP address as

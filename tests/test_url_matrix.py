@@ -118,6 +118,7 @@ MATRIX: dict[str, Row] = {
     "incidents:approvals": only("admin", "commander", "oncall"),
     "incidents:reports": only("admin", "compliance"),
     "audit:index": only("admin", "compliance"),
+    "report-certificate": everyone_signed_in(),
     "accounts:login": row(HOME, anonymous=200),
     "accounts:logout": row(405),
     "accounts:mfa": row(200, anonymous=LOGIN),
