@@ -27,6 +27,7 @@ run: venv
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py demo_setup
 	DEBUG=true $(BIN)/python manage.py inventory_demo
+	DEBUG=true $(BIN)/python manage.py incidents_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
@@ -44,7 +45,7 @@ check-migrations: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: venv
-	@echo "No benchmarks yet."
+	DEBUG=true $(BIN)/python bench/pdf_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -6,6 +6,8 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from incidents import api as incidents_api
+from incidents import api_intake
 from incidents.runs import api as runs_api
 from inventory import api as inventory_api
 
@@ -15,6 +17,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
+    path("intake/generic", api_intake.generic, name="intake-generic"),
+    path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
+    path("drills/", incidents_api.drill_create, name="drill-create"),
+    path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
@@ -33,3 +40,7 @@ _inventory.register("runs/approvals", runs_api.ApprovalViewSet, basename="runs-a
 _inventory.register("runs/steps", runs_api.StepViewSet, basename="runs-step")
 _inventory.register("runs", runs_api.RunViewSet, basename="runs-run")
 urlpatterns += _inventory.urls
+
+_incidents = SimpleRouter()
+_incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+urlpatterns += _incidents.urls

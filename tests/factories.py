@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
+from incidents.models import Incident
 from incidents.runs.models import RecoveryRun, StepRun
 from inventory.models import Asset, Backup, PlanStep, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 
@@ -160,3 +161,18 @@ class StepRunFactory(factory.django.DjangoModelFactory[StepRun]):
     position = factory.Sequence(lambda n: n + 1)
     timeout_seconds = 600
     params_digest = "0" * 64
+
+
+# --- incidents ------------------------------------------------------------------
+
+
+class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
+    """A bare incident row. Tests of behaviour declare through `incident_declare` instead."""
+
+    class Meta:
+        model = Incident
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    severity = "SEV2"
+    severity_rule = "Set by the test."
+    category = "availability"

@@ -52,10 +52,22 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_worker(
-    *, name: str = "test", concurrency: int = 1, beat: bool = False, **extra_env: str
+def running_worker(*, name: str = "test", concurrency: int = 1, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
+    with _worker(name=name, concurrency=concurrency, beat=False, env=extra_env) as process:
+        yield process
+
+
+@contextmanager
+def running_worker_with_beat(
+    *, name: str = "test", concurrency: int = 1, **extra_env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker process (with `beat`, also the periodic tasks such as the reconcilers)."""
+    """A worker that also runs the periodic tasks (the reconcilers among them)."""
+    with _worker(name=name, concurrency=concurrency, beat=True, env=extra_env) as process:
+        yield process
+
+
+@contextmanager
+def _worker(*, name: str, concurrency: int, beat: bool, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     log = open(settings.VAR_DIR / f"worker-{name}.log", "wb")  # noqa: SIM115 - closed below
     extra_args = ["--beat", "--schedule", str(settings.VAR_DIR / f"beat-{name}")] if beat else []
     process = subprocess.Popen(
@@ -77,7 +89,7 @@ def running_worker(
             *extra_args,
         ],
         cwd=ROOT,
-        env=worker_env(**extra_env),
+        env=worker_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -157,15 +169,17 @@ def publishing_to(url: str) -> Iterator[None]:
 
     app: Any = celery_app
     # Celery prefers the CELERY_BROKER_URL variable over its configuration, so switch both.
-    previous = (app.conf.broker_url, os.environ.get("CELERY_BROKER_URL"))
+    previous = (app.conf.broker_url, os.environ.get("CELERY_BROKER_URL"), app.conf.broker_write_url)
     app._after_fork()  # forget the cached connection and producer pools; they stay usable for later
     app.conf.broker_url = url
+    app.conf.broker_write_url = url  # set explicitly by some tests' monkeypatching; it wins over broker_url
     os.environ["CELERY_BROKER_URL"] = url
     try:
         yield
     finally:
         app._after_fork()
         app.conf.broker_url = previous[0]
+        app.conf.broker_write_url = previous[2]
         if previous[1] is None:
             os.environ.pop("CELERY_BROKER_URL", None)
         else:

@@ -19,7 +19,7 @@ def access_run_by_id(user: Any, run_id: Any, *, for_write: bool = False) -> Reco
     """The run if `user` may see it (and command it: start, cancel, skip, retry); otherwise a 404."""
     access_runs(user, for_write=for_write)
     try:
-        return RecoveryRun.objects.select_related("plan", "requested_by").get(public_id=_uuid(run_id))
+        return RecoveryRun.objects.select_related("plan", "requested_by", "incident").get(public_id=_uuid(run_id))
     except RecoveryRun.DoesNotExist:
         raise NotFoundOrForbidden from None
 

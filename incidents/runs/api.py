@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm
 from dr_portal.accounts.models import User
+from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
 from incidents.runs.models import RecoveryRun, StepRun
 from incidents.runs.resolve import Resolution
@@ -88,6 +89,7 @@ class RunOut(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     plan = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
     steps = StepOut(many=True, read_only=True)
     queue_position = serializers.SerializerMethodField()
 
@@ -96,8 +98,7 @@ class RunOut(serializers.ModelSerializer):
         fields = [
             "id",
             "reference",
-            "incident_id",
-            "incident_kind",
+            "incident",
             "plan",
             "plan_version",
             "mode",
@@ -127,7 +128,7 @@ class RunOut(serializers.ModelSerializer):
 class RunIn(serializers.Serializer):
     plan = serializers.UUIDField()
     mode = serializers.ChoiceField(choices=["drill", "recovery", "failback"])
-    incident = serializers.UUIDField(required=False, allow_null=True)
+    incident = serializers.UUIDField(help_text="The incident or drill the run belongs to.")
     outage_started_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -185,7 +186,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     serializer_class = RunOut
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
-    filterset_fields = ["status", "mode", "incident_id"]
+    filterset_fields = ["status", "mode"]
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
@@ -193,7 +194,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self) -> QuerySet[RecoveryRun]:
         return (
-            RecoveryRun.objects.select_related("plan", "requested_by")
+            RecoveryRun.objects.select_related("plan", "requested_by", "incident")
             .prefetch_related("steps__asset", "steps__point", "steps__run")
             .order_by("-created_at")
         )
@@ -205,12 +206,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data = RunIn(data=request.data)
         data.is_valid(raise_exception=True)
         plan = access_plan_by_id(request.user, data.validated_data["plan"])
+        incident = access_incident_by_id(request.user, data.validated_data["incident"])
         try:
             run = run_start(
                 plan=plan,
                 mode=data.validated_data["mode"],
                 by=_actor(request),
-                incident_id=data.validated_data.get("incident"),
+                incident=incident,
                 outage_started_at=data.validated_data.get("outage_started_at"),
             )
         except RunRefused as refused:

@@ -6,15 +6,19 @@ from typing import Any
 
 from django import forms
 
+from incidents.models import Incident
 from incidents.runs.models import Mode
+from incidents.runs.selectors import incidents_open_for_runs
 from inventory.models import RecoveryPlan
 
 
 class RunForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=RecoveryPlan.objects.order_by("name"), to_field_name="public_id")
     mode = forms.ChoiceField(choices=Mode.choices, initial=Mode.DRILL)
-    incident = forms.UUIDField(
-        required=False, help_text="The incident or drill this run belongs to (its id); optional for a drill."
+    incident = forms.ModelChoiceField(
+        queryset=Incident.objects.none(),
+        to_field_name="public_id",
+        help_text="The open incident or drill this run belongs to; a drill runs in drill mode.",
     )
     outage_started_at = forms.DateTimeField(
         required=False,
@@ -26,6 +30,9 @@ class RunForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["plan"].label_from_instance = lambda p: f"{p.name} (v{p.version})"  # type: ignore[attr-defined]
+        incident = self.fields["incident"]
+        incident.queryset = incidents_open_for_runs()  # type: ignore[attr-defined]
+        incident.label_from_instance = lambda i: f"{i.reference} {i.title}"  # type: ignore[attr-defined]
 
 
 class ReasonForm(forms.Form):

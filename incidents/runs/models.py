@@ -19,11 +19,6 @@ class Mode(models.TextChoices):
     FAILBACK = "failback", "Failback"
 
 
-class IncidentKind(models.TextChoices):
-    REAL = "real", "Incident"
-    DRILL = "drill", "Drill"
-
-
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -61,10 +56,11 @@ STEP_IN_FLIGHT = [StepState.QUEUED, StepState.RUNNING]
 
 class RecoveryRun(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # The incident or drill this run belongs to. A plain id until the incidents app's
-    # model is on main; then a foreign key.
-    incident_id = models.UUIDField(null=True, blank=True, db_index=True)
-    incident_kind = models.CharField(max_length=8, choices=IncidentKind.choices, default=IncidentKind.REAL)
+    # Every new run belongs to an incident (a drill is an incident of kind drill); the
+    # column allows null only for runs made before incidents existed.
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="recovery_runs"
+    )
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.PROTECT, related_name="runs")
     plan_version = models.PositiveIntegerField()
     mode = models.CharField(max_length=16, choices=Mode.choices)
@@ -116,6 +112,11 @@ class RecoveryRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in RUN_ACTIVE
+
+    @property
+    def incident_uuid(self) -> uuid.UUID | None:
+        """The incident's public id, which its timeline (the audit log) is keyed by."""
+        return self.incident.public_id if self.incident is not None else None
 
     @property
     def rto_met(self) -> bool | None:

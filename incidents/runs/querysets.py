@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,8 +18,8 @@ class RunQuerySet(models.QuerySet["RecoveryRun"]):
 
         return self.filter(status__in=RUN_ACTIVE)
 
-    def for_incident(self, incident_id: uuid.UUID) -> RunQuerySet:
-        return self.filter(incident_id=incident_id)
+    def for_incident(self, incident_pk: int) -> RunQuerySet:
+        return self.filter(incident_id=incident_pk)
 
 
 class StepQuerySet(models.QuerySet["StepRun"]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from django.utils import timezone
 from dr_portal.accounts.access import Perm, can
 from dr_portal.accounts.models import Role, User
 from dr_portal.ops.services import heartbeat_latest
+from incidents.models import OPEN_STATUSES, Incident
 from incidents.runs.models import (
     RUN_ACTIVE,
     STEP_FINISHED,
@@ -30,12 +30,12 @@ from incidents.runs.services.approvals import valid_approvers
 from inventory.models import RecoveryPlan
 
 
-def run_list(*, incident_id: uuid.UUID | None = None, limit: int = 100) -> QuerySet[RecoveryRun]:
-    runs = RecoveryRun.objects.select_related("plan", "requested_by").annotate(
+def run_list(*, incident: Incident | None = None, limit: int = 100) -> QuerySet[RecoveryRun]:
+    runs = RecoveryRun.objects.select_related("plan", "requested_by", "incident").annotate(
         step_count=Count("steps"), done_count=Count("steps", filter=Q(steps__state__in=STEP_FINISHED))
     )
-    if incident_id is not None:
-        runs = runs.filter(incident_id=incident_id)
+    if incident is not None:
+        runs = runs.filter(incident=incident)
     return runs.order_by("-created_at")[:limit]
 
 
@@ -162,3 +162,7 @@ def summary(run: RecoveryRun) -> dict[str, Any]:
 
 
 __all__ = ["Decision", "StepState"]
+
+
+def incidents_open_for_runs() -> QuerySet[Incident]:
+    return Incident.objects.filter(status__in=OPEN_STATUSES).order_by("-declared_at")

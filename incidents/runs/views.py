@@ -48,7 +48,9 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """GET with a plan: the dry run. POST: start the run."""
     access_runs(request.user, for_write=True)
-    form = RunForm(request.POST or request.GET or None)
+    # A link from an incident or a plan pre-selects; the dry run needs at least the plan.
+    bound = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
+    form = RunForm(bound, initial=request.GET.dict())
     preview, error = None, ""
     if form.is_valid():
         data = form.cleaned_data
@@ -58,7 +60,7 @@ def new(request: AuthenticatedHttpRequest) -> HttpResponse:
                     plan=data["plan"],
                     mode=data["mode"],
                     by=request.user,
-                    incident_id=data["incident"],
+                    incident=data["incident"],
                     outage_started_at=data["outage_started_at"],
                 )
             except RunRefused as refused:

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from incidents.models import Incident
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, StepRun, StepState
-from incidents.runs.services import run_advance, run_cleanup_execute, run_verify_execute, step_execute
+from incidents.runs.services import run_advance, run_cleanup_execute, run_start, run_verify_execute, step_execute
 from inventory.engine import generate_key_file
 from inventory.models import Asset, RecoveryPlan, RecoveryPoint, Vault
 from inventory.services import backup_execute, backup_request, dependency_add, plan_save
-from tests.factories import AssetFactory, RecoveryPolicyFactory, UserFactory, VaultFactory
+from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, UserFactory, VaultFactory
 
 
 @pytest.fixture
@@ -94,6 +95,14 @@ def simple_plan(model: Asset) -> RecoveryPlan:
     )
 
 
+def start_run(*, plan: RecoveryPlan, mode: str, by: Any, incident: Incident | None = None, **more: Any) -> RecoveryRun:
+    """run_start for a fresh open incident of the kind the mode needs (a drill for drills)."""
+    if incident is None:
+        kind = "drill" if mode == "drill" else "real"
+        incident = IncidentFactory.create(kind=kind, title=f"{kind} for {plan.name}", declared_by=by)
+    return run_start(plan=plan, mode=mode, by=by, incident=incident, **more)
+
+
 def drive(run: RecoveryRun, *, rounds: int = 50) -> RecoveryRun:
     """Play the worker: advance, run every queued step, verify and clean, until nothing moves."""
     for _ in range(rounds):
@@ -115,4 +124,4 @@ def drive(run: RecoveryRun, *, rounds: int = 50) -> RecoveryRun:
     return run
 
 
-__all__ = ["backed_up", "dependency_add", "drive", "make_plan", "write_model"]
+__all__ = ["backed_up", "dependency_add", "drive", "make_plan", "start_run", "write_model"]

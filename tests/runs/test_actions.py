@@ -15,13 +15,12 @@ from incidents.runs.services import (
     RunRefused,
     run_advance,
     run_cancel,
-    run_start,
     step_execute,
     step_mark_done,
     step_retry,
     step_skip,
 )
-from tests.runs.conftest import drive, make_plan
+from tests.runs.conftest import drive, make_plan, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +55,7 @@ def test_http_smoke_check_compares_status_and_json(health_server, commander) -> 
             {"key": "down", "kind": "smoke", "url": f"{health_server}/broken", "critical": False},
         ]
     )
-    run = drive(run_start(plan=plan, mode="drill", by=commander))
+    run = drive(start_run(plan=plan, mode="drill", by=commander))
     up, down = run.steps.get(key="up"), run.steps.get(key="down")
     assert up.state == StepState.SUCCEEDED and up.evidence["status"] == 200
     assert down.state == StepState.FAILED and "answered 503, expected 200" in down.error
@@ -66,13 +65,13 @@ def test_http_smoke_check_compares_status_and_json(health_server, commander) -> 
 def test_golden_output_check_catches_a_model_that_came_back_wrong(model, commander) -> None:
     plan = make_plan([{"key": "golden", "kind": "smoke", "asset": model.name, "check": "golden-output"}])
     (Path(model.source_uri) / "model.json").write_text(json.dumps({"weights": [1.0, 1.0], "bias": 0}))
-    run = drive(run_start(plan=plan, mode="recovery", by=commander))
+    run = drive(start_run(plan=plan, mode="recovery", by=commander))
     step = run.steps.get()
     assert step.state == StepState.FAILED and "differ from the golden outputs" in step.error
 
 
 def test_cancel_stops_the_run_and_a_drill_leaves_no_target(simple_plan, commander, settings) -> None:
-    run = run_start(plan=simple_plan, mode="drill", by=commander)
+    run = start_run(plan=simple_plan, mode="drill", by=commander)
     run_advance(run_id=run.pk)
     run = run_cancel(run=run, by=commander, reason="wrong plan")
     step = run.steps.get(key="restore")
@@ -86,7 +85,7 @@ def test_cancel_stops_the_run_and_a_drill_leaves_no_target(simple_plan, commande
 
 
 def test_skip_needs_a_reason_and_a_skipped_critical_step_makes_the_run_partial(simple_plan, commander) -> None:
-    run = run_start(plan=simple_plan, mode="drill", by=commander)
+    run = start_run(plan=simple_plan, mode="drill", by=commander)
     run_advance(run_id=run.pk)
     golden = run.steps.get(key="golden")
     with pytest.raises(RunRefused, match="Say why"):
@@ -101,7 +100,7 @@ def test_retrying_the_failed_step_reopens_the_run_and_finishes_it(model, command
     plan = make_plan([{"key": "golden", "kind": "smoke", "asset": model.name, "check": "golden-output"}])
     good = (Path(model.source_uri) / "model.json").read_text()
     (Path(model.source_uri) / "model.json").write_text(json.dumps({"weights": [1.0, 1.0], "bias": 0}))
-    run = drive(run_start(plan=plan, mode="recovery", by=commander))
+    run = drive(start_run(plan=plan, mode="recovery", by=commander))
     assert run.status == "failed"
     (Path(model.source_uri) / "model.json").write_text(good)  # someone fixed it by hand
     step_retry(step=run.steps.get(), by=commander)
@@ -112,7 +111,7 @@ def test_retrying_the_failed_step_reopens_the_run_and_finishes_it(model, command
 
 def test_manual_step_waits_for_a_person(commander, oncall) -> None:
     plan = make_plan([{"key": "dns", "kind": "manual", "instructions": "Lower the DNS TTL to 60 s."}])
-    run = drive(run_start(plan=plan, mode="drill", by=commander))
+    run = drive(start_run(plan=plan, mode="drill", by=commander))
     step = run.steps.get()
     assert step.state == StepState.RUNNING and step.evidence["instructions"].startswith("Lower")
     with pytest.raises(RunRefused, match="Say what was done"):
@@ -122,8 +121,8 @@ def test_manual_step_waits_for_a_person(commander, oncall) -> None:
 
 
 def test_second_run_on_the_same_asset_waits_its_turn(simple_plan, commander) -> None:
-    first = run_start(plan=simple_plan, mode="drill", by=commander)
-    second = run_start(plan=simple_plan, mode="drill", by=commander)
+    first = start_run(plan=simple_plan, mode="drill", by=commander)
+    second = start_run(plan=simple_plan, mode="drill", by=commander)
     run_advance(run_id=first.pk)
     assert "waiting for its assets" in run_advance(run_id=second.pk)
     second.refresh_from_db()

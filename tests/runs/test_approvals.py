@@ -10,9 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from dr_portal.audit.models import AuditEvent
+from incidents.models import Delivery
 from incidents.runs.models import Approval, StepRun, StepState
-from incidents.runs.services import RunRefused, run_start, runs_reconcile, step_approve, step_change, step_reject
-from tests.runs.conftest import backed_up, drive, make_plan
+from incidents.runs.services import RunRefused, notify_approvers, runs_reconcile, step_approve, step_change, step_reject
+from incidents.services.outbound import delivery_attempt
+from tests.runs.conftest import backed_up, drive, make_plan, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -31,25 +33,27 @@ def failover_plan(model):
 
 
 @pytest.fixture
-def waiting(failover_plan, commander, oncall, oncall2, django_capture_on_commit_callbacks) -> StepRun:
-    run = run_start(plan=failover_plan, mode="recovery", by=commander)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        run = drive(run)
+def waiting(failover_plan, commander, oncall, oncall2) -> StepRun:
+    run = drive(start_run(plan=failover_plan, mode="recovery", by=commander))
     assert run.status == "waiting_approval"
     step = run.steps.get(key="failover")
     assert step.state == StepState.WAITING_APPROVAL and step.approval_quorum == 2
-    for callback in callbacks:  # the e-mail goes out once the transaction commits
-        if "notify_approvers" in repr(callback.__code__.co_names):
-            callback()
     return step
 
 
-def test_waiting_step_notifies_the_approver_role_by_email(waiting: StepRun, oncall, oncall2) -> None:
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert sorted(message.to) == sorted([oncall.email, oncall2.email])
-    assert "Serve" in message.subject or "Failover" in message.subject
-    assert "eu-central-1" in message.body and "Recovery point" in message.body
+def test_waiting_step_notifies_the_approver_role_by_email_and_webhook(
+    waiting: StepRun, oncall, oncall2, settings
+) -> None:
+    deliveries = Delivery.objects.filter(event="approval_needed")
+    email = deliveries.get(channel="email")
+    assert sorted(email.recipients) == sorted([oncall.email, oncall2.email]), "the requester is not asked"
+    assert email.payload["step"]["target_region"] == "eu-central-1" and email.payload["step"]["quorum"] == 2
+    delivery_attempt(delivery_id=email.pk)  # what the worker does once the transaction has committed
+    assert len(mail.outbox) == 1 and "approval needed for" in mail.outbox[0].subject
+    settings.OUTBOUND_WEBHOOK_URLS = ["http://127.0.0.1:9/hook"]
+    notify_approvers(step=waiting, run=waiting.run)  # the same request again: only the new channel is added
+    assert deliveries.filter(channel="email").count() == 1
+    assert deliveries.get(channel="webhook").payload["step"]["approval_role"] == "oncall_engineer"
 
 
 def test_requester_cannot_approve_own_step(waiting: StepRun, commander) -> None:
@@ -97,7 +101,7 @@ def test_a_changed_step_invalidates_earlier_approvals(commander, oncall, oncall2
         ],
         name="gated restore",
     )
-    run = drive(run_start(plan=plan, mode="drill", by=commander))
+    run = drive(start_run(plan=plan, mode="drill", by=commander))
     step = run.steps.get()
     assert step.state == StepState.WAITING_APPROVAL
     step_approve(step=step, by=oncall, comment="checked point one")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from incidents.runs.models import RecoveryRun, StepState
-from incidents.runs.services import RunRefused, run_start
+from incidents.runs.services import RunRefused
 from inventory.engine.restore import iter_part_files
 from inventory.models import RecoveryPoint
-from tests.runs.conftest import drive, make_plan
+from tests.runs.conftest import drive, make_plan, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_corrupt_point_fails_the_restore_names_the_file_and_hashes_and_leaves_th
     (target / "weights" / "shard.bin").write_bytes(b"damaged in production")
     before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": model.name}])
-    run = drive(run_start(plan=plan, mode="recovery", by=commander))
+    run = drive(start_run(plan=plan, mode="recovery", by=commander))
     assert run.status == "failed"
     step = run.steps.get()
     assert step.state == StepState.FAILED and step.error_code == "corrupt_object"
@@ -52,7 +52,7 @@ def test_corrupt_point_fails_the_restore_names_the_file_and_hashes_and_leaves_th
 def test_verify_step_names_a_file_that_differs_with_both_hashes(model, commander) -> None:
     plan = make_plan([{"key": "verify", "kind": "verify", "asset": model.name}])
     (Path(model.source_uri) / "golden.json").write_text("{}")
-    run = drive(run_start(plan=plan, mode="recovery", by=commander))
+    run = drive(start_run(plan=plan, mode="recovery", by=commander))
     step = run.steps.get()
     assert step.state == StepState.FAILED
     problem = step.evidence["problems"][0]
@@ -64,7 +64,7 @@ def test_run_on_asset_without_a_good_point_is_refused_with_the_reason(make_asset
     bare = make_asset("never-backed-up", backup=False)
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": bare.name}])
     with pytest.raises(RunRefused, match="never-backed-up has no good \\(ok\\) recovery point"):
-        run_start(plan=plan, mode="drill", by=commander)
+        start_run(plan=plan, mode="drill", by=commander)
     assert not RecoveryRun.objects.exists()
 
 
@@ -73,14 +73,14 @@ def test_restore_outside_the_allowed_regions_is_refused_before_a_byte_moves(mode
     model.policy.save()
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": model.name, "target": "alternate"}])
     with pytest.raises(RunRefused, match="into eu-central-1 is refused: its policy allows only eu-west-1"):
-        run_start(plan=plan, mode="recovery", by=commander)
+        start_run(plan=plan, mode="recovery", by=commander)
 
 
 def test_worker_refuses_the_region_too_if_the_policy_changed_after_the_run_was_created(
     model, commander, settings
 ) -> None:
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": model.name, "target": "alternate"}])
-    run = run_start(plan=plan, mode="recovery", by=commander)
+    run = start_run(plan=plan, mode="recovery", by=commander)
     model.policy.allowed_regions = ["eu-west-1"]
     model.policy.save()
     run = drive(run)

@@ -8,14 +8,13 @@ import pytest
 
 from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RecoveryRun, RunLock, StepState
-from incidents.runs.services import run_start
-from tests.runs.conftest import drive
+from tests.runs.conftest import drive, start_run
 
 pytestmark = pytest.mark.django_db
 
 
 def test_drill_restores_verifies_checks_measures_and_cleans_up(simple_plan, model, commander, settings) -> None:
-    run = run_start(plan=simple_plan, mode="drill", by=commander)
+    run = start_run(plan=simple_plan, mode="drill", by=commander)
     run = drive(run)
     assert run.status == "succeeded", run.error
     steps = {s.key: s for s in run.steps.all()}

@@ -19,12 +19,12 @@ from django.conf import settings
 
 from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, StepRun, StepState
-from incidents.runs.services import run_cancel, run_start
+from incidents.runs.services import run_cancel
 from inventory.engine.restore import iter_part_files
 from inventory.models import Asset
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.runs.conftest import backed_up, make_plan
-from tests.workers import RedisServer, publishing_to, running_worker, wait_for
+from tests.runs.conftest import backed_up, make_plan, start_run
+from tests.workers import RedisServer, publishing_to, running_worker, running_worker_with_beat, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -96,7 +96,7 @@ def test_killed_worker_mid_restore_is_taken_over_and_the_restore_finishes_correc
     )
     env = worker_settings(keys, redis)
     with running_worker(name="doomed", RESTORE_MAX_BYTES_PER_SECOND=str(4 * MiB), **env) as doomed:
-        run = run_start(plan=plan, mode="recovery", by=commander)
+        run = start_run(plan=plan, mode="recovery", by=commander)
         step = StepRun.objects.get(run=run, key="restore")
         wait_for(
             lambda: StepRun.objects.filter(pk=step.pk, state=StepState.RUNNING, bytes_done__gte=9 * MiB).exists(),
@@ -109,7 +109,7 @@ def test_killed_worker_mid_restore_is_taken_over_and_the_restore_finishes_correc
     assert killed_at.state == StepState.RUNNING and killed_at.attempt == 1
     assert killed_at.bytes_done < (killed_at.bytes_total or 0)
     target = Path(killed_at.target_path)
-    with running_worker(name="rescuer", beat=True, **env):
+    with running_worker_with_beat(name="rescuer", **env):
         done = wait_for(lambda: finished(run), timeout=90, what="the second worker to finish the run")
     assert isinstance(done, RecoveryRun)
     assert done.status == "succeeded", (done.error, log_of("rescuer"))
@@ -130,14 +130,14 @@ def test_run_started_while_the_broker_is_down_waits_and_starts_when_it_is_back(
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
     broker = RedisServer()  # not started: nothing listens on its port yet
     with publishing_to(broker.url):
-        run = run_start(plan=plan, mode="drill", by=commander)  # the message cannot be sent
+        run = start_run(plan=plan, mode="drill", by=commander)  # the message cannot be sent
         run.refresh_from_db()
         assert run.status == "queued"
         page = client_for(commander).get(f"/runs/{run.public_id}/").content.decode()
         assert "queued, waiting for workers" in page
         broker.start()
         try:
-            with running_worker(name="after-outage", beat=True, **worker_settings(keys, broker)):
+            with running_worker_with_beat(name="after-outage", **worker_settings(keys, broker)):
                 done = wait_for(lambda: finished(run), timeout=60, what="the reconciler to dispatch the run")
         finally:
             broker.stop()
@@ -151,7 +151,7 @@ def test_cancel_stops_at_the_next_checkpoint_and_leaves_the_drill_target_clean(
     asset = big_asset(tmp_path, fs_vault, "cancel-model")
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
     with running_worker(name="cancel", RESTORE_MAX_BYTES_PER_SECOND=str(4 * MiB), **worker_settings(keys, redis)):
-        run = run_start(plan=plan, mode="drill", by=commander)
+        run = start_run(plan=plan, mode="drill", by=commander)
         step = StepRun.objects.get(run=run)
         wait_for(
             lambda: StepRun.objects.filter(pk=step.pk, bytes_done__gte=3 * MiB).exists(),
@@ -171,11 +171,11 @@ def test_cancel_stops_at_the_next_checkpoint_and_leaves_the_drill_target_clean(
 def test_two_runs_on_the_same_asset_never_run_at_once(tmp_path, keys, fs_vault, redis, commander, client_for) -> None:
     asset = big_asset(tmp_path, fs_vault, "shared-model", files=2, size=2 * MiB)
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
-    with running_worker(
-        name="pair", concurrency=2, beat=True, RESTORE_MAX_BYTES_PER_SECOND=str(2 * MiB), **worker_settings(keys, redis)
+    with running_worker_with_beat(
+        name="pair", concurrency=2, RESTORE_MAX_BYTES_PER_SECOND=str(2 * MiB), **worker_settings(keys, redis)
     ):
-        first = run_start(plan=plan, mode="drill", by=commander)
-        second = run_start(plan=plan, mode="drill", by=commander)
+        first = start_run(plan=plan, mode="drill", by=commander)
+        second = start_run(plan=plan, mode="drill", by=commander)
         wait_for(lambda: RecoveryRun.objects.filter(pk=first.pk, status="running").exists(), what="the first run")
         page = client_for(commander).get(f"/runs/{second.public_id}/").content.decode()
         assert "number 2 in line" in page and first.reference in page

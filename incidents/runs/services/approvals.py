@@ -14,7 +14,6 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +27,7 @@ from incidents.runs.services.common import (
     dispatch_step,
     send_advance,
 )
+from incidents.services.outbound import notify
 
 log = logging.getLogger(__name__)
 
@@ -60,46 +60,44 @@ def step_request_approval(*, step: StepRun, run: RecoveryRun, by: User | None) -
         digest=step.params_digest,
         round=step.approval_round,
     )
-    step_id = step.pk
-    transaction.on_commit(lambda: notify_approvers(step_id=step_id), robust=True)
+    notify_approvers(step=step, run=run)
 
 
-def notify_approvers(*, step_id: int) -> int:
-    """Email everyone holding the step's approval role; returns how many were written to.
+def notify_approvers(*, step: StepRun, run: RecoveryRun) -> int:
+    """Tell the holders of the step's approval role (email) and the outbound webhooks; returns deliveries.
 
-    (An outbound webhook joins this once the incidents app's sender is available.)"""
-    step = StepRun.objects.select_related("run", "asset", "point", "approval_requested_by").get(pk=step_id)
-    people = User.objects.filter(is_active=True, role=step.approval_role).exclude(email="")
-    if step.approval_requested_by_id:
-        people = people.exclude(pk=step.approval_requested_by_id)
-    recipients = sorted(people.values_list("email", flat=True))
-    if not recipients:
-        log.warning("no one with role %s can approve step %s", step.approval_role, step.key)
+    Goes through the incidents app's notifier, so deliveries are rows sent by a
+    worker after commit, retried, and deduplicated per request for approval."""
+    if run.incident is None:
+        log.warning("run %s has no incident; nobody notified about step %s", run.public_id, step.key)
         return 0
-    run = step.run
-    lines = [
-        f"{step.title} in recovery run {run.reference} ({run.get_mode_display()}) needs "
-        f"{step.approval_quorum} approval{'s' if step.approval_quorum > 1 else ''} "
-        f"from {Role(step.approval_role).label}.",
-        "",
-        f"Asset: {step.asset.name if step.asset else '-'}",
-        f"Target: {step.target_path or '-'} ({step.target_region or '-'})",
-        f"Recovery point: {step.point.public_id if step.point else '-'}",
-        f"Asked by: {step.approval_requested_by or 'the system'}",
-        "",
-        f"Review it on the approvals page: {reverse('incidents:approvals')}",
-    ]
-    try:
-        send_mail(
-            subject=f"[DR Portal] Approval needed: {step.title} ({run.reference})",
-            message="\n".join(lines),
-            from_email=None,
-            recipient_list=recipients,
-        )
-    except Exception:  # mail trouble must not stop the run; the approvals page still lists it
-        log.exception("could not email approvers of step %s", step.key)
-        return 0
-    return len(recipients)
+    point = step.point
+    extra = {
+        "step": {
+            "id": str(step.public_id),
+            "key": step.key,
+            "title": step.title,
+            "kind": step.kind,
+            "asset": step.asset.name if step.asset else None,
+            "target_path": step.target_path,
+            "target_region": step.target_region,
+            "point": str(point.public_id) if point else None,
+            "data_as_of": point.data_as_of.isoformat() if point else None,
+            "approval_role": step.approval_role,
+            "quorum": step.approval_quorum,
+            "digest": step.params_digest,
+            "requested_by": step.approval_requested_by.get_username() if step.approval_requested_by else None,
+        },
+        "run": {"id": str(run.public_id), "reference": run.reference, "mode": run.mode},
+        "approvals_url": settings.SITE_URL.rstrip("/") + reverse("incidents:approvals"),
+    }
+    made = notify(
+        event="approval_needed",
+        incident=run.incident,
+        extra=extra,
+        dedupe_key=f"approval:{step.public_id}:{step.approval_round}",
+    )
+    return len(made)
 
 
 def valid_approvers(step: StepRun, *, now: datetime | None = None) -> list[int]:
@@ -132,6 +130,11 @@ def _may_decide(step: StepRun, by: User, comment: str) -> None:
         raise RunRefused(f"This step needs approval from {Role(step.approval_role).label}.")
 
 
+def _already_decided(step: StepRun, by: User) -> bool:
+    mine = Approval.objects.filter(step=step, approver=by, round=step.approval_round, digest=step.params_digest)
+    return mine.exists()
+
+
 def _record(step: StepRun, by: User, decision: str, comment: str, now: datetime) -> tuple[Approval, bool]:
     return Approval.objects.get_or_create(
         step=step,
@@ -147,6 +150,8 @@ def step_approve(*, step: StepRun, by: User, comment: str) -> StepRun:
     """Record `by`'s approval; once the quorum of distinct approvers is reached the step is dispatched."""
     run, locked = _locked(step)
     now = timezone.now()
+    if _already_decided(locked, by):
+        return locked  # a second click counts once, even after the step has moved on
     if (
         locked.state == StepState.WAITING_APPROVAL
         and locked.approval_requested_at
@@ -179,6 +184,8 @@ def step_approve(*, step: StepRun, by: User, comment: str) -> StepRun:
 @transaction.atomic
 def step_reject(*, step: StepRun, by: User, comment: str) -> StepRun:
     run, locked = _locked(step)
+    if _already_decided(locked, by):
+        return locked
     _may_decide(locked, by, comment)
     approval, created = _record(locked, by, Decision.REJECT, comment, timezone.now())
     if not created:

@@ -49,7 +49,7 @@ def audit_step(action: str, step: StepRun, *, actor: Any = None, **payload: Any)
         actor=actor,
         system_actor=SYSTEM,
         obj=step.run,
-        incident_id=step.run.incident_id,
+        incident_id=step.run.incident_uuid,
         payload={"step": step.key, "kind": step.kind, "attempt": step.attempt, **payload},
     )
 
@@ -60,7 +60,7 @@ def audit_run(action: str, run: RecoveryRun, *, actor: Any = None, **payload: An
         actor=actor,
         system_actor=SYSTEM,
         obj=run,
-        incident_id=run.incident_id,
+        incident_id=run.incident_uuid,
         payload=payload,
     )
 

@@ -18,13 +18,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
+from incidents.models import Incident
+from incidents.models import Kind as IncidentKindChoice
 from incidents.runs.models import (
     RUN_ACTIVE,
     RUN_FINISHED,
     STEP_FINISHED,
     STEP_IN_FLIGHT,
     STEP_UNSUCCESSFUL,
-    IncidentKind,
     Mode,
     RecoveryRun,
     RunLock,
@@ -58,23 +59,37 @@ def run_start(
     plan: RecoveryPlan,
     mode: str,
     by: User | None,
-    incident_id: uuid.UUID | None = None,
-    incident_kind: str = IncidentKind.REAL,
+    incident: Incident,
     outage_started_at: datetime | None = None,
 ) -> RecoveryRun:
-    """Create a run of `plan` and queue it; refuses (RunRefused) with every reason it cannot start."""
+    """Create a run of `plan` for `incident` and queue it; refuses (RunRefused) with every reason it cannot start.
+
+    A drill incident runs drills; a real one recovers or fails back. The RTO clock of
+    a recovery starts at the outage: `outage_started_at`, else the incident's estimated
+    start, detection or declaration, whichever is known first in that order.
+    """
     if mode not in Mode.values:
         raise RunRefused(f"Unknown mode {mode!r}.")
+    if not incident.is_open:
+        raise RunRefused(
+            f"{incident.reference} is {incident.get_status_display().lower()}; runs belong to open incidents."
+        )
+    if (incident.kind == IncidentKindChoice.DRILL) != (mode == Mode.DRILL):
+        raise RunRefused(
+            f"{incident.reference} is a drill: its runs are drills."
+            if incident.kind == IncidentKindChoice.DRILL
+            else f"{incident.reference} is a real incident: start a drill from a drill, not from it."
+        )
     now = timezone.now()
     if outage_started_at is not None and outage_started_at > now:
         raise RunRefused("The outage cannot start in the future.")
+    outage_started_at = outage_started_at or incident.started_at or incident.detected_at or incident.declared_at
     plan = RecoveryPlan.objects.select_for_update().get(pk=plan.pk)
     run = RecoveryRun(
         plan=plan,
         plan_version=plan.version,
         mode=mode,
-        incident_id=incident_id,
-        incident_kind=IncidentKind.DRILL if mode == Mode.DRILL else incident_kind,
+        incident=incident,
         requested_by=by,
         created_at=now,
         # A drill's clock starts with the drill; a recovery's with the outage.
