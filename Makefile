@@ -46,6 +46,7 @@ check-migrations: venv
 
 bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
+	DEBUG=true $(BIN)/python bench/restore_bench.py
 
 clean:
 	rm -rf $(VENV) var

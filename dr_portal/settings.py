@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
+        "RunModeEnum": "incidents.runs.models.Mode",
     },
 }
 

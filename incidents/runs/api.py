@@ -15,7 +15,7 @@ from dr_portal.accounts.access import Perm
 from dr_portal.accounts.models import User
 from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
-from incidents.runs.models import RecoveryRun, StepRun
+from incidents.runs.models import Mode, RecoveryRun, StepRun
 from incidents.runs.resolve import Resolution
 from incidents.runs.selectors import PendingApproval, approvals_pending, run_dry_run, run_queue_place
 from incidents.runs.services import (
@@ -127,14 +127,14 @@ class RunOut(serializers.ModelSerializer):
 
 class RunIn(serializers.Serializer):
     plan = serializers.UUIDField()
-    mode = serializers.ChoiceField(choices=["drill", "recovery", "failback"])
+    mode = serializers.ChoiceField(choices=Mode.choices)
     incident = serializers.UUIDField(help_text="The incident or drill the run belongs to.")
     outage_started_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class DryRunIn(serializers.Serializer):
     plan = serializers.UUIDField()
-    mode = serializers.ChoiceField(choices=["drill", "recovery", "failback"])
+    mode = serializers.ChoiceField(choices=Mode.choices)
 
 
 class ReasonIn(serializers.Serializer):
@@ -353,6 +353,7 @@ class PendingOut(serializers.Serializer):
 class ApprovalViewSet(viewsets.GenericViewSet):
     serializer_class = PendingOut
     pagination_class = None
+    queryset = StepRun.objects.none()  # the list comes from a selector; this only names the model
 
     @extend_schema(responses=PendingOut(many=True))
     def list(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import template
 from django.template.defaultfilters import filesizeformat
 
+from dr_portal.accounts.models import Role
 from inventory.readiness import human_duration
 
 register = template.Library()
@@ -46,3 +47,8 @@ def rate(value: float | None) -> str:
 @register.filter
 def tone(state: str) -> str:
     return TONES.get(state, "status-none")
+
+
+@register.filter
+def role_label(role: str) -> str:
+    return Role(role).label if role in Role.values else role
