@@ -130,7 +130,13 @@ def restore_bench(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
     from django.conf import settings
 
     from incidents.runs.models import StepRun
-    from incidents.runs.services import run_advance, run_start, step_execute
+    from incidents.runs.services import (
+        run_advance,
+        run_cleanup_execute,
+        run_start,
+        run_verify_execute,
+        step_execute,
+    )
     from inventory import engine
     from inventory.models import Asset, RecoveryPoint, Vault
     from inventory.services import backup_execute, backup_request, plan_save, policy_default_for_tier
@@ -175,7 +181,10 @@ def restore_bench(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
         step.refresh_from_db()
         if step.state != "succeeded" or not step.evidence.get("all_hashes_verified"):
             raise SystemExit(f"restore step did not verify: {outcome} {step.error}")
-        shutil.rmtree(step.target_path)
+        # Finish the run as a worker would (final verification, drill clean-up) so the next can start.
+        run_advance(run_id=run.pk)
+        run_verify_execute(run_id=run.pk)
+        run_cleanup_execute(run_id=run.pk)
         target = workdir / f"engine-{rep}"
         began = time.perf_counter()
         engine.restore_tree(

@@ -31,7 +31,9 @@ from incidents.services.outbound import notify
 
 log = logging.getLogger(__name__)
 
-try:  # the hardened audit log (signed checkpoints) may not be on this branch yet
+# TODO(lead): once branch `audit` (signed checkpoints) is on main, drop this fallback and call
+# checkpoint_now() unconditionally after each approval or rejection.
+try:
     from dr_portal.audit.services import checkpoint_now as _checkpoint_now  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on what has been merged
     _checkpoint_now = None

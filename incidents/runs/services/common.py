@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from dr_portal.audit.services import audit_append, canonical_json
@@ -74,7 +75,9 @@ def send_advance(run: RecoveryRun) -> None:
 def send_step(step: StepRun, *, countdown: float | None = None) -> None:
     from incidents.runs.tasks import step_run
 
-    send_on_commit(step_run, args=(step.pk,), task_id=step.celery_task_id, countdown=countdown)
+    # The step's own timeout bounds the task, not the worker-wide limit (a big restore outlasts it).
+    limit = max(step.timeout_seconds + 120, settings.CELERY_TASK_TIME_LIMIT)
+    send_on_commit(step_run, args=(step.pk,), task_id=step.celery_task_id, countdown=countdown, time_limit=limit)
 
 
 def send_cleanup(run: RecoveryRun, *, countdown: float | None = None) -> None:

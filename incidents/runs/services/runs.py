@@ -213,7 +213,8 @@ def run_advance(*, run_id: int) -> str:
         break
     else:
         run.status = RunStatus.VERIFYING
-        run.save(update_fields=["status"])
+        run.dispatched_at = timezone.now()  # the verify task renews it while it reads the targets
+        run.save(update_fields=["status", "dispatched_at"])
         audit_run("run.verifying", run)
         from dr_portal.queue import send_on_commit
         from incidents.runs.tasks import run_verify
@@ -270,13 +271,19 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
     steps = list(run.steps.select_related("asset", "point").order_by("position"))
     verified = {s.asset_id for s in steps if s.kind == StepKind.VERIFY and s.state == StepState.SUCCEEDED}
     problems: list[str] = []
+
+    def alive(done: int, total: int) -> bool:
+        # Tells the reconciler this run is being verified, so it does not send a second verifier.
+        RecoveryRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+        return True
+
     for step in steps:
         if step.kind != StepKind.RESTORE or step.state != StepState.SUCCEEDED or step.asset_id in verified:
             continue
         assert step.point is not None
         try:
             report = vault_io.verify_restored(
-                manifest=step.point.manifest, target_dir=_path(step.target_path), progress=lambda d, t: True
+                manifest=step.point.manifest, target_dir=_path(step.target_path), progress=alive
             )
         except vault_io.BackupFailure as failure:
             problems.append(f"{step.title}: {failure}")
