@@ -138,7 +138,7 @@ MATRIX: dict[str, Row] = {
     "runs:index": everyone_signed_in(),
     "runs:new": only("admin", "commander"),
     "runs:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_run),
-    "runs:cancel": row(405, anonymous=LOGIN, kwargs=a_run),
+    "runs:cancel": only("admin", "commander", kwargs=a_run),
     "runs:step-retry": row(405, anonymous=LOGIN, kwargs=a_step),
     "runs:step-decide": row(405, anonymous=LOGIN, kwargs=a_step),
     "runs:step-skip": only("admin", "commander", kwargs=a_step),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -227,6 +228,12 @@ class StepRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in STEP_FINISHED
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
 
 
 class Decision(models.TextChoices):

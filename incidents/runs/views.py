@@ -94,17 +94,20 @@ def detail(request: AuthenticatedHttpRequest, run_id: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def cancel(request: AuthenticatedHttpRequest, run_id: str) -> HttpResponse:
+    """GET: ask why. POST: cancel; running steps stop at their next checkpoint."""
     run = access_run_by_id(request.user, run_id, for_write=True)
-    form = ReasonForm(request.POST)
-    try:
-        run_cancel(run=run, by=request.user, reason=form.data.get("reason", ""))
-    except RunRefused as refused:
-        messages.error(request, str(refused))
-    else:
-        messages.success(request, "Cancelled; running steps stop at their next checkpoint.")
-    return redirect("runs:detail", run_id=run.public_id)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run_cancel(run=run, by=request.user, reason=form.cleaned_data["reason"])
+        except RunRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(request, "Cancelled; running steps stop at their next checkpoint.")
+            return redirect("runs:detail", run_id=run.public_id)
+    return render(request, "runs/cancel.html", {"run": run, "form": form})
 
 
 @login_required

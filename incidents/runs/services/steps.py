@@ -144,7 +144,9 @@ def step_succeed(
         fields.append("bytes_done")
     if bytes_moved is not None and step.attempt_started_at:
         # The rate this attempt really achieved: bytes it fetched, not files a resume found in place.
-        step.rate_bps = bytes_moved / max((now - step.attempt_started_at).total_seconds(), 1e-3)
+        # Too little to time (or nothing fetched) says nothing about throughput, so it is not kept.
+        elapsed = max((now - step.attempt_started_at).total_seconds(), 1e-3)
+        step.rate_bps = bytes_moved / elapsed if bytes_moved >= 1024 * 1024 else None
         fields.append("rate_bps")
     step.save(update_fields=fields)
     audit_step("step.succeeded", step, evidence=evidence)
