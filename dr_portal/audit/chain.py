@@ -1,0 +1,79 @@
+"""The hash chain's encodings: what exactly is hashed, in one place (docs/audit.md describes it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+GENESIS_HASH = "0" * 64
+CHAIN_VERSION = 1
+_ZERO = timedelta(0)
+
+# Payload keys that always hold personal data; audit_append moves them into
+# the erasable personal part even when a caller forgets to.
+PERSONAL_PAYLOAD_KEYS = frozenset({"ip", "user_agent", "username", "email"})
+
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def canonical_json(value: Any) -> str:
+    """The one encoding hashes are computed over: sorted keys, no spaces, ASCII only.
+
+    Raises TypeError on anything JSON cannot hold and ValueError on NaN or
+    infinity, so a bad payload fails at the caller before anything is written.
+    ASCII-only escapes keep NUL characters and lone surrogates out of the
+    stored text, which PostgreSQL would refuse.
+    """
+    return _encoder.encode(value)
+
+
+def utc_text(moment: datetime) -> str:
+    """2026-11-24T09:30:00.000000Z: always six fraction digits, always UTC."""
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S.%f}Z"
+
+
+def event_preimage(
+    *,
+    seq: int,
+    recorded_at: datetime,
+    actor_id: int | None,
+    system_actor: str,
+    actor_role: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    incident_id: UUID | str | None,
+    payload_json: str,
+    personal_digest: str,
+    prev_hash: str,
+) -> bytes:
+    return canonical_json(
+        {
+            "v": CHAIN_VERSION,
+            "seq": seq,
+            "recorded_at": utc_text(recorded_at),
+            "actor_id": actor_id,
+            "system_actor": system_actor,
+            "actor_role": actor_role,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "incident_id": str(incident_id) if incident_id is not None else None,
+            "payload": payload_json,
+            "personal_digest": personal_digest,
+            "prev_hash": prev_hash,
+        }
+    ).encode("ascii")
+
+
+def event_hash(**fields: Any) -> str:
+    return hashlib.sha256(event_preimage(**fields)).hexdigest()
+
+
+def personal_digest(*, salt_hex: str, data_json: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt_hex) + data_json.encode("ascii")).hexdigest()
