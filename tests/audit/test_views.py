@@ -36,6 +36,10 @@ def story(admin: User, oncall: User) -> None:
     audit_append(action="session.signed_in", actor=oncall, payload={"ip": "203.0.113.5"})
 
 
+def streamed(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
 def seqs(response) -> list[int]:
     return [e.seq for e in response.context["events"]]
 
@@ -127,7 +131,7 @@ def test_csv_export_streams_the_filtered_set_and_is_itself_audited(
 ) -> None:
     response = client_for(compliance).get(f"/audit/export.csv?incident={INCIDENT}")
     assert response.streaming
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(streamed(response))))
     assert [r["seq"] for r in rows] == ["1", "2"]
     assert rows[1]["actor"] == "oli" and json.loads(rows[1]["payload"]) == {"step": 3}
     assert rows[1]["prev_hash"] == rows[0]["hash"]
@@ -139,13 +143,13 @@ def test_csv_export_streams_the_filtered_set_and_is_itself_audited(
 def test_csv_export_defuses_spreadsheet_formulas(compliance: User, client_for: Callable[..., Client]) -> None:
     audit_append(action="thing.done", system_actor="system:test", object_id="=HYPERLINK(1)")
     response = client_for(compliance).get("/audit/export.csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(streamed(response))))
     assert rows[0]["object_id"] == "'=HYPERLINK(1)"
 
 
 def test_jsonl_export(story: None, compliance: User, client_for: Callable[..., Client]) -> None:
     response = client_for(compliance).get("/audit/export.jsonl?actor=oli")
-    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    lines = [json.loads(line) for line in streamed(response).splitlines()]
     assert [line["seq"] for line in lines] == [2, 4]
     assert lines[1]["payload"] == {"ip": "203.0.113.5"}
     assert response["Content-Type"] == "application/x-ndjson"
