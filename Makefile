@@ -42,8 +42,9 @@ typecheck: venv
 check-migrations: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Benchmarks need PostgreSQL: DATABASE_URL=postgres://… make bench (BENCH_ARGS="--events 100000" for a quick run).
 bench: venv
-	@echo "No benchmarks yet."
+	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -32,12 +32,52 @@ def canonical_json(value: Any) -> str:
 
 def utc_text(moment: datetime) -> str:
     """2026-11-24T09:30:00.000000Z: always six fraction digits, always UTC."""
-    if moment.utcoffset() != _ZERO:
+    if moment.tzinfo is not UTC and moment.utcoffset() != _ZERO:
         moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S.%f}Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def event_preimage(
+# The envelope's keys are written in sorted order, so this encoder (which
+# skips sorting, for audit_verify's sake) yields exactly canonical_json's text.
+_envelope = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+
+
+def row_hash(
+    seq: int,
+    recorded_at: datetime,
+    actor_id: int | None,
+    system_actor: str,
+    actor_role: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    incident_id: UUID | str | None,
+    payload_json: str,
+    personal_digest: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the event's preimage: its columns in the order audit_verify reads them."""
+    preimage = _envelope(
+        {
+            "action": action,
+            "actor_id": actor_id,
+            "actor_role": actor_role,
+            "incident_id": str(incident_id) if incident_id is not None else None,
+            "object_id": object_id,
+            "object_type": object_type,
+            "payload": payload_json,
+            "personal_digest": personal_digest,
+            "prev_hash": prev_hash,
+            "recorded_at": utc_text(recorded_at),
+            "seq": seq,
+            "system_actor": system_actor,
+            "v": CHAIN_VERSION,
+        }
+    )
+    return hashlib.sha256(preimage.encode("ascii")).hexdigest()
+
+
+def event_hash(
     *,
     seq: int,
     recorded_at: datetime,
@@ -51,28 +91,31 @@ def event_preimage(
     payload_json: str,
     personal_digest: str,
     prev_hash: str,
-) -> bytes:
-    return canonical_json(
-        {
-            "v": CHAIN_VERSION,
-            "seq": seq,
-            "recorded_at": utc_text(recorded_at),
-            "actor_id": actor_id,
-            "system_actor": system_actor,
-            "actor_role": actor_role,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "incident_id": str(incident_id) if incident_id is not None else None,
-            "payload": payload_json,
-            "personal_digest": personal_digest,
-            "prev_hash": prev_hash,
-        }
-    ).encode("ascii")
+) -> str:
+    return row_hash(
+        seq,
+        recorded_at,
+        actor_id,
+        system_actor,
+        actor_role,
+        action,
+        object_type,
+        object_id,
+        incident_id,
+        payload_json,
+        personal_digest,
+        prev_hash,
+    )
 
 
-def event_hash(**fields: Any) -> str:
-    return hashlib.sha256(event_preimage(**fields)).hexdigest()
+def event_preimage_reference(**fields: Any) -> bytes:
+    """The preimage spelled out with canonical_json, as docs/audit.md describes it (tests compare)."""
+    body = dict(fields)
+    body["payload"] = body.pop("payload_json")
+    body["recorded_at"] = utc_text(body["recorded_at"])
+    body["incident_id"] = str(body["incident_id"]) if body["incident_id"] is not None else None
+    body["v"] = CHAIN_VERSION
+    return canonical_json(body).encode("ascii")
 
 
 def personal_digest(*, salt_hex: str, data_json: str) -> str:

@@ -93,6 +93,15 @@ BEGIN
   RETURN NEW;
 END $$""",
     ]
+    # Not a guard but the appenders' entry: take the chain lock, then read the
+    # head with a snapshot taken after the lock was granted, in one round trip.
+    statements.append(f"""
+CREATE OR REPLACE FUNCTION audit_lock_head(lock_key bigint, OUT head_seq bigint, OUT head_hash varchar)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(lock_key);
+  SELECT seq, hash INTO head_seq, head_hash FROM {EVENT_TABLE} ORDER BY seq DESC LIMIT 1;
+END $$""")
     for table in APPEND_ONLY_TABLES:
         statements += [
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table} "
@@ -122,6 +131,7 @@ def postgresql_uninstall() -> list[str]:
         "DROP FUNCTION IF EXISTS audit_guard_reject()",
         "DROP FUNCTION IF EXISTS audit_guard_erase_only()",
         "DROP FUNCTION IF EXISTS audit_guard_chain()",
+        "DROP FUNCTION IF EXISTS audit_lock_head(bigint)",
     ]
     return statements
 

@@ -123,7 +123,14 @@ def _prepare(spec: EventSpec) -> _Prepared:
     return prepared
 
 
-def _head() -> tuple[int, str]:
+def _lock_and_read_head() -> tuple[int, str]:
+    """Take the chain lock, then read the head; on PostgreSQL in one round trip (less time holding the lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT head_seq, head_hash FROM audit_lock_head(%s)", [_PG_LOCK_KEY])
+            seq, head_hash = cursor.fetchone()
+        return (seq, head_hash) if seq is not None else (0, GENESIS_HASH)
+    lock_chain()
     head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
     return head if head else (0, GENESIS_HASH)
 
@@ -222,8 +229,7 @@ def audit_append_many(*, events: Sequence[EventSpec], batch_size: int = 2000) ->
     if not prepared:
         return []
     with transaction.atomic():
-        lock_chain()
-        head_seq, prev_hash = _head()
+        head_seq, prev_hash = _lock_and_read_head()
         now = timezone.now()
         built: list[AuditEvent] = []
         personal: list[AuditPersonalData] = []

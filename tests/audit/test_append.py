@@ -159,3 +159,31 @@ def test_database_rejects_an_event_that_does_not_extend_the_head(admin: User) ->
             [head.seq + 1, head.recorded_at, GENESIS_HASH, "a" * 64],
         )
     assert AuditEvent.objects.count() == 1
+
+
+def test_fast_hash_equals_the_documented_preimage(admin: User) -> None:
+    import hashlib
+
+    from dr_portal.audit.chain import event_preimage_reference
+
+    audit_append(action="incident.declared", actor=admin, incident_id=uuid.uuid4(), payload={"z": [1, {"b": 2}]})
+    audit_append(action="backup.completed", system_actor="system:beat")
+    for event in AuditEvent.objects.all():
+        fields = {
+            name: getattr(event, name)
+            for name in (
+                "seq",
+                "recorded_at",
+                "actor_id",
+                "system_actor",
+                "actor_role",
+                "action",
+                "object_type",
+                "object_id",
+                "incident_id",
+                "payload_json",
+                "personal_digest",
+                "prev_hash",
+            )
+        }
+        assert hashlib.sha256(event_preimage_reference(**fields)).hexdigest() == event.hash

@@ -294,3 +294,20 @@ def test_verify_with_many_people_and_chunks(monkeypatch) -> None:
     assert report.ok, report.summary()
     assert report.events_checked == 40
     assert report.personal_present == 30
+
+
+def test_missing_or_orphaned_personal_data_is_caught(admin: User) -> None:
+    append(4, admin)
+    append(1)  # seq 5, a system event with no personal data
+    with triggers_disabled():
+        raw("DELETE FROM audit_auditpersonaldata WHERE seq = 2")
+        raw("INSERT INTO audit_auditpersonaldata (seq, salt, data_json) VALUES (5, '00', '{}')")
+        raw("UPDATE audit_auditpersonaldata SET salt = 'zz' WHERE seq = 3")
+    report = verify_log()
+    problems = sorted(str(p) for p in report.problems)
+    assert problems == [
+        "seq 2: its personal data row is missing",
+        "seq 3: its personal data does not match the digest the chain committed to",
+        "seq 5: personal data is kept for an event that committed to none"
+        + (", or does not exist" if is_postgres() else ""),
+    ]
