@@ -26,6 +26,7 @@ venv: $(VENV)/.installed
 run: venv
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py demo_setup
+	DEBUG=true $(BIN)/python manage.py inventory_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
+from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from inventory import api as inventory_api
 
 app_name = "api"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
+    path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
+    path("inventory/import/", inventory_api.import_view, name="inventory-import"),
+    path("inventory/export/", inventory_api.export_view, name="inventory-export"),
     path("", include("dr_portal.audit.api")),
 ]
+
+_inventory = SimpleRouter()
+_inventory.register("inventory/assets", inventory_api.AssetViewSet, basename="inventory-asset")
+_inventory.register("inventory/dependencies", inventory_api.DependencyViewSet, basename="inventory-dependency")
+_inventory.register("inventory/policies", inventory_api.PolicyViewSet, basename="inventory-policy")
+_inventory.register("inventory/vaults", inventory_api.VaultViewSet, basename="inventory-vault")
+_inventory.register("inventory/recovery-points", inventory_api.PointViewSet, basename="inventory-point")
+_inventory.register("inventory/backups", inventory_api.BackupViewSet, basename="inventory-backup")
+urlpatterns += _inventory.urls

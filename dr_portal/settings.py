@@ -138,7 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
-LOGOUT_REDIRECT_URL = "accounts:login"
+LOGOUT_REDIRECT_URL = "/accounts/login/?signed_out=1"
 
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
@@ -216,11 +216,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "BackupStatusEnum": "inventory.models.BackupStatus",
+        "PointStatusEnum": "inventory.models.PointStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------
 
-CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL", "filesystem://localhost/")
 _broker_options: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
@@ -255,7 +259,20 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesyst
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
+    "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
+    "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
+    "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
 }
+# Backups: how often a worker saves progress, how long silence means a dead
+# worker, and how many attempts a backup gets before it is failed.
+BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
+BACKUP_STALE_SECONDS = env_int("BACKUP_STALE_SECONDS", 300, minimum=10)
+BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
+# Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
+VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
+VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
+# S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Audit log ------------------------------------------------------------------

@@ -8,4 +8,15 @@ app_name = "inventory"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("assets/new/", views.asset_edit, name="asset-new"),
+    path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
+    path("assets/<uuid:asset_id>/edit/", views.asset_edit, name="asset-edit"),
+    path("assets/<uuid:asset_id>/backup/", views.asset_backup, name="asset-backup"),
+    path("policies/", views.policies, name="policies"),
+    path("policies/new/", views.policy_edit, name="policy-new"),
+    path("policies/<uuid:policy_id>/edit/", views.policy_edit, name="policy-edit"),
+    path("vaults/", views.vaults, name="vaults"),
+    path("readiness/", views.readiness, name="readiness"),
+    path("import/", views.import_view, name="import"),
+    path("export.yaml", views.export_view, name="export"),
 ]

@@ -1,18 +1,276 @@
-"""Inventory pages."""
+"""Inventory pages: assets, policies, vaults, readiness, import and export."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from typing import Any
 
-from dr_portal.accounts.access import Perm, check
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dr_portal.accounts.access import Perm, can
+from dr_portal.charts import Bar, Node, bar_chart, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
+from inventory.access import access_asset_by_id, access_inventory, access_policy_by_id
+from inventory.forms import AssetFilterForm, AssetForm, ImportForm, PolicyForm
+from inventory.models import Asset, RecoveryPolicy
+from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.readiness import (
+    AssetReadiness,
+    Level,
+    asset_readiness,
+    human_duration,
+    readiness_for,
+    rollup,
+    worst_first,
+)
+from inventory.selectors import (
+    AssetFilters,
+    asset_backups,
+    asset_dependencies,
+    asset_filter_choices,
+    asset_list,
+    asset_points,
+    backup_latest,
+    policy_list,
+    vault_list,
+)
+from inventory.services import BackupRefused, asset_create, asset_update, backup_request, policy_create, policy_update
+
+PAGE_SIZE = 25
+TONE = {Level.OK: "ok", Level.RISK: "risk", Level.BREACH: "bad"}
+
+
+def _filters(form: AssetFilterForm) -> AssetFilters:
+    data = form.cleaned_data if form.is_valid() else {}
+    sort = data.get("sort") or "name"
+    return AssetFilters(
+        kind=data.get("kind") or "",
+        tier=data.get("tier"),
+        team=data.get("team") or "",
+        status=data.get("status") or "",
+        region=data.get("region") or "",
+        q=data.get("q") or "",
+        sort=sort.lstrip("-"),
+        descending=sort.startswith("-"),
+    )
 
 
 @login_required
 @require_GET
 def index(request: AuthenticatedHttpRequest) -> HttpResponse:
-    check(request.user, Perm.VIEW_INVENTORY)
-    return render(request, "inventory/index.html")
+    access_inventory(request.user)
+    form = AssetFilterForm(request.GET or None, **asset_filter_choices())
+    filters = _filters(form)
+    page = Paginator(asset_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    context = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(),
+        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+    }
+    template = "inventory/index.html#results" if request.htmx else "inventory/index.html"
+    return render(request, template, context)
+
+
+def _graph(asset: Asset, readiness: AssetReadiness) -> Any:
+    ups, downs = asset_dependencies(asset=asset)
+
+    def node(row: Asset) -> Node:
+        return Node(row.name, href=reverse("inventory:asset", args=[row.public_id]))
+
+    centre = Node(asset.name, tone=TONE[readiness.level])
+    graph = neighbour_graph(
+        centre=centre,
+        left=[node(e.upstream) for e in ups],
+        right=[node(e.downstream) for e in downs],
+        title=f"Dependencies of {asset.name}",
+    )
+    return graph, ups, downs
+
+
+@login_required
+@require_GET
+def asset_detail(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
+    asset = access_asset_by_id(request.user, asset_id)
+    readiness = asset_readiness(asset=asset)
+    graph, ups, downs = _graph(asset, readiness)
+    context = {
+        "asset": asset,
+        "readiness": readiness,
+        "graph": graph,
+        "upstreams": ups,
+        "downstreams": downs,
+        "points": asset_points(asset=asset),
+        "backups": asset_backups(asset=asset),
+        "backup": backup_latest(asset=asset),
+        "can_backup": can(request.user, Perm.RUN_BACKUPS),
+        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+    }
+    return render(request, "inventory/asset_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
+    """GET: the live backup panel (htmx polls it). POST: back up now."""
+    asset = access_asset_by_id(request.user, asset_id, for_backup=request.method == "POST")
+    error = ""
+    if request.method == "POST":
+        try:
+            backup_request(asset=asset, by=request.user)
+        except BackupRefused as refused:
+            error = str(refused)
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            return redirect("inventory:asset", asset_id=asset.public_id)
+    context = {
+        "asset": asset,
+        "backup": backup_latest(asset=asset),
+        "can_backup": can(request.user, Perm.RUN_BACKUPS),
+        "error": error,
+    }
+    return render(request, "inventory/asset_detail.html#backup-panel", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def asset_edit(request: AuthenticatedHttpRequest, asset_id: str | None = None) -> HttpResponse:
+    asset = access_asset_by_id(request.user, asset_id, for_write=True) if asset_id else None
+    if asset is None:
+        access_inventory(request.user, for_write=True)
+    form = AssetForm(request.POST or None, instance=asset)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if asset is None:
+                asset = asset_create(by=request.user, fields=fields)
+            else:
+                asset = asset_update(asset=asset, by=request.user, fields=fields)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            messages.success(request, f"Saved {asset.name}.")
+            return redirect("inventory:asset", asset_id=asset.public_id)
+    return render(request, "inventory/asset_form.html", {"form": form, "asset": asset})
+
+
+@login_required
+@require_GET
+def policies(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_inventory(request.user)
+    context = {"policies": policy_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
+    return render(request, "inventory/policies.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request: AuthenticatedHttpRequest, policy_id: str | None = None) -> HttpResponse:
+    policy = access_policy_by_id(request.user, policy_id, for_write=True) if policy_id else None
+    if policy is None:
+        access_inventory(request.user, for_write=True)
+    form = PolicyForm(request.POST or None, instance=policy or RecoveryPolicy())
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if policy is None:
+                policy = policy_create(by=request.user, fields=fields)
+            else:
+                policy = policy_update(policy=policy, by=request.user, fields=fields)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            messages.success(request, f"Saved policy {policy.name}.")
+            return redirect("inventory:policies")
+    return render(request, "inventory/policy_form.html", {"form": form, "policy": policy})
+
+
+@login_required
+@require_GET
+def vaults(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_inventory(request.user)
+    context = {"vaults": vault_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
+    return render(request, "inventory/vaults.html", context)
+
+
+def rpo_chart(items: list[AssetReadiness]) -> Any:
+    with_rpo = sorted(items, key=lambda r: -(r.rpo_ratio if r.rpo_ratio is not None else 99))
+    bars = [
+        Bar(
+            label=r.asset.name,
+            value=r.rpo_ratio,
+            tone=TONE[_rpo_level(r)] if r.rpo_ratio is not None else "bad",
+            note=(
+                f"{human_duration(r.backup_age)} / {human_duration(r.rpo)}"
+                if r.backup_age is not None and r.rpo is not None
+                else "no good backup"
+            ),
+            href=reverse("inventory:asset", args=[r.asset.public_id]),
+        )
+        for r in with_rpo
+        if r.asset.policy_id
+    ]
+    return bar_chart(
+        bars, title="Newest good backup age as a share of RPO", markers=[(0.8, "80 %"), (1.0, "RPO")], cap=2.0
+    )
+
+
+def _rpo_level(item: AssetReadiness) -> Level:
+    return next((c.level for c in item.checks if c.name == "rpo"), Level.BREACH)
+
+
+@login_required
+@require_GET
+def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_inventory(request.user)
+    items = readiness_for()
+    counts = {level.key: sum(1 for r in items if r.level == level) for level in Level}
+    context = {
+        "counts": counts,
+        "total": len(items),
+        "worst": [r for r in worst_first(items) if r.level > Level.OK],
+        "tiers": rollup(items, by="tier"),
+        "teams": rollup(items, by="team"),
+        "chart": rpo_chart(items),
+        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+    }
+    return render(request, "inventory/readiness.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_inventory(request.user, for_write=True)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            summary = import_file(name=upload.name, data=upload.read(), by=request.user)
+        except ImportFailed as failed:
+            errors = failed.errors
+        else:
+            messages.success(request, f"Imported {summary}.")
+            return redirect("inventory:index")
+    return render(request, "inventory/import.html", {"form": form, "errors": errors})
+
+
+@login_required
+@require_GET
+def export_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_inventory(request.user)
+    response = HttpResponse(export_yaml(), content_type="application/yaml")
+    response["Content-Disposition"] = 'attachment; filename="inventory.yaml"'
+    return response

@@ -18,38 +18,38 @@ from tests.factories import UserFactory
 
 @pytest.fixture
 def admin(db: None) -> User:
-    return UserFactory(username="ada", role=Role.ADMIN)
+    return UserFactory.create(username="ada", role=Role.ADMIN)
 
 
 @pytest.fixture
 def commander(db: None) -> User:
-    return UserFactory(username="chris", role=Role.INCIDENT_COMMANDER)
+    return UserFactory.create(username="chris", role=Role.INCIDENT_COMMANDER)
 
 
 @pytest.fixture
 def oncall(db: None) -> User:
-    return UserFactory(username="oli", role=Role.ONCALL_ENGINEER)
+    return UserFactory.create(username="oli", role=Role.ONCALL_ENGINEER)
 
 
 @pytest.fixture
 def oncall2(db: None) -> User:
-    return UserFactory(username="olga", role=Role.ONCALL_ENGINEER)
+    return UserFactory.create(username="olga", role=Role.ONCALL_ENGINEER)
 
 
 @pytest.fixture
 def compliance(db: None) -> User:
-    return UserFactory(username="cora", role=Role.COMPLIANCE_OFFICER)
+    return UserFactory.create(username="cora", role=Role.COMPLIANCE_OFFICER)
 
 
 @pytest.fixture
 def viewer(db: None) -> User:
-    return UserFactory(username="vic", role=Role.VIEWER)
+    return UserFactory.create(username="vic", role=Role.VIEWER)
 
 
 @pytest.fixture
 def outsider(db: None) -> User:
     """Signed in, but with nothing to do with the objects under test."""
-    return UserFactory(username="otto", role=Role.VIEWER)
+    return UserFactory.create(username="otto", role=Role.VIEWER)
 
 
 def enrol_totp(user: User) -> TOTPDevice:

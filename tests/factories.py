@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import factory
+from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
+from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -22,12 +24,90 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_superuser = factory.LazyAttribute(lambda o: o.role == Role.ADMIN)
 
     @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:
         # Hashing with Argon2 is deliberately slow; only tests that sign in
         # with a password ask for one.
         if extracted:
-            self.set_password(extracted)
+            obj.set_password(extracted)
         else:
-            self.set_unusable_password()
+            obj.set_unusable_password()
         if create:
-            self.save(update_fields=["password"])
+            obj.save(update_fields=["password"])
+
+
+# --- inventory ------------------------------------------------------------------
+
+
+class RecoveryPolicyFactory(factory.django.DjangoModelFactory[RecoveryPolicy]):
+    class Meta:
+        model = RecoveryPolicy
+
+    name = factory.Sequence(lambda n: f"policy-{n}")
+    strategy = "warm_standby"
+    rto_minutes = 240
+    rpo_minutes = 60
+    mtd_minutes = 720
+    backup_cadence_minutes = 60
+    retention_days = 30
+    worm_days = 0
+    encryption_required = True
+    allowed_regions = factory.LazyFunction(list)
+    drill_cadence_days = 90
+    failover_quorum = 1
+
+
+class VaultFactory(factory.django.DjangoModelFactory[Vault]):
+    class Meta:
+        model = Vault
+
+    name = factory.Sequence(lambda n: f"vault-{n}")
+    kind = "filesystem"
+    region = "eu-west-1"
+    worm_capable = True
+    config = factory.LazyAttribute(lambda o: {"path": f"/tmp/{o.name}"})  # noqa: S108 - tests override it
+
+
+class AssetFactory(factory.django.DjangoModelFactory[Asset]):
+    class Meta:
+        model = Asset
+
+    name = factory.Sequence(lambda n: f"asset-{n}")
+    kind = "model"
+    owner_team = "ml-platform"
+    tier = 1
+    data_classes = factory.LazyFunction(lambda: ["none"])
+    region = "eu-west-1"
+    environment = "production"
+    source_uri = factory.LazyAttribute(lambda o: f"/srv/{o.name}")
+    labels = factory.LazyFunction(dict)
+    policy = factory.SubFactory(RecoveryPolicyFactory)
+    vault = factory.SubFactory(VaultFactory)
+    policy_assigned_at = factory.LazyFunction(timezone.now)
+
+
+class BackupFactory(factory.django.DjangoModelFactory[Backup]):
+    class Meta:
+        model = Backup
+
+    asset = factory.SubFactory(AssetFactory)
+    vault = factory.LazyAttribute(lambda o: o.asset.vault)
+    trigger = "manual"
+    status = "succeeded"
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
+    class Meta:
+        model = RecoveryPoint
+
+    asset = factory.SubFactory(AssetFactory)
+    vault = factory.LazyAttribute(lambda o: o.asset.vault)
+    status = "ok"
+    data_as_of = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyAttribute(lambda o: o.data_as_of)
+    size_bytes = 1024
+    file_count = 1
+    manifest = factory.LazyFunction(lambda: {"files": [{"path": "a.bin", "size": 1024, "sha256": "0" * 64}]})
+    manifest_sha256 = "f" * 64
+    key_id = "k1"
+    verified_at = factory.LazyAttribute(lambda o: o.data_as_of)

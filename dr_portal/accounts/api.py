@@ -16,7 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from dr_portal.accounts.access import MfaRequired
 from dr_portal.accounts.models import ApiToken
-from dr_portal.accounts.selectors import user_confirmed_totp
+from dr_portal.accounts.selectors import otp_refusal, user_confirmed_totp
 from dr_portal.accounts.services import token_issue, token_revoke
 
 
@@ -42,7 +42,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             body["detail"] = "The request has invalid fields."
             body["fields"] = response.data
     response.data = {"error": body}
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+class BadCredentials(exceptions.APIException):
+    """401 even on the token endpoint, which has no authentication class to say so."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "authentication_failed"
 
 
 class TokenRequest(serializers.Serializer):
@@ -79,14 +88,17 @@ def token_create(request: Request) -> Response:
         password=data.validated_data["password"],
     )
     if user is None:
-        raise exceptions.AuthenticationFailed("Wrong username or password.")
+        raise BadCredentials("Wrong username or password.")
     device = user_confirmed_totp(user=user)
     otp = data.validated_data.get("otp") or ""
     if device is not None:
         if not otp:
-            raise exceptions.AuthenticationFailed("This account uses MFA: send your one-time code as 'otp'.")
+            raise BadCredentials("This account uses MFA: send your one-time code as 'otp'.")
+        allowed, why = device.verify_is_allowed()
+        if not allowed:
+            raise BadCredentials(otp_refusal(why))
         if not device.verify_token(otp):
-            raise exceptions.AuthenticationFailed("Wrong or expired one-time code.")
+            raise BadCredentials("Wrong or expired one-time code.")
     issued = token_issue(user=user, name=data.validated_data["name"], mfa_verified=device is not None)
     return Response({"token": issued.raw, "details": TokenOut(issued.token).data}, status=status.HTTP_201_CREATED)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -23,3 +25,11 @@ def token_active_by_raw(*, raw: str) -> ApiToken | None:
 
 def token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def otp_refusal(why: dict[str, Any] | None) -> str:
+    """Words for django-otp's refusal to check a code (too many wrong ones)."""
+    until = (why or {}).get("locked_until")
+    if until is not None:
+        return f"Too many wrong codes; try again after {until:%H:%M:%S} UTC."
+    return "Too many wrong codes; try again shortly."

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
+from dr_portal.accounts.access import mfa_verified
 from dr_portal.accounts.forms import OtpForm, TokenForm
 from dr_portal.accounts.models import ApiToken
-from dr_portal.accounts.selectors import token_list_for_user, user_confirmed_totp
+from dr_portal.accounts.selectors import otp_refusal, token_list_for_user, user_confirmed_totp
 from dr_portal.accounts.services import token_issue, token_revoke, totp_confirm, totp_device_for_enrolment
 from dr_portal.http import AuthenticatedHttpRequest
 
@@ -31,7 +32,8 @@ class LoginView(auth_views.LoginView):
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
-        if user_has_device(self.request.user):
+        user = self.request.user
+        if user_has_device(user) and not mfa_verified(user):
             return reverse("accounts:mfa") + "?next=" + url
         return url
 
@@ -60,7 +62,11 @@ def mfa(request: AuthenticatedHttpRequest) -> HttpResponse:
     enrolling = confirmed is None
     device = totp_device_for_enrolment(user=request.user) if confirmed is None else confirmed
     form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    allowed, why = device.verify_is_allowed()
+    if request.method == "POST" and not allowed:
+        form.is_valid()
+        form.add_error(None, otp_refusal(why))
+    elif request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"]
         ok = totp_confirm(device=device, code=code) if enrolling else device.verify_token(code)
         if ok:
@@ -81,7 +87,7 @@ def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
-        verified = bool(getattr(request.user, "is_verified", lambda: False)())
+        verified = mfa_verified(request.user)
         issued = token_issue(user=request.user, name=form.cleaned_data["name"], mfa_verified=verified)
         form = TokenForm()
     context = {"form": form, "issued": issued, "tokens": token_list_for_user(user=request.user)}

@@ -44,16 +44,13 @@ def test_readyz_turns_503_when_the_heartbeat_is_older_than_a_minute() -> None:
     assert "61 s old" in response.json()["failed"]["worker"]
 
 
-def test_readyz_names_an_unreachable_broker(settings) -> None:
+def test_readyz_names_an_unreachable_broker(monkeypatch) -> None:
     from dr_portal.celery import app
 
-    previous = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        heartbeat_record(hostname="worker@test")
-        response = Client().get("/readyz")
-    finally:
-        app.conf.broker_url = previous
+    # Nothing listens on port 1.
+    monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    heartbeat_record(hostname="worker@test")
+    response = Client().get("/readyz")
     assert response.status_code == 503
     assert "broker unreachable" in response.json()["failed"]["broker"]
 

@@ -1,0 +1,197 @@
+"""Small inline-SVG charts shared by pages and PDF reports.
+
+Only presentation attributes, never `style`: pages run under a CSP without
+'unsafe-inline', and WeasyPrint renders the same markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+
+def _num(value: object) -> object:
+    if isinstance(value, float):
+        return f"{value:.1f}".removesuffix(".0")
+    return value
+
+
+def _svg(template: str, *args: object) -> SafeString:
+    """format_html with floats written short (SVG coordinates need no more)."""
+    return format_html(template, *(_num(a) for a in args))
+
+
+COLOURS = {"ok": "#17803d", "risk": "#d08700", "bad": "#b42318", "none": "#9aa3b2"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None  # None draws no bar, only the note
+    tone: str  # a key of COLOURS
+    note: str = ""
+    href: str = ""
+
+
+def bar_chart(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    markers: Sequence[tuple[float, str]] = (),
+    cap: float | None = None,
+    width: int = 720,
+    row: int = 24,
+    label_width: int = 190,
+    note_width: int = 150,
+) -> SafeString:
+    """A horizontal bar chart. Values above `cap` are drawn at the cap with an arrow.
+
+    `markers` are vertical reference lines, e.g. [(1.0, "limit")].
+    """
+    values = [b.value for b in bars if b.value is not None]
+    top = max([*values, *(m for m, _ in markers), 1e-9])
+    if cap is not None:
+        top = min(top, cap)
+    plot = width - label_width - note_width
+    height = row * len(bars) + 28
+
+    def x(value: float) -> float:
+        return round(label_width + plot * min(value, top) / top, 1)
+
+    rows = []
+    for i, bar in enumerate(bars):
+        y = 20 + i * row
+        length = 0.0 if bar.value is None else max(1.5, x(bar.value) - label_width)
+        over = bar.value is not None and bar.value > top
+        label = bar.label if len(bar.label) <= 26 else bar.label[:25] + "…"
+        text = _svg(
+            '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#1c2230">{}</text>',
+            label_width - 8,
+            y + row / 2 + 4,
+            label,
+        )
+        if bar.href:
+            text = _svg('<a href="{}">{}</a>', bar.href, text)
+        rows.append(
+            _svg(
+                '<g><title>{}: {}</title>{}<rect x="{}" y="{}" width="{}" height="{}" rx="3" fill="{}"/>{}'
+                '<text x="{}" y="{}" font-size="11" fill="#5d6678">{}</text></g>',
+                bar.label,
+                bar.note,
+                text,
+                label_width,
+                y + 4,
+                length,
+                row - 8,
+                COLOURS.get(bar.tone, COLOURS["none"]),
+                _svg(
+                    '<text x="{}" y="{}" font-size="12" fill="#fff">»</text>',
+                    label_width + length - 10,
+                    y + row / 2 + 4,
+                )
+                if over
+                else "",
+                label_width + plot + 8,
+                y + row / 2 + 4,
+                bar.note,
+            )
+        )
+    lines = format_html_join(
+        "",
+        '<line x1="{0}" x2="{0}" y1="14" y2="{1}" stroke="#5d6678" stroke-dasharray="3 3"/>'
+        '<text x="{0}" y="10" font-size="10" text-anchor="middle" fill="#5d6678">{2}</text>',
+        ((_num(x(value)), height - 6, name) for value, name in markers if value <= top),
+    )
+    return _svg(
+        '<svg class="chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}{}</svg>',
+        width,
+        height,
+        title,
+        title,
+        SafeString("".join(rows)),
+        lines,
+    )
+
+
+@dataclass(frozen=True)
+class Node:
+    label: str
+    tone: str = "none"
+    href: str = ""
+
+
+def neighbour_graph(*, centre: Node, left: Sequence[Node], right: Sequence[Node], title: str) -> SafeString:
+    """Three columns: what feeds `centre` on the left, what it feeds on the right, arrows between."""
+    box_w, box_h, gap, width = 170, 30, 12, 640
+    rows = max(len(left), len(right), 1)
+    height = rows * (box_h + gap) + gap
+    cx, lx, rx = (width - box_w) / 2, 8, width - box_w - 8
+
+    def column_y(count: int, index: int) -> float:
+        top = (height - (count * (box_h + gap) - gap)) / 2
+        return top + index * (box_h + gap)
+
+    def box(node: Node, x: float, y: float, strong: bool = False) -> SafeString:
+        label = node.label if len(node.label) <= 22 else node.label[:21] + "…"
+        inner = _svg(
+            '<rect x="{}" y="{}" width="{}" height="{}" rx="6" fill="{}" stroke="{}" stroke-width="{}"/>'
+            '<text x="{}" y="{}" font-size="12" text-anchor="middle" fill="#1c2230"{}>{}</text>',
+            x,
+            y,
+            box_w,
+            box_h,
+            "#eef3fc" if strong else "#fff",
+            COLOURS.get(node.tone, COLOURS["none"]),
+            3 if strong else 2,
+            x + box_w / 2,
+            y + box_h / 2 + 4,
+            SafeString(' font-weight="600"') if strong else "",
+            label,
+        )
+        inner = _svg("<g><title>{}</title>{}</g>", node.label, inner)
+        return _svg('<a href="{}">{}</a>', node.href, inner) if node.href else inner
+
+    cy = column_y(1, 0)
+    parts = [box(centre, cx, cy, strong=True)]
+    for i, node in enumerate(left):
+        y = column_y(len(left), i)
+        parts.append(
+            _svg(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#9aa3b2" marker-end="url(#arrow)"/>',
+                lx + box_w,
+                y + box_h / 2,
+                cx - 2,
+                cy + box_h / 2,
+            )
+        )
+        parts.append(box(node, lx, y))
+    for i, node in enumerate(right):
+        y = column_y(len(right), i)
+        parts.append(
+            _svg(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#9aa3b2" marker-end="url(#arrow)"/>',
+                cx + box_w,
+                cy + box_h / 2,
+                rx - 2,
+                y + box_h / 2,
+            )
+        )
+        parts.append(box(node, rx, y))
+    defs = SafeString(
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#9aa3b2"/></marker></defs>'
+    )
+    return _svg(
+        '<svg class="chart graph" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}{}</svg>',
+        width,
+        height,
+        title,
+        title,
+        defs,
+        SafeString("".join(parts)),
+    )

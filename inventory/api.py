@@ -1,0 +1,515 @@
+"""The inventory API under /api/v1/inventory/: reads as viewsets, each write one command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action, api_view, parser_classes
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dr_portal.accounts.access import NotFoundOrForbidden
+from dr_portal.accounts.models import User
+from inventory.access import (
+    access_asset_by_id,
+    access_backup_by_id,
+    access_inventory,
+    access_policy_by_id,
+)
+from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.readiness import AssetReadiness, Level, readiness_for, rollup
+from inventory.selectors import blast_radius
+from inventory.services import (
+    BackupRefused,
+    asset_create,
+    asset_update,
+    backup_request,
+    dependency_add,
+    dependency_remove,
+    policy_create,
+    policy_update,
+)
+
+
+def _actor(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):  # IsAuthenticated has already run
+        raise exceptions.NotAuthenticated
+    return user
+
+
+def _invalid(error: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError({"non_field_errors": error.messages})
+
+
+# --- serializers (shapes only) -----------------------------------------------------
+
+
+class PolicyOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = RecoveryPolicy
+        fields = [
+            "id",
+            "name",
+            "description",
+            "strategy",
+            "rto_minutes",
+            "rpo_minutes",
+            "mtd_minutes",
+            "backup_cadence_minutes",
+            "retention_days",
+            "worm_days",
+            "encryption_required",
+            "allowed_regions",
+            "drill_cadence_days",
+            "failover_quorum",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class PolicyIn(PolicyOut):
+    allowed_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+    class Meta(PolicyOut.Meta):
+        # The database's constraints and model.clean() are checked by the service.
+        validators: list[Any] = []
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
+
+
+class VaultOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Vault
+        fields = ["id", "name", "kind", "region", "worm_capable", "config", "created_at"]
+
+
+class AssetOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    data_classes = serializers.ListField(child=serializers.CharField())
+    labels = serializers.DictField(child=serializers.CharField())
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id",
+            "name",
+            "title",
+            "kind",
+            "owner_team",
+            "tier",
+            "data_classes",
+            "region",
+            "environment",
+            "source_uri",
+            "labels",
+            "fallback",
+            "policy",
+            "vault",
+            "last_drill_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AssetIn(serializers.Serializer):
+    name = serializers.SlugField(max_length=100, required=False)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    kind = serializers.CharField(required=False)
+    owner_team = serializers.CharField(max_length=100, required=False)
+    tier = serializers.IntegerField(required=False)
+    data_classes = serializers.ListField(child=serializers.CharField(), required=False)
+    region = serializers.CharField(max_length=64, required=False)
+    environment = serializers.CharField(required=False)
+    source_uri = serializers.CharField(max_length=500, required=False)
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    fallback = serializers.CharField(required=False, allow_blank=True)
+    policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=RecoveryPolicy.objects.all(), required=False, allow_null=True
+    )
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Vault.objects.all(), required=False, allow_null=True
+    )
+
+
+class DependencyOut(serializers.ModelSerializer):
+    upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    downstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Dependency
+        fields = ["id", "upstream", "downstream", "note", "created_at"]
+
+
+class DependencyIn(serializers.Serializer):
+    upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Asset.objects.all()
+    )
+    downstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Asset.objects.all()
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PointOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = RecoveryPoint
+        fields = [
+            "id",
+            "asset",
+            "vault",
+            "status",
+            "data_as_of",
+            "size_bytes",
+            "file_count",
+            "manifest_sha256",
+            "key_id",
+            "immutable_until",
+            "verified_at",
+            "expired_at",
+            "note",
+            "created_at",
+        ]
+
+
+class PointDetailOut(PointOut):
+    class Meta(PointOut.Meta):
+        fields = [*PointOut.Meta.fields, "manifest"]
+
+
+class BackupOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    percent = serializers.IntegerField(read_only=True, allow_null=True)
+    point = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Backup
+        fields = [
+            "id",
+            "asset",
+            "vault",
+            "status",
+            "trigger",
+            "attempts",
+            "bytes_done",
+            "bytes_total",
+            "percent",
+            "error_code",
+            "error",
+            "point",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_point(self, backup: Backup) -> str | None:
+        point = getattr(backup, "point", None)
+        return str(point.public_id) if point else None
+
+
+class CheckOut(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.CharField(source="level.key")
+    reason = serializers.CharField()
+
+
+class ReadinessOut(serializers.Serializer):
+    asset = serializers.CharField(source="asset.name")
+    asset_id = serializers.UUIDField(source="asset.public_id")
+    tier = serializers.IntegerField(source="asset.tier")
+    team = serializers.CharField(source="asset.owner_team")
+    status = serializers.CharField(source="level.key")
+    backup_age_seconds = serializers.SerializerMethodField()
+    rpo_seconds = serializers.SerializerMethodField()
+    checks = CheckOut(many=True)
+
+    def get_backup_age_seconds(self, item: AssetReadiness) -> float | None:
+        return item.backup_age.total_seconds() if item.backup_age is not None else None
+
+    def get_rpo_seconds(self, item: AssetReadiness) -> float | None:
+        return item.rpo.total_seconds() if item.rpo is not None else None
+
+
+# --- viewsets ------------------------------------------------------------------------
+
+
+class _Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        access_inventory(request.user)
+
+
+class AssetViewSet(_Readable):
+    serializer_class = AssetOut
+    filterset_fields = ["kind", "tier", "owner_team", "region", "environment"]
+
+    def get_queryset(self) -> QuerySet[Asset]:
+        return Asset.objects.select_related("policy", "vault").order_by("name")
+
+    @extend_schema(request=AssetIn, responses={201: AssetOut})
+    def create(self, request: Request) -> Response:
+        access_inventory(request.user, for_write=True)
+        data = AssetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            asset = asset_create(by=_actor(request), fields=data.validated_data)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(AssetOut(asset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AssetIn, responses=AssetOut)
+    def partial_update(self, request: Request, id: str) -> Response:
+        asset = access_asset_by_id(request.user, id, for_write=True)
+        data = AssetIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            asset = asset_update(asset=asset, by=_actor(request), fields=data.validated_data)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(AssetOut(asset).data)
+
+    @extend_schema(responses=ReadinessOut)
+    @action(detail=True, methods=["get"])
+    def readiness(self, request: Request, id: str) -> Response:
+        asset = access_asset_by_id(request.user, id)
+        item = readiness_for(Asset.objects.with_facts().filter(pk=asset.pk))[0]
+        return Response(ReadinessOut(item).data)
+
+    @extend_schema(request=None, responses={202: BackupOut})
+    @action(detail=True, methods=["post"])
+    def backup(self, request: Request, id: str) -> Response:
+        """Start a backup now (or get the one already queued or running)."""
+        asset = access_asset_by_id(request.user, id, for_backup=True)
+        try:
+            backup = backup_request(asset=asset, by=_actor(request))
+        except BackupRefused as refused:
+            raise exceptions.ValidationError({"asset": [str(refused)]}) from None
+        return Response(BackupOut(backup).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PolicyViewSet(_Readable):
+    serializer_class = PolicyOut
+
+    def get_queryset(self) -> QuerySet[RecoveryPolicy]:
+        return RecoveryPolicy.objects.order_by("name")
+
+    @extend_schema(request=PolicyIn, responses={201: PolicyOut})
+    def create(self, request: Request) -> Response:
+        access_inventory(request.user, for_write=True)
+        data = PolicyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            policy = policy_create(by=_actor(request), fields=data.validated_data)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(PolicyOut(policy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PolicyIn, responses=PolicyOut)
+    def partial_update(self, request: Request, id: str) -> Response:
+        policy = access_policy_by_id(request.user, id, for_write=True)
+        data = PolicyIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            policy = policy_update(policy=policy, by=_actor(request), fields=data.validated_data)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(PolicyOut(policy).data)
+
+
+class VaultViewSet(_Readable):
+    serializer_class = VaultOut
+
+    def get_queryset(self) -> QuerySet[Vault]:
+        return Vault.objects.order_by("name")
+
+
+class PointViewSet(_Readable):
+    filterset_fields = ["status"]
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return PointDetailOut if self.action == "retrieve" else PointOut
+
+    @extend_schema(parameters=[OpenApiParameter("asset", str, description="Only this asset's points (its name).")])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[RecoveryPoint]:
+        points = RecoveryPoint.objects.select_related("asset", "vault").order_by("-data_as_of")
+        asset = self.request.query_params.get("asset")
+        return points.filter(asset__name=asset) if asset else points
+
+
+class BackupViewSet(_Readable):
+    serializer_class = BackupOut
+    filterset_fields = ["status"]
+
+    def get_queryset(self) -> QuerySet[Backup]:
+        return Backup.objects.select_related("asset", "vault", "point").order_by("-created_at")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(BackupOut(access_backup_by_id(request.user, kwargs["id"])).data)
+
+
+class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = DependencyOut
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        access_inventory(request.user)
+
+    def get_queryset(self) -> QuerySet[Dependency]:
+        return Dependency.objects.select_related("upstream", "downstream").order_by(
+            "upstream__name", "downstream__name"
+        )
+
+    @extend_schema(request=DependencyIn, responses={201: DependencyOut})
+    def create(self, request: Request) -> Response:
+        access_inventory(request.user, for_write=True)
+        data = DependencyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            edge = dependency_add(
+                upstream=data.validated_data["upstream"],
+                downstream=data.validated_data["downstream"],
+                note=data.validated_data["note"],
+                by=_actor(request),
+            )
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(DependencyOut(edge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        access_inventory(request.user, for_write=True)
+        edge = Dependency.objects.filter(pk=pk if str(pk).isdigit() else 0).first()
+        if edge is None:
+            raise NotFoundOrForbidden
+        dependency_remove(dependency=edge, by=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- single endpoints ----------------------------------------------------------------
+
+
+class RollupOut(serializers.Serializer):
+    key = serializers.CharField()
+    worst = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "ReadinessSummary",
+        {
+            "counts": serializers.DictField(child=serializers.IntegerField()),
+            "by_tier": RollupOut(many=True),
+            "by_team": RollupOut(many=True),
+            "assets": ReadinessOut(many=True),
+        },
+    )
+)
+@api_view(["GET"])
+def readiness(request: Request) -> Response:
+    """Readiness of every asset with reasons, and counts by tier and team."""
+    access_inventory(request.user)
+    items = readiness_for()
+
+    def groups(by: str) -> list[dict[str, Any]]:
+        return [{"key": g.key, "worst": g.worst.key, "counts": g.counts} for g in rollup(items, by=by)]
+
+    return Response(
+        {
+            "counts": {level.key: sum(1 for i in items if i.level == level) for level in Level},
+            "by_tier": groups("tier"),
+            "by_team": groups("team"),
+            "assets": ReadinessOut(items, many=True).data,
+        }
+    )
+
+
+class BlastRadiusIn(serializers.Serializer):
+    assets = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class AssetRef(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    tier = serializers.IntegerField()
+
+
+@extend_schema(
+    request=BlastRadiusIn,
+    responses=inline_serializer(
+        "BlastRadius",
+        {
+            "failed": AssetRef(many=True),
+            "impacted": AssetRef(many=True),
+            "restore_groups": serializers.ListField(child=AssetRef(many=True)),
+        },
+    ),
+)
+@api_view(["POST"])
+def blast_radius_view(request: Request) -> Response:
+    """Everything downstream of the failed assets, and restore groups upstream first."""
+    data = BlastRadiusIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    failed = [access_asset_by_id(request.user, asset_id) for asset_id in data.validated_data["assets"]]
+    result = blast_radius(failed=failed)
+    return Response(
+        {
+            "failed": AssetRef(result.failed, many=True).data,
+            "impacted": AssetRef(result.impacted, many=True).data,
+            "restore_groups": [AssetRef(group, many=True).data for group in result.restore_groups],
+        }
+    )
+
+
+@extend_schema(
+    request={"multipart/form-data": inline_serializer("InventoryUpload", {"file": serializers.FileField()})},
+    responses={201: inline_serializer("ImportResult", {"summary": serializers.CharField()})},
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser])
+def import_view(request: Request) -> Response:
+    """Import a YAML or CSV file, all or nothing; errors name line and field."""
+    access_inventory(request.user, for_write=True)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
+    try:
+        summary = import_file(name=upload.name or "upload", data=upload.read(), by=_actor(request))
+    except ImportFailed as failed:
+        raise exceptions.ValidationError({"file": failed.errors}) from None
+    return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses={(200, "application/yaml"): str})
+@api_view(["GET"])
+def export_view(request: Request) -> HttpResponse:
+    """The whole catalogue as YAML, in the format the import takes."""
+    access_inventory(request.user)
+    return HttpResponse(export_yaml(), content_type="application/yaml")

@@ -1,0 +1,151 @@
+"""Forms for the inventory pages; they validate input, services do the writing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy
+from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
+from inventory.readiness import Level
+
+
+class RegionListField(forms.CharField):
+    """Comma-separated region names ↔ a list."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        regions = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+        bad = [r for r in regions if not all(ch.isalnum() or ch in "-_" for ch in r)]
+        if bad:
+            raise ValidationError(f"{bad[0]!r} is not a region name; use names such as eu-west-1.")
+        return regions
+
+
+class LabelsField(forms.CharField):
+    """One `key=value` per line ↔ a dict."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return "\n".join(f"{k}={v}" for k, v in sorted(value.items()))
+        return value
+
+    def to_python(self, value: Any) -> dict[str, str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        labels: dict[str, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, val = line.partition("=")
+            if not sep or not key.strip():
+                raise ValidationError(f"Line {number}: write labels as key=value.")
+            labels[key.strip()] = val.strip()
+        return labels
+
+
+class PolicyForm(forms.ModelForm):
+    allowed_regions = RegionListField(
+        required=False, help_text="Comma-separated, e.g. eu-west-1, eu-central-1. Empty allows any region."
+    )
+
+    class Meta:
+        model = RecoveryPolicy
+        fields = [
+            "name",
+            "description",
+            "strategy",
+            "rto_minutes",
+            "rpo_minutes",
+            "mtd_minutes",
+            "backup_cadence_minutes",
+            "retention_days",
+            "worm_days",
+            "encryption_required",
+            "allowed_regions",
+            "drill_cadence_days",
+            "failover_quorum",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "strategy": forms.RadioSelect}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["strategy"].help_text = ""
+        self.strategy_help = [(value, label, STRATEGY_HELP[value]) for value, label in STRATEGY_CHOICES]
+
+
+class AssetForm(forms.ModelForm):
+    data_classes = forms.MultipleChoiceField(
+        choices=DataClass.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    labels = LabelsField(required=False, help_text="One key=value per line; alerts are matched on these.")
+
+    class Meta:
+        model = Asset
+        fields = [
+            "name",
+            "title",
+            "kind",
+            "owner_team",
+            "tier",
+            "data_classes",
+            "region",
+            "environment",
+            "source_uri",
+            "labels",
+            "fallback",
+            "policy",
+            "vault",
+        ]
+        widgets = {"fallback": forms.Textarea(attrs={"rows": 2})}
+
+
+class AssetFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *AssetKind.choices])
+    tier = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any tier")] + [(str(t), f"Tier {t}") for t in range(4)],
+    )
+    team = forms.ChoiceField(required=False, choices=[])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status")] + [(lv.key, lv.label) for lv in Level])
+    region = forms.ChoiceField(required=False, choices=[])
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            (k, k)
+            for k in [
+                "name",
+                "-name",
+                "kind",
+                "-kind",
+                "tier",
+                "-tier",
+                "team",
+                "-team",
+                "region",
+                "-region",
+                "status",
+                "-status",
+                "backup",
+                "-backup",
+            ]
+        ],
+    )
+
+    def __init__(self, *args: Any, teams: list[str], regions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "Any team"), *((t, t) for t in teams)]  # type: ignore[attr-defined]
+        self.fields["region"].choices = [("", "Any region"), *((r, r) for r in regions)]  # type: ignore[attr-defined]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="YAML (.yaml, .yml) or CSV (.csv); see docs/inventory.md for the format.")

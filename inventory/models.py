@@ -1,0 +1,360 @@
+"""What must be recoverable: assets, their dependencies, recovery policies, vaults and backups."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
+from inventory.querysets import AssetQuerySet, BackupQuerySet, RecoveryPointQuerySet
+
+
+class AssetKind(models.TextChoices):
+    MODEL = "model", "Model"
+    DATASET = "dataset", "Dataset"
+    FEATURE_STORE = "feature_store", "Feature store"
+    VECTOR_INDEX = "vector_index", "Vector index"
+    PIPELINE = "pipeline", "Pipeline"
+    ENDPOINT = "endpoint", "Endpoint"
+    CONFIG = "config", "Configuration"
+
+
+class DataClass(models.TextChoices):
+    NONE = "none", "No personal data"
+    PERSONAL = "personal", "Personal data"
+    SPECIAL = "special_category", "Special-category data (GDPR Art. 9)"
+    PHI = "phi", "Protected health information (HIPAA)"
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    STAGING = "staging", "Staging"
+    DEVELOPMENT = "development", "Development"
+
+
+class RecoveryPolicy(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    strategy = models.CharField(
+        max_length=32,
+        choices=STRATEGY_CHOICES,
+        help_text=" ".join(f"{label}: {STRATEGY_HELP[value]}" for value, label in STRATEGY_CHOICES),
+    )
+    rto_minutes = models.PositiveIntegerField("RTO (minutes)", help_text="Longest acceptable time to restore service.")
+    rpo_minutes = models.PositiveIntegerField("RPO (minutes)", help_text="Most data, in time, you can afford to lose.")
+    mtd_minutes = models.PositiveIntegerField(
+        "MTD (minutes)", help_text="Maximum tolerable downtime; the RTO must be shorter."
+    )
+    backup_cadence_minutes = models.PositiveIntegerField(
+        "Backup every (minutes)", help_text="How often the scheduler takes a backup."
+    )
+    retention_days = models.PositiveIntegerField(help_text="Recovery points older than this are expired.")
+    worm_days = models.PositiveIntegerField(
+        "WORM days", default=0, help_text="Days each point is immutable (cannot be overwritten or deleted); 0 for none."
+    )
+    encryption_required = models.BooleanField(default=True)
+    allowed_regions = models.JSONField(
+        default=list, blank=True, help_text="Regions a vault may be in for this data; empty allows any."
+    )
+    drill_cadence_days = models.PositiveIntegerField(help_text="A successful recovery drill is due this often.")
+    failover_quorum = models.PositiveSmallIntegerField(
+        default=1, help_text="How many approvers a manual failover step needs."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "recovery policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(rto_minutes__lt=F("mtd_minutes")), name="policy_rto_below_mtd"),
+            models.CheckConstraint(condition=Q(rto_minutes__gte=1), name="policy_rto_positive"),
+            models.CheckConstraint(condition=Q(rpo_minutes__gte=1), name="policy_rpo_positive"),
+            models.CheckConstraint(condition=Q(backup_cadence_minutes__gte=1), name="policy_cadence_positive"),
+            models.CheckConstraint(condition=Q(retention_days__gte=1), name="policy_retention_positive"),
+            models.CheckConstraint(condition=Q(drill_cadence_days__gte=1), name="policy_drill_positive"),
+            models.CheckConstraint(condition=Q(failover_quorum__gte=1), name="policy_quorum_positive"),
+            # A point must outlive its own immutability, or retention could never remove it.
+            models.CheckConstraint(
+                condition=Q(worm_days__lte=F("retention_days")), name="policy_worm_within_retention"
+            ),
+            models.CheckConstraint(
+                condition=Q(strategy__in=[v for v, _ in STRATEGY_CHOICES]), name="policy_strategy_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        # The same rules as the constraints, but with the error beside the field it is about.
+        errors: dict[str, str] = {}
+        if self.rto_minutes is not None and self.mtd_minutes is not None and self.rto_minutes >= self.mtd_minutes:
+            errors["rto_minutes"] = (
+                f"The RTO ({self.rto_minutes} min) must be shorter than the MTD ({self.mtd_minutes} min)."
+            )
+        if self.worm_days is not None and self.retention_days is not None and self.worm_days > self.retention_days:
+            errors["worm_days"] = (
+                f"WORM days ({self.worm_days}) cannot exceed retention ({self.retention_days} days): "
+                "a point must be deletable when it expires."
+            )
+        regions = self.allowed_regions
+        if not isinstance(regions, list) or not all(isinstance(r, str) and r.strip() for r in regions):
+            errors["allowed_regions"] = "Give a list of region names, e.g. eu-west-1, eu-central-1."
+        if errors:
+            raise ValidationError(errors)
+
+
+class VaultKind(models.TextChoices):
+    FILESYSTEM = "filesystem", "Filesystem"
+    S3 = "s3", "S3-compatible"
+
+
+class Vault(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=VaultKind.choices)
+    region = models.CharField(max_length=64)
+    worm_capable = models.BooleanField(
+        "WORM capable", default=False, help_text="Refuses overwrite and delete of a point before its immutable-until."
+    )
+    config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Filesystem: {"path": "..."}; S3: {"bucket", "prefix", "endpoint_url"}. Never secrets.',
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=VaultKind.values), name="vault_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Asset(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.SlugField(max_length=100, unique=True, help_text="A short unique name, e.g. fraud-model.")
+    title = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=32, choices=AssetKind.choices)
+    owner_team = models.CharField(max_length=100)
+    tier = models.PositiveSmallIntegerField(
+        help_text="0 is mission critical, 3 deferrable.", validators=[MinValueValidator(0), MaxValueValidator(3)]
+    )
+    data_classes = models.JSONField(
+        default=list, blank=True, help_text="Any of: none, personal, special_category, phi."
+    )
+    region = models.CharField(max_length=64)
+    environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.PRODUCTION)
+    source_uri = models.CharField(
+        "Source URI", max_length=500, help_text="A local directory or file, or s3://bucket/prefix."
+    )
+    labels = models.JSONField(default=dict, blank=True, help_text="Key/value labels; alerts are matched on them.")
+    fallback = models.TextField(blank=True, help_text="What serves, in degraded mode, while this is down.")
+    policy = models.ForeignKey(RecoveryPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="assets")
+    vault = models.ForeignKey(
+        Vault, null=True, blank=True, on_delete=models.PROTECT, related_name="assets", help_text="Where backups go."
+    )
+    policy_assigned_at = models.DateTimeField(
+        null=True, blank=True, help_text="Starts the drill clock for an asset that has never been drilled."
+    )
+    last_drill_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the newest successful recovery drill of this asset finished."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__gte=0, tier__lte=3), name="asset_tier_0_to_3"),
+            models.CheckConstraint(condition=Q(kind__in=AssetKind.values), name="asset_kind_known"),
+            models.CheckConstraint(condition=Q(environment__in=Environment.values), name="asset_environment_known"),
+        ]
+        indexes = [models.Index(fields=["owner_team"]), models.Index(fields=["tier"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+    @property
+    def data_class_labels(self) -> list[str]:
+        return [DataClass(c).label for c in self.data_classes if c in DataClass.values]
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        classes = self.data_classes
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            errors["data_classes"] = "Give a list of data classes."
+        else:
+            unknown = sorted(set(classes) - set(DataClass.values))
+            if unknown:
+                errors["data_classes"] = f"Unknown data class {unknown[0]!r}; use {', '.join(DataClass.values)}."
+            elif DataClass.NONE in classes and len(classes) > 1:
+                errors["data_classes"] = "'none' cannot be combined with other data classes."
+        labels = self.labels
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+        ):
+            errors["labels"] = 'Labels are text keys with text values, e.g. {"service": "fraud"}.'
+        uri = (self.source_uri or "").strip()
+        if uri.startswith("s3://"):
+            if not uri[5:].split("/")[0]:
+                errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
+        elif uri and not uri.startswith("/"):
+            errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Dependency(models.Model):
+    """`downstream` needs `upstream` to work: restore upstream first."""
+
+    upstream = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downstream_links")
+    downstream = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="upstream_links")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["upstream__name", "downstream__name"]
+        verbose_name_plural = "dependencies"
+        constraints = [
+            models.UniqueConstraint(fields=["upstream", "downstream"], name="dependency_unique_edge"),
+            models.CheckConstraint(condition=~Q(upstream=F("downstream")), name="dependency_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upstream_id} → {self.downstream_id}"
+
+
+class BackupStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BackupTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "On demand"
+
+
+ACTIVE_BACKUP = [BackupStatus.QUEUED, BackupStatus.RUNNING]
+
+
+class Backup(models.Model):
+    """One backup job: queued by a person or the scheduler, run by a worker."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="backups")
+    vault = models.ForeignKey(Vault, on_delete=models.PROTECT, related_name="backups")
+    status = models.CharField(max_length=16, choices=BackupStatus.choices, default=BackupStatus.QUEUED)
+    trigger = models.CharField(max_length=16, choices=BackupTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
+    files_done = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One backup of an asset at a time; a second request joins the first.
+            models.UniqueConstraint(
+                fields=["asset"], condition=Q(status__in=ACTIVE_BACKUP), name="backup_one_active_per_asset"
+            ),
+            models.CheckConstraint(condition=Q(status__in=BackupStatus.values), name="backup_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=ACTIVE_BACKUP) | Q(finished_at__isnull=False), name="backup_finished_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=BackupStatus.FAILED) | ~Q(error=""), name="backup_failure_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"backup {self.public_id} of {self.asset_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_BACKUP
+
+    @property
+    def percent(self) -> int | None:
+        if not self.bytes_total:
+            return None
+        return min(100, int(100 * self.bytes_done / self.bytes_total))
+
+
+class PointStatus(models.TextChoices):
+    OK = "ok", "OK"
+    FAILED = "failed", "Failed"
+    CORRUPT = "corrupt", "Corrupt"
+    EXPIRED = "expired", "Expired"
+
+
+class RecoveryPoint(models.Model):
+    """A backup in a vault. Only `ok` points may be restored from."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="points")
+    vault = models.ForeignKey(Vault, on_delete=models.PROTECT, related_name="points")
+    backup = models.OneToOneField(Backup, null=True, blank=True, on_delete=models.PROTECT, related_name="point")
+    status = models.CharField(max_length=16, choices=PointStatus.choices)
+    data_as_of = models.DateTimeField(help_text="The source's state at this moment is what the point holds.")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    file_count = models.PositiveIntegerField(default=0)
+    manifest = models.JSONField(default=dict, blank=True, help_text="Files with their sizes and SHA-256.")
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=100, blank=True, help_text="Which encryption key; never the key.")
+    immutable_until = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RecoveryPointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-data_as_of"]
+        indexes = [models.Index(fields=["asset", "status", "-data_as_of"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PointStatus.values), name="point_status_known"),
+            # A point is only good once its manifest has been written and read back.
+            models.CheckConstraint(
+                condition=~Q(status=PointStatus.OK) | (Q(verified_at__isnull=False) & ~Q(manifest_sha256="")),
+                name="point_ok_is_verified",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PointStatus.EXPIRED) | Q(expired_at__isnull=False), name="point_expired_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"point {self.public_id} of {self.asset_id} ({self.status})"

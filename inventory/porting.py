@@ -1,0 +1,359 @@
+"""Import and export of the catalogue as YAML or CSV; an import is all-or-nothing.
+
+YAML holds four lists (vaults, policies, assets, dependencies); CSV holds
+assets only, one per row, with `depends_on` naming upstream assets. Rows are
+matched by name: a known name is updated, a new one created. Any error in
+any row rolls the whole file back, and every error names its line and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.services import audit_append
+from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
+from inventory.services.catalog import (
+    ASSET_FIELDS,
+    POLICY_FIELDS,
+    VAULT_FIELDS,
+    asset_create,
+    asset_update,
+    dependency_add,
+    policy_create,
+    policy_update,
+    vault_create,
+    vault_update,
+)
+
+CSV_COLUMNS = [
+    "name",
+    "title",
+    "kind",
+    "owner_team",
+    "tier",
+    "data_classes",
+    "region",
+    "environment",
+    "source_uri",
+    "labels",
+    "fallback",
+    "policy",
+    "vault",
+    "depends_on",
+]
+MAX_BYTES = 5 * 1024 * 1024
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class ImportSummary:
+    created: dict[str, int] = field(default_factory=lambda: {"vault": 0, "policy": 0, "asset": 0, "dependency": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {"vault": 0, "policy": 0, "asset": 0})
+
+    def __str__(self) -> str:
+        made = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in self.created.items() if n)
+        changed = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in self.updated.items() if n)
+        parts = [f"created {made}" if made else "", f"updated {changed}" if changed else ""]
+        return "; ".join(p for p in parts if p) or "nothing new"
+
+
+@dataclass
+class Row:
+    line: int
+    data: dict[str, Any]
+    field_lines: dict[str, int] = field(default_factory=dict)
+
+    def at(self, name: str) -> str:
+        """Where to point an error about field `name`."""
+        return f"line {self.field_lines.get(name, self.line)}, field {name}"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line each mapping starts on, so errors can point at it."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+    mapping["__line__"] = node.start_mark.line + 1
+    mapping["__lines__"] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        errors.append(f"{section}: expected a list of entries.")
+        return []
+    rows = []
+    for item in items:
+        if not isinstance(item, dict):
+            errors.append(f"{section}: every entry must be a mapping of field: value.")
+            continue
+        rows.append(Row(item.get("__line__", 0), _strip_lines(item), dict(item.get("__lines__", {}))))
+    return rows
+
+
+def parse_yaml(text: str) -> dict[str, list[Row]]:
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ImportFailed([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})."]) from None
+    if not isinstance(document, dict):
+        raise ImportFailed(["line 1: expected a mapping with vaults, policies, assets and dependencies."])
+    errors: list[str] = []
+    unknown = sorted(set(document) - {"vaults", "policies", "assets", "dependencies", "__line__", "__lines__"})
+    if unknown:
+        errors.append(f"line 1: unknown section {unknown[0]!r}; use vaults, policies, assets, dependencies.")
+    sections = {
+        name: _rows(document.get(name), name, errors) for name in ["vaults", "policies", "assets", "dependencies"]
+    }
+    if errors:
+        raise ImportFailed(errors)
+    return sections
+
+
+def _split(value: str, sep: str = ";") -> list[str]:
+    return [part.strip() for part in value.split(sep) if part.strip()]
+
+
+def parse_csv(text: str) -> dict[str, list[Row]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in ["name", "kind", "owner_team", "tier", "region", "source_uri"] if c not in header]
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if missing or unknown:
+        problem = f"missing column {missing[0]!r}" if missing else f"unknown column {unknown[0]!r}"
+        raise ImportFailed([f"line 1: {problem}; columns are {', '.join(CSV_COLUMNS)}."])
+    assets, dependencies = [], []
+    errors: list[str] = []
+    for record in reader:
+        line = reader.line_num
+        data: dict[str, Any] = {k: (v or "").strip() for k, v in record.items() if k in CSV_COLUMNS}
+        if None in record:
+            errors.append(f"line {line}: more values than columns.")
+            continue
+        data["data_classes"] = _split(data.get("data_classes", ""))
+        labels: dict[str, str] = {}
+        for pair in _split(data.get("labels", "")):
+            key, sep, val = pair.partition("=")
+            if not sep:
+                errors.append(f"line {line}, field labels: write labels as key=value;key=value.")
+            labels[key.strip()] = val.strip()
+        data["labels"] = labels
+        for upstream in _split(data.pop("depends_on", "")):
+            dependencies.append(Row(line, {"upstream": upstream, "downstream": data["name"]}))
+        assets.append(Row(line, data))
+    if errors:
+        raise ImportFailed(errors)
+    return {"vaults": [], "policies": [], "assets": assets, "dependencies": dependencies}
+
+
+def _field_errors(row: Row, invalid: ValidationError) -> list[str]:
+    if hasattr(invalid, "error_dict"):
+        return [
+            f"{row.at(name)}: {message}" if name != "__all__" else f"line {row.line}: {message}"
+            for name, messages in invalid.message_dict.items()
+            for message in messages
+        ]
+    return [f"line {row.line}: {message}" for message in invalid.messages]
+
+
+def _check_keys(row: Row, allowed: frozenset[str], errors: list[str]) -> bool:
+    unknown = sorted(set(row.data) - allowed)
+    if unknown:
+        errors.append(f"{row.at(unknown[0])}: unknown field; known are {', '.join(sorted(allowed))}.")
+        return False
+    return True
+
+
+def _upsert(
+    row: Row,
+    model: type[Any],
+    allowed: frozenset[str],
+    create: Any,
+    update: Any,
+    by: User | None,
+    kind: str,
+    summary: ImportSummary,
+    errors: list[str],
+    fields: Mapping[str, Any] | None = None,
+) -> None:
+    if not _check_keys(row, allowed, errors):
+        return
+    values = dict(fields if fields is not None else row.data)
+    name = values.get("name")
+    if not name:
+        errors.append(f"line {row.line}, field name: required.")
+        return
+    existing = model.objects.filter(name=name).first()
+    try:
+        with transaction.atomic():
+            if existing is None:
+                create(by=by, fields=values)
+                summary.created[kind] += 1
+            else:
+                update(**{kind: existing}, by=by, fields=values)
+                summary.updated[kind] += 1
+    except ValidationError as invalid:
+        errors.extend(_field_errors(row, invalid))
+    except (TypeError, ValueError) as exc:
+        errors.append(f"line {row.line}: {exc}")
+
+
+def _asset_fields(row: Row, errors: list[str]) -> dict[str, Any] | None:
+    values = dict(row.data)
+    for key, model in (("policy", RecoveryPolicy), ("vault", Vault)):
+        name = values.get(key)
+        if name in (None, ""):
+            values[key] = None
+            continue
+        found = model.objects.filter(name=name).first()
+        if found is None:
+            errors.append(f"{row.at(key)}: no {key} named {name!r}.")
+            return None
+        values[key] = found
+    if "tier" in values:
+        try:
+            values["tier"] = int(values["tier"])
+        except (TypeError, ValueError):
+            errors.append(f"{row.at('tier')}: expected 0, 1, 2 or 3, got {values['tier']!r}.")
+            return None
+    return values
+
+
+@transaction.atomic
+def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str) -> ImportSummary:
+    summary = ImportSummary()
+    errors: list[str] = []
+    for row in sections["vaults"]:
+        _upsert(row, Vault, VAULT_FIELDS, vault_create, vault_update, by, "vault", summary, errors)
+    for row in sections["policies"]:
+        _upsert(row, RecoveryPolicy, POLICY_FIELDS, policy_create, policy_update, by, "policy", summary, errors)
+    broken: set[str] = set()  # assets with errors; edges to them would only repeat the news
+    for row in sections["assets"]:
+        before = len(errors)
+        if _check_keys(row, ASSET_FIELDS, errors) and (values := _asset_fields(row, errors)) is not None:
+            _upsert(row, Asset, ASSET_FIELDS, asset_create, asset_update, by, "asset", summary, errors, values)
+        if len(errors) > before:
+            broken.add(str(row.data.get("name")))
+    for row in sections["dependencies"]:
+        if not _check_keys(row, frozenset({"upstream", "downstream", "note"}), errors):
+            continue
+        if {str(row.data.get("upstream")), str(row.data.get("downstream"))} & broken:
+            continue
+        up = Asset.objects.filter(name=row.data.get("upstream") or "").first()
+        down = Asset.objects.filter(name=row.data.get("downstream") or "").first()
+        for key, found in (("upstream", up), ("downstream", down)):
+            if found is None:
+                errors.append(f"{row.at(key)}: no asset named {row.data.get(key)!r}.")
+        if up is None or down is None:
+            continue
+        known = Dependency.objects.filter(upstream=up, downstream=down).exists()
+        try:
+            with transaction.atomic():
+                dependency_add(upstream=up, downstream=down, by=by, note=str(row.data.get("note", "")))
+        except ValidationError as invalid:
+            errors.extend(_field_errors(row, invalid))
+        else:
+            summary.created["dependency"] += 0 if known else 1
+    if errors:
+        transaction.set_rollback(True)
+        raise ImportFailed(errors)
+    audit_append(
+        action="inventory.imported",
+        actor=by,
+        system_actor="system:import",
+        object_type="inventory",
+        object_id=source[:64],
+        payload={"created": summary.created, "updated": summary.updated},
+    )
+    return summary
+
+
+def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
+    """Import a whole file or nothing; ImportFailed lists every problem found."""
+    if len(data) > MAX_BYTES:
+        raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed([f"The file is not UTF-8 text (byte {exc.start})."]) from None
+    lowered = name.lower()
+    if lowered.endswith(".csv"):
+        sections = parse_csv(text)
+    elif lowered.endswith((".yaml", ".yml")):
+        sections = parse_yaml(text)
+    else:
+        raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
+    return import_rows(sections=sections, by=by, source=name)
+
+
+# --- export -----------------------------------------------------------------------
+
+
+def export_data() -> dict[str, list[dict[str, Any]]]:
+    def pick(row: Any, names: frozenset[str]) -> dict[str, Any]:
+        return {n: getattr(row, n) for n in sorted(names)}
+
+    assets = []
+    for asset in Asset.objects.select_related("policy", "vault").order_by("name"):
+        values = pick(asset, ASSET_FIELDS - {"policy", "vault"})
+        values["policy"] = asset.policy.name if asset.policy else None
+        values["vault"] = asset.vault.name if asset.vault else None
+        assets.append(values)
+    edges = Dependency.objects.select_related("upstream", "downstream").order_by("upstream__name", "downstream__name")
+    return {
+        "vaults": [pick(v, VAULT_FIELDS) for v in Vault.objects.order_by("name")],
+        "policies": [pick(p, POLICY_FIELDS) for p in RecoveryPolicy.objects.order_by("name")],
+        "assets": assets,
+        "dependencies": [{"upstream": e.upstream.name, "downstream": e.downstream.name, "note": e.note} for e in edges],
+    }
+
+
+def export_yaml() -> str:
+    return yaml.safe_dump(export_data(), sort_keys=False, allow_unicode=True)
+
+
+def export_csv() -> str:
+    data = export_data()
+    ups: dict[str, list[str]] = {}
+    for edge in data["dependencies"]:
+        ups.setdefault(edge["downstream"], []).append(edge["upstream"])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for asset in data["assets"]:
+        row = {k: ("" if v is None else v) for k, v in asset.items()}
+        row["data_classes"] = ";".join(asset["data_classes"])
+        row["labels"] = ";".join(f"{k}={v}" for k, v in sorted(asset["labels"].items()))
+        row["depends_on"] = ";".join(ups.get(asset["name"], []))
+        writer.writerow(row)
+    return out.getvalue()

@@ -1,0 +1,53 @@
+"""Inventory writes; each is one transaction that appends its audit event."""
+
+from __future__ import annotations
+
+from inventory.services.backups import (
+    BackupRefused,
+    backup_claim,
+    backup_complete,
+    backup_execute,
+    backup_fail,
+    backup_progress,
+    backup_request,
+    backups_enqueue_due,
+    backups_reconcile,
+    point_expire,
+    points_expire_due,
+)
+from inventory.services.catalog import (
+    asset_create,
+    asset_drill_record,
+    asset_update,
+    dependency_add,
+    dependency_remove,
+    policy_create,
+    policy_default_for_tier,
+    policy_update,
+    vault_create,
+    vault_update,
+)
+
+__all__ = [
+    "BackupRefused",
+    "asset_create",
+    "asset_drill_record",
+    "asset_update",
+    "backup_claim",
+    "backup_complete",
+    "backup_execute",
+    "backup_fail",
+    "backup_progress",
+    "backup_request",
+    "backups_enqueue_due",
+    "backups_reconcile",
+    "dependency_add",
+    "dependency_remove",
+    "point_expire",
+    "points_expire_due",
+    "policy_create",
+    "policy_default_for_tier",
+    "policy_update",
+    "vault_create",
+    "vault_update",
+]

@@ -1,0 +1,335 @@
+"""Backups: request, claim, progress, complete or fail; schedule, reconcile and expire.
+
+A backup is a `Backup` row moved through queued → running → succeeded | failed
+by the services here. The worker only carries the row's id. The bytes are
+moved by `inventory.vault_io`, which wraps the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.services import audit_append
+from inventory import vault_io
+from inventory.models import (
+    Asset,
+    Backup,
+    BackupStatus,
+    BackupTrigger,
+    PointStatus,
+    RecoveryPoint,
+    RecoveryPolicy,
+)
+
+log = logging.getLogger(__name__)
+
+
+class BackupRefused(Exception):
+    """A backup cannot be requested for this asset; the message says why."""
+
+
+def _enqueue(backup: Backup) -> None:
+    from inventory.tasks import backup_run
+
+    # Our own task id, stored on the row first, so the message can be traced to it.
+    transaction.on_commit(lambda: backup_run.apply_async(args=(backup.pk,), task_id=backup.celery_task_id))
+
+
+@transaction.atomic
+def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigger.MANUAL) -> Backup:
+    """Queue a backup of `asset`, or return the one already queued or running."""
+    locked = Asset.objects.select_for_update(of=("self",)).select_related("vault").get(pk=asset.pk)
+    active = Backup.objects.active().filter(asset=locked).first()
+    if active is not None:
+        return active
+    if locked.vault is None:
+        raise BackupRefused(f"{locked.name} has no vault to back up into; choose one on the asset first.")
+    backup = Backup.objects.create(
+        asset=locked,
+        vault=locked.vault,
+        trigger=trigger,
+        requested_by=by,
+        celery_task_id=str(uuid.uuid4()),
+    )
+    audit_append(
+        action="backup.requested",
+        actor=by,
+        system_actor="system:scheduler",
+        obj=locked,
+        payload={"backup": str(backup.public_id), "trigger": trigger, "vault": locked.vault.name},
+    )
+    _enqueue(backup)
+    return backup
+
+
+@transaction.atomic
+def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Backup | None:
+    """Move a queued backup to running; None if another worker has it or it has finished.
+
+    A running backup whose worker has been silent for `stale_after` is
+    claimed again: its worker died and the broker redelivered the message.
+    """
+    backup = Backup.objects.select_for_update().select_related("asset", "vault").filter(pk=backup_id).first()
+    if backup is None or not backup.is_active:
+        return None
+    now = timezone.now()
+    silent_for = settings.BACKUP_STALE_SECONDS if stale_after is None else stale_after.total_seconds()
+    if (
+        backup.status == BackupStatus.RUNNING
+        and backup.progress_at
+        and (now - backup.progress_at).total_seconds() < silent_for
+    ):
+        return None
+    backup.status = BackupStatus.RUNNING
+    backup.attempts += 1
+    backup.started_at = now
+    backup.progress_at = now
+    backup.bytes_done = 0
+    backup.files_done = 0
+    backup.save(update_fields=["status", "attempts", "started_at", "progress_at", "bytes_done", "files_done"])
+    audit_append(
+        action="backup.started",
+        system_actor="system:worker",
+        obj=backup.asset,
+        payload={"backup": str(backup.public_id), "attempt": backup.attempts, "vault": backup.vault.name},
+    )
+    return backup
+
+
+def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None) -> bool:
+    """Save progress on a running backup; False once it is no longer this attempt's (stop copying)."""
+    updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
+        bytes_done=bytes_done, bytes_total=bytes_total, progress_at=timezone.now()
+    )
+    return updated == 1
+
+
+@transaction.atomic
+def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> RecoveryPoint | None:
+    locked = Backup.objects.select_for_update().select_related("asset", "vault").get(pk=backup.pk)
+    if locked.status != BackupStatus.RUNNING or locked.attempts != backup.attempts:
+        return None  # someone else finished or re-claimed it meanwhile
+    now = timezone.now()
+    point = RecoveryPoint.objects.create(
+        public_id=result.point_id,
+        asset=locked.asset,
+        vault=locked.vault,
+        backup=locked,
+        status=PointStatus.OK,
+        data_as_of=result.data_as_of,
+        size_bytes=result.size_bytes,
+        file_count=result.file_count,
+        manifest=result.manifest,
+        manifest_sha256=result.manifest_sha256,
+        key_id=result.key_id,
+        immutable_until=result.immutable_until,
+        verified_at=result.verified_at,
+    )
+    locked.status = BackupStatus.SUCCEEDED
+    locked.finished_at = now
+    locked.progress_at = now
+    locked.bytes_done = result.size_bytes
+    locked.bytes_total = result.size_bytes
+    locked.files_done = result.file_count
+    locked.save(update_fields=["status", "finished_at", "progress_at", "bytes_done", "bytes_total", "files_done"])
+    audit_append(
+        action="backup.completed",
+        system_actor="system:worker",
+        obj=locked.asset,
+        payload={
+            "backup": str(locked.public_id),
+            "point": str(point.public_id),
+            "vault": locked.vault.name,
+            "bytes": result.size_bytes,
+            "files": result.file_count,
+            "manifest_sha256": result.manifest_sha256,
+            "key_id": result.key_id,
+            "immutable_until": result.immutable_until.isoformat() if result.immutable_until else None,
+        },
+    )
+    return point
+
+
+@transaction.atomic
+def backup_fail(
+    *, backup: Backup, code: str, reason: str, only_attempt: int | None = None, point_id: uuid.UUID | None = None
+) -> Backup | None:
+    """Mark a backup failed with a reason a person can act on; earlier points are not touched."""
+    locked = Backup.objects.select_for_update().select_related("asset", "vault").get(pk=backup.pk)
+    if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
+        return None
+    now = timezone.now()
+    locked.status = BackupStatus.FAILED
+    locked.error_code = code[:32]
+    locked.error = reason or "The backup failed without a reason."
+    locked.finished_at = now
+    locked.save(update_fields=["status", "error_code", "error", "finished_at"])
+    if locked.started_at is not None:
+        # Bytes may have reached the vault; record the attempt as a failed
+        # point so it can never be mistaken for (or restored as) a good one.
+        RecoveryPoint.objects.create(
+            public_id=point_id or uuid.uuid4(),
+            asset=locked.asset,
+            vault=locked.vault,
+            backup=locked,
+            status=PointStatus.FAILED,
+            data_as_of=locked.started_at,
+            size_bytes=locked.bytes_done,
+            note=locked.error,
+        )
+    audit_append(
+        action="backup.failed",
+        system_actor="system:worker",
+        obj=locked.asset,
+        payload={"backup": str(locked.public_id), "vault": locked.vault.name, "code": code, "reason": locked.error},
+    )
+    return locked
+
+
+def backup_execute(*, backup_id: int) -> str:
+    """Run one backup end to end. Safe to call twice: a second call finds nothing to claim."""
+    backup = backup_claim(backup_id=backup_id)
+    if backup is None:
+        return f"backup {backup_id}: nothing to do"
+    policy = backup.asset.policy
+    point_id = uuid.uuid4()  # also names the attempt's folder in the vault
+
+    def progress(bytes_done: int, bytes_total: int) -> bool:
+        return backup_progress(backup=backup, bytes_done=bytes_done, bytes_total=bytes_total)
+
+    try:
+        result = vault_io.take_backup(
+            asset=backup.asset,
+            vault=backup.vault,
+            point_id=point_id,
+            worm_days=policy.worm_days if policy else 0,
+            progress=progress,
+        )
+    except vault_io.BackupStopped:
+        return f"backup {backup.public_id}: stopped, no longer ours"
+    except vault_io.BackupFailure as failure:
+        backup_fail(
+            backup=backup, code=failure.code, reason=str(failure), only_attempt=backup.attempts, point_id=point_id
+        )
+        return f"backup {backup.public_id}: failed ({failure.code})"
+    point = backup_complete(backup=backup, result=result)
+    if point is None:
+        return f"backup {backup.public_id}: finished elsewhere"
+    return f"backup {backup.public_id}: ok, point {point.public_id}"
+
+
+# --- scheduling, reconciling, expiry ----------------------------------------------
+
+
+def backups_enqueue_due(*, now: datetime | None = None) -> list[Backup]:
+    """Queue a backup for every asset whose policy cadence has elapsed since its last backup."""
+    now = now or timezone.now()
+    queued: list[Backup] = []
+    assets = (
+        Asset.objects.filter(policy__isnull=False, vault__isnull=False)
+        .select_related("policy")
+        .exclude(backups__status__in=[BackupStatus.QUEUED, BackupStatus.RUNNING])
+    )
+    last_by_asset: dict[int, datetime] = {}
+    for asset_id, created in Backup.objects.values_list("asset_id", "created_at").order_by("asset_id", "created_at"):
+        last_by_asset[asset_id] = created
+    for asset in assets:
+        assert asset.policy is not None
+        last = last_by_asset.get(asset.pk)
+        if last is not None and now - last < timedelta(minutes=asset.policy.backup_cadence_minutes):
+            continue
+        try:
+            queued.append(backup_request(asset=asset, by=None, trigger=BackupTrigger.SCHEDULE))
+        except (BackupRefused, IntegrityError) as exc:
+            log.warning("not scheduling a backup of %s: %s", asset.name, exc)
+    return queued
+
+
+def backups_reconcile(*, now: datetime | None = None) -> list[str]:
+    """Re-dispatch queued backups whose message was lost; fail those whose worker went silent for good."""
+    now = now or timezone.now()
+    stale = timedelta(seconds=settings.BACKUP_STALE_SECONDS)
+    done: list[str] = []
+    for backup in Backup.objects.stuck(queued_before=now - stale, silent_since=now - stale):
+        if backup.status == BackupStatus.QUEUED:
+            backup_run_again(backup=backup)
+            done.append(f"re-dispatched {backup.public_id}")
+        elif backup.attempts >= settings.BACKUP_MAX_ATTEMPTS:
+            backup_fail(
+                backup=backup,
+                code="worker_lost",
+                reason=f"The worker stopped reporting {backup.attempts} times; giving up.",
+                only_attempt=backup.attempts,
+            )
+            done.append(f"failed {backup.public_id}")
+        else:
+            backup_run_again(backup=backup)
+            done.append(f"re-dispatched {backup.public_id}")
+    return done
+
+
+@transaction.atomic
+def backup_run_again(*, backup: Backup) -> None:
+    locked = Backup.objects.select_for_update().get(pk=backup.pk)
+    if locked.is_active:
+        _enqueue(locked)
+
+
+@transaction.atomic
+def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime | None = None) -> RecoveryPoint:
+    """Remove a point's data from its vault and mark it expired; refuses while it is immutable."""
+    now = now or timezone.now()
+    locked = RecoveryPoint.objects.select_for_update().select_related("asset", "vault").get(pk=point.pk)
+    if locked.status == PointStatus.EXPIRED:
+        return locked
+    if locked.immutable_until is not None and locked.immutable_until > now:
+        raise vault_io.BackupFailure(
+            "object_locked", f"Point {locked.public_id} is immutable until {locked.immutable_until:%Y-%m-%d %H:%M} UTC."
+        )
+    previous = locked.status
+    vault_io.delete_point(vault=locked.vault, asset_id=locked.asset.public_id, point_id=locked.public_id, now=now)
+    locked.status = PointStatus.EXPIRED
+    locked.expired_at = now
+    locked.save(update_fields=["status", "expired_at"])
+    audit_append(
+        action="point.expired",
+        actor=by,
+        system_actor="system:retention",
+        obj=locked.asset,
+        payload={"point": str(locked.public_id), "was": previous, "data_as_of": locked.data_as_of.isoformat()},
+    )
+    return locked
+
+
+def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
+    """Expire points past their policy's retention and past immutable-until.
+
+    The newest good point of an asset is always kept, however old: expiring
+    it would leave nothing to restore.
+    """
+    now = now or timezone.now()
+    expired: list[RecoveryPoint] = []
+    for policy in RecoveryPolicy.objects.all():
+        cutoff = now - timedelta(days=policy.retention_days)
+        candidates = (
+            RecoveryPoint.objects.not_expired()
+            .mutable_at(now)
+            .filter(asset__policy=policy, created_at__lt=cutoff)
+            .select_related("asset", "vault")
+        )
+        for point in candidates:
+            newest = RecoveryPoint.objects.good().filter(asset=point.asset).order_by("-data_as_of").first()
+            if newest is not None and newest.pk == point.pk:
+                continue
+            try:
+                expired.append(point_expire(point=point, now=now))
+            except vault_io.BackupFailure as exc:
+                log.warning("could not expire point %s: %s", point.public_id, exc)
+    return expired

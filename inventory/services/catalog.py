@@ -1,0 +1,317 @@
+"""Writes to the catalogue: assets, dependencies, recovery policies and vaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.services import audit_append
+from inventory.models import Asset, Dependency, RecoveryPolicy, Vault, VaultKind
+from inventory.policies import TIER_DEFAULTS
+
+ASSET_FIELDS = frozenset(
+    {
+        "name",
+        "title",
+        "kind",
+        "owner_team",
+        "tier",
+        "data_classes",
+        "region",
+        "environment",
+        "source_uri",
+        "labels",
+        "fallback",
+        "policy",
+        "vault",
+    }
+)
+POLICY_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "strategy",
+        "rto_minutes",
+        "rpo_minutes",
+        "mtd_minutes",
+        "backup_cadence_minutes",
+        "retention_days",
+        "worm_days",
+        "encryption_required",
+        "allowed_regions",
+        "drill_cadence_days",
+        "failover_quorum",
+    }
+)
+VAULT_FIELDS = frozenset({"name", "kind", "region", "worm_capable", "config"})
+
+# An arbitrary constant shared by every writer of the dependency graph.
+_GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Model):
+        return getattr(value, "name", str(value.pk))
+    return value
+
+
+def _assign(instance: Model, fields: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, list[Any]]:
+    """Set fields on `instance`; returns {field: [old, new]} for those that changed."""
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ValidationError({unknown[0]: "This field cannot be set here."})
+    changes: dict[str, list[Any]] = {}
+    for name, value in fields.items():
+        old = getattr(instance, name)
+        if old != value:
+            changes[name] = [_jsonable(old), _jsonable(value)]
+            setattr(instance, name, value)
+    return changes
+
+
+def _validate_vault_config(vault: Vault) -> None:
+    config = vault.config
+    if not isinstance(config, dict):
+        raise ValidationError({"config": "The configuration is a mapping of settings."})
+    if vault.kind == VaultKind.FILESYSTEM and not str(config.get("path", "")).strip():
+        raise ValidationError({"config": 'A filesystem vault needs {"path": "/where/points/go"}.'})
+    if vault.kind == VaultKind.S3 and not str(config.get("bucket", "")).strip():
+        raise ValidationError({"config": 'An S3 vault needs {"bucket": "name"} (and optionally prefix, endpoint_url).'})
+    secrets = {k for k in config if any(word in k.lower() for word in ("secret", "password", "key"))}
+    if secrets:
+        raise ValidationError({"config": f"Secrets such as {sorted(secrets)[0]!r} come from the environment."})
+
+
+# --- assets ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def asset_create(*, by: User | None, fields: Mapping[str, Any]) -> Asset:
+    """Register an asset. `fields` are Asset field names (policy and vault as rows)."""
+    asset = Asset()
+    _assign(asset, fields, ASSET_FIELDS)
+    if asset.policy_id:
+        asset.policy_assigned_at = timezone.now()
+    asset.full_clean()
+    asset.save(force_insert=True)
+    audit_append(
+        action="asset.created",
+        actor=by,
+        system_actor="system:import",
+        obj=asset,
+        payload={name: _jsonable(getattr(asset, name)) for name in sorted(ASSET_FIELDS)},
+    )
+    return asset
+
+
+@transaction.atomic
+def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) -> Asset:
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    changes = _assign(locked, fields, ASSET_FIELDS)
+    if not changes:
+        return locked
+    locked.full_clean()
+    update = [*changes, "updated_at"]
+    locked.updated_at = timezone.now()
+    if "policy" in changes:
+        # A new policy restarts the clock for a first drill.
+        locked.policy_assigned_at = timezone.now() if locked.policy_id else None
+        update.append("policy_assigned_at")
+    locked.save(update_fields=update)
+    audit_append(action="asset.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
+    return locked
+
+
+@transaction.atomic
+def asset_drill_record(*, asset: Asset, drilled_at: datetime, evidence: str, by: User | None = None) -> Asset:
+    """Record a successful recovery drill; the readiness drill check reads it.
+
+    The incidents app calls this when a drill run verifies the asset.
+    """
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    if locked.last_drill_at is None or drilled_at > locked.last_drill_at:
+        locked.last_drill_at = drilled_at
+        locked.save(update_fields=["last_drill_at"])
+    audit_append(
+        action="asset.drill_recorded",
+        actor=by,
+        system_actor="system:drills",
+        obj=locked,
+        payload={"drilled_at": drilled_at.isoformat(), "evidence": evidence},
+    )
+    return locked
+
+
+# --- dependencies ---------------------------------------------------------------
+
+
+def _lock_graph() -> None:
+    # Two edges added at once could close a cycle that neither check sees;
+    # every graph writer takes this lock first. SQLite's IMMEDIATE
+    # transactions are already serialised.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK_KEY])
+
+
+def _path_between(start: int, goal: int, edges: Iterable[tuple[int, int]]) -> list[int] | None:
+    """A path start → … → goal following upstream→downstream edges, or None."""
+    children: dict[int, list[int]] = {}
+    for up, down in edges:
+        children.setdefault(up, []).append(down)
+    parent: dict[int, int] = {}
+    frontier, seen = [start], {start}
+    while frontier:
+        node = frontier.pop(0)
+        if node == goal:
+            path = [node]
+            while node != start:
+                node = parent[node]
+                path.append(node)
+            return path[::-1]
+        for child in sorted(children.get(node, [])):
+            if child not in seen:
+                seen.add(child)
+                parent[child] = node
+                frontier.append(child)
+    return None
+
+
+@transaction.atomic
+def dependency_add(*, upstream: Asset, downstream: Asset, by: User | None, note: str = "") -> Dependency:
+    """Record that `downstream` needs `upstream`; refuses a cycle and names it."""
+    if upstream.pk == downstream.pk:
+        raise ValidationError({"upstream": f"{upstream.name} cannot depend on itself."})
+    _lock_graph()
+    existing = Dependency.objects.filter(upstream=upstream, downstream=downstream).first()
+    if existing is not None:
+        return existing
+    edges = Dependency.objects.values_list("upstream_id", "downstream_id")
+    back = _path_between(downstream.pk, upstream.pk, edges)
+    if back is not None:
+        names = dict(Asset.objects.filter(pk__in=back).values_list("pk", "name"))
+        cycle = " → ".join([upstream.name, *(names[pk] for pk in back)])
+        raise ValidationError({"upstream": f"This would make a cycle: {cycle}."})
+    dependency = Dependency.objects.create(upstream=upstream, downstream=downstream, note=note[:200])
+    audit_append(
+        action="dependency.added",
+        actor=by,
+        system_actor="system:import",
+        obj=downstream,
+        payload={"upstream": upstream.name, "downstream": downstream.name, "note": dependency.note},
+    )
+    return dependency
+
+
+@transaction.atomic
+def dependency_remove(*, dependency: Dependency, by: User | None) -> None:
+    _lock_graph()
+    locked = Dependency.objects.select_related("upstream", "downstream").select_for_update().filter(pk=dependency.pk)
+    row = locked.first()
+    if row is None:
+        return
+    row.delete()
+    audit_append(
+        action="dependency.removed",
+        actor=by,
+        obj=row.downstream,
+        payload={"upstream": row.upstream.name, "downstream": row.downstream.name},
+    )
+
+
+# --- policies -------------------------------------------------------------------
+
+
+@transaction.atomic
+def policy_create(*, by: User | None, fields: Mapping[str, Any]) -> RecoveryPolicy:
+    policy = RecoveryPolicy()
+    _assign(policy, fields, POLICY_FIELDS)
+    policy.full_clean()
+    policy.save(force_insert=True)
+    audit_append(
+        action="policy.created",
+        actor=by,
+        system_actor="system:import",
+        obj=policy,
+        payload={name: getattr(policy, name) for name in sorted(POLICY_FIELDS)},
+    )
+    return policy
+
+
+@transaction.atomic
+def policy_update(*, policy: RecoveryPolicy, by: User | None, fields: Mapping[str, Any]) -> RecoveryPolicy:
+    locked = RecoveryPolicy.objects.select_for_update().get(pk=policy.pk)
+    changes = _assign(locked, fields, POLICY_FIELDS)
+    if not changes:
+        return locked
+    locked.full_clean()
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=[*changes, "updated_at"])
+    audit_append(action="policy.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
+    return locked
+
+
+def policy_default_for_tier(*, tier: int, by: User | None = None) -> RecoveryPolicy:
+    """The shared default policy of a tier (see docs/inventory.md), created on first use."""
+    default = TIER_DEFAULTS[tier]
+    existing = RecoveryPolicy.objects.filter(name=default.name).first()
+    if existing is not None:
+        return existing
+    return policy_create(
+        by=by,
+        fields={
+            "name": default.name,
+            "description": f"The default policy for tier {tier} assets.",
+            "strategy": default.strategy,
+            "rto_minutes": default.rto_minutes,
+            "rpo_minutes": default.rpo_minutes,
+            "mtd_minutes": default.mtd_minutes,
+            "backup_cadence_minutes": default.backup_cadence_minutes,
+            "retention_days": default.retention_days,
+            "worm_days": default.worm_days,
+            "encryption_required": True,
+            "allowed_regions": [],
+            "drill_cadence_days": default.drill_cadence_days,
+            "failover_quorum": default.failover_quorum,
+        },
+    )
+
+
+# --- vaults ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def vault_create(*, by: User | None, fields: Mapping[str, Any]) -> Vault:
+    vault = Vault()
+    _assign(vault, fields, VAULT_FIELDS)
+    vault.full_clean()
+    _validate_vault_config(vault)
+    vault.save(force_insert=True)
+    audit_append(
+        action="vault.created",
+        actor=by,
+        system_actor="system:import",
+        obj=vault,
+        payload={name: getattr(vault, name) for name in sorted(VAULT_FIELDS)},
+    )
+    return vault
+
+
+@transaction.atomic
+def vault_update(*, vault: Vault, by: User | None, fields: Mapping[str, Any]) -> Vault:
+    locked = Vault.objects.select_for_update().get(pk=vault.pk)
+    changes = _assign(locked, fields, VAULT_FIELDS)
+    if not changes:
+        return locked
+    locked.full_clean()
+    _validate_vault_config(locked)
+    locked.save(update_fields=list(changes))
+    audit_append(action="vault.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
+    return locked

@@ -1,0 +1,30 @@
+"""Celery tasks: each takes ids, calls a service and returns a short line."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from inventory.services import backup_execute, backups_enqueue_due, backups_reconcile, points_expire_due
+
+
+@shared_task(name="inventory.backup_run")
+def backup_run(backup_id: int) -> str:
+    return backup_execute(backup_id=backup_id)
+
+
+@shared_task(name="inventory.backups_schedule", expires=50)
+def backups_schedule() -> str:
+    queued = backups_enqueue_due()
+    return f"queued {len(queued)} scheduled backups"
+
+
+@shared_task(name="inventory.backups_reconcile", expires=100)
+def backups_reconcile_task() -> str:
+    done = backups_reconcile()
+    return "; ".join(done) or "nothing stuck"
+
+
+@shared_task(name="inventory.points_expire", expires=3000)
+def points_expire() -> str:
+    expired = points_expire_due()
+    return f"expired {len(expired)} recovery points"

@@ -1,0 +1,76 @@
+"""Start-up configuration: bad variables stop the process with one line naming them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_VERSION", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("DATABASE_URL", "nonsense", "DATABASE_URL: expected a URL"),
+        ("DATABASE_URL", "mysql://db/portal", "DATABASE_URL: unsupported database scheme"),
+        ("CELERY_BROKER_URL", "amqp://guest@localhost//", "CELERY_BROKER_URL: unsupported broker"),
+        ("DEBUG", "maybe", "DEBUG: expected true or false"),
+        ("LOGIN_FAILURE_LIMIT", "lots", "LOGIN_FAILURE_LIMIT: expected a whole number"),
+        ("CELERY_TIME_LIMIT", "10", "CELERY_TIME_LIMIT: must be greater than CELERY_SOFT_TIME_LIMIT"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_with_one_line(variable: str, value: str, says: str) -> None:
+    env = {"SECRET_KEY": "x" * 60, variable: value}
+    if variable != "DEBUG":
+        env["DEBUG"] = "true"
+    result = manage("check", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_production_mode_without_secret_key_names_the_variable() -> None:
+    result = manage("check")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "DR Portal configuration error: SECRET_KEY: is required when DEBUG is off"
+
+
+def test_the_celery_entry_point_refuses_a_bad_variable_the_same_way() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean.update({"SECRET_KEY": "x" * 60, "DATABASE_URL": "nonsense"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import dr_portal.worker"], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("DR Portal configuration error: DATABASE_URL")
+
+
+def test_check_deploy_is_clean_in_production_mode() -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="k" * 30 + "9Xq!" * 10,
+        ALLOWED_HOSTS="dr.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
