@@ -48,6 +48,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     http_method_names = ["get", "head", "options"]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the schema
+            return AuditEvent.objects.none()
         check(self.request.user, Perm.VIEW_AUDIT)
         return events_base()
 

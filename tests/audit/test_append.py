@@ -168,6 +168,14 @@ def test_fast_hash_equals_the_documented_preimage(admin: User) -> None:
 
     audit_append(action="incident.declared", actor=admin, incident_id=uuid.uuid4(), payload={"z": [1, {"b": 2}]})
     audit_append(action="backup.completed", system_actor="system:beat")
+    # strings that need escaping, in every string column
+    audit_append(
+        action='odd."quote',
+        system_actor="system:\\back\nslash \u00e9 \u2603",
+        object_type="t\tab",
+        object_id='"',
+        payload={"x": "\u0000\ud800"},
+    )
     for event in AuditEvent.objects.all():
         fields = {
             name: getattr(event, name)
