@@ -85,6 +85,16 @@ class AuditEvent(models.Model):
         return ERASED if self.is_erased else f"person #{self.actor_id}"
 
     @property
+    def payload_pretty(self) -> str:
+        return json.dumps(self.payload, indent=2, sort_keys=True, ensure_ascii=False)
+
+    @property
+    def actor_role_label(self) -> str:
+        from dr_portal.accounts.models import Role
+
+        return Role(self.actor_role).label if self.actor_role in Role.values else self.actor_role
+
+    @property
     def public_payload(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.payload_json)
         return data
