@@ -1,4 +1,4 @@
-"""Let the test runner's flush empty the audit tables, and nothing else.
+"""Let the test runner's flush empty the audit tables; keep test checkpoints out of var/.
 
 Between transactional tests Django empties every table (TRUNCATE on
 PostgreSQL, DELETE on SQLite), which the audit guards refuse. The test
@@ -50,4 +50,15 @@ def audit_flush_permit() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for cls, (open_sql, close_sql) in _OPEN_CLOSE.items():
             patch.setattr(cls, "sql_flush", _wrap(cls, open_sql, close_sql))
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_exports_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Checkpoints made by any test go to a throw-away directory, never var/ (audit_verify reads it)."""
+    from django.conf import settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "AUDIT_CHECKPOINT_DIR", tmp_path_factory.mktemp("audit-checkpoints"))
+        patch.setattr(settings, "AUDIT_CHECKPOINT_S3_BUCKET", None)
         yield
