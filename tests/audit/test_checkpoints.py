@@ -174,3 +174,13 @@ def test_checkpoint_goes_to_s3_under_object_lock_and_verify_reads_it(s3_bucket: 
     report = verify_log()  # no file in the directory: the S3 copy alone seals seq 5
     assert report.ok, report.summary()
     assert report.newest_exported is not None and report.newest_exported.source.startswith("s3://")
+
+
+def test_beat_verify_task_stores_its_result() -> None:
+    from dr_portal.audit.models import AuditVerification
+    from dr_portal.audit.tasks import audit_verify
+
+    append(3)
+    assert audit_verify() == "audit log intact: 3 events"
+    result = AuditVerification.objects.get()
+    assert result.ok and result.source == "beat" and result.last_seq == 3
