@@ -109,3 +109,16 @@ def test_personal_data_can_be_erased_but_not_half_erased(events: list[AuditEvent
     )
     with REFUSED, transaction.atomic():  # and erased data cannot be put back
         AuditPersonalData.objects.filter(event_id=1).update(data_json='{"actor":"ada"}')
+
+
+def test_only_the_test_database_gets_the_flush_permit(settings) -> None:
+    from django.db import connection
+
+    from dr_portal.audit import guards
+
+    assert guards.is_test_database(connection)  # this run's database
+    production_sql = "\n".join(guards.postgresql_install(test_permit=False) + guards.sqlite_install(test_permit=False))
+    assert "test_flush" not in production_sql
+    assert guards.SQLITE_TEST_FLUSH_TABLE not in production_sql
+    settings.TESTING = False
+    assert not guards.is_test_database(connection)
