@@ -27,6 +27,7 @@ run: venv
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py demo_setup
 	DEBUG=true $(BIN)/python manage.py inventory_demo
+	DEBUG=true $(BIN)/python manage.py incidents_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
@@ -43,8 +44,10 @@ typecheck: venv
 check-migrations: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
-# Benchmarks need PostgreSQL: DATABASE_URL=postgres://… make bench (BENCH_ARGS="--events 100000" for a quick run).
+# The audit-log benchmark needs PostgreSQL: DATABASE_URL=postgres://… make bench
+# (BENCH_ARGS="--events 100000" for a quick run); without it that one is skipped.
 bench: venv
+	DEBUG=true $(BIN)/python bench/pdf_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 
 clean:

@@ -263,7 +263,8 @@ def main() -> None:
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database; the benchmark creates <name>_bench beside it")
+        print("audit log benchmark skipped: it needs DATABASE_URL=postgres://… (it creates <name>_bench beside it)")
+        return
     target = bench_url(url)
     name = urlsplit(target).path.lstrip("/")
     with admin_connection(url) as conn:

@@ -6,6 +6,8 @@ from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from incidents import api as incidents_api
+from incidents import api_intake
 from inventory import api as inventory_api
 
 app_name = "api"
@@ -14,6 +16,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
+    path("intake/generic", api_intake.generic, name="intake-generic"),
+    path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
+    path("drills/", incidents_api.drill_create, name="drill-create"),
+    path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
@@ -29,3 +36,7 @@ _inventory.register("inventory/vaults", inventory_api.VaultViewSet, basename="in
 _inventory.register("inventory/recovery-points", inventory_api.PointViewSet, basename="inventory-point")
 _inventory.register("inventory/backups", inventory_api.BackupViewSet, basename="inventory-backup")
 urlpatterns += _inventory.urls
+
+_incidents = SimpleRouter()
+_incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+urlpatterns += _incidents.urls

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -195,3 +196,64 @@ def neighbour_graph(*, centre: Node, left: Sequence[Node], right: Sequence[Node]
         defs,
         SafeString("".join(parts)),
     )
+
+
+# --- Report charts: measured value against its target ------------------------------
+# Used by the readiness and incident reports (PDF) and usable on pages alike.
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One row of an "achieved vs target" chart. `achieved` None means not measured."""
+
+    label: str
+    achieved: timedelta | None
+    target: timedelta | None
+    href: str = ""
+
+
+def short_duration(value: timedelta) -> str:
+    """3d 4h, 2h 05m, 12m, 40s: short enough for a chart note."""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
+def _measured_bars(items: Sequence[Measured], *, warn_at: float, missing: str) -> list[Bar]:
+    bars = []
+    for item in items:
+        if item.target is None or item.target.total_seconds() <= 0:
+            bars.append(Bar(item.label, None, "none", "no target", item.href))
+            continue
+        if item.achieved is None:
+            bars.append(Bar(item.label, None, "bad", missing, item.href))
+            continue
+        ratio = item.achieved / item.target
+        tone = "ok" if ratio <= warn_at else "risk" if ratio <= 1.0 else "bad"
+        note = f"{short_duration(item.achieved)} / {short_duration(item.target)}"
+        bars.append(Bar(item.label, ratio, tone, note, item.href))
+    return bars
+
+
+def achieved_vs_target_chart(
+    items: Sequence[Measured], *, title: str = "Achieved as a share of target", cap: float = 2.0
+) -> SafeString:
+    """RTO or RPO achieved in a run or drill, as a share of its target (1.0 = exactly on target)."""
+    bars = _measured_bars(items, warn_at=1.0, missing="not measured")
+    return bar_chart(bars, title=title, markers=[(1.0, "target")], cap=cap)
+
+
+def backup_age_vs_rpo_chart(
+    items: Sequence[Measured], *, title: str = "Newest good backup age as a share of RPO", cap: float = 2.0
+) -> SafeString:
+    """Age of each asset's newest good backup against its RPO; amber from 80 % of it."""
+    bars = _measured_bars(items, warn_at=0.8, missing="no good backup")
+    return bar_chart(bars, title=title, markers=[(0.8, "80 %"), (1.0, "RPO")], cap=cap)

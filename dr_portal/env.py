@@ -72,6 +72,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_mapping(name: str, default: str, *, values: set[str]) -> dict[str, str]:
+    """`key=VALUE,key2=VALUE2`; keys are lowered, every value must be one of `values`."""
+    raw = _raw(name)
+    text = default if raw is None or raw == "" else raw
+    mapping: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(name, f"expected key=value pairs separated by commas, got {item.strip()!r}")
+        if value.strip() not in values:
+            _fail(name, f"{value.strip()!r} for {key.strip()!r} is not one of {', '.join(sorted(values))}")
+        mapping[key.strip().lower()] = value.strip()
+    return mapping
+
+
+def env_choices(name: str, default: list[str], *, allowed: set[str]) -> list[str]:
+    """A comma-separated list whose every item must be one of `allowed`."""
+    items = env_list(name, default)
+    unknown = [item for item in items if item not in allowed]
+    if unknown:
+        _fail(name, f"unknown value {unknown[0]!r}; use any of {', '.join(sorted(allowed))}")
+    return items
+
+
 def env_path(name: str, default: Path) -> Path:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default

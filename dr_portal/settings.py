@@ -11,9 +11,11 @@ from django.core.exceptions import ImproperlyConfigured
 from dr_portal.env import (
     env_bool,
     env_broker,
+    env_choices,
     env_database,
     env_int,
     env_list,
+    env_mapping,
     env_optional,
     env_path,
     env_str,
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "dr_portal.accounts",
     "dr_portal.ops",
     "dr_portal.audit",
+    "dr_portal.pdf",
     "inventory",
     "incidents",
 ]
@@ -262,6 +265,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
     "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
     "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
+    "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
+    "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
+    "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
 }
 # Backups: how often a worker saves progress, how long silence means a dead
 # worker, and how many attempts a backup gets before it is failed.
@@ -274,6 +280,28 @@ VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
+
+# --- Signed PDF reports -----------------------------------------------------------
+
+
+def _file(value: str | None) -> Path | None:
+    return Path(value).expanduser().resolve() if value else None
+
+
+# The PAdES signing identity: a PKCS#12 bundle, or a PEM key plus certificate.
+# With neither, a self-signed one is made once under VAR_DIR/keys/ (embedded mode).
+REPORT_SIGNING_PKCS12 = _file(env_optional("REPORT_SIGNING_PKCS12"))
+REPORT_SIGNING_KEY = _file(env_optional("REPORT_SIGNING_KEY"))
+REPORT_SIGNING_CERT = _file(env_optional("REPORT_SIGNING_CERT"))
+REPORT_SIGNING_PASSPHRASE = env_optional("REPORT_SIGNING_PASSPHRASE")
+REPORT_SIGNING_PASSPHRASE_FILE = _file(env_optional("REPORT_SIGNING_PASSPHRASE_FILE"))
+REPORT_TRUST_ROOTS = _file(env_optional("REPORT_TRUST_ROOTS"))
+if REPORT_SIGNING_PKCS12 and (REPORT_SIGNING_KEY or REPORT_SIGNING_CERT):
+    raise ImproperlyConfigured("REPORT_SIGNING_PKCS12: set it or REPORT_SIGNING_KEY/REPORT_SIGNING_CERT, not both")
+if bool(REPORT_SIGNING_KEY) != bool(REPORT_SIGNING_CERT):
+    raise ImproperlyConfigured("REPORT_SIGNING_KEY: needs REPORT_SIGNING_CERT as well (and the other way round)")
+if REPORT_SIGNING_PASSPHRASE and REPORT_SIGNING_PASSPHRASE_FILE:
+    raise ImproperlyConfigured("REPORT_SIGNING_PASSPHRASE: set it or REPORT_SIGNING_PASSPHRASE_FILE, not both")
 
 # --- Audit log ------------------------------------------------------------------
 
@@ -315,6 +343,53 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dr-portal@localhost")
 
+# --- Incidents: alert intake and notifications -----------------------------------
+
+# Base URL people open the portal at; links in emails and webhooks start with it.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Alert intake (/api/v1/intake/...) accepts only `Authorization: Bearer <this>`; unset turns intake off.
+ALERT_INTAKE_TOKEN = env_optional("ALERT_INTAKE_TOKEN")
+if ALERT_INTAKE_TOKEN is not None and len(ALERT_INTAKE_TOKEN) < 24:
+    raise ImproperlyConfigured("ALERT_INTAKE_TOKEN: use at least 24 random characters")
+_SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
+ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
+ALERT_SEVERITY_MAP = env_mapping(
+    "ALERT_SEVERITY_MAP",
+    "critical=SEV1,page=SEV1,high=SEV2,error=SEV2,major=SEV2,warning=SEV3,minor=SEV3,info=SEV4",
+    values=_SEVERITIES,
+)
+ALERT_DEFAULT_SEVERITY = env_choices("ALERT_DEFAULT_SEVERITY", ["SEV3"], allowed=_SEVERITIES)[0]
+# Who gets email for each event: account roles, "assignee" (role_assigned) or
+# "incident_roles" (everyone holding a role on the incident).
+_AUDIENCES = {"admin", "incident_commander", "oncall_engineer", "compliance_officer", "viewer"} | {
+    "assignee",
+    "incident_roles",
+}
+NOTIFY_EMAIL: dict[str, list[str]] = {
+    "declared": env_choices("NOTIFY_EMAIL_DECLARED", ["incident_commander", "oncall_engineer"], allowed=_AUDIENCES),
+    "role_assigned": env_choices("NOTIFY_EMAIL_ROLE_ASSIGNED", ["assignee"], allowed=_AUDIENCES),
+    "deadline_near": env_choices(
+        "NOTIFY_EMAIL_DEADLINE_NEAR", ["compliance_officer", "incident_roles"], allowed=_AUDIENCES
+    ),
+}
+NOTIFY_WEBHOOK_EVENTS = env_choices(
+    "NOTIFY_WEBHOOK_EVENTS", ["declared", "role_assigned", "deadline_near"], allowed=set(NOTIFY_EMAIL)
+)
+OUTBOUND_WEBHOOK_URLS = env_list("OUTBOUND_WEBHOOK_URLS", [])
+for _url in OUTBOUND_WEBHOOK_URLS:
+    if not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"OUTBOUND_WEBHOOK_URLS: {_url!r} is not an http(s) URL")
+OUTBOUND_WEBHOOK_SECRET = env_optional("OUTBOUND_WEBHOOK_SECRET")
+if OUTBOUND_WEBHOOK_URLS and not OUTBOUND_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("OUTBOUND_WEBHOOK_SECRET: is required when OUTBOUND_WEBHOOK_URLS is set")
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Attempts per delivery (email or webhook), and the exponential backoff between them.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 10, minimum=0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env_int("WEBHOOK_BACKOFF_CAP_SECONDS", 600, minimum=1)
+# A pending delivery this long past its attempt time is re-queued by the reconciler.
+DELIVERY_STALE_SECONDS = env_int("DELIVERY_STALE_SECONDS", 300, minimum=10)
+
 # --- Logging --------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -326,7 +401,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # We lock accounts by username, as people expect. Locking by IP address as

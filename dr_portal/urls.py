@@ -8,6 +8,7 @@ from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView
 
 from dr_portal.ops import views as ops_views
+from dr_portal.pdf import views as pdf_views
 from incidents import views as incident_views
 
 # The admin site demands a verified second factor, like every admin action.
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("inventory/", include("inventory.urls")),
     path("audit/", include("dr_portal.audit.urls")),
+    path("reports/certificate.pem", pdf_views.certificate_pem, name="report-certificate"),
     path("accounts/", include("dr_portal.accounts.urls")),
     path("api/v1/", include("dr_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
+from incidents.models import Incident
 from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
 
 
@@ -111,3 +112,18 @@ class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
     manifest_sha256 = "f" * 64
     key_id = "k1"
     verified_at = factory.LazyAttribute(lambda o: o.data_as_of)
+
+
+# --- incidents ------------------------------------------------------------------
+
+
+class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
+    """A bare incident row. Tests of behaviour declare through `incident_declare` instead."""
+
+    class Meta:
+        model = Incident
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    severity = "SEV2"
+    severity_rule = "Set by the test."
+    category = "availability"

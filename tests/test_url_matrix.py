@@ -17,9 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dr_portal.accounts.models import Role
 from dr_portal.ops.services import heartbeat_record
+from incidents.models import Review
 from tests.factories import (
     AssetFactory,
     BackupFactory,
+    IncidentFactory,
     RecoveryPointFactory,
     RecoveryPolicyFactory,
     UserFactory,
@@ -57,6 +59,28 @@ def only(*roles: str, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
 
 def random_uuid() -> dict[str, Any]:
     return {"token_id": uuid.uuid4()}
+
+
+def an_incident() -> dict[str, Any]:
+    incident = IncidentFactory.create()
+    Review.objects.create(incident=incident)
+    return {"incident_id": incident.public_id}
+
+
+def an_item() -> dict[str, Any]:
+    return {"item_id": uuid.uuid4()}
+
+
+def api_read(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    return row(200, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
+
+
+def api_command(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    return row(405, anonymous=401, kwargs=kwargs)
+
+
+def post_only(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    return row(405, anonymous=LOGIN, kwargs=kwargs)
 
 
 def an_asset() -> dict[str, Any]:
@@ -124,6 +148,7 @@ MATRIX: dict[str, Row] = {
     "audit:erase": row(405, anonymous=LOGIN),
     "api:audit-event-list": audit_api(),
     "api:audit-event-detail": audit_api(kwargs=an_audit_event),
+    "report-certificate": everyone_signed_in(),
     "accounts:login": row(HOME, anonymous=200),
     "accounts:logout": row(405),
     "accounts:mfa": row(200, anonymous=LOGIN),
@@ -151,6 +176,49 @@ MATRIX: dict[str, Row] = {
     "api:inventory-import": row(405, anonymous=401),
     "api:inventory-export": api(),
     "api-schema": row(200, anonymous=401),
+    "incidents:declare": only("admin", "commander", "oncall"),
+    "incidents:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
+    "incidents:timeline": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
+    "incidents:facts": only("admin", "commander", "oncall", kwargs=an_incident),
+    "incidents:review": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
+    "incidents:drills": everyone_signed_in(),
+    "incidents:status": post_only(an_incident),
+    "incidents:severity": post_only(an_incident),
+    "incidents:roles": post_only(an_incident),
+    "incidents:notes": post_only(an_incident),
+    "incidents:pins": post_only(an_incident),
+    "incidents:assets": post_only(an_incident),
+    "incidents:filings": post_only(an_incident),
+    "incidents:delays": post_only(an_incident),
+    "incidents:action-items": post_only(an_incident),
+    "incidents:review-sign-off": post_only(an_incident),
+    "incidents:drill-outcome": post_only(an_incident),
+    "incidents:action-item-status": post_only(an_item),
+    "incidents:drill-schedule": post_only(),
+    "api:incident-list": api_read(),
+    "api:incident-detail": api_read(an_incident),
+    "api:incident-timeline": api_read(an_incident),
+    "api:incident-roles": api_read(an_incident),
+    "api:incident-clocks": api_read(an_incident),
+    "api:incident-filings": api_read(an_incident),
+    "api:incident-action-items": api_read(an_incident),
+    "api:incident-review": api_read(an_incident),
+    "api:incident-transition": api_command(an_incident),
+    "api:incident-severity": api_command(an_incident),
+    "api:incident-relieve": api_command(an_incident),
+    "api:incident-notes": api_command(an_incident),
+    "api:incident-pins": api_command(an_incident),
+    "api:incident-assets": api_command(an_incident),
+    "api:incident-facts": api_command(an_incident),
+    "api:incident-delay-reasons": api_command(an_incident),
+    "api:incident-sign-off": api_command(an_incident),
+    "api:incident-drill-outcome": api_command(an_incident),
+    "api:action-item-status": api_command(an_item),
+    "api:drill-create": api_command(),
+    "api:drill-schedules": api_read(),
+    # Machines call intake with their own token; a GET is refused before any check.
+    "api:intake-alertmanager": row(405),
+    "api:intake-generic": row(405),
     "healthz": row(200),
     "readyz": row(200),
     "metrics": row(200),

@@ -1,0 +1,31 @@
+"""Signed archival PDF reports: render (PDF/A-3b), sign (PAdES), verify.
+
+Report builders (incidents/reports.py, inventory/reports.py) use only what
+is exported here.
+"""
+
+from __future__ import annotations
+
+from dr_portal.pdf.render import (
+    Attachment,
+    PdfRenderError,
+    ReportMetadata,
+    render_pdf,
+    render_report_html,
+)
+from dr_portal.pdf.signing import public_certificate_pem, sign_pdf, signing_identity
+from dr_portal.pdf.verify import EVIDENCE_FILE, VerificationResult, verify_pdf
+
+__all__ = [
+    "EVIDENCE_FILE",
+    "Attachment",
+    "PdfRenderError",
+    "ReportMetadata",
+    "VerificationResult",
+    "public_certificate_pem",
+    "render_pdf",
+    "render_report_html",
+    "sign_pdf",
+    "signing_identity",
+    "verify_pdf",
+]

@@ -1,0 +1,310 @@
+"""Reads for incident pages, the API and the dashboard.
+
+The timeline is a projection of the audit log: `AuditEvent` rows whose
+`incident_id` is the incident's public id, newest first, paged by seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.models import AuditEvent
+from incidents.clocks import ClockBoard, incident_clocks
+from incidents.models import (
+    ActionItem,
+    ActionStatus,
+    Incident,
+    IncidentAsset,
+    IncidentRole,
+    Kind,
+    Pin,
+    RoleAssignment,
+    Status,
+)
+from inventory.models import Asset
+from inventory.readiness import AssetReadiness, Level, readiness_for, worst_first
+from inventory.selectors import blast_radius
+
+TIMELINE_PAGE = 50
+
+# Timeline filters: a kind is a set of audit-action prefixes.
+TIMELINE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "status": ("Status and severity", ("incident.declared", "incident.status_changed", "incident.severity_changed")),
+    "notes": ("Notes and pins", ("incident.note_", "incident.entry_")),
+    "roles": ("Roles", ("incident.role_",)),
+    "alerts": ("Alerts", ("alert.",)),
+    "compliance": ("Compliance", ("incident.facts_updated", "incident.filing_", "incident.delay_", "deadline.")),
+    "actions": ("Actions and review", ("action_item.", "review.", "drill.")),
+    "messages": ("Notifications sent", ("delivery.",)),
+}
+
+
+def timeline_kind_of(action: str) -> str:
+    for key, (_, prefixes) in TIMELINE_KINDS.items():
+        if action.startswith(prefixes):
+            return key
+    return "other"
+
+
+def _kind_filter(kind: str) -> Q:
+    if kind == "other":
+        known = Q()
+        for _, prefixes in TIMELINE_KINDS.values():
+            for prefix in prefixes:
+                known |= Q(action__startswith=prefix)
+        return ~known
+    if kind not in TIMELINE_KINDS:
+        return Q()
+    condition = Q()
+    for prefix in TIMELINE_KINDS[kind][1]:
+        condition |= Q(action__startswith=prefix)
+    return condition
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[AuditEvent]
+    pinned: set[int]
+    newest_seq: int
+    oldest_seq: int | None
+    has_more: bool
+    kind: str
+
+
+def timeline_events(*, incident: Incident, kind: str = "") -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(incident_id=incident.public_id).filter(_kind_filter(kind)).order_by("-seq")
+
+
+def timeline_page(
+    *,
+    incident: Incident,
+    kind: str = "",
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = TIMELINE_PAGE,
+) -> TimelinePage:
+    """Newest-first entries: a first page, older ones (`before` a seq), or new ones (`after` a seq)."""
+    events = timeline_events(incident=incident, kind=kind)
+    if after is not None:
+        rows = list(events.filter(seq__gt=after)[:500])
+        has_more = False
+    else:
+        if before is not None:
+            events = events.filter(seq__lt=before)
+        rows = list(events[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+    pinned = set(Pin.objects.filter(incident=incident).values_list("seq", flat=True))
+    newest = rows[0].seq if rows else (after or 0)
+    if after is None and before is not None and not rows:
+        newest = before
+    return TimelinePage(
+        entries=rows,
+        pinned=pinned,
+        newest_seq=max(newest, after or 0),
+        oldest_seq=rows[-1].seq if rows else None,
+        has_more=has_more,
+        kind=kind,
+    )
+
+
+def timeline_newest_seq(*, incident: Incident, kind: str = "") -> int:
+    row = timeline_events(incident=incident, kind=kind).values_list("seq", flat=True).first()
+    return row or 0
+
+
+def pinned_entries(*, incident: Incident) -> list[AuditEvent]:
+    seqs = Pin.objects.filter(incident=incident).values_list("seq", flat=True)
+    return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=seqs).order_by("-seq"))
+
+
+# --- one incident -----------------------------------------------------------------
+
+
+def incident_board(*, incident: Incident, now: datetime | None = None) -> ClockBoard:
+    return incident_clocks(
+        incident,
+        filings=incident.filings.all(),
+        reasons=incident.delay_reasons.all(),
+        now=now or timezone.now(),
+    )
+
+
+def current_roles(*, incident: Incident) -> dict[str, RoleAssignment]:
+    rows = RoleAssignment.objects.filter(incident=incident, relieved_at__isnull=True).select_related("user")
+    return {row.role: row for row in rows}
+
+
+def role_history(*, incident: Incident) -> list[RoleAssignment]:
+    return list(
+        RoleAssignment.objects.filter(incident=incident)
+        .select_related("user", "assigned_by", "relieved_by")
+        .order_by("-assigned_at", "-pk")
+    )
+
+
+def incident_assets(*, incident: Incident) -> list[IncidentAsset]:
+    return list(IncidentAsset.objects.filter(incident=incident).select_related("asset", "asset__policy"))
+
+
+def suggested_assets(*, incident: Incident, linked: Iterable[IncidentAsset]) -> list[Asset]:
+    """What the dependency graph says is also hit: downstream of the affected assets, not yet listed."""
+    assets = [link.asset for link in linked]
+    if not assets:
+        return []
+    have = {a.pk for a in assets}
+    return [a for a in blast_radius(failed=assets).impacted if a.pk not in have]
+
+
+def people_for_role(*, role: str) -> list[User]:
+    """Active people whose account role may hold `role` on an incident."""
+    from dr_portal.accounts.access import ROLE_PERMS
+    from incidents.access import ROLE_REQUIRES
+
+    perm = ROLE_REQUIRES[role]
+    roles = [name for name, perms in ROLE_PERMS.items() if perm in perms]
+    return list(User.objects.filter(is_active=True, role__in=roles).order_by("username"))
+
+
+def assignable_people() -> list[User]:
+    return list(User.objects.filter(is_active=True).exclude(role="viewer").order_by("username"))
+
+
+def incident_action_items(*, incident: Incident) -> list[ActionItem]:
+    return list(ActionItem.objects.filter(incident=incident).select_related("owner").order_by("status", "due_on", "pk"))
+
+
+# --- lists and the dashboard --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    status: str = ""  # "open", "closed", a Status value, or "" for all
+    kind: str = ""
+    severity: str = ""
+    q: str = ""
+
+
+def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
+    rows = Incident.objects.all()
+    if filters.status == "open":
+        rows = rows.open()
+    elif filters.status == "active":
+        rows = rows.not_closed()
+    elif filters.status in Status.values:
+        rows = rows.filter(status=filters.status)
+    if filters.kind in Kind.values:
+        rows = rows.filter(kind=filters.kind)
+    if filters.severity:
+        rows = rows.filter(severity=filters.severity)
+    if filters.q.strip():
+        rows = rows.filter(title__icontains=filters.q.strip())
+    commanders = RoleAssignment.objects.filter(role=IncidentRole.COMMANDER, relieved_at__isnull=True).select_related(
+        "user"
+    )
+    return (
+        rows.annotate(asset_count=Count("asset_links", distinct=True))
+        .prefetch_related(
+            Prefetch("assignments", queryset=commanders, to_attr="commanders"), "filings", "delay_reasons"
+        )
+        .order_by("-declared_at", "-pk")
+    )
+
+
+@dataclass
+class IncidentRow:
+    incident: Incident
+    commander: User | None
+    board: ClockBoard
+
+
+def incident_rows(incidents: Iterable[Incident], *, now: datetime | None = None) -> list[IncidentRow]:
+    """Rows with commander and clocks from prefetched data (see `incident_list`): no query per row."""
+    now = now or timezone.now()
+    rows = []
+    for incident in incidents:
+        commanders = getattr(incident, "commanders", [])
+        board = incident_clocks(incident, filings=incident.filings.all(), reasons=incident.delay_reasons.all(), now=now)
+        rows.append(IncidentRow(incident, commanders[0].user if commanders else None, board))
+    return rows
+
+
+@dataclass
+class ReadinessSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    worst: list[AssetReadiness] = field(default_factory=list)
+
+
+def readiness_summary(*, limit: int = 5) -> ReadinessSummary:
+    items = readiness_for()
+    counts = {level.key: sum(1 for r in items if r.level == level) for level in Level}
+    worst = [r for r in worst_first(items) if r.level > Level.OK][:limit]
+    return ReadinessSummary(counts=counts, total=len(items), worst=worst)
+
+
+def my_action_items(*, user: Any, limit: int = 10) -> list[ActionItem]:
+    return list(
+        ActionItem.objects.filter(owner=user, status=ActionStatus.OPEN)
+        .select_related("incident")
+        .order_by("due_on", "pk")[:limit]
+    )
+
+
+def recent_drills(*, limit: int = 5) -> list[Incident]:
+    links = IncidentAsset.objects.select_related("asset")
+    return list(
+        Incident.objects.drills()
+        .prefetch_related(Prefetch("asset_links", queryset=links))
+        .order_by("-declared_at", "-pk")[:limit]
+    )
+
+
+def incident_open_drill_for(*, asset: Asset) -> Incident | None:
+    return Incident.objects.open().drills().filter(assets=asset).first()
+
+
+@dataclass
+class DrillPlanRow:
+    asset: Asset
+    enabled: bool
+    scenario: str
+    due_at: datetime | None
+    overdue: bool
+
+
+def drill_plan(*, now: datetime | None = None) -> list[DrillPlanRow]:
+    """Every asset with a policy: its drill schedule, and when the cadence says the next drill is due."""
+    from incidents.models import DrillSchedule
+
+    now = now or timezone.now()
+    schedules = {s.asset_id: s for s in DrillSchedule.objects.all()}
+    rows = []
+    for asset in Asset.objects.filter(policy__isnull=False).select_related("policy").order_by("name"):
+        schedule = schedules.get(asset.pk)
+        due = drill_due_at(asset)
+        rows.append(
+            DrillPlanRow(
+                asset=asset,
+                enabled=bool(schedule and schedule.enabled),
+                scenario=schedule.scenario if schedule else "",
+                due_at=due,
+                overdue=due is not None and due <= now,
+            )
+        )
+    return rows
+
+
+def drill_due_at(asset: Asset) -> datetime | None:
+    """When the asset's next drill is due under its policy's cadence; None without a policy."""
+    if asset.policy is None:
+        return None
+    since = asset.last_drill_at or asset.policy_assigned_at or asset.created_at
+    return since + timedelta(days=asset.policy.drill_cadence_days)

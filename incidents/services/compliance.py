@@ -1,0 +1,148 @@
+"""The notifications register, reasons for missed deadlines, and the deadline watcher."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.models import AuditEvent
+from incidents.clocks import ClockState, incident_clocks
+from incidents.models import DelayReason, Filing, FilingPhase, Incident, Regime
+from incidents.services.common import IncidentRefused, lock, record
+from incidents.services.outbound import notify
+
+REASON_MIN = 10
+
+
+def _board(incident: Incident, now: datetime):  # type: ignore[no-untyped-def]
+    return incident_clocks(incident, filings=incident.filings.all(), reasons=incident.delay_reasons.all(), now=now)
+
+
+@transaction.atomic
+def filing_record(
+    *,
+    incident: Incident,
+    regime: str,
+    recipient: str,
+    filed_at: datetime,
+    by: User,
+    channel: str = "",
+    reference: str = "",
+    phase: str = FilingPhase.INITIAL,
+    summary: str = "",
+    late_reason: str = "",
+) -> Filing:
+    """Add an entry to the register. A filing after its deadline needs the reason for the delay."""
+    locked = lock(incident)
+    if regime not in Regime.values:
+        raise IncidentRefused(f"Unknown regime {regime!r}.")
+    if phase not in FilingPhase.values:
+        raise IncidentRefused(f"Unknown phase {phase!r}.")
+    if not recipient.strip():
+        raise IncidentRefused("Say whom it was filed with.")
+    now = timezone.now()
+    if filed_at > now + timedelta(minutes=5):
+        raise IncidentRefused("The filing time is in the future; record filings once they are made.")
+    clock = next((c for c in _board(locked, now).clocks if c.regime == regime), None)
+    late = clock is not None and clock.due_at is not None and filed_at > clock.due_at
+    if late and not clock.delay_reason and len(late_reason.strip()) < REASON_MIN:  # type: ignore[union-attr]
+        raise IncidentRefused(
+            f"This filing is after the {clock.label} deadline ({clock.due_at:%Y-%m-%d %H:%M} UTC): "  # type: ignore[union-attr]
+            "give the reasons for the delay, which a late notice must include."
+        )
+    filing = Filing.objects.create(
+        incident=locked,
+        regime=regime,
+        phase=phase,
+        recipient=recipient.strip(),
+        channel=channel.strip(),
+        reference=reference.strip(),
+        filed_at=filed_at,
+        summary=summary.strip(),
+        recorded_by=by,
+    )
+    if late and late_reason.strip():
+        DelayReason.objects.create(incident=locked, regime=regime, reason=late_reason.strip(), recorded_by=by)
+    record(
+        locked,
+        "incident.filing_recorded",
+        by=by,
+        obj=filing,
+        payload={
+            "regime": regime,
+            "phase": phase,
+            "recipient": filing.recipient,
+            "channel": filing.channel,
+            "reference": filing.reference,
+            "filed_at": filed_at.isoformat(),
+            "late": late,
+            "delay_reason": late_reason.strip() or None,
+        },
+    )
+    return filing
+
+
+@transaction.atomic
+def delay_reason_record(*, incident: Incident, regime: str, reason: str, by: User) -> DelayReason:
+    locked = lock(incident)
+    if regime not in Regime.values:
+        raise IncidentRefused(f"Unknown regime {regime!r}.")
+    reason = reason.strip()
+    if len(reason) < REASON_MIN:
+        raise IncidentRefused(f"Give the reason in a sentence (at least {REASON_MIN} characters).")
+    row = DelayReason.objects.create(incident=locked, regime=regime, reason=reason, recorded_by=by)
+    record(locked, "incident.delay_reason_recorded", by=by, payload={"regime": regime, "reason": reason})
+    return row
+
+
+def deadlines_scan(*, now: datetime | None = None) -> list[str]:
+    """Notify once per clock when it becomes due soon, and once more if it is missed."""
+    now = now or timezone.now()
+    sent: list[str] = []
+    candidates = Incident.objects.not_closed().with_regulated_data().prefetch_related("filings", "delay_reasons")
+    for incident in candidates:
+        for clock in _board(incident, now).clocks:
+            if clock.state not in (ClockState.DUE_SOON, ClockState.OVERDUE) or clock.due_at is None:
+                continue
+            key = f"deadline:{incident.public_id}:{clock.regime}:{clock.due_at.isoformat()}:{clock.state}"
+            if _deadline_notify(
+                incident=incident,
+                clock_label=clock.label,
+                regime=clock.regime,
+                state=clock.state,
+                due_at=clock.due_at,
+                key=key,
+            ):
+                sent.append(f"{incident.reference} {clock.regime} {clock.state}")
+    return sent
+
+
+@transaction.atomic
+def _deadline_notify(
+    *, incident: Incident, clock_label: str, regime: str, state: str, due_at: datetime, key: str
+) -> bool:
+    locked = lock(incident)
+    action = "deadline.near" if state == ClockState.DUE_SOON else "deadline.missed"
+    # The timeline event is the record that we warned; it is also what stops a second warning.
+    already = AuditEvent.objects.filter(
+        incident_id=locked.public_id, action=action, payload__regime=regime, payload__due_at=due_at.isoformat()
+    ).exists()
+    if already:
+        return False
+    record(
+        locked,
+        action,
+        by=None,
+        system_actor="system:clocks",
+        payload={"regime": regime, "clock": clock_label, "due_at": due_at.isoformat(), "state": state},
+    )
+    notify(
+        event="deadline_near",
+        incident=locked,
+        extra={"clock": clock_label, "regime": regime, "state": state, "due_at": due_at.isoformat()},
+        dedupe_key=key,
+    )
+    return True

@@ -1,0 +1,36 @@
+"""Celery tasks: each takes ids, calls a service and returns a short line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from incidents.services import deadlines_scan, deliveries_reconcile, delivery_attempt, drills_open_due
+
+
+@shared_task(name="incidents.delivery_send", bind=True)
+def delivery_send(self: Any, delivery_id: int) -> str:
+    attempt = delivery_attempt(delivery_id=delivery_id)
+    if attempt.retry_in is not None:
+        # The row holds the attempt count and decides when to give up, so Celery's own limit is off.
+        raise self.retry(countdown=attempt.retry_in, max_retries=None)
+    return attempt.summary
+
+
+@shared_task(name="incidents.deliveries_reconcile", expires=100)
+def deliveries_reconcile_task() -> str:
+    done = deliveries_reconcile()
+    return f"re-queued {len(done)} deliveries"
+
+
+@shared_task(name="incidents.deadlines_scan", expires=250)
+def deadlines_scan_task() -> str:
+    sent = deadlines_scan()
+    return "; ".join(sent) or "no deadline warnings due"
+
+
+@shared_task(name="incidents.drills_schedule", expires=3000)
+def drills_schedule() -> str:
+    opened = drills_open_due()
+    return f"opened {len(opened)} scheduled drills"

@@ -1,0 +1,48 @@
+"""Incident views: pages to read, commands to run, drills."""
+
+from __future__ import annotations
+
+from incidents.views.commands import (
+    action_item_status,
+    action_items,
+    assets,
+    delays,
+    drill_outcome,
+    facts,
+    filings,
+    notes,
+    pins,
+    review,
+    review_sign,
+    roles,
+    severity,
+    status,
+)
+from incidents.views.drills import drill_schedule, drills
+from incidents.views.pages import approvals, dashboard, declare, detail, index, reports, timeline
+
+__all__ = [
+    "action_item_status",
+    "action_items",
+    "approvals",
+    "assets",
+    "dashboard",
+    "declare",
+    "delays",
+    "detail",
+    "drill_outcome",
+    "drill_schedule",
+    "drills",
+    "facts",
+    "filings",
+    "index",
+    "notes",
+    "pins",
+    "reports",
+    "review",
+    "review_sign",
+    "roles",
+    "severity",
+    "status",
+    "timeline",
+]

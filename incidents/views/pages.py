@@ -1,0 +1,204 @@
+"""Incident pages to read: the dashboard, the list, one incident, its live timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from dr_portal.accounts.access import Perm, can, check
+from dr_portal.http import AuthenticatedHttpRequest
+from incidents.access import access_incident_by_id, access_incidents, can_write
+from incidents.forms import (
+    ActionItemForm,
+    DeclareForm,
+    DelayReasonForm,
+    FilingForm,
+    IncidentFilterForm,
+    NoteForm,
+    RoleForm,
+    SeverityForm,
+)
+from incidents.models import Incident, IncidentRole, Kind, Review, Status
+from incidents.selectors import (
+    TIMELINE_KINDS,
+    IncidentFilters,
+    TimelinePage,
+    current_roles,
+    incident_action_items,
+    incident_assets,
+    incident_board,
+    incident_list,
+    incident_rows,
+    my_action_items,
+    pinned_entries,
+    readiness_summary,
+    recent_drills,
+    role_history,
+    suggested_assets,
+    timeline_page,
+)
+from incidents.services import IncidentRefused, incident_declare
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    check(request.user, Perm.VIEW_DASHBOARD)
+    # Real incidents before drills, the most severe first: what a commander must look at leads.
+    rows = incident_list(filters=IncidentFilters(status="active")).order_by("-kind", "severity", "-declared_at")
+    active = incident_rows(rows[:20])
+    context = {
+        "active": active,
+        "my_items": my_action_items(user=request.user),
+        "readiness": readiness_summary() if can(request.user, Perm.VIEW_INVENTORY) else None,
+        "drills": recent_drills(),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+    }
+    return render(request, "dashboard.html", context)
+
+
+@login_required
+@require_GET
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_incidents(request.user)
+    form = IncidentFilterForm(request.GET or {"status": "active"})
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = IncidentFilters(
+        status=data.get("status", "active"),
+        kind=data.get("kind", ""),
+        severity=data.get("severity", ""),
+        q=data.get("q", ""),
+    )
+    page = Paginator(incident_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": incident_rows(page.object_list),
+        "query": query.urlencode(),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+    }
+    return render(request, "incidents/index.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def declare(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access_incidents(request.user, for_declare=True)
+    form = DeclareForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        take = data["take_command"] and can(request.user, Perm.COMMAND_INCIDENTS)
+        try:
+            incident = incident_declare(
+                title=data["title"],
+                category=data["category"],
+                severity=data["severity"] or None,
+                summary=data["summary"],
+                assets=list(data["assets"]),
+                by=request.user,
+                commander=request.user if take else None,
+            )
+        except IncidentRefused as refused:
+            error = str(refused)
+        else:
+            messages.success(request, f"{incident.reference} declared.")
+            return redirect("incidents:detail", incident_id=incident.public_id)
+    return render(request, "incidents/declare.html", {"form": form, "error": error})
+
+
+def _kind(request: AuthenticatedHttpRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in TIMELINE_KINDS or kind == "other" else ""
+
+
+def _before(request: AuthenticatedHttpRequest) -> int | None:
+    value = request.GET.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
+def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
+    return {
+        "incident": incident,
+        "board": incident_board(incident=incident),
+        "roles": current_roles(incident=incident),
+        "page": page,
+        "pinned": pinned_entries(incident=incident),
+        "live": not incident.is_closed,
+    }
+
+
+@login_required
+@require_GET
+def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
+    incident = access_incident_by_id(request.user, incident_id)
+    page = timeline_page(incident=incident, kind=_kind(request), before=_before(request))
+    links = incident_assets(incident=incident)
+    context = {
+        **_live_context(incident, page),
+        "links": links,
+        "suggested": suggested_assets(incident=incident, linked=links),
+        "history": role_history(incident=incident),
+        "items": incident_action_items(incident=incident),
+        "review": Review.objects.filter(incident=incident).first(),
+        "filings": list(incident.filings.select_related("recorded_by")),
+        "kinds": [(key, label) for key, (label, _) in TIMELINE_KINDS.items()],
+        "incident_roles": IncidentRole.choices,
+        "can_write": can_write(request.user, incident),
+        "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
+        "note_form": NoteForm(),
+        "role_form": RoleForm(),
+        "severity_form": SeverityForm(initial={"severity": incident.severity}),
+        "filing_form": FilingForm(),
+        "delay_form": DelayReasonForm(),
+        "item_form": ActionItemForm(),
+        "is_drill": incident.kind == Kind.DRILL,
+        "statuses": Status,
+    }
+    return render(request, "incidents/detail.html", context)
+
+
+@login_required
+@require_GET
+def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
+    """htmx only: `?after=<seq>` polls for new entries (with the header and clocks); `?before=` loads older ones."""
+    incident = access_incident_by_id(request.user, incident_id)
+    kind, after = _kind(request), request.GET.get("after", "")
+    if not request.htmx:
+        return detail(request, incident_id)  # the same page, so "older entries" works without JavaScript
+    if after.isdigit():
+        page = timeline_page(incident=incident, kind=kind, after=int(after))
+        context = {
+            **_live_context(incident, page),
+            "oob": True,
+            "can_write": can_write(request.user, incident),
+            "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
+        }
+        return render(request, "incidents/detail.html#poll", context)
+    page = timeline_page(incident=incident, kind=kind, before=_before(request))
+    context = {"incident": incident, "page": page, "can_write": can_write(request.user, incident)}
+    return render(request, "incidents/detail.html#older", context)
+
+
+@login_required
+@require_GET
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
+    check(request.user, Perm.VIEW_APPROVALS)
+    return render(request, "incidents/approvals.html")
+
+
+@login_required
+@require_GET
+def reports(request: AuthenticatedHttpRequest) -> HttpResponse:
+    check(request.user, Perm.VIEW_REPORTS)
+    return render(request, "incidents/reports.html")

@@ -1,0 +1,140 @@
+"""The incidents API: the same rules as the pages, through the access layer, refusals as 409 with the reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.accounts.services import token_issue
+from incidents.models import Incident, Status
+from incidents.services import note_add
+
+pytestmark = pytest.mark.django_db
+
+
+def api(user: User) -> Client:
+    raw = token_issue(user=user, name="test", mfa_verified=False).raw
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+def post(client: Client, url: str, body: dict | None = None):
+    return client.post(url, body or {}, content_type="application/json")
+
+
+def base(incident: Incident) -> str:
+    return f"/api/v1/incidents/{incident.public_id}/"
+
+
+def test_declare_and_run_through_the_api(commander, oncall, fraud_model) -> None:
+    client = api(commander)
+    created = post(
+        client,
+        "/api/v1/incidents/",
+        {
+            "title": "Poisoned training data",
+            "category": "data_poisoning",
+            "assets": ["fraud-model"],
+            "commander": "chris",
+        },
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["severity"] == "SEV1" and body["roles"] == {"commander": "chris"}
+    assert body["allowed_next"] == ["investigating"]
+    incident = Incident.objects.get(public_id=body["id"])
+    assert post(client, base(incident) + "roles/", {"role": "ops_lead", "user": "oli"}).status_code == 201
+    assert post(api(oncall), base(incident) + "notes/", {"body": "Quarantined the batch"}).status_code == 201
+    moved = post(client, base(incident) + "transition/", {"to": "investigating"})
+    assert moved.status_code == 200 and moved.json()["status"] == "investigating"
+    listed = client.get("/api/v1/incidents/?status=open").json()
+    assert [row["reference"] for row in listed["results"]] == [incident.reference]
+    assert listed["results"][0]["commander"] == "chris"
+    history = client.get(base(incident) + "roles/").json()
+    assert {(h["role"], h["user"]) for h in history} == {("commander", "chris"), ("ops_lead", "oli")}
+
+
+def test_illegal_jump_is_a_409_with_the_reason(commander, incident) -> None:
+    response = post(api(commander), base(incident) + "transition/", {"to": "closed"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "refused"
+    assert "cannot go from declared to closed" in response.json()["error"]["detail"]
+    assert Incident.objects.get(pk=incident.pk).status == Status.DECLARED
+
+
+def test_role_to_someone_without_permission_is_a_409(commander, viewer, incident) -> None:
+    response = post(api(commander), base(incident) + "roles/", {"role": "commander", "user": "vic"})
+    assert response.status_code == 409
+    assert "vic is viewer" in response.json()["error"]["detail"]
+
+
+def test_note_on_closed_incident_is_a_409(commander, incident) -> None:
+    client = api(commander)
+    for to in ("investigating", "resolved", "closed"):
+        post(client, base(incident) + "transition/", {"to": to})
+    response = post(client, base(incident) + "notes/", {"body": "late thought"})
+    assert response.status_code == 409 and "is closed" in response.json()["error"]["detail"]
+
+
+def test_commands_go_through_the_access_layer(viewer, oncall, incident) -> None:
+    assert api(viewer).get(base(incident)).status_code == 200
+    assert post(api(viewer), base(incident) + "notes/", {"body": "x"}).status_code == 404
+    assert post(api(oncall), base(incident) + "transition/", {"to": "investigating"}).status_code == 404
+    assert post(api(viewer), "/api/v1/incidents/", {"title": "x", "category": "drift"}).status_code == 404
+    assert Client().get("/api/v1/incidents/").status_code == 401
+
+
+def test_invalid_input_is_a_400_with_fields(commander, incident) -> None:
+    response = post(api(commander), base(incident) + "transition/", {"to": "exploded"})
+    assert response.status_code == 400
+    assert "to" in response.json()["error"]["fields"]
+
+
+def test_timeline_pages_newest_first(oncall, incident) -> None:
+    for i in range(60):
+        note_add(incident=incident, body=f"n{i}", by=oncall)
+    client = api(oncall)
+    first = client.get(base(incident) + "timeline/").json()
+    assert len(first["entries"]) == 50
+    seqs = [e["seq"] for e in first["entries"]]
+    assert seqs == sorted(seqs, reverse=True)
+    assert first["entries"][0]["text"] == "n59"
+    rest = client.get(base(incident) + f"timeline/?before={first['next_before']}").json()
+    assert len(rest["entries"]) == 12 and rest["next_before"] is None  # 10 notes, the role and the declaration
+    notes_only = client.get(base(incident) + "timeline/?kind=roles").json()
+    assert [e["action"] for e in notes_only["entries"]] == ["incident.role_assigned"]
+
+
+def test_clocks_and_filings(commander, incident) -> None:
+    client = api(commander)
+    aware = (timezone.now() - timedelta(hours=2)).isoformat()
+    post(client, base(incident) + "facts/", {"personal_data": True, "aware_at": aware})
+    [clock] = client.get(base(incident) + "clocks/").json()["clocks"]
+    assert clock["regime"] == "gdpr_33" and clock["state"] == "running"
+    assert 69 * 3600 < clock["seconds_left"] <= 70 * 3600
+    filed = post(
+        client,
+        base(incident) + "filings/",
+        {"regime": "gdpr_33", "recipient": "ICO", "reference": "ICO-77", "filed_at": timezone.now().isoformat()},
+    )
+    assert filed.status_code == 201
+    assert client.get(base(incident) + "clocks/").json()["clocks"][0]["state"] == "met"
+    assert client.get(base(incident) + "filings/").json()[0]["reference"] == "ICO-77"
+
+
+def test_drill_via_api_feeds_readiness(commander, fraud_model) -> None:
+    client = api(commander)
+    created = post(client, "/api/v1/drills/", {"assets": ["fraud-model"], "scenario": "Restore"})
+    assert created.status_code == 201 and created.json()["kind"] == "drill"
+    drill = Incident.objects.get()
+    recorded = post(
+        client, base(drill) + "drill-outcome/", {"asset": "fraud-model", "outcome": "passed", "evidence": "12 min"}
+    )
+    assert recorded.status_code == 200
+    fraud_model.refresh_from_db()
+    assert fraud_model.last_drill_at is not None
+    plan = client.get("/api/v1/drills/schedules/").json()
+    assert plan[0]["asset"] == "fraud-model" and plan[0]["overdue"] is False

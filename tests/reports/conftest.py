@@ -1,0 +1,93 @@
+"""Rendered and signed sample reports, made once per session (rendering takes a second or two)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from dr_portal.pdf import Attachment, ReportMetadata, render_pdf, sign_pdf
+from dr_portal.pdf.sample import sample_report
+from dr_portal.pdf.signing import signing_identity
+
+ROWS = 150  # enough for the timeline to run over several pages
+
+
+@dataclass(frozen=True)
+class Sample:
+    unsigned: bytes
+    signed: bytes
+    evidence: dict[str, object]
+    metadata: ReportMetadata
+    path: Path  # the signed file on disk, for poppler's tools
+
+
+def _make(tmp: Path, *, draft: bool) -> Sample:
+    html, attachments, metadata = sample_report(rows=ROWS, draft=draft)
+    unsigned = render_pdf(html=html, attachments=attachments, metadata=metadata)
+    signed = sign_pdf(unsigned)
+    path = tmp / ("draft.pdf" if draft else "final.pdf")
+    path.write_bytes(signed)
+    evidence = json.loads(next(a for a in attachments if a.filename == "evidence.json").data)
+    return Sample(unsigned, signed, evidence, metadata, path)
+
+
+@contextmanager
+def embedded_identity(var: Path) -> Iterator[Path]:
+    """The embedded (self-signed) identity kept under `var`, whatever the environment configures."""
+    with override_settings(
+        VAR_DIR=var,
+        REPORT_SIGNING_PKCS12=None,
+        REPORT_SIGNING_KEY=None,
+        REPORT_SIGNING_CERT=None,
+        REPORT_SIGNING_PASSPHRASE=None,
+        REPORT_SIGNING_PASSPHRASE_FILE=None,
+        REPORT_TRUST_ROOTS=None,
+    ):
+        signing_identity.cache_clear()
+        try:
+            yield var
+        finally:
+            signing_identity.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedded_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One VAR_DIR for the session, so the embedded key is generated once, and not in var/."""
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture
+def embedded_signing(embedded_var: Path) -> Iterator[Path]:
+    with embedded_identity(embedded_var) as var:
+        yield var
+
+
+@pytest.fixture(scope="session")
+def final_report(embedded_var: Path, tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    with embedded_identity(embedded_var):
+        return _make(tmp_path_factory.mktemp("final"), draft=False)
+
+
+@pytest.fixture(scope="session")
+def draft_report(embedded_var: Path, tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    with embedded_identity(embedded_var):
+        return _make(tmp_path_factory.mktemp("draft"), draft=True)
+
+
+def page_texts(path: Path) -> list[str]:
+    """pdftotext's text, one string per page (it ends pages with a form feed)."""
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
+    pages = out.stdout.split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def tiny_pdf(text: str = "Hello", *, attachments: tuple[Attachment, ...] = ()) -> bytes:
+    html = f"<!doctype html><html><body><p>{text}</p></body></html>"
+    return render_pdf(html=html, attachments=list(attachments), metadata=ReportMetadata(title="t", report_id="T-1"))
