@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from dr_portal.audit.querysets import AuditEventManager
+
 ERASED = "[erased]"
 
 
@@ -43,6 +45,8 @@ class AuditEvent(models.Model):
     personal_digest = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+
+    objects = AuditEventManager()
 
     class Meta:
         ordering = ["seq"]

@@ -195,3 +195,12 @@ def test_fast_hash_equals_the_documented_preimage(admin: User) -> None:
             )
         }
         assert hashlib.sha256(event_preimage_reference(**fields)).hexdigest() == event.hash
+
+
+def test_payload_can_be_queried_as_json(admin: User) -> None:
+    audit_append(action="deadline.near", system_actor="system:clocks", payload={"regime": "gdpr", "hours": 72})
+    audit_append(action="deadline.near", system_actor="system:clocks", payload={"regime": "hipaa", "hours": 1440})
+    audit_append(action="session.signed_in", actor=admin, payload={"ip": "192.0.2.1"})
+    assert list(AuditEvent.objects.payload_matches(regime="gdpr").values_list("seq", flat=True)) == [1]
+    assert list(AuditEvent.objects.payload_matches(hours__gte=100).values_list("seq", flat=True)) == [2]
+    assert not AuditEvent.objects.payload_matches(ip="192.0.2.1").exists()  # personal data is not in the payload column
