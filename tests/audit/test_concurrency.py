@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import itertools
 import os
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def database_url() -> str:
 def test_eight_processes_appending_at_once_leave_a_valid_chain() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update({"DEBUG": "true", "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)})
-    start_at = time.time() + 4  # let every process finish booting Django first
+    start_at = time.time() + 6  # let every process finish booting Django first
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(w), str(PER_WRITER), str(start_at)],
