@@ -210,7 +210,7 @@ def backup_tree(
     return manifest
 
 
-def delete_point(*, vault: Vault, point_prefix: str, now: datetime | None = None) -> int:
+def delete_point(*, vault: Vault, point_prefix: str) -> int:
     """Delete a point's manifest and objects once their retention has passed; returns the count.
 
     Every object is checked first, so a point still (even partly) under retention is
@@ -218,7 +218,7 @@ def delete_point(*, vault: Vault, point_prefix: str, now: datetime | None = None
     first, so a point that is being deleted never looks complete with objects missing.
     """
     check_key(point_prefix)
-    moment = now or _utcnow()
+    moment = vault.now()
     keys = list(vault.list(point_prefix))
     for key in keys:
         info = vault.stat(key)

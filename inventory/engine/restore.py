@@ -462,6 +462,9 @@ def cleanup_target(*, target_dir: Path, manifest: Manifest, remove_root: bool = 
         raise UnsafePath(f"Refusing to clean {root}: it is not a restore target.")
     folders: set[Path] = set()
     for entry in manifest.files:
+        ancestors = entry.path.split("/")[:-1]
+        for depth in range(1, len(ancestors) + 1):
+            folders.add(root.joinpath(*ancestors[:depth]))
         parent = _safe_parent(root, entry.path, create=False)
         if parent is None:
             continue
@@ -475,16 +478,12 @@ def cleanup_target(*, target_dir: Path, manifest: Manifest, remove_root: bool = 
                 continue
             os.unlink(candidate)
             result.removed_files += 1
-        folder = parent
-        while folder != root:
-            folders.add(folder)
-            folder = folder.parent
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         try:
             folder.rmdir()
             result.removed_dirs += 1
         except OSError:
-            if folder.exists():
+            if os.path.lexists(folder):
                 result.kept.append(str(folder.relative_to(root)) + "/")
     if remove_root:
         with contextlib.suppress(OSError):

@@ -111,6 +111,10 @@ class Vault(Protocol):
         """Space left for objects, or None when the backend has no such limit to report."""
         ...
 
+    def now(self) -> datetime:
+        """The time retention is judged by (a clock can be injected for tests)."""
+        ...
+
     def check_writable(self) -> None:
         """Raise :class:`VaultReadOnly` / :class:`VaultUnavailable` if a backup would fail to write."""
         ...
@@ -188,6 +192,9 @@ class FilesystemVault:
         if exc.errno in (errno.EACCES, errno.EPERM):
             return VaultReadOnly(f"Could not {doing}: {where} is not writable (permission denied).")
         return VaultUnavailable(f"Could not {doing} in {where}: {exc.strerror or exc}.")
+
+    def now(self) -> datetime:
+        return self._clock()
 
     def free_bytes(self) -> int | None:
         try:
@@ -285,7 +292,7 @@ class FilesystemVault:
             raise self._os_error(exc, f"write object {key}") from None
         finally:
             for leftover in (tmp, retention_tmp):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     os.unlink(leftover)
         if durable:
             self._fsync_dir(path.parent)
@@ -536,6 +543,9 @@ class S3Vault:
 
     def free_bytes(self) -> int | None:
         return None
+
+    def now(self) -> datetime:
+        return self._clock()
 
     def check_writable(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
