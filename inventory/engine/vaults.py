@@ -625,6 +625,8 @@ class S3Vault:
                 done = self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )
+                if "ObjectLockMode" in extra and retain_until is not None:
+                    self._ensure_locked(full, done.get("VersionId"), retain_until)
         except (ClientError, BotoCoreError) as exc:
             self._abort(full, upload_id)
             raise self._s3_error(exc, f"write object {key}") from None
@@ -632,6 +634,27 @@ class S3Vault:
             self._abort(full, upload_id)
             raise
         return ObjectInfo(key=key, size=size, retain_until=retain_until, version_id=done.get("VersionId"))
+
+    def _ensure_locked(self, full: str, version_id: str | None, retain_until: datetime) -> None:
+        """Make sure a multipart object really carries its COMPLIANCE retention.
+
+        Some S3-compatible servers drop the lock headers of CreateMultipartUpload, so the
+        retention is read back and, if missing, set explicitly on that exact version.
+        """
+        version: dict[str, Any] = {"VersionId": version_id} if version_id else {}
+        head = self.client.head_object(Bucket=self.bucket, Key=full, **version)
+        current = head.get("ObjectLockRetainUntilDate")
+        if head.get("ObjectLockMode") == "COMPLIANCE" and current is not None and current >= retain_until:
+            return
+        self.client.put_object_retention(
+            Bucket=self.bucket,
+            Key=full,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": retain_until},
+            **version,
+        )
+        head = self.client.head_object(Bucket=self.bucket, Key=full, **version)
+        if head.get("ObjectLockMode") != "COMPLIANCE":
+            raise VaultError(f"{self.uri} accepted {full} but did not put it under Object Lock.")
 
     def _abort(self, full: str, upload_id: str | None) -> None:
         if upload_id is None:
