@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inventory.engine._fsutil import flush
 from inventory.engine.backup import CancelFn, ProgressFn, Ticker
-from inventory.engine.crypto import KeyRing, open_sealed
+from inventory.engine.crypto import TAG_BYTES, KeyRing, Readable, open_sealed
 from inventory.engine.errors import (
     Cancelled,
     CorruptObject,
@@ -147,10 +148,14 @@ def _hash_file(path: Path, *, on_chunk: Callable[[int], None] | None = None) -> 
     return size, digest.hexdigest()
 
 
+def _open_entry(vault: Vault, entry: FileEntry) -> contextlib.AbstractContextManager[Readable]:
+    return vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset, length=entry.stored_size)
+
+
 def _hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    with vault.open(entry.object_key, version_id=entry.version_id) as stream:
+    with _open_entry(vault, entry) as stream:
         while True:
             data = stream.read(_READ_SIZE)
             if not data:
@@ -160,23 +165,23 @@ def _hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _fsync_path(path: Path, *, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _stage(*, vault: Vault, entry: FileEntry, part: Path, keyring: KeyRing, on_chunk: Callable[[int], None]) -> None:
+def _stage(
+    *,
+    vault: Vault,
+    entry: FileEntry,
+    part: Path,
+    keyring: KeyRing,
+    on_chunk: Callable[[int], None],
+    buffer: bytearray,
+) -> None:
     """Decrypt one object into ``part``, checking its hash; on any failure ``part`` is removed."""
     digest = hashlib.sha256()
     written = 0
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         try:
-            with vault.open(entry.object_key, version_id=entry.version_id) as stream:
-                for plain in open_sealed(stream, keyring=keyring):
+            with _open_entry(vault, entry) as stream:
+                for plain in open_sealed(stream, keyring=keyring, buffer=buffer):
                     digest.update(plain)
                     view = memoryview(plain)
                     while view:
@@ -255,7 +260,7 @@ def restore_tree(
     )
     ticker.files_total = len(manifest.files)
     staged: list[tuple[FileEntry, Path, Path]] = []
-    created_parts: list[Path] = []
+    buffer = bytearray(manifest.chunk_size + TAG_BYTES)
     ticker.poll(force=True)
     try:
         for entry in manifest.files:
@@ -263,6 +268,8 @@ def restore_tree(
             assert parent is not None
             final = parent / entry.path.rsplit("/", 1)[-1]
             part = parent / part_name(entry.path)
+            if final.is_dir() and not final.is_symlink():
+                raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
             if resume and _matches(final, entry):
                 result.files_skipped += 1
                 result.verified.append(entry.path)
@@ -271,31 +278,25 @@ def restore_tree(
                 ticker.add(entry.size)
                 continue
             if not (resume and _matches(part, entry)):
-                created_parts.append(part)
-                _stage(vault=vault, entry=entry, part=part, keyring=keyring, on_chunk=ticker.add)
+                _stage(vault=vault, entry=entry, part=part, keyring=keyring, on_chunk=ticker.add, buffer=buffer)
                 result.bytes_restored += entry.size
             else:
                 ticker.add(entry.size)
             staged.append((entry, part, final))
             ticker.files_done += 1
         ticker.poll(force=True)
-        directories: set[Path] = set()
-        for _entry, part, _final in staged:
-            _fsync_path(part)
-            directories.add(part.parent)
+        directories = {part.parent for _entry, part, _final in staged}
+        flush([part for _entry, part, _final in staged], [], anchor=root)
     except (Cancelled, IntegrityError, UnsafePath):
         for _entry, part, _final in staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(part)
         raise
     for entry, part, final in staged:
-        if final.is_dir() and not final.is_symlink():
-            raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
         os.replace(part, final)
         result.files_restored += 1
         result.verified.append(entry.path)
-    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
-        _fsync_path(directory, directory=True)
+    flush([], directories, anchor=root)
     ticker.finish()
     return result
 
@@ -367,7 +368,7 @@ def verify_point(
         if decrypt and keyring is not None:
             plain = hashlib.sha256()
             try:
-                with vault.open(entry.object_key, version_id=entry.version_id) as stream:
+                with _open_entry(vault, entry) as stream:
                     for chunk in open_sealed(stream, keyring=keyring):
                         plain.update(chunk)
                         ticker.add(len(chunk))

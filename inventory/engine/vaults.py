@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from inventory.engine._fsutil import flush
 from inventory.engine.crypto import Readable
 from inventory.engine.errors import (
     InvalidKey,
@@ -93,8 +94,13 @@ class Vault(Protocol):
         """Make every object put with ``durable=False`` durable."""
         ...
 
-    def open(self, key: str, *, version_id: str | None = None) -> contextlib.AbstractContextManager[Readable]:
-        """A stream of the object's bytes; :class:`ObjectMissing` when there is none."""
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> contextlib.AbstractContextManager[Readable]:
+        """A stream of the object's bytes (``length`` of them from ``offset``, or all).
+
+        :class:`ObjectMissing` when there is no such object.
+        """
         ...
 
     def stat(self, key: str) -> ObjectInfo | None: ...
@@ -323,15 +329,6 @@ class FilesystemVault:
             os.close(fd)
 
     def sync(self) -> None:
-        try:
-            for path in self._pending_files:
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        except OSError as exc:
-            raise self._os_error(exc, "flush objects to disk") from None
         dirs: set[Path] = set()
         for directory in self._pending_dirs:
             # New folders must reach the disk too, so walk up to the root.
@@ -339,14 +336,18 @@ class FilesystemVault:
             while current != self.root and self.root in current.parents:
                 dirs.add(current)
                 current = current.parent
-            dirs.add(self.root)
-        for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
-            self._fsync_dir(directory)
+        dirs.add(self.root)
+        try:
+            flush(self._pending_files, dirs, anchor=self.root)
+        except OSError as exc:
+            raise self._os_error(exc, "flush objects to disk") from None
         self._pending_files.clear()
         self._pending_dirs.clear()
 
     @contextlib.contextmanager
-    def open(self, key: str, *, version_id: str | None = None) -> Iterator[Readable]:
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> Iterator[Readable]:
         path = self.path_of(key)
         try:
             handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the context manager
@@ -355,7 +356,9 @@ class FilesystemVault:
         except OSError as exc:
             raise self._os_error(exc, f"read object {key}") from None
         with handle:
-            yield handle
+            if offset:
+                handle.seek(offset)
+            yield handle if length is None else _Limited(handle, length)
 
     def delete(self, key: str) -> None:
         path = self.path_of(key)
@@ -436,6 +439,32 @@ def _client_error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+class _Limited:
+    """At most ``left`` bytes of a stream: one member of a pack object."""
+
+    def __init__(self, handle: Any, left: int) -> None:
+        self._handle = handle
+        self._left = left
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size < 0 else min(size, self._left)
+        data: bytes = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any, /) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)
+        if len(view) > self._left:
+            view = view[: self._left]
+        got: int = self._handle.readinto(view)
+        self._left -= got
+        return got
 
 
 class _BodyReader:
@@ -666,12 +695,20 @@ class S3Vault:
         """S3 acknowledges a write only once it is durable, so there is nothing to flush."""
 
     @contextlib.contextmanager
-    def open(self, key: str, *, version_id: str | None = None) -> Iterator[Readable]:
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> Iterator[Readable]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
         if version_id:
             args["VersionId"] = version_id
+        if length is not None:
+            if length <= 0:
+                raise ValueError("length must be positive")
+            args["Range"] = f"bytes={offset}-{offset + length - 1}"
+        elif offset:
+            args["Range"] = f"bytes={offset}-"
         try:
             response = self.client.get_object(**args)
         except ClientError as exc:

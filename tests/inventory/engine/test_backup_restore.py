@@ -61,8 +61,18 @@ def tree(tmp_path: Path) -> Path:
 # --- round trips ------------------------------------------------------------------------------
 
 
-def test_round_trip_restores_every_byte_and_name(tree: Path, vault: FilesystemVault, keyring: KeyRing, tmp_path: Path):
-    manifest = backup(tree, vault, keyring)
+PACKING = {
+    "one-object-per-file": {"pack_below": 0},
+    "all-small-files-in-one-pack": {},
+    "many-small-packs": {"pack_size": 2 * SMALL_CHUNK},
+}
+
+
+@pytest.mark.parametrize("packing", PACKING.values(), ids=PACKING.keys())
+def test_round_trip_restores_every_byte_and_name(
+    tree: Path, vault: FilesystemVault, keyring: KeyRing, tmp_path: Path, packing: dict[str, int]
+) -> None:
+    manifest = backup(tree, vault, keyring, **packing)
     result = restore_tree(vault=vault, manifest=manifest, target_dir=tmp_path / "out", keyring=keyring)
     assert read_tree(tmp_path / "out") == read_tree(tree)
     assert result.files_restored == result.files_total == len(mixed_files())
@@ -79,9 +89,15 @@ def test_manifest_describes_the_point(tree: Path, vault: FilesystemVault, keyrin
     assert manifest.total_bytes == sum(len(data) for data in files.values())
     assert before <= manifest.data_as_of <= manifest.created_at <= datetime.now(UTC)
     assert manifest.key_id == "k1" and manifest.chunk_size == SMALL_CHUNK
+    by_object: dict[str, list[FileEntry]] = {}
     for entry in manifest.files:
-        info = vault.stat(entry.object_key)
-        assert info is not None and info.size == entry.stored_size
+        by_object.setdefault(entry.object_key, []).append(entry)
+    assert len(by_object) == 1, "every file here is small, so they share one pack"
+    for key, members in by_object.items():
+        info = vault.stat(key)
+        members.sort(key=lambda e: e.offset)
+        assert info is not None and info.size == sum(e.stored_size for e in members)
+        assert [e.offset for e in members] == [sum(e.stored_size for e in members[:i]) for i in range(len(members))]
         assert info.retain_until == manifest.retain_until
     # names of files never appear in the vault, only in the manifest
     assert not any("weights" in key for key in vault.list("asset/p1/objects"))
@@ -144,7 +160,7 @@ def test_progress_reaches_the_total_and_never_goes_back(tree: Path, vault: Files
 def test_no_retention_is_allowed(tree: Path, vault: FilesystemVault, keyring: KeyRing) -> None:
     manifest = backup(tree, vault, keyring, retain_until=None)
     assert manifest.retain_until is None
-    assert delete_point(vault=vault, point_prefix="asset/p1") == len(mixed_files()) + 1
+    assert delete_point(vault=vault, point_prefix="asset/p1") == len({e.object_key for e in manifest.files}) + 1
 
 
 # --- backups that must fail cleanly -----------------------------------------------------------
@@ -230,11 +246,14 @@ def test_restore_replaces_old_content_in_the_target(tree: Path, vault, keyring, 
     assert restored == read_tree(tree)
 
 
-def test_a_flipped_byte_fails_naming_the_file_and_both_hashes(tree: Path, vault, keyring, tmp_path: Path) -> None:
-    manifest = backup(tree, vault, keyring)
+@pytest.mark.parametrize("pack_below", [0, SMALL_CHUNK * 100], ids=["own-object", "in-a-pack"])
+def test_a_flipped_byte_fails_naming_the_file_and_both_hashes(
+    tree: Path, vault, keyring, tmp_path: Path, pack_below: int
+) -> None:
+    manifest = backup(tree, vault, keyring, pack_below=pack_below)
     entry = next(e for e in manifest.files if e.path == "models/fraud/weights.safetensors")
     target = write_tree(tmp_path / "out", {"models/fraud/weights.safetensors": b"previous weights", "one.bin": b"old"})
-    flip_byte(vault.path_of(entry.object_key), 3 * SMALL_CHUNK)
+    flip_byte(vault.path_of(entry.object_key), entry.offset + 3 * SMALL_CHUNK)
     with pytest.raises(CorruptObject) as failure:
         restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
     error = failure.value
@@ -402,7 +421,7 @@ def test_verify_point_checks_stored_objects_without_a_key(tree: Path, vault, key
     assert verify_point(vault=vault, manifest=manifest).ok
     assert verify_point(vault=vault, manifest=manifest, keyring=keyring, decrypt=True).ok
     entry = manifest.files[3]
-    flip_byte(vault.path_of(entry.object_key), 40)
+    flip_byte(vault.path_of(entry.object_key), entry.offset + 40)
     report = verify_point(vault=vault, manifest=manifest)
     assert not report.ok and [p.path for p in report.problems] == [entry.path]
     assert report.problems[0].expected == entry.stored_sha256
@@ -413,7 +432,8 @@ def test_verify_point_reports_a_missing_object(tree: Path, vault, keyring) -> No
     manifest = backup(tree, vault, keyring)
     os.unlink(vault.path_of(manifest.files[0].object_key))
     report = verify_point(vault=vault, manifest=manifest)
-    assert [p.problem for p in report.problems] == [f"object {manifest.files[0].object_key} is missing"]
+    assert {p.problem for p in report.problems} == {f"object {manifest.files[0].object_key} is missing"}
+    assert len(report.problems) == len(manifest.files), "every file of the lost pack is reported"
 
 
 def test_verify_target_finds_changed_and_missing_files(tree: Path, vault, keyring, tmp_path: Path) -> None:
@@ -460,7 +480,7 @@ def test_delete_point_waits_for_retention(tree: Path, tmp_path: Path, keyring: K
     assert verify_point(vault=vault, manifest=manifest).ok
     moment[0] += timedelta(days=8)
     removed = delete_point(vault=vault, point_prefix="asset/p1")
-    assert removed == len(mixed_files()) + 1
+    assert removed == len({e.object_key for e in manifest.files}) + 1
     assert list(vault.list()) == []
 
 
@@ -471,3 +491,11 @@ def test_file_entries_refuse_impossible_sizes() -> None:
         FileEntry.from_json({**good, "stored_size": 1})
     with pytest.raises(ManifestInvalid):
         FileEntry.from_json({**good, "sha256": "xyz"})
+
+
+def test_a_folder_in_the_way_fails_before_anything_changes(tree: Path, vault, keyring, tmp_path: Path) -> None:
+    manifest = backup(tree, vault, keyring)
+    target = write_tree(tmp_path / "out", {"one.bin": b"old", "two-exact.bin/inside.txt": b"a folder, not a file"})
+    with pytest.raises(UnsafePath, match="in the way"):
+        restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    assert read_tree(target) == {"one.bin": b"old", "two-exact.bin/inside.txt": b"a folder, not a file"}

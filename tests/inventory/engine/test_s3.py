@@ -136,11 +136,13 @@ def test_retention_without_object_lock_is_enforced_by_the_engine(
     vault = S3Vault(versioned_bucket(s3, bucket_name), config=s3_server, clock=lambda: moment[0])
     assert not vault.worm
     src = write_tree(tmp_path / "src", {"a.txt": b"a", "b/c.txt": b"c"})
-    backup_tree(source=src, vault=vault, point_prefix="a/p", keyring=keyring, key_id="k1", retain_until=later(2))
+    backup_tree(
+        source=src, vault=vault, point_prefix="a/p", keyring=keyring, key_id="k1", retain_until=later(2), pack_below=0
+    )
     with pytest.raises(ObjectLocked):
         delete_point(vault=vault, point_prefix="a/p")
     moment[0] += timedelta(days=3)
-    assert delete_point(vault=vault, point_prefix="a/p") == 3
+    assert delete_point(vault=vault, point_prefix="a/p") == 3  # two objects and the manifest
     assert list(vault.list("a/p")) == []
     assert s3.list_object_versions(Bucket=bucket_name).get("Versions", []) == []
 

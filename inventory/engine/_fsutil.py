@@ -1,0 +1,60 @@
+"""Flushing many new files to stable storage without paying one disk round trip per file."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+# Below this many files, fsync each one; above it, one syncfs(2) call costs less than
+# thousands of separate journal commits (measured in bench/backup_bench.py).
+SYNCFS_THRESHOLD = 64
+
+
+def _load_syncfs() -> object | None:
+    if not hasattr(os, "O_DIRECTORY"):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        return getattr(libc, "syncfs", None)
+    except OSError:
+        return None
+
+
+_SYNCFS = _load_syncfs()
+
+
+def fsync_path(path: Path, *, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0) | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def flush(files: list[Path], directories: Iterable[Path], *, anchor: Path) -> None:
+    """Make ``files`` and the entries in ``directories`` durable.
+
+    ``anchor`` is any path on the same file system; with many files one ``syncfs`` on it
+    flushes them all (it also flushes other dirty data on that file system, which is
+    harmless). Directories are fsynced deepest first so new names reach the disk too.
+    """
+    directories = set(directories)
+    if len(files) + len(directories) > SYNCFS_THRESHOLD and _SYNCFS is not None:
+        fd = os.open(anchor, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if _SYNCFS(fd) != 0:  # type: ignore[operator]
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
+        return
+    for path in files:
+        fsync_path(path)
+    for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
+        fsync_path(directory, directory=True)
