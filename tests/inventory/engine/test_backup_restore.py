@@ -8,6 +8,7 @@ import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ from inventory.engine.restore import iter_part_files
 from tests.inventory.engine.conftest import SMALL_CHUNK, later, mixed_files, read_tree, tmpfs, write_tree
 
 
-def backup(source: Path, vault: FilesystemVault, keyring: KeyRing, point: str = "asset/p1", **kwargs) -> Manifest:
+def backup(source: Path, vault: FilesystemVault, keyring: KeyRing, *, point: str = "asset/p1", **kwargs) -> Manifest:
     kwargs.setdefault("retain_until", later())
     kwargs.setdefault("chunk_size", SMALL_CHUNK)
     return backup_tree(source=source, vault=vault, point_prefix=point, keyring=keyring, key_id="k1", **kwargs)
@@ -70,7 +71,7 @@ PACKING = {
 
 @pytest.mark.parametrize("packing", PACKING.values(), ids=PACKING.keys())
 def test_round_trip_restores_every_byte_and_name(
-    tree: Path, vault: FilesystemVault, keyring: KeyRing, tmp_path: Path, packing: dict[str, int]
+    tree: Path, vault: FilesystemVault, keyring: KeyRing, tmp_path: Path, packing: dict[str, Any]
 ) -> None:
     manifest = backup(tree, vault, keyring, **packing)
     result = restore_tree(vault=vault, manifest=manifest, target_dir=tmp_path / "out", keyring=keyring)
