@@ -36,7 +36,6 @@ from inventory.engine import (
     KeyRing,
     Manifest,
     backup_tree,
-    delete_point,
     restore_tree,
     verify_target,
 )
@@ -248,8 +247,6 @@ def main(argv: list[str] | None = None) -> int:
                 report = verify_target(manifest=manifest, target_dir=target)
                 if not report.ok:
                     raise SystemExit(f"restore produced wrong files: {report.summary()}")
-            shutil.rmtree(target)
-            delete_point(vault=vault, point_prefix=point)
             print(
                 f"run {rep + 1}/{repeat}: tar|sha256sum {rows['tar_sha256'][-1]:.2f}s  backup {rows['backup'][-1]:.2f}s"
                 f"  cat|sha256sum {rows['cat_sha256'][-1]:.2f}s  restore {rows['restore'][-1]:.2f}s",

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from inventory.engine._fsutil import flush
+from inventory.engine._fsutil import flush, start_writeback
 from inventory.engine.crypto import Readable
 from inventory.engine.errors import (
     InvalidKey,
@@ -268,6 +268,8 @@ class FilesystemVault:
                     size += len(chunk)
                 if durable:
                     os.fsync(fd)
+                else:
+                    start_writeback(fd)
                 os.fchmod(fd, 0o444)
             finally:
                 os.close(fd)

@@ -500,3 +500,12 @@ def test_a_folder_in_the_way_fails_before_anything_changes(tree: Path, vault, ke
     with pytest.raises(UnsafePath, match="in the way"):
         restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
     assert read_tree(target) == {"one.bin": b"old", "two-exact.bin/inside.txt": b"a folder, not a file"}
+
+
+def test_large_chunks_with_a_short_tail_restore_in_order(tmp_path: Path, vault: FilesystemVault, keyring: KeyRing):
+    # Default 1 MiB chunks take the threaded write path; the short final chunk does not.
+    data = {"big.bin": os.urandom(3 * 1024 * 1024 + 123), "exact.bin": os.urandom(2 * 1024 * 1024)}
+    src = write_tree(tmp_path / "src", data)
+    manifest = backup(src, vault, keyring, chunk_size=1024 * 1024)
+    restore_tree(vault=vault, manifest=manifest, target_dir=tmp_path / "out", keyring=keyring)
+    assert read_tree(tmp_path / "out") == data
