@@ -258,7 +258,7 @@ def backup_tree(
     return manifest
 
 
-def delete_point(*, vault: Vault, point_prefix: str) -> int:
+def delete_point(*, vault: Vault, point_prefix: str, now: datetime | None = None) -> int:
     """Delete a point's manifest and objects once their retention has passed; returns the count.
 
     Every object is checked first, so a point still (even partly) under retention is
@@ -266,7 +266,8 @@ def delete_point(*, vault: Vault, point_prefix: str) -> int:
     first, so a point that is being deleted never looks complete with objects missing.
     """
     check_key(point_prefix)
-    moment = vault.now()
+    # ``now`` can only make the check stricter: each delete is judged again by the vault's clock.
+    moment = now or vault.now()
     keys = list(vault.list(point_prefix))
     for key in keys:
         info = vault.stat(key)

@@ -99,14 +99,17 @@ def _target_root(target_dir: Path) -> Path:
     return target_dir.resolve(strict=True)
 
 
-def _safe_parent(root: Path, path: str, *, create: bool) -> Path | None:
+def _safe_parent(root: Path, path: str, *, create: bool, checked: set[str] | None = None) -> Path | None:
     """The directory that will hold ``path`` under ``root``, created one level at a time.
 
     Each existing level must be a real directory, never a symbolic link, so a link planted
     in the target cannot carry a restore outside it. Returns None when ``create`` is False
-    and a level is missing.
+    and a level is missing. ``checked`` remembers folders already proven within one run.
     """
     parts = check_relative_path(path).split("/")
+    folder = "/".join(parts[:-1])
+    if checked is not None and folder in checked:
+        return root / folder if folder else root
     current = root
     for part in parts[:-1]:
         current = current / part
@@ -121,6 +124,8 @@ def _safe_parent(root: Path, path: str, *, create: bool) -> Path | None:
             raise UnsafePath(f"Refusing to restore {path}: {current.relative_to(root)} in the target is a link.")
         if not stat_mod.S_ISDIR(info.st_mode):
             raise UnsafePath(f"Refusing to restore {path}: {current.relative_to(root)} in the target is not a folder.")
+    if checked is not None:
+        checked.add(folder)
     return current
 
 
@@ -327,10 +332,11 @@ def restore_tree(
     staged: list[tuple[FileEntry, Path, Path]] = []
     buffer = bytearray(manifest.chunk_size + TAG_BYTES)
     writer = _Writer()
+    checked: set[str] = set()
     ticker.poll(force=True)
     try:
         for entry in manifest.files:
-            parent = _safe_parent(root, entry.path, create=True)
+            parent = _safe_parent(root, entry.path, create=True, checked=checked)
             assert parent is not None
             final = parent / entry.path.rsplit("/", 1)[-1]
             part = parent / part_name(entry.path)

@@ -509,3 +509,10 @@ def test_large_chunks_with_a_short_tail_restore_in_order(tmp_path: Path, vault: 
     manifest = backup(src, vault, keyring, chunk_size=1024 * 1024)
     restore_tree(vault=vault, manifest=manifest, target_dir=tmp_path / "out", keyring=keyring)
     assert read_tree(tmp_path / "out") == data
+
+
+def test_delete_point_with_a_later_now_still_obeys_the_vault_clock(tree: Path, vault, keyring) -> None:
+    backup(tree, vault, keyring, retain_until=later(days=7))
+    with pytest.raises(ObjectLocked):
+        delete_point(vault=vault, point_prefix="asset/p1", now=datetime.now(UTC) + timedelta(days=30))
+    assert point_is_complete(vault=vault, point_prefix="asset/p1", keyring=keyring)

@@ -181,3 +181,19 @@ def test_a_vault_folder_without_write_permission_is_read_only(tmp_path: Path) ->
             FilesystemVault(root).check_writable()
     finally:
         root.chmod(0o755)
+
+
+def test_many_deferred_objects_are_flushed_in_one_go(vault: FilesystemVault) -> None:
+    for index in range(200):  # above the batch threshold, so one syncfs covers them all
+        vault.put(f"p/{index // 50}/o{index}", [os.urandom(100)], retain_until=None, durable=False)
+    vault.sync()
+    assert len(list(vault.list("p"))) == 200
+    assert vault._pending_files == []
+
+
+def test_a_byte_range_of_an_object(vault: FilesystemVault) -> None:
+    vault.put("pack", [b"aaaa", b"bbbbbb", b"cc"], retain_until=None)
+    with vault.open("pack", offset=4, length=6) as stream:
+        assert stream.read() == b"bbbbbb"
+    with vault.open("pack", offset=10) as stream:
+        assert stream.read() == b"cc"
