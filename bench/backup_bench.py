@@ -103,14 +103,25 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def rss_kib() -> int:
+    """The process's RSS high-water mark so far, in KiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_rss_kib() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return rss_kib()
 
 
 def memory_probe(path: Path, workdir: Path, chunk_size: int) -> dict[str, int]:
     """In a fresh process: back up and restore one file; report the RSS high-water mark."""
     keyring = KeyRing({"bench": os.urandom(32)})
     vault = FilesystemVault(workdir / "probe-vault")
-    before = rss_kib()
+    before = current_rss_kib()
     manifest = backup_tree(
         source=path,
         vault=vault,
@@ -291,8 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"restore ratio {results['restore_ratio']:.2f} ({goal} the 0.6 goal)")
     for item in results.get("memory", []):
         print(
-            f"peak RSS for one {item['size'] / MiB:.0f} MiB file: {item['rss_peak_kib'] / 1024:.1f} MiB "
-            f"(after imports {item['rss_before_kib'] / 1024:.1f} MiB)"
+            f"one {item['size'] / MiB:.0f} MiB file: RSS before {item['rss_before_kib'] / 1024:.1f} MiB, "
+            f"high-water after backup {item['rss_backup_kib'] / 1024:.1f} MiB, "
+            f"after restore {item['rss_peak_kib'] / 1024:.1f} MiB"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))
