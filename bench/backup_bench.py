@@ -102,19 +102,30 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def rss_kib() -> int:
-    """The process's RSS high-water mark so far, in KiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def current_rss_kib() -> int:
+def _status_kib(field: str) -> int | None:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
-    return rss_kib()
+    return None
+
+
+def rss_kib() -> int:
+    """This process's RSS high-water mark so far, in KiB.
+
+    VmHWM rather than getrusage's ru_maxrss: on Linux the latter survives fork and
+    exec, so a probe started from the (bigger) benchmark process would report the
+    parent's peak instead of its own.
+    """
+    hwm = _status_kib("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_rss_kib() -> int:
+    current = _status_kib("VmRSS")
+    return current if current is not None else rss_kib()
 
 
 def memory_probe(path: Path, workdir: Path, chunk_size: int) -> dict[str, int]:
