@@ -8,6 +8,7 @@ import os
 import queue
 import stat as stat_mod
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from inventory.engine.errors import (
     UnsafePath,
 )
 from inventory.engine.manifest import FileEntry, Manifest, check_relative_path
-from inventory.engine.vaults import Vault
+from inventory.engine.vaults import LimitedReader, Vault
 
 _READ_SIZE = 1024 * 1024
 PART_PREFIX = ".drp-"
@@ -159,6 +160,66 @@ def _open_entry(vault: Vault, entry: FileEntry) -> contextlib.AbstractContextMan
     return vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset, length=entry.stored_size)
 
 
+_SKIP_BY_READING = 8 * 1024 * 1024
+
+
+class _Cursor:
+    """Reads the files of a point in object order, keeping a pack open across its members.
+
+    Reopening a pack for each of its small files would cost an open (on disk) or a
+    request (on S3) per file; read in offset order, one stream serves them all. A member
+    that was not read to its end (a failure, a cancel) closes the stream, so the next
+    member reopens at its own offset and can never start mid-way through another.
+    """
+
+    def __init__(self, vault: Vault, manifest: Manifest) -> None:
+        self._vault = vault
+        counts = Counter(entry.object_key for entry in manifest.files)
+        self._shared = {key for key, count in counts.items() if count > 1}
+        self._key: str | None = None
+        self._context: contextlib.AbstractContextManager[Readable] | None = None
+        self._stream: Readable | None = None
+        self._position = 0
+
+    @staticmethod
+    def order(manifest: Manifest) -> list[FileEntry]:
+        return sorted(manifest.files, key=lambda entry: (entry.object_key, entry.offset))
+
+    @contextlib.contextmanager
+    def member(self, entry: FileEntry) -> Iterator[Readable]:
+        if entry.object_key not in self._shared:
+            with _open_entry(self._vault, entry) as stream:
+                yield stream
+            return
+        gap = entry.offset - self._position
+        if self._key != entry.object_key or self._stream is None or gap < 0 or gap > _SKIP_BY_READING:
+            self.close()
+            self._context = self._vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset)
+            self._stream = self._context.__enter__()
+            self._key = entry.object_key
+            self._position = entry.offset
+        stream = self._stream
+        while self._position < entry.offset:  # members skipped on resume
+            skipped = len(stream.read(min(entry.offset - self._position, 1024 * 1024)))
+            if not skipped:
+                break
+            self._position += skipped
+        reader = LimitedReader(stream, entry.stored_size)
+        complete = False
+        try:
+            yield reader
+            complete = reader.left == 0
+        finally:
+            self._position += entry.stored_size - reader.left
+            if not complete:
+                self.close()
+
+    def close(self) -> None:
+        context, self._context, self._stream, self._key = self._context, None, None, None
+        if context is not None:
+            context.__exit__(None, None, None)
+
+
 def _hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
@@ -231,6 +292,7 @@ class _Writer:
 def _stage(
     *,
     vault: Vault,
+    stream: Readable,
     entry: FileEntry,
     part: Path,
     keyring: KeyRing,
@@ -244,15 +306,14 @@ def _stage(
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         try:
-            with _open_entry(vault, entry) as stream:
-                for plain in open_sealed(stream, keyring=keyring, buffer=buffer):
-                    if writer is not None and len(plain) >= _THREADED_WRITE_MIN:
-                        writer.write(fd, plain, written)
-                    else:
-                        _write_all(fd, plain, written)
-                    digest.update(plain)
-                    written += len(plain)
-                    on_chunk(len(plain))
+            for plain in open_sealed(stream, keyring=keyring, buffer=buffer):
+                if writer is not None and len(plain) >= _THREADED_WRITE_MIN:
+                    writer.write(fd, plain, written)
+                else:
+                    _write_all(fd, plain, written)
+                digest.update(plain)
+                written += len(plain)
+                on_chunk(len(plain))
         except CorruptObject as exc:
             size, actual = _hash_object(vault, entry)
             raise CorruptObject(
@@ -332,10 +393,11 @@ def restore_tree(
     staged: list[tuple[FileEntry, Path, Path]] = []
     buffer = bytearray(manifest.chunk_size + TAG_BYTES)
     writer = _Writer()
+    cursor = _Cursor(vault, manifest)
     checked: set[str] = set()
     ticker.poll(force=True)
     try:
-        for entry in manifest.files:
+        for entry in _Cursor.order(manifest):
             parent = _safe_parent(root, entry.path, create=True, checked=checked)
             assert parent is not None
             final = parent / entry.path.rsplit("/", 1)[-1]
@@ -350,15 +412,17 @@ def restore_tree(
                 ticker.add(entry.size)
                 continue
             if not (resume and _matches(part, entry)):
-                _stage(
-                    vault=vault,
-                    entry=entry,
-                    part=part,
-                    keyring=keyring,
-                    on_chunk=ticker.add,
-                    buffer=buffer,
-                    writer=writer,
-                )
+                with cursor.member(entry) as stream:
+                    _stage(
+                        vault=vault,
+                        stream=stream,
+                        entry=entry,
+                        part=part,
+                        keyring=keyring,
+                        on_chunk=ticker.add,
+                        buffer=buffer,
+                        writer=writer,
+                    )
                 result.bytes_restored += entry.size
             else:
                 ticker.add(entry.size)
@@ -374,6 +438,7 @@ def restore_tree(
         raise
     finally:
         writer.close()
+        cursor.close()
     for entry, part, final in staged:
         os.replace(part, final)
         result.files_restored += 1

@@ -360,7 +360,7 @@ class FilesystemVault:
         with handle:
             if offset:
                 handle.seek(offset)
-            yield handle if length is None else _Limited(handle, length)
+            yield handle if length is None else LimitedReader(handle, length)
 
     def delete(self, key: str) -> None:
         path = self.path_of(key)
@@ -443,12 +443,16 @@ def _client_error_code(exc: Exception) -> str:
     return ""
 
 
-class _Limited:
+class LimitedReader:
     """At most ``left`` bytes of a stream: one member of a pack object."""
 
     def __init__(self, handle: Any, left: int) -> None:
         self._handle = handle
         self._left = left
+
+    @property
+    def left(self) -> int:
+        return self._left
 
     def read(self, size: int = -1, /) -> bytes:
         if self._left <= 0:
@@ -464,7 +468,13 @@ class _Limited:
         view = memoryview(buffer)
         if len(view) > self._left:
             view = view[: self._left]
-        got: int = self._handle.readinto(view)
+        readinto = getattr(self._handle, "readinto", None)
+        if readinto is not None:
+            got: int = readinto(view)
+        else:
+            data = self._handle.read(len(view))
+            got = len(data)
+            view[:got] = data
         self._left -= got
         return got
 
