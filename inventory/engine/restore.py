@@ -130,7 +130,7 @@ def _safe_parent(root: Path, path: str, *, create: bool, checked: set[str] | Non
     return current
 
 
-def _hash_file(path: Path, *, on_chunk: Callable[[int], None] | None = None) -> tuple[int, str] | None:
+def _hash_file(path: str | Path, *, on_chunk: Callable[[int], None] | None = None) -> tuple[int, str] | None:
     """(size, sha256) of a regular file, not following links; None if there is no such file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -234,6 +234,9 @@ def _hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
 
 
 _THREADED_WRITE_MIN = 256 * 1024
+# Small files are left to the final flush: starting writeback costs a syscall and an I/O
+# submission each, which for thousands of small files cost more than it saved.
+_EARLY_WRITEBACK_MIN = 1024 * 1024
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:
@@ -294,7 +297,7 @@ def _stage(
     vault: Vault,
     stream: Readable,
     entry: FileEntry,
-    part: Path,
+    part: str,
     keyring: KeyRing,
     on_chunk: Callable[[int], None],
     buffer: bytearray,
@@ -336,7 +339,8 @@ def _stage(
                 actual=actual,
             )
         os.fchmod(fd, entry.mode)
-        start_writeback(fd)
+        if entry.size >= _EARLY_WRITEBACK_MIN:
+            start_writeback(fd)
     except BaseException:
         if writer is not None:
             writer.drain(raise_errors=False)
@@ -390,21 +394,29 @@ def restore_tree(
         what="The restore",
     )
     ticker.files_total = len(manifest.files)
-    staged: list[tuple[FileEntry, Path, Path]] = []
+    # Plain strings rather than Path objects in this loop: with ten thousand small files
+    # the path arithmetic alone showed up in profiles.
+    staged: list[tuple[FileEntry, str, str]] = []
     buffer = bytearray(manifest.chunk_size + TAG_BYTES)
     writer = _Writer()
     cursor = _Cursor(vault, manifest)
     checked: set[str] = set()
+    parents: dict[str, str] = {}
     ticker.poll(force=True)
     try:
         for entry in _Cursor.order(manifest):
-            parent = _safe_parent(root, entry.path, create=True, checked=checked)
-            assert parent is not None
-            final = parent / entry.path.rsplit("/", 1)[-1]
-            part = parent / part_name(entry.path)
-            if final.is_dir() and not final.is_symlink():
+            folder, _, name = entry.path.rpartition("/")
+            parent = parents.get(folder)
+            if parent is None:
+                proven = _safe_parent(root, entry.path, create=True, checked=checked)
+                assert proven is not None
+                parent = parents[folder] = str(proven)
+            final = os.path.join(parent, name)
+            part = os.path.join(parent, part_name(entry.path))
+            final_info = _lstat(final)
+            if final_info is not None and stat_mod.S_ISDIR(final_info.st_mode):
                 raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
-            if resume and _matches(final, entry):
+            if resume and final_info is not None and _matches(final, entry, final_info):
                 result.files_skipped += 1
                 result.verified.append(entry.path)
                 _ensure_no_part(part)
@@ -429,8 +441,8 @@ def restore_tree(
             staged.append((entry, part, final))
             ticker.files_done += 1
         ticker.poll(force=True)
-        directories = {part.parent for _entry, part, _final in staged}
-        flush([part for _entry, part, _final in staged], [], anchor=root)
+        directories = {Path(os.path.dirname(part)) for _entry, part, _final in staged}
+        flush([Path(part) for _entry, part, _final in staged], [], anchor=root)
     except (Cancelled, IntegrityError, UnsafePath):
         for _entry, part, _final in staged:
             with contextlib.suppress(FileNotFoundError):
@@ -448,18 +460,22 @@ def restore_tree(
     return result
 
 
-def _matches(path: Path, entry: FileEntry) -> bool:
+def _lstat(path: str) -> os.stat_result | None:
     try:
-        info = os.lstat(path)
+        return os.lstat(path)
     except OSError:
-        return False
-    if not stat_mod.S_ISREG(info.st_mode) or info.st_size != entry.size:
+        return None
+
+
+def _matches(path: str, entry: FileEntry, info: os.stat_result | None = None) -> bool:
+    info = info or _lstat(path)
+    if info is None or not stat_mod.S_ISREG(info.st_mode) or info.st_size != entry.size:
         return False
     found = _hash_file(path)
     return found is not None and found == (entry.size, entry.sha256)
 
 
-def _ensure_no_part(part: Path) -> None:
+def _ensure_no_part(part: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(part)
 
