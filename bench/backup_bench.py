@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         pipe_to_sha256(["tar", "-cf", "-", "-C", str(tree), "."])  # warm the page cache
         keyring = KeyRing({"bench": os.urandom(32)})
         vault = FilesystemVault(workdir / "vault")
-        rows: dict[str, list[float]] = {"tar_sha256": [], "backup": [], "cat_sha256": [], "restore": []}
+        rows: dict[str, list[float]] = {"tar_sha256": [], "backup": [], "cat_sha256": [], "restore": [], "cp_r": []}
         stored = 0
         for rep in range(repeat):
             rows["tar_sha256"].append(pipe_to_sha256(["tar", "-cf", "-", "-C", str(tree), "."]))
@@ -265,13 +265,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             rows["restore"].append(seconds)
+            # For context only: a plain copy creates the same files, without crypto or checks.
+            copy = ["cp", "-r", str(tree), str(workdir / f"copy-{rep}")]
+            rows["cp_r"].append(timed(lambda copy=copy: subprocess.run(copy, check=True))[0])  # type: ignore[misc]
             if rep == 0:
                 report = verify_target(manifest=manifest, target_dir=target)
                 if not report.ok:
                     raise SystemExit(f"restore produced wrong files: {report.summary()}")
             print(
                 f"run {rep + 1}/{repeat}: tar|sha256sum {rows['tar_sha256'][-1]:.2f}s  backup {rows['backup'][-1]:.2f}s"
-                f"  cat|sha256sum {rows['cat_sha256'][-1]:.2f}s  restore {rows['restore'][-1]:.2f}s",
+                f"  cat|sha256sum {rows['cat_sha256'][-1]:.2f}s  restore {rows['restore'][-1]:.2f}s"
+                f"  cp -r {rows['cp_r'][-1]:.2f}s",
                 flush=True,
             )
         median = {name: statistics.median(values) for name, values in rows.items()}
@@ -304,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         "backup": "backup_tree, encrypted, FilesystemVault",
         "cat_sha256": "`cat <vault files> | sha256sum` (baseline)",
         "restore": "restore_tree, decrypted and verified",
+        "cp_r": "`cp -r` of the tree (context: same file creations, no crypto, no flush)",
     }
     for name, label in labels.items():
         print(f"| {label} | {median[name]:.2f} | {throughput[name]:.0f} |")
