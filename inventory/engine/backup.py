@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inventory.engine.crypto import DEFAULT_CHUNK_SIZE, KeyRing, Readable, Sealer, SealResult, sealed_size
+from inventory.engine.crypto import (
+    DEFAULT_CHUNK_SIZE,
+    BackgroundHasher,
+    KeyRing,
+    Readable,
+    Sealer,
+    SealResult,
+    sealed_size,
+)
 from inventory.engine.errors import (
     Cancelled,
     IntegrityError,
@@ -197,12 +205,19 @@ def backup_tree(
     entries: list[FileEntry] = []
     buffer = bytearray(chunk_size)
     small = deque(item for item in scan.files if item.size < pack_below)
-    large = [item for item in scan.files if item.size >= pack_below]
+    large = deque(item for item in scan.files if item.size >= pack_below)
     index = 0
+    background = BackgroundHasher()
 
     def seal_into(stream: Readable, item: SourceFile, members: list[_Member], offset: int) -> Iterator[bytes]:
         sealer = Sealer(
-            stream, keyring=keyring, key_id=key_id, chunk_size=chunk_size, on_chunk=ticker.add, buffer=buffer
+            stream,
+            keyring=keyring,
+            key_id=key_id,
+            chunk_size=chunk_size,
+            on_chunk=ticker.add,
+            buffer=buffer,
+            background=background,
         )
         yield from sealer
         members.append(_Member(item, sealer.result, offset))
@@ -222,16 +237,19 @@ def backup_tree(
         with src.open(item) as stream:
             yield from seal_into(stream, item, members, 0)
 
-    while small or large:
-        key = object_key(point_prefix, index)
-        index += 1
-        members: list[_Member] = []
-        stream_of = pack(members) if small else single(large.pop(0), members)
-        info = vault.put(key, stream_of, retain_until=retain_until, durable=False)
-        written = sum(member.result.stored_size for member in members)
-        if info.size != written:
-            raise VaultFull(f"The vault stored {info.size} of {written} bytes of object {key}.")
-        entries.extend(member.entry(key, info.version_id) for member in members)
+    try:
+        while small or large:
+            key = object_key(point_prefix, index)
+            index += 1
+            members: list[_Member] = []
+            stream_of = pack(members) if small else single(large.popleft(), members)
+            info = vault.put(key, stream_of, retain_until=retain_until, durable=False)
+            written = sum(member.result.stored_size for member in members)
+            if info.size != written:
+                raise VaultFull(f"The vault stored {info.size} of {written} bytes of object {key}.")
+            entries.extend(member.entry(key, info.version_id) for member in members)
+    finally:
+        background.close()
     entries.sort(key=lambda entry: entry.path)
     ticker.poll(force=True)
     vault.sync()

@@ -516,3 +516,10 @@ def test_delete_point_with_a_later_now_still_obeys_the_vault_clock(tree: Path, v
     with pytest.raises(ObjectLocked):
         delete_point(vault=vault, point_prefix="asset/p1", now=datetime.now(UTC) + timedelta(days=30))
     assert point_is_complete(vault=vault, point_prefix="asset/p1", keyring=keyring)
+
+
+def test_stored_hashes_of_large_files_verify(tmp_path: Path, vault: FilesystemVault, keyring: KeyRing) -> None:
+    # Default chunks: large files hash their sealed bytes on the background thread.
+    src = write_tree(tmp_path / "src", {"big.bin": os.urandom(3 * 1024 * 1024 + 5), "small.txt": b"s"})
+    manifest = backup(src, vault, keyring, chunk_size=1024 * 1024)
+    assert verify_point(vault=vault, manifest=manifest).ok

@@ -259,3 +259,20 @@ def test_a_header_claiming_another_chunk_size_is_detected(keyring: KeyRing, seal
 def test_not_a_sealed_object(keyring: KeyRing) -> None:
     with pytest.raises(CorruptObject, match="not a sealed vault object"):
         unseal(b"PK\x03\x04 a zip file", keyring)
+
+
+def test_background_hashing_of_sealed_bytes_matches_inline_hashing(keyring: KeyRing) -> None:
+    from inventory.engine.crypto import BackgroundHasher
+
+    data = os.urandom(5 * SMALL_CHUNK + 99)
+    background = BackgroundHasher()
+    try:
+        sealer = Sealer(io.BytesIO(data), keyring=keyring, key_id="k1", chunk_size=SMALL_CHUNK, background=background)
+        blob = b"".join(sealer)
+        small = Sealer(io.BytesIO(b"tiny"), keyring=keyring, key_id="k1", chunk_size=SMALL_CHUNK, background=background)
+        tiny = b"".join(small)
+    finally:
+        background.close()
+    assert sealer.result.stored_sha256 == hashlib.sha256(blob).hexdigest()
+    assert small.result.stored_sha256 == hashlib.sha256(tiny).hexdigest()
+    assert unseal(blob, keyring) == data
