@@ -44,9 +44,13 @@ typecheck: venv
 check-migrations: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
+# The audit-log benchmark needs PostgreSQL: DATABASE_URL=postgres://… make bench
+# (BENCH_ARGS="--events 100000" for a quick run); without it that one is skipped.
 bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
-	DEBUG=true $(BIN)/python bench/restore_bench.py
+	DEBUG=true $(BIN)/python -m bench.restore_bench $(RESTORE_BENCH_ARGS)
+	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -1,9 +1,12 @@
 """Recovery-run benchmarks: restore throughput through a run step, and approval-to-running latency.
 
-Usage:  DEBUG=true python bench/restore_bench.py [--size-mib 1024] [--approvals 50]
+Usage:  DEBUG=true python -m bench.restore_bench [--size-mib 1024] [--approvals 50]
 
 Everything happens in a throw-away folder with its own SQLite database (or the
 PostgreSQL database in DATABASE_URL, whose tables it creates with migrate):
+
+The engine's own restore figures are in bench/backup_bench.py; this one adds what a
+run puts around the engine, and reuses that benchmark's tree and baseline.
 
 1. Restore. Builds a tree of random files (a few large, some medium, many small),
    backs it up with the real backup service (AES-256-GCM into a filesystem vault),
@@ -25,7 +28,6 @@ import contextlib
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -36,53 +38,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The engine benchmark's tree and baseline, so both benchmarks measure the same thing.
+from bench.backup_bench import build_tree, pipe_to_sha256  # noqa: E402
+
 MiB = 1024 * 1024
 WORKER_ARGS = ["--concurrency", "2", "--loglevel", "WARNING", "--without-mingle", "--without-gossip", "-n", "bench@%h"]
-
-
-def build_tree(root: Path, total: int, *, seed: int = 11) -> tuple[int, int]:
-    """50 % in three large files, 20 % in 32 medium ones, the rest in small files of 1-64 KiB."""
-    rng = random.Random(seed)
-    files = written = 0
-
-    def write(path: Path, size: int) -> None:
-        nonlocal files, written
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            left = size
-            while left:
-                piece = min(left, 8 * MiB)
-                handle.write(os.urandom(piece))
-                left -= piece
-        files += 1
-        written += size
-
-    for index, share in enumerate((0.25, 0.15, 0.10)):
-        write(root / "weights" / f"shard-{index}.safetensors", int(total * share))
-    for index in range(32):
-        write(root / "features" / f"part-{index:03d}.parquet", int(total * 0.20) // 32)
-    left = total - written
-    index = 0
-    while left > 0:
-        size = min(left, rng.randint(1024, 64 * 1024))
-        write(root / "docs" / f"{index % 64:02d}" / f"doc-{index:06d}.json", size)
-        left -= size
-        index += 1
-    return files, written
-
-
-def cat_sha256(paths: list[str]) -> float:
-    """Wall time of `cat <paths> | sha256sum` (paths passed in batches through xargs)."""
-    start = time.perf_counter()
-    producer = subprocess.Popen(["xargs", "-0", "cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    hasher = subprocess.Popen(["sha256sum"], stdin=producer.stdout, stdout=subprocess.DEVNULL)
-    assert producer.stdin is not None and producer.stdout is not None
-    producer.stdout.close()
-    producer.stdin.write("\0".join(paths).encode())
-    producer.stdin.close()
-    if hasher.wait() or producer.wait():
-        raise SystemExit("cat | sha256sum failed")
-    return time.perf_counter() - start
 
 
 def setup_django(workdir: Path) -> None:
@@ -91,7 +53,6 @@ def setup_django(workdir: Path) -> None:
     os.environ["VAULT_KEY_FILE"] = str(workdir / "keys" / "vault-keys")
     os.environ["VAULT_KEY_ID"] = "bench"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dr_portal.settings")
-    sys.path.insert(0, str(ROOT))
     from inventory.engine import generate_key_file
 
     generate_key_file(workdir / "keys", key_id="bench")
@@ -147,32 +108,40 @@ def restore_bench(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
     vault = Vault.objects.create(
         name="bench-vault", kind="filesystem", region="eu-west-1", config={"path": str(workdir / "vault")}
     )
-    asset = Asset.objects.create(
-        name="bench-model",
-        kind="model",
-        owner_team="bench",
-        tier=1,
-        region="eu-west-1",
-        source_uri=str(source),
-        policy=policy_default_for_tier(tier=1),
-        vault=vault,
-    )
-    print("backing it up ...", flush=True)
-    started = time.perf_counter()
-    backup = backup_request(asset=asset, by=None)
-    print(" ", backup_execute(backup_id=backup.pk), f"in {time.perf_counter() - started:.1f} s", flush=True)
-    point = RecoveryPoint.objects.get(backup=backup)
-    vault_files = [str(vault_root / f["object"]) for f in point.manifest["files"] for vault_root in [workdir / "vault"]]
-    stored = sum(Path(p).stat().st_size for p in vault_files)
     commander, _ = people()
-    plan = plan_save(
-        data={"name": "bench restore", "steps": [{"key": "restore", "kind": "restore", "asset": asset.name}]}, by=None
-    )
-    rows: dict[str, list[float]] = {"cat_sha256": [], "run_step": [], "engine": []}
-    cat_sha256(vault_files)  # warm the page cache for both sides
+    # One asset (and point) per repetition, so no repetition deletes what an earlier one wrote:
+    # removing gigabytes between runs slows the next run's file creation on some file systems
+    # (see the engine benchmark), which would be charged to the restore being timed.
+    plans, points = [], []
     for rep in range(repeat):
-        rows["cat_sha256"].append(cat_sha256(vault_files))
-        run = run_start(plan=plan, mode="drill", by=commander, incident=an_incident("drill", commander))
+        asset = Asset.objects.create(
+            name=f"bench-model-{rep}", kind="model", owner_team="bench", tier=1, region="eu-west-1",
+            source_uri=str(source), policy=policy_default_for_tier(tier=1), vault=vault,
+        )  # fmt: skip
+        started = time.perf_counter()
+        backup = backup_request(asset=asset, by=None)
+        print(" ", backup_execute(backup_id=backup.pk), f"in {time.perf_counter() - started:.1f} s", flush=True)
+        points.append(RecoveryPoint.objects.get(backup=backup))
+        one_step = [{"key": "restore", "kind": "restore", "asset": asset.name}]
+        plans.append(plan_save(data={"name": f"bench restore {rep}", "steps": one_step}, by=None))
+    # Small files may share one stored object (the engine packs them); each object is read once.
+    vault_files = sorted({str(workdir / "vault" / f["object"]) for f in points[0].manifest["files"]})
+    stored = sum(Path(p).stat().st_size for p in vault_files)
+    objects = "\0".join(vault_files).encode()
+
+    def cat_sha256() -> float:
+        return pipe_to_sha256(["xargs", "-0", "cat"], stdin_data=objects)
+
+    rows: dict[str, list[float]] = {"cat_sha256": [], "run_step": [], "engine": []}
+    runs = []
+    cat_sha256()  # warm the page cache for both sides
+    for rep in range(repeat):
+        # Each timing starts with no dirty pages left by the one before: restores fsync what they
+        # write, so leftover writeback from a previous repetition would be charged to the next.
+        os.sync()
+        rows["cat_sha256"].append(cat_sha256())
+        os.sync()
+        run = run_start(plan=plans[rep], mode="drill", by=commander, incident=an_incident("drill", commander))
         run_advance(run_id=run.pk)
         step = StepRun.objects.get(run=run)
         began = time.perf_counter()
@@ -181,25 +150,26 @@ def restore_bench(workdir: Path, size: int, repeat: int) -> dict[str, Any]:
         step.refresh_from_db()
         if step.state != "succeeded" or not step.evidence.get("all_hashes_verified"):
             raise SystemExit(f"restore step did not verify: {outcome} {step.error}")
-        # Finish the run as a worker would (final verification, drill clean-up) so the next can start.
-        run_advance(run_id=run.pk)
-        run_verify_execute(run_id=run.pk)
-        run_cleanup_execute(run_id=run.pk)
+        runs.append(run)
         target = workdir / f"engine-{rep}"
+        os.sync()
         began = time.perf_counter()
         engine.restore_tree(
             vault=engine.FilesystemVault(workdir / "vault"),
-            manifest=engine.Manifest.from_json(point.manifest),
+            manifest=engine.Manifest.from_json(points[rep].manifest),
             target_dir=target,
             keyring=engine.KeyRing.load(key_file=settings.VAULT_KEY_FILE),
         )
         rows["engine"].append(time.perf_counter() - began)
-        shutil.rmtree(target)
         print(
             f"  run {rep + 1}/{repeat}: cat|sha256sum {rows['cat_sha256'][-1]:.2f} s, run step "
             f"{rows['run_step'][-1]:.2f} s, engine alone {rows['engine'][-1]:.2f} s",
             flush=True,
         )
+    for run in runs:  # finish each run as a worker would: final verification, drill clean-up
+        run_advance(run_id=run.pk)
+        run_verify_execute(run_id=run.pk)
+        run_cleanup_execute(run_id=run.pk)
     median = {k: statistics.median(v) for k, v in rows.items()}
     return {
         "files": files,

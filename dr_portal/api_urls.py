@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
@@ -26,6 +26,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
+    path("", include("dr_portal.audit.api")),
 ]
 
 _inventory = SimpleRouter()

@@ -12,6 +12,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dr_portal.accounts.models import Role, User
+from tests.audit.flush import audit_exports_in_tmp, audit_flush_permit  # noqa: F401 - audit tables in tests
 from tests.factories import UserFactory
 
 

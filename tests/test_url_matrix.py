@@ -106,6 +106,29 @@ def a_step() -> dict[str, Any]:
     return {"step_id": StepRunFactory.create().public_id}
 
 
+def a_checkpoint() -> dict[str, Any]:
+    from dr_portal.audit.checkpoints import checkpoint_now
+    from dr_portal.audit.services import audit_append
+
+    audit_append(action="matrix.checked", system_actor="system:test")
+    checkpoint = checkpoint_now()
+    assert checkpoint is not None
+    return {"seq": checkpoint.seq}
+
+
+def an_audit_event() -> dict[str, Any]:
+    from dr_portal.audit.services import audit_append
+
+    return {"seq": audit_append(action="matrix.checked", system_actor="system:test").seq}
+
+
+def audit_api(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    """The read-only audit API: compliance officers and verified admins; others see nothing there."""
+    statuses: dict[str, int | str] = dict.fromkeys(ROLES, 404)
+    statuses.update({"anonymous": 401, "admin_without_mfa": 403, "admin": 200, "compliance": 200})
+    return Row(statuses, kwargs)
+
+
 def api(status: int | str = 200, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
     """An API route any signed-in role may read; an admin's session needs its second factor."""
     return row(status, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
@@ -145,6 +168,13 @@ MATRIX: dict[str, Row] = {
     "runs:step-done": only("admin", "commander", "oncall", kwargs=a_step),
     "incidents:reports": only("admin", "compliance"),
     "audit:index": only("admin", "compliance"),
+    "audit:export-csv": only("admin", "compliance"),
+    "audit:export-jsonl": only("admin", "compliance"),
+    "audit:checkpoint": only("admin", "compliance", kwargs=a_checkpoint),
+    "audit:pubkey": row(200),
+    "audit:erase": row(405, anonymous=LOGIN),
+    "api:audit-event-list": audit_api(),
+    "api:audit-event-detail": audit_api(kwargs=an_audit_event),
     "report-certificate": everyone_signed_in(),
     "accounts:login": row(HOME, anonymous=200),
     "accounts:logout": row(405),

@@ -8,4 +8,9 @@ app_name = "audit"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("export.csv", views.export_csv, name="export-csv"),
+    path("export.jsonl", views.export_jsonl, name="export-jsonl"),
+    path("pubkey", views.pubkey, name="pubkey"),
+    path("checkpoints/<int:seq>.txt", views.checkpoint, name="checkpoint"),
+    path("erase", views.erase, name="erase"),
 ]

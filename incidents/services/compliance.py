@@ -127,9 +127,11 @@ def _deadline_notify(
     locked = lock(incident)
     action = "deadline.near" if state == ClockState.DUE_SOON else "deadline.missed"
     # The timeline event is the record that we warned; it is also what stops a second warning.
-    already = AuditEvent.objects.filter(
-        incident_id=locked.public_id, action=action, payload__regime=regime, payload__due_at=due_at.isoformat()
-    ).exists()
+    already = (
+        AuditEvent.objects.filter(incident_id=locked.public_id, action=action)
+        .payload_matches(regime=regime, due_at=due_at.isoformat())
+        .exists()
+    )
     if already:
         return False
     record(

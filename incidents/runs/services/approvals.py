@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
+from dr_portal.audit.checkpoints import checkpoint_now
 from incidents.runs.models import Approval, Decision, RecoveryRun, RunStatus, StepRun, StepState
 from incidents.runs.services.common import (
     RunRefused,
@@ -30,13 +31,6 @@ from incidents.runs.services.common import (
 from incidents.services.outbound import notify
 
 log = logging.getLogger(__name__)
-
-# TODO(lead): once branch `audit` (signed checkpoints) is on main, drop this fallback and call
-# checkpoint_now() unconditionally after each approval or rejection.
-try:
-    from dr_portal.audit.services import checkpoint_now as _checkpoint_now  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on what has been merged
-    _checkpoint_now = None
 
 
 def _ttl() -> timedelta:
@@ -178,8 +172,7 @@ def step_approve(*, step: StepRun, by: User, comment: str) -> StepRun:
             run.status = RunStatus.RUNNING
             run.save(update_fields=["status"])
             audit_run("run.resumed", run, actor=by)
-    if _checkpoint_now is not None:
-        _checkpoint_now()
+    checkpoint_now()  # a signed checkpoint right after each decision, exported once it commits
     return locked
 
 
@@ -198,8 +191,7 @@ def step_reject(*, step: StepRun, by: User, comment: str) -> StepRun:
     locked.save(update_fields=["state", "finished_at", "error"])
     audit_step("step.rejected", locked, actor=by, comment=approval.comment, digest=approval.digest)
     send_advance(run)
-    if _checkpoint_now is not None:
-        _checkpoint_now()
+    checkpoint_now()  # a signed checkpoint right after each decision, exported once it commits
     return locked
 
 

@@ -1,0 +1,42 @@
+"""The admin site shows the audit tables read-only: no add, change or delete, not even for superusers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from dr_portal.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "recorded_at", "actor_label", "actor_role", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("=seq", "action", "object_id", "system_actor")
+    list_select_related = ("personal",)
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "signed_at", "key_id", "head_hash")
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(ReadOnlyAdmin):
+    list_display = ("finished_at", "ok", "source", "events_checked", "first_bad_seq", "problem")

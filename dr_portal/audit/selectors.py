@@ -1,0 +1,93 @@
+"""Reading the audit log: filtered events, the latest verification and checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from dr_portal.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
+
+
+def events_base() -> QuerySet[AuditEvent]:
+    """Events with their personal data, newest first."""
+    return AuditEvent.objects.select_related("personal").order_by("-seq")
+
+
+class _LocalDateTime(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    """One set of filters for the Audit page and the API."""
+
+    actor = django_filters.CharFilter(method="filter_actor", label="Actor", help_text="A username or system name.")
+    action = django_filters.CharFilter(
+        method="filter_action", label="Action", help_text="Exact, or a prefix ending in '.' such as 'incident.'."
+    )
+    object_type = django_filters.CharFilter(label="Object type")
+    object_id = django_filters.CharFilter(label="Object id")
+    incident = django_filters.UUIDFilter(field_name="incident_id", label="Incident id")
+    since = django_filters.DateTimeFilter(
+        field_name="recorded_at", lookup_expr="gte", label="From (UTC)", widget=_LocalDateTime()
+    )
+    until = django_filters.DateTimeFilter(
+        field_name="recorded_at", lookup_expr="lt", label="Until (UTC)", widget=_LocalDateTime()
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
+        value = value.strip()
+        return queryset.filter(Q(actor__username=value) | Q(actor__isnull=True, system_actor=value))
+
+    def filter_action(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
+        value = value.strip()
+        if value.endswith((".", "*")):
+            return queryset.filter(action__startswith=value.rstrip("*"))
+        return queryset.filter(action=value)
+
+
+def events_filtered(*, params: Any) -> tuple[AuditEventFilter, QuerySet[AuditEvent]]:
+    """The filter (for its form and errors) and the matching events; invalid filters match nothing."""
+    filterset = AuditEventFilter(params, queryset=events_base())
+    if not filterset.is_valid():
+        return filterset, events_base().none()
+    return filterset, filterset.qs
+
+
+def event_page(
+    *, events: QuerySet[AuditEvent], before: int | None, after: int | None, size: int
+) -> tuple[list[AuditEvent], int | None, int | None]:
+    """One page, newest first, by seq keyset: (events, seq for 'older', seq for 'newer')."""
+    if after is not None:
+        rows = list(events.filter(seq__gt=after).order_by("seq")[: size + 1])
+        has_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        older = rows[-1].seq if rows and events.filter(seq__lt=rows[-1].seq).exists() else None
+        return rows, older, rows[0].seq if rows and has_newer else None
+    scoped = events.filter(seq__lt=before) if before is not None else events
+    rows = list(scoped[: size + 1])
+    has_older = len(rows) > size
+    rows = rows[:size]
+    newer = rows[0].seq if rows and before is not None and events.filter(seq__gt=rows[0].seq).exists() else None
+    return rows, rows[-1].seq if rows and has_older else None, newer
+
+
+def latest_verification() -> AuditVerification | None:
+    return AuditVerification.objects.order_by("-finished_at").first()
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-seq").first()
+
+
+def head_seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
