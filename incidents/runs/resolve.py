@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 
@@ -171,7 +170,3 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
             item.forecast_seconds = STEP_OVERHEAD_SECONDS
         result.steps.append(item)
     return result
-
-
-def target_dir(step: StepRun) -> Path | None:
-    return Path(step.target_path) if step.target_path.startswith("/") else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -15,15 +14,12 @@ from dr_portal.accounts.models import Role, User
 from dr_portal.ops.services import heartbeat_latest
 from incidents.models import OPEN_STATUSES, Incident
 from incidents.runs.models import (
-    RUN_ACTIVE,
     STEP_FINISHED,
     Approval,
-    Decision,
     RecoveryRun,
     RunLock,
     RunStatus,
     StepRun,
-    StepState,
 )
 from incidents.runs.resolve import Resolution, resolve
 from incidents.runs.services.approvals import valid_approvers
@@ -137,31 +133,8 @@ def approvals_pending(*, user: User) -> list[PendingApproval]:
     return items
 
 
-def approvals_pending_count() -> int:
-    return StepRun.objects.waiting_for_approval().count()
-
-
 def run_dry_run(*, plan: RecoveryPlan, mode: str) -> Resolution:
     return resolve(plan=plan, mode=mode)
-
-
-def plans_for_start() -> QuerySet[RecoveryPlan]:
-    return RecoveryPlan.objects.annotate(step_count=Count("steps")).order_by("name")
-
-
-def step_decisions(*, step: StepRun) -> list[Approval]:
-    return list(step.approvals.select_related("approver").order_by("created_at"))
-
-
-def runs_active_count() -> int:
-    return RecoveryRun.objects.filter(status__in=RUN_ACTIVE).count()
-
-
-def summary(run: RecoveryRun) -> dict[str, Any]:
-    return {"id": str(run.public_id), "status": run.status}
-
-
-__all__ = ["Decision", "StepState"]
 
 
 def incidents_open_for_runs() -> QuerySet[Incident]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from dr_portal.accounts.models import Role
 from incidents.runs.models import Approval, StepRun, StepState
@@ -15,7 +14,8 @@ from tests.factories import IncidentFactory, UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_oncall_approves_a_step_after_proving_a_second_factor(live_server, page) -> None:
+def test_oncall_approves_a_step_after_proving_a_second_factor(live_server, page, settings, tmp_path) -> None:
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"  # the approval exports a signed checkpoint
     commander = UserFactory.create(username="chris", role=Role.INCIDENT_COMMANDER)
     oncall = UserFactory.create(username="oli", role=Role.ONCALL_ENGINEER, password="browser password")
     device = enrol_totp(oncall)

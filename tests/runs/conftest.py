@@ -22,6 +22,14 @@ from inventory.services import backup_execute, backup_request, dependency_add, p
 from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, UserFactory, VaultFactory
 
 
+@pytest.fixture(autouse=True)
+def private_checkpoints(settings: Any, tmp_path: Path) -> Path:
+    """Approvals export signed checkpoints; keep them out of the shared var/ other tests read."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.AUDIT_CHECKPOINT_S3_BUCKET = None
+    return settings.AUDIT_CHECKPOINT_DIR
+
+
 @pytest.fixture
 def keys(tmp_path: Path, settings: Any) -> Path:
     settings.VAULT_KEY_FILE = generate_key_file(tmp_path / "keys", key_id="run-key")

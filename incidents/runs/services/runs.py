@@ -8,20 +8,18 @@ by the services here, always under a lock on the run row. Workers get only ids.
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
+from dr_portal.queue import send_on_commit
 from incidents.models import Incident
 from incidents.models import Kind as IncidentKindChoice
 from incidents.runs.models import (
-    RUN_ACTIVE,
     RUN_FINISHED,
     STEP_FINISHED,
     STEP_IN_FLIGHT,
@@ -43,7 +41,6 @@ from incidents.runs.services.common import (
     drill_root,
     send_advance,
     send_cleanup,
-    send_step,
     step_digest,
 )
 from inventory import vault_io
@@ -216,7 +213,6 @@ def run_advance(*, run_id: int) -> str:
         run.dispatched_at = timezone.now()  # the verify task renews it while it reads the targets
         run.save(update_fields=["status", "dispatched_at"])
         audit_run("run.verifying", run)
-        from dr_portal.queue import send_on_commit
         from incidents.runs.tasks import run_verify
 
         send_on_commit(run_verify, args=(run.pk,))
@@ -283,7 +279,7 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
         assert step.point is not None
         try:
             report = vault_io.verify_restored(
-                manifest=step.point.manifest, target_dir=_path(step.target_path), progress=alive
+                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive
             )
         except vault_io.BackupFailure as failure:
             problems.append(f"{step.title}: {failure}")
@@ -291,12 +287,6 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
         if not report.ok:
             problems.append(f"{step.title}: {report.summary()}")
     return problems
-
-
-def _path(value: str) -> Any:
-    from pathlib import Path
-
-    return Path(value)
 
 
 def run_verify_execute(*, run_id: int) -> str:
@@ -360,7 +350,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
         for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point"):
             assert step.point is not None
             try:
-                outcome = vault_io.cleanup_restored(manifest=step.point.manifest, target_dir=_path(step.target_path))
+                outcome = vault_io.cleanup_restored(manifest=step.point.manifest, target_dir=Path(step.target_path))
             except vault_io.BackupFailure as failure:
                 kept.append(f"{step.target_path}: {failure}")
                 continue
@@ -374,7 +364,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
                 kept.append(str(root))
     else:
         for step in run.steps.filter(kind=StepKind.RESTORE).exclude(state=StepState.SUCCEEDED):
-            removed += vault_io.discard_parts(target_dir=_path(step.target_path))
+            removed += vault_io.discard_parts(target_dir=Path(step.target_path))
     return _cleaned(run_id=run_id, removed=removed, kept=kept)
 
 
@@ -388,82 +378,3 @@ def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
     _release(run)
     audit_run("run.cleaned_up", run, files_removed=removed, kept=kept[:20])
     return f"run {run.public_id}: cleaned ({removed} files removed)"
-
-
-# --- the reconciler ------------------------------------------------------------------
-
-
-def runs_reconcile(*, now: datetime | None = None) -> list[str]:
-    """Re-send whatever is stuck: runs never picked up, steps whose message or worker was lost,
-    finished runs not yet cleaned; expire approvals and time out steps. Safe to run any time."""
-    from incidents.runs.services.approvals import approvals_expire
-    from incidents.runs.services.steps import step_timeout
-
-    now = now or timezone.now()
-    lease = _lease()
-    done: list[str] = []
-    # Runs: queued or between steps with nothing in flight, and nobody nudged them lately.
-    quiet = now - lease
-    for run in RecoveryRun.objects.filter(status__in=RUN_ACTIVE).filter(
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=quiet)
-    ):
-        if run.status == RunStatus.VERIFYING:
-            from dr_portal.queue import send_now
-            from incidents.runs.tasks import run_verify
-
-            send_now(run_verify, args=(run.pk,))
-        else:
-            send_now_advance(run)
-        RecoveryRun.objects.filter(pk=run.pk).update(dispatched_at=now)
-        done.append(f"nudged run {run.public_id}")
-    for step in StepRun.objects.stuck(queued_before=now - lease, silent_since=now - lease).exclude(
-        kind=StepKind.MANUAL
-    ):
-        done.append(resend_step(step_id=step.pk))
-    for step in StepRun.objects.filter(state=StepState.RUNNING, wake_at__lt=now - timedelta(seconds=5)):
-        done.append(resend_step(step_id=step.pk))
-    for step in StepRun.objects.filter(state=StepState.RUNNING, kind=StepKind.MANUAL, started_at__isnull=False):
-        if step.started_at and now - step.started_at > timedelta(seconds=step.timeout_seconds):
-            done.append(step_timeout(step_id=step.pk))
-    done += approvals_expire(now=now)
-    for run in RecoveryRun.objects.filter(status__in=RUN_FINISHED, cleaned_at__isnull=True):
-        from dr_portal.queue import send_now
-        from incidents.runs.tasks import run_cleanup
-
-        send_now(run_cleanup, args=(run.pk,))
-        done.append(f"cleanup of run {run.public_id}")
-    return done
-
-
-def send_now_advance(run: RecoveryRun) -> None:
-    from dr_portal.queue import send_now
-    from incidents.runs.tasks import run_advance
-
-    send_now(run_advance, args=(run.pk,))
-
-
-@transaction.atomic
-def resend_step(*, step_id: int) -> str:
-    """Send a stuck step's message again; a step out of attempts is failed instead."""
-    from incidents.runs.services.steps import step_fail
-
-    step = StepRun.objects.select_for_update(of=("self",)).select_related("run").get(pk=step_id)
-    if step.state not in (StepState.QUEUED, StepState.RUNNING):
-        return f"step {step.key}: no longer stuck"
-    if step.state == StepState.RUNNING and step.wake_at is None and step.attempt >= settings.RUN_STEP_MAX_ATTEMPTS:
-        step_fail(
-            step_id=step.pk,
-            attempt=step.attempt,
-            code="worker_lost",
-            reason=f"The worker stopped reporting on attempt {step.attempt} of {settings.RUN_STEP_MAX_ATTEMPTS}; "
-            "giving up.",
-        )
-        return f"failed step {step.key} of run {step.run.public_id}"
-    step.celery_task_id = str(uuid.uuid4())
-    step.save(update_fields=["celery_task_id"])
-    send_step(step)
-    return f"re-sent step {step.key} of run {step.run.public_id}"
-
-
-def run_summary(run: RecoveryRun) -> dict[str, Any]:
-    return {"run": str(run.public_id), "status": run.status}
