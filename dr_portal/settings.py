@@ -230,7 +230,12 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL", "filesystem://localhost/")
 _broker_options: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    # Tests get their own queue so a `make run` in the same checkout cannot
+    # steal the tasks that test workers are waiting for.
+    CELERY_FILESYSTEM_DIR = env_path(
+        "CELERY_FILESYSTEM_DIR", VAR_DIR / "celery" / ("test-queue" if TESTING else "queue")
+    )
+    _queue_dir = CELERY_FILESYSTEM_DIR
     _queue_dir.mkdir(parents=True, exist_ok=True)
     _broker_options = {
         "data_folder_in": str(_queue_dir),
