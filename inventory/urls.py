@@ -12,6 +12,13 @@ urlpatterns = [
     path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
     path("assets/<uuid:asset_id>/edit/", views.asset_edit, name="asset-edit"),
     path("assets/<uuid:asset_id>/backup/", views.asset_backup, name="asset-backup"),
+    path("assets/<uuid:asset_id>/verify/", views.asset_verify, name="asset-verify"),
+    path("assets/<uuid:asset_id>/dependencies/", views.dependency_add_view, name="dependency-add"),
+    path(
+        "assets/<uuid:asset_id>/dependencies/<int:dependency_id>/remove/",
+        views.dependency_remove_view,
+        name="dependency-remove",
+    ),
     path("policies/", views.policies, name="policies"),
     path("policies/new/", views.policy_edit, name="policy-new"),
     path("policies/<uuid:policy_id>/edit/", views.policy_edit, name="policy-edit"),
