@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy
+from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.readiness import Level
 
@@ -174,3 +174,16 @@ class DependencyForm(forms.Form):
         if self.cleaned_data["direction"] == "upstream":
             return other, self.asset
         return self.asset, other
+
+
+class VaultForm(forms.ModelForm):
+    config = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='Filesystem: {"path": "/srv/vault"} (relative paths live under the var folder). '
+        'S3: {"bucket": "name", "prefix": "dr/", "endpoint_url": "…"}. Never secrets: '
+        "credentials come from the environment.",
+    )
+
+    class Meta:
+        model = Vault
+        fields = ["name", "kind", "region", "worm_capable", "config"]

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
 from dr_portal.charts import Bar, Node, bar_chart, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
-from inventory.access import access_asset_by_id, access_inventory, access_policy_by_id
-from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm
-from inventory.models import Asset, RecoveryPolicy
+from inventory.access import access_asset_by_id, access_inventory, access_policy_by_id, access_vault_by_id
+from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
+from inventory.models import Asset, RecoveryPolicy, Vault
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import (
     AssetReadiness,
@@ -52,6 +52,8 @@ from inventory.services import (
     point_verify_request,
     policy_create,
     policy_update,
+    vault_create,
+    vault_update,
 )
 
 PAGE_SIZE = 25
@@ -275,6 +277,28 @@ def vaults(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
     context = {"vaults": vault_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
     return render(request, "inventory/vaults.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -> HttpResponse:
+    vault = access_vault_by_id(request.user, vault_id, for_write=True) if vault_id else None
+    if vault is None:
+        access_inventory(request.user, for_write=True)
+    form = VaultForm(request.POST or None, instance=vault or Vault())
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if vault is None:
+                vault = vault_create(by=request.user, fields=fields)
+            else:
+                vault = vault_update(vault=vault, by=request.user, fields=fields)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            messages.success(request, f"Saved vault {vault.name}.")
+            return redirect("inventory:vaults")
+    return render(request, "inventory/vault_form.html", {"form": form, "vault": vault})
 
 
 def rpo_chart(items: list[AssetReadiness]) -> Any:

@@ -94,6 +94,10 @@ def a_dependency() -> dict[str, Any]:
     return {"asset_id": edge.downstream.public_id, "dependency_id": edge.pk}
 
 
+def a_vault() -> dict[str, Any]:
+    return {"vault_id": VaultFactory.create().public_id}
+
+
 def a_policy() -> dict[str, Any]:
     return {"policy_id": RecoveryPolicyFactory.create().public_id}
 
@@ -145,6 +149,8 @@ MATRIX: dict[str, Row] = {
     "inventory:policy-new": only("admin"),
     "inventory:policy-edit": only("admin", kwargs=a_policy),
     "inventory:vaults": everyone_signed_in(),
+    "inventory:vault-new": only("admin"),
+    "inventory:vault-edit": only("admin", kwargs=a_vault),
     "inventory:readiness": everyone_signed_in(),
     "inventory:import": only("admin"),
     "inventory:export": everyone_signed_in(),
