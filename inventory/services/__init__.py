@@ -30,9 +30,11 @@ from inventory.services.catalog import (
     vault_update,
 )
 from inventory.services.plans import plan_default_data, plan_parse, plan_save, plan_to_data
+from inventory.services.verification import VerifyRefused, point_verify, point_verify_request, points_verify_due
 
 __all__ = [
     "BackupRefused",
+    "VerifyRefused",
     "asset_create",
     "asset_drill_record",
     "asset_recovery_record",
@@ -53,7 +55,10 @@ __all__ = [
     "plan_save",
     "plan_to_data",
     "point_expire",
+    "point_verify",
+    "point_verify_request",
     "points_expire_due",
+    "points_verify_due",
     "policy_create",
     "policy_default_for_tier",
     "policy_update",

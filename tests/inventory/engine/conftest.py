@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import logging
 import os
 import secrets
-import socket
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from inventory.engine import FilesystemVault, KeyRing, S3Config
+from inventory.engine import FilesystemVault, KeyRing
 
 SMALL_CHUNK = 4096  # the smallest chunk size, so chunk boundaries are cheap to reach
 
@@ -87,40 +83,3 @@ def tmpfs(mountpoint: Path, size: str) -> Iterator[Path]:
         yield mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Config]:
-    """moto's S3 server on a free loopback port, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield S3Config(
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region="us-east-1",
-            access_key_id="testing",
-            secret_access_key="testing",
-        )
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_server: S3Config) -> Any:
-    return s3_server.client()
-
-
-@pytest.fixture
-def bucket_name() -> str:
-    return f"b-{uuid.uuid4().hex[:12]}"
