@@ -48,6 +48,7 @@ check-migrations: venv
 # (BENCH_ARGS="--events 100000" for a quick run); without it that one is skipped.
 bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
+	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 
 clean:

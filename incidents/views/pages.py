@@ -195,10 +195,3 @@ def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
 def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     check(request.user, Perm.VIEW_APPROVALS)
     return render(request, "incidents/approvals.html")
-
-
-@login_required
-@require_GET
-def reports(request: AuthenticatedHttpRequest) -> HttpResponse:
-    check(request.user, Perm.VIEW_REPORTS)
-    return render(request, "incidents/reports.html")
