@@ -50,6 +50,7 @@ bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
 	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -230,7 +230,12 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL", "filesystem://localhost/")
 _broker_options: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    # Tests get their own queue so a `make run` in the same checkout cannot
+    # steal the tasks that test workers are waiting for.
+    CELERY_FILESYSTEM_DIR = env_path(
+        "CELERY_FILESYSTEM_DIR", VAR_DIR / "celery" / ("test-queue" if TESTING else "queue")
+    )
+    _queue_dir = CELERY_FILESYSTEM_DIR
     _queue_dir.mkdir(parents=True, exist_ok=True)
     _broker_options = {
         "data_folder_in": str(_queue_dir),
@@ -265,6 +270,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
     "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
     "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
+    "inventory-points-verify": {"task": "inventory.points_verify", "schedule": 3600.0},
     "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
     "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
     "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
@@ -275,6 +281,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
 BACKUP_STALE_SECONDS = env_int("BACKUP_STALE_SECONDS", 300, minimum=10)
 BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
+# Each asset's newest good point is re-verified in its vault when its last check is this old
+# (beat looks hourly); with POINT_VERIFY_DECRYPT every chunk is decrypted and hashed too.
+POINT_VERIFY_SECONDS = env_int("POINT_VERIFY_SECONDS", 86400, minimum=60)
+POINT_VERIFY_DECRYPT = env_bool("POINT_VERIFY_DECRYPT", False)
 # Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
 VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
 VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy
+from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.readiness import Level
 
@@ -149,3 +149,41 @@ class AssetFilterForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="YAML (.yaml, .yml) or CSV (.csv); see docs/inventory.md for the format.")
+
+
+class DependencyForm(forms.Form):
+    """Add an edge from the asset page: the other asset is either upstream or downstream of this one."""
+
+    direction = forms.ChoiceField(
+        choices=[("upstream", "needs"), ("downstream", "is needed by")],
+        initial="upstream",
+        label="This asset",
+    )
+    other = forms.ModelChoiceField(queryset=Asset.objects.none(), label="Asset")
+    note = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, asset: Asset, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset = asset
+        self.fields["other"].queryset = Asset.objects.exclude(pk=asset.pk).order_by("name")  # type: ignore[attr-defined]
+        self.fields["other"].label_from_instance = lambda a: a.name  # type: ignore[attr-defined]
+
+    def edge(self) -> tuple[Asset, Asset]:
+        """(upstream, downstream) for the cleaned data."""
+        other: Asset = self.cleaned_data["other"]
+        if self.cleaned_data["direction"] == "upstream":
+            return other, self.asset
+        return self.asset, other
+
+
+class VaultForm(forms.ModelForm):
+    config = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='Filesystem: {"path": "/srv/vault"} (relative paths live under the var folder). '
+        'S3: {"bucket": "name", "prefix": "dr/", "endpoint_url": "…"}. Never secrets: '
+        "credentials come from the environment.",
+    )
+
+    class Meta:
+        model = Vault
+        fields = ["name", "kind", "region", "worm_capable", "config"]

@@ -65,6 +65,15 @@ def asset_dependencies(*, asset: Asset) -> tuple[list[Dependency], list[Dependen
     return ups, downs
 
 
+def asset_dependency_by_id(*, asset: Asset, dependency_id: int) -> Dependency | None:
+    """An edge that touches `asset`, or None (an id from another asset's page is not found)."""
+    return (
+        Dependency.objects.filter(Q(upstream=asset) | Q(downstream=asset), pk=dependency_id)
+        .select_related("upstream", "downstream")
+        .first()
+    )
+
+
 def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
     return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from inventory.services import backup_execute, backups_enqueue_due, backups_reconcile, points_expire_due
+from inventory.services import (
+    backup_execute,
+    backups_enqueue_due,
+    backups_reconcile,
+    point_verify,
+    points_expire_due,
+    points_verify_due,
+)
 
 
 @shared_task(name="inventory.backup_run")
@@ -28,3 +35,17 @@ def backups_reconcile_task() -> str:
 def points_expire() -> str:
     expired = points_expire_due()
     return f"expired {len(expired)} recovery points"
+
+
+@shared_task(name="inventory.point_verify")
+def point_verify_run(point_id: int) -> str:
+    point = point_verify(point_id=point_id)
+    if point is None:
+        return f"point {point_id}: nothing verified"
+    return f"point {point.public_id}: {point.status}"
+
+
+@shared_task(name="inventory.points_verify", expires=3000)
+def points_verify() -> str:
+    due = points_verify_due()
+    return f"queued verification of {len(due)} recovery points"

@@ -138,10 +138,21 @@ def delete_point(*, vault: Vault, asset_id: uuid.UUID, point_id: uuid.UUID, now:
         raise BackupFailure(exc.code, str(exc)) from exc
 
 
-def verify_point(*, vault: Vault, manifest: dict[str, Any]) -> engine.VerifyReport:
-    """Check a point's objects where they are stored (size and stored SHA-256)."""
+def verify_point(*, vault: Vault, manifest: dict[str, Any], decrypt: bool = False) -> engine.VerifyReport:
+    """Check a point's objects where they are stored (size and stored SHA-256; with `decrypt`, the plaintext too).
+
+    Problems with the point itself (a changed or missing object, an altered
+    manifest) come back in the report. A vault that cannot be reached or a
+    key that is not loaded raise `BackupFailure`: they say nothing about the
+    point's bytes, so they must not be taken for corruption.
+    """
     try:
         parsed = engine.Manifest.from_json(manifest)
-        return engine.verify_point(vault=open_vault(vault), manifest=parsed, keyring=keyring())
+        ring = keyring()
+        if parsed.key_id not in ring:
+            raise BackupFailure(
+                "key_missing", f"Key {parsed.key_id!r} is not loaded, so the point's manifest cannot be checked."
+            )
+        return engine.verify_point(vault=open_vault(vault), manifest=parsed, keyring=ring, decrypt=decrypt)
     except engine.EngineError as exc:
         raise BackupFailure(exc.code, str(exc)) from exc

@@ -12,14 +12,14 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dr_portal.accounts.access import Perm, can
+from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
 from dr_portal.charts import Measured, Node, backup_age_vs_rpo_chart, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
-from inventory.access import access_asset_by_id, access_inventory, access_policy_by_id
-from inventory.forms import AssetFilterForm, AssetForm, ImportForm, PolicyForm
-from inventory.models import Asset, RecoveryPolicy
+from inventory.access import access_asset_by_id, access_inventory, access_policy_by_id, access_vault_by_id
+from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
+from inventory.models import Asset, RecoveryPolicy, Vault
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import (
     AssetReadiness,
@@ -33,6 +33,7 @@ from inventory.selectors import (
     AssetFilters,
     asset_backups,
     asset_dependencies,
+    asset_dependency_by_id,
     asset_filter_choices,
     asset_list,
     asset_points,
@@ -40,7 +41,20 @@ from inventory.selectors import (
     policy_list,
     vault_list,
 )
-from inventory.services import BackupRefused, asset_create, asset_update, backup_request, policy_create, policy_update
+from inventory.services import (
+    BackupRefused,
+    VerifyRefused,
+    asset_create,
+    asset_update,
+    backup_request,
+    dependency_add,
+    dependency_remove,
+    point_verify_request,
+    policy_create,
+    policy_update,
+    vault_create,
+    vault_update,
+)
 
 PAGE_SIZE = 25
 TONE = {Level.OK: "ok", Level.RISK: "risk", Level.BREACH: "bad"}
@@ -100,12 +114,10 @@ def _graph(asset: Asset, readiness: AssetReadiness) -> Any:
     return graph, ups, downs
 
 
-@login_required
-@require_GET
-def asset_detail(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
-    asset = access_asset_by_id(request.user, asset_id)
+def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: Any) -> dict[str, Any]:
     readiness = asset_readiness(asset=asset)
     graph, ups, downs = _graph(asset, readiness)
+    can_manage = can(request.user, Perm.MANAGE_INVENTORY)
     context = {
         "asset": asset,
         "readiness": readiness,
@@ -116,9 +128,71 @@ def asset_detail(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
         "backups": asset_backups(asset=asset),
         "backup": backup_latest(asset=asset),
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
-        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        "can_manage": can_manage,
+        "dependency_form": DependencyForm(asset=asset) if can_manage else None,
     }
-    return render(request, "inventory/asset_detail.html", context)
+    return context | extra
+
+
+@login_required
+@require_GET
+def asset_detail(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
+    asset = access_asset_by_id(request.user, asset_id)
+    return render(request, "inventory/asset_detail.html", _detail_context(request, asset))
+
+
+@login_required
+@require_POST
+def asset_verify(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
+    """Verify now: queue a check of the newest good point in its vault."""
+    asset = access_asset_by_id(request.user, asset_id, for_backup=True)
+    try:
+        point = point_verify_request(asset=asset, by=request.user)
+    except VerifyRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(
+            request, f"Verification of the point of {point.data_as_of:%Y-%m-%d %H:%M} UTC is queued; reload to see it."
+        )
+    return redirect("inventory:asset", asset_id=asset.public_id)
+
+
+@login_required
+@require_POST
+def dependency_add_view(request: AuthenticatedHttpRequest, asset_id: str) -> HttpResponse:
+    asset = access_asset_by_id(request.user, asset_id, for_write=True)
+    form = DependencyForm(request.POST, asset=asset)
+    if form.is_valid():
+        upstream, downstream = form.edge()
+        try:
+            dependency_add(upstream=upstream, downstream=downstream, by=request.user, note=form.cleaned_data["note"])
+        except ValidationError as invalid:
+            # The service names the cycle under "upstream"; here the field is the other asset.
+            for message in invalid.messages:
+                form.add_error("other", message)
+        else:
+            if not request.htmx:
+                messages.success(request, f"{downstream.name} now depends on {upstream.name}.")
+                return redirect("inventory:asset", asset_id=asset.public_id)
+            form = DependencyForm(asset=asset)
+    context = _detail_context(request, asset, dependency_form=form)
+    if request.htmx:
+        return render(request, "inventory/asset_detail.html#dependencies", context)
+    return render(request, "inventory/asset_detail.html", context, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def dependency_remove_view(request: AuthenticatedHttpRequest, asset_id: str, dependency_id: int) -> HttpResponse:
+    asset = access_asset_by_id(request.user, asset_id, for_write=True)
+    dependency = asset_dependency_by_id(asset=asset, dependency_id=dependency_id)
+    if dependency is None:
+        raise NotFoundOrForbidden
+    dependency_remove(dependency=dependency, by=request.user)
+    if request.htmx:
+        return render(request, "inventory/asset_detail.html#dependencies", _detail_context(request, asset))
+    messages.success(request, f"Removed {dependency.upstream.name} → {dependency.downstream.name}.")
+    return redirect("inventory:asset", asset_id=asset.public_id)
 
 
 @login_required
@@ -203,6 +277,28 @@ def vaults(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
     context = {"vaults": vault_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
     return render(request, "inventory/vaults.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -> HttpResponse:
+    vault = access_vault_by_id(request.user, vault_id, for_write=True) if vault_id else None
+    if vault is None:
+        access_inventory(request.user, for_write=True)
+    form = VaultForm(request.POST or None, instance=vault or Vault())
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if vault is None:
+                vault = vault_create(by=request.user, fields=fields)
+            else:
+                vault = vault_update(vault=vault, by=request.user, fields=fields)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            messages.success(request, f"Saved vault {vault.name}.")
+            return redirect("inventory:vaults")
+    return render(request, "inventory/vault_form.html", {"form": form, "vault": vault})
 
 
 def rpo_chart(items: list[AssetReadiness]) -> Any:

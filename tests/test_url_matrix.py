@@ -87,6 +87,17 @@ def an_asset() -> dict[str, Any]:
     return {"asset_id": AssetFactory.create().public_id}
 
 
+def a_dependency() -> dict[str, Any]:
+    from inventory.models import Dependency
+
+    edge = Dependency.objects.create(upstream=AssetFactory.create(), downstream=AssetFactory.create())
+    return {"asset_id": edge.downstream.public_id, "dependency_id": edge.pk}
+
+
+def a_vault() -> dict[str, Any]:
+    return {"vault_id": VaultFactory.create().public_id}
+
+
 def a_policy() -> dict[str, Any]:
     return {"policy_id": RecoveryPolicyFactory.create().public_id}
 
@@ -142,10 +153,15 @@ MATRIX: dict[str, Row] = {
     "inventory:asset-new": only("admin"),
     "inventory:asset-edit": only("admin", kwargs=an_asset),
     "inventory:asset-backup": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
+    "inventory:asset-verify": post_only(kwargs=an_asset),
+    "inventory:dependency-add": post_only(kwargs=an_asset),
+    "inventory:dependency-remove": post_only(kwargs=a_dependency),
     "inventory:policies": everyone_signed_in(),
     "inventory:policy-new": only("admin"),
     "inventory:policy-edit": only("admin", kwargs=a_policy),
     "inventory:vaults": everyone_signed_in(),
+    "inventory:vault-new": only("admin"),
+    "inventory:vault-edit": only("admin", kwargs=a_vault),
     "inventory:readiness": everyone_signed_in(),
     "inventory:import": only("admin"),
     "inventory:export": everyone_signed_in(),

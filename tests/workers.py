@@ -44,6 +44,8 @@ def worker_env(**extra: str) -> dict[str, str]:
             "VAR_DIR": str(settings.VAR_DIR),
         }
     )
+    if hasattr(settings, "CELERY_FILESYSTEM_DIR"):
+        env["CELERY_FILESYSTEM_DIR"] = str(settings.CELERY_FILESYSTEM_DIR)
     env.update(extra)
     return env
 

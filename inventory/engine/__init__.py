@@ -16,12 +16,15 @@ Public interface (stable; the Django side calls only these names)::
 
     # points
     backup_tree(*, source, vault, point_prefix, keyring, key_id, retain_until,
-                progress=None, should_cancel=None, ...) -> Manifest
+                progress=None, should_cancel=None, chunk_size=1 MiB, s3=None,
+                data_as_of=None, extra=None, check_interval=0.5,
+                pack_below=1 MiB, pack_size=32 MiB) -> Manifest
     read_manifest(*, vault, point_prefix, keyring=None) -> Manifest
     point_is_complete(*, vault, point_prefix, keyring) -> bool
-    delete_point(*, vault, point_prefix) -> int                      # after retention only
+    delete_point(*, vault, point_prefix, now=None) -> int            # after retention only
     restore_tree(*, vault, manifest, target_dir, keyring,
-                 progress=None, should_cancel=None, resume=True) -> RestoreResult
+                 progress=None, should_cancel=None, resume=True,
+                 check_interval=0.5) -> RestoreResult
     verify_point(*, vault, manifest, keyring=None, decrypt=False, ...) -> VerifyReport
     verify_target(*, manifest, target_dir, ...) -> VerifyReport
     cleanup_target(*, target_dir, manifest) -> CleanupResult

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inventory.engine.crypto import DEFAULT_CHUNK_SIZE, KeyRing, Sealer, sealed_size
+from inventory.engine.crypto import (
+    DEFAULT_CHUNK_SIZE,
+    BackgroundHasher,
+    KeyRing,
+    Readable,
+    Sealer,
+    SealResult,
+    sealed_size,
+)
 from inventory.engine.errors import (
     Cancelled,
     IntegrityError,
@@ -19,8 +29,11 @@ from inventory.engine.errors import (
     VaultFull,
 )
 from inventory.engine.manifest import FileEntry, Manifest, manifest_key, object_key
-from inventory.engine.sources import Source, source_from_uri
+from inventory.engine.sources import Source, SourceFile, source_from_uri
 from inventory.engine.vaults import S3Config, Vault, _human, check_key
+
+PACK_BELOW = 1024 * 1024
+PACK_SIZE = 32 * 1024 * 1024
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -28,6 +41,28 @@ CancelFn = Callable[[], bool]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class _Member:
+    """A file sealed into an object, waiting for the object's version id."""
+
+    item: SourceFile
+    result: SealResult
+    offset: int
+
+    def entry(self, key: str, version_id: str | None) -> FileEntry:
+        return FileEntry(
+            path=self.item.path,
+            size=self.result.plain_size,
+            sha256=self.result.sha256,
+            object_key=key,
+            stored_size=self.result.stored_size,
+            stored_sha256=self.result.stored_sha256,
+            mode=self.item.mode,
+            version_id=version_id,
+            offset=self.offset,
+        )
 
 
 class Ticker:
@@ -118,11 +153,15 @@ def backup_tree(
     extra: dict[str, Any] | None = None,
     check_interval: float = 0.5,
     clock: Callable[[], datetime] = _utcnow,
+    pack_below: int = PACK_BELOW,
+    pack_size: int = PACK_SIZE,
 ) -> Manifest:
     """Back up ``source`` into ``vault`` as the point ``point_prefix`` and return its manifest.
 
     Each file is read once: hashed (SHA-256 of the plaintext) and sealed (AES-256-GCM
-    in ``chunk_size`` chunks) as it streams into the object ``<point>/objects/NNNNNNNN``.
+    in ``chunk_size`` chunks) as it streams into an object ``<point>/objects/NNNNNNNN``:
+    one object per file of ``pack_below`` bytes or more, and packs of about
+    ``pack_size`` bytes holding the sealed smaller files one after another.
     When every object is durable the signed manifest is written to
     ``<point>/manifest.json``, read back and compared; only then does this return. Any
     failure raises an :class:`~inventory.engine.errors.EngineError` and leaves no
@@ -164,27 +203,54 @@ def backup_tree(
     ticker.files_total = len(scan.files)
     ticker.poll(force=True)
     entries: list[FileEntry] = []
-    for index, item in enumerate(scan.files):
-        key = object_key(point_prefix, index)
-        with src.open(item) as stream:
-            sealer = Sealer(stream, keyring=keyring, key_id=key_id, chunk_size=chunk_size, on_chunk=ticker.add)
-            info = vault.put(key, sealer, retain_until=retain_until, durable=False)
-        result = sealer.result
-        if info.size != result.stored_size:
-            raise VaultFull(f"The vault stored {info.size} of {result.stored_size} bytes of {item.path}.")
-        entries.append(
-            FileEntry(
-                path=item.path,
-                size=result.plain_size,
-                sha256=result.sha256,
-                object_key=key,
-                stored_size=result.stored_size,
-                stored_sha256=result.stored_sha256,
-                mode=item.mode,
-                version_id=info.version_id,
-            )
+    buffer = bytearray(chunk_size)
+    small = deque(item for item in scan.files if item.size < pack_below)
+    large = deque(item for item in scan.files if item.size >= pack_below)
+    index = 0
+    background = BackgroundHasher()
+
+    def seal_into(stream: Readable, item: SourceFile, members: list[_Member], offset: int) -> Iterator[bytes]:
+        sealer = Sealer(
+            stream,
+            keyring=keyring,
+            key_id=key_id,
+            chunk_size=chunk_size,
+            on_chunk=ticker.add,
+            buffer=buffer,
+            background=background,
         )
+        yield from sealer
+        members.append(_Member(item, sealer.result, offset))
         ticker.files_done += 1
+
+    def pack(members: list[_Member]) -> Iterator[bytes]:
+        # Small files are sealed one after another into one object: thousands of tiny
+        # vault files would cost a file creation (and a flush) each.
+        offset = 0
+        while small and offset < pack_size:
+            item = small.popleft()
+            with src.open(item) as stream:
+                yield from seal_into(stream, item, members, offset)
+            offset += members[-1].result.stored_size
+
+    def single(item: SourceFile, members: list[_Member]) -> Iterator[bytes]:
+        with src.open(item) as stream:
+            yield from seal_into(stream, item, members, 0)
+
+    try:
+        while small or large:
+            key = object_key(point_prefix, index)
+            index += 1
+            members: list[_Member] = []
+            stream_of = pack(members) if small else single(large.popleft(), members)
+            info = vault.put(key, stream_of, retain_until=retain_until, durable=False)
+            written = sum(member.result.stored_size for member in members)
+            if info.size != written:
+                raise VaultFull(f"The vault stored {info.size} of {written} bytes of object {key}.")
+            entries.extend(member.entry(key, info.version_id) for member in members)
+    finally:
+        background.close()
+    entries.sort(key=lambda entry: entry.path)
     ticker.poll(force=True)
     vault.sync()
 
@@ -218,7 +284,8 @@ def delete_point(*, vault: Vault, point_prefix: str, now: datetime | None = None
     first, so a point that is being deleted never looks complete with objects missing.
     """
     check_key(point_prefix)
-    moment = now or _utcnow()
+    # ``now`` can only make the check stricter: each delete is judged again by the vault's clock.
+    moment = now or vault.now()
     keys = list(vault.list(point_prefix))
     for key in keys:
         info = vault.stat(key)

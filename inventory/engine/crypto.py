@@ -30,13 +30,15 @@ import binascii
 import hashlib
 import hmac
 import os
+import queue
 import re
 import secrets
 import struct
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -246,6 +248,46 @@ class SealResult:
     chunks: int = 0
 
 
+class BackgroundHasher:
+    """Feeds SHA-256 objects on a second thread, strictly in the order given.
+
+    Hashing a large buffer releases the GIL, so while this thread hashes sealed chunk
+    *n*, the caller reads, hashes and encrypts chunk *n+1*. At most ``depth`` chunks
+    wait, so memory stays bounded whatever the file size.
+    """
+
+    def __init__(self, depth: int = 3) -> None:
+        self._queue: queue.Queue[tuple[Any, bytes] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sealed-hasher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                item[0].update(item[1])
+            except BaseException as exc:  # reported by the next wait()
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def update(self, digest: Any, data: bytes) -> None:
+        self._queue.put((digest, data))
+
+    def wait(self) -> None:
+        self._queue.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
 class Sealer:
     """Iterate to get the sealed form of ``src``, one chunk at a time.
 
@@ -262,8 +304,14 @@ class Sealer:
         key_id: str,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         on_chunk: Callable[[int], None] | None = None,
+        buffer: bytearray | None = None,
+        background: BackgroundHasher | None = None,
     ) -> None:
         _check_chunk_size(chunk_size)
+        self._background = background
+        if buffer is not None and len(buffer) != chunk_size:
+            raise ValueError("a reused buffer must be exactly one chunk long")
+        self._buffer = buffer
         if not valid_key_id(key_id):
             raise KeyMissing(f"Key id {key_id!r} is not valid.")
         self._master = keyring.key(key_id)
@@ -285,16 +333,26 @@ class Sealer:
         result = self.result
         result.stored_size = len(header)
         yield header
-        buf = bytearray(self._chunk_size)
+        # Reusing one buffer across files matters with thousands of small files: a fresh
+        # chunk-sized buffer per file is a megabyte of zeroing each time.
+        buf = self._buffer if self._buffer is not None else bytearray(self._chunk_size)
         view = memoryview(buf)
         index = 0
+        # Only files of a full chunk or more hash their sealed bytes in the background:
+        # for a small file the hand-over would cost more than the hashing.
+        background: BackgroundHasher | None = None
         while True:
             got = _fill(self._src, buf)
             final = got < self._chunk_size
+            if index == 0 and not final:
+                background = self._background
             plain = view[:got]
             digest.update(plain)
             sealed = aead.encrypt(_nonce(prefix, index, final), plain, _aad(header, index, final))
-            stored_digest.update(sealed)
+            if background is not None:
+                background.update(stored_digest, sealed)
+            else:
+                stored_digest.update(sealed)
             result.plain_size += got
             result.stored_size += len(sealed)
             result.chunks = index + 1
@@ -306,6 +364,8 @@ class Sealer:
             index += 1
             if index >= MAX_CHUNKS:
                 raise ValueError("file too large for this chunk size")
+        if background is not None:
+            background.wait()
         result.sha256 = digest.hexdigest()
         result.stored_sha256 = stored_digest.hexdigest()
 
@@ -358,11 +418,12 @@ def read_header(src: Readable) -> SealedHeader:
     return _read_header(src)[1]
 
 
-def open_sealed(src: Readable, *, keyring: KeyRing) -> Iterator[bytes]:
+def open_sealed(src: Readable, *, keyring: KeyRing, buffer: bytearray | None = None) -> Iterator[bytes]:
     """Yield the plaintext of a sealed stream chunk by chunk, authenticating each one.
 
     Raises :class:`CorruptObject` on any damage (the chunk index is in the message) and
-    :class:`KeyMissing` when the key the object names is not in the ring. Plaintext of a
+    :class:`KeyMissing` when the key the object names is not in the ring. ``buffer`` (one
+    chunk plus a tag long) may be passed to reuse it across objects. Plaintext of a
     chunk is only yielded after its tag has been checked; the caller must still treat
     the whole stream as unproven until the generator finishes without raising.
     """
@@ -370,7 +431,7 @@ def open_sealed(src: Readable, *, keyring: KeyRing) -> Iterator[bytes]:
     kid = info.key_id.encode("ascii")
     aead = AESGCM(_derive(keyring.key(info.key_id), salt=salt, info=_OBJECT_INFO + kid))
     record = info.chunk_size + TAG_BYTES
-    buf = bytearray(record)
+    buf = buffer if buffer is not None and len(buffer) == record else bytearray(record)
     view = memoryview(buf)
     index = 0
     while True:

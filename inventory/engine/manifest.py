@@ -56,7 +56,11 @@ def _parse_iso(text: object, what: str) -> datetime:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One backed-up file. ``path`` is relative to the source root, with ``/`` separators."""
+    """One backed-up file. ``path`` is relative to the source root, with ``/`` separators.
+
+    Its sealed form is ``stored_size`` bytes at ``offset`` in the vault object
+    ``object_key``: a whole object for a large file, one member of a pack of small files.
+    """
 
     path: str
     size: int
@@ -66,6 +70,7 @@ class FileEntry:
     stored_sha256: str
     mode: int = 0o644
     version_id: str | None = None
+    offset: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -75,6 +80,7 @@ class FileEntry:
             "object": self.object_key,
             "stored_size": self.stored_size,
             "stored_sha256": self.stored_sha256,
+            "offset": self.offset,
             "mode": f"{self.mode:04o}",
         }
         if self.version_id is not None:
@@ -95,11 +101,12 @@ class FileEntry:
                 stored_sha256=str(data["stored_sha256"]),
                 mode=int(str(data.get("mode", "0644")), 8),
                 version_id=None if data.get("version") is None else str(data["version"]),
+                offset=int(data.get("offset", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestInvalid(f"A manifest file entry is incomplete or malformed ({exc}).") from None
         check_relative_path(entry.path)
-        sizes_ok = entry.size >= 0 and entry.stored_size > entry.size
+        sizes_ok = entry.size >= 0 and entry.stored_size > entry.size and entry.offset >= 0
         if not (_SHA256.match(entry.sha256) and _SHA256.match(entry.stored_sha256) and sizes_ok):
             raise ManifestInvalid(f"The manifest entry for {entry.path!r} has a bad size or hash.")
         if not 0 <= entry.mode <= 0o777:

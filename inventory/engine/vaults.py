@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from inventory.engine._fsutil import flush, start_writeback
 from inventory.engine.crypto import Readable
 from inventory.engine.errors import (
     InvalidKey,
@@ -93,8 +94,13 @@ class Vault(Protocol):
         """Make every object put with ``durable=False`` durable."""
         ...
 
-    def open(self, key: str, *, version_id: str | None = None) -> contextlib.AbstractContextManager[Readable]:
-        """A stream of the object's bytes; :class:`ObjectMissing` when there is none."""
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> contextlib.AbstractContextManager[Readable]:
+        """A stream of the object's bytes (``length`` of them from ``offset``, or all).
+
+        :class:`ObjectMissing` when there is no such object.
+        """
         ...
 
     def stat(self, key: str) -> ObjectInfo | None: ...
@@ -109,6 +115,10 @@ class Vault(Protocol):
 
     def free_bytes(self) -> int | None:
         """Space left for objects, or None when the backend has no such limit to report."""
+        ...
+
+    def now(self) -> datetime:
+        """The time retention is judged by (a clock can be injected for tests)."""
         ...
 
     def check_writable(self) -> None:
@@ -189,6 +199,9 @@ class FilesystemVault:
             return VaultReadOnly(f"Could not {doing}: {where} is not writable (permission denied).")
         return VaultUnavailable(f"Could not {doing} in {where}: {exc.strerror or exc}.")
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def free_bytes(self) -> int | None:
         try:
             usage = shutil.disk_usage(self.root)
@@ -255,6 +268,8 @@ class FilesystemVault:
                     size += len(chunk)
                 if durable:
                     os.fsync(fd)
+                else:
+                    start_writeback(fd)
                 os.fchmod(fd, 0o444)
             finally:
                 os.close(fd)
@@ -285,7 +300,7 @@ class FilesystemVault:
             raise self._os_error(exc, f"write object {key}") from None
         finally:
             for leftover in (tmp, retention_tmp):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     os.unlink(leftover)
         if durable:
             self._fsync_dir(path.parent)
@@ -316,15 +331,6 @@ class FilesystemVault:
             os.close(fd)
 
     def sync(self) -> None:
-        try:
-            for path in self._pending_files:
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        except OSError as exc:
-            raise self._os_error(exc, "flush objects to disk") from None
         dirs: set[Path] = set()
         for directory in self._pending_dirs:
             # New folders must reach the disk too, so walk up to the root.
@@ -332,14 +338,18 @@ class FilesystemVault:
             while current != self.root and self.root in current.parents:
                 dirs.add(current)
                 current = current.parent
-            dirs.add(self.root)
-        for directory in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
-            self._fsync_dir(directory)
+        dirs.add(self.root)
+        try:
+            flush(self._pending_files, dirs, anchor=self.root)
+        except OSError as exc:
+            raise self._os_error(exc, "flush objects to disk") from None
         self._pending_files.clear()
         self._pending_dirs.clear()
 
     @contextlib.contextmanager
-    def open(self, key: str, *, version_id: str | None = None) -> Iterator[Readable]:
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> Iterator[Readable]:
         path = self.path_of(key)
         try:
             handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the context manager
@@ -348,7 +358,9 @@ class FilesystemVault:
         except OSError as exc:
             raise self._os_error(exc, f"read object {key}") from None
         with handle:
-            yield handle
+            if offset:
+                handle.seek(offset)
+            yield handle if length is None else LimitedReader(handle, length)
 
     def delete(self, key: str) -> None:
         path = self.path_of(key)
@@ -429,6 +441,42 @@ def _client_error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+class LimitedReader:
+    """At most ``left`` bytes of a stream: one member of a pack object."""
+
+    def __init__(self, handle: Any, left: int) -> None:
+        self._handle = handle
+        self._left = left
+
+    @property
+    def left(self) -> int:
+        return self._left
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size < 0 else min(size, self._left)
+        data: bytes = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any, /) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)
+        if len(view) > self._left:
+            view = view[: self._left]
+        readinto = getattr(self._handle, "readinto", None)
+        if readinto is not None:
+            got: int = readinto(view)
+        else:
+            data = self._handle.read(len(view))
+            got = len(data)
+            view[:got] = data
+        self._left -= got
+        return got
 
 
 class _BodyReader:
@@ -537,6 +585,9 @@ class S3Vault:
     def free_bytes(self) -> int | None:
         return None
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def check_writable(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -615,6 +666,8 @@ class S3Vault:
                 done = self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )
+                if "ObjectLockMode" in extra and retain_until is not None:
+                    self._ensure_locked(full, done.get("VersionId"), retain_until)
         except (ClientError, BotoCoreError) as exc:
             self._abort(full, upload_id)
             raise self._s3_error(exc, f"write object {key}") from None
@@ -622,6 +675,27 @@ class S3Vault:
             self._abort(full, upload_id)
             raise
         return ObjectInfo(key=key, size=size, retain_until=retain_until, version_id=done.get("VersionId"))
+
+    def _ensure_locked(self, full: str, version_id: str | None, retain_until: datetime) -> None:
+        """Make sure a multipart object really carries its COMPLIANCE retention.
+
+        Some S3-compatible servers drop the lock headers of CreateMultipartUpload, so the
+        retention is read back and, if missing, set explicitly on that exact version.
+        """
+        version: dict[str, Any] = {"VersionId": version_id} if version_id else {}
+        head = self.client.head_object(Bucket=self.bucket, Key=full, **version)
+        current = head.get("ObjectLockRetainUntilDate")
+        if head.get("ObjectLockMode") == "COMPLIANCE" and current is not None and current >= retain_until:
+            return
+        self.client.put_object_retention(
+            Bucket=self.bucket,
+            Key=full,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": retain_until},
+            **version,
+        )
+        head = self.client.head_object(Bucket=self.bucket, Key=full, **version)
+        if head.get("ObjectLockMode") != "COMPLIANCE":
+            raise VaultError(f"{self.uri} accepted {full} but did not put it under Object Lock.")
 
     def _abort(self, full: str, upload_id: str | None) -> None:
         if upload_id is None:
@@ -633,12 +707,20 @@ class S3Vault:
         """S3 acknowledges a write only once it is durable, so there is nothing to flush."""
 
     @contextlib.contextmanager
-    def open(self, key: str, *, version_id: str | None = None) -> Iterator[Readable]:
+    def open(
+        self, key: str, *, version_id: str | None = None, offset: int = 0, length: int | None = None
+    ) -> Iterator[Readable]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
         if version_id:
             args["VersionId"] = version_id
+        if length is not None:
+            if length <= 0:
+                raise ValueError("length must be positive")
+            args["Range"] = f"bytes={offset}-{offset + length - 1}"
+        elif offset:
+            args["Range"] = f"bytes={offset}-"
         try:
             response = self.client.get_object(**args)
         except ClientError as exc:

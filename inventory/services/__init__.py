@@ -27,9 +27,11 @@ from inventory.services.catalog import (
     vault_create,
     vault_update,
 )
+from inventory.services.verification import VerifyRefused, point_verify, point_verify_request, points_verify_due
 
 __all__ = [
     "BackupRefused",
+    "VerifyRefused",
     "asset_create",
     "asset_drill_record",
     "asset_update",
@@ -44,7 +46,10 @@ __all__ = [
     "dependency_add",
     "dependency_remove",
     "point_expire",
+    "point_verify",
+    "point_verify_request",
     "points_expire_due",
+    "points_verify_due",
     "policy_create",
     "policy_default_for_tier",
     "policy_update",

@@ -1,0 +1,139 @@
+"""Point verification: re-read a recovery point where it is stored and mark it corrupt if it changed.
+
+A point that was good when written can rot, be tampered with or lose an
+object. Verification hashes every stored object against the manifest (and,
+with `POINT_VERIFY_DECRYPT`, decrypts it too); a point that fails is marked
+`corrupt`, which takes it out of readiness and restores, and the audit event
+names each bad file with the hash recorded at backup and the one found.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.audit.services import audit_append
+from inventory import vault_io
+from inventory.models import Asset, PointStatus, RecoveryPoint
+
+log = logging.getLogger(__name__)
+
+
+class VerifyRefused(Exception):
+    """Nothing can be verified for this asset; the message says why."""
+
+
+def _enqueue_verify(point: RecoveryPoint) -> None:
+    from inventory.tasks import point_verify_run
+
+    point_verify_run.delay_on_commit(point.pk)  # type: ignore[attr-defined]  # celery-types predates it
+
+
+@transaction.atomic
+def point_verify_request(*, asset: Asset, by: User | None) -> RecoveryPoint:
+    """Queue a verification of the asset's newest good point ("Verify now")."""
+    point = RecoveryPoint.objects.good().filter(asset=asset).select_related("vault").order_by("-data_as_of").first()
+    if point is None:
+        raise VerifyRefused(f"{asset.name} has no good recovery point to verify.")
+    audit_append(
+        action="point.verify_requested",
+        actor=by,
+        system_actor="system:scheduler",
+        obj=asset,
+        payload={"point": str(point.public_id), "vault": point.vault.name},
+    )
+    _enqueue_verify(point)
+    return point
+
+
+def _problems(report: Any) -> list[dict[str, str | None]]:
+    return [
+        {"path": p.path, "problem": p.problem, "expected_sha256": p.expected, "actual_sha256": p.actual}
+        for p in report.problems
+    ]
+
+
+def point_verify(*, point_id: int, by: User | None = None, now: datetime | None = None) -> RecoveryPoint | None:
+    """Verify one point; refresh `verified_at` if intact, mark it `corrupt` if not.
+
+    The vault is read outside any transaction (it may take minutes); the row is
+    then locked and changed only if it is still `ok`, so running this twice, or
+    alongside expiry, is harmless. Returns None when there was nothing to do.
+    """
+    point = RecoveryPoint.objects.select_related("asset", "vault").filter(pk=point_id).first()
+    if point is None or point.status != PointStatus.OK:
+        return None
+    try:
+        report = vault_io.verify_point(
+            vault=point.vault, manifest=point.manifest, decrypt=settings.POINT_VERIFY_DECRYPT
+        )
+    except vault_io.BackupFailure as failure:
+        # The vault or the key is the problem, not the point: say so, change nothing.
+        audit_append(
+            action="point.verify_failed",
+            actor=by,
+            system_actor="system:verifier",
+            obj=point.asset,
+            payload={"point": str(point.public_id), "code": failure.code, "reason": str(failure)},
+        )
+        log.warning("could not verify point %s: %s", point.public_id, failure)
+        return None
+    return _point_record_verification(point=point, report=report, by=by, now=now or timezone.now())
+
+
+@transaction.atomic
+def _point_record_verification(
+    *, point: RecoveryPoint, report: Any, by: User | None, now: datetime
+) -> RecoveryPoint | None:
+    locked = RecoveryPoint.objects.select_for_update().select_related("asset", "vault").get(pk=point.pk)
+    if locked.status != PointStatus.OK:
+        return None  # expired or judged by another run meanwhile
+    if report.ok:
+        locked.verified_at = now
+        locked.save(update_fields=["verified_at"])
+        audit_append(
+            action="point.verified",
+            actor=by,
+            system_actor="system:verifier",
+            obj=locked.asset,
+            payload={"point": str(locked.public_id), "files": report.checked, "bytes": report.bytes_checked},
+        )
+        return locked
+    locked.status = PointStatus.CORRUPT
+    locked.note = report.summary()
+    locked.save(update_fields=["status", "note"])
+    audit_append(
+        action="point.corrupt",
+        actor=by,
+        system_actor="system:verifier",
+        obj=locked.asset,
+        payload={
+            "point": str(locked.public_id),
+            "vault": locked.vault.name,
+            "files_checked": report.checked,
+            "problems": _problems(report),
+        },
+    )
+    return locked
+
+
+def points_verify_due(*, now: datetime | None = None) -> list[int]:
+    """Queue verification of each asset's newest good point not verified within `POINT_VERIFY_SECONDS`."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.POINT_VERIFY_SECONDS)
+    newest: dict[int, tuple[int, datetime | None]] = {}
+    rows = RecoveryPoint.objects.good().order_by("asset_id", "-data_as_of").values_list("asset_id", "pk", "verified_at")
+    for asset_id, pk, verified_at in rows:
+        newest.setdefault(asset_id, (pk, verified_at))
+    due = [pk for pk, verified_at in newest.values() if verified_at is None or verified_at < stale_before]
+    from inventory.tasks import point_verify_run
+
+    for pk in due:
+        point_verify_run.delay_on_commit(pk)  # type: ignore[attr-defined]
+    return due
