@@ -148,7 +148,7 @@ class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ActionKind.choices)
     owner = forms.ModelChoiceField(queryset=User.objects.none())
-    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     critical = forms.BooleanField(required=False, label="Critical (blocks closing)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -212,6 +212,9 @@ class IncidentReportForm(forms.Form):
         ]
 
 
+ISO = "%Y-%m-%d"  # what <input type="date"> reads, whatever the locale
+
+
 def last_month() -> tuple[date, date]:
     """The calendar month before today (UTC): the usual period of a monthly readiness report."""
     first_of_this = timezone.now().date().replace(day=1)
@@ -221,8 +224,8 @@ def last_month() -> tuple[date, date]:
 
 class ReadinessReportForm(forms.Form):
     kind = forms.CharField(widget=forms.HiddenInput, initial="readiness")
-    period_first = forms.DateField(label="First day (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
-    period_last = forms.DateField(label="Last day (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+    period_first = forms.DateField(label="First day (UTC)", widget=forms.DateInput(attrs={"type": "date"}, format=ISO))
+    period_last = forms.DateField(label="Last day (UTC)", widget=forms.DateInput(attrs={"type": "date"}, format=ISO))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
