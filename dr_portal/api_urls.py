@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
 from incidents import api as incidents_api
-from incidents import api_intake
+from incidents import api_intake, api_reports
 from incidents.runs import api as runs_api
 from inventory import api as inventory_api
 
@@ -26,6 +26,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
+    path("reports/incident/", api_reports.report_incident_create, name="report-create-incident"),
+    path("reports/readiness/", api_reports.report_readiness_create, name="report-create-readiness"),
+    path("reports/<uuid:report_id>/download/", api_reports.report_download_view, name="report-download"),
     path("", include("dr_portal.audit.api")),
 ]
 
@@ -45,3 +48,7 @@ urlpatterns += _inventory.urls
 _incidents = SimpleRouter()
 _incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 urlpatterns += _incidents.urls
+
+_reports = SimpleRouter()
+_reports.register("reports", api_reports.ReportViewSet, basename="report")
+urlpatterns += _reports.urls

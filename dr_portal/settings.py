@@ -276,6 +276,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
     "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
     "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
+    "incidents-reports-reconcile": {"task": "incidents.reports_reconcile", "schedule": 300.0},
 }
 # Backups: how often a worker saves progress, how long silence means a dead
 # worker, and how many attempts a backup gets before it is failed.
@@ -335,6 +336,14 @@ if bool(REPORT_SIGNING_KEY) != bool(REPORT_SIGNING_CERT):
     raise ImproperlyConfigured("REPORT_SIGNING_KEY: needs REPORT_SIGNING_CERT as well (and the other way round)")
 if REPORT_SIGNING_PASSPHRASE and REPORT_SIGNING_PASSPHRASE_FILE:
     raise ImproperlyConfigured("REPORT_SIGNING_PASSPHRASE: set it or REPORT_SIGNING_PASSPHRASE_FILE, not both")
+
+# Generated compliance reports (signed PDFs) are kept here, one file per report.
+REPORTS_DIR = env_path("REPORTS_DIR", VAR_DIR / "reports")
+# Years a report is kept: HIPAA documentation, 6 years (164.316(b)(2)).
+REPORT_RETENTION_YEARS = env_int("REPORT_RETENTION_YEARS", 6, minimum=6)
+# A running build silent this long was lost with its worker; the reconciler re-dispatches it.
+REPORT_STALE_SECONDS = env_int("REPORT_STALE_SECONDS", 900, minimum=60)
+REPORT_CLASSIFICATION = env_str("REPORT_CLASSIFICATION", "Confidential \u2014 may contain personal data / PHI")
 
 # --- Audit log ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can, check, has_role_perm, mfa_verified, needs_mfa
-from incidents.models import ActionItem, Incident, IncidentRole, RoleAssignment
+from incidents.models import ActionItem, GeneratedReport, Incident, IncidentRole, RoleAssignment
 
 # What an account needs before it may be given an incident role.
 ROLE_REQUIRES: dict[str, Perm] = {
@@ -96,3 +96,23 @@ def access_drills(user: Any, *, for_write: bool = False) -> None:
     check(user, Perm.VIEW_INCIDENTS)
     if for_write:
         check(user, Perm.COMMAND_INCIDENTS)
+
+
+def access_reports(user: Any) -> None:
+    """The Reports page, the list and requesting a readiness report: compliance officers and admins."""
+    check(user, Perm.VIEW_REPORTS)
+
+
+def access_report_by_id(user: Any, report_id: Any) -> GeneratedReport:
+    """A generated report, if `user` may read reports and see its incident; otherwise a 404.
+
+    A report on an incident the person may not see answers exactly as one that does not exist.
+    """
+    check(user, Perm.VIEW_REPORTS)
+    try:
+        report = GeneratedReport.objects.select_related("incident", "requested_by").get(public_id=_uuid(report_id))
+    except GeneratedReport.DoesNotExist:
+        raise NotFoundOrForbidden from None
+    if report.incident is not None:
+        access_incident_by_id(user, report.incident.public_id)
+    return report

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from incidents.models import (
@@ -146,7 +148,7 @@ class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ActionKind.choices)
     owner = forms.ModelChoiceField(queryset=User.objects.none())
-    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     critical = forms.BooleanField(required=False, label="Critical (blocks closing)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -195,3 +197,39 @@ class IncidentFilterForm(forms.Form):
     )
     severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
     q = forms.CharField(required=False, label="Search")
+
+
+class IncidentReportForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput, initial="incident")
+    incident = forms.ChoiceField(label="Incident or drill")
+
+    def __init__(self, *args: Any, incidents: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["incident"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (str(i.public_id), f"{i.reference} — {i.title} ({i.get_status_display().lower()})") for i in incidents
+        ]
+
+
+ISO = "%Y-%m-%d"  # what <input type="date"> reads, whatever the locale
+
+
+def last_month() -> tuple[date, date]:
+    """The calendar month before today (UTC): the usual period of a monthly readiness report."""
+    first_of_this = timezone.now().date().replace(day=1)
+    last = first_of_this - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+class ReadinessReportForm(forms.Form):
+    kind = forms.CharField(widget=forms.HiddenInput, initial="readiness")
+    period_first = forms.DateField(label="First day (UTC)", widget=forms.DateInput(attrs={"type": "date"}, format=ISO))
+    period_last = forms.DateField(label="Last day (UTC)", widget=forms.DateInput(attrs={"type": "date"}, format=ISO))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("period_first"), data.get("period_last")
+        if first and last and last < first:
+            self.add_error("period_last", "The last day comes before the first.")
+        return data

@@ -20,6 +20,7 @@ from incidents.clocks import ClockBoard, incident_clocks
 from incidents.models import (
     ActionItem,
     ActionStatus,
+    GeneratedReport,
     Incident,
     IncidentAsset,
     IncidentRole,
@@ -308,3 +309,15 @@ def drill_due_at(asset: Asset) -> datetime | None:
         return None
     since = asset.last_drill_at or asset.policy_assigned_at or asset.created_at
     return since + timedelta(days=asset.policy.drill_cadence_days)
+
+
+# --- generated reports -----------------------------------------------------------------
+
+
+def report_list(*, limit: int = 100) -> QuerySet[GeneratedReport]:
+    """Newest first, with what each row shows in one query."""
+    return GeneratedReport.objects.select_related("incident", "requested_by").order_by("-requested_at", "-pk")[:limit]
+
+
+def report_incident_choices(*, limit: int = 200) -> list[Incident]:
+    return list(Incident.objects.order_by("-declared_at", "-pk")[:limit])

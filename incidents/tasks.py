@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from incidents.services import deadlines_scan, deliveries_reconcile, delivery_attempt, drills_open_due
+from incidents.services.reports import report_build, reports_reconcile
 
 
 @shared_task(name="incidents.delivery_send", bind=True)
@@ -34,3 +35,14 @@ def deadlines_scan_task() -> str:
 def drills_schedule() -> str:
     opened = drills_open_due()
     return f"opened {len(opened)} scheduled drills"
+
+
+@shared_task(name="incidents.report_build")
+def report_build_task(report_id: int) -> str:
+    return report_build(report_id=report_id)
+
+
+@shared_task(name="incidents.reports_reconcile", expires=250)
+def reports_reconcile_task() -> str:
+    done = reports_reconcile()
+    return "; ".join(done) or "no report build stuck"

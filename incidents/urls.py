@@ -29,4 +29,6 @@ urlpatterns = [
     path("drills/schedule/", views.drill_schedule, name="drill-schedule"),
     path("approvals/", views.approvals, name="approvals"),
     path("reports/", views.reports, name="reports"),
+    path("reports/new/", views.report_create, name="report-create"),
+    path("reports/<uuid:report_id>/download/", views.report_file, name="report-download"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
-from dr_portal.charts import Bar, Node, bar_chart, neighbour_graph
+from dr_portal.charts import Measured, Node, backup_age_vs_rpo_chart, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import (
     access_asset_by_id,
@@ -30,7 +31,6 @@ from inventory.readiness import (
     AssetReadiness,
     Level,
     asset_readiness,
-    human_duration,
     readiness_for,
     rollup,
     worst_first,
@@ -313,29 +313,19 @@ def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -
 
 
 def rpo_chart(items: list[AssetReadiness]) -> Any:
+    """The same chart the DR readiness report prints (dr_portal.charts), worst first, linked to each asset."""
     with_rpo = sorted(items, key=lambda r: -(r.rpo_ratio if r.rpo_ratio is not None else 99))
-    bars = [
-        Bar(
-            label=r.asset.name,
-            value=r.rpo_ratio,
-            tone=TONE[_rpo_level(r)] if r.rpo_ratio is not None else "bad",
-            note=(
-                f"{human_duration(r.backup_age)} / {human_duration(r.rpo)}"
-                if r.backup_age is not None and r.rpo is not None
-                else "no good backup"
-            ),
+    rows = [
+        Measured(
+            r.asset.name,
+            r.backup_age,
+            timedelta(minutes=r.asset.policy.rpo_minutes) if r.asset.policy else None,
             href=reverse("inventory:asset", args=[r.asset.public_id]),
         )
         for r in with_rpo
         if r.asset.policy_id
     ]
-    return bar_chart(
-        bars, title="Newest good backup age as a share of RPO", markers=[(0.8, "80 %"), (1.0, "RPO")], cap=2.0
-    )
-
-
-def _rpo_level(item: AssetReadiness) -> Level:
-    return next((c.level for c in item.checks if c.name == "rpo"), Level.BREACH)
+    return backup_age_vs_rpo_chart(rows)
 
 
 @login_required

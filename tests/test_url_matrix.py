@@ -145,6 +145,17 @@ def api(status: int | str = 200, kwargs: Callable[[], dict[str, Any]] = dict) ->
     return row(status, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
 
 
+def a_report() -> dict[str, Any]:
+    """A queued readiness report (nothing to download yet)."""
+    from datetime import date
+
+    from incidents.services.reports import report_request
+
+    person = UserFactory.create(username="m-requester", role=Role.COMPLIANCE_OFFICER)
+    report = report_request(kind="readiness", by=person, period_first=date(2026, 1, 1), period_last=date(2026, 1, 31))
+    return {"report_id": report.public_id}
+
+
 def by_id(factory: Any) -> Callable[[], dict[str, Any]]:
     return lambda: {"id": factory.create().public_id}
 
@@ -183,6 +194,14 @@ MATRIX: dict[str, Row] = {
     "runs:step-skip": only("admin", "commander", kwargs=a_step),
     "runs:step-done": only("admin", "commander", "oncall", kwargs=a_step),
     "incidents:reports": only("admin", "compliance"),
+    "incidents:report-create": post_only(),
+    # Not built yet: nothing to download for anyone; without the right it is the same 404.
+    "incidents:report-download": row(404, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_report),
+    "api:report-list": audit_api(),
+    "api:report-detail": audit_api(kwargs=a_report),
+    "api:report-create-incident": api_command(),
+    "api:report-create-readiness": api_command(),
+    "api:report-download": row(404, anonymous=401, admin_without_mfa=403, kwargs=a_report),
     "audit:index": only("admin", "compliance"),
     "audit:export-csv": only("admin", "compliance"),
     "audit:export-jsonl": only("admin", "compliance"),

@@ -19,7 +19,8 @@ from incidents.views.commands import (
     status,
 )
 from incidents.views.drills import drill_schedule, drills
-from incidents.views.pages import approvals, dashboard, declare, detail, index, reports, timeline
+from incidents.views.pages import approvals, dashboard, declare, detail, index, timeline
+from incidents.views.reports import report_create, report_file, reports
 
 __all__ = [
     "action_item_status",
@@ -38,6 +39,8 @@ __all__ = [
     "index",
     "notes",
     "pins",
+    "report_create",
+    "report_file",
     "reports",
     "review",
     "review_sign",

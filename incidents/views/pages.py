@@ -201,10 +201,3 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_approvals(request.user)
     context = {"items": approvals_pending(user=request.user), "can_decide": can(request.user, Perm.APPROVE_STEPS)}
     return render(request, "incidents/approvals.html", context)
-
-
-@login_required
-@require_GET
-def reports(request: AuthenticatedHttpRequest) -> HttpResponse:
-    check(request.user, Perm.VIEW_REPORTS)
-    return render(request, "incidents/reports.html")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -27,3 +27,33 @@ def chart_figure(svg: SafeString, caption: str = "") -> SafeString:
     if caption:
         return format_html('<figure class="chart">{}<figcaption>{}</figcaption></figure>', svg, caption)
     return format_html('<figure class="chart">{}</figure>', svg)
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """`mapping[key]`, or None: for charts kept in a dict by key."""
+    try:
+        return mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+LONG_TOKEN = 24
+
+
+@register.filter
+def breakable(value: Any) -> Any:
+    """Let long unbroken tokens (hashes, ids, URIs) wrap inside narrow cells: a <wbr> every 16 characters.
+
+    Ordinary words keep wrapping only at spaces; None passes through for `recorded`.
+    """
+    if value is None or not isinstance(value, str) or len(value) <= LONG_TOKEN:
+        return value
+    parts = []
+    for token in value.split(" "):
+        if len(token) > LONG_TOKEN:
+            pieces = [conditional_escape(token[i : i + 16]) for i in range(0, len(token), 16)]
+            parts.append(mark_safe("<wbr>".join(pieces)))  # noqa: S308 - every piece is escaped
+        else:
+            parts.append(conditional_escape(token))
+    return mark_safe(" ".join(parts))  # noqa: S308 - built from escaped parts
