@@ -49,6 +49,7 @@ check-migrations: venv
 bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
 	DEBUG=true $(BIN)/python bench/report_bench.py
+	DEBUG=true $(BIN)/python -m bench.restore_bench $(RESTORE_BENCH_ARGS)
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 

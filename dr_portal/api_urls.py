@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from dr_portal.accounts import api as accounts_api
 from incidents import api as incidents_api
 from incidents import api_intake, api_reports
+from incidents.runs import api as runs_api
 from inventory import api as inventory_api
 
 app_name = "api"
@@ -38,6 +39,10 @@ _inventory.register("inventory/policies", inventory_api.PolicyViewSet, basename=
 _inventory.register("inventory/vaults", inventory_api.VaultViewSet, basename="inventory-vault")
 _inventory.register("inventory/recovery-points", inventory_api.PointViewSet, basename="inventory-point")
 _inventory.register("inventory/backups", inventory_api.BackupViewSet, basename="inventory-backup")
+_inventory.register("inventory/plans", inventory_api.PlanViewSet, basename="inventory-plan")
+_inventory.register("runs/approvals", runs_api.ApprovalViewSet, basename="runs-approval")
+_inventory.register("runs/steps", runs_api.StepViewSet, basename="runs-step")
+_inventory.register("runs", runs_api.RunViewSet, basename="runs-run")
 urlpatterns += _inventory.urls
 
 _incidents = SimpleRouter()

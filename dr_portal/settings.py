@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "dr_portal.pdf",
     "inventory",
     "incidents",
+    "incidents.runs",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
+        "RunModeEnum": "incidents.runs.models.Mode",
     },
 }
 
@@ -290,6 +292,27 @@ VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
 VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
+# Recovery runs: progress saves, the lease a running step holds (renewed with each save; a
+# step silent for longer is taken over by another worker), attempts before a step fails,
+# the reconciler's period, how long approvals stay valid, and a restore bandwidth cap.
+RUN_PROGRESS_SECONDS = env_int("RUN_PROGRESS_SECONDS", 1, minimum=0)
+RUN_STEP_LEASE_SECONDS = env_int("RUN_STEP_LEASE_SECONDS", 60, minimum=2)
+RUN_STEP_MAX_ATTEMPTS = env_int("RUN_STEP_MAX_ATTEMPTS", 3, minimum=1)
+RUN_RECONCILE_SECONDS = env_int("RUN_RECONCILE_SECONDS", 30, minimum=1)
+RUN_APPROVAL_TTL_MINUTES = env_int("RUN_APPROVAL_TTL_MINUTES", 60, minimum=1)
+RESTORE_MAX_BYTES_PER_SECOND = env_int("RESTORE_MAX_BYTES_PER_SECOND", 0, minimum=0)
+# Where restores into an alternate region land: region=path pairs; default var/regions/<region>.
+RESTORE_REGION_ROOTS: dict[str, str] = {}
+for _item in env_list("RESTORE_REGION_ROOTS", []):
+    _region, _sep, _root = _item.partition("=")
+    if not _sep or not _region.strip() or not _root.strip().startswith("/"):
+        raise ImproperlyConfigured(f"RESTORE_REGION_ROOTS: {_item!r} is not region=/absolute/path")
+    RESTORE_REGION_ROOTS[_region.strip()] = _root.strip()
+# Throughput assumed for an RTO forecast before any restore has been measured (MiB/s).
+RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
+# Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
+RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
+CELERY_BEAT_SCHEDULE["runs-reconcile"] = {"task": "runs.reconcile", "schedule": float(RUN_RECONCILE_SECONDS)}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Signed PDF reports -----------------------------------------------------------
@@ -383,6 +406,7 @@ ALERT_DEFAULT_SEVERITY = env_choices("ALERT_DEFAULT_SEVERITY", ["SEV3"], allowed
 _AUDIENCES = {"admin", "incident_commander", "oncall_engineer", "compliance_officer", "viewer"} | {
     "assignee",
     "incident_roles",
+    "approvers",
 }
 NOTIFY_EMAIL: dict[str, list[str]] = {
     "declared": env_choices("NOTIFY_EMAIL_DECLARED", ["incident_commander", "oncall_engineer"], allowed=_AUDIENCES),
@@ -390,9 +414,13 @@ NOTIFY_EMAIL: dict[str, list[str]] = {
     "deadline_near": env_choices(
         "NOTIFY_EMAIL_DEADLINE_NEAR", ["compliance_officer", "incident_roles"], allowed=_AUDIENCES
     ),
+    # "approvers": the people holding the role a waiting recovery step names, never its requester.
+    "approval_needed": env_choices("NOTIFY_EMAIL_APPROVAL_NEEDED", ["approvers"], allowed=_AUDIENCES),
 }
 NOTIFY_WEBHOOK_EVENTS = env_choices(
-    "NOTIFY_WEBHOOK_EVENTS", ["declared", "role_assigned", "deadline_near"], allowed=set(NOTIFY_EMAIL)
+    "NOTIFY_WEBHOOK_EVENTS",
+    ["declared", "role_assigned", "deadline_near", "approval_needed"],
+    allowed=set(NOTIFY_EMAIL),
 )
 OUTBOUND_WEBHOOK_URLS = env_list("OUTBOUND_WEBHOOK_URLS", [])
 for _url in OUTBOUND_WEBHOOK_URLS:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, check
-from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import Asset, Backup, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -62,4 +62,12 @@ def access_point_by_id(user: Any, point_id: Any) -> RecoveryPoint:
     try:
         return RecoveryPoint.objects.select_related("asset", "vault").get(public_id=_uuid(point_id))
     except RecoveryPoint.DoesNotExist:
+        raise NotFoundOrForbidden from None
+
+
+def access_plan_by_id(user: Any, plan_id: Any, *, for_write: bool = False) -> RecoveryPlan:
+    access_inventory(user, for_write=for_write)
+    try:
+        return RecoveryPlan.objects.get(public_id=_uuid(plan_id))
+    except RecoveryPlan.DoesNotExist:
         raise NotFoundOrForbidden from None

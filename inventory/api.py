@@ -20,9 +20,10 @@ from inventory.access import (
     access_asset_by_id,
     access_backup_by_id,
     access_inventory,
+    access_plan_by_id,
     access_policy_by_id,
 )
-from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import Asset, Backup, Dependency, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import AssetReadiness, Level, readiness_for, rollup
 from inventory.selectors import blast_radius
@@ -33,6 +34,9 @@ from inventory.services import (
     backup_request,
     dependency_add,
     dependency_remove,
+    plan_default_data,
+    plan_save,
+    plan_to_data,
     policy_create,
     policy_update,
 )
@@ -119,9 +123,15 @@ class AssetOut(serializers.ModelSerializer):
             "source_uri",
             "labels",
             "fallback",
+            "alternate_region",
+            "serving",
             "policy",
             "vault",
             "last_drill_at",
+            "measured_at",
+            "measured_mode",
+            "measured_rto_seconds",
+            "measured_rpo_seconds",
             "created_at",
             "updated_at",
         ]
@@ -139,6 +149,7 @@ class AssetIn(serializers.Serializer):
     source_uri = serializers.CharField(max_length=500, required=False)
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     fallback = serializers.CharField(required=False, allow_blank=True)
+    alternate_region = serializers.CharField(max_length=64, required=False, allow_blank=True)
     policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="name", queryset=RecoveryPolicy.objects.all(), required=False, allow_null=True
     )
@@ -513,3 +524,76 @@ def export_view(request: Request) -> HttpResponse:
     """The whole catalogue as YAML, in the format the import takes."""
     access_inventory(request.user)
     return HttpResponse(export_yaml(), content_type="application/yaml")
+
+
+# --- recovery plans ------------------------------------------------------------------
+
+
+class PlanOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    definition = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecoveryPlan
+        fields = ["id", "name", "description", "version", "created_at", "updated_at", "definition"]
+
+    def get_definition(self, plan: RecoveryPlan) -> dict[str, Any]:
+        return plan_to_data(plan)
+
+
+class PlanIn(serializers.Serializer):
+    """The same shape as the plan editor's YAML: name, description, assets, steps."""
+
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True)
+    assets = serializers.ListField(child=serializers.CharField(), required=False)
+    steps = serializers.ListField(child=serializers.DictField())
+
+
+class PlanDefaultIn(serializers.Serializer):
+    assets = serializers.ListField(child=serializers.CharField(), min_length=1)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class PlanViewSet(_Readable):
+    serializer_class = PlanOut
+
+    def get_queryset(self) -> QuerySet[RecoveryPlan]:
+        return RecoveryPlan.objects.order_by("name")
+
+    @extend_schema(request=PlanIn, responses={201: PlanOut})
+    def create(self, request: Request) -> Response:
+        access_inventory(request.user, for_write=True)
+        data = PlanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            plan = plan_save(data=data.validated_data, by=_actor(request))
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(PlanOut(plan).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PlanIn, responses=PlanOut)
+    def update(self, request: Request, id: str) -> Response:
+        """Replace the plan's steps; its version goes up."""
+        plan = access_plan_by_id(request.user, id, for_write=True)
+        data = PlanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            plan = plan_save(data=data.validated_data, by=_actor(request), plan=plan)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        return Response(PlanOut(plan).data)
+
+    @extend_schema(request=PlanDefaultIn, responses=dict)
+    @action(detail=False, methods=["post"])
+    def default(self, request: Request) -> Response:
+        """A default plan for these assets from their dependency order (not saved; post it to create)."""
+        access_inventory(request.user, for_write=True)
+        data = PlanDefaultIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        names = data.validated_data["assets"]
+        assets = list(Asset.objects.filter(name__in=names))
+        unknown = sorted(set(names) - {a.name for a in assets})
+        if unknown:
+            raise exceptions.ValidationError({"assets": [f"Unknown asset {unknown[0]!r}."]})
+        return Response(plan_default_data(assets=assets, name=data.validated_data.get("name", "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -100,6 +101,7 @@ class AssetForm(forms.ModelForm):
             "source_uri",
             "labels",
             "fallback",
+            "alternate_region",
             "policy",
             "vault",
         ]
@@ -149,6 +151,25 @@ class AssetFilterForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="YAML (.yaml, .yml) or CSV (.csv); see docs/inventory.md for the format.")
+
+
+class PlanForm(forms.Form):
+    """A recovery plan written as YAML: name, description, assets and steps (see docs/runs.md)."""
+
+    definition = forms.CharField(widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "false", "class": "code"}))
+
+    @staticmethod
+    def dump(data: dict[str, Any]) -> str:
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+    def clean_definition(self) -> dict[str, Any]:
+        try:
+            data = yaml.safe_load(self.cleaned_data["definition"])
+        except yaml.YAMLError as exc:
+            raise forms.ValidationError(f"This is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise forms.ValidationError("A plan is a mapping with name, assets and steps.")
+        return data
 
 
 class DependencyForm(forms.Form):

@@ -142,6 +142,12 @@ class Vault(models.Model):
         return self.name
 
 
+class Serving(models.TextChoices):
+    PRIMARY = "primary", "Primary"
+    ALTERNATE = "alternate", "Alternate region"
+    FALLBACK = "fallback", "Fallback (degraded)"
+
+
 class Asset(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.SlugField(max_length=100, unique=True, help_text="A short unique name, e.g. fraud-model.")
@@ -161,6 +167,15 @@ class Asset(models.Model):
     )
     labels = models.JSONField(default=dict, blank=True, help_text="Key/value labels; alerts are matched on them.")
     fallback = models.TextField(blank=True, help_text="What serves, in degraded mode, while this is down.")
+    alternate_region = models.CharField(
+        max_length=64, blank=True, help_text="Where a failover restores to and serves from; empty if none."
+    )
+    serving = models.CharField(
+        max_length=16,
+        choices=Serving.choices,
+        default=Serving.PRIMARY,
+        help_text="What serves now; changed only by failover, degrade and failback steps.",
+    )
     policy = models.ForeignKey(RecoveryPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="assets")
     vault = models.ForeignKey(
         Vault, null=True, blank=True, on_delete=models.PROTECT, related_name="assets", help_text="Where backups go."
@@ -171,6 +186,12 @@ class Asset(models.Model):
     last_drill_at = models.DateTimeField(
         null=True, blank=True, help_text="When the newest successful recovery drill of this asset finished."
     )
+    # The newest measured recovery of this asset (a drill or a real one), next to the policy's targets.
+    measured_at = models.DateTimeField(null=True, blank=True)
+    measured_mode = models.CharField(max_length=16, blank=True)
+    measured_rto_seconds = models.PositiveIntegerField(null=True, blank=True)
+    measured_rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
+    measured_run = models.UUIDField(null=True, blank=True, help_text="The recovery run that measured it.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -182,6 +203,7 @@ class Asset(models.Model):
             models.CheckConstraint(condition=Q(tier__gte=0, tier__lte=3), name="asset_tier_0_to_3"),
             models.CheckConstraint(condition=Q(kind__in=AssetKind.values), name="asset_kind_known"),
             models.CheckConstraint(condition=Q(environment__in=Environment.values), name="asset_environment_known"),
+            models.CheckConstraint(condition=Q(serving__in=Serving.values), name="asset_serving_known"),
         ]
         indexes = [models.Index(fields=["owner_team"]), models.Index(fields=["tier"])]
 
@@ -358,3 +380,80 @@ class RecoveryPoint(models.Model):
 
     def __str__(self) -> str:
         return f"point {self.public_id} of {self.asset_id} ({self.status})"
+
+
+# --- recovery plans -------------------------------------------------------------------
+
+
+class StepKind(models.TextChoices):
+    RESTORE = "restore", "Restore"
+    VERIFY = "verify", "Verify"
+    SMOKE = "smoke", "Smoke check"
+    FAILOVER = "failover", "Failover switch"
+    DEGRADE = "degrade", "Degrade to fallback"
+    WAIT = "wait", "Wait"
+    NOTIFY = "notify", "Notify"
+    MANUAL = "manual", "Manual action"
+
+
+# Kinds that act on one asset and so must name it.
+ASSET_STEP_KINDS = frozenset({StepKind.RESTORE, StepKind.VERIFY, StepKind.FAILOVER, StepKind.DEGRADE})
+
+
+class RecoveryPlan(models.Model):
+    """Ordered groups of steps that bring a set of assets back; the steps of a group may run at once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    assets = models.ManyToManyField(Asset, related_name="plans", blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up each time the steps change.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanStep(models.Model):
+    """One step of a plan. `params` hold the kind's settings (see inventory/plans.py)."""
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="steps")
+    key = models.SlugField(max_length=80, help_text="Unique within the plan; other steps name it in `after`.")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=StepKind.choices)
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="plan_steps")
+    group = models.PositiveSmallIntegerField(help_text="1 runs first; steps of one group may run in parallel.")
+    position = models.PositiveSmallIntegerField(help_text="Order across the whole plan.")
+    after = models.JSONField(default=list, blank=True, help_text="Keys of the steps that must finish first.")
+    critical = models.BooleanField(default=True, help_text="If it fails, the run fails.")
+    timeout_seconds = models.PositiveIntegerField(default=3600)
+    requires_approval = models.BooleanField(default=False)
+    approval_role = models.CharField(max_length=32, blank=True)
+    approval_quorum = models.PositiveSmallIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="plan_step_key_unique"),
+            models.CheckConstraint(condition=Q(kind__in=StepKind.values), name="plan_step_kind_known"),
+            models.CheckConstraint(condition=Q(group__gte=1), name="plan_step_group_positive"),
+            # A failover changes what serves production: it always waits for people.
+            models.CheckConstraint(
+                condition=~Q(kind=StepKind.FAILOVER) | Q(requires_approval=True), name="plan_failover_needs_approval"
+            ),
+            models.CheckConstraint(
+                condition=Q(requires_approval=False) | (Q(approval_quorum__gte=1) & ~Q(approval_role="")),
+                name="plan_approval_has_role_and_quorum",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}:{self.key}"

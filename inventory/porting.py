@@ -46,6 +46,7 @@ CSV_COLUMNS = [
     "source_uri",
     "labels",
     "fallback",
+    "alternate_region",
     "policy",
     "vault",
     "depends_on",

@@ -1,8 +1,9 @@
 """Readiness computed from facts: every status comes with its reasons in words.
 
-Six checks per asset (coverage, RPO, last backup, drills, WORM, encryption,
-residency). A check is at risk within 20 % of its limit and in breach past
-it; the asset takes its worst check's status. See docs/inventory.md.
+Checks per asset: coverage, RPO, last backup, drills, WORM, encryption,
+residency, and (once a run has measured it) the achieved RTO and RPO. A
+check is at risk within 20 % of its limit and in breach past it; the asset
+takes its worst check's status. See docs/inventory.md.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ CHECK_LABELS = {
     "worm": "WORM",
     "encryption": "Encryption",
     "residency": "Residency",
+    "measured": "Measured recovery",
 }
 
 
@@ -207,6 +209,24 @@ def _check_residency(asset: Any, point_regions: set[str]) -> Check:
     return Check("residency", Level.OK, f"Backups stay within {listed}.")
 
 
+def _check_measured(asset: Any) -> Check:
+    """The newest measured recovery (drill or real) against the policy's RTO and RPO."""
+    policy = asset.policy
+    what = "drill" if asset.measured_mode == "drill" else "recovery"
+    rto = timedelta(seconds=asset.measured_rto_seconds or 0)
+    parts = [f"The last {what} ({asset.measured_at:%Y-%m-%d}) restored service in {human_duration(rto)}"]
+    parts.append(f"(RTO {human_duration(timedelta(minutes=policy.rto_minutes))})")
+    over = rto > timedelta(minutes=policy.rto_minutes)
+    if asset.measured_rpo_seconds is not None:
+        rpo = timedelta(seconds=asset.measured_rpo_seconds)
+        parts.append(
+            f"and lost {human_duration(rpo)} of data (RPO {human_duration(timedelta(minutes=policy.rpo_minutes))})"
+        )
+        over = over or rpo > timedelta(minutes=policy.rpo_minutes)
+    reason = " ".join(parts) + ("; that misses the target." if over else ".")
+    return Check("measured", Level.BREACH if over else Level.OK, reason)
+
+
 def assess(asset: Any, *, now: datetime, point_regions: set[str] | None = None) -> AssetReadiness:
     """Readiness of one asset annotated by `Asset.objects.with_facts()`."""
     if asset.policy is None:
@@ -231,6 +251,8 @@ def assess(asset: Any, *, now: datetime, point_regions: set[str] | None = None) 
     if asset.vault is not None and asset.ok_data_as_of is not None:
         checks.append(Check("coverage", Level.OK, "Has a policy, a vault and a good backup."))
     checks.append(_check_drill(asset, now))
+    if asset.measured_at is not None:
+        checks.append(_check_measured(asset))
     checks.append(_check_worm(asset))
     checks.append(_check_encryption(asset))
     checks.append(_check_residency(asset, point_regions or set()))

@@ -8,7 +8,17 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
-from inventory.models import Asset, Backup, Dependency, PointStatus, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import (
+    Asset,
+    Backup,
+    Dependency,
+    PlanStep,
+    PointStatus,
+    RecoveryPlan,
+    RecoveryPoint,
+    RecoveryPolicy,
+    Vault,
+)
 from inventory.readiness import LEVEL_BY_KEY, AssetReadiness, readiness_for
 
 SORTS = {
@@ -148,3 +158,20 @@ def blast_radius(*, failed: Iterable[Asset]) -> BlastRadius:
     failed_rows = sorted((by_id[pk] for pk in failed_ids if pk in by_id), key=lambda a: a.name)
     impacted = sorted((by_id[pk] for pk in affected - failed_ids), key=lambda a: a.name)
     return BlastRadius(failed=failed_rows, impacted=impacted, restore_groups=groups)
+
+
+# --- recovery plans ------------------------------------------------------------------
+
+
+def plan_list() -> QuerySet[RecoveryPlan]:
+    return RecoveryPlan.objects.annotate(
+        step_count=Count("steps", distinct=True), asset_count=Count("assets", distinct=True)
+    ).order_by("name")
+
+
+def plan_steps(*, plan: RecoveryPlan) -> list[tuple[int, list[PlanStep]]]:
+    """The plan's steps by group, in order: each group may run in parallel once the previous is done."""
+    groups: dict[int, list[PlanStep]] = {}
+    for step in plan.steps.select_related("asset").order_by("position"):
+        groups.setdefault(step.group, []).append(step)
+    return sorted(groups.items())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +21,25 @@ from django.conf import settings
 from django.utils import timezone
 
 from inventory import engine
+from inventory.engine.restore import iter_part_files
 from inventory.models import Asset, Vault, VaultKind
 
 
 class BackupFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """A vault operation (backup, restore, verify) failed; `code` for programs, str() for people.
+
+    `evidence` carries what a run records about an integrity failure: the file and both hashes.
+    """
+
+    def __init__(self, code: str, message: str, *, evidence: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.evidence = evidence or {}
+
+    @property
+    def transient(self) -> bool:
+        """Worth another attempt: the vault or disk may come back; damaged bytes will not."""
+        return self.code in TRANSIENT_CODES
 
 
 class BackupStopped(Exception):
@@ -47,6 +60,44 @@ class BackupResult:
 
 
 ProgressFn = Callable[[int, int], bool]  # (bytes_done, bytes_total) -> keep going?
+
+TRANSIENT_CODES = frozenset({"vault_unavailable", "io_error", "vault_error"})
+
+
+class _Pacer:
+    """Wraps a progress callback: saves at most every `every` seconds and holds the rate under a cap.
+
+    The cap (bytes per second, 0 for none) lets an operator keep a restore from
+    saturating a shared disk or link; tests use it to make a restore slow enough
+    to interrupt. With a cap the engine reports every chunk, so pauses stay short
+    and no burst outruns the cap.
+    """
+
+    def __init__(self, progress: ProgressFn, *, every: float, max_bytes_per_second: int) -> None:
+        self.progress = progress
+        self.every = every
+        self.cap = max_bytes_per_second
+        self.started = time.monotonic()
+        self.last_saved = float("-inf")
+        self.stop = False
+
+    @property
+    def engine_interval(self) -> float:
+        return 0.0 if self.cap else self.every  # with a cap, pace every chunk
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.cap:
+            ahead = done / self.cap - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(min(ahead, 1.0))
+        now = time.monotonic()
+        if now - self.last_saved >= self.every or done >= total:
+            self.last_saved = now
+            if not self.progress(done, total):
+                self.stop = True
+
+    def should_cancel(self) -> bool:
+        return self.stop
 
 
 def keyring() -> engine.KeyRing:
@@ -156,3 +207,94 @@ def verify_point(*, vault: Vault, manifest: dict[str, Any], decrypt: bool = Fals
         return engine.verify_point(vault=open_vault(vault), manifest=parsed, keyring=ring, decrypt=decrypt)
     except engine.EngineError as exc:
         raise BackupFailure(exc.code, str(exc)) from exc
+
+
+def _integrity_failure(exc: engine.IntegrityError) -> BackupFailure:
+    return BackupFailure(
+        exc.code,
+        str(exc),
+        evidence={"file": exc.path, "expected_sha256": exc.expected, "actual_sha256": exc.actual},
+    )
+
+
+def _manifest(manifest: dict[str, Any]) -> engine.Manifest:
+    try:
+        return engine.Manifest.from_json(manifest)
+    except engine.EngineError as exc:
+        raise BackupFailure(exc.code, f"The recovery point's manifest cannot be read: {exc}") from exc
+
+
+def restore_point(
+    *,
+    vault: Vault,
+    manifest: dict[str, Any],
+    target_dir: Path,
+    progress: ProgressFn,
+    max_bytes_per_second: int = 0,
+) -> dict[str, Any]:
+    """Restore a point into `target_dir` (verified file by file, resumable); returns evidence.
+
+    Raises BackupStopped when `progress` says the work is no longer ours (a
+    cancel, a skip, or another worker took over); the engine has then removed
+    its staging files, so the target holds what it held before.
+    """
+    pacer = _Pacer(progress, every=settings.RUN_PROGRESS_SECONDS, max_bytes_per_second=max_bytes_per_second)
+    try:
+        result = engine.restore_tree(
+            vault=open_vault(vault),
+            manifest=_manifest(manifest),
+            target_dir=target_dir,
+            keyring=keyring(),
+            progress=pacer,
+            should_cancel=pacer.should_cancel,
+            resume=True,
+            check_interval=pacer.engine_interval,
+        )
+    except engine.Cancelled:
+        raise BackupStopped from None
+    except engine.IntegrityError as exc:
+        raise _integrity_failure(exc) from exc
+    except engine.EngineError as exc:
+        raise BackupFailure(exc.code, str(exc)) from exc
+    except OSError as exc:
+        raise BackupFailure("io_error", f"Writing the restore target failed: {exc}.") from exc
+    return result.as_evidence()
+
+
+def verify_restored(*, manifest: dict[str, Any], target_dir: Path, progress: ProgressFn) -> engine.VerifyReport:
+    """Re-hash a restored tree against the point's manifest."""
+    pacer = _Pacer(progress, every=settings.RUN_PROGRESS_SECONDS, max_bytes_per_second=0)
+    try:
+        return engine.verify_target(
+            manifest=_manifest(manifest),
+            target_dir=target_dir,
+            progress=pacer,
+            should_cancel=pacer.should_cancel,
+            check_interval=pacer.engine_interval,
+        )
+    except engine.Cancelled:
+        raise BackupStopped from None
+    except engine.EngineError as exc:
+        raise BackupFailure(exc.code, str(exc)) from exc
+
+
+def cleanup_restored(*, manifest: dict[str, Any], target_dir: Path) -> engine.CleanupResult:
+    """Remove what a restore of the point put under a drill target, and the target if left empty."""
+    try:
+        return engine.cleanup_target(target_dir=target_dir, manifest=_manifest(manifest))
+    except engine.EngineError as exc:
+        raise BackupFailure(exc.code, str(exc)) from exc
+
+
+def discard_parts(*, target_dir: Path) -> int:
+    """Remove staging parts an interrupted restore left in a real target; finished files stay."""
+    if not target_dir.is_dir():
+        return 0
+    removed = 0
+    for part in list(iter_part_files(target_dir)):
+        try:
+            part.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
 from incidents.models import Incident
-from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
+from incidents.runs.models import RecoveryRun, StepRun
+from inventory.models import Asset, Backup, PlanStep, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -112,6 +113,54 @@ class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
     manifest_sha256 = "f" * 64
     key_id = "k1"
     verified_at = factory.LazyAttribute(lambda o: o.data_as_of)
+
+
+# --- plans and runs ----------------------------------------------------------------
+
+
+class RecoveryPlanFactory(factory.django.DjangoModelFactory[RecoveryPlan]):
+    class Meta:
+        model = RecoveryPlan
+
+    name = factory.Sequence(lambda n: f"plan-{n}")
+
+
+class PlanStepFactory(factory.django.DjangoModelFactory[PlanStep]):
+    class Meta:
+        model = PlanStep
+
+    plan = factory.SubFactory(RecoveryPlanFactory)
+    key = factory.Sequence(lambda n: f"step-{n}")
+    title = "Restore"
+    kind = "restore"
+    asset = factory.SubFactory(AssetFactory)
+    group = 1
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class RecoveryRunFactory(factory.django.DjangoModelFactory[RecoveryRun]):
+    class Meta:
+        model = RecoveryRun
+
+    plan = factory.SubFactory(RecoveryPlanFactory)
+    plan_version = 1
+    mode = "drill"
+    outage_started_at = factory.LazyFunction(timezone.now)
+
+
+class StepRunFactory(factory.django.DjangoModelFactory[StepRun]):
+    class Meta:
+        model = StepRun
+
+    run = factory.SubFactory(RecoveryRunFactory)
+    key = factory.Sequence(lambda n: f"step-{n}")
+    title = "Restore"
+    kind = "restore"
+    asset = factory.SubFactory(AssetFactory)
+    group = 1
+    position = factory.Sequence(lambda n: n + 1)
+    timeout_seconds = 600
+    params_digest = "0" * 64
 
 
 # --- incidents ------------------------------------------------------------------

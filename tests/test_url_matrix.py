@@ -22,8 +22,11 @@ from tests.factories import (
     AssetFactory,
     BackupFactory,
     IncidentFactory,
+    RecoveryPlanFactory,
     RecoveryPointFactory,
     RecoveryPolicyFactory,
+    RecoveryRunFactory,
+    StepRunFactory,
     UserFactory,
     VaultFactory,
 )
@@ -102,6 +105,18 @@ def a_policy() -> dict[str, Any]:
     return {"policy_id": RecoveryPolicyFactory.create().public_id}
 
 
+def a_plan() -> dict[str, Any]:
+    return {"plan_id": RecoveryPlanFactory.create().public_id}
+
+
+def a_run() -> dict[str, Any]:
+    return {"run_id": RecoveryRunFactory.create().public_id}
+
+
+def a_step() -> dict[str, Any]:
+    return {"step_id": StepRunFactory.create().public_id}
+
+
 def a_checkpoint() -> dict[str, Any]:
     from dr_portal.audit.checkpoints import checkpoint_now
     from dr_portal.audit.services import audit_append
@@ -165,7 +180,19 @@ MATRIX: dict[str, Row] = {
     "inventory:readiness": everyone_signed_in(),
     "inventory:import": only("admin"),
     "inventory:export": everyone_signed_in(),
+    "inventory:plans": everyone_signed_in(),
+    "inventory:plan": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_plan),
+    "inventory:plan-new": only("admin"),
+    "inventory:plan-edit": only("admin", kwargs=a_plan),
     "incidents:approvals": only("admin", "commander", "oncall"),
+    "runs:index": everyone_signed_in(),
+    "runs:new": only("admin", "commander"),
+    "runs:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_run),
+    "runs:cancel": only("admin", "commander", kwargs=a_run),
+    "runs:step-retry": row(405, anonymous=LOGIN, kwargs=a_step),
+    "runs:step-decide": row(405, anonymous=LOGIN, kwargs=a_step),
+    "runs:step-skip": only("admin", "commander", kwargs=a_step),
+    "runs:step-done": only("admin", "commander", "oncall", kwargs=a_step),
     "incidents:reports": only("admin", "compliance"),
     "incidents:report-create": post_only(),
     # Not built yet: nothing to download for anyone; without the right it is the same 404.
@@ -207,6 +234,20 @@ MATRIX: dict[str, Row] = {
     "api:inventory-point-list": api(),
     "api:inventory-point-detail": api(kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": api(),
+    "api:inventory-plan-list": api(),
+    "api:inventory-plan-detail": api(kwargs=by_id(RecoveryPlanFactory)),
+    "api:inventory-plan-default": api(405),
+    "api:runs-run-list": api(),
+    "api:runs-run-detail": api(kwargs=by_id(RecoveryRunFactory)),
+    "api:runs-run-cancel": api(405, kwargs=by_id(RecoveryRunFactory)),
+    "api:runs-run-dry-run": api(405),
+    "api:runs-step-detail": api(kwargs=by_id(StepRunFactory)),
+    "api:runs-step-skip": api(405, kwargs=by_id(StepRunFactory)),
+    "api:runs-step-retry": api(405, kwargs=by_id(StepRunFactory)),
+    "api:runs-step-done": api(405, kwargs=by_id(StepRunFactory)),
+    "api:runs-step-approve": api(405, kwargs=by_id(StepRunFactory)),
+    "api:runs-step-reject": api(405, kwargs=by_id(StepRunFactory)),
+    "api:runs-approval-list": row(404, anonymous=401, admin_without_mfa=403, admin=200, commander=200, oncall=200),
     "api:inventory-blast-radius": row(405, anonymous=401),
     "api:inventory-import": row(405, anonymous=401),
     "api:inventory-export": api(),

@@ -32,11 +32,12 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append, canonical_json
 from incidents.models import Delivery, DeliveryChannel, DeliveryStatus, Incident, RoleAssignment
 
-EVENTS = ("declared", "role_assigned", "deadline_near")
+EVENTS = ("declared", "role_assigned", "deadline_near", "approval_needed")
 SUBJECTS = {
     "declared": "{ref} declared: {title} ({severity})",
     "role_assigned": "{ref}: you are now {role_label}",
     "deadline_near": "{ref}: {clock} deadline {state}",
+    "approval_needed": "{ref}: approval needed for {step}",
 }
 
 
@@ -61,10 +62,17 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _email_audience(event: str, incident: Incident, assignee: User | None) -> list[str]:
+def _email_audience(event: str, incident: Incident, assignee: User | None, payload: dict[str, Any]) -> list[str]:
     wanted = settings.NOTIFY_EMAIL.get(event, [])
     people: dict[int, User] = {}
-    roles = [w for w in wanted if w not in ("assignee", "incident_roles")]
+    roles = [w for w in wanted if w not in ("assignee", "incident_roles", "approvers")]
+    found = payload.get("step")
+    step: dict[str, Any] = found if isinstance(found, dict) else {}
+    if "approvers" in wanted and step.get("approval_role"):
+        # Whoever holds the role the step names, except the person who asked for it.
+        approvers = User.objects.filter(role=step["approval_role"], is_active=True).exclude(email="")
+        for user in approvers.exclude(username=step.get("requested_by") or ""):
+            people[user.pk] = user
     if roles:
         for user in User.objects.filter(role__in=roles, is_active=True).exclude(email=""):
             people[user.pk] = user
@@ -103,10 +111,11 @@ def notify(
         "role_label": str(payload.get("role", "")).replace("_", " "),
         "clock": payload.get("clock", ""),
         "state": str(payload.get("state", "")).replace("_", " "),
+        "step": payload.get("step", {}).get("title", "") if isinstance(payload.get("step"), dict) else "",
     }
     subject = SUBJECTS[event].format(**fmt)[:200]
     planned: list[tuple[str, list[str]]] = []
-    emails = _email_audience(event, incident, assignee)
+    emails = _email_audience(event, incident, assignee, payload)
     if emails:
         planned.append((DeliveryChannel.EMAIL, emails))
     if event in settings.NOTIFY_WEBHOOK_EVENTS:

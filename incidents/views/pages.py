@@ -25,6 +25,8 @@ from incidents.forms import (
     SeverityForm,
 )
 from incidents.models import Incident, IncidentRole, Kind, Review, Status
+from incidents.runs.access import access_approvals
+from incidents.runs.selectors import approvals_pending, run_list
 from incidents.selectors import (
     TIMELINE_KINDS,
     IncidentFilters,
@@ -164,6 +166,8 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "item_form": ActionItemForm(),
         "is_drill": incident.kind == Kind.DRILL,
         "statuses": Status,
+        "incident_runs": run_list(incident=incident),
+        "can_start_run": incident.is_open and can(request.user, Perm.COMMAND_INCIDENTS),
     }
     return render(request, "incidents/detail.html", context)
 
@@ -193,5 +197,7 @@ def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
 @login_required
 @require_GET
 def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
-    check(request.user, Perm.VIEW_APPROVALS)
-    return render(request, "incidents/approvals.html")
+    """Recovery steps waiting for a decision, with exactly what each will do."""
+    access_approvals(request.user)
+    context = {"items": approvals_pending(user=request.user), "can_decide": can(request.user, Perm.APPROVE_STEPS)}
+    return render(request, "incidents/approvals.html", context)

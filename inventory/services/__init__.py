@@ -18,6 +18,8 @@ from inventory.services.backups import (
 from inventory.services.catalog import (
     asset_create,
     asset_drill_record,
+    asset_recovery_record,
+    asset_serving_switch,
     asset_update,
     dependency_add,
     dependency_remove,
@@ -27,6 +29,7 @@ from inventory.services.catalog import (
     vault_create,
     vault_update,
 )
+from inventory.services.plans import plan_default_data, plan_parse, plan_save, plan_to_data
 from inventory.services.verification import VerifyRefused, point_verify, point_verify_request, points_verify_due
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "VerifyRefused",
     "asset_create",
     "asset_drill_record",
+    "asset_recovery_record",
+    "asset_serving_switch",
     "asset_update",
     "backup_claim",
     "backup_complete",
@@ -45,6 +50,10 @@ __all__ = [
     "backups_reconcile",
     "dependency_add",
     "dependency_remove",
+    "plan_default_data",
+    "plan_parse",
+    "plan_save",
+    "plan_to_data",
     "point_expire",
     "point_verify",
     "point_verify_request",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from dr_portal.queue import send_on_commit
 from inventory import vault_io
 from inventory.models import (
     Asset,
@@ -39,7 +40,7 @@ def _enqueue(backup: Backup) -> None:
     from inventory.tasks import backup_run
 
     # Our own task id, stored on the row first, so the message can be traced to it.
-    transaction.on_commit(lambda: backup_run.apply_async(args=(backup.pk,), task_id=backup.celery_task_id))
+    send_on_commit(backup_run, args=(backup.pk,), task_id=backup.celery_task_id)
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
-from inventory.models import Asset, Dependency, RecoveryPolicy, Vault, VaultKind
+from inventory.models import Asset, Dependency, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
 
 ASSET_FIELDS = frozenset(
@@ -29,6 +30,7 @@ ASSET_FIELDS = frozenset(
         "source_uri",
         "labels",
         "fallback",
+        "alternate_region",
         "policy",
         "vault",
     }
@@ -147,6 +149,82 @@ def asset_drill_record(*, asset: Asset, drilled_at: datetime, evidence: str, by:
         payload={"drilled_at": drilled_at.isoformat(), "evidence": evidence},
     )
     return locked
+
+
+@transaction.atomic
+def asset_recovery_record(
+    *,
+    asset: Asset,
+    mode: str,
+    finished_at: datetime,
+    rto_seconds: int,
+    rpo_seconds: int | None,
+    run_id: uuid.UUID,
+    by: User | None = None,
+) -> Asset:
+    """Record a measured recovery (achieved RTO and RPO) of `asset`; readiness shows the newest.
+
+    A successful drill also moves the drill clock, through `asset_drill_record`.
+    """
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    if locked.measured_at is None or finished_at >= locked.measured_at:
+        locked.measured_at = finished_at
+        locked.measured_mode = mode
+        locked.measured_rto_seconds = max(0, rto_seconds)
+        locked.measured_rpo_seconds = None if rpo_seconds is None else max(0, rpo_seconds)
+        locked.measured_run = run_id
+        locked.save(
+            update_fields=[
+                "measured_at",
+                "measured_mode",
+                "measured_rto_seconds",
+                "measured_rpo_seconds",
+                "measured_run",
+            ]
+        )
+    audit_append(
+        action="asset.recovery_measured",
+        actor=by,
+        system_actor="system:runs",
+        obj=locked,
+        payload={
+            "run": str(run_id),
+            "mode": mode,
+            "finished_at": finished_at.isoformat(),
+            "rto_seconds": rto_seconds,
+            "rpo_seconds": rpo_seconds,
+        },
+    )
+    if mode == "drill":
+        return asset_drill_record(asset=locked, drilled_at=finished_at, evidence=f"recovery run {run_id}", by=by)
+    return locked
+
+
+@transaction.atomic
+def asset_serving_switch(*, asset: Asset, to: str, reason: str, by: User | None = None) -> Asset:
+    """Make the primary, the alternate region or the fallback what serves `asset`."""
+    if to not in Serving.values:
+        raise ValidationError({"serving": f"Unknown serving mode {to!r}."})
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    if to == Serving.ALTERNATE and not locked.alternate_region:
+        raise ValidationError({"serving": f"{locked.name} has no alternate region."})
+    previous = locked.serving
+    if previous != to:
+        locked.serving = to
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["serving", "updated_at"])
+    audit_append(
+        action="asset.serving_switched",
+        actor=by,
+        system_actor="system:runs",
+        obj=locked,
+        payload={"from": previous, "to": to, "reason": reason, "region": _serving_region(locked)},
+    )
+    return locked
+
+
+def _serving_region(asset: Asset) -> str:
+    return asset.alternate_region if asset.serving == Serving.ALTERNATE else asset.region
 
 
 # --- dependencies ---------------------------------------------------------------

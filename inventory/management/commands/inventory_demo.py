@@ -18,12 +18,15 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from inventory.engine import generate_key_file
-from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import Asset, Backup, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.services import (
     BackupRefused,
     asset_create,
+    asset_update,
     backup_request,
     dependency_add,
+    plan_default_data,
+    plan_save,
     policy_create,
     policy_default_for_tier,
     vault_create,
@@ -326,6 +329,14 @@ ESTATE: list[DemoAsset] = [
     ),
 ]
 
+# Where an endpoint can be served from instead, for failover steps.
+ALTERNATES = {"fraud-scoring-eu": "eu-central-1", "support-chat-endpoint": "eu-central-1"}
+# A recovery plan per service, generated from the dependency order (name -> assets).
+PLANS = {
+    "Fraud service recovery": ["fraud-feature-store", "fraud-detection-model", "fraud-scoring-eu"],
+    "Support assistant recovery": ["support-embeddings-index", "support-rag-pipeline", "support-chat-endpoint"],
+}
+
 DEPENDENCIES = [
     ("fraud-feature-store", "fraud-detection-model"),
     ("fraud-detection-model", "fraud-scoring-eu"),
@@ -440,6 +451,13 @@ class Command(BaseCommand):
         created = self._assets(root)
         for up, down in DEPENDENCIES:
             dependency_add(upstream=Asset.objects.get(name=up), downstream=Asset.objects.get(name=down), by=None)
+        for name, region in ALTERNATES.items():
+            asset = Asset.objects.get(name=name)
+            if asset.alternate_region != region:
+                asset_update(asset=asset, by=None, fields={"alternate_region": region})
+        for plan_name, names in PLANS.items():
+            if not RecoveryPlan.objects.filter(name=plan_name).exists():
+                plan_save(data=plan_default_data(assets=Asset.objects.filter(name__in=names), name=plan_name), by=None)
         queued = self._first_backups()
         self.stdout.write(
             f"Demo estate: {len(ESTATE)} assets ({created} new), {total / MB:.0f} MB of source files under "

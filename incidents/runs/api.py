@@ -1,0 +1,362 @@
+"""The runs API under /api/v1/runs/: reads as viewsets, each write one command through a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dr_portal.accounts.access import Perm
+from dr_portal.accounts.models import User
+from incidents.access import access_incident_by_id
+from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
+from incidents.runs.models import Mode, RecoveryRun, StepRun
+from incidents.runs.resolve import Resolution
+from incidents.runs.selectors import PendingApproval, approvals_pending, run_dry_run, run_queue_place
+from incidents.runs.services import (
+    RunRefused,
+    run_cancel,
+    run_start,
+    step_approve,
+    step_change,
+    step_mark_done,
+    step_reject,
+    step_retry,
+    step_skip,
+)
+from inventory.access import access_plan_by_id, access_point_by_id
+
+
+def _actor(request: Request) -> User:
+    if not isinstance(request.user, User):
+        raise exceptions.NotAuthenticated
+    return request.user
+
+
+def _refused(refused: RunRefused) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"non_field_errors": [str(refused)]})
+
+
+class StepOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    asset = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
+    point = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
+    run = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
+
+    class Meta:
+        model = StepRun
+        fields = [
+            "id",
+            "run",
+            "key",
+            "title",
+            "kind",
+            "asset",
+            "group",
+            "position",
+            "critical",
+            "timeout_seconds",
+            "requires_approval",
+            "approval_role",
+            "approval_quorum",
+            "params",
+            "point",
+            "target_path",
+            "target_region",
+            "params_digest",
+            "state",
+            "attempt",
+            "bytes_done",
+            "bytes_total",
+            "rate_bps",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "evidence",
+            "error_code",
+            "error",
+            "skip_reason",
+            "approval_requested_at",
+        ]
+
+
+class RunOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    plan = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
+    steps = StepOut(many=True, read_only=True)
+    queue_position = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecoveryRun
+        fields = [
+            "id",
+            "reference",
+            "incident",
+            "plan",
+            "plan_version",
+            "mode",
+            "status",
+            "queue_position",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "outage_started_at",
+            "service_verified_at",
+            "data_as_of",
+            "rto_target_seconds",
+            "rpo_target_seconds",
+            "achieved_rto_seconds",
+            "achieved_rpo_seconds",
+            "error",
+            "cancel_reason",
+            "steps",
+        ]
+
+    def get_queue_position(self, run: RecoveryRun) -> int | None:
+        place = run_queue_place(run=run)
+        return place.position if place else None
+
+
+class RunIn(serializers.Serializer):
+    plan = serializers.UUIDField()
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    incident = serializers.UUIDField(help_text="The incident or drill the run belongs to.")
+    outage_started_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DryRunIn(serializers.Serializer):
+    plan = serializers.UUIDField()
+    mode = serializers.ChoiceField(choices=Mode.choices)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CommentIn(serializers.Serializer):
+    comment = serializers.CharField(max_length=2000)
+
+
+class StepChangeIn(serializers.Serializer):
+    point = serializers.UUIDField(required=False)
+    target = serializers.ChoiceField(choices=["original", "alternate"], required=False)
+
+
+def _dry_run(resolution: Resolution) -> dict[str, Any]:
+    return {
+        "plan": resolution.plan.name,
+        "mode": resolution.mode,
+        "problems": resolution.problems,
+        "bytes_total": resolution.bytes_total,
+        "forecast_seconds": round(resolution.forecast_seconds, 1),
+        "rto_target_seconds": resolution.rto_target_seconds,
+        "throughput_bytes_per_second": round(resolution.throughput_bps),
+        "throughput_measured": resolution.throughput_measured,
+        "steps": [
+            {
+                "key": s.plan_step.key,
+                "kind": s.plan_step.kind,
+                "group": s.plan_step.group,
+                "asset": s.asset.name if s.asset else None,
+                "point": str(s.point.public_id) if s.point else None,
+                "target_path": s.target_path,
+                "target_region": s.target_region,
+                "bytes": s.bytes,
+                "forecast_seconds": round(s.forecast_seconds, 1),
+                "approval": (
+                    {"role": s.plan_step.approval_role, "quorum": s.plan_step.approval_quorum}
+                    if s.plan_step.requires_approval
+                    else None
+                ),
+            }
+            for s in resolution.steps
+        ],
+    }
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunOut
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_fields = ["status", "mode"]
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        access_runs(request.user)
+
+    def get_queryset(self) -> QuerySet[RecoveryRun]:
+        return (
+            RecoveryRun.objects.select_related("plan", "requested_by", "incident")
+            .prefetch_related("steps__asset", "steps__point", "steps__run")
+            .order_by("-created_at")
+        )
+
+    @extend_schema(request=RunIn, responses={201: RunOut})
+    def create(self, request: Request) -> Response:
+        """Start a run (it is queued; a worker picks it up)."""
+        access_runs(request.user, for_write=True)
+        data = RunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = access_plan_by_id(request.user, data.validated_data["plan"])
+        incident = access_incident_by_id(request.user, data.validated_data["incident"])
+        try:
+            run = run_start(
+                plan=plan,
+                mode=data.validated_data["mode"],
+                by=_actor(request),
+                incident=incident,
+                outage_started_at=data.validated_data.get("outage_started_at"),
+            )
+        except RunRefused as refused:
+            raise _refused(refused) from None
+        return Response(RunOut(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DryRunIn, responses=dict)
+    @action(detail=False, methods=["post"], url_path="dry-run")
+    def dry_run(self, request: Request) -> Response:
+        """What a run would do: steps, bytes to move, RTO forecast, reasons it could not start."""
+        access_runs(request.user, for_write=True)
+        data = DryRunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = access_plan_by_id(request.user, data.validated_data["plan"])
+        return Response(_dry_run(run_dry_run(plan=plan, mode=data.validated_data["mode"])))
+
+    @extend_schema(request=ReasonIn, responses=RunOut)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, id: str) -> Response:
+        run = access_run_by_id(request.user, id, for_write=True)
+        data = ReasonIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = run_cancel(run=run, by=_actor(request), reason=data.validated_data["reason"])
+        except RunRefused as refused:
+            raise _refused(refused) from None
+        return Response(RunOut(run).data)
+
+
+class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = StepOut
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        access_runs(request.user)
+
+    def get_queryset(self) -> QuerySet[StepRun]:
+        return StepRun.objects.select_related("run", "asset", "point")
+
+    def _command(self, request: Request, id: str, perm: Perm) -> StepRun:
+        return access_step_by_id(request.user, id, perm=perm)
+
+    @extend_schema(request=StepChangeIn, responses=StepOut)
+    def partial_update(self, request: Request, id: str) -> Response:
+        """Change a restore step's point or target before it runs; earlier approvals stop counting."""
+        step = self._command(request, id, Perm.COMMAND_INCIDENTS)
+        data = StepChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        point = (
+            access_point_by_id(request.user, data.validated_data["point"]) if "point" in data.validated_data else None
+        )
+        try:
+            step = step_change(step=step, by=_actor(request), point=point, target=data.validated_data.get("target"))
+        except RunRefused as refused:
+            raise _refused(refused) from None
+        return Response(StepOut(step).data)
+
+    def _act(
+        self, request: Request, id: str, perm: Perm, serializer: type[serializers.Serializer], do: Any
+    ) -> Response:
+        step = self._command(request, id, perm)
+        data = serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            step = do(step, _actor(request), data.validated_data)
+        except RunRefused as refused:
+            raise _refused(refused) from None
+        return Response(StepOut(step).data)
+
+    @extend_schema(request=ReasonIn, responses=StepOut)
+    @action(detail=True, methods=["post"])
+    def skip(self, request: Request, id: str) -> Response:
+        return self._act(
+            request, id, Perm.COMMAND_INCIDENTS, ReasonIn, lambda s, u, d: step_skip(step=s, by=u, reason=d["reason"])
+        )
+
+    @extend_schema(request=None, responses=StepOut)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, id: str) -> Response:
+        return self._act(
+            request, id, Perm.COMMAND_INCIDENTS, serializers.Serializer, lambda s, u, d: step_retry(step=s, by=u)
+        )
+
+    @extend_schema(request=ReasonIn, responses=StepOut)
+    @action(detail=True, methods=["post"])
+    def done(self, request: Request, id: str) -> Response:
+        return self._act(
+            request,
+            id,
+            Perm.RESPOND_INCIDENTS,
+            ReasonIn,
+            lambda s, u, d: step_mark_done(step=s, by=u, note=d["reason"]),
+        )
+
+    @extend_schema(request=CommentIn, responses=StepOut)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, id: str) -> Response:
+        return self._act(
+            request, id, Perm.APPROVE_STEPS, CommentIn, lambda s, u, d: step_approve(step=s, by=u, comment=d["comment"])
+        )
+
+    @extend_schema(request=CommentIn, responses=StepOut)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, id: str) -> Response:
+        return self._act(
+            request, id, Perm.APPROVE_STEPS, CommentIn, lambda s, u, d: step_reject(step=s, by=u, comment=d["comment"])
+        )
+
+
+class PendingOut(serializers.Serializer):
+    step = StepOut()
+    run = serializers.SerializerMethodField()
+    approved_by = serializers.ListField(source="approvers", child=serializers.CharField())
+    waiting_for = serializers.IntegerField()
+    data_loss_seconds = serializers.SerializerMethodField()
+    requested_by = serializers.SerializerMethodField()
+    requested_at = serializers.DateTimeField(source="step.approval_requested_at")
+    expires_at = serializers.DateTimeField()
+    you_may_decide = serializers.SerializerMethodField()
+    why_not = serializers.CharField(source="blocked")
+
+    def get_run(self, item: PendingApproval) -> dict[str, Any]:
+        return {"id": str(item.run.public_id), "reference": item.run.reference, "mode": item.run.mode}
+
+    def get_data_loss_seconds(self, item: PendingApproval) -> float | None:
+        return item.data_loss.total_seconds() if item.data_loss is not None else None
+
+    def get_requested_by(self, item: PendingApproval) -> str | None:
+        who = item.step.approval_requested_by
+        return who.get_username() if who else None
+
+    def get_you_may_decide(self, item: PendingApproval) -> bool:
+        return not item.blocked and item.mine is None
+
+
+class ApprovalViewSet(viewsets.GenericViewSet):
+    serializer_class = PendingOut
+    pagination_class = None
+    queryset = StepRun.objects.none()  # the list comes from a selector; this only names the model
+
+    @extend_schema(responses=PendingOut(many=True))
+    def list(self, request: Request) -> Response:
+        """Steps waiting for approval, with exactly what each will do."""
+        access_approvals(request.user)
+        return Response(PendingOut(approvals_pending(user=_actor(request)), many=True).data)

@@ -1,0 +1,267 @@
+"""Recovery runs: a plan executed in a mode, step by step, with approvals and measured RTO/RPO."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from incidents.runs.querysets import RunQuerySet, StepQuerySet
+from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+
+
+class Mode(models.TextChoices):
+    DRILL = "drill", "Drill (isolated target, cleaned up)"
+    RECOVERY = "recovery", "Recovery"
+    FAILBACK = "failback", "Failback"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    WAITING_APPROVAL = "waiting_approval", "Waiting for approval"
+    VERIFYING = "verifying", "Verifying"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+RUN_ACTIVE = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING_APPROVAL, RunStatus.VERIFYING]
+RUN_FINISHED = [RunStatus.SUCCEEDED, RunStatus.PARTIALLY_FAILED, RunStatus.FAILED, RunStatus.CANCELLED]
+
+
+class StepState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    WAITING_APPROVAL = "waiting_approval", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Approval expired"
+
+
+STEP_DONE = [StepState.SUCCEEDED, StepState.SKIPPED, StepState.CANCELLED]
+STEP_UNSUCCESSFUL = [StepState.FAILED, StepState.REJECTED, StepState.EXPIRED]
+STEP_FINISHED = [*STEP_DONE, *STEP_UNSUCCESSFUL]
+STEP_IN_FLIGHT = [StepState.QUEUED, StepState.RUNNING]
+
+
+class RecoveryRun(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Every new run belongs to an incident (a drill is an incident of kind drill); the
+    # column allows null only for runs made before incidents existed.
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="recovery_runs"
+    )
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.PROTECT, related_name="runs")
+    plan_version = models.PositiveIntegerField()
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    assets = models.ManyToManyField(Asset, related_name="recovery_runs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Left the queue and took its assets.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outage_started_at = models.DateTimeField(help_text="Start of the outage (or of the drill): the RTO clock.")
+    service_verified_at = models.DateTimeField(null=True, blank=True)
+    data_as_of = models.DateTimeField(null=True, blank=True, help_text="The oldest recovery point used.")
+    rto_target_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rpo_target_seconds = models.PositiveIntegerField(null=True, blank=True)
+    achieved_rto_seconds = models.PositiveIntegerField(null=True, blank=True)
+    achieved_rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
+    current_group = models.PositiveSmallIntegerField(default=0)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="Last time a worker was nudged.")
+    cancel_reason = models.TextField(blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    cleaned_at = models.DateTimeField(null=True, blank=True, help_text="Drill targets removed.")
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_known"),
+            models.CheckConstraint(condition=Q(mode__in=Mode.values), name="run_mode_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=RUN_ACTIVE) | Q(finished_at__isnull=False), name="run_finished_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.public_id} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return f"RUN-{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in RUN_ACTIVE
+
+    @property
+    def incident_uuid(self) -> uuid.UUID | None:
+        """The incident's public id, which its timeline (the audit log) is keyed by."""
+        return self.incident.public_id if self.incident is not None else None
+
+    @property
+    def rto_met(self) -> bool | None:
+        if self.achieved_rto_seconds is None or self.rto_target_seconds is None:
+            return None
+        return self.achieved_rto_seconds <= self.rto_target_seconds
+
+    @property
+    def rpo_met(self) -> bool | None:
+        if self.achieved_rpo_seconds is None or self.rpo_target_seconds is None:
+            return None
+        return self.achieved_rpo_seconds <= self.rpo_target_seconds
+
+
+class RunLock(models.Model):
+    """An asset held by one run; the unique asset is what keeps two runs off it at once."""
+
+    asset = models.OneToOneField(Asset, on_delete=models.PROTECT, related_name="run_lock")
+    run = models.ForeignKey(RecoveryRun, on_delete=models.CASCADE, related_name="locks")
+    acquired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} held by {self.run_id}"
+
+
+class StepRun(models.Model):
+    """One plan step within one run: a copy of the plan step, resolved to a point and a target."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    run = models.ForeignKey(RecoveryRun, on_delete=models.CASCADE, related_name="steps")
+    plan_step = models.ForeignKey(PlanStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=StepKind.choices)
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    group = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField()
+    critical = models.BooleanField(default=True)
+    timeout_seconds = models.PositiveIntegerField()
+    requires_approval = models.BooleanField(default=False)
+    approval_role = models.CharField(max_length=32, blank=True)
+    approval_quorum = models.PositiveSmallIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    # Resolved when the run is created, so approvers see exactly what will happen.
+    point = models.ForeignKey(RecoveryPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target_path = models.CharField(max_length=500, blank=True)
+    target_region = models.CharField(max_length=64, blank=True)
+    params_digest = models.CharField(max_length=64, help_text="SHA-256 of the canonical parameters.")
+
+    state = models.CharField(max_length=20, choices=StepState.choices, default=StepState.PENDING)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
+    rate_bps = models.FloatField(null=True, blank=True, help_text="Bytes per second over this attempt.")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Lease: the worker's last sign of life.")
+    worker = models.CharField(max_length=200, blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True, help_text="A waiting step looks again at this time.")
+    evidence = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    skip_reason = models.TextField(blank=True)
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who skipped it, or marked a manual step done.",
+    )
+    approval_round = models.PositiveSmallIntegerField(default=0)
+    approval_requested_at = models.DateTimeField(null=True, blank=True)
+    approval_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = StepQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="step_run_key_unique"),
+            models.CheckConstraint(condition=Q(state__in=StepState.values), name="step_state_known"),
+            models.CheckConstraint(
+                condition=~Q(state=StepState.SKIPPED) | ~Q(skip_reason=""), name="step_skip_has_reason"
+            ),
+            models.CheckConstraint(condition=~Q(state=StepState.FAILED) | ~Q(error=""), name="step_failure_has_reason"),
+            models.CheckConstraint(
+                condition=Q(bytes_total__isnull=True) | Q(bytes_done__lte=F("bytes_total")),
+                name="step_bytes_within_total",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"step {self.key} of run {self.run_id} ({self.state})"
+
+    @property
+    def percent(self) -> int | None:
+        if not self.bytes_total:
+            return 100 if self.state == StepState.SUCCEEDED else None
+        return min(100, int(100 * self.bytes_done / self.bytes_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in STEP_FINISHED
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    REJECT = "reject", "Rejected"
+
+
+class Approval(models.Model):
+    """One person's decision on one step, bound to the step's parameters as they were."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    step = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField()
+    round = models.PositiveSmallIntegerField()
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # A person counts once per request for approval, however often they click.
+            models.UniqueConstraint(fields=["step", "approver", "round", "digest"], name="approval_once_per_person"),
+            models.CheckConstraint(condition=~Q(comment=""), name="approval_has_comment"),
+            models.CheckConstraint(condition=Q(decision__in=Decision.values), name="approval_decision_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} of {self.step_id} by {self.approver_id}"

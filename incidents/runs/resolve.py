@@ -1,0 +1,172 @@
+"""Turn a plan's steps into exactly what a run would do: which point, which target, which region.
+
+Used by the dry run (to show it) and by `run_start` (to freeze it into step rows),
+so what an approver reads is what a worker does. Every reason a run cannot start
+is collected as a sentence rather than raised one at a time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from incidents.runs.models import Mode, RecoveryRun, StepRun, StepState
+from incidents.runs.targets import restore_target
+from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+
+MiB = 1024 * 1024
+STEP_OVERHEAD_SECONDS = 2  # dispatch and bookkeeping per step, measured roughly on a quiet worker
+
+
+@dataclass
+class ResolvedStep:
+    plan_step: PlanStep
+    asset: Asset | None
+    point: RecoveryPoint | None = None
+    target_path: str = ""
+    target_region: str = ""
+    bytes: int = 0
+    forecast_seconds: float = 0.0
+
+
+@dataclass
+class Resolution:
+    plan: RecoveryPlan
+    mode: str
+    steps: list[ResolvedStep] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    throughput_bps: float = 0.0
+    throughput_measured: bool = False
+    throughput_samples: int = 0
+
+    @property
+    def bytes_total(self) -> int:
+        return sum(s.bytes for s in self.steps if s.plan_step.kind == StepKind.RESTORE)
+
+    @property
+    def forecast_seconds(self) -> float:
+        groups: dict[int, float] = {}
+        for step in self.steps:
+            group = step.plan_step.group
+            groups[group] = max(groups.get(group, 0.0), step.forecast_seconds)
+        return sum(groups.values())
+
+    @property
+    def rto_target_seconds(self) -> int | None:
+        targets = [a.policy.rto_minutes * 60 for a in self.assets if a.policy]
+        return min(targets) if targets else None
+
+    @property
+    def assets(self) -> list[Asset]:
+        seen = {s.asset.pk: s.asset for s in self.steps if s.asset is not None}
+        return sorted(seen.values(), key=lambda a: a.name)
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for s in self.steps if s.plan_step.requires_approval)
+
+
+def measured_throughput(*, samples: int = 20) -> tuple[float, int]:
+    """Median restore rate (bytes/s) of recent successful restores of at least 1 MiB; (0, 0) with none."""
+    found = list(
+        StepRun.objects.filter(
+            kind=StepKind.RESTORE, state=StepState.SUCCEEDED, bytes_total__gte=MiB, rate_bps__isnull=False
+        )
+        .order_by("-finished_at")
+        .values_list("rate_bps", flat=True)[:samples]
+    )
+    rates = [r for r in found if r is not None]
+    return (statistics.median(rates), len(rates)) if rates else (0.0, 0)
+
+
+def _good_point(asset: Asset, wanted: str) -> RecoveryPoint | None:
+    points = RecoveryPoint.objects.good().filter(asset=asset).select_related("vault")
+    if wanted == "latest":
+        return points.order_by("-data_as_of").first()
+    return points.filter(public_id=wanted).first() if _is_uuid(wanted) else None
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) -> Resolution:
+    """What `plan` would do in `mode`; pass the unsaved `run` to get its real drill folder."""
+    result = Resolution(plan=plan, mode=mode)
+    measured, count = measured_throughput()
+    result.throughput_measured = count > 0
+    result.throughput_samples = count
+    result.throughput_bps = measured or settings.RUN_FORECAST_FALLBACK_MIBPS * MiB
+    probe = run or RecoveryRun(plan=plan, mode=mode)
+    restored: dict[int, ResolvedStep] = {}
+    steps = list(plan.steps.select_related("asset", "asset__policy").order_by("position"))
+    if not steps:
+        result.problems.append("The plan has no steps.")
+    for plan_step in steps:
+        item = ResolvedStep(plan_step=plan_step, asset=plan_step.asset)
+        asset = plan_step.asset
+        if plan_step.kind == StepKind.RESTORE and asset is not None:
+            wanted = str(plan_step.params.get("point", "latest"))
+            item.point = _good_point(asset, wanted)
+            if item.point is None:
+                result.problems.append(
+                    f"{asset.name} has no good (ok) recovery point to restore from; back it up first."
+                    if wanted == "latest"
+                    else f"{asset.name}: recovery point {wanted} is not a good point of this asset."
+                )
+            target = str(plan_step.params.get("target", "original"))
+            if target == "alternate" and not asset.alternate_region:
+                result.problems.append(f"{asset.name} has no alternate region to restore into.")
+            item.target_path, item.target_region = restore_target(run=probe, asset=asset, target=target)
+            if not item.target_path.startswith("/"):
+                result.problems.append(
+                    f"{asset.name}: only local folders can be restored into, not {item.target_path}."
+                )
+            allowed = asset.policy.allowed_regions if asset.policy else []
+            if allowed and item.target_region not in allowed:
+                result.problems.append(
+                    f"Restoring {asset.name} into {item.target_region or 'an unknown region'} is refused: "
+                    f"its policy allows only {', '.join(allowed)}."
+                )
+            item.bytes = item.point.size_bytes if item.point else 0
+            item.forecast_seconds = item.bytes / result.throughput_bps + STEP_OVERHEAD_SECONDS
+            restored[asset.pk] = item
+        elif plan_step.kind in (StepKind.VERIFY, StepKind.SMOKE) and asset is not None:
+            source = restored.get(asset.pk)
+            if source is not None:
+                item.point, item.target_path, item.target_region = (
+                    source.point,
+                    source.target_path,
+                    source.target_region,
+                )
+            elif plan_step.kind == StepKind.VERIFY:
+                item.point = _good_point(asset, "latest")
+                item.target_path, item.target_region = asset.source_uri, asset.region
+                if item.point is None:
+                    result.problems.append(f"{asset.name} has no good recovery point to verify against.")
+            else:
+                item.target_path, item.target_region = asset.source_uri, asset.region
+            if plan_step.kind == StepKind.VERIFY:
+                item.bytes = item.point.size_bytes if item.point else 0
+                item.forecast_seconds = item.bytes / (2 * result.throughput_bps) + STEP_OVERHEAD_SECONDS
+            else:
+                item.forecast_seconds = STEP_OVERHEAD_SECONDS
+        elif plan_step.kind == StepKind.FAILOVER and asset is not None:
+            item.target_region = asset.region if mode == Mode.FAILBACK else asset.alternate_region
+            source = restored.get(asset.pk)
+            item.point = source.point if source else _good_point(asset, "latest")  # the data it will serve
+            item.forecast_seconds = STEP_OVERHEAD_SECONDS
+        elif plan_step.kind == StepKind.WAIT:
+            item.forecast_seconds = float(plan_step.params.get("seconds", 0)) + STEP_OVERHEAD_SECONDS
+        else:
+            item.forecast_seconds = STEP_OVERHEAD_SECONDS
+        result.steps.append(item)
+    return result
