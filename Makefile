@@ -48,8 +48,8 @@ check-migrations: venv
 # (BENCH_ARGS="--events 100000" for a quick run); without it that one is skipped.
 bench: venv
 	DEBUG=true $(BIN)/python bench/pdf_bench.py
-	DEBUG=true $(BIN)/python bench/report_bench.py
 	DEBUG=true $(BIN)/python -m bench.restore_bench $(RESTORE_BENCH_ARGS)
+	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 
