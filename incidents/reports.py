@@ -516,11 +516,27 @@ def _newest_good_before(asset_id: int, moment: datetime) -> RecoveryPoint | None
     )
 
 
+def _seconds(value: int | None) -> str | None:
+    return short_duration(timedelta(seconds=value)) if value is not None else None
+
+
 def _restoration(
     incident: Incident, events: list[AuditEvent], links: list[IncidentAsset], doc: ReportDocument
 ) -> Section:
+    from incidents.runs.models import RecoveryRun
+
     start = incident.started_at or incident.detected_at or incident.declared_at
     restore_time = incident.restored_at - start if incident.restored_at and start else None
+    runs = list(
+        RecoveryRun.objects.filter(incident=incident).prefetch_related("assets").select_related("requested_by")
+        .order_by("created_at", "pk")
+    )  # fmt: skip
+    # Per asset, the newest run that measured an RTO for it: what the restore achieved.
+    measured_by: dict[int, RecoveryRun] = {}
+    for run in runs:
+        if run.achieved_rto_seconds is not None:
+            for asset in run.assets.all():
+                measured_by[asset.pk] = run
     rows = []
     rto: list[Measured] = []
     rpo: list[Measured] = []
@@ -531,6 +547,7 @@ def _restoration(
         age = start - point.data_as_of if point and start else None
         if age is not None:
             backup_ages.append(age)
+        measured = measured_by.get(asset.pk)
         rows.append(
             [
                 asset.name,
@@ -542,22 +559,49 @@ def _restoration(
                 short_duration(age) if age is not None else None,
                 ts(point.immutable_until) if point and point.immutable_until else None,
                 (point.manifest_sha256[:16] if point and point.manifest_sha256 else None),
-                None,  # restore job: recorded by recovery runs
-                None,  # RTO achieved by a restore job
+                measured.reference if measured else None,
+                _seconds(measured.achieved_rto_seconds) if measured else None,
             ]
         )
-        rto.append(Measured(asset.name, None, timedelta(minutes=policy.rto_minutes) if policy else None))
+        rto.append(
+            Measured(
+                asset.name,
+                timedelta(seconds=measured.achieved_rto_seconds)
+                if measured and measured.achieved_rto_seconds is not None
+                else None,
+                timedelta(minutes=policy.rto_minutes) if policy else None,
+            )
+        )
         rpo.append(Measured(asset.name, age, timedelta(minutes=policy.rpo_minutes) if policy else None))
     if links:
         doc.charts["rto"] = (
-            achieved_vs_target_chart(rto, title="RTO achieved by restore jobs vs target"),
-            "Per asset: restore-job RTO as a share of the target. No recovery run is recorded for this incident, "
-            "so every bar reads “not measured”.",
+            achieved_vs_target_chart(rto, title="RTO achieved by recovery runs vs target"),
+            "Per asset: the RTO measured by the newest recovery run that restored it (outage start → service "
+            "verified), as a share of the policy's target; “not measured” where no run restored it.",
         )
         doc.charts["rpo"] = (
             backup_age_vs_rpo_chart(rpo, title="Newest good backup at incident start vs RPO"),
             "Data-loss window if restored from the newest good backup taken before the incident started.",
         )
+    run_rows = [
+        [
+            run.reference,
+            run.get_mode_display(),
+            run.get_status_display(),
+            ", ".join(a.name for a in run.assets.all()) or None,
+            run.requested_by.username if run.requested_by else None,
+            ts(run.outage_started_at),
+            ts(run.service_verified_at),
+            ts(run.data_as_of),
+            f"{_seconds(run.achieved_rto_seconds)} / {_seconds(run.rto_target_seconds)}"
+            if run.achieved_rto_seconds is not None
+            else None,
+            f"{_seconds(run.achieved_rpo_seconds)} / {_seconds(run.rpo_target_seconds)}"
+            if run.achieved_rpo_seconds is not None
+            else None,
+        ]
+        for run in runs
+    ]
     worst_age = max(backup_ages) if backup_ages else None
     nprm_restore = None if restore_time is None else ("yes" if restore_time <= NPRM_RESTORE else "no")
     nprm_backup = (
@@ -577,6 +621,7 @@ def _restoration(
                 "Incident-level time to restore (start → service restored)",
                 short_duration(restore_time) if restore_time is not None else None,
             ),
+            Field("recovery_runs", "Recovery runs", len(runs)),
             Field("failovers", "Failovers (approvals, two-person rule, lag)", None),
             Field("emergency_mode", "Emergency-mode operation (activated / deactivated)", None),
             Field("ai_rollback", "Model / config version rolled back to; evidence snapshot hash", None),
@@ -587,8 +632,26 @@ def _restoration(
         charts=["rto", "rpo"] if links else [],
         tables=[
             Table(
+                "runs",
+                "Recovery runs (restore jobs)",
+                [
+                    "Run",
+                    "Mode",
+                    "Status",
+                    "Assets",
+                    "Requested by",
+                    "Outage start",
+                    "Service verified",
+                    "Data as of",
+                    "RTO achieved / target",
+                    "RPO achieved / target",
+                ],
+                run_rows,
+                empty="No recovery run was started for this incident.",
+            ),
+            Table(
                 "restore",
-                "Assets: targets and the backup a restore would use",
+                "Assets: targets, the backup a restore would use, and what a run achieved",
                 [
                     "Asset",
                     "RTO target",
@@ -599,14 +662,12 @@ def _restoration(
                     "Data-loss window",
                     "Immutable until",
                     "Manifest SHA-256",
-                    "Restore job",
+                    "Recovery run",
                     "RTO achieved",
                 ],
                 rows,
                 empty="No assets are linked to this incident.",
-                note="Restore jobs and their achieved RTO/RPO come from recovery runs, which are not recorded for "
-                "this incident: those columns read “not recorded”.",
-            )
+            ),
         ],
     )
 
@@ -937,3 +998,29 @@ def period_incidents_section(*, start: datetime, end: datetime, now: datetime) -
             ),
         ],
     )
+
+
+def period_recovery_runs(*, start: datetime, end: datetime) -> list[Any]:
+    """Recovery runs (drills and recoveries) finished in [start, end), oldest first, for the readiness report."""
+    from incidents.runs.models import RecoveryRun
+    from inventory.reports import MeasuredRun
+
+    runs = (
+        RecoveryRun.objects.filter(finished_at__gte=start, finished_at__lt=end)
+        .prefetch_related("assets")
+        .order_by("finished_at", "pk")
+    )
+    return [
+        MeasuredRun(
+            reference=run.reference,
+            mode=run.get_mode_display(),
+            status=run.get_status_display(),
+            assets=tuple(sorted(a.name for a in run.assets.all())),
+            finished_at=run.finished_at,
+            rto_achieved_s=run.achieved_rto_seconds,
+            rto_target_s=run.rto_target_seconds,
+            rpo_achieved_s=run.achieved_rpo_seconds,
+            rpo_target_s=run.rpo_target_seconds,
+        )
+        for run in runs
+    ]

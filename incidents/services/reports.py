@@ -249,7 +249,12 @@ def report_fail(*, report: GeneratedReport, reason: str, only_attempt: int | Non
 
 def report_document(*, report: GeneratedReport, now: datetime) -> tuple[Any, str]:
     """The report's data (sealing the log first) and the template that renders it."""
-    from incidents.reports import incident_report_document, period_drills_section, period_incidents_section
+    from incidents.reports import (
+        incident_report_document,
+        period_drills_section,
+        period_incidents_section,
+        period_recovery_runs,
+    )
     from inventory.reports import Period, readiness_report_document
 
     if report.kind == ReportKind.INCIDENT:
@@ -272,6 +277,7 @@ def report_document(*, report: GeneratedReport, now: datetime) -> tuple[Any, str
         now=now,
         drills=period_drills_section(start=period.start, end=period.end, now=now),
         incidents=period_incidents_section(start=period.start, end=period.end, now=now),
+        runs=period_recovery_runs(start=period.start, end=period.end),
     )
     return doc, "reports/readiness_report.html"
 

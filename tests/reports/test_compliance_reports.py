@@ -452,3 +452,58 @@ def test_evidence_json_is_plain_json(report_env: Path, compliance: User) -> None
     parsed = json.loads(raw)
     assert parsed["schema"] == "drp.report-evidence/1"
     assert datetime.fromisoformat(parsed["report"]["generated_at"].replace("Z", "+00:00")).tzinfo == UTC
+
+
+def test_incident_report_prints_the_rto_a_recovery_run_achieved(
+    report_env: Path, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from incidents.runs.models import RecoveryRun
+    from tests.factories import RecoveryPlanFactory
+
+    incident = closed_incident(commander, compliance, estate)
+    started = timezone.now() - timedelta(hours=2)
+    run = RecoveryRun.objects.create(
+        incident=incident, plan=RecoveryPlanFactory.create(), plan_version=1, mode="recovery", status="succeeded",
+        requested_by=commander, outage_started_at=started, service_verified_at=started + timedelta(minutes=42),
+        finished_at=started + timedelta(minutes=43), rto_target_seconds=3600, rpo_target_seconds=900,
+        achieved_rto_seconds=42 * 60, achieved_rpo_seconds=600,
+    )  # fmt: skip
+    run.assets.set([estate[0]])
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    flat = reading_order(report_path(report))
+    assert run.reference in flat
+    assert "42m / 1h 00m" in flat  # the run's RTO, achieved / target, in the runs table and the chart
+    assert "10m / 15m" in flat  # its RPO
+    restore = next(t for s in evidence_of(report)["sections"] for t in s["tables"] if t["key"] == "restore")
+    scoring = next(r for r in restore["rows"] if r[0] == "fraud-scoring")
+    assert scoring[-2:] == [run.reference, "42m"]
+    features = next(r for r in restore["rows"] if r[0] == "feature-store")
+    assert features[-2:] == [None, None]  # no run restored it: not recorded
+
+
+def test_readiness_report_lists_recovery_runs_in_the_period(
+    report_env: Path, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from incidents.runs.models import RecoveryRun
+    from tests.factories import RecoveryPlanFactory
+
+    now = timezone.now()
+    run = RecoveryRun.objects.create(
+        plan=RecoveryPlanFactory.create(), plan_version=1, mode="drill", status="succeeded", requested_by=commander,
+        outage_started_at=now - timedelta(hours=1), service_verified_at=now - timedelta(minutes=25),
+        finished_at=now - timedelta(minutes=20), rto_target_seconds=3600, rpo_target_seconds=900,
+        achieved_rto_seconds=35 * 60, achieved_rpo_seconds=300,
+    )  # fmt: skip
+    run.assets.set([estate[0]])
+    report = build(
+        report_request(
+            kind=ReportKind.READINESS,
+            by=compliance,
+            period_first=now.date() - timedelta(days=1),
+            period_last=now.date(),
+        )
+    )
+    flat = reading_order(report_path(report))
+    assert run.reference in flat and "35m / 1h 00m" in flat and "5m / 15m" in flat
+    runs = next(t for s in evidence_of(report)["sections"] for t in s["tables"] if t["key"] == "runs")
+    assert [r[0] for r in runs["rows"]] == [run.reference]
