@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.readiness import Level
+from inventory.services.catalog import ASSET_FIELDS_ORDER, POLICY_FIELDS_ORDER, VAULT_FIELDS_ORDER
 
 
 class RegionListField(forms.CharField):
@@ -58,21 +59,7 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = RecoveryPolicy
-        fields = [
-            "name",
-            "description",
-            "strategy",
-            "rto_minutes",
-            "rpo_minutes",
-            "mtd_minutes",
-            "backup_cadence_minutes",
-            "retention_days",
-            "worm_days",
-            "encryption_required",
-            "allowed_regions",
-            "drill_cadence_days",
-            "failover_quorum",
-        ]
+        fields = list(POLICY_FIELDS_ORDER)
         widgets = {"description": forms.Textarea(attrs={"rows": 2}), "strategy": forms.RadioSelect}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,22 +76,7 @@ class AssetForm(forms.ModelForm):
 
     class Meta:
         model = Asset
-        fields = [
-            "name",
-            "title",
-            "kind",
-            "owner_team",
-            "tier",
-            "data_classes",
-            "region",
-            "environment",
-            "source_uri",
-            "labels",
-            "fallback",
-            "alternate_region",
-            "policy",
-            "vault",
-        ]
+        fields = list(ASSET_FIELDS_ORDER)
         widgets = {"fallback": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -207,4 +179,4 @@ class VaultForm(forms.ModelForm):
 
     class Meta:
         model = Vault
-        fields = ["name", "kind", "region", "worm_capable", "config"]
+        fields = list(VAULT_FIELDS_ORDER)

@@ -17,42 +17,41 @@ from dr_portal.audit.services import audit_append
 from inventory.models import Asset, Dependency, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
 
-ASSET_FIELDS = frozenset(
-    {
-        "name",
-        "title",
-        "kind",
-        "owner_team",
-        "tier",
-        "data_classes",
-        "region",
-        "environment",
-        "source_uri",
-        "labels",
-        "fallback",
-        "alternate_region",
-        "policy",
-        "vault",
-    }
+ASSET_FIELDS_ORDER: tuple[str, ...] = (
+    "name",
+    "title",
+    "kind",
+    "owner_team",
+    "tier",
+    "data_classes",
+    "region",
+    "environment",
+    "source_uri",
+    "labels",
+    "fallback",
+    "alternate_region",
+    "policy",
+    "vault",
 )
-POLICY_FIELDS = frozenset(
-    {
-        "name",
-        "description",
-        "strategy",
-        "rto_minutes",
-        "rpo_minutes",
-        "mtd_minutes",
-        "backup_cadence_minutes",
-        "retention_days",
-        "worm_days",
-        "encryption_required",
-        "allowed_regions",
-        "drill_cadence_days",
-        "failover_quorum",
-    }
+ASSET_FIELDS = frozenset(ASSET_FIELDS_ORDER)
+POLICY_FIELDS_ORDER: tuple[str, ...] = (
+    "name",
+    "description",
+    "strategy",
+    "rto_minutes",
+    "rpo_minutes",
+    "mtd_minutes",
+    "backup_cadence_minutes",
+    "retention_days",
+    "worm_days",
+    "encryption_required",
+    "allowed_regions",
+    "drill_cadence_days",
+    "failover_quorum",
 )
-VAULT_FIELDS = frozenset({"name", "kind", "region", "worm_capable", "config"})
+POLICY_FIELDS = frozenset(POLICY_FIELDS_ORDER)
+VAULT_FIELDS_ORDER: tuple[str, ...] = ("name", "kind", "region", "worm_capable", "config")
+VAULT_FIELDS = frozenset(VAULT_FIELDS_ORDER)
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
