@@ -19,7 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("me/", accounts_api.me, name="me"),
     path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
     path("intake/generic", api_intake.generic, name="intake-generic"),
-    path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
+    path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
@@ -28,7 +28,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
     path("reports/incident/", api_reports.report_incident_create, name="report-create-incident"),
     path("reports/readiness/", api_reports.report_readiness_create, name="report-create-readiness"),
-    path("reports/<uuid:report_id>/download/", api_reports.report_download_view, name="report-download"),
+    path("reports/<str:report_id>/download/", api_reports.report_download_view, name="report-download"),
     path("", include("dr_portal.audit.api")),
 ]
 

@@ -19,6 +19,7 @@ from dr_portal.env import (
     env_optional,
     env_path,
     env_str,
+    load_env_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +29,11 @@ TESTING = "PYTEST_VERSION" in os.environ
 
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# `make run` records its settings (DEBUG, a generated SECRET_KEY) in VAR_DIR/.env so
+# that management commands in that checkout see what the server sees. Variables
+# already in the environment win; the test suite ignores the file.
+if not TESTING:
+    load_env_file(VAR_DIR / ".env")
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -207,11 +213,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "dr_portal.api_parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "dr_portal.accounts.api.exception_handler",
+    "EXCEPTION_HANDLER": "dr_portal.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -220,10 +231,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dr_portal.api_schema.add_error_responses",
+    ],
+    # Backups and recovery points both have a `status` with different choices.
     "ENUM_NAME_OVERRIDES": {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
-        "RunModeEnum": "incidents.runs.models.Mode",
     },
 }
 
@@ -239,9 +254,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     )
     _queue_dir = CELERY_FILESYSTEM_DIR
     _queue_dir.mkdir(parents=True, exist_ok=True)
+    # Kombu keeps its fanout-exchange bookkeeping in control_folder (default: ./control in the
+    # working directory); a runtime file, so it lives under VAR_DIR like the queue.
+    _control_dir = VAR_DIR / "celery" / "control"
+    _control_dir.mkdir(parents=True, exist_ok=True)
     _broker_options = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:
@@ -267,17 +287,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
-    "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
-    "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
-    "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
-    "inventory-points-verify": {"task": "inventory.points_verify", "schedule": 3600.0},
-    "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
-    "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
-    "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
-    "incidents-reports-reconcile": {"task": "incidents.reports_reconcile", "schedule": 300.0},
-}
 # Backups: how often a worker saves progress, how long silence means a dead
 # worker, and how many attempts a backup gets before it is failed.
 BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
@@ -312,7 +321,6 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
 RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
-CELERY_BEAT_SCHEDULE["runs-reconcile"] = {"task": "runs.reconcile", "schedule": float(RUN_RECONCILE_SECONDS)}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Signed PDF reports -----------------------------------------------------------
@@ -366,13 +374,26 @@ if AUDIT_CHECKPOINT_S3_LOCK_MODE not in {"COMPLIANCE", "GOVERNANCE"}:
 # Six years and a bit: HIPAA keeps documentation six years (164.316(b)(2)).
 AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_S3_RETENTION_DAYS", 2200, minimum=1)
 AUDIT_VERIFY_READS_S3 = env_bool("AUDIT_VERIFY_READS_S3", True)
-CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
-    "task": "dr_portal.audit.tasks.audit_checkpoint",
-    "schedule": float(AUDIT_CHECKPOINT_SECONDS),
-}
-CELERY_BEAT_SCHEDULE["audit-verify"] = {
-    "task": "dr_portal.audit.tasks.audit_verify",
-    "schedule": float(AUDIT_VERIFY_SECONDS),
+
+# --- Periodic tasks (the one beat schedule) ---------------------------------------
+
+# Every periodic task, keyed by its task name (`<app>.<action>`); seconds between runs.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    name: {"task": name, "schedule": float(seconds)}
+    for name, seconds in {
+        "ops.heartbeat": 15,
+        "inventory.backups_schedule": 60,
+        "inventory.backups_reconcile": 120,
+        "inventory.points_expire": 3600,
+        "inventory.points_verify": 3600,
+        "incidents.deadlines_scan": 300,
+        "incidents.deliveries_reconcile": 120,
+        "incidents.drills_schedule": 3600,
+        "incidents.reports_reconcile": 300,
+        "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
+        "audit.verify": AUDIT_VERIFY_SECONDS,
+    }.items()
 }
 
 # --- Email ----------------------------------------------------------------------

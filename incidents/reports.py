@@ -36,16 +36,16 @@ from incidents.clocks import ClockState
 from incidents.models import (
     ActionItem,
     Category,
+    DetectionSource,
     Filing,
     Incident,
     IncidentAsset,
     IncidentRole,
+    IncidentStatus,
     Regime,
     Review,
     RoleAssignment,
     Severity,
-    Source,
-    Status,
 )
 from incidents.selectors import incident_board
 from inventory.models import RecoveryPoint
@@ -249,7 +249,7 @@ def _summary(incident: Incident, events: list[AuditEvent], board: Any, filings: 
         paragraphs=[incident.summary] if incident.summary else [],
         fields=[
             Field("narrative", "Narrative", incident.summary or None),
-            Field("status", "Current status", _label(Status, incident.status)),
+            Field("status", "Current status", _label(IncidentStatus, incident.status)),
             Field("gdpr_breach", "GDPR: personal-data breach?", yes_no(gdpr), seq, note),
             Field(
                 "gdpr_notifiable",
@@ -286,7 +286,7 @@ def _summary(incident: Incident, events: list[AuditEvent], board: Any, filings: 
 def _identification(incident: Incident, events: list[AuditEvent], links: list[IncidentAsset]) -> Section:
     declared = _first(events, "incident.declared")
     dseq = declared.seq if declared else None
-    restored_seq = _seq_of_fact(events, "restored_at") or _seq_of_status(events, Status.RESOLVED)
+    restored_seq = _seq_of_fact(events, "restored_at") or _seq_of_status(events, IncidentStatus.RESOLVED)
     times = [
         Field(
             "started_at",
@@ -304,7 +304,7 @@ def _identification(incident: Incident, events: list[AuditEvent], links: list[In
             "restored_at", "Service restored", ts(incident.restored_at), restored_seq if incident.restored_at else None
         ),
         Field("data_restored_at", "Data fully restored", None),
-        Field("closed_at", "Closed", ts(incident.closed_at), _seq_of_status(events, Status.CLOSED)),
+        Field("closed_at", "Closed", ts(incident.closed_at), _seq_of_status(events, IncidentStatus.CLOSED)),
     ]
     rows = [
         [
@@ -328,7 +328,7 @@ def _identification(incident: Incident, events: list[AuditEvent], links: list[In
             Field("category", "Category", _label(Category, incident.category)),
             Field("severity", "Severity", _label(Severity, incident.severity)),
             Field("severity_rule", "Rule that set the severity", incident.severity_rule or None),
-            Field("source", "Detection source", _label(Source, incident.source)),
+            Field("source", "Detection source", _label(DetectionSource, incident.source)),
             *times,
         ],
         tables=[
@@ -908,16 +908,23 @@ def period_drills_section(*, start: datetime, end: datetime, now: datetime) -> S
     drills = list(
         Incident.objects.drills()
         .filter(declared_at__gte=start, declared_at__lt=end)
-        .prefetch_related("asset_links__asset__policy", "assignments__user")
+        .prefetch_related("asset_links__asset__policy", "assignments__user", "recovery_runs")
         .order_by("declared_at", "pk")
     )
     rows = []
     for d in drills:
         outcomes = "; ".join(f"{link.asset.name}: {link.get_drill_outcome_display()}" for link in d.asset_links.all())
         people = ", ".join(sorted({f"{a.user.username} ({a.get_role_display()})" for a in d.assignments.all()}))
-        rows.append(
-            [d.reference, d.title, ts(d.declared_at), _label(Status, d.status), people or None, outcomes or None, None]
+        achieved = "; ".join(
+            f"{run.reference}: RTO {_seconds(run.achieved_rto_seconds) or '—'}, "
+            f"RPO {_seconds(run.achieved_rpo_seconds) or '—'}"
+            for run in d.recovery_runs.all()
+            if run.achieved_rto_seconds is not None or run.achieved_rpo_seconds is not None
         )
+        rows.append(
+            [d.reference, d.title, ts(d.declared_at), _label(IncidentStatus, d.status), people or None,
+             outcomes or None, achieved or None]
+        )  # fmt: skip
     plan = drill_plan(now=now)
     enabled = [p for p in plan if p.enabled]
     next_due = min((p.due_at for p in enabled if p.due_at), default=None)
@@ -948,7 +955,7 @@ def period_drills_section(*, start: datetime, end: datetime, now: datetime) -> S
                 ],
                 rows,
                 empty="No drill was run in the period.",
-                note="Achieved RTO/RPO per asset comes from recovery runs, which are not recorded yet.",
+                note="RTO/RPO achieved: from the drill's recovery runs; the recovery runs section lists every run.",
             ),
         ],
     )
@@ -956,11 +963,11 @@ def period_drills_section(*, start: datetime, end: datetime, now: datetime) -> S
 
 def period_incidents_section(*, start: datetime, end: datetime, now: datetime) -> Section:
     """Real incidents declared in [start, end) with their clocks (COMPLIANCE.md, readiness §12)."""
-    from incidents.models import Kind
+    from incidents.models import IncidentKind
     from incidents.selectors import incident_rows
 
     incidents = list(
-        Incident.objects.filter(kind=Kind.REAL, declared_at__gte=start, declared_at__lt=end)
+        Incident.objects.filter(kind=IncidentKind.REAL, declared_at__gte=start, declared_at__lt=end)
         .prefetch_related("filings", "delay_reasons", "asset_links__asset")
         .order_by("declared_at", "pk")
     )
@@ -974,7 +981,7 @@ def period_incidents_section(*, start: datetime, end: datetime, now: datetime) -
                 i.reference,
                 i.title,
                 _label(Severity, i.severity),
-                _label(Status, i.status),
+                _label(IncidentStatus, i.status),
                 ", ".join(link.asset.name for link in i.asset_links.all()) or None,
                 short_duration(restore) if restore is not None else None,
                 clocks or "no clock applies",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import NotFoundOrForbidden
-from dr_portal.accounts.models import User
+from dr_portal.api_request import PublicIdLookup, request_user
 from inventory.access import (
     access_asset_by_id,
     access_backup_by_id,
@@ -28,7 +27,6 @@ from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import AssetReadiness, Level, readiness_for, rollup
 from inventory.selectors import blast_radius
 from inventory.services import (
-    BackupRefused,
     asset_create,
     asset_update,
     backup_request,
@@ -40,20 +38,6 @@ from inventory.services import (
     policy_create,
     policy_update,
 )
-
-
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):  # IsAuthenticated has already run
-        raise exceptions.NotAuthenticated
-    return user
-
-
-def _invalid(error: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return exceptions.ValidationError({"non_field_errors": error.messages})
-
 
 # --- serializers (shapes only) -----------------------------------------------------
 
@@ -265,7 +249,7 @@ class ReadinessOut(serializers.Serializer):
 # --- viewsets ------------------------------------------------------------------------
 
 
-class _Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _Readable(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
@@ -286,10 +270,7 @@ class AssetViewSet(_Readable):
         access_inventory(request.user, for_write=True)
         data = AssetIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            asset = asset_create(by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        asset = asset_create(by=request_user(request), fields=data.validated_data)
         return Response(AssetOut(asset).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AssetIn, responses=AssetOut)
@@ -297,10 +278,7 @@ class AssetViewSet(_Readable):
         asset = access_asset_by_id(request.user, id, for_write=True)
         data = AssetIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            asset = asset_update(asset=asset, by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        asset = asset_update(asset=asset, by=request_user(request), fields=data.validated_data)
         return Response(AssetOut(asset).data)
 
     @extend_schema(responses=ReadinessOut)
@@ -315,10 +293,7 @@ class AssetViewSet(_Readable):
     def backup(self, request: Request, id: str) -> Response:
         """Start a backup now (or get the one already queued or running)."""
         asset = access_asset_by_id(request.user, id, for_backup=True)
-        try:
-            backup = backup_request(asset=asset, by=_actor(request))
-        except BackupRefused as refused:
-            raise exceptions.ValidationError({"asset": [str(refused)]}) from None
+        backup = backup_request(asset=asset, by=request_user(request))
         return Response(BackupOut(backup).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -333,10 +308,7 @@ class PolicyViewSet(_Readable):
         access_inventory(request.user, for_write=True)
         data = PolicyIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            policy = policy_create(by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        policy = policy_create(by=request_user(request), fields=data.validated_data)
         return Response(PolicyOut(policy).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PolicyIn, responses=PolicyOut)
@@ -344,10 +316,7 @@ class PolicyViewSet(_Readable):
         policy = access_policy_by_id(request.user, id, for_write=True)
         data = PolicyIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            policy = policy_update(policy=policy, by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        policy = policy_update(policy=policy, by=request_user(request), fields=data.validated_data)
         return Response(PolicyOut(policy).data)
 
 
@@ -402,15 +371,12 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         access_inventory(request.user, for_write=True)
         data = DependencyIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            edge = dependency_add(
-                upstream=data.validated_data["upstream"],
-                downstream=data.validated_data["downstream"],
-                note=data.validated_data["note"],
-                by=_actor(request),
-            )
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        edge = dependency_add(
+            upstream=data.validated_data["upstream"],
+            downstream=data.validated_data["downstream"],
+            note=data.validated_data["note"],
+            by=request_user(request),
+        )
         return Response(DependencyOut(edge).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None})
@@ -419,7 +385,7 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         edge = Dependency.objects.filter(pk=pk if str(pk).isdigit() else 0).first()
         if edge is None:
             raise NotFoundOrForbidden
-        dependency_remove(dependency=edge, by=_actor(request))
+        dependency_remove(dependency=edge, by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -512,7 +478,7 @@ def import_view(request: Request) -> Response:
     if upload is None:
         raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
     try:
-        summary = import_file(name=upload.name or "upload", data=upload.read(), by=_actor(request))
+        summary = import_file(name=upload.name or "upload", data=upload.read(), by=request_user(request))
     except ImportFailed as failed:
         raise exceptions.ValidationError({"file": failed.errors}) from None
     return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)
@@ -566,10 +532,7 @@ class PlanViewSet(_Readable):
         access_inventory(request.user, for_write=True)
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            plan = plan_save(data=data.validated_data, by=_actor(request))
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        plan = plan_save(data=data.validated_data, by=request_user(request))
         return Response(PlanOut(plan).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PlanIn, responses=PlanOut)
@@ -578,10 +541,7 @@ class PlanViewSet(_Readable):
         plan = access_plan_by_id(request.user, id, for_write=True)
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            plan = plan_save(data=data.validated_data, by=_actor(request), plan=plan)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        plan = plan_save(data=data.validated_data, by=request_user(request), plan=plan)
         return Response(PlanOut(plan).data)
 
     @extend_schema(request=PlanDefaultIn, responses=dict)

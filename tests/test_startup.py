@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         for k, v in os.environ.items()
         if k not in {"PYTEST_VERSION", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
+    # A VAR_DIR of its own: the checkout's var/.env (written by `make run`) must not leak in.
+    clean["VAR_DIR"] = tempfile.mkdtemp(prefix="drp-startup-")
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -74,3 +77,14 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_settings_read_var_env_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# written by make run\nDEBUG=true\nSECRET_KEY='" + "k" * 60 + "'\n")
+    assert manage("check", VAR_DIR=str(tmp_path)).returncode == 0
+    overridden = manage("check", VAR_DIR=str(tmp_path), DEBUG="maybe")
+    assert overridden.returncode == 2 and "DEBUG: expected true or false" in overridden.stderr
+    (tmp_path / ".env").write_text("DEBUG true\n")
+    broken = manage("check", VAR_DIR=str(tmp_path))
+    assert broken.returncode == 2 and "line 1 is not NAME=value" in broken.stderr
+

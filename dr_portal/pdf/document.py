@@ -10,7 +10,7 @@ PDF shows is what the JSON carries.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -367,7 +367,3 @@ def retention_until(generated_at: datetime) -> str:
     except ValueError:  # 29 February
         until = generated_at.replace(year=generated_at.year + years, day=28)
     return until.astimezone(UTC).date().isoformat()
-
-
-def table_rows(rows: Sequence[Sequence[Value]]) -> list[list[Value]]:
-    return [list(r) for r in rows]

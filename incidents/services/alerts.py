@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.intake import InboundAlert, InboundBatch
-from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, Incident, Source
+from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, DetectionSource, Incident
 from incidents.services.common import lock, record
 from incidents.services.lifecycle import (
     SEVERITY_ORDER,
@@ -106,7 +106,7 @@ def _declare(batch: InboundBatch, firing: list[InboundAlert], assets: list[Asset
         summary=description,
         assets=assets,
         asset_source=AssetSource.ALERT,
-        source=Source.ALERT,
+        source=DetectionSource.ALERT,
         detected_at=timezone.now(),
         started_at=min(starts) if starts else None,
         alert_group_key=batch.group_key,
