@@ -286,6 +286,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")
+# Beat keeps its schedule file here, whatever the broker (it will not create the folder).
+(VAR_DIR / "celery").mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Backups: how often a worker saves progress, how long silence means a dead
 # worker, and how many attempts a backup gets before it is failed.

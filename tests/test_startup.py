@@ -88,3 +88,9 @@ def test_settings_read_var_env_and_the_environment_wins(tmp_path: Path) -> None:
     broken = manage("check", VAR_DIR=str(tmp_path))
     assert broken.returncode == 2 and "line 1 is not NAME=value" in broken.stderr
 
+
+def test_a_fresh_var_dir_gets_the_folder_beat_needs_with_any_broker(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    result = manage("check", VAR_DIR=str(var), DEBUG="true", CELERY_BROKER_URL="redis://127.0.0.1:6379/15")
+    assert result.returncode == 0, result.stderr
+    assert (var / "celery").is_dir()
