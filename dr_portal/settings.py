@@ -202,7 +202,10 @@ SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12, minimum=1) * 3600
 X_FRAME_OPTIONS = "DENY"
 # The healthz/readyz probes are plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics names assets, teams and how many people hold each role: outside DEBUG it needs a token.
 METRICS_TOKEN = env_optional("METRICS_TOKEN")
+if METRICS_TOKEN is None and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("METRICS_TOKEN: is required when DEBUG is off (Prometheus sends it as a bearer token)")
 
 # --- REST API -------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
         "WARNING",
         SECRET_KEY="k" * 30 + "9Xq!" * 10,
         ALLOWED_HOSTS="dr.example.org",
+        METRICS_TOKEN="scrape-" + "t" * 30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -87,6 +88,14 @@ def test_settings_read_var_env_and_the_environment_wins(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DEBUG true\n")
     broken = manage("check", VAR_DIR=str(tmp_path))
     assert broken.returncode == 2 and "line 1 is not NAME=value" in broken.stderr
+
+
+def test_production_mode_without_a_metrics_token_names_the_variable() -> None:
+    result = manage("check", SECRET_KEY="k" * 60)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "DR Portal configuration error: METRICS_TOKEN: is required when DEBUG is off"
+    )
 
 
 def test_a_fresh_var_dir_gets_the_folder_beat_needs_with_any_broker(tmp_path: Path) -> None:
