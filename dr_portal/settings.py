@@ -266,7 +266,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat opens this file whatever the broker, so its folder is made here, not with the filesystem queue.
+_beat_schedule = VAR_DIR / "celery" / "beat-schedule"
+_beat_schedule.parent.mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE_FILENAME = str(_beat_schedule)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
     "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
