@@ -397,6 +397,8 @@ ALERT_INTAKE_TOKEN = env_optional("ALERT_INTAKE_TOKEN")
 if ALERT_INTAKE_TOKEN is not None and len(ALERT_INTAKE_TOKEN) < 24:
     raise ImproperlyConfigured("ALERT_INTAKE_TOKEN: use at least 24 random characters")
 _SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
+# A bigger Alertmanager group is accepted: the first alerts (firing before resolved) are kept, the rest counted.
+ALERT_INTAKE_MAX_ALERTS = env_int("ALERT_INTAKE_MAX_ALERTS", 500, minimum=1)
 ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
 ALERT_SEVERITY_MAP = env_mapping(
     "ALERT_SEVERITY_MAP",

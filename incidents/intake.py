@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
-
-MAX_ALERTS = 500
 
 
 class PayloadInvalid(ValueError):
@@ -41,6 +40,7 @@ class InboundBatch:
     alerts: list[InboundAlert]
     common_annotations: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
+    truncated: int = 0  # alerts of the group left out, by the sender or by us
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -92,8 +92,26 @@ def _status(value: Any, where: str) -> str:
 def _alerts(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise PayloadInvalid(f"{where}: expected a non-empty list")
-    if len(value) > MAX_ALERTS:
-        raise PayloadInvalid(f"{where}: more than {MAX_ALERTS} alerts in one request")
+    return value
+
+
+def _keep(raw: list[Any], limit: int) -> list[tuple[int, Any]]:
+    """The alerts of a group worth keeping, with their positions: firing ones first, at most `limit`.
+
+    A group too big to store whole is still accepted (Alertmanager never retries a 400);
+    what is left out is counted, not refused.
+    """
+    firing_first = sorted(
+        enumerate(raw), key=lambda pair: 0 if isinstance(pair[1], dict) and pair[1].get("status") == "firing" else 1
+    )
+    return sorted(firing_first[:limit], key=lambda pair: pair[0])
+
+
+def _count(value: Any, where: str) -> int:
+    if value in (None, ""):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PayloadInvalid(f"{where}: expected a whole number")
     return value
 
 
@@ -110,8 +128,11 @@ def parse_alertmanager(data: Any) -> InboundBatch:
     group_key = _text(body.get("groupKey"), "groupKey", limit=500)
     _status(body.get("status"), "status")
     common = _string_map(body.get("commonAnnotations"), "commonAnnotations")
+    raw_alerts = _alerts(body.get("alerts"), "alerts")
+    kept = _keep(raw_alerts, settings.ALERT_INTAKE_MAX_ALERTS)
+    truncated = _count(body.get("truncatedAlerts"), "truncatedAlerts") + len(raw_alerts) - len(kept)
     alerts = []
-    for index, raw in enumerate(_alerts(body.get("alerts"), "alerts")):
+    for index, raw in kept:
         where = f"alerts[{index}]"
         item = _object(raw, where)
         labels = _string_map(item.get("labels"), f"{where}.labels", required=True)
@@ -129,7 +150,7 @@ def parse_alertmanager(data: Any) -> InboundBatch:
             )
         )
     external = _text(body.get("externalURL"), "externalURL", required=False, limit=500)
-    return InboundBatch("alertmanager", group_key, alerts, common, external)
+    return InboundBatch("alertmanager", group_key, alerts, common, external, truncated)
 
 
 def parse_generic(data: Any) -> InboundBatch:

@@ -33,6 +33,7 @@ class IntakeResult:
     repeated: int = 0
     resolved: int = 0
     ignored: int = 0
+    truncated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class IntakeResult:
             "reference": self.incident.reference if self.incident else None,
             "created": self.created,
             "alerts": {"new": self.new, "repeated": self.repeated, "resolved": self.resolved, "ignored": self.ignored},
+            "truncatedAlerts": self.truncated,
         }
 
 
@@ -224,4 +226,18 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     for alert in batch.alerts:
         if alert.status == AlertStatus.RESOLVED:
             _resolve(incident, batch, alert, result)
+    result.truncated = batch.truncated
+    if batch.truncated and result.incident is not None:
+        record(
+            result.incident,
+            "alert.group_truncated",
+            by=None,
+            system_actor=SYSTEM,
+            payload={
+                "source": batch.source,
+                "kept": len(batch.alerts),
+                "truncated": batch.truncated,
+                "group_key": batch.group_key,
+            },
+        )
     return result

@@ -127,6 +127,7 @@ def test_alerts_matching_no_asset_create_nothing(fraud_model) -> None:
         "reference": None,
         "created": False,
         "alerts": {"new": 0, "repeated": 0, "resolved": 0, "ignored": 1},
+        "truncatedAlerts": 0,
     }
     assert not Incident.objects.exists()
 
@@ -209,3 +210,34 @@ def test_generic_webhook_opens_and_resolves(fraud_model) -> None:
     assert timeline(incident)[-1] == "alert.resolved"
     bad = post({"title": "no key", "labels": {"service": "fraud"}}, url=url)
     assert bad.status_code == 400 and "dedupe_key" in bad.json()["error"]["detail"]
+
+
+def test_a_group_larger_than_the_limit_is_accepted_and_counts_what_was_left_out(settings, fraud_model) -> None:
+    # Alertmanager never retries a 400, so refusing a big group would lose it for good.
+    limit = settings.ALERT_INTAKE_MAX_ALERTS
+    alerts = [alert(f"fp{i}", service="fraud") for i in range(limit + 20)]
+    body = payload(*alerts)
+    body["truncatedAlerts"] = 5  # Alertmanager's own max_alerts already dropped these
+    response = post(body)
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["alerts"]["new"] == limit
+    assert answer["truncatedAlerts"] == 25
+    incident = Incident.objects.get()
+    assert AlertRecord.objects.filter(incident=incident).count() == limit
+    truncated = AuditEvent.objects.get(incident_id=incident.public_id, action="alert.group_truncated")
+    assert truncated.payload == {
+        "source": "alertmanager",
+        "kept": limit,
+        "truncated": 25,
+        "group_key": body["groupKey"],
+    }
+
+
+def test_a_big_group_keeps_its_firing_alerts_before_its_resolved_ones(settings, fraud_model) -> None:
+    settings.ALERT_INTAKE_MAX_ALERTS = 3
+    resolved = [alert(f"old{i}", status="resolved", service="fraud") for i in range(4)]
+    response = post(payload(*resolved, alert("new", service="fraud")))
+    assert response.status_code == 201, response.content
+    assert response.json()["truncatedAlerts"] == 2
+    assert AlertRecord.objects.get().fingerprint == "new"
