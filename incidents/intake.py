@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
@@ -27,6 +28,7 @@ class InboundAlert:
     annotations: dict[str, str]
     starts_at: datetime | None
     ends_at: datetime | None
+    generator_url: str = ""
 
     @property
     def name(self) -> str:
@@ -69,6 +71,17 @@ def _text(value: Any, where: str, *, required: bool = True, limit: int = 500) ->
     if len(value) > limit:
         raise PayloadInvalid(f"{where}: longer than {limit} characters")
     return value
+
+
+def _link(value: Any, where: str) -> str:
+    """An http(s) URL the sender gave, or "" for none; any other scheme is dropped, never shown as a link."""
+    text = _text(value, where, required=False, limit=2000)
+    return text if is_http_url(text) else ""
+
+
+def is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _time(value: Any, where: str) -> datetime | None:
@@ -147,9 +160,10 @@ def parse_alertmanager(data: Any) -> InboundBatch:
                 annotations=_string_map(item.get("annotations"), f"{where}.annotations"),
                 starts_at=_time(item.get("startsAt"), f"{where}.startsAt"),
                 ends_at=_time(item.get("endsAt"), f"{where}.endsAt"),
+                generator_url=_link(item.get("generatorURL"), f"{where}.generatorURL"),
             )
         )
-    external = _text(body.get("externalURL"), "externalURL", required=False, limit=500)
+    external = _link(body.get("externalURL"), "externalURL")
     return InboundBatch("alertmanager", group_key, alerts, common, external, truncated)
 
 

@@ -127,10 +127,13 @@ def _upsert(
         existing.save(update_fields=["times_seen", "last_seen_at"])
         result.repeated += 1
         return
+    links = {"annotations": alert.annotations, "generator_url": alert.generator_url, "external_url": batch.external_url}
     if existing is not None:
         existing.status, existing.ends_at, existing.last_seen_at = AlertStatus.FIRING, None, now
         existing.times_seen += 1
-        existing.save(update_fields=["status", "ends_at", "last_seen_at", "times_seen"])
+        for key, value in links.items():
+            setattr(existing, key, value)
+        existing.save(update_fields=["status", "ends_at", "last_seen_at", "times_seen", *links])
         action = "alert.refiring"
     else:
         AlertRecord.objects.create(
@@ -142,6 +145,7 @@ def _upsert(
             status=AlertStatus.FIRING,
             labels=alert.labels,
             starts_at=alert.starts_at,
+            **links,
         )
         action = "alert.firing"
     result.new += 1

@@ -241,3 +241,32 @@ def test_a_big_group_keeps_its_firing_alerts_before_its_resolved_ones(settings, 
     assert response.status_code == 201, response.content
     assert response.json()["truncatedAlerts"] == 2
     assert AlertRecord.objects.get().fingerprint == "new"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/intake/alertmanager/", "/api/v1/intake/alertmanager"])
+def test_alertmanager_intake_takes_the_url_with_or_without_a_trailing_slash(fraud_model, path) -> None:
+    assert post(payload(alert("fp1", service="fraud")), url=path).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/api/v1/intake/generic/", "/api/v1/intake/generic"])
+def test_generic_intake_takes_the_url_with_or_without_a_trailing_slash(fraud_model, path) -> None:
+    body = {"dedupe_key": "k1", "title": "Fraud errors", "labels": {"service": "fraud"}}
+    assert post(body, url=path).status_code == 201
+
+
+def test_links_from_the_alert_are_stored_and_shown_on_the_incident(fraud_model, commander, client_for) -> None:
+    firing = alert("fp1", service="fraud")
+    firing["annotations"]["runbook_url"] = "https://runbooks.example.org/fraud-errors"
+    firing["annotations"]["dashboard"] = "javascript:alert(1)"
+    firing["generatorURL"] = "http://prometheus:9090/graph?g0.expr=fraud_errors"
+    response = post(payload(firing))
+    record = AlertRecord.objects.get()
+    assert record.generator_url == "http://prometheus:9090/graph?g0.expr=fraud_errors"
+    assert record.external_url == "http://alertmanager:9093"
+    assert record.annotations["runbook_url"] == "https://runbooks.example.org/fraud-errors"
+    page = client_for(commander).get(f"/incidents/{response.json()['incident']}/")
+    html = page.content.decode()
+    assert 'href="https://runbooks.example.org/fraud-errors"' in html
+    assert 'href="http://prometheus:9090/graph?g0.expr=fraud_errors"' in html
+    assert 'href="http://alertmanager:9093"' in html
+    assert 'href="javascript:' not in html  # only http(s) annotations become links
