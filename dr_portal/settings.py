@@ -421,10 +421,12 @@ NOTIFY_EMAIL: dict[str, list[str]] = {
     ),
     # "approvers": the people holding the role a waiting recovery step names, never its requester.
     "approval_needed": env_choices("NOTIFY_EMAIL_APPROVAL_NEEDED", ["approvers"], allowed=_AUDIENCES),
+    # A new firing alert reopened a resolved incident (docs/alerts.md).
+    "reopened": env_choices("NOTIFY_EMAIL_REOPENED", ["incident_roles", "incident_commander"], allowed=_AUDIENCES),
 }
 NOTIFY_WEBHOOK_EVENTS = env_choices(
     "NOTIFY_WEBHOOK_EVENTS",
-    ["declared", "role_assigned", "deadline_near", "approval_needed"],
+    ["declared", "role_assigned", "deadline_near", "approval_needed", "reopened"],
     allowed=set(NOTIFY_EMAIL),
 )
 OUTBOUND_WEBHOOK_URLS = env_list("OUTBOUND_WEBHOOK_URLS", [])

@@ -11,15 +11,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.intake import InboundAlert, InboundBatch
-from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, Incident, Source
+from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, Incident, Source, Status
 from incidents.services.common import lock, record
 from incidents.services.lifecycle import (
     SEVERITY_ORDER,
     incident_add_assets,
     incident_declare,
     incident_set_severity,
+    incident_transition,
     more_severe,
 )
+from incidents.services.outbound import notify
 from inventory.models import Asset
 
 SYSTEM = "system:alerts"
@@ -34,6 +36,7 @@ class IntakeResult:
     resolved: int = 0
     ignored: int = 0
     truncated: int = 0
+    reopened: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class IntakeResult:
             "created": self.created,
             "alerts": {"new": self.new, "repeated": self.repeated, "resolved": self.resolved, "ignored": self.ignored},
             "truncatedAlerts": self.truncated,
+            "reopened": self.reopened,
         }
 
 
@@ -193,6 +197,33 @@ def _resolve(incident: Incident | None, batch: InboundBatch, alert: InboundAlert
     )
 
 
+def _reopen_if_new(incident: Incident, firing: list[InboundAlert], result: IntakeResult) -> Incident:
+    """A resolved incident goes back to investigating when an alert starts firing on it again.
+
+    The rule (docs/alerts.md): an alert new to the incident, or one that had resolved,
+    reopens it; repeats of an alert that never stopped firing do not (Alertmanager
+    resends those every repeat interval). A closed incident is never reopened: the
+    alert opens a new one.
+    """
+    still = set(
+        AlertRecord.objects.filter(incident=incident, status=AlertStatus.FIRING).values_list("fingerprint", flat=True)
+    )
+    fresh = [a for a in firing if a.fingerprint not in still]
+    if not fresh:
+        return incident
+    names = ", ".join(sorted({a.name or a.fingerprint for a in fresh}))[:200]
+    incident = incident_transition(
+        incident=incident,
+        to=Status.INVESTIGATING,
+        by=None,
+        system_actor=SYSTEM,
+        reason=f"Reopened: alert firing again after the incident was resolved ({names}).",
+    )
+    notify(event="reopened", incident=incident, extra={"alerts": sorted({a.fingerprint for a in fresh})})
+    result.reopened = True
+    return incident
+
+
 @transaction.atomic
 def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     """Apply one parsed payload: open or update an incident, record firing and resolved alerts."""
@@ -215,6 +246,8 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     if incident is not None:
         incident = lock(incident)
         result.incident = incident
+        if incident.status == Status.RESOLVED:
+            incident = _reopen_if_new(incident, applied, result)
         for alert in applied:
             _upsert(incident, batch, alert, matched[alert.fingerprint], result)
         if not result.created and applied and incident.is_open:

@@ -128,6 +128,7 @@ def test_alerts_matching_no_asset_create_nothing(fraud_model) -> None:
         "created": False,
         "alerts": {"new": 0, "repeated": 0, "resolved": 0, "ignored": 1},
         "truncatedAlerts": 0,
+        "reopened": False,
     }
     assert not Incident.objects.exists()
 
@@ -270,3 +271,39 @@ def test_links_from_the_alert_are_stored_and_shown_on_the_incident(fraud_model, 
     assert 'href="http://prometheus:9090/graph?g0.expr=fraud_errors"' in html
     assert 'href="http://alertmanager:9093"' in html
     assert 'href="javascript:' not in html  # only http(s) annotations become links
+
+
+def test_a_new_firing_alert_reopens_a_resolved_incident_and_notifies(settings, fraud_model, commander) -> None:
+    from incidents.models import Delivery
+    from incidents.services import incident_transition, role_assign
+
+    settings.OUTBOUND_WEBHOOK_URLS = []
+    post(payload(alert("fp1", service="fraud")))
+    incident = Incident.objects.get()
+    role_assign(incident=incident, role="commander", user=commander, by=commander)
+    incident_transition(incident=incident, to="investigating", by=commander)
+    incident_transition(incident=incident, to="resolved", by=commander)
+    post(payload(alert("fp1", status="resolved", service="fraud")))
+
+    response = post(payload(alert("fp1", service="fraud")))
+
+    assert response.status_code == 200
+    assert response.json()["reopened"] is True
+    incident.refresh_from_db()
+    assert incident.status == "investigating" and incident.resolved_at is None
+    assert timeline(incident)[-2:] == ["incident.status_changed", "alert.refiring"]
+    reopened = AuditEvent.objects.filter(incident_id=incident.public_id, action="incident.status_changed").last()
+    assert reopened is not None and reopened.system_actor == "system:alerts"
+    assert reopened.payload["from"] == "resolved" and reopened.payload["to"] == "investigating"
+    assert "FraudScoreErrors" in reopened.payload["reason"]
+    delivery = Delivery.objects.get(event="reopened")
+    assert delivery.recipients == [commander.email]
+
+
+def test_a_firing_alert_for_a_closed_incident_opens_a_new_one(fraud_model) -> None:
+    post(payload(alert("fp1", service="fraud")))
+    first = Incident.objects.get()
+    Incident.objects.filter(pk=first.pk).update(status="closed", closed_at=first.declared_at)
+    response = post(payload(alert("fp1", service="fraud")))
+    assert response.status_code == 201
+    assert Incident.objects.count() == 2
