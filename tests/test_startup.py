@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,36 @@ def test_production_mode_without_a_metrics_token_names_the_variable() -> None:
     )
 
 
-def test_a_fresh_var_dir_gets_the_folder_beat_needs_with_any_broker(tmp_path: Path) -> None:
+def test_beat_starts_on_a_fresh_var_dir_with_the_redis_broker(tmp_path: Path) -> None:
+    """The production set-up (Redis broker, empty VAR_DIR): beat must find its schedule folder."""
     var = tmp_path / "var"
-    result = manage("check", VAR_DIR=str(var), DEBUG="true", CELERY_BROKER_URL="redis://127.0.0.1:6379/15")
-    assert result.returncode == 0, result.stderr
-    assert (var / "celery").is_dir()
+    clean = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean.update(
+        {
+            "SECRET_KEY": "x" * 60,
+            "DEBUG": "true",
+            "VAR_DIR": str(var),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            # Nothing listens here: beat opens its schedule before it ever reaches the broker.
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+        }
+    )
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "dr_portal.worker", "beat", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and beat.poll() is None:
+            if list((var / "celery").glob("beat-schedule*")):
+                break
+            time.sleep(0.2)
+        assert beat.poll() is None, beat.stdout.read() if beat.stdout else ""
+        assert list((var / "celery").glob("beat-schedule*")), "beat did not write its schedule"
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)
