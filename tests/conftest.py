@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from dr_portal.accounts.models import Role, User
 from dr_portal.celery import app
 from tests.audit.flush import audit_exports_in_tmp, audit_flush_permit  # noqa: F401 - audit tables in tests
-from tests.broker import BrokerQueue, broker_queue_folder
+from tests.broker import BrokerQueue, broker_url
 from tests.factories import UserFactory
 
 
@@ -79,7 +79,7 @@ def client_for() -> Callable[..., Client]:
 @pytest.fixture
 def broker_queue() -> Iterator[BrokerQueue]:
     """The test broker's queue folder, emptied before and after the test."""
-    queue = BrokerQueue(broker_queue_folder())
+    queue = BrokerQueue(broker_url())
     queue.clear()
     yield queue
     queue.clear()
