@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
@@ -430,7 +430,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(methods=["GET"], responses=AssignmentOut(many=True))
     @extend_schema(methods=["POST"], request=RoleIn, responses={201: AssignmentOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def roles(self, request: Request, incident_id: str) -> Response:
         """GET: assignment and handoff history. POST: give a role (the holder, if any, is relieved)."""
         if request.method == "GET":
@@ -449,7 +449,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return _out(AssignmentOut, held)
 
     @extend_schema(
-        responses=EntryOut(many=True),
+        responses=inline_serializer(
+            "TimelinePage",
+            {
+                "entries": EntryOut(many=True),
+                "next_before": serializers.IntegerField(allow_null=True),
+                "newest": serializers.IntegerField(allow_null=True),
+            },
+        ),
         parameters=[
             OpenApiParameter("before", int, description="only entries older than this seq"),
             OpenApiParameter("after", int, description="only entries newer than this seq"),
@@ -515,7 +522,12 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return _out(IncidentOut, incident)
 
-    @extend_schema(responses=ClockOut(many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            "ClockBoard",
+            {"clocks": ClockOut(many=True), "notes": serializers.ListField(child=serializers.CharField())},
+        )
+    )
     @action(detail=True, methods=["get"])
     def clocks(self, request: Request, incident_id: str) -> Response:
         board = incident_board(incident=self._incident())
@@ -523,7 +535,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(methods=["GET"], responses=FilingOut(many=True))
     @extend_schema(methods=["POST"], request=FilingIn, responses={201: FilingOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def filings(self, request: Request, incident_id: str) -> Response:
         """The notifications register: what was filed, with whom, when, under which reference."""
         if request.method == "GET":
@@ -544,7 +556,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(methods=["GET"], responses=ActionItemOut(many=True))
     @extend_schema(methods=["POST"], request=ActionItemIn, responses={201: ActionItemOut})
-    @action(detail=True, methods=["get", "post"], url_path="action-items")
+    @action(detail=True, methods=["get", "post"], url_path="action-items", pagination_class=None)
     def action_items(self, request: Request, incident_id: str) -> Response:
         if request.method == "GET":
             return Response(ActionItemOut(incident_action_items(incident=self._incident()), many=True).data)

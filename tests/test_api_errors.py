@@ -199,3 +199,20 @@ def test_the_schema_generates_without_warnings(tmp_path) -> None:
     # --fail-on-warn turns any warning (an enum-name collision among them) into an error.
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert (tmp_path / "schema.yaml").stat().st_size > 10_000
+
+
+def test_incident_reads_answer_what_the_schema_says(commander: User, incident: Incident) -> None:
+    """Lists an action returns whole are not documented as pages; objects are not documented as lists."""
+    from openapi_schema_validator import OAS30Validator
+
+    client = api(commander)
+    schema = client.get("/api/schema/?format=json").json()
+    checked = 0
+    for path in ("roles", "timeline", "clocks", "filings", "action-items"):
+        template = f"/api/v1/incidents/{{incident_id}}/{path}/"
+        declared = schema["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        body = client.get(template.replace("{incident_id}", str(incident.public_id))).json()
+        errors = list(OAS30Validator({**declared, "components": schema["components"]}).iter_errors(body))
+        assert errors == [], (path, [e.message[:200] for e in errors])
+        checked += 1
+    assert checked == 5
