@@ -33,7 +33,7 @@ from inventory.connectors.errors import ConfigInvalid, KindMismatch
 from inventory.engine import LocalSource, Source
 
 FORMAT = 1
-KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow")
+KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow", "vector")
 
 
 def utcnow() -> datetime:

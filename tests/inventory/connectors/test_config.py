@@ -18,7 +18,7 @@ from inventory.connectors import (
 
 
 def test_every_kind_is_registered() -> None:
-    assert {"filesystem", "s3", "sqlite", "postgres", "redis", "mlflow"} <= set(connector_kinds())
+    assert {"filesystem", "s3", "sqlite", "postgres", "redis", "mlflow", "vector"} <= set(connector_kinds())
 
 
 def test_unknown_kind_is_refused_with_the_known_ones() -> None:
