@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -11,8 +12,12 @@ import pytest
 
 from inventory.connectors import Capture, Connector
 from inventory.connectors.base import utcnow
+from inventory.connectors.group import Group
 from inventory.engine import FilesystemVault, KeyRing, backup_tree, generate_key_file, restore_tree
 from tests.inventory.conftest import bucket_name, free_port, s3, s3_server  # noqa: F401 - shared fixtures
+from tests.inventory.connectors.servers import mlflow_server, redis_server
+
+REDIS_PASSWORD = "drill-pass"
 
 
 @dataclass
@@ -22,7 +27,7 @@ class Engine:
     tmp: Path
     count: int = 0
 
-    def backup(self, connector: Connector[Any]) -> tuple[Capture, Any]:
+    def backup(self, connector: Connector[Any] | Group) -> tuple[Capture, Any]:
         """Snapshot through the connector and store it as a point; returns the capture and manifest."""
         self.count += 1
         staging = self.tmp / f"staging-{self.count}"
@@ -51,3 +56,23 @@ class Engine:
 def engine(tmp_path: Path) -> Engine:
     key_file = generate_key_file(tmp_path / "keys", key_id="k1")
     return Engine(FilesystemVault(tmp_path / "vault"), KeyRing.from_file(key_file), tmp_path)
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with redis_server(tmp_path_factory.mktemp("redis"), password=REDIS_PASSWORD) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def source_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An MLflow server holding the registry to protect."""
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-source")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def target_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh MLflow server standing in for the drill registry."""
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-target")) as url:
+        yield url

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,24 +15,11 @@ from inventory.connectors.mlflow_registry import ARTIFACT_DIR
 from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
 from tests.inventory.conftest import free_port
 from tests.inventory.connectors.conftest import Engine
-from tests.inventory.connectors.servers import mlflow_server
 
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture(scope="module")
-def source_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with mlflow_server(tmp_path_factory.mktemp("mlflow-source")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def target_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with mlflow_server(tmp_path_factory.mktemp("mlflow-target")) as url:
-        yield url
-
-
-def _version(api: MlflowRest, name: str, files: dict[str, bytes], params: dict[str, str], auc: float) -> str:
+def register_version(api: MlflowRest, name: str, files: dict[str, bytes], params: dict[str, str], auc: float) -> str:
     exp = api.post("/experiments/create", {"name": f"exp-{uuid.uuid4().hex[:8]}"})["experiment_id"]
     info = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
     api.post(
@@ -73,7 +59,7 @@ def fraud(source_url: str) -> str:
         },
     )
     for i in range(1, 4):
-        _version(
+        register_version(
             api,
             name,
             {"MLmodel": f"flavor: v{i}".encode(), "weights/model.bin": bytes([i]) * 4096},
@@ -121,7 +107,7 @@ def test_target_holding_the_model_is_refused_unless_replace(
     restored = engine.restore_files(manifest)
     api = MlflowRest(target_url)
     api.post("/registered-models/create", {"name": fraud, "description": "an older copy"})
-    _version(api, fraud, {"MLmodel": b"old"}, {"depth": "9"}, 0.5)
+    register_version(api, fraud, {"MLmodel": b"old"}, {"depth": "9"}, 0.5)
     target = {"tracking_uri": target_url, "models": [fraud]}
     try:
         with pytest.raises(TargetNotEmpty, match=f"already holds {fraud}"):
@@ -137,7 +123,7 @@ def test_a_version_whose_artifacts_are_gone_fails_the_capture(source_url: str, t
     api = MlflowRest(source_url)
     name = f"broken-{uuid.uuid4().hex[:6]}"
     api.post("/registered-models/create", {"name": name})
-    _version(api, name, {}, {"depth": "1"}, 0.7)  # registered, but no file was ever uploaded
+    register_version(api, name, {}, {"depth": "1"}, 0.7)  # registered, but no file was ever uploaded
     with pytest.raises(CaptureIncomplete, match=f"Version 1 of {name} has no artifacts"):
         get_connector("mlflow", {"tracking_uri": source_url, "models": [name]}).snapshot(tmp_path)
 

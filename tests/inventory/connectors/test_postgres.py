@@ -19,6 +19,14 @@ pytestmark = pytest.mark.servers
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _postgres_running() -> None:
+    try:
+        psycopg.connect(ADMIN, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (CI and the dev machines run one)")
+
+
 def _admin(sql: str) -> None:
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(sql)

@@ -12,17 +12,10 @@ import redis
 
 from inventory.connectors import AuthFailed, ConnectorRefused, SourceChanged, TargetNotEmpty, Unreachable, get_connector
 from tests.inventory.conftest import free_port
+from tests.inventory.connectors.conftest import REDIS_PASSWORD as PASSWORD
 from tests.inventory.connectors.conftest import Engine
-from tests.inventory.connectors.servers import redis_server
 
 pytestmark = pytest.mark.servers
-PASSWORD = "drill-pass"
-
-
-@pytest.fixture(scope="module")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    with redis_server(tmp_path_factory.mktemp("redis"), password=PASSWORD) as port:
-        yield port
 
 
 @pytest.fixture

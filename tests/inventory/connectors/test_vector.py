@@ -35,7 +35,7 @@ def embed(weights: Path, text: str) -> list[float]:
     return (vector / (np.linalg.norm(vector) or 1)).tolist()
 
 
-def _rows(weights: Path, start: int, count: int) -> list[dict[str, Any]]:
+def make_rows(weights: Path, start: int, count: int) -> list[dict[str, Any]]:
     return [
         {
             "id": f"doc-{i}",
@@ -55,7 +55,7 @@ def model(tmp_path: Path) -> Path:
 @pytest.fixture
 def index(tmp_path: Path, model: Path) -> Path:
     uri = tmp_path / "lance"
-    lancedb.connect(str(uri)).create_table("kb", data=_rows(model, 0, 1500))
+    lancedb.connect(str(uri)).create_table("kb", data=make_rows(model, 0, 1500))
     return uri
 
 
@@ -121,7 +121,7 @@ def test_snapshot_reads_one_pinned_version_while_rows_are_added(
         table = lancedb.connect(str(index)).open_table("kb")
         start = 10_000
         while not stop.is_set():
-            table.add(_rows(model, start, 20))
+            table.add(make_rows(model, start, 20))
             start += 20
 
     thread = threading.Thread(target=writer)
@@ -148,7 +148,7 @@ def test_non_empty_target_refused_and_failed_replace_keeps_old_rows(
     capture, manifest = engine.backup(conn)
     restored = engine.restore_files(manifest)
     drill = tmp_path / "drill"
-    lancedb.connect(str(drill)).create_table("kb", data=_rows(model, 50_000, 30))
+    lancedb.connect(str(drill)).create_table("kb", data=make_rows(model, 50_000, 30))
     target = _cfg(drill, model)
     with pytest.raises(TargetNotEmpty, match="already holds rows in kb"):
         conn.restore(restored=restored, capture=capture, target=target)
