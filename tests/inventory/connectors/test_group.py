@@ -4,6 +4,7 @@ captured as one point, restored into drill targets as a set, verified, and clean
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.servers
 
 
 @pytest.fixture
-def estate(tmp_path: Path, source_url: str, redis_port: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def estate(
+    tmp_path: Path, source_url: str, redis_port: int, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("DRP_TEST_REDIS_PASSWORD", REDIS_PASSWORD)
     name = f"fraud-{uuid.uuid4().hex[:6]}"
     api = MlflowRest(source_url)
