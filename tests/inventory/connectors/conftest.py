@@ -14,7 +14,6 @@ from inventory.connectors import Capture, Connector
 from inventory.connectors.base import utcnow
 from inventory.connectors.group import Group
 from inventory.engine import FilesystemVault, KeyRing, backup_tree, generate_key_file, restore_tree
-from tests.inventory.conftest import bucket_name, free_port, s3, s3_server  # noqa: F401 - shared fixtures
 from tests.inventory.connectors.servers import mlflow_server, redis_server
 
 REDIS_PASSWORD = "drill-pass"

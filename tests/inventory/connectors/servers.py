@@ -114,7 +114,7 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
         # The server forks workers; stop its whole process group, which only it is in.
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
