@@ -149,6 +149,9 @@ class Serving(models.TextChoices):
     FALLBACK = "fallback", "Fallback (degraded)"
 
 
+URI_CONNECTORS = ("filesystem", "s3")
+
+
 def connector_for_uri(uri: str) -> tuple[str, dict[str, Any]]:
     """Map a plain source URI to the filesystem or s3 connector's configuration."""
     text = (uri or "").strip()
@@ -269,6 +272,9 @@ class Asset(models.Model):
 
         if self.connector_config is None:
             self.connector_config = {}
+        if self.connector in URI_CONNECTORS and self.source_uri:
+            # For these kinds the source URI is the source: the config follows it.
+            self.connector, self.connector_config = connector_for_uri(self.source_uri)
         if not self.connector:
             return {} if self.connector_config in ({}, None) else {"connector": "Choose a connector for this config."}
         try:

@@ -7,6 +7,7 @@ with a stable code and a sentence for the asset page.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -20,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from inventory import engine
+from inventory import connectors, engine
 from inventory.engine.restore import iter_part_files
 from inventory.models import Asset, Vault, VaultKind
 
@@ -138,6 +139,21 @@ def point_prefix(asset_id: uuid.UUID, point_id: uuid.UUID) -> str:
     return f"{asset_id}/{point_id}"
 
 
+def _backup_source(
+    kind: str, config: dict[str, Any], stack: contextlib.ExitStack
+) -> tuple[engine.Source, datetime | None, dict[str, Any] | None]:
+    """What the engine streams for this asset, the data's time if the connector knows it, and its capture."""
+    if kind == "s3":
+        return engine.source_from_uri(f"s3://{config['bucket']}/{config.get('prefix', '')}", s3=s3_config()), None, None
+    if kind == "filesystem":
+        return engine.source_from_uri(str(config.get("path", ""))), None, None
+    # An application-consistent capture: the connector writes a staging copy and says what
+    # it holds; the capture travels with the point in its manifest.
+    staging = stack.enter_context(connectors.staging_dir())
+    snap = connectors.get_connector(kind, config).snapshot(staging)
+    return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
+
+
 def take_backup(
     *, asset: Asset, vault: Vault, point_id: uuid.UUID, worm_days: int, progress: ProgressFn
 ) -> BackupResult:
@@ -152,21 +168,28 @@ def take_backup(
     now = timezone.now()
     retain_until = now + timedelta(days=worm_days) if worm_days else None
     key_id = settings.VAULT_KEY_ID
+    kind, config = asset.source_connector()
     try:
-        manifest = engine.backup_tree(
-            source=engine.source_from_uri(asset.source_uri, s3=s3_config()),
-            vault=open_vault(vault),
-            point_prefix=point_prefix(asset.public_id, point_id),
-            keyring=keyring(),
-            key_id=key_id,
-            retain_until=retain_until,
-            progress=on_progress,
-            should_cancel=lambda: stop,
-            check_interval=settings.BACKUP_PROGRESS_SECONDS,
-        )
+        with contextlib.ExitStack() as stack:
+            source, data_as_of, extra = _backup_source(kind, config, stack)
+            manifest = engine.backup_tree(
+                source=source,
+                vault=open_vault(vault),
+                point_prefix=point_prefix(asset.public_id, point_id),
+                keyring=keyring(),
+                key_id=key_id,
+                retain_until=retain_until,
+                progress=on_progress,
+                should_cancel=lambda: stop,
+                check_interval=settings.BACKUP_PROGRESS_SECONDS,
+                data_as_of=data_as_of,
+                extra=extra,
+            )
     except engine.Cancelled:
         raise BackupStopped from None
     except engine.EngineError as exc:
+        raise BackupFailure(exc.code, str(exc)) from exc
+    except connectors.ConnectorError as exc:
         raise BackupFailure(exc.code, str(exc)) from exc
     return BackupResult(
         point_id=point_id,

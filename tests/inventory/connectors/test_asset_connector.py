@@ -79,3 +79,10 @@ def test_migration_maps_existing_sources_to_filesystem_and_s3() -> None:
         "weights": ("filesystem", {"path": "/srv/models/fraud"}),
         "bucket": ("s3", {"bucket": "ml-artifacts", "prefix": "fraud"}),
     }
+
+
+@pytest.mark.django_db
+def test_a_uri_connector_follows_the_source_uri() -> None:
+    asset = AssetFactory.build(connector="filesystem", connector_config={"path": "/old"}, source_uri="s3://b/new")
+    asset.full_clean(exclude=["policy", "vault"])
+    assert (asset.connector, asset.connector_config) == ("s3", {"bucket": "b", "prefix": "new"})

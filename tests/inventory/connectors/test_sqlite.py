@@ -97,3 +97,31 @@ def test_sqlite_missing_or_not_a_database(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(Unreachable, match="cannot be opened as a SQLite database"):
         get_connector("sqlite", {"path": str(junk)}).snapshot(tmp_path)
+
+
+@pytest.mark.django_db
+def test_a_sqlite_asset_backs_up_through_the_portal_with_its_capture(live_db: Path, tmp_path: Path, settings) -> None:
+    import uuid
+
+    from inventory import vault_io
+    from inventory.engine import generate_key_file
+    from tests.factories import AssetFactory, VaultFactory
+
+    settings.VAULT_KEY_FILE = generate_key_file(tmp_path / "keys", key_id="test-key")
+    settings.VAULT_KEY_ID = "test-key"
+    vault = VaultFactory.create(name="local", config={"path": str(tmp_path / "vault")})
+    asset = AssetFactory.create(
+        name="feature-db", source_uri=str(live_db), connector="sqlite", connector_config={"path": str(live_db)}
+    )
+    result = vault_io.take_backup(
+        asset=asset, vault=vault, point_id=uuid.uuid4(), worm_days=0, progress=lambda d, t: True
+    )
+    capture = result.manifest["extra"]["capture"]
+    assert capture["kind"] == "sqlite" and capture["details"]["tables"]["customer"]["rows"] == 3000
+    assert [f["path"] for f in result.manifest["files"]] == ["database.sqlite3"]
+    assert result.data_as_of.isoformat() == capture["data_as_of"]
+
+    asset.connector_config = {"path": str(tmp_path / "gone.sqlite3")}
+    with pytest.raises(vault_io.BackupFailure, match="does not exist") as caught:
+        vault_io.take_backup(asset=asset, vault=vault, point_id=uuid.uuid4(), worm_days=0, progress=lambda d, t: True)
+    assert caught.value.code == "connector_unreachable"
