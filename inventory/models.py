@@ -289,8 +289,9 @@ class Asset(models.Model):
 
     def source_connector(self) -> tuple[str, dict[str, Any]]:
         """The connector kind and config that capture this asset; older assets fall back to source_uri."""
-        if self.connector:
+        if self.connector and self.connector not in URI_CONNECTORS:
             return self.connector, dict(self.connector_config or {})
+        # For a directory or S3 prefix the source URI is authoritative, whatever the stored config says.
         return connector_for_uri(self.source_uri)
 
 

@@ -114,6 +114,7 @@ class SqliteConnector(Connector[SqliteConfig]):
         if not staged.is_file():
             raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
         new = cfg.path + ".drp-new"
+        Path(cfg.path).parent.mkdir(parents=True, exist_ok=True)
         for leftover in (new, new + "-journal"):
             if os.path.exists(leftover):
                 os.unlink(leftover)

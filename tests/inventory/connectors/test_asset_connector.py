@@ -86,3 +86,11 @@ def test_a_uri_connector_follows_the_source_uri() -> None:
     asset = AssetFactory.build(connector="filesystem", connector_config={"path": "/old"}, source_uri="s3://b/new")
     asset.full_clean(exclude=["policy", "vault"])
     assert (asset.connector, asset.connector_config) == ("s3", {"bucket": "b", "prefix": "new"})
+
+
+@pytest.mark.django_db
+def test_the_source_uri_wins_over_a_stale_uri_connector_config() -> None:
+    asset = AssetFactory.create(source_uri="/srv/new", connector="filesystem", connector_config={"path": "/srv/old"})
+    Asset.objects.filter(pk=asset.pk).update(connector_config={"path": "/srv/old"})
+    asset.refresh_from_db()
+    assert asset.source_connector() == ("filesystem", {"path": "/srv/new"})
