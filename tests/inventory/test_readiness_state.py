@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Asset, BackupStatus, ReadinessState, RecoveryPoint
@@ -209,3 +211,45 @@ def test_point_regions_are_one_row_per_asset_and_region_whatever_the_ordering() 
     RecoveryPointFactory.create(asset=asset, vault=east)
     rows = list(_point_region_rows([asset.pk]))
     assert sorted(rows) == sorted({(asset.pk, asset.vault.region), (asset.pk, "us-east-1")})  # type: ignore[union-attr]
+
+
+# --- what reads it ----------------------------------------------------------------------------------
+
+
+def test_the_readiness_api_pages_filters_and_sorts_the_stored_state(client_for: Any, viewer: Any) -> None:
+    for i in range(3):
+        covered_asset(name=f"ok-{i}", tier=2, owner_team="ml", backup_age=timedelta(minutes=5))
+    AssetFactory.create(name="bare", tier=0, owner_team="risk", policy=None)
+    readiness_sweep()
+    api = client_for(viewer)
+    first = api.get("/api/v1/inventory/readiness/").json()
+    assert first["count"] == 4 and first["results"][0]["asset"] == "bare"  # worst first by default
+    breach = api.get("/api/v1/inventory/readiness/", {"status": "breach"}).json()
+    assert [r["asset"] for r in breach["results"]] == ["bare"]
+    tier2 = api.get("/api/v1/inventory/readiness/", {"tier": 2, "team": "ml", "sort": "-name"}).json()
+    assert [r["asset"] for r in tier2["results"]] == ["ok-2", "ok-1", "ok-0"]
+    assert tier2["results"][0]["assessed_at"] is not None
+    summary = api.get("/api/v1/inventory/readiness/summary/").json()
+    assert summary["counts"] == {"ok": 3, "at_risk": 0, "breach": 1}
+    assert summary["by_tier"][0] == {"key": "Tier 0", "worst": "breach", "counts": {"ok": 0, "at_risk": 0, "breach": 1}}
+    bad = api.get("/api/v1/inventory/readiness/", {"status": "fine", "tier": "x"})
+    assert bad.status_code == 400 and {"status", "tier"} <= set(bad.json()["error"]["fields"])
+
+
+@pytest.mark.parametrize("url", ["/", "/inventory/", "/inventory/readiness/", "/api/v1/inventory/readiness/"])
+def test_pages_that_show_readiness_cost_the_same_queries_for_3_or_30_assets(
+    url: str, client_for: Any, commander: Any
+) -> None:
+    def estate(n: int) -> int:
+        for _ in range(n):
+            covered_asset(backup_age=timedelta(hours=2))  # in breach: every one is on the worst lists
+        readiness_sweep()
+        client = client_for(commander)
+        client.get(url)  # warm the session and caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    small = estate(3)
+    large = estate(27)
+    assert large <= small, f"{url}: {small} queries with 3 assets, {large} with 30"
