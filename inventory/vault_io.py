@@ -1,7 +1,7 @@
 """The seam between inventory rows and the backup engine (`inventory.engine`).
 
 Everything that touches vault bytes goes through here, so services deal in
-rows and results, and the engine's typed errors become one `BackupFailure`
+rows and results, and the engine's typed errors (from backup, restore and verify) become one `VaultIOFailure`
 with a stable code and a sentence for the asset page.
 """
 
@@ -21,11 +21,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from inventory import engine
-from inventory.engine.restore import iter_part_files
+from inventory.engine.target import iter_part_files
 from inventory.models import Asset, Vault, VaultKind
 
 
-class BackupFailure(Exception):
+class VaultIOFailure(Exception):
     """A vault operation (backup, restore, verify) failed; `code` for programs, str() for people.
 
     `evidence` carries what a run records about an integrity failure: the file and both hashes.
@@ -104,7 +104,7 @@ def keyring() -> engine.KeyRing:
     try:
         return engine.KeyRing.load(env_value=os.environ.get("VAULT_KEYS"), key_file=settings.VAULT_KEY_FILE)
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
 def s3_config(region: str | None = None) -> engine.S3Config:
@@ -129,9 +129,9 @@ def open_vault(vault: Vault) -> engine.Vault:
             path = settings.VAR_DIR / path
         return engine.FilesystemVault(path, reserve_bytes=int(config.get("reserve_bytes", 0)))
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
     except (KeyError, ValueError, TypeError) as exc:
-        raise BackupFailure("vault_config", f"Vault {vault.name} is misconfigured: {exc}.") from exc
+        raise VaultIOFailure("vault_config", f"Vault {vault.name} is misconfigured: {exc}.") from exc
 
 
 def point_prefix(asset_id: uuid.UUID, point_id: uuid.UUID) -> str:
@@ -167,7 +167,7 @@ def take_backup(
     except engine.Cancelled:
         raise BackupStopped from None
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
     return BackupResult(
         point_id=point_id,
         data_as_of=manifest.data_as_of,
@@ -186,7 +186,7 @@ def delete_point(*, vault: Vault, asset_id: uuid.UUID, point_id: uuid.UUID, now:
     try:
         return engine.delete_point(vault=open_vault(vault), point_prefix=point_prefix(asset_id, point_id), now=now)
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
 def verify_point(*, vault: Vault, manifest: dict[str, Any], decrypt: bool = False) -> engine.VerifyReport:
@@ -194,23 +194,23 @@ def verify_point(*, vault: Vault, manifest: dict[str, Any], decrypt: bool = Fals
 
     Problems with the point itself (a changed or missing object, an altered
     manifest) come back in the report. A vault that cannot be reached or a
-    key that is not loaded raise `BackupFailure`: they say nothing about the
+    key that is not loaded raise `VaultIOFailure`: they say nothing about the
     point's bytes, so they must not be taken for corruption.
     """
     try:
         parsed = engine.Manifest.from_json(manifest)
         ring = keyring()
         if parsed.key_id not in ring:
-            raise BackupFailure(
+            raise VaultIOFailure(
                 "key_missing", f"Key {parsed.key_id!r} is not loaded, so the point's manifest cannot be checked."
             )
         return engine.verify_point(vault=open_vault(vault), manifest=parsed, keyring=ring, decrypt=decrypt)
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
-def _integrity_failure(exc: engine.IntegrityError) -> BackupFailure:
-    return BackupFailure(
+def _integrity_failure(exc: engine.IntegrityError) -> VaultIOFailure:
+    return VaultIOFailure(
         exc.code,
         str(exc),
         evidence={"file": exc.path, "expected_sha256": exc.expected, "actual_sha256": exc.actual},
@@ -221,7 +221,7 @@ def _manifest(manifest: dict[str, Any]) -> engine.Manifest:
     try:
         return engine.Manifest.from_json(manifest)
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, f"The recovery point's manifest cannot be read: {exc}") from exc
+        raise VaultIOFailure(exc.code, f"The recovery point's manifest cannot be read: {exc}") from exc
 
 
 def restore_point(
@@ -255,9 +255,9 @@ def restore_point(
     except engine.IntegrityError as exc:
         raise _integrity_failure(exc) from exc
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
     except OSError as exc:
-        raise BackupFailure("io_error", f"Writing the restore target failed: {exc}.") from exc
+        raise VaultIOFailure("io_error", f"Writing the restore target failed: {exc}.") from exc
     return result.as_evidence()
 
 
@@ -275,7 +275,7 @@ def verify_restored(*, manifest: dict[str, Any], target_dir: Path, progress: Pro
     except engine.Cancelled:
         raise BackupStopped from None
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
 def cleanup_restored(*, manifest: dict[str, Any], target_dir: Path) -> engine.CleanupResult:
@@ -283,7 +283,7 @@ def cleanup_restored(*, manifest: dict[str, Any], target_dir: Path) -> engine.Cl
     try:
         return engine.cleanup_target(target_dir=target_dir, manifest=_manifest(manifest))
     except engine.EngineError as exc:
-        raise BackupFailure(exc.code, str(exc)) from exc
+        raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
 def discard_parts(*, target_dir: Path) -> int:

@@ -41,6 +41,7 @@ See docs/backups.md for the formats and the guarantees.
 from __future__ import annotations
 
 from inventory.engine.backup import backup_tree, delete_point, point_is_complete, read_manifest
+from inventory.engine.cleanup import CleanupResult, cleanup_target
 from inventory.engine.crypto import DEFAULT_CHUNK_SIZE, KeyRing, generate_key_file
 from inventory.engine.errors import (
     Cancelled,
@@ -64,18 +65,10 @@ from inventory.engine.errors import (
     VaultUnavailable,
 )
 from inventory.engine.manifest import FileEntry, Manifest
-from inventory.engine.restore import (
-    CleanupResult,
-    Problem,
-    RestoreResult,
-    VerifyReport,
-    cleanup_target,
-    restore_tree,
-    verify_point,
-    verify_target,
-)
+from inventory.engine.restore import RestoreResult, restore_tree
 from inventory.engine.sources import LocalSource, S3Source, Source, source_from_uri
 from inventory.engine.vaults import FilesystemVault, ObjectInfo, S3Config, S3Vault, Vault, vault_from_uri
+from inventory.engine.verify import Problem, VerifyReport, verify_point, verify_target
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

@@ -215,7 +215,7 @@ def backup_execute(*, backup_id: int) -> str:
         )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         backup_fail(
             backup=backup, code=failure.code, reason=str(failure), only_attempt=backup.attempts, point_id=point_id
         )
@@ -291,7 +291,7 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
     if locked.status == PointStatus.EXPIRED:
         return locked
     if locked.immutable_until is not None and locked.immutable_until > now:
-        raise vault_io.BackupFailure(
+        raise vault_io.VaultIOFailure(
             "object_locked", f"Point {locked.public_id} is immutable until {locked.immutable_until:%Y-%m-%d %H:%M} UTC."
         )
     previous = locked.status
@@ -331,6 +331,6 @@ def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
                 continue
             try:
                 expired.append(point_expire(point=point, now=now))
-            except vault_io.BackupFailure as exc:
+            except vault_io.VaultIOFailure as exc:
                 log.warning("could not expire point %s: %s", point.public_id, exc)
     return expired

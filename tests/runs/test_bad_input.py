@@ -9,7 +9,7 @@ import pytest
 
 from incidents.runs.models import RecoveryRun, StepState
 from incidents.runs.services import RunRefused
-from inventory.engine.restore import iter_part_files
+from inventory.engine.target import iter_part_files
 from inventory.models import RecoveryPoint
 from tests.runs.conftest import drive, make_plan, start_run
 

@@ -281,7 +281,7 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
             report = vault_io.verify_restored(
                 manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive
             )
-        except vault_io.BackupFailure as failure:
+        except vault_io.VaultIOFailure as failure:
             problems.append(f"{step.title}: {failure}")
             continue
         if not report.ok:
@@ -351,7 +351,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
             assert step.point is not None
             try:
                 outcome = vault_io.cleanup_restored(manifest=step.point.manifest, target_dir=Path(step.target_path))
-            except vault_io.BackupFailure as failure:
+            except vault_io.VaultIOFailure as failure:
                 kept.append(f"{step.target_path}: {failure}")
                 continue
             removed += outcome.removed_files
