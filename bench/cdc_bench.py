@@ -5,8 +5,8 @@
 The data is random bytes (the worst case for a chunker: no shortcut), written to a
 temporary file once; each candidate cuts the same file three times with the chunk
 store's parameters (``Chunker``: FastCDC average 3/4 of the target, minimum a quarter of
-that, maximum 4 x the target) and the best run counts. ``pyfastcdc`` is what the chunk store uses; ``fastcdc`` is only measured when it
-is installed (it is not a dependency).
+that, maximum 4 x the target) and the best run counts. ``pyfastcdc`` is what the chunk
+store uses; ``fastcdc`` is only measured when it is installed (a dev dependency).
 """
 
 from __future__ import annotations

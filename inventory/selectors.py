@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -86,6 +87,17 @@ def asset_dependency_by_id(*, asset: Asset, dependency_id: int) -> Dependency | 
 
 def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
     return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
+
+
+def point_previous_manifest(*, asset: Asset, vault: Vault) -> dict[str, Any] | None:
+    """The manifest (or format-2 summary) of the asset's newest good point in ``vault``."""
+    manifest: dict[str, Any] | None = (
+        RecoveryPoint.objects.filter(asset=asset, vault=vault, status=PointStatus.OK)
+        .order_by("-data_as_of")
+        .values_list("manifest", flat=True)
+        .first()
+    )
+    return manifest
 
 
 def asset_backups(*, asset: Asset, limit: int = 10) -> QuerySet[Backup]:

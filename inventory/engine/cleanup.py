@@ -7,10 +7,15 @@ import os
 import stat as stat_mod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inventory.engine.errors import UnsafePath
 from inventory.engine.manifest import Manifest
-from inventory.engine.target import part_name, safe_parent
+
+if TYPE_CHECKING:
+    from inventory.engine.chunks.manifest import ChunkedManifest
+    from inventory.engine.crypto import KeyRing
+from inventory.engine.target import manifest_entries, part_name, safe_parent
 
 
 @dataclass
@@ -20,7 +25,13 @@ class CleanupResult:
     kept: list[str] = field(default_factory=list)
 
 
-def cleanup_target(*, target_dir: Path, manifest: Manifest, remove_root: bool = True) -> CleanupResult:
+def cleanup_target(
+    *,
+    target_dir: Path,
+    manifest: Manifest | ChunkedManifest,
+    remove_root: bool = True,
+    keyring: KeyRing | None = None,
+) -> CleanupResult:
     """Remove what a restore of ``manifest`` put under ``target_dir`` (for drill targets).
 
     Only files the manifest names (and their staging parts) are removed, then folders
@@ -39,7 +50,7 @@ def cleanup_target(*, target_dir: Path, manifest: Manifest, remove_root: bool = 
     if root == Path(root.anchor) or root == Path.home():
         raise UnsafePath(f"Refusing to clean {root}: it is not a restore target.")
     folders: set[Path] = set()
-    for entry in manifest.files:
+    for entry in manifest_entries(manifest, keyring):
         ancestors = entry.path.split("/")[:-1]
         for depth in range(1, len(ancestors) + 1):
             folders.add(root.joinpath(*ancestors[:depth]))

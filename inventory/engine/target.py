@@ -7,6 +7,12 @@ import os
 import stat as stat_mod
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inventory.engine.chunks.manifest import ChunkedManifest
+    from inventory.engine.crypto import KeyRing
+    from inventory.engine.manifest import Manifest
 
 from inventory.engine.errors import UnsafePath
 from inventory.engine.manifest import check_relative_path
@@ -93,3 +99,17 @@ def iter_part_files(target_dir: Path) -> Iterator[Path]:
         for name in filenames:
             if name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX):
                 yield Path(dirpath, name)
+
+
+def manifest_entries(manifest: Manifest | ChunkedManifest, keyring: KeyRing | None) -> Iterator[Any]:
+    """The file entries of either manifest format (each has ``path``, ``size``, ``sha256``).
+
+    A format-2 manifest is streamed from its vault and needs the key ring to be authenticated.
+    """
+    files = manifest.files
+    if isinstance(files, tuple):
+        yield from files
+        return
+    if keyring is None:
+        raise ValueError("reading a format-2 manifest needs the key ring")
+    yield from files(keyring)

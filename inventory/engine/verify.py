@@ -6,13 +6,17 @@ import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inventory.engine.backup import CancelFn, ProgressFn, Ticker
 from inventory.engine.crypto import KeyRing, Readable, open_sealed
 from inventory.engine.errors import CorruptObject, EngineError, ObjectMissing, UnsafePath
 from inventory.engine.manifest import FileEntry, Manifest
-from inventory.engine.target import READ_SIZE, hash_file, safe_parent
+from inventory.engine.target import READ_SIZE, hash_file, manifest_entries, safe_parent
 from inventory.engine.vaults import Vault
+
+if TYPE_CHECKING:
+    from inventory.engine.chunks.manifest import ChunkedManifest
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,17 @@ def verify_point(
 
 def verify_target(
     *,
-    manifest: Manifest,
+    manifest: Manifest | ChunkedManifest,
     target_dir: Path,
+    keyring: KeyRing | None = None,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     check_interval: float = 0.5,
 ) -> VerifyReport:
-    """Re-hash a restored tree against the manifest: every file present, same size, same SHA-256."""
+    """Re-hash a restored tree against the manifest: every file present, same size, same SHA-256.
+
+    A format-2 manifest is streamed from its vault, which needs ``keyring``.
+    """
     report = VerifyReport()
     root = Path(target_dir)
     if not root.is_dir() or root.is_symlink():
@@ -153,8 +161,8 @@ def verify_target(
         interval=check_interval,
         what="Verify",
     )
-    ticker.files_total = len(manifest.files)
-    for entry in manifest.files:
+    ticker.files_total = manifest.total_files
+    for entry in manifest_entries(manifest, keyring):
         try:
             parent = safe_parent(root, entry.path, create=False)
         except UnsafePath as exc:

@@ -28,6 +28,7 @@ from inventory.models import (
     RecoveryPoint,
     RecoveryPolicy,
 )
+from inventory.selectors import point_previous_manifest
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
         key_id=result.key_id,
         immutable_until=result.immutable_until,
         verified_at=result.verified_at,
+        stats=result.stats,
     )
     locked.status = BackupStatus.SUCCEEDED
     locked.finished_at = now
@@ -205,6 +207,7 @@ def backup_execute(*, backup_id: int) -> str:
     def progress(bytes_done: int, bytes_total: int) -> bool:
         return backup_progress(backup=backup, bytes_done=bytes_done, bytes_total=bytes_total)
 
+    previous = point_previous_manifest(asset=backup.asset, vault=backup.vault)
     try:
         result = vault_io.take_backup(
             asset=backup.asset,
@@ -212,6 +215,7 @@ def backup_execute(*, backup_id: int) -> str:
             point_id=point_id,
             worm_days=policy.worm_days if policy else 0,
             progress=progress,
+            previous=previous,
         )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"

@@ -16,6 +16,12 @@ from tests.runs.conftest import drive, make_plan, start_run
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _format_1_points(settings):
+    """These tests look inside format-1 manifests and objects, which old points keep."""
+    settings.BACKUP_FORMAT = "files"
+
+
 def flip_one_byte(point: RecoveryPoint, path: str) -> tuple[Path, str]:
     entry = next(f for f in point.manifest["files"] if f["path"] == path)
     stored = Path(point.vault.config["path"]) / entry["object"]

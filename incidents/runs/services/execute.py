@@ -114,7 +114,7 @@ def _verify(step: StepRun) -> Outcome:
 
     try:
         report = vault_io.verify_restored(
-            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress
+            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress, vault=step.point.vault
         )
     except vault_io.BackupStopped:
         return Outcome("stopped")

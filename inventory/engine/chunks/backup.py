@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +17,10 @@ from inventory.engine.backup import CancelFn, ProgressFn, Ticker
 from inventory.engine.chunks.manifest import (
     ChunkedFile,
     ChunkedManifest,
+    ManifestWriter,
     PointTotals,
     manifest_v2_key,
     read_manifest_v2,
-    write_manifest_v2,
 )
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 from inventory.engine.crypto import KeyRing
@@ -119,7 +120,27 @@ def backup_chunked(
     ticker.poll(force=True)
     chunker = Chunker(average_chunk)
     totals = PointTotals(skipped=len(scan.skipped))
-    entries: list[ChunkedFile] = []
+    header = {
+        "point": point_prefix,
+        "source": src.uri,
+        "cipher": "AES-256-GCM",
+        "key_id": key_id,
+        "salt": store.salt.hex(),
+        "average_chunk": average_chunk,
+        "created_at": format_utc(clock()),
+        "data_as_of": format_utc(as_of),
+        "retain_until": format_utc(retain_until) if retain_until else None,
+        "extra": dict(extra or {}),
+    }
+    writer = ManifestWriter(keyring=keyring, header=header)
+    # A file's line is written once every pack it uses is stored (S3 gives each pack a
+    # version id then); until then it waits here. Only files touching the pack being
+    # filled can wait, so this stays small however many files the tree has.
+    waiting: deque[ChunkedFile] = deque()
+
+    def drain(*, everything: bool = False) -> None:
+        while waiting and (everything or not store.waiting(waiting[0].chunks)):
+            writer.add(_resolved(store, waiting.popleft()))
 
     def one(item: SourceFile) -> ChunkedFile:
         digest = hashlib.sha256()
@@ -147,33 +168,17 @@ def backup_chunked(
         return ChunkedFile(path=item.path, mode=item.mode, size=size, sha256=digest.hexdigest(), chunks=tuple(refs))
 
     for item in files:
-        entries.append(one(item))
+        waiting.append(one(item))
+        drain()
     store.flush(retain_until=retain_until)
+    drain(everything=True)
     ticker.poll(force=True)
     vault.sync()
     token = f"{clock():%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"
     store.write_index(name=token, retain_until=retain_until)
-    created = clock()
-    header = {
-        "point": point_prefix,
-        "source": src.uri,
-        "cipher": "AES-256-GCM",
-        "key_id": key_id,
-        "salt": store.salt.hex(),
-        "average_chunk": average_chunk,
-        "created_at": format_utc(created),
-        "data_as_of": format_utc(as_of),
-        "retain_until": format_utc(retain_until) if retain_until else None,
-        "extra": {**dict(extra or {}), "duration_s": round(time.monotonic() - started, 3)},
-    }
-    data = write_manifest_v2(
-        keyring=keyring,
-        header=header,
-        entries=(_resolved(store, entry) for entry in entries),
-        skipped=list(scan.skipped),
-        totals=totals,
-    )
-    vault.put(manifest_v2_key(point_prefix), [data], retain_until=retain_until, durable=True)
+    totals.duration_ms = int((time.monotonic() - started) * 1000)
+    blocks = writer.finish(skipped=list(scan.skipped), totals=totals)
+    vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
     manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
     if manifest.totals != totals:
         raise ManifestInvalid(

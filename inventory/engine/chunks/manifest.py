@@ -73,6 +73,7 @@ class PointTotals:
     reused_bytes: int = 0
     stored_new_bytes: int = 0
     skipped: int = 0
+    duration_ms: int = 0
 
     def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -148,21 +149,20 @@ def _records(vault: Vault, point: str, keyring: KeyRing) -> Iterator[dict[str, A
         yield from read_mac_lines(stream, keyring=keyring, key_id_of=None, what=f"The manifest of {point}")
 
 
-def write_manifest_v2(
-    *,
-    keyring: KeyRing,
-    header: dict[str, Any],
-    entries: Iterator[ChunkedFile],
-    skipped: list[dict[str, str]],
-    totals: PointTotals,
-) -> bytes:
-    lines = MacLines(keyring, str(header["key_id"]))
-    lines.write({"format": MANIFEST_FORMAT, "version": MANIFEST_V2, **header})
-    for entry in entries:
-        lines.write(entry.to_json())
-    for item in skipped:
-        lines.write({"skipped": item})
-    return lines.finish({"totals": totals.to_json()})
+class ManifestWriter:
+    """Writes a format-2 manifest line by line (spooled to disk), header first, MAC last."""
+
+    def __init__(self, *, keyring: KeyRing, header: dict[str, Any]) -> None:
+        self._lines = MacLines(keyring, str(header["key_id"]))
+        self._lines.write({"format": MANIFEST_FORMAT, "version": MANIFEST_V2, **header})
+
+    def add(self, entry: ChunkedFile) -> None:
+        self._lines.write(entry.to_json())
+
+    def finish(self, *, skipped: list[dict[str, str]], totals: PointTotals) -> Iterator[bytes]:
+        for item in skipped:
+            self._lines.write({"skipped": item})
+        return self._lines.finish({"totals": totals.to_json()})
 
 
 def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedManifest:
@@ -216,9 +216,9 @@ def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedMa
 __all__ = [
     "ChunkedFile",
     "ChunkedManifest",
+    "ManifestWriter",
     "ObjectMissing",
     "PointTotals",
     "manifest_v2_key",
     "read_manifest_v2",
-    "write_manifest_v2",
 ]

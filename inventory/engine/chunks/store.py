@@ -17,6 +17,7 @@ import hmac
 import io
 import json
 import secrets
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ INDEX_DIR = f"{STORE_DIR}/index"
 STORE_FORMAT = "dr-portal-chunk-store"
 INDEX_FORMAT = "dr-portal-chunk-index"
 PACK_SIZE = 16 * 1024 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ class MacLines:
         self._keyring = keyring
         self._key_id = key_id
         self._mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
-        self.buffer = io.BytesIO()
+        # Spilled to a temporary file past a few MiB, so a manifest of millions of files
+        # costs disk, not memory, until it is uploaded.
+        self.buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by blocks()
         self._writer = zstandard.ZstdCompressor(level=3).stream_writer(self.buffer, closefd=False)
 
     def write(self, record: object) -> None:
@@ -115,11 +119,20 @@ class MacLines:
         self._mac.update(line)
         self._writer.write(line)
 
-    def finish(self, trailer: dict[str, object]) -> bytes:
+    def finish(self, trailer: dict[str, object]) -> Iterator[bytes]:
+        """Write the trailer and the MAC line; returns the compressed object as a stream of blocks."""
         self.write(trailer)
         self._writer.write(json.dumps({"mac": self._mac.hexdigest()}).encode() + b"\n")
         self._writer.close()
-        return self.buffer.getvalue()
+        return self._blocks()
+
+    def _blocks(self) -> Iterator[bytes]:
+        try:
+            self.buffer.seek(0)
+            while block := self.buffer.read(1 << 20):
+                yield block
+        finally:
+            self.buffer.close()
 
 
 def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str) -> Iterator[dict[str, Any]]:
@@ -237,6 +250,10 @@ class ChunkStore:
         self.packs_written += 1
         self.stored_bytes += written
 
+    def waiting(self, refs: tuple[ChunkRef, ...]) -> bool:
+        """True while one of ``refs`` is in the pack still being filled (its version is unknown)."""
+        return bool(self._pack) and any(ref.pack == self._pack_name for ref in refs)
+
     def resolve(self, ref: ChunkRef) -> ChunkRef:
         """The final reference of a chunk (with the pack's version id once the pack is written)."""
         return self.index.get(bytes.fromhex(ref.chunk_id), ref)
@@ -249,7 +266,6 @@ class ChunkStore:
         lines.write({"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()})
         for ref in self.new_refs:
             lines.write({"c": ref.to_json()})
-        data = lines.finish({"chunks": len(self.new_refs)})
         key = f"{INDEX_DIR}/{name}"
-        self.vault.put(key, [data], retain_until=retain_until, durable=True)
+        self.vault.put(key, lines.finish({"chunks": len(self.new_refs)}), retain_until=retain_until, durable=True)
         return key
