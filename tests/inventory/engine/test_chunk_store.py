@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from inventory.engine import FilesystemVault, KeyRing, backup_tree, restore_tree, verify_point
+from inventory.engine import FilesystemVault, KeyRing, S3Config, backup_tree, restore_tree, verify_point
 from inventory.engine.chunks import (
     ChunkedManifest,
     Chunker,
@@ -18,6 +19,7 @@ from inventory.engine.chunks import (
 )
 from inventory.engine.chunks.store import INDEX_DIR, PACKS_DIR
 from inventory.engine.errors import CorruptObject, ManifestInvalid, ObjectExists, ObjectMissing
+from inventory.engine.vaults import Vault
 
 from .conftest import later, make_keyring, read_tree, write_tree
 
@@ -42,7 +44,7 @@ def stored_bytes(vault: FilesystemVault) -> int:
     return sum(info.size for info in infos if info is not None)
 
 
-def backup(src: Path, vault: FilesystemVault, keyring: KeyRing, point: str) -> ChunkedManifest:
+def backup(src: Path, vault: Vault, keyring: KeyRing, point: str) -> ChunkedManifest:
     return backup_chunked(
         source=src,
         vault=vault,
@@ -195,3 +197,22 @@ def test_a_tampered_manifest_is_refused(tmp_path: Path, vault: FilesystemVault, 
     backup(src, vault, keyring, "asset/p1")
     with pytest.raises(ManifestInvalid, match="signature"):
         read_manifest_v2(vault=vault, point="asset/p1", keyring=make_keyring("k1"))
+
+
+def test_chunk_store_in_an_object_lock_bucket_dedupes_and_restores(
+    tmp_path: Path, keyring: KeyRing, s3: Any, s3_server: S3Config, bucket_name: str
+) -> None:
+    from inventory.engine import S3Vault
+
+    s3.create_bucket(Bucket=bucket_name, ObjectLockEnabledForBucket=True)
+    vault = S3Vault(bucket_name, "dr", config=s3_server)
+    src = tree(tmp_path / "src")
+    first = backup(src, vault, keyring, "asset/p1")
+    second = backup(src, vault, keyring, "asset/p2")
+    assert first.totals.new_chunks > 0 and second.totals.new_chunks == 0
+    refs = [ref for entry in second.files(keyring) for ref in entry.chunks]
+    assert refs and all(ref.version_id for ref in refs)  # each chunk pinned to its pack's version
+    restore_chunked(vault=vault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
+    assert read_tree(tmp_path / "t") == read_tree(src)
+    head = s3.head_object(Bucket=bucket_name, Key=f"dr/{refs[0].pack}")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
