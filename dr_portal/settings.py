@@ -296,6 +296,9 @@ VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
 BACKUP_FORMAT = env_choices("BACKUP_FORMAT", ["chunks"], allowed={"chunks", "files"})[0]
 # Average chunk size of the chunk store, in KiB (files up to this size are one chunk).
 BACKUP_CHUNK_KIB = env_int("BACKUP_CHUNK_KIB", 1024, minimum=4)
+# Start a fresh chain (store every chunk again) when an asset's chain is this many days old;
+# 0 never does. One damaged chunk then cannot reach points older than the chain.
+BACKUP_FULL_CHAIN_DAYS = env_int("BACKUP_FULL_CHAIN_DAYS", 30, minimum=0)
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 # Recovery runs: progress saves, the lease a running step holds (renewed with each save; a

@@ -89,15 +89,15 @@ def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
     return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
 
 
-def point_previous_manifest(*, asset: Asset, vault: Vault) -> dict[str, Any] | None:
-    """The manifest (or format-2 summary) of the asset's newest good point in ``vault``."""
-    manifest: dict[str, Any] | None = (
+def point_previous(*, asset: Asset, vault: Vault) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(manifest or format-2 summary, stats) of the asset's newest good point in ``vault``."""
+    row = (
         RecoveryPoint.objects.filter(asset=asset, vault=vault, status=PointStatus.OK)
         .order_by("-data_as_of")
-        .values_list("manifest", flat=True)
+        .values_list("manifest", "stats")
         .first()
     )
-    return manifest
+    return (row[0], row[1]) if row else (None, None)
 
 
 def asset_backups(*, asset: Asset, limit: int = 10) -> QuerySet[Backup]:

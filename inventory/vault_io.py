@@ -148,6 +148,7 @@ def take_backup(
     worm_days: int,
     progress: ProgressFn,
     previous: dict[str, Any] | None = None,
+    previous_stats: dict[str, Any] | None = None,
 ) -> BackupResult:
     """Stream the asset's source into the vault; returns only once the manifest has been read back.
 
@@ -181,7 +182,7 @@ def take_backup(
         }
         if settings.BACKUP_FORMAT == "files":
             manifest = engine.backup_tree(**common)
-            stats = {"format": 1, "duration_s": round(time.monotonic() - started, 3)}
+            stats: dict[str, Any] = {"format": 1, "duration_s": round(time.monotonic() - started, 3)}
             return BackupResult(
                 point_id=point_id,
                 data_as_of=manifest.data_as_of,
@@ -194,9 +195,14 @@ def take_backup(
                 verified_at=timezone.now(),
                 stats=stats,
             )
-        chunked = engine.backup_chunked(**common, average_chunk=settings.BACKUP_CHUNK_KIB * 1024)
+        chain_started = _chain_started(previous_stats, now=now)
+        chunked = engine.backup_chunked(
+            **common, average_chunk=settings.BACKUP_CHUNK_KIB * 1024, fresh_chain=chain_started is None
+        )
         duration = time.monotonic() - started
         stats = point_statistics(chunked, previous=_listing(vault, previous, ring), duration=duration)
+        stats["chain_started"] = (chain_started or now).isoformat()
+        stats["fresh_chain"] = chain_started is None
         with target.open(chunked.manifest_key) as stream:
             digest = hashlib.sha256()
             while block := stream.read(1 << 20):
@@ -217,6 +223,20 @@ def take_backup(
         verified_at=timezone.now(),
         stats=stats,
     )
+
+
+def _chain_started(previous_stats: dict[str, Any] | None, *, now: datetime) -> datetime | None:
+    """When the asset's current chain began, or None when this backup must start a fresh one."""
+    if not previous_stats or not previous_stats.get("chain_started"):
+        return None
+    try:
+        began = datetime.fromisoformat(str(previous_stats["chain_started"]))
+    except ValueError:
+        return None
+    days = settings.BACKUP_FULL_CHAIN_DAYS
+    if days and now - began >= timedelta(days=days):
+        return None
+    return began
 
 
 def point_statistics(

@@ -28,7 +28,7 @@ from inventory.models import (
     RecoveryPoint,
     RecoveryPolicy,
 )
-from inventory.selectors import point_previous_manifest
+from inventory.selectors import point_previous
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def backup_execute(*, backup_id: int) -> str:
     def progress(bytes_done: int, bytes_total: int) -> bool:
         return backup_progress(backup=backup, bytes_done=bytes_done, bytes_total=bytes_total)
 
-    previous = point_previous_manifest(asset=backup.asset, vault=backup.vault)
+    previous, previous_stats = point_previous(asset=backup.asset, vault=backup.vault)
     try:
         result = vault_io.take_backup(
             asset=backup.asset,
@@ -216,6 +216,7 @@ def backup_execute(*, backup_id: int) -> str:
             worm_days=policy.worm_days if policy else 0,
             progress=progress,
             previous=previous,
+            previous_stats=previous_stats,
         )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from dr_portal.audit.models import AuditEvent
 from inventory import vault_io
@@ -108,3 +111,19 @@ def test_format_1_points_stay_readable_after_the_switch(backed_asset, fs_vault, 
         assert report.ok
         vault_io.cleanup_restored(manifest=point.manifest, target_dir=target, vault=fs_vault)
         assert not target.exists()
+
+
+def test_a_fresh_full_chain_starts_when_the_chain_is_older_than_the_setting(backed_asset, fs_vault, settings) -> None:
+    settings.BACKUP_FULL_CHAIN_DAYS = 1
+    root = Path(fs_vault.config["path"])
+    first = back_up(backed_asset)
+    assert first.stats["fresh_chain"] is True
+    second = back_up(backed_asset)
+    assert second.stats["fresh_chain"] is False and second.stats["bytes_new"] == 0
+    assert second.stats["chain_started"] == first.stats["chain_started"]
+    stored = pack_bytes(root)
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        third = back_up(backed_asset)
+    assert third.stats["fresh_chain"] is True and third.stats["bytes_new"] == third.size_bytes
+    assert pack_bytes(root) >= 2 * stored  # every chunk stored again, in new packs
+    assert vault_io.verify_point(vault=fs_vault, manifest=third.manifest, decrypt=True).ok

@@ -105,3 +105,10 @@ def test_a_wrong_key_file_is_refused_in_words(tmp_path: Path) -> None:
     assert "UNREADABLE" in listing.stdout and "signature" in listing.stdout
     missing = manage("vault_ls", "--vault", str(tmp_path / "nope"), "--key-file", str(other))
     assert missing.returncode != 0 and "does not exist" in missing.stderr
+
+
+def test_vault_prune_reports_what_it_kept_and_reclaimed(tmp_path: Path) -> None:
+    vault, key_file, _files = make_vault(tmp_path)
+    done = manage("vault_prune", "--vault", str(vault), "--key-file", str(key_file))
+    assert done.returncode == 0, done.stderr
+    assert "1 points reference" in done.stdout and "0 packs" in done.stdout.split("deleted")[1]

@@ -22,6 +22,7 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
+from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 from inventory.engine.crypto import KeyRing
 from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectLocked
@@ -84,8 +85,12 @@ def backup_chunked(
     check_interval: float = 0.5,
     clock: Callable[[], datetime] = _utcnow,
     pack_size: int | None = None,
+    fresh_chain: bool = False,
 ) -> ChunkedManifest:
     """Back up ``source`` as point ``point_prefix`` through the vault's chunk store.
+
+    With ``fresh_chain`` the vault's index is not consulted: every chunk is stored anew
+    (a full chain), so damage to an old chunk cannot reach this point or later ones.
 
     Each file is cut by content; a chunk whose id the vault's index already holds is
     referenced, not stored again. New chunks go into packs; when the packs are durable
@@ -105,8 +110,52 @@ def backup_chunked(
     if retain_until is not None and retain_until <= clock():
         raise ObjectLocked("The retain-until time of a new point must be in the future.")
     as_of = data_as_of or clock()
+    lock = backup_lock(vault)  # a prune never sweeps while this backup may reference chunks
+    try:
+        return _backup(
+            src=src,
+            vault=vault,
+            point_prefix=point_prefix,
+            keyring=keyring,
+            key_id=key_id,
+            retain_until=retain_until,
+            progress=progress,
+            should_cancel=should_cancel,
+            average_chunk=average_chunk,
+            as_of=as_of,
+            extra=extra,
+            check_interval=check_interval,
+            clock=clock,
+            pack_size=pack_size,
+            started=started,
+            fresh_chain=fresh_chain,
+        )
+    finally:
+        lock.release()
+
+
+def _backup(
+    *,
+    src: Source,
+    vault: Vault,
+    point_prefix: str,
+    keyring: KeyRing,
+    key_id: str,
+    retain_until: datetime | None,
+    progress: ProgressFn | None,
+    should_cancel: CancelFn | None,
+    average_chunk: int,
+    as_of: datetime,
+    extra: dict[str, Any] | None,
+    check_interval: float,
+    clock: Callable[[], datetime],
+    pack_size: int | None,
+    started: float,
+    fresh_chain: bool,
+) -> ChunkedManifest:
     store = ChunkStore(vault=vault, keyring=keyring, key_id=key_id, **({"pack_size": pack_size} if pack_size else {}))
-    store.load_index()
+    if not fresh_chain:
+        store.load_index()
     scan = src.scan()
     files = sorted(scan.files, key=lambda item: item.path)
     ticker = Ticker(
@@ -131,6 +180,7 @@ def backup_chunked(
         "data_as_of": format_utc(as_of),
         "retain_until": format_utc(retain_until) if retain_until else None,
         "extra": dict(extra or {}),
+        "fresh_chain": fresh_chain,
     }
     writer = ManifestWriter(keyring=keyring, header=header)
     # A file's line is written once every pack it uses is stored (S3 gives each pack a
@@ -157,6 +207,7 @@ def backup_chunked(
                     totals.new_bytes += len(plain)
                     totals.stored_new_bytes += ref.stored
                 else:
+                    store.hold(ref, retain_until=retain_until)
                     totals.reused_bytes += len(plain)
                 refs.append(ref)
                 size += len(plain)

@@ -196,9 +196,16 @@ class ChunkStore:
         self._pending: list[tuple[str, int, int, int, int]] = []  # id, offset, stored, size, codec
         self.packs_written = 0
         self.stored_bytes = 0
+        self._held: dict[str, datetime | None] = {}
+        self.packs_extended = 0
 
     def load_index(self) -> int:
-        """Read every index segment of this key id; returns the number of chunks known."""
+        """Read every index segment of this key id; returns the number of chunks known.
+
+        Chunks whose pack is no longer in the vault (pruned) are left out, so they are
+        stored again rather than referenced.
+        """
+        packs = set(self.vault.list(PACKS_DIR))
         for key in self.vault.list(INDEX_DIR):
             with self.vault.open(key) as stream:
                 records = read_mac_lines(stream, keyring=self.keyring, key_id_of=None, what=f"Chunk index {key}")
@@ -212,11 +219,29 @@ class ChunkStore:
                 for record in records:
                     if "c" in record:
                         ref = ChunkRef.from_json(record["c"])
-                        self.index[bytes.fromhex(ref.chunk_id)] = ref
+                        if ref.pack in packs:
+                            self.index[bytes.fromhex(ref.chunk_id)] = ref
         return len(self.index)
 
     def lookup(self, chunk_id: str) -> ChunkRef | None:
         return self.index.get(bytes.fromhex(chunk_id))
+
+    def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
+        """Keep a reused chunk's pack at least as long as the point now referencing it."""
+        if retain_until is None:
+            return
+        held = self._held.get(ref.pack)
+        if held is not None and held >= retain_until:
+            return
+        if self._pack and ref.pack == self._pack_name:
+            return  # written by this backup, with this retention
+        info = self.vault.stat(ref.pack)
+        if info is None:
+            raise ObjectMissing(f"Pack {ref.pack} of a reused chunk is gone from {self.vault.uri}.")
+        if info.retain_until is None or info.retain_until < retain_until:
+            info = self.vault.extend_retention(ref.pack, retain_until)
+            self.packs_extended += 1
+        self._held[ref.pack] = info.retain_until
 
     def add(self, chunk_id: str, plain: bytes | memoryview, *, retain_until: datetime | None) -> ChunkRef:
         """Seal and queue a chunk that the store does not hold yet; returns where it will be."""
@@ -243,6 +268,7 @@ class ChunkStore:
         written = sum(len(part) for part in data)
         if info.size != written:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
+        self._held[name] = retain_until
         for chunk_id, offset, stored, size, codec in pending:
             ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
             self.index[bytes.fromhex(chunk_id)] = ref

@@ -109,6 +109,30 @@ class FilesystemVault:
         except OSError as exc:
             raise self._os_error(exc, "write a test file") from None
 
+    def extend_retention(self, key: str, retain_until: datetime) -> ObjectInfo:
+        """Replace the retention record by a later one (atomically; a record is never shortened)."""
+        path = self.path_of(key)
+        info = self.stat(key)
+        if info is None:
+            raise ObjectMissing(f"Object {key} is not in the vault at {self.root}.")
+        if info.retain_until is not None and info.retain_until >= retain_until:
+            return info
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.retention.part")
+        record = json.dumps({"retain_until": format_utc(retain_until)}).encode()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+            try:
+                os.write(fd, record)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self._retention_path(path))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise self._os_error(exc, f"extend the retention of {key}") from None
+        return ObjectInfo(key=key, size=info.size, retain_until=retain_until)
+
     def stat(self, key: str) -> ObjectInfo | None:
         path = self.path_of(key)
         try:

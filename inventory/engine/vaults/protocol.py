@@ -87,6 +87,10 @@ class Vault(Protocol):
         """Delete an object (every version); :class:`ObjectLocked` before retain-until."""
         ...
 
+    def extend_retention(self, key: str, retain_until: datetime) -> ObjectInfo:
+        """Keep an object at least until ``retain_until``; never shortens a retention."""
+        ...
+
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys under ``prefix`` (a key prefix ending at a ``/`` boundary or empty), sorted."""
         ...

@@ -324,6 +324,43 @@ class S3Vault:
         finally:
             reader.close()
 
+    def extend_retention(self, key: str, retain_until: datetime) -> ObjectInfo:
+        """Extend Object Lock retention (COMPLIANCE allows only later dates), else the metadata record."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        info = self.stat(key)
+        if info is None:
+            raise ObjectMissing(f"Object {key} is not in {self.uri}.")
+        if info.retain_until is not None and info.retain_until >= retain_until:
+            return info
+        full = self._full(key)
+        try:
+            if self.worm:
+                if info.version_id:
+                    self.client.put_object_retention(
+                        Bucket=self.bucket,
+                        Key=full,
+                        VersionId=info.version_id,
+                        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": retain_until},
+                    )
+                else:
+                    self.client.put_object_retention(
+                        Bucket=self.bucket, Key=full, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": retain_until}
+                    )
+            else:
+                # Without Object Lock the date lives in metadata, which S3 can only replace by
+                # copying the object onto itself (same bytes; a versioned bucket keeps the old version).
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=full,
+                    CopySource={"Bucket": self.bucket, "Key": full},
+                    Metadata={"retain-until": format_utc(retain_until)},
+                    MetadataDirective="REPLACE",
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._s3_error(exc, f"extend the retention of {key}") from None
+        return ObjectInfo(key=key, size=info.size, retain_until=retain_until, version_id=info.version_id)
+
     def delete(self, key: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
