@@ -28,6 +28,7 @@ run: venv
 	DEBUG=true $(BIN)/python manage.py demo_setup
 	DEBUG=true $(BIN)/python manage.py inventory_demo
 	DEBUG=true $(BIN)/python manage.py incidents_demo
+	DEBUG=true $(BIN)/python manage.py traffic_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
