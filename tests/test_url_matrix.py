@@ -113,6 +113,14 @@ def a_run() -> dict[str, Any]:
     return {"run_id": RecoveryRunFactory.create().public_id}
 
 
+def a_certified_run() -> dict[str, Any]:
+    from incidents.runs.certificate.build import certificate_issue
+
+    run = RecoveryRunFactory.create()
+    certificate_issue(run=run, golden={})
+    return {"run_id": run.public_id}
+
+
 def a_step() -> dict[str, Any]:
     return {"step_id": StepRunFactory.create().public_id}
 
@@ -189,6 +197,7 @@ MATRIX: dict[str, Row] = {
     "runs:new": only("admin", "commander"),
     "runs:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_run),
     "runs:cancel": only("admin", "commander", kwargs=a_run),
+    "runs:certificate": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_certified_run),
     "runs:step-retry": row(405, anonymous=LOGIN, kwargs=a_step),
     "runs:step-decide": row(405, anonymous=LOGIN, kwargs=a_step),
     "runs:step-skip": only("admin", "commander", kwargs=a_step),

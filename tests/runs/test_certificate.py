@@ -107,3 +107,21 @@ def test_a_certificate_signed_by_another_key_is_refused(onnx_model, commander, t
     document.write_text("{}")
     with pytest.raises(CommandError, match="Not a certificate"):
         call_command("certificate_verify", str(document), "--public-key", str(key))
+
+
+def test_the_run_page_shows_the_certificate_as_a_checklist_and_serves_the_file(onnx_model, commander, client) -> None:
+    asset, golden = onnx_model
+    golden_set_save(
+        asset=asset,
+        model_format="onnx",
+        model_path="model.onnx",
+        inputs=golden["inputs"],
+        expected=golden["expected"],
+        tolerance=1e-4,
+    )
+    run = drive(start_run(plan=restore_plan(asset), mode="recovery", by=commander))
+    client.force_login(commander)
+    page = client.get(f"/runs/{run.public_id}/").content.decode()
+    assert "Recovery-equivalence certificate" in page and "golden outputs</strong> — passed" in page
+    download = client.get(f"/runs/{run.public_id}/certificate.json")
+    assert download.status_code == 200 and download.content.decode() == run.certificate.document

@@ -31,7 +31,7 @@ def _last(steps: list[StepRun], *kinds: str) -> StepRun | None:
     return found[-1] if found else None
 
 
-def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None, *, is_model: bool) -> list[dict[str, Any]]:
     restore, verify = _last(steps, StepKind.RESTORE), _last(steps, StepKind.VERIFY)
     switch = _last(steps, StepKind.FAILOVER, StepKind.DEGRADE)
     checks = []
@@ -74,8 +74,8 @@ def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None) -> list[d
         checks.append(
             _check("golden_outputs", PASSED if golden["passed"] else FAILED, golden["detail"], **golden["evidence"])
         )
-    elif restore is not None:
-        checks.append(_check("golden_outputs", NOT_CHECKED, "no golden set for this asset"))
+    elif restore is not None and is_model:
+        checks.append(_check("golden_outputs", NOT_CHECKED, "no golden set for this model"))
     if switch is not None:
         ev = switch.evidence
         if switch.state != StepState.SUCCEEDED:
@@ -85,6 +85,10 @@ def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None) -> list[d
         else:
             status, detail = PASSED, ev.get("detail", "")
         smoke = ev.get("smoke_through_route")
+        if smoke:
+            named = [a.get("backend") for a in smoke.get("answers", [])]
+            expected = smoke["expected_backend"]
+            detail += f"; smoke check through the route: {named.count(expected)}/{len(named)} answered by {expected}"
         checks.append(
             _check(
                 "route",
@@ -106,7 +110,7 @@ def certificate_body(run: RecoveryRun, golden: dict[int, dict[str, Any]]) -> dic
     assets: list[dict[str, Any]] = []
     for asset in run.assets.order_by("name"):
         own = [s for s in steps if s.asset_id == asset.pk and s.state != StepState.SKIPPED]
-        checks = _asset_checks(own, golden.get(asset.pk))
+        checks = _asset_checks(own, golden.get(asset.pk), is_model=asset.kind == "model")
         assets.append({"asset": asset.name, "kind": asset.kind, "serving": asset.serving, "checks": checks})
     as_of = sorted(c["data_as_of"] for a in assets for c in a["checks"] if c.get("data_as_of"))
     statuses = [c["status"] for a in assets for c in a["checks"]]
