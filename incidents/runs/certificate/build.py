@@ -7,6 +7,7 @@ verdict is ``proven`` only when no check failed and nothing was only recorded.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -129,10 +130,18 @@ def certificate_body(run: RecoveryRun, golden: dict[int, dict[str, Any]]) -> dic
         "consistency": {
             "data_as_of_oldest": as_of[0] if as_of else None,
             "data_as_of_newest": as_of[-1] if as_of else None,
+            # How far apart in time the restored assets' data is: 0 for one consistent moment.
+            "spread_seconds": _spread(as_of),
         },
         "assets": assets,
         "verdict": verdict,
     }
+
+
+def _spread(as_of: list[str]) -> float | None:
+    if not as_of:
+        return None
+    return (datetime.fromisoformat(as_of[-1]) - datetime.fromisoformat(as_of[0])).total_seconds()
 
 
 @transaction.atomic
