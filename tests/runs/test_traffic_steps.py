@@ -139,3 +139,31 @@ def test_record_only_says_nothing_was_switched(make_asset, commander) -> None:
     ev = run.steps.get(key="switch").evidence
     assert ev["driver"] == "record_only" and ev["traffic"] == "recorded, nothing switched"
     assert ev["switched"] is False
+
+
+def test_the_certificate_reads_the_route_again_and_a_route_moved_back_is_a_partial_failure(
+    endpoint, commander, oncall, oncall2
+) -> None:
+    from incidents.runs.services import step_execute
+
+    asset, lab = endpoint()
+    plan = plan_for(asset)
+    run = drive(start_run(plan=plan, mode="recovery", by=commander))
+    approve_all(run, oncall, oncall2)
+    run = drive(run)
+    checks = {c["check"]: c for c in json.loads(run.certificate.document)["certificate"]["assets"][0]["checks"]}
+    assert (
+        checks["route_at_certificate"]["status"] == "passed"
+        and checks["route_at_certificate"]["route_now"] == "alternate"
+    )
+
+    lab.driver.switch(to="primary", key="reset")
+    second = drive(start_run(plan=plan, mode="recovery", by=commander))
+    approve_all(second, oncall, oncall2)
+    step = second.steps.get(key="switch")
+    step_execute(step_id=step.pk, worker="test")  # traffic moves to the alternate...
+    lab.driver.switch(to="primary", key="someone-else")  # ...and someone moves it back before the run is verified
+    second = drive(second)
+    assert second.status == "partially_failed"
+    assert "Route of scoring-eu at the end of the run: primary serves now (expected alternate)" in second.error
+    assert second.certificate.verdict == "not proven"

@@ -32,7 +32,9 @@ def _last(steps: list[StepRun], *kinds: str) -> StepRun | None:
     return found[-1] if found else None
 
 
-def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None, *, is_model: bool) -> list[dict[str, Any]]:
+def _asset_checks(
+    steps: list[StepRun], golden: dict[str, Any] | None, *, is_model: bool, route: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     restore, verify = _last(steps, StepKind.RESTORE), _last(steps, StepKind.VERIFY)
     switch = _last(steps, StepKind.FAILOVER, StepKind.DEGRADE)
     checks = []
@@ -103,15 +105,29 @@ def _asset_checks(steps: list[StepRun], golden: dict[str, Any] | None, *, is_mod
         )
         if smoke is None and status == PASSED and not ev.get("drill"):
             checks.append(_check("smoke_through_route", NOT_CHECKED, "the driver has no smoke_url"))
+    if route is not None:
+        checks.append(
+            _check(
+                "route_at_certificate",
+                PASSED if route["ok"] else FAILED,
+                route["detail"],
+                route_now=route.get("route_now"),
+                smoke_through_route=route.get("smoke"),
+            )
+        )
     return checks
 
 
-def certificate_body(run: RecoveryRun, golden: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def certificate_body(
+    run: RecoveryRun, golden: dict[int, dict[str, Any]], routes: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     steps = list(run.steps.select_related("asset", "point").order_by("position"))
     assets: list[dict[str, Any]] = []
     for asset in run.assets.order_by("name"):
         own = [s for s in steps if s.asset_id == asset.pk and s.state != StepState.SKIPPED]
-        checks = _asset_checks(own, golden.get(asset.pk), is_model=asset.kind == "model")
+        checks = _asset_checks(
+            own, golden.get(asset.pk), is_model=asset.kind == "model", route=(routes or {}).get(asset.pk)
+        )
         assets.append({"asset": asset.name, "kind": asset.kind, "serving": asset.serving, "checks": checks})
     as_of = sorted(c["data_as_of"] for a in assets for c in a["checks"] if c.get("data_as_of"))
     statuses = [c["status"] for a in assets for c in a["checks"]]
@@ -145,10 +161,12 @@ def _spread(as_of: list[str]) -> float | None:
 
 
 @transaction.atomic
-def certificate_issue(*, run: RecoveryRun, golden: dict[int, dict[str, Any]]) -> RunCertificate:
+def certificate_issue(
+    *, run: RecoveryRun, golden: dict[int, dict[str, Any]], routes: dict[int, dict[str, Any]] | None = None
+) -> RunCertificate:
     from dr_portal.audit.services import audit_append
 
-    body = certificate_body(run, golden)
+    body = certificate_body(run, golden, routes)
     key = signing_key()
     document = certificate_sign(body, key)
     cert, _ = RunCertificate.objects.update_or_create(

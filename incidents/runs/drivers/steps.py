@@ -74,7 +74,8 @@ def traffic_switch(step: StepRun, *, to: str) -> Result:
     }
     if route.driver == DriverKind.RECORD_ONLY:
         evidence["traffic"] = LABEL
-    asset_serving_switch(asset=asset, to=to, reason=f"{step.title} (run {step.run.reference}, {result.detail})")
+    if result.took or not result.switched:  # moved for real, or record only: the portal records it
+        asset_serving_switch(asset=asset, to=to, reason=f"{step.title} (run {step.run.reference}, {result.detail})")
     if result.switched and not result.took:
         return False, "switch_not_taken", f"The switch to {to} did not take: {result.detail}", evidence
     smoke = _smoke(route.config, to)
@@ -88,3 +89,30 @@ def traffic_switch(step: StepRun, *, to: str) -> Result:
                 evidence,
             )
     return True, "", "", evidence
+
+
+def route_recheck(step: StepRun) -> dict[str, Any] | None:
+    """At the end of a run: read the route again and smoke-check through it (None for drills and record only)."""
+    asset = step.asset
+    expected = step.evidence.get("route_after")
+    if asset is None or step.run.mode == Mode.DRILL or not expected:
+        return None
+    route = route_of(asset)
+    if route.driver == DriverKind.RECORD_ONLY:
+        return None
+    try:
+        now = driver_build(route).current_route()
+    except DriverRefused as refusal:
+        return {"asset": asset.name, "ok": False, "detail": f"Could not read the route: {refusal}"}
+    smoke = _smoke(route.config, expected)
+    ok = now == expected and (smoke is None or smoke[0])
+    detail = f"{now} serves now (expected {expected})" + (
+        "" if smoke is None else f"; smoke check {'ok' if smoke[0] else 'FAILED'}"
+    )
+    return {
+        "asset": asset.name,
+        "ok": ok,
+        "route_now": now,
+        "detail": detail,
+        "smoke": None if smoke is None else smoke[1],
+    }

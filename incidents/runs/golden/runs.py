@@ -28,3 +28,16 @@ def run_golden_checks(run: RecoveryRun) -> dict[int, dict[str, Any]]:
             "evidence": result.evidence,
         }
     return results
+
+
+def run_route_rechecks(run: RecoveryRun) -> dict[int, dict[str, Any]]:
+    """Asset id → the route read again at the end of the run, with a smoke check through it."""
+    from incidents.runs.drivers.steps import route_recheck
+
+    results: dict[int, dict[str, Any]] = {}
+    switches = run.steps.filter(kind__in=[StepKind.FAILOVER, StepKind.DEGRADE], state=StepState.SUCCEEDED)
+    for step in switches.select_related("asset", "run").order_by("position"):
+        result = route_recheck(step)
+        if result is not None and step.asset_id is not None:
+            results[step.asset_id] = result
+    return results

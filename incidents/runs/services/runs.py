@@ -21,7 +21,7 @@ from dr_portal.queue import send_on_commit
 from incidents.models import Incident
 from incidents.models import Kind as IncidentKindChoice
 from incidents.runs.certificate.build import certificate_issue
-from incidents.runs.golden.runs import run_golden_checks
+from incidents.runs.golden.runs import run_golden_checks, run_route_rechecks
 from incidents.runs.models import (
     RUN_FINISHED,
     STEP_FINISHED,
@@ -299,11 +299,18 @@ def run_verify_execute(*, run_id: int) -> str:
         return f"run {run_id}: not verifying"
     problems = _verify_targets(run)  # outside the lock: this reads whole trees
     golden = run_golden_checks(run)  # the restored models, run on their golden inputs
-    return _complete(run_id=run_id, problems=problems, golden=golden)
+    routes = run_route_rechecks(run)  # the switched routes, read again and smoke-checked through
+    return _complete(run_id=run_id, problems=problems, golden=golden, routes=routes)
 
 
 @transaction.atomic
-def _complete(*, run_id: int, problems: list[str], golden: dict[int, dict[str, Any]] | None = None) -> str:
+def _complete(
+    *,
+    run_id: int,
+    problems: list[str],
+    golden: dict[int, dict[str, Any]] | None = None,
+    routes: dict[int, dict[str, Any]] | None = None,
+) -> str:
     run = RecoveryRun.objects.select_for_update().get(pk=run_id)
     if run.status != RunStatus.VERIFYING:
         return f"run {run.public_id}: no longer verifying"
@@ -334,9 +341,14 @@ def _complete(*, run_id: int, problems: list[str], golden: dict[int, dict[str, A
             rpo_seconds=None if rpo is None else max(0, rpo),
             run_id=run.public_id,
         )
-    error = "; ".join(f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed)
-    _finish(run, RunStatus.PARTIALLY_FAILED if partial or golden_failed else RunStatus.SUCCEEDED, error=error)
-    certificate_issue(run=run, golden=golden or {})
+    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
+    error = "; ".join(
+        [f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed]
+        + [f"Route of {r['asset']} at the end of the run: {r['detail']}" for r in routes_failed]
+    )
+    failed_checks = golden_failed or routes_failed
+    _finish(run, RunStatus.PARTIALLY_FAILED if partial or failed_checks else RunStatus.SUCCEEDED, error=error)
+    certificate_issue(run=run, golden=golden or {}, routes=routes or {})
     return f"run {run.public_id}: {run.status}, RTO {run.achieved_rto_seconds} s"
 
 
