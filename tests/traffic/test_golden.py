@@ -91,3 +91,22 @@ def test_the_script_writes_json_golden_data(models: tuple[Path, dict[str, Any]])
     root, golden = models
     assert json.loads((root / "golden.json").read_text())["inputs"] == golden["inputs"]
     assert {p.name for p in root.iterdir()} == {"model.onnx", "weights.npy", "model.safetensors", "golden.json"}
+
+
+@pytest.mark.django_db
+def test_a_restore_is_checked_against_the_golden_set_of_its_time() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.runs.golden.services import golden_set_for
+
+    asset = AssetFactory.create(name="scorer")
+    data = {"model_format": "npy", "model_path": "w.npy", "inputs": [[1.0]], "expected": [[1.0]], "tolerance": 0.1}
+    old = golden_set_save(asset=asset, **data)
+    old.created_at = timezone.now() - timedelta(days=2)
+    old.save()
+    new = golden_set_save(asset=asset, **{**data, "expected": [[2.0]]})
+    assert golden_set_for(asset, taken_at=timezone.now() - timedelta(days=1)) == old
+    assert golden_set_for(asset, taken_at=timezone.now()) == new
+    assert golden_set_for(asset, taken_at=timezone.now() - timedelta(days=9)) == new  # none that old: the newest

@@ -33,9 +33,12 @@ def serve(spec: dict[str, Any]) -> None:
         endpoints.append(Endpoint(name=endpoint["name"], servers=endpoint["servers"], port=endpoint["port"]))
     stack = None
     if spec.get("haproxy") and haproxy_binary():
-        stack = HAProxyStack(endpoints, Path(spec["workdir"])).start()
+        serving = {e["name"]: e.get("serving", "primary") for e in spec["endpoints"]}
+        stack = HAProxyStack(endpoints, Path(spec["workdir"]), serving=serving).start()
         for endpoint in endpoints:
-            sys.stdout.write(f"traffic: {endpoint.name} through HAProxy at {endpoint.url} (primary serving)\n")
+            sys.stdout.write(
+                f"traffic: {endpoint.name} through HAProxy at {endpoint.url} ({serving[endpoint.name]} serving)\n"
+            )
     else:
         sys.stdout.write(
             "traffic: HAProxy is not installed (apt-get install haproxy): demo endpoints are RECORD ONLY — "

@@ -74,8 +74,9 @@ def haproxy_config(endpoints: list[Endpoint], admin_socket: Path) -> str:
 
 
 class HAProxyStack:
-    def __init__(self, endpoints: list[Endpoint], workdir: Path) -> None:
+    def __init__(self, endpoints: list[Endpoint], workdir: Path, *, serving: dict[str, str] | None = None) -> None:
         self.endpoints, self.workdir = endpoints, workdir
+        self.serving = serving or {}  # endpoint name -> the route that takes traffic at start (default primary)
         self.socket = workdir / "admin.sock"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -110,10 +111,11 @@ class HAProxyStack:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        for endpoint in self.endpoints:  # traffic starts on primary; the others drain (and keep being checked)
+        for endpoint in self.endpoints:  # one route takes traffic; the others drain (and keep being checked)
             driver = self.driver(endpoint)
+            first = self.serving.get(endpoint.name, "primary")
             for route in endpoint.servers:
-                state = "ready" if route == "primary" else "drain"
+                state = "ready" if route == first else "drain"
                 runtime_command(driver.address, f"set server {endpoint.backend}/{route} state {state}")
         return self
 

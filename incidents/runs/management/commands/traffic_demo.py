@@ -39,7 +39,13 @@ class Command(BaseCommand):
         spec: dict[str, Any] = {"workdir": str(workdir), "haproxy": has_haproxy, "endpoints": [], "model": golden}
         for asset in Asset.objects.filter(name__in=ENDPOINTS):
             servers = {r: free_port() for r in ("primary", "alternate", "fallback")}
-            endpoint: dict[str, Any] = {"name": asset.name, "port": free_port(), "servers": servers}
+            # HAProxy starts with what the portal says serves (a failover survives a restart of the demo).
+            endpoint: dict[str, Any] = {
+                "name": asset.name,
+                "port": free_port(),
+                "servers": servers,
+                "serving": asset.serving,
+            }
             spec["endpoints"].append(endpoint)
             if has_haproxy:
                 config = {
