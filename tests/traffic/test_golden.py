@@ -102,7 +102,13 @@ def test_a_restore_is_checked_against_the_golden_set_of_its_time() -> None:
     from incidents.runs.golden.services import golden_set_for
 
     asset = AssetFactory.create(name="scorer")
-    data: dict[str, Any] = {"model_format": "npy", "model_path": "w.npy", "inputs": [[1.0]], "expected": [[1.0]], "tolerance": 0.1}
+    data: dict[str, Any] = {
+        "model_format": "npy",
+        "model_path": "w.npy",
+        "inputs": [[1.0]],
+        "expected": [[1.0]],
+        "tolerance": 0.1,
+    }
     old = golden_set_save(asset=asset, **data)
     old.created_at = timezone.now() - timedelta(days=2)
     old.save()
