@@ -167,3 +167,14 @@ def test_the_certificate_reads_the_route_again_and_a_route_moved_back_is_a_parti
     assert second.status == "partially_failed"
     assert "Route of scoring-eu at the end of the run: primary serves now (expected alternate)" in second.error
     assert second.certificate.verdict == "not proven"
+
+
+def test_the_approvals_page_says_how_traffic_will_move(endpoint, make_asset, commander, oncall, client) -> None:
+    asset, _ = endpoint()
+    drive(start_run(plan=plan_for(asset), mode="recovery", by=commander))
+    legacy = make_asset("legacy-api", kind="endpoint", alternate_region="eu-central-1", backup=False)
+    drive(start_run(plan=plan_for(legacy), mode="recovery", by=commander))
+    client.force_login(oncall)
+    page = client.get("/approvals/").content.decode()
+    assert "traffic moves through haproxy" in page
+    assert "record only: recorded, nothing switched" in page
