@@ -40,7 +40,7 @@ def lab_factory() -> Iterator[Callable[..., Lab]]:
     # A short directory: a unix socket path must stay under ~100 bytes.
     workdir = Path(tempfile.mkdtemp(prefix="hap-"))
 
-    def make(*, down: tuple[str, ...] = (), name: str = "scoring") -> Lab:
+    def make(*, down: tuple[str, ...] = (), name: str = "scoring", admin_tcp_port: int | None = None) -> Lab:
         servers = {route: InferenceServer(route) for route in ("primary", "alternate", "fallback")}
         for route, server in servers.items():
             if route in down:
@@ -48,7 +48,7 @@ def lab_factory() -> Iterator[Callable[..., Lab]]:
             else:
                 server.start()
         endpoint = Endpoint(name=name, servers={route: server.port for route, server in servers.items()})
-        stack = HAProxyStack([endpoint], workdir / name).start()
+        stack = HAProxyStack([endpoint], workdir / name, admin_tcp_port=admin_tcp_port).start()
         started.append((stack, [s for r, s in servers.items() if r not in down]))
         stack.wait_healthy(endpoint, [r for r in servers if r not in down], down=down)
         return Lab(stack, endpoint, servers)

@@ -104,3 +104,16 @@ def test_unreachable_socket_and_unknown_backend(haproxy_lab, tmp_path) -> None:
     wrong = HAProxyDriver(socket=f"unix:{lab.stack.socket}", backend="be_missing", servers={"primary": "primary"})
     with pytest.raises(DriverUnreachable, match="be_missing"):
         wrong.current_route()
+
+
+def test_the_runtime_api_over_tcp(haproxy_lab) -> None:
+    from incidents.runs.drivers.haproxy_stack import free_port
+
+    port = free_port()
+    lab = haproxy_lab(admin_tcp_port=port)
+    driver = HAProxyDriver(
+        socket=f"tcp:127.0.0.1:{port}", backend=lab.endpoint.backend, servers={r: r for r in lab.servers}
+    )
+    assert driver.current_route() == "primary"
+    assert driver.switch(to="alternate", key="tcp").took
+    assert answered_by(lab.endpoint.url) == "alternate"

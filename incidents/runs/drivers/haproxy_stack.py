@@ -45,10 +45,11 @@ class Endpoint:
         return f"http://127.0.0.1:{self.port}/predict"
 
 
-def haproxy_config(endpoints: list[Endpoint], admin_socket: Path) -> str:
+def haproxy_config(endpoints: list[Endpoint], admin_socket: Path, *, admin_tcp_port: int | None = None) -> str:
     lines = [
         "global",
         f"    stats socket {admin_socket} mode 600 level admin",
+        *([f"    stats socket ipv4@127.0.0.1:{admin_tcp_port} level admin"] if admin_tcp_port else []),
         "defaults",
         "    mode http",
         "    timeout connect 2s",
@@ -74,8 +75,15 @@ def haproxy_config(endpoints: list[Endpoint], admin_socket: Path) -> str:
 
 
 class HAProxyStack:
-    def __init__(self, endpoints: list[Endpoint], workdir: Path, *, serving: dict[str, str] | None = None) -> None:
-        self.endpoints, self.workdir = endpoints, workdir
+    def __init__(
+        self,
+        endpoints: list[Endpoint],
+        workdir: Path,
+        *,
+        serving: dict[str, str] | None = None,
+        admin_tcp_port: int | None = None,
+    ) -> None:
+        self.endpoints, self.workdir, self.admin_tcp_port = endpoints, workdir, admin_tcp_port
         self.serving = serving or {}  # endpoint name -> the route that takes traffic at start (default primary)
         self.socket = workdir / "admin.sock"
         self.process: subprocess.Popen[bytes] | None = None
@@ -91,7 +99,7 @@ class HAProxyStack:
             raise FileNotFoundError("haproxy is not installed (Debian: apt-get install haproxy)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "haproxy.cfg"
-        config.write_text(haproxy_config(self.endpoints, self.socket))
+        config.write_text(haproxy_config(self.endpoints, self.socket, admin_tcp_port=self.admin_tcp_port))
         check = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy refused the generated config: {check.stderr or check.stdout}")
