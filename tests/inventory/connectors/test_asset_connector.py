@@ -66,8 +66,8 @@ def test_api_creates_an_asset_with_a_connector_and_names_bad_config(client_for, 
 @pytest.mark.django_db(transaction=True)
 def test_migration_maps_existing_sources_to_filesystem_and_s3() -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("inventory", "0002_recovery_plans")])
-    old = executor.loader.project_state([("inventory", "0002_recovery_plans")]).apps
+    executor.migrate([("inventory", "0003_point_chunk_stats")])
+    old = executor.loader.project_state([("inventory", "0003_point_chunk_stats")]).apps
     old_asset = old.get_model("inventory", "Asset")
     common = {"kind": "model", "owner_team": "t", "tier": 1, "region": "eu"}
     old_asset.objects.create(name="weights", source_uri="/srv/models/fraud", **common)

@@ -118,10 +118,10 @@ def test_a_sqlite_asset_backs_up_through_the_portal_with_its_capture(live_db: Pa
     )
     capture = result.manifest["extra"]["capture"]
     assert capture["kind"] == "sqlite" and capture["details"]["tables"]["customer"]["rows"] == 3000
-    assert [f["path"] for f in result.manifest["files"]] == ["database.sqlite3"]
+    assert result.file_count == 1  # the online-backup copy, not the live file and its journal
     assert result.data_as_of.isoformat() == capture["data_as_of"]
 
     asset.connector_config = {"path": str(tmp_path / "gone.sqlite3")}
-    with pytest.raises(vault_io.BackupFailure, match="does not exist") as caught:
+    with pytest.raises(vault_io.VaultIOFailure, match="does not exist") as caught:
         vault_io.take_backup(asset=asset, vault=vault, point_id=uuid.uuid4(), worm_days=0, progress=lambda d, t: True)
     assert caught.value.code == "connector_unreachable"

@@ -21,7 +21,7 @@ def map_source_uris(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0002_recovery_plans"),
+        ("inventory", "0003_point_chunk_stats"),
     ]
 
     operations = [
