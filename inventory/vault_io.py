@@ -7,6 +7,7 @@ with a stable code and a sentence for the asset page.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -20,10 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from inventory import engine
+from inventory import connectors, engine
 from inventory.engine.chunks.stats import compare_listings
 from inventory.engine.target import iter_part_files
-from inventory.models import Asset, Vault, VaultKind
+from inventory.models import URI_CONNECTORS, Asset, Vault, VaultKind
 
 
 class VaultIOFailure(Exception):
@@ -140,6 +141,20 @@ def point_prefix(asset_id: uuid.UUID, point_id: uuid.UUID) -> str:
     return f"{asset_id}/{point_id}"
 
 
+def _backup_source(
+    asset: Asset, stack: contextlib.ExitStack
+) -> tuple[engine.Source, datetime | None, dict[str, Any] | None]:
+    """What the engine streams for this asset, the data's time if the connector knows it, and its capture."""
+    kind, config = asset.source_connector()
+    if kind in URI_CONNECTORS:
+        return engine.source_from_uri(asset.source_uri, s3=s3_config()), None, None
+    # An application-consistent capture: the connector writes a staging copy and says what
+    # it holds; the capture travels with the point.
+    staging = stack.enter_context(connectors.staging_dir())
+    snap = connectors.get_connector(kind, config).snapshot(staging)
+    return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
+
+
 def take_backup(
     *,
     asset: Asset,
@@ -166,11 +181,15 @@ def take_backup(
     retain_until = now + timedelta(days=worm_days) if worm_days else None
     key_id = settings.VAULT_KEY_ID
     started = time.monotonic()
+    staging = contextlib.ExitStack()
     try:
+        source, data_as_of, extra = _backup_source(asset, staging)
         target = open_vault(vault)
         ring = keyring()
         common: dict[str, Any] = {
-            "source": engine.source_from_uri(asset.source_uri, s3=s3_config()),
+            "source": source,
+            "data_as_of": data_as_of,
+            "extra": extra,
             "vault": target,
             "point_prefix": point_prefix(asset.public_id, point_id),
             "keyring": ring,
@@ -211,12 +230,19 @@ def take_backup(
         raise BackupStopped from None
     except engine.EngineError as exc:
         raise VaultIOFailure(exc.code, str(exc)) from exc
+    except connectors.ConnectorError as exc:
+        raise VaultIOFailure(exc.code, str(exc)) from exc
+    finally:
+        staging.close()
+    summary = chunked.summary()
+    if extra:
+        summary["extra"] = extra  # the connector's capture, for verify after a restore
     return BackupResult(
         point_id=point_id,
         data_as_of=chunked.data_as_of,
         size_bytes=chunked.total_bytes,
         file_count=chunked.total_files,
-        manifest=chunked.summary(),
+        manifest=summary,
         manifest_sha256=digest.hexdigest(),
         key_id=chunked.key_id,
         immutable_until=chunked.retain_until,
