@@ -201,7 +201,8 @@ def test_a_retried_drill_finishes_and_gives_its_asset_to_the_next_run(
     with running_worker_with_beat(name="retried", **worker_settings(keys, redis)):
         run = start_run(plan=plan, mode="drill", by=commander)
         failed = wait_for(lambda: finished(run), timeout=60, what="the drill to fail and be cleaned up")
-        assert isinstance(failed, RecoveryRun) and failed.status == "failed", failed.error
+        assert isinstance(failed, RecoveryRun)
+        assert failed.status == "failed", failed.error
         switch.healthy = True
         step_retry(step=StepRun.objects.get(run=run, key="up"), by=commander)
         after = start_run(plan=plan, mode="drill", by=commander)
