@@ -400,6 +400,16 @@ _SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
 # A bigger Alertmanager group is accepted: the first alerts (firing before resolved) are kept, the rest counted.
 ALERT_INTAKE_MAX_ALERTS = env_int("ALERT_INTAKE_MAX_ALERTS", 500, minimum=1)
 ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
+# Alerts about the portal itself carry all of these labels (key=value, comma-separated); they open an
+# incident on the asset PORTAL_ASSET_NAME, which intake registers if the inventory lacks it.
+ALERT_PLATFORM_LABELS: dict[str, str] = {}
+for _item in env_list("ALERT_PLATFORM_LABELS", ["service=dr-portal"]):
+    _key, _sep, _value = _item.partition("=")
+    if not _sep or not _key.strip() or not _value.strip():
+        raise ImproperlyConfigured(f"ALERT_PLATFORM_LABELS: {_item!r} is not label=value")
+    ALERT_PLATFORM_LABELS[_key.strip()] = _value.strip()
+PORTAL_ASSET_NAME = env_str("PORTAL_ASSET_NAME", "dr-portal")
+PORTAL_ASSET_REGION = env_str("PORTAL_ASSET_REGION", "local")
 ALERT_SEVERITY_MAP = env_mapping(
     "ALERT_SEVERITY_MAP",
     "critical=SEV1,page=SEV1,high=SEV2,error=SEV2,major=SEV2,warning=SEV3,minor=SEV3,info=SEV4",

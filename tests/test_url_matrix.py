@@ -133,6 +133,20 @@ def an_audit_event() -> dict[str, Any]:
     return {"seq": audit_append(action="matrix.checked", system_actor="system:test").seq}
 
 
+def an_inbox_alert() -> dict[str, Any]:
+    from incidents.models import InboxAlert
+
+    alert = InboxAlert.objects.create(source="alertmanager", fingerprint=uuid.uuid4().hex, status="firing")
+    return {"alert_id": alert.public_id}
+
+
+def commanders_api(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
+    """Reads only those who command incidents may make; everyone else is told nothing is there."""
+    statuses: dict[str, int | str] = dict.fromkeys(ROLES, 404)
+    statuses.update({"anonymous": 401, "admin_without_mfa": 403, "admin": 200, "commander": 200})
+    return Row(statuses, kwargs)
+
+
 def audit_api(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
     """The read-only audit API: compliance officers and verified admins; others see nothing there."""
     statuses: dict[str, int | str] = dict.fromkeys(ROLES, 404)
@@ -271,6 +285,15 @@ MATRIX: dict[str, Row] = {
     "incidents:drill-outcome": post_only(an_incident),
     "incidents:action-item-status": post_only(an_item),
     "incidents:drill-schedule": post_only(),
+    "incidents:inbox": only("admin", "commander"),
+    "incidents:inbox-attach": post_only(an_inbox_alert),
+    "incidents:inbox-declare": post_only(an_inbox_alert),
+    "incidents:inbox-map": post_only(an_inbox_alert),
+    "api:inbox-alert-list": commanders_api(),
+    "api:inbox-alert-detail": commanders_api(an_inbox_alert),
+    "api:inbox-alert-attach": api_command(an_inbox_alert),
+    "api:inbox-alert-declare": api_command(an_inbox_alert),
+    "api:inbox-alert-map-labels": api_command(an_inbox_alert),
     "api:incident-list": api_read(),
     "api:incident-detail": api_read(an_incident),
     "api:incident-timeline": api_read(an_incident),
