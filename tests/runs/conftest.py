@@ -21,7 +21,7 @@ from incidents.runs.services import run_advance, run_cleanup_execute, run_start,
 from inventory.engine import generate_key_file
 from inventory.models import Asset, RecoveryPlan, RecoveryPoint, Vault
 from inventory.services import backup_execute, backup_request, dependency_add, plan_save
-from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, UserFactory, VaultFactory
+from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, VaultFactory
 
 
 @pytest.fixture(autouse=True)
@@ -83,11 +83,6 @@ def make_asset(tmp_path: Path, keys: Path, fs_vault: Vault) -> Callable[..., Ass
 @pytest.fixture
 def model(make_asset: Callable[..., Asset]) -> Asset:
     return make_asset("fraud-model", alternate_region="eu-central-1")
-
-
-@pytest.fixture
-def planner(db: None) -> Any:
-    return UserFactory.create(username="dana", role="admin")
 
 
 def make_plan(steps: list[dict[str, Any]], *, name: str = "test plan", by: Any = None) -> RecoveryPlan:
