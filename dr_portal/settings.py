@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -315,6 +316,17 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
 RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
+# Where smoke and wait checks may connect (incidents/runs/fetch.py): public addresses, plus these
+# networks (CIDR or single addresses) and host names. Private, link-local and reserved addresses are
+# refused unless listed here; loopback is allowed only with DEBUG on.
+CHECK_ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
+    try:
+        CHECK_ALLOWED_NETWORKS.append(ipaddress.ip_network(_item, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(f"CHECK_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
+CHECK_ALLOWED_HOSTS = {name.lower().rstrip(".") for name in env_list("CHECK_ALLOWED_HOSTS", [])}
+CHECK_MAX_REDIRECTS = env_int("CHECK_MAX_REDIRECTS", 3, minimum=0)
 CELERY_BEAT_SCHEDULE["runs-reconcile"] = {"task": "runs.reconcile", "schedule": float(RUN_RECONCILE_SECONDS)}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
