@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ from incidents.services.outbound import notify
 from inventory.models import Asset
 
 SYSTEM = "system:alerts"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,8 +85,13 @@ def assets_matching(labels: dict[str, str], assets: list[Asset], mappings: Seque
         if mapping_matches(mapping, labels):
             found.setdefault(mapping.asset_id, mapping.asset)
     if not found and is_platform_alert(labels):
-        portal = portal_asset_ensure(estate=assets)
-        found[portal.pk] = portal
+        try:
+            portal = portal_asset_ensure(estate=assets)
+        except ValidationError as invalid:
+            # The settings describe an asset the inventory will not take: the alert waits in the inbox instead.
+            log.error("cannot register the portal asset %s: %s", settings.PORTAL_ASSET_NAME, invalid)
+        else:
+            found[portal.pk] = portal
     return list(found.values())
 
 

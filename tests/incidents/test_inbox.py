@@ -154,3 +154,11 @@ def test_attaching_to_a_closed_incident_is_refused(fraud_model, incident, comman
     assert response.status_code == 409 and "is closed" in response.json()["error"]["detail"]
     kept.refresh_from_db()
     assert kept.state == InboxState.OPEN
+
+
+def test_a_portal_alert_waits_in_the_inbox_when_the_portal_asset_cannot_be_registered(settings, fraud_model) -> None:
+    settings.PORTAL_ASSET_REGION = ""  # the inventory refuses an asset without a region
+    response = post(payload(alert("fp-heartbeat", service="dr-portal"), group="{}:heartbeat"))
+    assert response.status_code == 200, response.content
+    assert response.json()["alerts"]["inbox"] == 1
+    assert InboxAlert.objects.get().fingerprint == "fp-heartbeat"
