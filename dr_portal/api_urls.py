@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
 from incidents import api as incidents_api
-from incidents import api_intake, api_reports
+from incidents import api_inbox, api_intake, api_reports
 from incidents.runs import api as runs_api
 from incidents.runs import api_traffic
 from inventory import api as inventory_api
@@ -54,6 +54,7 @@ urlpatterns += _inventory.urls
 
 _incidents = SimpleRouter()
 _incidents.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+_incidents.register("alerts/inbox", api_inbox.InboxAlertViewSet, basename="inbox-alert")
 urlpatterns += _incidents.urls
 
 _reports = SimpleRouter()

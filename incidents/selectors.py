@@ -23,6 +23,8 @@ from incidents.models import (
     AlertRecord,
     AlertStatus,
     GeneratedReport,
+    InboxAlert,
+    InboxState,
     Incident,
     IncidentAsset,
     IncidentRole,
@@ -327,3 +329,19 @@ def report_list(*, limit: int = 100) -> QuerySet[GeneratedReport]:
 
 def report_incident_choices(*, limit: int = 200) -> list[Incident]:
     return list(Incident.objects.order_by("-declared_at", "-pk")[:limit])
+
+
+def inbox_alert_list(*, state: str = InboxState.OPEN) -> QuerySet[InboxAlert]:
+    """Inbox alerts in one state, firing first, most recently seen first."""
+    rows = InboxAlert.objects.filter(state=state).select_related("incident", "handled_by")
+    return rows.order_by("status", "-last_seen_at", "-pk")
+
+
+def inbox_handled_recently(*, limit: int = 20) -> list[InboxAlert]:
+    rows = InboxAlert.objects.exclude(state=InboxState.OPEN).select_related("incident", "handled_by")
+    return list(rows.order_by("-handled_at", "-pk")[:limit])
+
+
+def attachable_incidents() -> list[Incident]:
+    """Incidents an inbox alert may join: real or drill, not closed, newest first."""
+    return list(Incident.objects.not_closed().order_by("-declared_at", "-pk")[:100])

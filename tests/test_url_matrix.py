@@ -6,6 +6,7 @@ page cannot ship without someone deciding who may open it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +122,13 @@ def an_item() -> dict[str, Any]:
         incident=IncidentFactory.create(), title="rotate keys", kind="corrective", owner=owner, created_by=owner
     )
     return {"item_id": item.public_id}
+
+
+def an_inbox_alert() -> dict[str, Any]:
+    from incidents.models import InboxAlert
+
+    alert = InboxAlert.objects.create(source="alertmanager", fingerprint=uuid.uuid4().hex, status="firing")
+    return {"alert_id": alert.public_id}
 
 
 def an_asset() -> dict[str, Any]:
@@ -343,6 +351,16 @@ MATRIX: dict[str, Row] = {
     "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_item),
     "incidents:drill-schedule": route(post=only(*COMMANDERS, ok=REDIRECT)),
+    # The alert inbox is for those who command incidents; an empty form is refused with a message.
+    "incidents:inbox": route(get=only(*COMMANDERS)),
+    "incidents:inbox-attach": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "incidents:inbox-declare": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "incidents:inbox-map": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "api:inbox-alert-list": route(get=api_only(*COMMANDERS)),
+    "api:inbox-alert-detail": route(get=api_only(*COMMANDERS), kwargs=an_inbox_alert),
+    "api:inbox-alert-attach": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_inbox_alert),
+    "api:inbox-alert-declare": route(post=api_only(*COMMANDERS, ok=201), kwargs=an_inbox_alert),
+    "api:inbox-alert-map-labels": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_inbox_alert),
     "api:incident-list": route(get=api(), post=api_only(*RESPONDERS, ok=400)),
     "api:incident-detail": route(get=api(), kwargs=an_incident),
     "api:incident-timeline": route(get=api(), kwargs=an_incident),

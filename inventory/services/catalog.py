@@ -60,7 +60,7 @@ def _validate_vault_config(vault: Vault) -> None:
 
 
 @transaction.atomic
-def asset_create(*, by: User | None, fields: Mapping[str, Any]) -> Asset:
+def asset_create(*, by: User | None, fields: Mapping[str, Any], system_actor: str = "system:import") -> Asset:
     """Register an asset. `fields` are Asset field names (policy and vault as rows)."""
     asset = Asset()
     _assign(asset, fields, ASSET_FIELDS)
@@ -73,7 +73,7 @@ def asset_create(*, by: User | None, fields: Mapping[str, Any]) -> Asset:
     audit_append(
         action="asset.created",
         actor=by,
-        system_actor="system:import",
+        system_actor=system_actor,
         obj=asset,
         payload={name: _jsonable(getattr(asset, name)) for name in sorted(ASSET_FIELDS)},
     )
