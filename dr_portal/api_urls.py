@@ -26,6 +26,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
+    path("inventory/readiness/summary/", inventory_api.readiness_summary, name="inventory-readiness-summary"),
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),

@@ -296,6 +296,7 @@ MATRIX: dict[str, Row] = {
     "api:inventory-point-list": route(get=api()),
     "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": route(get=api()),
+    "api:inventory-readiness-summary": route(get=api()),
     "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),
     "api:inventory-plan-detail": route(get=api(), put=api_only("admin", ok=400), kwargs=by_id(RecoveryPlanFactory)),
     "api:inventory-plan-default": route(post=api_only("admin", ok=400)),

@@ -55,7 +55,7 @@ def _failed(code: str, reason: str, evidence: dict[str, Any] | None = None) -> O
     return Outcome("failed", evidence or {}, code=code, reason=reason)
 
 
-def _from_failure(failure: vault_io.BackupFailure, what: str) -> Outcome:
+def _from_failure(failure: vault_io.VaultIOFailure, what: str) -> Outcome:
     if failure.transient:
         return Outcome("retry", code=failure.code, reason=str(failure))
     evidence = {"error": failure.code, **{k: v for k, v in failure.evidence.items() if v}}
@@ -91,7 +91,7 @@ def _restore(step: StepRun) -> Outcome:
         if step_overdue(step):
             return _failed("timeout", f"The restore did not finish within {step.timeout_seconds} s.")
         return Outcome("stopped")
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         return _from_failure(failure, f"Restoring {asset.name} from point {point.public_id} failed")
     evidence = {
         **result,
@@ -114,11 +114,11 @@ def _verify(step: StepRun) -> Outcome:
 
     try:
         report = vault_io.verify_restored(
-            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress
+            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress, vault=step.point.vault
         )
     except vault_io.BackupStopped:
         return Outcome("stopped")
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         return _from_failure(failure, f"Verifying {step.asset.name} failed")
     if not report.ok:
         problems = [

@@ -283,9 +283,9 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
         assert step.point is not None
         try:
             report = vault_io.verify_restored(
-                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive
+                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive, vault=step.point.vault
             )
-        except vault_io.BackupFailure as failure:
+        except vault_io.VaultIOFailure as failure:
             problems.append(f"{step.title}: {failure}")
             continue
         if not report.ok:
@@ -369,11 +369,13 @@ def run_cleanup_execute(*, run_id: int) -> str:
     removed = 0
     kept: list[str] = []
     if run.mode == Mode.DRILL:
-        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point"):
+        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point__vault"):
             assert step.point is not None
             try:
-                outcome = vault_io.cleanup_restored(manifest=step.point.manifest, target_dir=Path(step.target_path))
-            except vault_io.BackupFailure as failure:
+                outcome = vault_io.cleanup_restored(
+                    manifest=step.point.manifest, target_dir=Path(step.target_path), vault=step.point.vault
+                )
+            except vault_io.VaultIOFailure as failure:
                 kept.append(f"{step.target_path}: {failure}")
                 continue
             removed += outcome.removed_files
