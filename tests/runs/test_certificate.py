@@ -60,6 +60,8 @@ def test_a_restored_model_passes_its_golden_set_and_the_certificate_verifies(onn
         "connector": "not_checked",
         "golden_outputs": "passed",
     }
+    point = run.steps.get(key="restore").point
+    assert point is not None and body["assets"][0]["checks"][1]["chunks_in_point"] == point.stats["chunks"]
     golden_check = body["assets"][0]["checks"][3]
     assert golden_check["max_abs_error"] < 1e-4 and golden_check["cases"] == 8
     assert body["assets"][0]["checks"][0]["data_as_of"] == body["consistency"]["data_as_of_oldest"]

@@ -59,7 +59,7 @@ def test_failover_moves_traffic_and_failback_brings_it_back(endpoint, commander,
     approve_all(run, oncall, oncall2)
     run = drive(run)
     step = run.steps.get(key="switch")
-    assert run.status == "succeeded", step.error
+    assert run.status == "succeeded", (step.error, run.error)
     ev = step.evidence
     assert (ev["driver"], ev["route_before"], ev["route_after"], ev["took"]) == (
         "haproxy",

@@ -59,7 +59,8 @@ def _asset_checks(
                 PASSED if ok and hashed.get("all_hashes_verified") else FAILED,
                 f"{files} file SHA-256 verified" if ok else "restore did not finish",
                 files_verified=files,
-                chunks_verified=hashed.get("chunks_verified"),
+                # A chunked point: every chunk read back was authenticated against its id on the way.
+                chunks_in_point=(point.stats or {}).get("chunks") if point is not None else None,
             )
         )
         connector = ev.get("connector") or (verify.evidence.get("connector") if verify else None)

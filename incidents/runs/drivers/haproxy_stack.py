@@ -66,7 +66,9 @@ def haproxy_config(endpoints: list[Endpoint], admin_socket: Path, *, admin_tcp_p
             f"backend {endpoint.backend}",
             "    balance roundrobin",
             "    option httpchk GET /health",
-            "    default-server inter 300ms fall 2 rise 1",
+            # Three missed checks in a row mark a server down: one slow answer on a busy machine does not.
+            "    timeout check 3s",
+            "    default-server inter 500ms fall 3 rise 1",
         ]
         lines += [
             f"    server {route} 127.0.0.1:{port} check" for route, port in endpoint.servers.items() if route in ROUTES
