@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
 from incidents import api as incidents_api
 from incidents import api_intake, api_reports
 from incidents.runs import api as runs_api
+from incidents.runs import api_traffic
 from inventory import api as inventory_api
 
 app_name = "api"
@@ -17,8 +18,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
-    path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
-    path("intake/generic", api_intake.generic, name="intake-generic"),
+    # Machines post here; with or without the trailing slash every other route has, since
+    # Alertmanager configurations in the wild use both and a redirect would drop the POST body.
+    re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
+    re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
     path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
@@ -27,6 +30,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
+    path("runs/traffic/<uuid:asset_id>/", api_traffic.traffic_route, name="runs-traffic"),
+    path("runs/golden-sets/<uuid:asset_id>/", api_traffic.golden_sets, name="runs-golden-sets"),
+    path("runs/certificates/<uuid:run_id>/", api_traffic.certificate, name="runs-certificate"),
     path("reports/incident/", api_reports.report_incident_create, name="report-create-incident"),
     path("reports/readiness/", api_reports.report_readiness_create, name="report-create-readiness"),
     path("reports/<uuid:report_id>/download/", api_reports.report_download_view, name="report-download"),

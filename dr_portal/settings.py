@@ -266,7 +266,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat opens this file whatever the broker, so its folder is made here, not with the filesystem queue.
+_beat_schedule = VAR_DIR / "celery" / "beat-schedule"
+_beat_schedule.parent.mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE_FILENAME = str(_beat_schedule)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
     "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
@@ -291,6 +294,15 @@ POINT_VERIFY_DECRYPT = env_bool("POINT_VERIFY_DECRYPT", False)
 # Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
 VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
 VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
+# How new points are written: "chunks" (deduplicated chunk store, manifest kept in the vault)
+# or "files" (the format-1 engine: one sealed object per file or pack). Old points of either
+# format are always readable.
+BACKUP_FORMAT = env_choices("BACKUP_FORMAT", ["chunks"], allowed={"chunks", "files"})[0]
+# Average chunk size of the chunk store, in KiB (files up to this size are one chunk).
+BACKUP_CHUNK_KIB = env_int("BACKUP_CHUNK_KIB", 1024, minimum=4)
+# Start a fresh chain (store every chunk again) when an asset's chain is this many days old;
+# 0 never does. One damaged chunk then cannot reach points older than the chain.
+BACKUP_FULL_CHAIN_DAYS = env_int("BACKUP_FULL_CHAIN_DAYS", 30, minimum=0)
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 # Recovery runs: progress saves, the lease a running step holds (renewed with each save; a
@@ -395,6 +407,8 @@ ALERT_INTAKE_TOKEN = env_optional("ALERT_INTAKE_TOKEN")
 if ALERT_INTAKE_TOKEN is not None and len(ALERT_INTAKE_TOKEN) < 24:
     raise ImproperlyConfigured("ALERT_INTAKE_TOKEN: use at least 24 random characters")
 _SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
+# A bigger Alertmanager group is accepted: the first alerts (firing before resolved) are kept, the rest counted.
+ALERT_INTAKE_MAX_ALERTS = env_int("ALERT_INTAKE_MAX_ALERTS", 500, minimum=1)
 ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
 ALERT_SEVERITY_MAP = env_mapping(
     "ALERT_SEVERITY_MAP",
@@ -417,10 +431,12 @@ NOTIFY_EMAIL: dict[str, list[str]] = {
     ),
     # "approvers": the people holding the role a waiting recovery step names, never its requester.
     "approval_needed": env_choices("NOTIFY_EMAIL_APPROVAL_NEEDED", ["approvers"], allowed=_AUDIENCES),
+    # A new firing alert reopened a resolved incident (docs/alerts.md).
+    "reopened": env_choices("NOTIFY_EMAIL_REOPENED", ["incident_roles", "incident_commander"], allowed=_AUDIENCES),
 }
 NOTIFY_WEBHOOK_EVENTS = env_choices(
     "NOTIFY_WEBHOOK_EVENTS",
-    ["declared", "role_assigned", "deadline_near", "approval_needed"],
+    ["declared", "role_assigned", "deadline_near", "approval_needed", "reopened"],
     allowed=set(NOTIFY_EMAIL),
 )
 OUTBOUND_WEBHOOK_URLS = env_list("OUTBOUND_WEBHOOK_URLS", [])

@@ -176,6 +176,7 @@ class PointOut(serializers.ModelSerializer):
             "data_as_of",
             "size_bytes",
             "file_count",
+            "stats",
             "manifest_sha256",
             "key_id",
             "immutable_until",

@@ -354,7 +354,16 @@ class RecoveryPoint(models.Model):
     data_as_of = models.DateTimeField(help_text="The source's state at this moment is what the point holds.")
     size_bytes = models.PositiveBigIntegerField(default=0)
     file_count = models.PositiveIntegerField(default=0)
-    manifest = models.JSONField(default=dict, blank=True, help_text="Files with their sizes and SHA-256.")
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Format 1: files with their sizes and SHA-256. Format 2: a summary; the manifest is in the vault.",
+    )
+    stats = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Files added/changed/removed, bytes new vs reused, compression ratio, duration, throughput.",
+    )
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     key_id = models.CharField(max_length=100, blank=True, help_text="Which encryption key; never the key.")
     immutable_until = models.DateTimeField(null=True, blank=True)

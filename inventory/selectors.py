@@ -167,6 +167,17 @@ def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
     return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
 
 
+def point_previous(*, asset: Asset, vault: Vault) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(manifest or format-2 summary, stats) of the asset's newest good point in ``vault``."""
+    row = (
+        RecoveryPoint.objects.filter(asset=asset, vault=vault, status=PointStatus.OK)
+        .order_by("-data_as_of")
+        .values_list("manifest", "stats")
+        .first()
+    )
+    return (row[0], row[1]) if row else (None, None)
+
+
 def asset_backups(*, asset: Asset, limit: int = 10) -> QuerySet[Backup]:
     return Backup.objects.filter(asset=asset).select_related("vault", "requested_by").order_by("-created_at")[:limit]
 

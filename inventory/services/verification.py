@@ -74,7 +74,7 @@ def point_verify(*, point_id: int, by: User | None = None, now: datetime | None 
         report = vault_io.verify_point(
             vault=point.vault, manifest=point.manifest, decrypt=settings.POINT_VERIFY_DECRYPT
         )
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         # The vault or the key is the problem, not the point: say so, change nothing.
         audit_append(
             action="point.verify_failed",
