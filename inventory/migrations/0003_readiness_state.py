@@ -24,7 +24,7 @@ def every_asset_due(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0003_point_chunk_stats'),
+        ('inventory', '0002_recovery_plans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
