@@ -351,6 +351,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "total": sum(counts.values()),
         "worst": worst,
         "worst_shown": WORST_SHOWN,
+        "oldest": min((r.assessed_at for r in worst if r.assessed_at), default=None),
         "tiers": readiness_rollups(by="tier"),
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,3 +254,45 @@ def test_pages_that_show_readiness_cost_the_same_queries_for_3_or_30_assets(
     small = estate(3)
     large = estate(27)
     assert large <= small, f"{url}: {small} queries with 3 assets, {large} with 30"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drill_committed_by_another_connection_mid_sweep_is_what_stays_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real threads, real commits: the sweep reads the facts, a drill commits, then the sweep tries to write."""
+    asset = covered_asset(backup_age=timedelta(minutes=10))
+    asset.policy_assigned_at = timezone.now() - timedelta(days=200)
+    asset.save()
+    readiness_sweep()
+    assert check_level(stored(asset), "drill") == Level.BREACH
+    ReadinessState.objects.filter(asset=asset).update(next_change_at=timezone.now())  # due for the sweep
+    facts_read, drill_committed = threading.Event(), threading.Event()
+    real = readiness_service.readiness_for
+    errors: list[BaseException] = []
+
+    def pauses_in_the_sweeper(*args: Any, **kwargs: Any) -> Any:
+        items = real(*args, **kwargs)
+        if threading.current_thread() is sweeper:
+            facts_read.set()
+            assert drill_committed.wait(timeout=30)
+        return items
+
+    def sweep() -> None:
+        try:
+            readiness_sweep()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(readiness_service, "readiness_for", pauses_in_the_sweeper)
+    sweeper = threading.Thread(target=sweep)
+    sweeper.start()
+    assert facts_read.wait(timeout=30)
+    asset_drill_record(asset=asset, drilled_at=timezone.now(), evidence="drill run 9")  # commits; refresh on commit
+    drill_committed.set()
+    sweeper.join(timeout=30)
+    assert not errors, errors
+    state = stored(asset)
+    assert check_level(state, "drill") == Level.OK and state.level == Level.OK
