@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -309,6 +310,15 @@ POINT_VERIFY_DECRYPT = env_bool("POINT_VERIFY_DECRYPT", False)
 # Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
 VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
 VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
+# How new points are written: "chunks" (deduplicated chunk store, manifest kept in the vault)
+# or "files" (the format-1 engine: one sealed object per file or pack). Old points of either
+# format are always readable.
+BACKUP_FORMAT = env_choices("BACKUP_FORMAT", ["chunks"], allowed={"chunks", "files"})[0]
+# Average chunk size of the chunk store, in KiB (files up to this size are one chunk).
+BACKUP_CHUNK_KIB = env_int("BACKUP_CHUNK_KIB", 1024, minimum=4)
+# Start a fresh chain (store every chunk again) when an asset's chain is this many days old;
+# 0 never does. One damaged chunk then cannot reach points older than the chain.
+BACKUP_FULL_CHAIN_DAYS = env_int("BACKUP_FULL_CHAIN_DAYS", 30, minimum=0)
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 # Recovery runs: progress saves, the lease a running step holds (renewed with each save; a
@@ -331,6 +341,17 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
 RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
+# Where smoke and wait checks may connect (incidents/runs/fetch.py): public addresses, plus these
+# networks (CIDR or single addresses) and host names. Private, link-local and reserved addresses are
+# refused unless listed here; loopback is allowed only with DEBUG on.
+CHECK_ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
+    try:
+        CHECK_ALLOWED_NETWORKS.append(ipaddress.ip_network(_item, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(f"CHECK_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
+CHECK_ALLOWED_HOSTS = {name.lower().rstrip(".") for name in env_list("CHECK_ALLOWED_HOSTS", [])}
+CHECK_MAX_REDIRECTS = env_int("CHECK_MAX_REDIRECTS", 3, minimum=0)
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Signed PDF reports -----------------------------------------------------------
@@ -396,6 +417,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "inventory.backups_reconcile": 120,
         "inventory.points_expire": 3600,
         "inventory.points_verify": 3600,
+        "inventory.readiness_sweep": 60,
         "incidents.deadlines_scan": 300,
         "incidents.deliveries_reconcile": 120,
         "incidents.drills_schedule": 3600,
@@ -428,6 +450,16 @@ _SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
 # A bigger Alertmanager group is accepted: the first alerts (firing before resolved) are kept, the rest counted.
 ALERT_INTAKE_MAX_ALERTS = env_int("ALERT_INTAKE_MAX_ALERTS", 500, minimum=1)
 ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
+# Alerts about the portal itself carry all of these labels (key=value, comma-separated); they open an
+# incident on the asset PORTAL_ASSET_NAME, which intake registers if the inventory lacks it.
+ALERT_PLATFORM_LABELS: dict[str, str] = {}
+for _item in env_list("ALERT_PLATFORM_LABELS", ["service=dr-portal"]):
+    _key, _sep, _value = _item.partition("=")
+    if not _sep or not _key.strip() or not _value.strip():
+        raise ImproperlyConfigured(f"ALERT_PLATFORM_LABELS: {_item!r} is not label=value")
+    ALERT_PLATFORM_LABELS[_key.strip()] = _value.strip()
+PORTAL_ASSET_NAME = env_str("PORTAL_ASSET_NAME", "dr-portal")
+PORTAL_ASSET_REGION = env_str("PORTAL_ASSET_REGION", "local")
 ALERT_SEVERITY_MAP = env_mapping(
     "ALERT_SEVERITY_MAP",
     "critical=SEV1,page=SEV1,high=SEV2,error=SEV2,major=SEV2,warning=SEV3,minor=SEV3,info=SEV4",

@@ -22,7 +22,7 @@ from dr_portal.accounts.access import (
     needs_mfa,
     parse_public_id,
 )
-from incidents.models import ActionItem, GeneratedReport, Incident, IncidentRole, RoleAssignment
+from incidents.models import ActionItem, GeneratedReport, InboxAlert, Incident, IncidentRole, RoleAssignment
 
 # What an account needs before it may be given an incident role.
 ROLE_REQUIRES: dict[str, Perm] = {
@@ -119,3 +119,17 @@ def access_report_by_id(user: Any, report_id: Any) -> GeneratedReport:
     if report.incident is not None:
         access_incident_by_id(user, report.incident.public_id)
     return report
+
+
+def access_inbox(user: Any) -> None:
+    """The alert inbox is for those who command incidents: they decide what an unplaced alert is about."""
+    check(user, Perm.COMMAND_INCIDENTS)
+
+
+def access_inbox_alert_by_id(user: Any, alert_id: Any, *, for_write: bool = False) -> InboxAlert:
+    """An inbox alert, if `user` may handle the inbox (reading and acting need the same); otherwise a 404."""
+    access_inbox(user)
+    try:
+        return InboxAlert.objects.get(public_id=parse_public_id(alert_id))
+    except InboxAlert.DoesNotExist:
+        raise NotFoundOrForbidden from None

@@ -281,6 +281,70 @@ class AlertRecord(models.Model):
         return found
 
 
+class InboxState(models.TextChoices):
+    OPEN = "open", "Waiting for a commander"
+    ATTACHED = "attached", "Attached to an incident"
+    MAPPED = "mapped", "Labels mapped to an asset"
+
+
+class InboxAlert(models.Model):
+    """An alert that named no known asset and joined no incident: kept until a commander handles it.
+
+    Repeats of the same open alert (by fingerprint) update the row, never duplicate it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.CharField(max_length=16)
+    fingerprint = models.CharField(max_length=200)
+    group_key = models.CharField(max_length=500, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices)
+    labels = models.JSONField(default=dict)
+    annotations = models.JSONField(default=dict, blank=True)
+    generator_url = models.CharField(max_length=2000, blank=True)
+    external_url = models.CharField(max_length=2000, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    times_seen = models.PositiveIntegerField(default=1)
+    state = models.CharField(max_length=8, choices=InboxState.choices, default=InboxState.OPEN)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint"], condition=Q(state="open"), name="inbox_alert_open_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.fingerprint} ({self.state})"
+
+    @property
+    def severity_label(self) -> str:
+        return str(self.labels.get(settings.ALERT_SEVERITY_LABEL, ""))
+
+
+class AlertMapping(models.Model):
+    """Alerts carrying all of `labels` are about `asset`: taught by a commander from the inbox."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    asset = models.ForeignKey("inventory.Asset", on_delete=models.CASCADE, related_name="alert_mappings")
+    labels = models.JSONField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.labels} → {self.asset_id}"
+
+
 class Note(models.Model):
     """A manual timeline note. Never edited: a correction is a new note pointing at the old one."""
 

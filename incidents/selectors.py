@@ -23,6 +23,8 @@ from incidents.models import (
     AlertRecord,
     AlertStatus,
     GeneratedReport,
+    InboxAlert,
+    InboxState,
     Incident,
     IncidentAsset,
     IncidentKind,
@@ -32,8 +34,8 @@ from incidents.models import (
     RoleAssignment,
 )
 from inventory.models import Asset
-from inventory.readiness import AssetReadiness, Level, readiness_for, worst_first
-from inventory.selectors import blast_radius
+from inventory.readiness import AssetReadiness
+from inventory.selectors import blast_radius, readiness_counts, readiness_worst
 
 TIMELINE_PAGE = 50
 
@@ -233,10 +235,9 @@ class ReadinessSummary:
 
 
 def readiness_summary(*, limit: int = 5) -> ReadinessSummary:
-    items = readiness_for()
-    counts = {level.key: sum(1 for r in items if r.level == level) for level in Level}
-    worst = [r for r in worst_first(items) if r.level > Level.OK][:limit]
-    return ReadinessSummary(counts=counts, total=len(items), worst=worst)
+    """From the stored readiness: one aggregate query and the few worst rows."""
+    counts = readiness_counts()
+    return ReadinessSummary(counts=counts, total=sum(counts.values()), worst=readiness_worst(limit=limit))
 
 
 def my_action_items(*, user: Any, limit: int = 10) -> list[ActionItem]:
@@ -305,3 +306,19 @@ def report_list(*, limit: int = 100) -> QuerySet[GeneratedReport]:
 
 def report_incident_choices(*, limit: int = 200) -> list[Incident]:
     return list(Incident.objects.order_by("-declared_at", "-pk")[:limit])
+
+
+def inbox_alert_list(*, state: str = InboxState.OPEN) -> QuerySet[InboxAlert]:
+    """Inbox alerts in one state, firing first, most recently seen first."""
+    rows = InboxAlert.objects.filter(state=state).select_related("incident", "handled_by")
+    return rows.order_by("status", "-last_seen_at", "-pk")
+
+
+def inbox_handled_recently(*, limit: int = 20) -> list[InboxAlert]:
+    rows = InboxAlert.objects.exclude(state=InboxState.OPEN).select_related("incident", "handled_by")
+    return list(rows.order_by("-handled_at", "-pk")[:limit])
+
+
+def attachable_incidents() -> list[Incident]:
+    """Incidents an inbox alert may join: real or drill, not closed, newest first."""
+    return list(Incident.objects.not_closed().order_by("-declared_at", "-pk")[:100])

@@ -6,6 +6,7 @@ page cannot ship without someone deciding who may open it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,13 @@ def an_item() -> dict[str, Any]:
     return {"item_id": item.public_id}
 
 
+def an_inbox_alert() -> dict[str, Any]:
+    from incidents.models import InboxAlert
+
+    alert = InboxAlert.objects.create(source="alertmanager", fingerprint=uuid.uuid4().hex, status="firing")
+    return {"alert_id": alert.public_id}
+
+
 def an_asset() -> dict[str, Any]:
     return {"asset_id": AssetFactory.create().public_id}
 
@@ -152,6 +160,14 @@ def a_plan() -> dict[str, Any]:
 
 def a_run() -> dict[str, Any]:
     return {"run_id": RecoveryRunFactory.create().public_id}
+
+
+def a_certified_run() -> dict[str, Any]:
+    from incidents.runs.certificate.build import certificate_issue
+
+    run = RecoveryRunFactory.create()
+    certificate_issue(run=run, golden={})
+    return {"run_id": run.public_id}
 
 
 def a_step() -> dict[str, Any]:
@@ -237,6 +253,7 @@ MATRIX: dict[str, Row] = {
     "runs:new": route(get=only(*COMMANDERS), post=only(*COMMANDERS)),
     "runs:detail": route(get=signed_in(), kwargs=a_run),
     "runs:cancel": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_run),
+    "runs:certificate": route(get=signed_in(), kwargs=a_certified_run),
     "runs:step-retry": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_step),
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
@@ -267,6 +284,17 @@ MATRIX: dict[str, Row] = {
     "accounts:mfa": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
     "accounts:tokens": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
     "accounts:token-revoke": route(post=statuses(404, anonymous=LOGIN, viewer=REDIRECT), kwargs=a_viewers_token),
+    "accounts:password-change": route(
+        get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN), put=statuses(200, anonymous=LOGIN)
+    ),
+    "accounts:password-reset": route(get=statuses(200), post=statuses(200), put=statuses(200)),
+    "accounts:password-reset-sent": route(get=statuses(200)),
+    "accounts:password-reset-confirm": route(
+        get=statuses(200),
+        post=statuses(200),
+        put=statuses(200),
+        kwargs=lambda: {"uidb64": "MQ", "token": "not-a-real-token"},
+    ),
     # Signing in for a token: open to all, and an empty body names the missing fields.
     "api:auth-token": route(post=statuses(400)),
     # Revoking "the token this request came with": a session has none.
@@ -287,6 +315,7 @@ MATRIX: dict[str, Row] = {
     "api:inventory-point-list": route(get=api()),
     "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": route(get=api()),
+    "api:inventory-readiness-summary": route(get=api()),
     "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),
     "api:inventory-plan-detail": route(get=api(), put=api_only("admin", ok=400), kwargs=by_id(RecoveryPlanFactory)),
     "api:inventory-plan-default": route(post=api_only("admin", ok=400)),
@@ -296,7 +325,7 @@ MATRIX: dict[str, Row] = {
     "api:runs-run-dry-run": route(post=api_only(*COMMANDERS, ok=400)),
     "api:runs-step-detail": route(get=api(), patch=api_only(*COMMANDERS), kwargs=by_id(StepRunFactory)),
     "api:runs-step-skip": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
-    "api:runs-step-retry": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
+    "api:runs-step-retry": route(post=api_only(*COMMANDERS, ok=409), kwargs=by_id(StepRunFactory)),
     "api:runs-step-done": route(post=api_only(*RESPONDERS, ok=400), kwargs=by_id(StepRunFactory)),
     # Deciding an approval needs a second factor, whatever the role.
     "api:runs-step-approve": route(
@@ -306,6 +335,10 @@ MATRIX: dict[str, Row] = {
         post=api_only(*RESPONDERS, ok=400) | {"commander": 403, "oncall": 403}, kwargs=by_id(StepRunFactory)
     ),
     "api:runs-approval-list": route(get=api_only(*RESPONDERS)),
+    # An empty body names the missing fields; only those who change the inventory may write.
+    "api:runs-traffic": route(get=api(), put=api_only("admin", ok=400), kwargs=an_asset),
+    "api:runs-golden-sets": route(get=api(), post=api_only("admin", ok=400), kwargs=an_asset),
+    "api:runs-certificate": route(get=api(), kwargs=a_certified_run),
     "api:inventory-blast-radius": route(post=api(), body=some_assets),
     "api:inventory-import": route(post=api_only("admin", ok=400)),
     "api:inventory-export": route(get=api()),
@@ -329,6 +362,16 @@ MATRIX: dict[str, Row] = {
     "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_item),
     "incidents:drill-schedule": route(post=only(*COMMANDERS, ok=REDIRECT)),
+    # The alert inbox is for those who command incidents; an empty form is refused with a message.
+    "incidents:inbox": route(get=only(*COMMANDERS)),
+    "incidents:inbox-attach": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "incidents:inbox-declare": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "incidents:inbox-map": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_inbox_alert),
+    "api:inbox-alert-list": route(get=api_only(*COMMANDERS)),
+    "api:inbox-alert-detail": route(get=api_only(*COMMANDERS), kwargs=an_inbox_alert),
+    "api:inbox-alert-attach": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_inbox_alert),
+    "api:inbox-alert-declare": route(post=api_only(*COMMANDERS, ok=201), kwargs=an_inbox_alert),
+    "api:inbox-alert-map-labels": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_inbox_alert),
     "api:incident-list": route(get=api(), post=api_only(*RESPONDERS, ok=400)),
     "api:incident-detail": route(get=api(), kwargs=an_incident),
     "api:incident-timeline": route(get=api(), kwargs=an_incident),

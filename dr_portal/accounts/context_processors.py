@@ -12,6 +12,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("Dashboard", "dashboard", Perm.VIEW_DASHBOARD),
     ("Inventory", "inventory:index", Perm.VIEW_INVENTORY),
     ("Incidents", "incidents:index", Perm.VIEW_INCIDENTS),
+    ("Alert inbox", "incidents:inbox", Perm.COMMAND_INCIDENTS),
     ("Runs", "runs:index", Perm.VIEW_INCIDENTS),
     ("Approvals", "incidents:approvals", Perm.VIEW_APPROVALS),
     ("Reports", "incidents:reports", Perm.VIEW_REPORTS),

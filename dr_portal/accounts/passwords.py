@@ -13,6 +13,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse_lazy
 
 from dr_portal.accounts.models import User
@@ -64,6 +65,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = FORM
     success_url = reverse_lazy("accounts:login")
     extra_context = {"title": "Choose a new password", "button": "Set password"}
+    http_method_names = ["get", "post", "put", "head", "options"]
+
+    def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Django's view answers a bad link before it looks at the method; refuse methods first.
+        if (self.request.method or "").lower() not in self.http_method_names:
+            return self.http_method_not_allowed(self.request)
+        return super().dispatch(*args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
         user_password_set(user=form.user, password=form.cleaned_data["new_password1"], by=form.user, via="reset")

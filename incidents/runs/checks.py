@@ -8,10 +8,9 @@ CheckResult.
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from incidents.runs.fetch import TargetRefused, fetch
 from inventory.models import Asset
 
 
@@ -33,37 +33,51 @@ class CheckResult:
 CheckFn = Callable[..., CheckResult]
 
 
-def _contains(actual: Any, expected: Any) -> bool:
-    """`expected` is a subset of `actual`: every key present with an equal (or containing) value."""
-    if isinstance(expected, Mapping):
-        return isinstance(actual, Mapping) and all(k in actual and _contains(actual[k], v) for k, v in expected.items())
-    return bool(actual == expected)
+def _compare(actual: Any, expected: Any, path: str = "") -> tuple[list[str], list[str]]:
+    """(matched, mismatched) field paths of `expected` in `actual`; nothing of `actual` itself is kept."""
+    if isinstance(expected, Mapping) and expected:
+        matched: list[str] = []
+        mismatched: list[str] = []
+        for key, value in expected.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(actual, Mapping) and key in actual:
+                more = _compare(actual[key], value, where)
+                matched += more[0]
+                mismatched += more[1]
+            else:
+                mismatched.append(where)
+        return matched, mismatched
+    return ([path or "$"], []) if actual == expected else ([], [path or "$"])
 
 
 def http_check(
     *, url: str, expect_status: int = 200, expect_json: Mapping[str, Any] | None = None, timeout: float
 ) -> CheckResult:
-    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "dr-portal-smoke"})  # noqa: S310 - http(s) only, checked by the plan
+    """GET `url` through the SSRF guard and compare; the evidence keeps what was asserted, never the body."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status, body = response.status, response.read(65536)
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read(65536)
-    except (urllib.error.URLError, OSError) as exc:
-        return CheckResult(False, f"GET {url} failed: {getattr(exc, 'reason', exc)}.", {"url": url})
-    evidence: dict[str, Any] = {"url": url, "status": status, "expected_status": expect_status}
-    if status != expect_status:
-        return CheckResult(False, f"GET {url} answered {status}, expected {expect_status}.", evidence)
+        answer = fetch(url, timeout=timeout)
+    except TargetRefused as refused:
+        return CheckResult(False, f"GET {url} refused: {refused}.", {"url": url, "refused": True})
+    except (OSError, http.client.HTTPException):
+        # One message for a closed port, a timeout and a reset, so a check cannot map a network.
+        return CheckResult(False, f"GET {url} failed: no answer (could not connect, or it timed out).", {"url": url})
+    evidence: dict[str, Any] = {"url": url, "status": answer.status, "expected_status": expect_status}
+    if answer.redirects:
+        evidence.update(redirects=answer.redirects, final_url=answer.url)
+    if answer.status != expect_status:
+        return CheckResult(False, f"GET {url} answered {answer.status}, expected {expect_status}.", evidence)
     if expect_json:
         try:
-            payload = json.loads(body)
+            payload = json.loads(answer.body)
         except ValueError:
             return CheckResult(False, f"GET {url} did not answer JSON.", evidence)
-        evidence["expected_json"] = dict(expect_json)
-        if not _contains(payload, expect_json):
-            evidence["json"] = payload if len(body) < 4096 else "(too long to keep)"
-            return CheckResult(False, f"GET {url} answered JSON without the expected fields.", evidence)
-    return CheckResult(True, f"GET {url} answered {status} as expected.", evidence)
+        matched, mismatched = _compare(payload, expect_json)
+        evidence.update(expected_json=dict(expect_json), matched=matched, mismatched=mismatched)
+        if mismatched:
+            return CheckResult(
+                False, f"GET {url} answered JSON without the expected {', '.join(mismatched)}.", evidence
+            )
+    return CheckResult(True, f"GET {url} answered {answer.status} as expected.", evidence)
 
 
 def python_check(*, name: str, target_dir: Path | None, asset: Asset | None, args: Mapping[str, Any]) -> CheckResult:

@@ -1,18 +1,31 @@
-"""Alert intake: firing alerts that match assets open an incident or update the open one."""
+"""Alert intake: firing alerts that match assets open an incident or update the open one; the rest go to the inbox."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.intake import InboundAlert, InboundBatch
-from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, DetectionSource, Incident, IncidentStatus
+from incidents.models import (
+    AlertMapping,
+    AlertRecord,
+    AlertStatus,
+    AssetSource,
+    Category,
+    DetectionSource,
+    Incident,
+    IncidentStatus,
+)
 from incidents.services.common import lock, record
+from incidents.services.inbox import inbox_keep, inbox_resolve, is_platform_alert, mapping_matches, portal_asset_ensure
 from incidents.services.lifecycle import (
     SEVERITY_ORDER,
     incident_add_assets,
@@ -25,6 +38,7 @@ from incidents.services.outbound import notify
 from inventory.models import Asset
 
 SYSTEM = "system:alerts"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +49,7 @@ class IntakeResult:
     repeated: int = 0
     resolved: int = 0
     ignored: int = 0
+    inbox: int = 0
     truncated: int = 0
     reopened: bool = False
 
@@ -43,7 +58,13 @@ class IntakeResult:
             "incident": str(self.incident.public_id) if self.incident else None,
             "reference": self.incident.reference if self.incident else None,
             "created": self.created,
-            "alerts": {"new": self.new, "repeated": self.repeated, "resolved": self.resolved, "ignored": self.ignored},
+            "alerts": {
+                "new": self.new,
+                "repeated": self.repeated,
+                "resolved": self.resolved,
+                "inbox": self.inbox,
+                "ignored": self.ignored,
+            },
             "truncatedAlerts": self.truncated,
             "reopened": self.reopened,
         }
@@ -61,14 +82,26 @@ def alert_severity(labels: dict[str, str]) -> tuple[str, str]:
     return default, f"Rule: alert label {label} {shown} → default {default} (ALERT_DEFAULT_SEVERITY)."
 
 
-def assets_matching(labels: dict[str, str], assets: list[Asset]) -> list[Asset]:
-    """Assets an alert is about: named by an `asset` label, or whose own labels all appear on the alert."""
+def assets_matching(labels: dict[str, str], assets: list[Asset], mappings: Sequence[AlertMapping] = ()) -> list[Asset]:
+    """Assets an alert is about: named by an `asset` label, whose own labels all appear on the alert,
+    or mapped from such labels in the inbox. An alert about the portal itself is about the portal asset."""
     named = labels.get("asset")
-    found = []
+    found: dict[int, Asset] = {}
     for asset in assets:
         if named == asset.name or (asset.labels and all(labels.get(k) == v for k, v in asset.labels.items())):
-            found.append(asset)
-    return found
+            found[asset.pk] = asset
+    for mapping in mappings:
+        if mapping_matches(mapping, labels):
+            found.setdefault(mapping.asset_id, mapping.asset)
+    if not found and is_platform_alert(labels):
+        try:
+            portal = portal_asset_ensure(estate=assets)
+        except ValidationError as invalid:
+            # The settings describe an asset the inventory will not take: the alert waits in the inbox instead.
+            log.error("cannot register the portal asset %s: %s", settings.PORTAL_ASSET_NAME, invalid)
+        else:
+            found[portal.pk] = portal
+    return list(found.values())
 
 
 def _lock_group(group_key: str) -> None:
@@ -177,7 +210,10 @@ def _resolve(incident: Incident | None, batch: InboundBatch, alert: InboundAlert
         rows = rows.filter(incident=incident)
     row = rows.order_by("-pk").first()
     if row is None:
-        result.ignored += 1
+        if inbox_resolve(alert=alert):
+            result.resolved += 1
+        else:
+            result.ignored += 1  # resolved, and never seen firing: nothing to keep
         return
     row.status, row.ends_at, row.last_seen_at = AlertStatus.RESOLVED, alert.ends_at or timezone.now(), timezone.now()
     row.save(update_fields=["status", "ends_at", "last_seen_at"])
@@ -230,8 +266,9 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     _lock_group(batch.group_key)
     result = IntakeResult()
     estate = list(Asset.objects.all())
+    mappings = list(AlertMapping.objects.select_related("asset"))
     firing = [a for a in batch.alerts if a.status == AlertStatus.FIRING]
-    matched = {a.fingerprint: assets_matching(a.labels, estate) for a in firing}
+    matched = {a.fingerprint: assets_matching(a.labels, estate, mappings) for a in firing}
     incident = _open_incident_for(batch)
     if incident is None:
         with_assets = [a for a in firing if matched[a.fingerprint]]
@@ -239,7 +276,6 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
             union = list({asset.pk: asset for a in with_assets for asset in matched[a.fingerprint]}.values())
             incident = _declare(batch, with_assets, union)
             result.created = True
-        # Alerts about nothing we know stay out of incidents; the response counts them as ignored.
         applied = with_assets
     else:
         applied = firing
@@ -259,7 +295,12 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
             severity, rule = _most_severe(applied)
             if more_severe(severity, incident.severity):
                 incident_set_severity(incident=incident, severity=severity, rule=rule, by=None, system_actor=SYSTEM)
-    result.ignored += len(firing) - len(applied)
+    # Alerts about nothing we know wait in the inbox for a commander.
+    placed = {a.fingerprint for a in applied}
+    for alert in firing:
+        if alert.fingerprint not in placed:
+            inbox_keep(batch=batch, alert=alert)
+            result.inbox += 1
     for alert in batch.alerts:
         if alert.status == AlertStatus.RESOLVED:
             _resolve(incident, batch, alert, result)

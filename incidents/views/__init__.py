@@ -19,6 +19,7 @@ from incidents.views.commands import (
     status,
 )
 from incidents.views.drills import drill_schedule, drills
+from incidents.views.inbox import inbox, inbox_attach, inbox_declare, inbox_map
 from incidents.views.pages import approvals, dashboard, declare, detail, index, timeline
 from incidents.views.reports import report_create, report_file, reports
 
@@ -36,6 +37,10 @@ __all__ = [
     "drills",
     "facts",
     "filings",
+    "inbox",
+    "inbox_attach",
+    "inbox_declare",
+    "inbox_map",
     "index",
     "notes",
     "pins",

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from dr_portal.audit.models import AuditEvent
-from incidents.models import AlertRecord, AlertStatus, Incident
+from incidents.models import AlertRecord, AlertStatus, InboxAlert, Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_a_repeated_alert_is_deduplicated(fraud_model) -> None:
     post(payload(alert("fp1", service="fraud")))
     again = post(payload(alert("fp1", service="fraud")))
     assert again.status_code == 200
-    assert again.json()["alerts"] == {"new": 0, "repeated": 1, "resolved": 0, "ignored": 0}
+    assert again.json()["alerts"] == {"new": 0, "repeated": 1, "resolved": 0, "inbox": 0, "ignored": 0}
     incident = Incident.objects.get()
     assert timeline(incident) == ["incident.declared", "alert.firing"]
     assert AlertRecord.objects.get().times_seen == 2
@@ -119,18 +119,19 @@ def test_resolved_alert_adds_a_timeline_entry(fraud_model) -> None:
     assert incident.status == "declared"  # a person decides when it is over
 
 
-def test_alerts_matching_no_asset_create_nothing(fraud_model) -> None:
+def test_alerts_matching_no_asset_open_nothing_and_wait_in_the_inbox(fraud_model) -> None:
     response = post(payload(alert("fp9", service="billing")))
     assert response.status_code == 200
     assert response.json() == {
         "incident": None,
         "reference": None,
         "created": False,
-        "alerts": {"new": 0, "repeated": 0, "resolved": 0, "ignored": 1},
+        "alerts": {"new": 0, "repeated": 0, "resolved": 0, "inbox": 1, "ignored": 0},
         "truncatedAlerts": 0,
         "reopened": False,
     }
     assert not Incident.objects.exists()
+    assert InboxAlert.objects.get().fingerprint == "fp9"
 
 
 def test_an_asset_label_names_the_asset_directly(fraud_model) -> None:

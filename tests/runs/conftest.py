@@ -6,6 +6,7 @@ tests that need what only a real worker shows use tests.workers instead.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -105,7 +106,14 @@ class Switch:
 
 
 @pytest.fixture
-def flaky_service() -> Iterator[tuple[str, Switch]]:
+def local_check_targets(settings: Any) -> list[Any]:
+    """Checks may reach this machine's test servers: said explicitly, as a deployment would list its own."""
+    settings.CHECK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
+    return settings.CHECK_ALLOWED_NETWORKS
+
+
+@pytest.fixture
+def flaky_service(local_check_targets: list[Any]) -> Iterator[tuple[str, Switch]]:
     """An endpoint that answers 503 until the test flips it to healthy."""
     switch = Switch()
 

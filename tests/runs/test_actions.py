@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def health_server():
+def health_server(local_check_targets):
     """A tiny HTTP server on 127.0.0.1: /ok answers 200 with JSON, anything else 503."""
 
     class Handler(BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ from django.conf import settings
 from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, RunLock, StepRun, StepState
 from incidents.runs.services import run_cancel, step_retry
-from inventory.engine.restore import iter_part_files
+from inventory.engine.target import iter_part_files
 from inventory.models import Asset
 from tests.factories import AssetFactory, RecoveryPolicyFactory
 from tests.runs.conftest import backed_up, make_plan, start_run
@@ -198,7 +198,8 @@ def test_a_retried_drill_finishes_and_gives_its_asset_to_the_next_run(
             {"key": "up", "kind": "smoke", "url": url, "after": ["restore"]},
         ]
     )
-    with running_worker_with_beat(name="retried", **worker_settings(keys, redis)):
+    env = worker_settings(keys, redis, CHECK_ALLOWED_NETWORKS="127.0.0.0/8")
+    with running_worker_with_beat(name="retried", **env):
         run = start_run(plan=plan, mode="drill", by=commander)
         failed = wait_for(lambda: finished(run), timeout=60, what="the drill to fail and be cleaned up")
         assert isinstance(failed, RecoveryRun)

@@ -29,6 +29,7 @@ from incidents.services import (
     review_sign_off,
     role_assign,
 )
+from incidents.services.inbox import portal_asset_ensure
 from inventory.models import Asset
 
 GROUP_KEY = 'demo:{}:{alertname="ModelErrorRate"}'
@@ -58,7 +59,17 @@ class Command(BaseCommand):
         busy = self._busy(people, assets[0])
         self._drill(people, assets[-1])
         self._closed(people, assets[1])
+        self._inbox()
         self.stdout.write(f"Demo incidents created; the busy one is {busy.reference}.")
+
+    def _inbox(self) -> None:
+        """The portal's own asset, and one alert about nothing in the inventory waiting for a commander."""
+        portal_asset_ensure()
+        labels = {"alertname": "DiskFillingUp", "severity": "warning", "service": "billing-etl", "team": "payments"}
+        alert = InboundAlert("demo-fp-inbox", "firing", labels, {"summary": "billing-etl disk 91 % full",
+                             "runbook_url": "https://runbooks.example.org/disk-full"},
+                             timezone.now() - timedelta(minutes=20), None)  # fmt: skip
+        alerts_ingest(batch=InboundBatch("alertmanager", "{}:demo-inbox", [alert], {}))
 
     def _busy(self, people: dict[str, User], asset: Asset) -> Incident:
         commander, oncall, oncall2, dpo = people["commander"], people["oncall"], people["oncall2"], people["compliance"]

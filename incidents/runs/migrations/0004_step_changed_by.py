@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0002_link_incident'),
+        ('runs', '0003_traffic_golden_certificate'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

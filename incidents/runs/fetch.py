@@ -1,0 +1,111 @@
+"""Fetching a URL for a smoke or wait check without letting a plan reach what it must not (SSRF guard).
+
+A plan is written by a person, but its URL is fetched by a worker inside the
+network, and what comes back is shown to everyone who can read the run. So:
+
+- only http and https;
+- every address the host name resolves to must be allowed: public addresses,
+  plus the networks in CHECK_ALLOWED_NETWORKS and the names in
+  CHECK_ALLOWED_HOSTS; loopback only with DEBUG on; private, link-local
+  (cloud metadata at 169.254.169.254), multicast and reserved ones never by default;
+- the connection goes to the address that was checked (a second DNS answer
+  cannot swap it), and the same check is made for every redirect, at most
+  CHECK_MAX_REDIRECTS of them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+REDIRECTS = {301, 302, 303, 307, 308}
+MAX_BODY = 65536
+
+
+class TargetRefused(Exception):
+    """The URL (or a redirect) leads somewhere checks may not go; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    url: str
+    redirects: int
+
+
+def address_allowed(address: Address) -> bool:
+    if any(address in network for network in settings.CHECK_ALLOWED_NETWORKS):
+        return True
+    if address.is_loopback:
+        return bool(settings.DEBUG)
+    return address.is_global and not address.is_multicast
+
+
+def _vetted_address(host: str, port: int) -> str:
+    """The first address of `host`, once every address it resolves to is allowed."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise TargetRefused(f"{host} does not resolve") from None
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+    if host.lower().rstrip(".") not in settings.CHECK_ALLOWED_HOSTS:
+        for address in addresses:
+            if not address_allowed(address):
+                raise TargetRefused(
+                    f"{host} is {address}, which checks are not allowed to reach "
+                    "(add it to CHECK_ALLOWED_NETWORKS or CHECK_ALLOWED_HOSTS)"
+                )
+    return str(addresses[0])
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.pinned = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.pinned, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.pinned = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.pinned, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked against the name
+
+
+def fetch(url: str, *, timeout: float, accept: str = "application/json") -> Answer:
+    """GET `url`, following allowed redirects; raises TargetRefused, or OSError/HTTPException when it cannot."""
+    limit = settings.CHECK_MAX_REDIRECTS
+    for hop in range(limit + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TargetRefused(f"{url} is not an http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = _vetted_address(parts.hostname, port)
+        kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+        connection = kind(parts.hostname, port, address=address, timeout=timeout)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", path, headers={"Accept": accept, "User-Agent": "dr-portal-check"})
+            response = connection.getresponse()
+            location = response.getheader("Location")
+            if response.status in REDIRECTS and location:
+                url = urljoin(url, location)
+                continue
+            return Answer(response.status, response.read(MAX_BODY), url, hop)
+        finally:
+            connection.close()
+    raise TargetRefused(f"more than {limit} redirects")
