@@ -33,7 +33,7 @@ def safetensors(payload: bytes) -> bytes:
 
 
 @pytest.fixture
-def estate(backed_asset, source: Path):  # type: ignore[no-untyped-def]
+def estate(backed_asset, source: Path):
     (source / "config.json").unlink()
     (source / "weights" / "model.bin").unlink()
     for i in range(20):
@@ -93,3 +93,28 @@ def test_releasing_a_suspicious_point_needs_a_reason_and_is_audited(estate, sour
     assert event.payload["reason"].startswith("Checked") and "PAR1" in event.payload["suspicion"]
     with pytest.raises(Refused, match="not marked suspicious"):
         point_release(point_id=attacked.pk, by=commander, reason="Checked it twice over")
+
+
+def test_the_api_releases_a_suspicious_point_for_managers_only(estate, source: Path, client_for, admin, viewer) -> None:
+    back_up(estate)
+    encrypt_in_place(source)
+    attacked = back_up(estate)
+    url = f"/api/v1/inventory/recovery-points/{attacked.public_id}/release/"
+    assert client_for(viewer).post(url, {"reason": "looks fine to me"}).status_code in (403, 404)
+    manager = client_for(admin, mfa=True)
+    refused = manager.post(url, {"reason": "no"})
+    assert refused.status_code == 400 and "Say why" in str(refused.json())
+    done = manager.post(url, {"reason": "Checked with the data owner"})
+    assert done.status_code == 200 and done.json()["status"] == "ok"
+    attacked.refresh_from_db()
+    assert attacked.status == PointStatus.OK
+
+
+def test_the_asset_page_shows_the_suspicion_in_words(estate, source: Path, client_for, viewer) -> None:
+    from django.urls import reverse
+
+    back_up(estate)
+    encrypt_in_place(source)
+    back_up(estate)
+    page = client_for(viewer).get(reverse("inventory:asset", args=[estate.public_id])).content.decode()
+    assert "Suspicious" in page and "no longer starts with PAR1" in page
