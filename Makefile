@@ -28,6 +28,7 @@ run: venv
 	DEBUG=true $(BIN)/python manage.py demo_setup
 	DEBUG=true $(BIN)/python manage.py inventory_demo
 	DEBUG=true $(BIN)/python manage.py incidents_demo
+	DEBUG=true $(BIN)/python manage.py traffic_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
@@ -52,6 +53,7 @@ bench: venv
 	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
+	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -276,6 +276,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
     "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
     "inventory-points-verify": {"task": "inventory.points_verify", "schedule": 3600.0},
+    "inventory-readiness-sweep": {"task": "inventory.readiness_sweep", "schedule": 60.0},
     "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
     "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
     "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},

@@ -29,6 +29,7 @@ from inventory.models import (
     RecoveryPolicy,
 )
 from inventory.selectors import point_previous
+from inventory.services.readiness import readiness_facts_changed
 from inventory.services.screening import point_history, screen_reasons
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigge
         obj=locked,
         payload={"backup": str(backup.public_id), "trigger": trigger, "vault": locked.vault.name},
     )
+    readiness_facts_changed(asset_ids=[locked.pk])
     _enqueue(backup)
     return backup
 
@@ -145,6 +147,7 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
     locked.bytes_total = result.size_bytes
     locked.files_done = result.file_count
     locked.save(update_fields=["status", "finished_at", "progress_at", "bytes_done", "bytes_total", "files_done"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.completed",
         system_actor="system:worker",
@@ -197,6 +200,7 @@ def backup_fail(
             size_bytes=locked.bytes_done,
             note=locked.error,
         )
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.failed",
         system_actor="system:worker",
@@ -314,6 +318,7 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
     locked.status = PointStatus.EXPIRED
     locked.expired_at = now
     locked.save(update_fields=["status", "expired_at"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.expired",
         actor=by,

@@ -21,6 +21,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory import vault_io
 from inventory.models import Asset, PointStatus, RecoveryPoint
+from inventory.services.readiness import readiness_facts_changed
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def _point_record_verification(
     locked.status = PointStatus.CORRUPT
     locked.note = report.summary()
     locked.save(update_fields=["status", "note"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.corrupt",
         actor=by,

@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from incidents.runs.checks import CheckResult, http_check, python_check
+from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
 from incidents.runs.services.steps import (
     step_await_person,
@@ -34,7 +35,6 @@ from incidents.runs.services.steps import (
 )
 from inventory import vault_io
 from inventory.models import Serving, StepKind
-from inventory.services import asset_serving_switch
 
 
 @dataclass
@@ -157,18 +157,14 @@ def _smoke(step: StepRun) -> Outcome:
 
 
 def _switch(step: StepRun) -> Outcome:
-    asset = step.asset
-    assert asset is not None
+    """Move traffic with the endpoint's driver (drivers/steps.py); a drill only checks, never switches."""
     if step.kind == StepKind.FAILOVER:
         to = Serving.PRIMARY if step.run.mode == Mode.FAILBACK else Serving.ALTERNATE
     else:
         to = Serving.PRIMARY if step.run.mode == Mode.FAILBACK else Serving.FALLBACK
-    region = asset.alternate_region if to == Serving.ALTERNATE else asset.region
-    if step.run.mode == Mode.DRILL:
-        # A drill rehearses the decision and the approvals, not the switch of production traffic.
-        return _done({"simulated": True, "would_serve": to, "region": region, "asset": asset.name})
-    asset_serving_switch(asset=asset, to=to, reason=f"{step.title} (run {step.run.reference})")
-    return _done({"serving": to, "region": region, "asset": asset.name, "switched_at": timezone.now().isoformat()})
+    ok, code, reason, evidence = traffic_switch(step, to=to)
+    evidence.setdefault("switched_at", timezone.now().isoformat())
+    return _done(evidence) if ok else _failed(code, reason, evidence)
 
 
 def _wait(step: StepRun) -> Outcome:

@@ -31,6 +31,7 @@ from inventory.services import (
     policy_default_for_tier,
     vault_create,
 )
+from inventory.services.readiness import readiness_sweep
 
 MB = 1024 * 1024
 
@@ -459,6 +460,7 @@ class Command(BaseCommand):
             if not RecoveryPlan.objects.filter(name=plan_name).exists():
                 plan_save(data=plan_default_data(assets=Asset.objects.filter(name__in=names), name=plan_name), by=None)
         queued = self._first_backups()
+        readiness_sweep()  # rows the migration left due, so the first page is not waiting for beat
         self.stdout.write(
             f"Demo estate: {len(ESTATE)} assets ({created} new), {total / MB:.0f} MB of source files under "
             f"{root.name}/, {queued} first backups queued for the worker."
