@@ -42,6 +42,7 @@ from inventory.selectors import (
 )
 from inventory.services import (
     BackupRefused,
+    ScreeningRefused,
     asset_create,
     asset_update,
     backup_request,
@@ -50,6 +51,7 @@ from inventory.services import (
     plan_default_data,
     plan_save,
     plan_to_data,
+    point_release,
     policy_create,
     policy_update,
 )
@@ -159,6 +161,10 @@ class DependencyIn(serializers.Serializer):
         slug_field="name", queryset=Asset.objects.all()
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ReleaseIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000)
 
 
 class PointOut(serializers.ModelSerializer):
@@ -361,6 +367,20 @@ class PointViewSet(_Readable):
         points = RecoveryPoint.objects.select_related("asset", "vault").order_by("-data_as_of")
         asset = self.request.query_params.get("asset")
         return points.filter(asset__name=asset) if asset else points
+
+    @extend_schema(request=ReleaseIn, responses=PointDetailOut)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, id: str) -> Response:
+        """Declare a suspicious point clean (audited, with the reason), so it can be restored."""
+        point = self.get_object()
+        access_asset_by_id(request.user, point.asset.public_id, for_write=True)
+        data = ReleaseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            point = point_release(point_id=point.pk, by=_actor(request), reason=data.validated_data["reason"])
+        except ScreeningRefused as refused:
+            raise exceptions.ValidationError({"point": [str(refused)]}) from None
+        return Response(PointDetailOut(point).data)
 
 
 class BackupViewSet(_Readable):

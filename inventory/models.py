@@ -392,6 +392,8 @@ class PointStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CORRUPT = "corrupt", "Corrupt"
     EXPIRED = "expired", "Expired"
+    # Screening found the signs of ransomware; restoring it needs an audited release.
+    SUSPICIOUS = "suspicious", "Suspicious"
 
 
 class RecoveryPoint(models.Model):

@@ -303,6 +303,8 @@ MATRIX: dict[str, Row] = {
     "api:inventory-vault-detail": route(get=api(), kwargs=by_id(VaultFactory)),
     "api:inventory-point-list": route(get=api()),
     "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
+    # Only catalogue managers may release a suspicious point; with no reason given it is a 400.
+    "api:inventory-point-release": route(post=api_only("admin", ok=400), kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": route(get=api()),
     "api:inventory-readiness-summary": route(get=api()),
     "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),
