@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0003_point_chunk_stats'),
+        ('inventory', '0004_asset_connector'),
     ]
 
     operations = [
