@@ -33,3 +33,13 @@ def otp_refusal(why: dict[str, Any] | None) -> str:
     if until is not None:
         return f"Too many wrong codes; try again after {until:%H:%M:%S} UTC."
     return "Too many wrong codes; try again shortly."
+
+
+def users_active() -> list[User]:
+    """Active accounts by role, then username: the access review's population."""
+    return list(User.objects.filter(is_active=True).order_by("role", "username"))
+
+
+def user_ids_with_mfa() -> set[int]:
+    """The pks of users with a confirmed TOTP device."""
+    return set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
