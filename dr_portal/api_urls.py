@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
 from incidents import api_intake, api_reports
 from incidents.runs import api as runs_api
@@ -17,6 +18,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("organisation/", api_organisation.organisation, name="organisation"),
+    path("organisation/processors/", api_organisation.processor_create, name="organisation-processors"),
+    path(
+        "organisation/processors/<uuid:relationship_id>/",
+        api_organisation.processor_delete,
+        name="organisation-processor",
+    ),
     path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
     path("intake/generic", api_intake.generic, name="intake-generic"),
     path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dr_portal.accounts.models import User
+from dr_portal.accounts.selectors import organisation_profile, processor_relationships
 from dr_portal.pdf.document import (
     Control,
     ReportDocument,
@@ -14,6 +15,7 @@ from dr_portal.pdf.document import (
     integrity_fields,
     retention_until,
 )
+from dr_portal.pdf.organisation import organisation_fields, processors_table
 from dr_portal.pdf.wording import report_classification
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
@@ -47,6 +49,7 @@ def incident_report_document(
     items = incident_action_items(incident=incident)
     review = incident_review(incident=incident)
     board = incident_board(incident=incident, now=now)
+    profile = organisation_profile()
     draft = not incident.is_closed
     holders = sorted({a.user.username for a in assignments if a.relieved_at is None})
     control = Control(
@@ -88,7 +91,8 @@ def incident_report_document(
                 if draft
                 else "Final: the incident is closed."
             ),
-            fields=integrity_fields(doc),
+            fields=[*integrity_fields(doc), *organisation_fields(profile)],
+            tables=[processors_table(processor_relationships())],
         ),
         summary_section(incident, events, board),
         identification_section(incident, events, links),
@@ -100,7 +104,7 @@ def incident_report_document(
         measures_section(events, items),
         restoration_section(incident, links, doc),
         notifications_section(incident, filings, board),
-        contacts_section(assignments),
+        contacts_section(assignments, profile),
         evidence_section(links, refs, doc),
         lessons_section(review, items),
         signoff_section(review),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dr_portal.accounts.models import OrganisationProfile
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import person, ts, yes_no
 from incidents.clocks import ClockBoard
@@ -83,18 +84,38 @@ def notifications_section(incident: Incident, filings: list[Filing], board: Cloc
     )
 
 
-def contacts_section(assignments: list[RoleAssignment]) -> Section:
-    dpo = next((a for a in assignments if a.role == IncidentRole.COMPLIANCE and a.relieved_at is None), None)
+def contacts_section(assignments: list[RoleAssignment], profile: OrganisationProfile) -> Section:
+    """The organisation profile's DPO and officers; the incident's compliance liaison when no DPO is named."""
+    liaison = next((a for a in assignments if a.role == IncidentRole.COMPLIANCE and a.relieved_at is None), None)
+    security = (profile.security_officer_name, profile.security_officer_email, profile.security_officer_phone)
+    privacy = (profile.privacy_officer_name, profile.privacy_officer_email)
+    officers = "; ".join(
+        f"{title}: {', '.join(p for p in parts if p)}"
+        for title, parts in (("Security", security), ("Privacy", privacy))
+        if any(parts)
+    )
+    if profile.dpo_name:
+        dpo_label = "DPO / contact point (organisation profile)"
+        dpo_name: str | None = profile.dpo_name
+        dpo_email = profile.dpo_email
+    else:
+        dpo_label = "DPO / contact point (compliance liaison)"
+        dpo_name = person(liaison.user) if liaison else None
+        dpo_email = liaison.user.email if liaison else ""
     return Section(
         "contacts",
         "Contacts",
         intro="GDPR Art. 33(3)(b); HIPAA §164.404(c)(1)(E).",
         fields=[
-            Field("dpo_name", "DPO / contact point (compliance liaison)", person(dpo.user) if dpo else None),
-            Field("dpo_email", "DPO email", dpo.user.email if dpo and dpo.user.email else None),
-            Field("dpo_phone", "DPO phone", None),
-            Field("hipaa_officer", "HIPAA Privacy / Security Officer", None),
-            Field("public_contact", "Toll-free number / email / website / postal address given to individuals", None),
+            Field("dpo_name", dpo_label, dpo_name or None),
+            Field("dpo_email", "DPO email", dpo_email or None),
+            Field("dpo_phone", "DPO phone", profile.dpo_phone or None),
+            Field("hipaa_officer", "HIPAA Privacy / Security Officer", officers or None),
+            Field(
+                "public_contact",
+                "Toll-free number / email / website / postal address given to individuals",
+                profile.public_contact.strip() or None,
+            ),
         ],
     )
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dr_portal.accounts.models import User
+from dr_portal.accounts.selectors import organisation_profile, processor_relationships
 from dr_portal.audit.selectors import event_count_between, event_first_seq_between
 from dr_portal.pdf.document import (
     Control,
@@ -17,6 +18,7 @@ from dr_portal.pdf.document import (
     retention_until,
 )
 from dr_portal.pdf.formatting import ts
+from dr_portal.pdf.organisation import organisation_fields, processors_table
 from dr_portal.pdf.wording import NPRM_STATUS, report_classification
 from inventory.readiness import readiness_for
 from inventory.reports.assets import inventory_section, nprm_section
@@ -111,7 +113,9 @@ def readiness_report_document(
                 note="Readiness, policies and newest backups are as at generation; activity is counted over the period",
             ),
             *integrity_fields(doc),
+            *organisation_fields(organisation_profile()),
         ],
+        tables=[processors_table(processor_relationships())],
     )
     doc.sections = [
         control_section,

@@ -562,3 +562,34 @@ def test_readiness_report_lists_recovery_runs_in_the_period(
     (row,) = tables["drills"]["rows"]
     assert row[0] == drill.reference
     assert row[-1] == f"{run.reference}: RTO 35m / 1h 00m, RPO 5m / 15m"
+
+
+def test_both_reports_print_the_organisation_profile(
+    report_env: Path, admin: User, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from dr_portal.accounts.services import organisation_update, processor_add
+
+    organisation_update(
+        changes={"legal_name": "Acme Health SAS", "registration_numbers": "SIREN 123 456 789",
+                 "dpo_name": "Dana Protect", "dpo_email": "dpo@acme.example", "dpo_phone": "+33 1 23 45 67 89",
+                 "security_officer_name": "Sam Secure", "public_contact": "0800 123 456"},
+        by=admin,
+    )  # fmt: skip
+    processor_add(name="CloudBackup Ltd", kind="processor", notice_hours=24, by=admin)
+    incident = closed_incident(commander, compliance, estate)
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    flat = reading_order(report_path(report))
+    assert "Acme Health SAS" in flat and "SIREN 123 456 789" in flat and "CloudBackup Ltd" in flat
+    sections = {s["key"]: s for s in evidence_of(report)["sections"]}
+    fields = {f["key"]: f["value"] for f in sections["contacts"]["fields"]}
+    assert fields["dpo_name"] == "Dana Protect" and fields["dpo_phone"] == "+33 1 23 45 67 89"
+    assert fields["hipaa_officer"] == "Security: Sam Secure" and fields["public_contact"] == "0800 123 456"
+    control = {f["key"]: f["value"] for f in sections["control"]["fields"]}
+    assert control["org_legal_name"] == "Acme Health SAS"
+    assert control["org_hipaa_role"] is None  # blank in the profile: printed as not recorded
+
+    today = timezone.now().date()
+    readiness = build(report_request(kind=ReportKind.READINESS, by=compliance, period_first=today, period_last=today))
+    control = {f["key"]: f["value"] for s in evidence_of(readiness)["sections"] if s["key"] == "control"
+               for f in s["fields"]}  # fmt: skip
+    assert control["org_dpo"] == "Dana Protect, dpo@acme.example, +33 1 23 45 67 89"
