@@ -189,23 +189,10 @@ def bare_select_rate() -> tuple[int, float]:
     from django.db import transaction
 
     from dr_portal.audit import verify
+    from dr_portal.audit.chain import HASHED_COLUMNS
     from dr_portal.audit.models import AuditEvent
 
-    fields = [
-        "seq",
-        "recorded_at",
-        "actor_id",
-        "system_actor",
-        "actor_role",
-        "action",
-        "object_type",
-        "object_id",
-        "incident_id",
-        "payload_json",
-        "personal_digest",
-        "prev_hash",
-        "hash",
-    ]
+    fields = [*HASHED_COLUMNS, "hash"]
     start = time.perf_counter()
     rows = 0
     with transaction.atomic():

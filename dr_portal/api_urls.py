@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
@@ -25,8 +25,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         api_organisation.processor_delete,
         name="organisation-processor",
     ),
-    path("intake/alertmanager", api_intake.alertmanager, name="intake-alertmanager"),
-    path("intake/generic", api_intake.generic, name="intake-generic"),
+    # Machines post here; with or without the trailing slash every other route has, since
+    # Alertmanager configurations in the wild use both and a redirect would drop the POST body.
+    re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
+    re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
     path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),

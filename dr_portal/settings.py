@@ -266,7 +266,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat opens this file whatever the broker, so its folder is made here, not with the filesystem queue.
+_beat_schedule = VAR_DIR / "celery" / "beat-schedule"
+_beat_schedule.parent.mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE_FILENAME = str(_beat_schedule)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
     "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
@@ -394,6 +397,8 @@ ALERT_INTAKE_TOKEN = env_optional("ALERT_INTAKE_TOKEN")
 if ALERT_INTAKE_TOKEN is not None and len(ALERT_INTAKE_TOKEN) < 24:
     raise ImproperlyConfigured("ALERT_INTAKE_TOKEN: use at least 24 random characters")
 _SEVERITIES = {"SEV1", "SEV2", "SEV3", "SEV4"}
+# A bigger Alertmanager group is accepted: the first alerts (firing before resolved) are kept, the rest counted.
+ALERT_INTAKE_MAX_ALERTS = env_int("ALERT_INTAKE_MAX_ALERTS", 500, minimum=1)
 ALERT_SEVERITY_LABEL = env_str("ALERT_SEVERITY_LABEL", "severity")
 ALERT_SEVERITY_MAP = env_mapping(
     "ALERT_SEVERITY_MAP",
@@ -416,10 +421,12 @@ NOTIFY_EMAIL: dict[str, list[str]] = {
     ),
     # "approvers": the people holding the role a waiting recovery step names, never its requester.
     "approval_needed": env_choices("NOTIFY_EMAIL_APPROVAL_NEEDED", ["approvers"], allowed=_AUDIENCES),
+    # A new firing alert reopened a resolved incident (docs/alerts.md).
+    "reopened": env_choices("NOTIFY_EMAIL_REOPENED", ["incident_roles", "incident_commander"], allowed=_AUDIENCES),
 }
 NOTIFY_WEBHOOK_EVENTS = env_choices(
     "NOTIFY_WEBHOOK_EVENTS",
-    ["declared", "role_assigned", "deadline_near", "approval_needed"],
+    ["declared", "role_assigned", "deadline_near", "approval_needed", "reopened"],
     allowed=set(NOTIFY_EMAIL),
 )
 OUTBOUND_WEBHOOK_URLS = env_list("OUTBOUND_WEBHOOK_URLS", [])

@@ -10,10 +10,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
-
-MAX_ALERTS = 500
 
 
 class PayloadInvalid(ValueError):
@@ -28,6 +28,7 @@ class InboundAlert:
     annotations: dict[str, str]
     starts_at: datetime | None
     ends_at: datetime | None
+    generator_url: str = ""
 
     @property
     def name(self) -> str:
@@ -41,6 +42,7 @@ class InboundBatch:
     alerts: list[InboundAlert]
     common_annotations: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
+    truncated: int = 0  # alerts of the group left out, by the sender or by us
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -71,6 +73,17 @@ def _text(value: Any, where: str, *, required: bool = True, limit: int = 500) ->
     return value
 
 
+def _link(value: Any, where: str) -> str:
+    """An http(s) URL the sender gave, or "" for none; any other scheme is dropped, never shown as a link."""
+    text = _text(value, where, required=False, limit=2000)
+    return text if is_http_url(text) else ""
+
+
+def is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _time(value: Any, where: str) -> datetime | None:
     if value in (None, ""):
         return None
@@ -92,8 +105,26 @@ def _status(value: Any, where: str) -> str:
 def _alerts(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise PayloadInvalid(f"{where}: expected a non-empty list")
-    if len(value) > MAX_ALERTS:
-        raise PayloadInvalid(f"{where}: more than {MAX_ALERTS} alerts in one request")
+    return value
+
+
+def _keep(raw: list[Any], limit: int) -> list[tuple[int, Any]]:
+    """The alerts of a group worth keeping, with their positions: firing ones first, at most `limit`.
+
+    A group too big to store whole is still accepted (Alertmanager never retries a 400);
+    what is left out is counted, not refused.
+    """
+    firing_first = sorted(
+        enumerate(raw), key=lambda pair: 0 if isinstance(pair[1], dict) and pair[1].get("status") == "firing" else 1
+    )
+    return sorted(firing_first[:limit], key=lambda pair: pair[0])
+
+
+def _count(value: Any, where: str) -> int:
+    if value in (None, ""):
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PayloadInvalid(f"{where}: expected a whole number")
     return value
 
 
@@ -110,8 +141,11 @@ def parse_alertmanager(data: Any) -> InboundBatch:
     group_key = _text(body.get("groupKey"), "groupKey", limit=500)
     _status(body.get("status"), "status")
     common = _string_map(body.get("commonAnnotations"), "commonAnnotations")
+    raw_alerts = _alerts(body.get("alerts"), "alerts")
+    kept = _keep(raw_alerts, settings.ALERT_INTAKE_MAX_ALERTS)
+    truncated = _count(body.get("truncatedAlerts"), "truncatedAlerts") + len(raw_alerts) - len(kept)
     alerts = []
-    for index, raw in enumerate(_alerts(body.get("alerts"), "alerts")):
+    for index, raw in kept:
         where = f"alerts[{index}]"
         item = _object(raw, where)
         labels = _string_map(item.get("labels"), f"{where}.labels", required=True)
@@ -126,10 +160,11 @@ def parse_alertmanager(data: Any) -> InboundBatch:
                 annotations=_string_map(item.get("annotations"), f"{where}.annotations"),
                 starts_at=_time(item.get("startsAt"), f"{where}.startsAt"),
                 ends_at=_time(item.get("endsAt"), f"{where}.endsAt"),
+                generator_url=_link(item.get("generatorURL"), f"{where}.generatorURL"),
             )
         )
-    external = _text(body.get("externalURL"), "externalURL", required=False, limit=500)
-    return InboundBatch("alertmanager", group_key, alerts, common, external)
+    external = _link(body.get("externalURL"), "externalURL")
+    return InboundBatch("alertmanager", group_key, alerts, common, external, truncated)
 
 
 def parse_generic(data: Any) -> InboundBatch:

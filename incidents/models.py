@@ -244,6 +244,9 @@ class AlertRecord(models.Model):
     name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=AlertStatus.choices)
     labels = models.JSONField(default=dict)
+    annotations = models.JSONField(default=dict, blank=True)
+    generator_url = models.CharField(max_length=2000, blank=True, help_text="The graph of the rule that fired.")
+    external_url = models.CharField(max_length=2000, blank=True, help_text="The Alertmanager that sent it.")
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
@@ -257,6 +260,20 @@ class AlertRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.fingerprint} ({self.status})"
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """(label, url) for every http(s) link the sender gave: runbook and other annotations, rule, Alertmanager."""
+        found = [
+            (key.removesuffix("_url").replace("_", " ").capitalize(), value)
+            for key, value in sorted(self.annotations.items())
+            if isinstance(value, str) and value.startswith(("https://", "http://"))
+        ]
+        if self.generator_url:
+            found.append(("Source rule", self.generator_url))
+        if self.external_url:
+            found.append(("Alertmanager", self.external_url))
+        return found
 
 
 class Note(models.Model):

@@ -20,6 +20,8 @@ from incidents.clocks import ClockBoard, incident_clocks
 from incidents.models import (
     ActionItem,
     ActionStatus,
+    AlertRecord,
+    AlertStatus,
     DelayReason,
     Filing,
     GeneratedReport,
@@ -156,6 +158,11 @@ def role_history(*, incident: Incident) -> list[RoleAssignment]:
 
 def incident_assets(*, incident: Incident) -> list[IncidentAsset]:
     return list(IncidentAsset.objects.filter(incident=incident).select_related("asset", "asset__policy"))
+
+
+def incident_alert_records(*, incident: Incident) -> list[AlertRecord]:
+    """The alerts attached to an incident, firing first, newest first."""
+    return sorted(incident.alerts.all(), key=lambda a: (a.status != AlertStatus.FIRING, -a.last_seen_at.timestamp()))
 
 
 def suggested_assets(*, incident: Incident, linked: Iterable[IncidentAsset]) -> list[Asset]:

@@ -10,12 +10,13 @@ from incidents.services import deadlines_scan, deliveries_reconcile, delivery_at
 from incidents.services.reports import report_build, reports_reconcile
 
 
-@shared_task(name="incidents.delivery_send", bind=True)
+# The row counts attempts and gives up after WEBHOOK_MAX_ATTEMPTS, so Celery's own limit is off. It must be
+# off on the task: `retry(max_retries=None)` means "the task's limit", which defaults to 3.
+@shared_task(name="incidents.delivery_send", bind=True, max_retries=None)
 def delivery_send(self: Any, delivery_id: int) -> str:
     attempt = delivery_attempt(delivery_id=delivery_id)
     if attempt.retry_in is not None:
-        # The row holds the attempt count and decides when to give up, so Celery's own limit is off.
-        raise self.retry(countdown=attempt.retry_in, max_retries=None)
+        raise self.retry(countdown=attempt.retry_in)
     return attempt.summary
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, parser_classes
 from rest_framework.parsers import MultiPartParser
@@ -23,6 +24,7 @@ from inventory.access import (
     access_plan_by_id,
     access_policy_by_id,
 )
+from inventory.fields import ASSET_FIELDS, DEPENDENCY_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Backup, Dependency, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import AssetReadiness, Level, readiness_for, rollup
@@ -63,24 +65,7 @@ class PolicyOut(serializers.ModelSerializer):
 
     class Meta:
         model = RecoveryPolicy
-        fields = [
-            "id",
-            "name",
-            "description",
-            "strategy",
-            "rto_minutes",
-            "rpo_minutes",
-            "mtd_minutes",
-            "backup_cadence_minutes",
-            "retention_days",
-            "worm_days",
-            "encryption_required",
-            "allowed_regions",
-            "drill_cadence_days",
-            "failover_quorum",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *POLICY_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -98,7 +83,7 @@ class VaultOut(serializers.ModelSerializer):
 
     class Meta:
         model = Vault
-        fields = ["id", "name", "kind", "region", "worm_capable", "config", "created_at"]
+        fields = ["id", *VAULT_FIELDS, "created_at"]
 
 
 class AssetOut(serializers.ModelSerializer):
@@ -112,21 +97,8 @@ class AssetOut(serializers.ModelSerializer):
         model = Asset
         fields = [
             "id",
-            "name",
-            "title",
-            "kind",
-            "owner_team",
-            "tier",
-            "data_classes",
-            "region",
-            "environment",
-            "source_uri",
-            "labels",
-            "fallback",
-            "alternate_region",
+            *ASSET_FIELDS,
             "serving",
-            "policy",
-            "vault",
             "last_drill_at",
             "measured_at",
             "measured_mode",
@@ -137,25 +109,26 @@ class AssetOut(serializers.ModelSerializer):
         ]
 
 
-class AssetIn(serializers.Serializer):
-    name = serializers.SlugField(max_length=100, required=False)
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+class AssetIn(serializers.ModelSerializer):
+    """Types only: the service's full_clean() judges the values, so every field error comes back at once."""
+
     kind = serializers.CharField(required=False)
-    owner_team = serializers.CharField(max_length=100, required=False)
     tier = serializers.IntegerField(required=False)
-    data_classes = serializers.ListField(child=serializers.CharField(), required=False)
-    region = serializers.CharField(max_length=64, required=False)
     environment = serializers.CharField(required=False)
-    source_uri = serializers.CharField(max_length=500, required=False)
+    data_classes = serializers.ListField(child=serializers.CharField(), required=False)
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
-    fallback = serializers.CharField(required=False, allow_blank=True)
-    alternate_region = serializers.CharField(max_length=64, required=False, allow_blank=True)
     policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="name", queryset=RecoveryPolicy.objects.all(), required=False, allow_null=True
     )
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="name", queryset=Vault.objects.all(), required=False, allow_null=True
     )
+
+    class Meta:
+        model = Asset
+        fields = ASSET_FIELDS
+        validators: list[Any] = []
+        extra_kwargs: dict[str, dict[str, Any]] = {name: {"required": False, "validators": []} for name in ASSET_FIELDS}
 
 
 class DependencyOut(serializers.ModelSerializer):
@@ -164,7 +137,7 @@ class DependencyOut(serializers.ModelSerializer):
 
     class Meta:
         model = Dependency
-        fields = ["id", "upstream", "downstream", "note", "created_at"]
+        fields = ["id", *DEPENDENCY_FIELDS, "created_at"]
 
 
 class DependencyIn(serializers.Serializer):
@@ -274,34 +247,51 @@ class _Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         access_inventory(request.user)
 
 
-class AssetViewSet(_Readable):
+class _Editable(_Readable):
+    """POST creates and PATCH edits through the entity's create and update services, one way for every entity."""
+
+    input_class: type[serializers.Serializer[Any]]
+    noun: str  # the keyword the update service takes its row by
+    access_by_id: Callable[..., Model]
+    create_service: Callable[..., Model]
+    update_service: Callable[..., Model]
+
+    def create(self, request: Request) -> Response:
+        access_inventory(request.user, for_write=True)
+        return self._save(request, None)
+
+    def partial_update(self, request: Request, id: str) -> Response:
+        return self._save(request, self.access_by_id(request.user, id, for_write=True))
+
+    def _save(self, request: Request, instance: Model | None) -> Response:
+        data = self.input_class(data=request.data, partial=instance is not None)
+        data.is_valid(raise_exception=True)
+        try:
+            if instance is None:
+                saved = self.create_service(by=_actor(request), fields=data.validated_data)
+            else:
+                saved = self.update_service(**{self.noun: instance}, by=_actor(request), fields=data.validated_data)
+        except DjangoValidationError as invalid:
+            raise _invalid(invalid) from None
+        code = status.HTTP_201_CREATED if instance is None else status.HTTP_200_OK
+        return Response(self.get_serializer_class()(saved).data, status=code)
+
+
+@extend_schema_view(
+    create=extend_schema(request=AssetIn, responses={201: AssetOut}),
+    partial_update=extend_schema(request=AssetIn, responses=AssetOut),
+)
+class AssetViewSet(_Editable):
     serializer_class = AssetOut
+    input_class = AssetIn
+    noun = "asset"
+    access_by_id = staticmethod(access_asset_by_id)
+    create_service = staticmethod(asset_create)
+    update_service = staticmethod(asset_update)
     filterset_fields = ["kind", "tier", "owner_team", "region", "environment"]
 
     def get_queryset(self) -> QuerySet[Asset]:
         return Asset.objects.select_related("policy", "vault").order_by("name")
-
-    @extend_schema(request=AssetIn, responses={201: AssetOut})
-    def create(self, request: Request) -> Response:
-        access_inventory(request.user, for_write=True)
-        data = AssetIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            asset = asset_create(by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
-        return Response(AssetOut(asset).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=AssetIn, responses=AssetOut)
-    def partial_update(self, request: Request, id: str) -> Response:
-        asset = access_asset_by_id(request.user, id, for_write=True)
-        data = AssetIn(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        try:
-            asset = asset_update(asset=asset, by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
-        return Response(AssetOut(asset).data)
 
     @extend_schema(responses=ReadinessOut)
     @action(detail=True, methods=["get"])
@@ -322,33 +312,20 @@ class AssetViewSet(_Readable):
         return Response(BackupOut(backup).data, status=status.HTTP_202_ACCEPTED)
 
 
-class PolicyViewSet(_Readable):
+@extend_schema_view(
+    create=extend_schema(request=PolicyIn, responses={201: PolicyOut}),
+    partial_update=extend_schema(request=PolicyIn, responses=PolicyOut),
+)
+class PolicyViewSet(_Editable):
     serializer_class = PolicyOut
+    input_class = PolicyIn
+    noun = "policy"
+    access_by_id = staticmethod(access_policy_by_id)
+    create_service = staticmethod(policy_create)
+    update_service = staticmethod(policy_update)
 
     def get_queryset(self) -> QuerySet[RecoveryPolicy]:
         return RecoveryPolicy.objects.order_by("name")
-
-    @extend_schema(request=PolicyIn, responses={201: PolicyOut})
-    def create(self, request: Request) -> Response:
-        access_inventory(request.user, for_write=True)
-        data = PolicyIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            policy = policy_create(by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
-        return Response(PolicyOut(policy).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=PolicyIn, responses=PolicyOut)
-    def partial_update(self, request: Request, id: str) -> Response:
-        policy = access_policy_by_id(request.user, id, for_write=True)
-        data = PolicyIn(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        try:
-            policy = policy_update(policy=policy, by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
-        return Response(PolicyOut(policy).data)
 
 
 class VaultViewSet(_Readable):

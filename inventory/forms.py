@@ -8,10 +8,10 @@ import yaml
 from django import forms
 from django.core.exceptions import ValidationError
 
+from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.readiness import Level
-from inventory.services.catalog import ASSET_FIELDS_ORDER, POLICY_FIELDS_ORDER, VAULT_FIELDS_ORDER
 
 
 class RegionListField(forms.CharField):
@@ -59,7 +59,7 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = RecoveryPolicy
-        fields = list(POLICY_FIELDS_ORDER)
+        fields = list(POLICY_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2}), "strategy": forms.RadioSelect}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -76,7 +76,7 @@ class AssetForm(forms.ModelForm):
 
     class Meta:
         model = Asset
-        fields = list(ASSET_FIELDS_ORDER)
+        fields = list(ASSET_FIELDS)
         widgets = {"fallback": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -179,4 +179,4 @@ class VaultForm(forms.ModelForm):
 
     class Meta:
         model = Vault
-        fields = list(VAULT_FIELDS_ORDER)
+        fields = list(VAULT_FIELDS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,16 @@ from django.db import transaction
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
-from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
-from inventory.services.catalog import (
+from inventory.fields import (
     ASSET_FIELDS,
+    ASSET_REFERENCES,
+    CSV_COLUMNS,
+    DEPENDENCY_FIELDS,
     POLICY_FIELDS,
     VAULT_FIELDS,
+)
+from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
+from inventory.services.catalog import (
     asset_create,
     asset_update,
     dependency_add,
@@ -34,23 +39,6 @@ from inventory.services.catalog import (
     vault_update,
 )
 
-CSV_COLUMNS = [
-    "name",
-    "title",
-    "kind",
-    "owner_team",
-    "tier",
-    "data_classes",
-    "region",
-    "environment",
-    "source_uri",
-    "labels",
-    "fallback",
-    "alternate_region",
-    "policy",
-    "vault",
-    "depends_on",
-]
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -187,8 +175,8 @@ def _field_errors(row: Row, invalid: ValidationError) -> list[str]:
     return [f"line {row.line}: {message}" for message in invalid.messages]
 
 
-def _check_keys(row: Row, allowed: frozenset[str], errors: list[str]) -> bool:
-    unknown = sorted(set(row.data) - allowed)
+def _check_keys(row: Row, allowed: Collection[str], errors: list[str]) -> bool:
+    unknown = sorted(set(row.data).difference(allowed))
     if unknown:
         errors.append(f"{row.at(unknown[0])}: unknown field; known are {', '.join(sorted(allowed))}.")
         return False
@@ -198,7 +186,7 @@ def _check_keys(row: Row, allowed: frozenset[str], errors: list[str]) -> bool:
 def _upsert(
     row: Row,
     model: type[Any],
-    allowed: frozenset[str],
+    allowed: Collection[str],
     create: Any,
     update: Any,
     by: User | None,
@@ -231,7 +219,8 @@ def _upsert(
 
 def _asset_fields(row: Row, errors: list[str]) -> dict[str, Any] | None:
     values = dict(row.data)
-    for key, model in (("policy", RecoveryPolicy), ("vault", Vault)):
+    for key in ASSET_REFERENCES:
+        model: Any = Asset._meta.get_field(key).related_model
         name = values.get(key)
         if name in (None, ""):
             values[key] = None
@@ -266,7 +255,7 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
         if len(errors) > before:
             broken.add(str(row.data.get("name")))
     for row in sections["dependencies"]:
-        if not _check_keys(row, frozenset({"upstream", "downstream", "note"}), errors):
+        if not _check_keys(row, DEPENDENCY_FIELDS, errors):
             continue
         if {str(row.data.get("upstream")), str(row.data.get("downstream"))} & broken:
             continue
@@ -321,15 +310,16 @@ def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
 
 
 def export_data() -> dict[str, list[dict[str, Any]]]:
-    def pick(row: Any, names: frozenset[str]) -> dict[str, Any]:
-        return {n: getattr(row, n) for n in sorted(names)}
+    def pick(row: Any, names: Collection[str]) -> dict[str, Any]:
+        return {n: getattr(row, n) for n in names}
 
-    assets = []
-    for asset in Asset.objects.select_related("policy", "vault").order_by("name"):
-        values = pick(asset, ASSET_FIELDS - {"policy", "vault"})
-        values["policy"] = asset.policy.name if asset.policy else None
-        values["vault"] = asset.vault.name if asset.vault else None
-        assets.append(values)
+    def asset_values(asset: Asset) -> dict[str, Any]:
+        values = pick(asset, ASSET_FIELDS)
+        for key in ASSET_REFERENCES:
+            values[key] = values[key].name if values[key] is not None else None
+        return values
+
+    assets = [asset_values(a) for a in Asset.objects.select_related(*ASSET_REFERENCES).order_by("name")]
     edges = Dependency.objects.select_related("upstream", "downstream").order_by("upstream__name", "downstream__name")
     return {
         "vaults": [pick(v, VAULT_FIELDS) for v in Vault.objects.order_by("name")],

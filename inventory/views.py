@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +29,7 @@ from inventory.access import (
     access_vault_by_id,
 )
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PlanForm, PolicyForm, VaultForm
-from inventory.models import Asset, RecoveryPolicy, Vault
+from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import (
     AssetReadiness,
@@ -230,26 +234,64 @@ def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
     return render(request, "inventory/asset_detail.html#backup-panel", context)
 
 
+@dataclass(frozen=True)
+class _Editor:
+    """How one catalogue entity is created and edited from its form page."""
+
+    noun: str  # the update service's keyword for the row, and the template's name for it
+    form: type[forms.ModelForm[Any]]
+    create: Callable[..., Model]
+    update: Callable[..., Model]
+    template: str
+    done: Callable[[Any], HttpResponse]  # where a saved row sends the browser
+
+
+def _edit(request: AuthenticatedHttpRequest, editor: _Editor, instance: Model | None) -> HttpResponse:
+    """The one create-or-edit page flow; `instance` has passed its for_write access check (None: new)."""
+    if instance is None:
+        access_inventory(request.user, for_write=True)
+    form = editor.form(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form._meta.fields or ()}
+        try:
+            if instance is None:
+                saved = editor.create(by=request.user, fields=fields)
+            else:
+                saved = editor.update(**{editor.noun: instance}, by=request.user, fields=fields)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
+        else:
+            messages.success(request, f"Saved {editor.noun} {saved.name}.")  # type: ignore[attr-defined]
+            return editor.done(saved)
+    return render(request, editor.template, {"form": form, editor.noun: instance})
+
+
+_ASSET = _Editor(
+    "asset",
+    AssetForm,
+    asset_create,
+    asset_update,
+    "inventory/asset_form.html",
+    lambda asset: redirect("inventory:asset", asset_id=asset.public_id),
+)
+_POLICY = _Editor(
+    "policy",
+    PolicyForm,
+    policy_create,
+    policy_update,
+    "inventory/policy_form.html",
+    lambda _: redirect("inventory:policies"),
+)
+_VAULT = _Editor(
+    "vault", VaultForm, vault_create, vault_update, "inventory/vault_form.html", lambda _: redirect("inventory:vaults")
+)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def asset_edit(request: AuthenticatedHttpRequest, asset_id: str | None = None) -> HttpResponse:
     asset = access_asset_by_id(request.user, asset_id, for_write=True) if asset_id else None
-    if asset is None:
-        access_inventory(request.user, for_write=True)
-    form = AssetForm(request.POST or None, instance=asset)
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        try:
-            if asset is None:
-                asset = asset_create(by=request.user, fields=fields)
-            else:
-                asset = asset_update(asset=asset, by=request.user, fields=fields)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
-        else:
-            messages.success(request, f"Saved {asset.name}.")
-            return redirect("inventory:asset", asset_id=asset.public_id)
-    return render(request, "inventory/asset_form.html", {"form": form, "asset": asset})
+    return _edit(request, _ASSET, asset)
 
 
 @login_required
@@ -264,22 +306,7 @@ def policies(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def policy_edit(request: AuthenticatedHttpRequest, policy_id: str | None = None) -> HttpResponse:
     policy = access_policy_by_id(request.user, policy_id, for_write=True) if policy_id else None
-    if policy is None:
-        access_inventory(request.user, for_write=True)
-    form = PolicyForm(request.POST or None, instance=policy or RecoveryPolicy())
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        try:
-            if policy is None:
-                policy = policy_create(by=request.user, fields=fields)
-            else:
-                policy = policy_update(policy=policy, by=request.user, fields=fields)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
-        else:
-            messages.success(request, f"Saved policy {policy.name}.")
-            return redirect("inventory:policies")
-    return render(request, "inventory/policy_form.html", {"form": form, "policy": policy})
+    return _edit(request, _POLICY, policy)
 
 
 @login_required
@@ -294,22 +321,7 @@ def vaults(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -> HttpResponse:
     vault = access_vault_by_id(request.user, vault_id, for_write=True) if vault_id else None
-    if vault is None:
-        access_inventory(request.user, for_write=True)
-    form = VaultForm(request.POST or None, instance=vault or Vault())
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        try:
-            if vault is None:
-                vault = vault_create(by=request.user, fields=fields)
-            else:
-                vault = vault_update(vault=vault, by=request.user, fields=fields)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
-        else:
-            messages.success(request, f"Saved vault {vault.name}.")
-            return redirect("inventory:vaults")
-    return render(request, "inventory/vault_form.html", {"form": form, "vault": vault})
+    return _edit(request, _VAULT, vault)
 
 
 def rpo_chart(items: list[AssetReadiness]) -> Any:

@@ -46,12 +46,6 @@ def viewer(db: None) -> User:
     return UserFactory.create(username="vic", role=Role.VIEWER)
 
 
-@pytest.fixture
-def outsider(db: None) -> User:
-    """Signed in, but with nothing to do with the objects under test."""
-    return UserFactory.create(username="otto", role=Role.VIEWER)
-
-
 def enrol_totp(user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
 

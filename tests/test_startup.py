@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,38 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_beat_starts_on_a_fresh_var_dir_with_the_redis_broker(tmp_path: Path) -> None:
+    """The production set-up (Redis broker, empty VAR_DIR): beat must find its schedule folder."""
+    var = tmp_path / "var"
+    clean = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean.update(
+        {
+            "SECRET_KEY": "x" * 60,
+            "DEBUG": "true",
+            "VAR_DIR": str(var),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            # Nothing listens here: beat opens its schedule before it ever reaches the broker.
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+        }
+    )
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "dr_portal.worker", "beat", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and beat.poll() is None:
+            if list((var / "celery").glob("beat-schedule*")):
+                break
+            time.sleep(0.2)
+        assert beat.poll() is None, beat.stdout.read() if beat.stdout else ""
+        assert list((var / "celery").glob("beat-schedule*")), "beat did not write its schedule"
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)

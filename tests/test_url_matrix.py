@@ -6,7 +6,6 @@ page cannot ship without someone deciding who may open it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.http import urlencode
 
-from dr_portal.accounts.models import Role
+from dr_portal.accounts.models import Role, User
 from dr_portal.ops.services import heartbeat_record
 from incidents.models import Review
 from tests.factories import (
@@ -35,33 +35,76 @@ ROLES = ("anonymous", "admin", "admin_without_mfa", "commander", "oncall", "comp
 LOGIN = "login"  # a redirect to the sign-in page
 MFA = "mfa"  # a redirect to the second-factor page
 HOME = "home"  # a redirect to the dashboard
+REDIRECT = "redirect"  # any other redirect: a command done (or refused with a message) and back to its page
+Outcome = int | str
+Statuses = dict[str, Outcome]
 
 
 @dataclass(frozen=True)
 class Row:
-    statuses: dict[str, int | str]
+    """What each role gets from each HTTP method the view takes.
+
+    `kwargs` makes the objects in the URL and `body` what a write sends
+    (JSON to the API, a form elsewhere); both run again for every request,
+    so one role's write never changes what the next role finds.
+    """
+
+    methods: dict[str, Statuses]
     kwargs: Callable[[], dict[str, Any]] = field(default=dict)
+    body: Callable[[], dict[str, Any]] = field(default=dict)
 
 
-def row(default: int | str, *, kwargs: Callable[[], dict[str, Any]] = dict, **per_role: int | str) -> Row:
+def route(
+    *,
+    kwargs: Callable[[], dict[str, Any]] = dict,
+    body: Callable[[], dict[str, Any]] = dict,
+    **methods: Statuses,
+) -> Row:
+    for statuses in methods.values():
+        assert set(statuses) == set(ROLES), f"a role is missing: {set(ROLES) - set(statuses)}"
+    return Row({method.upper(): statuses for method, statuses in methods.items()}, kwargs, body)
+
+
+def statuses(default: Outcome, **per_role: Outcome) -> Statuses:
     unknown = set(per_role) - set(ROLES)
     assert not unknown, f"unknown roles in matrix: {unknown}"
-    return Row({role: per_role.get(role, default) for role in ROLES}, kwargs)
+    return {role: per_role.get(role, default) for role in ROLES}
 
 
-def everyone_signed_in(status: int | str = 200) -> Row:
-    return row(status, anonymous=LOGIN, admin_without_mfa=MFA)
+def signed_in(ok: Outcome = 200) -> Statuses:
+    """A page any signed-in role may use; an admin's session needs its second factor first."""
+    return statuses(ok, anonymous=LOGIN, admin_without_mfa=MFA)
 
 
-def only(*roles: str, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    statuses: dict[str, int | str] = {role: (200 if role in roles else 404) for role in ROLES}
-    statuses["anonymous"] = LOGIN
-    statuses["admin_without_mfa"] = MFA if "admin" in roles else 404
-    return Row(statuses, kwargs)
+def only(*roles: str, ok: Outcome = 200) -> Statuses:
+    """A page for these roles; everyone else is told it does not exist."""
+    result: Statuses = {role: (ok if role in roles else 404) for role in ROLES}
+    result["anonymous"] = LOGIN
+    result["admin_without_mfa"] = MFA if "admin" in roles else 404
+    return result
 
 
-def random_uuid() -> dict[str, Any]:
-    return {"token_id": uuid.uuid4()}
+def api(ok: Outcome = 200) -> Statuses:
+    """An API route any signed-in role may use; an admin's session needs its second factor."""
+    return statuses(ok, anonymous=401, admin_without_mfa=403)
+
+
+def api_only(*roles: str, ok: Outcome = 200) -> Statuses:
+    result: Statuses = {role: (ok if role in roles else 404) for role in ROLES}
+    result.update({"anonymous": 401, "admin_without_mfa": 403})
+    return result
+
+
+def audit_api() -> Statuses:
+    """The read-only audit and report API: compliance officers and verified admins; others see nothing there."""
+    return api_only("admin", "compliance")
+
+
+# Who may do what: commanders run incidents and recoveries, on-call engineers
+# respond, and only admins change the catalogue.
+COMMANDERS = ("admin", "commander")
+RESPONDERS = ("admin", "commander", "oncall")
+BACKUPS = ("admin", "commander", "oncall")
 
 
 def an_incident() -> dict[str, Any]:
@@ -71,19 +114,13 @@ def an_incident() -> dict[str, Any]:
 
 
 def an_item() -> dict[str, Any]:
-    return {"item_id": uuid.uuid4()}
+    from incidents.models import ActionItem
 
-
-def api_read(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    return row(200, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
-
-
-def api_command(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    return row(405, anonymous=401, kwargs=kwargs)
-
-
-def post_only(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    return row(405, anonymous=LOGIN, kwargs=kwargs)
+    owner = UserFactory.create()
+    item = ActionItem.objects.create(
+        incident=IncidentFactory.create(), title="rotate keys", kind="corrective", owner=owner, created_by=owner
+    )
+    return {"item_id": item.public_id}
 
 
 def an_asset() -> dict[str, Any]:
@@ -95,6 +132,10 @@ def a_dependency() -> dict[str, Any]:
 
     edge = Dependency.objects.create(upstream=AssetFactory.create(), downstream=AssetFactory.create())
     return {"asset_id": edge.downstream.public_id, "dependency_id": edge.pk}
+
+
+def a_dependency_pk() -> dict[str, Any]:
+    return {"pk": a_dependency()["dependency_id"]}
 
 
 def a_vault() -> dict[str, Any]:
@@ -117,6 +158,14 @@ def a_step() -> dict[str, Any]:
     return {"step_id": StepRunFactory.create().public_id}
 
 
+def a_viewers_token() -> dict[str, Any]:
+    """A token of the matrix's viewer: only its owner may revoke it."""
+    from dr_portal.accounts.services import token_issue
+
+    owner = User.objects.get(username="m-viewer")
+    return {"token_id": token_issue(user=owner, name="matrix", mfa_verified=False).token.public_id}
+
+
 def a_checkpoint() -> dict[str, Any]:
     from dr_portal.audit.checkpoints import checkpoint_now
     from dr_portal.audit.services import audit_append
@@ -133,25 +182,13 @@ def an_audit_event() -> dict[str, Any]:
     return {"seq": audit_append(action="matrix.checked", system_actor="system:test").seq}
 
 
-def audit_api(kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    """The read-only audit API: compliance officers and verified admins; others see nothing there."""
-    statuses: dict[str, int | str] = dict.fromkeys(ROLES, 404)
-    statuses.update({"anonymous": 401, "admin_without_mfa": 403, "admin": 200, "compliance": 200})
-    return Row(statuses, kwargs)
-
-
-def api(status: int | str = 200, kwargs: Callable[[], dict[str, Any]] = dict) -> Row:
-    """An API route any signed-in role may read; an admin's session needs its second factor."""
-    return row(status, anonymous=401, admin_without_mfa=403, kwargs=kwargs)
-
-
 def a_report() -> dict[str, Any]:
     """A queued readiness report (nothing to download yet)."""
     from datetime import date
 
     from incidents.services.reports import report_request
 
-    person = UserFactory.create(username="m-requester", role=Role.COMPLIANCE_OFFICER)
+    person = UserFactory.create(role=Role.COMPLIANCE_OFFICER)
     report = report_request(kind="readiness", by=person, period_first=date(2026, 1, 1), period_last=date(2026, 1, 31))
     return {"report_id": report.public_id}
 
@@ -160,150 +197,180 @@ def by_id(factory: Any) -> Callable[[], dict[str, Any]]:
     return lambda: {"id": factory.create().public_id}
 
 
+def a_relationship() -> dict[str, Any]:
+    from dr_portal.accounts.models import ProcessorRelationship
+
+    number = ProcessorRelationship.objects.count() + 1
+    made = ProcessorRelationship.objects.create(name=f"Processor {number}", kind="processor")
+    return {"relationship_id": made.public_id}
+
+
+def some_assets() -> dict[str, Any]:
+    return {"assets": [str(AssetFactory.create().public_id)]}
+
+
+def a_readiness_report() -> dict[str, Any]:
+    return {"kind": "readiness"}
+
+
+# An empty form or JSON body is enough to pass every check but the one on the
+# input: allowed roles get the page back with errors (200), a 400, or a
+# redirect with a message, and everyone else the same 404 as an unknown URL.
 MATRIX: dict[str, Row] = {
-    "dashboard": everyone_signed_in(),
-    "incidents:index": everyone_signed_in(),
-    "inventory:index": everyone_signed_in(),
-    "inventory:asset": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
-    "inventory:asset-new": only("admin"),
-    "inventory:asset-edit": only("admin", kwargs=an_asset),
-    "inventory:asset-backup": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_asset),
-    "inventory:asset-verify": post_only(kwargs=an_asset),
-    "inventory:dependency-add": post_only(kwargs=an_asset),
-    "inventory:dependency-remove": post_only(kwargs=a_dependency),
-    "inventory:policies": everyone_signed_in(),
-    "inventory:policy-new": only("admin"),
-    "inventory:policy-edit": only("admin", kwargs=a_policy),
-    "inventory:vaults": everyone_signed_in(),
-    "inventory:vault-new": only("admin"),
-    "inventory:vault-edit": only("admin", kwargs=a_vault),
-    "inventory:readiness": everyone_signed_in(),
-    "inventory:import": only("admin"),
-    "inventory:export": everyone_signed_in(),
-    "inventory:plans": everyone_signed_in(),
-    "inventory:plan": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_plan),
-    "inventory:plan-new": only("admin"),
-    "inventory:plan-edit": only("admin", kwargs=a_plan),
-    "incidents:approvals": only("admin", "commander", "oncall"),
-    "runs:index": everyone_signed_in(),
-    "runs:new": only("admin", "commander"),
-    "runs:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_run),
-    "runs:cancel": only("admin", "commander", kwargs=a_run),
-    "runs:step-retry": row(405, anonymous=LOGIN, kwargs=a_step),
-    "runs:step-decide": row(405, anonymous=LOGIN, kwargs=a_step),
-    "runs:step-skip": only("admin", "commander", kwargs=a_step),
-    "runs:step-done": only("admin", "commander", "oncall", kwargs=a_step),
-    "incidents:reports": only("admin", "compliance"),
-    "incidents:report-create": post_only(),
+    "dashboard": route(get=signed_in()),
+    "incidents:index": route(get=signed_in()),
+    "inventory:index": route(get=signed_in()),
+    "inventory:asset": route(get=signed_in(), kwargs=an_asset),
+    "inventory:asset-new": route(get=only("admin"), post=only("admin")),
+    "inventory:asset-edit": route(get=only("admin"), post=only("admin"), kwargs=an_asset),
+    "inventory:asset-backup": route(get=signed_in(), post=only(*BACKUPS, ok=REDIRECT), kwargs=an_asset),
+    "inventory:asset-verify": route(post=only(*BACKUPS, ok=REDIRECT), kwargs=an_asset),
+    "inventory:dependency-add": route(post=only("admin", ok=400), kwargs=an_asset),
+    "inventory:dependency-remove": route(post=only("admin", ok=REDIRECT), kwargs=a_dependency),
+    "inventory:policies": route(get=signed_in()),
+    "inventory:policy-new": route(get=only("admin"), post=only("admin")),
+    "inventory:policy-edit": route(get=only("admin"), post=only("admin"), kwargs=a_policy),
+    "inventory:vaults": route(get=signed_in()),
+    "inventory:vault-new": route(get=only("admin"), post=only("admin")),
+    "inventory:vault-edit": route(get=only("admin"), post=only("admin"), kwargs=a_vault),
+    "inventory:readiness": route(get=signed_in()),
+    "inventory:import": route(get=only("admin"), post=only("admin")),
+    "inventory:export": route(get=signed_in()),
+    "inventory:plans": route(get=signed_in()),
+    "inventory:plan": route(get=signed_in(), kwargs=a_plan),
+    "inventory:plan-new": route(get=only("admin"), post=only("admin")),
+    "inventory:plan-edit": route(get=only("admin"), post=only("admin"), kwargs=a_plan),
+    "incidents:approvals": route(get=only(*RESPONDERS)),
+    "runs:index": route(get=signed_in()),
+    "runs:new": route(get=only(*COMMANDERS), post=only(*COMMANDERS)),
+    "runs:detail": route(get=signed_in(), kwargs=a_run),
+    "runs:cancel": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_run),
+    "runs:step-retry": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_step),
+    # Approving needs a second factor, whatever the role.
+    "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
+    "runs:step-skip": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_step),
+    "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
+    "incidents:reports": route(get=only("admin", "compliance")),
+    "incidents:report-create": route(post=only("admin", "compliance", ok=400), body=a_readiness_report),
     # Not built yet: nothing to download for anyone; without the right it is the same 404.
-    "incidents:report-download": row(404, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=a_report),
-    "api:report-list": audit_api(),
-    "api:report-detail": audit_api(kwargs=a_report),
-    "api:report-create-incident": api_command(),
-    "api:report-create-readiness": api_command(),
-    "api:report-download": row(404, anonymous=401, admin_without_mfa=403, kwargs=a_report),
-    "audit:index": only("admin", "compliance"),
-    "audit:export-csv": only("admin", "compliance"),
-    "audit:export-jsonl": only("admin", "compliance"),
-    "audit:checkpoint": only("admin", "compliance", kwargs=a_checkpoint),
-    "audit:pubkey": row(200),
-    "audit:erase": row(405, anonymous=LOGIN),
-    "api:audit-event-list": audit_api(),
-    "api:audit-event-detail": audit_api(kwargs=an_audit_event),
-    "report-certificate": everyone_signed_in(),
-    "accounts:login": row(HOME, anonymous=200),
-    "accounts:logout": row(405),
-    "accounts:mfa": row(200, anonymous=LOGIN),
-    "accounts:tokens": row(200, anonymous=LOGIN),
-    "accounts:token-revoke": row(405, anonymous=LOGIN, kwargs=random_uuid),
-    "accounts:organisation": only("admin"),
-    "accounts:processor-create": post_only(),
-    "accounts:processor-delete": post_only(kwargs=lambda: {"relationship_id": uuid.uuid4()}),
-    "api:organisation": audit_api(),
-    "api:organisation-processors": api_command(),
-    "api:organisation-processor": api_command(kwargs=lambda: {"relationship_id": uuid.uuid4()}),
-    "api:auth-token": row(405),
-    "api:auth-token-current": row(405, anonymous=401),
-    "api:me": row(200, anonymous=401),
-    "api:inventory-asset-list": api(),
-    "api:inventory-asset-detail": api(kwargs=by_id(AssetFactory)),
-    "api:inventory-asset-readiness": api(kwargs=by_id(AssetFactory)),
-    "api:inventory-asset-backup": api(405, kwargs=by_id(AssetFactory)),
-    "api:inventory-backup-list": api(),
-    "api:inventory-backup-detail": api(kwargs=by_id(BackupFactory)),
-    "api:inventory-dependency-list": api(),
-    "api:inventory-dependency-detail": api(405, kwargs=lambda: {"pk": 1}),
-    "api:inventory-policy-list": api(),
-    "api:inventory-policy-detail": api(kwargs=by_id(RecoveryPolicyFactory)),
-    "api:inventory-vault-list": api(),
-    "api:inventory-vault-detail": api(kwargs=by_id(VaultFactory)),
-    "api:inventory-point-list": api(),
-    "api:inventory-point-detail": api(kwargs=by_id(RecoveryPointFactory)),
-    "api:inventory-readiness": api(),
-    "api:inventory-plan-list": api(),
-    "api:inventory-plan-detail": api(kwargs=by_id(RecoveryPlanFactory)),
-    "api:inventory-plan-default": api(405),
-    "api:runs-run-list": api(),
-    "api:runs-run-detail": api(kwargs=by_id(RecoveryRunFactory)),
-    "api:runs-run-cancel": api(405, kwargs=by_id(RecoveryRunFactory)),
-    "api:runs-run-dry-run": api(405),
-    "api:runs-step-detail": api(kwargs=by_id(StepRunFactory)),
-    "api:runs-step-skip": api(405, kwargs=by_id(StepRunFactory)),
-    "api:runs-step-retry": api(405, kwargs=by_id(StepRunFactory)),
-    "api:runs-step-done": api(405, kwargs=by_id(StepRunFactory)),
-    "api:runs-step-approve": api(405, kwargs=by_id(StepRunFactory)),
-    "api:runs-step-reject": api(405, kwargs=by_id(StepRunFactory)),
-    "api:runs-approval-list": row(404, anonymous=401, admin_without_mfa=403, admin=200, commander=200, oncall=200),
-    "api:inventory-blast-radius": row(405, anonymous=401),
-    "api:inventory-import": row(405, anonymous=401),
-    "api:inventory-export": api(),
-    "api-schema": row(200, anonymous=401),
-    "incidents:declare": only("admin", "commander", "oncall"),
-    "incidents:detail": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
-    "incidents:timeline": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
-    "incidents:facts": only("admin", "commander", "oncall", kwargs=an_incident),
-    "incidents:review": row(200, anonymous=LOGIN, admin_without_mfa=MFA, kwargs=an_incident),
-    "incidents:drills": everyone_signed_in(),
-    "incidents:status": post_only(an_incident),
-    "incidents:severity": post_only(an_incident),
-    "incidents:roles": post_only(an_incident),
-    "incidents:notes": post_only(an_incident),
-    "incidents:pins": post_only(an_incident),
-    "incidents:assets": post_only(an_incident),
-    "incidents:filings": post_only(an_incident),
-    "incidents:delays": post_only(an_incident),
-    "incidents:action-items": post_only(an_incident),
-    "incidents:review-sign-off": post_only(an_incident),
-    "incidents:drill-outcome": post_only(an_incident),
-    "incidents:action-item-status": post_only(an_item),
-    "incidents:drill-schedule": post_only(),
-    "api:incident-list": api_read(),
-    "api:incident-detail": api_read(an_incident),
-    "api:incident-timeline": api_read(an_incident),
-    "api:incident-roles": api_read(an_incident),
-    "api:incident-clocks": api_read(an_incident),
-    "api:incident-filings": api_read(an_incident),
-    "api:incident-action-items": api_read(an_incident),
-    "api:incident-review": api_read(an_incident),
-    "api:incident-transition": api_command(an_incident),
-    "api:incident-severity": api_command(an_incident),
-    "api:incident-relieve": api_command(an_incident),
-    "api:incident-notes": api_command(an_incident),
-    "api:incident-pins": api_command(an_incident),
-    "api:incident-assets": api_command(an_incident),
-    "api:incident-facts": api_command(an_incident),
-    "api:incident-delay-reasons": api_command(an_incident),
-    "api:incident-sign-off": api_command(an_incident),
-    "api:incident-drill-outcome": api_command(an_incident),
-    "api:action-item-status": api_command(an_item),
-    "api:drill-create": api_command(),
-    "api:drill-schedules": api_read(),
-    # Machines call intake with their own token; a GET is refused before any check.
-    "api:intake-alertmanager": row(405),
-    "api:intake-generic": row(405),
-    "healthz": row(200),
-    "readyz": row(200),
-    "metrics": row(200),
+    "incidents:report-download": route(get=signed_in(404), kwargs=a_report),
+    "api:report-list": route(get=audit_api()),
+    "api:report-detail": route(get=audit_api(), kwargs=a_report),
+    "api:report-create-incident": route(post=api_only("admin", "compliance", ok=400)),
+    "api:report-create-readiness": route(post=api_only("admin", "compliance", ok=400)),
+    "api:report-download": route(get=api(404), kwargs=a_report),
+    "audit:index": route(get=only("admin", "compliance")),
+    "audit:export-csv": route(get=only("admin", "compliance")),
+    "audit:export-jsonl": route(get=only("admin", "compliance")),
+    "audit:checkpoint": route(get=only("admin", "compliance"), kwargs=a_checkpoint),
+    "audit:pubkey": route(get=statuses(200)),
+    "audit:erase": route(post=only("admin", ok=REDIRECT)),
+    "api:audit-event-list": route(get=audit_api()),
+    "api:audit-event-detail": route(get=audit_api(), kwargs=an_audit_event),
+    "report-certificate": route(get=signed_in()),
+    "accounts:login": route(
+        get=statuses(HOME, anonymous=200), post=statuses(HOME, anonymous=200), put=statuses(HOME, anonymous=200)
+    ),
+    "accounts:logout": route(post=statuses(LOGIN)),
+    "accounts:mfa": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
+    "accounts:tokens": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
+    "accounts:token-revoke": route(post=statuses(404, anonymous=LOGIN, viewer=REDIRECT), kwargs=a_viewers_token),
+    # Signing in for a token: open to all, and an empty body names the missing fields.
+    "api:auth-token": route(post=statuses(400)),
+    # Revoking "the token this request came with": a session has none.
+    "api:auth-token-current": route(delete=statuses(400, anonymous=401)),
+    "api:me": route(get=statuses(200, anonymous=401)),
+    "accounts:organisation": route(get=only("admin"), post=only("admin", ok=REDIRECT)),
+    "accounts:processor-create": route(post=only("admin", ok=400)),
+    "accounts:processor-delete": route(post=only("admin", ok=REDIRECT), kwargs=a_relationship),
+    "api:organisation": route(get=audit_api(), patch=api_only("admin")),
+    "api:organisation-processors": route(post=api_only("admin", ok=400)),
+    "api:organisation-processor": route(delete=api_only("admin", ok=204), kwargs=a_relationship),
+    "api:inventory-asset-list": route(get=api(), post=api_only("admin", ok=400)),
+    "api:inventory-asset-detail": route(get=api(), patch=api_only("admin"), kwargs=by_id(AssetFactory)),
+    "api:inventory-asset-readiness": route(get=api(), kwargs=by_id(AssetFactory)),
+    "api:inventory-asset-backup": route(post=api_only(*BACKUPS, ok=202), kwargs=by_id(AssetFactory)),
+    "api:inventory-backup-list": route(get=api()),
+    "api:inventory-backup-detail": route(get=api(), kwargs=by_id(BackupFactory)),
+    "api:inventory-dependency-list": route(get=api(), post=api_only("admin", ok=400)),
+    "api:inventory-dependency-detail": route(delete=api_only("admin", ok=204), kwargs=a_dependency_pk),
+    "api:inventory-policy-list": route(get=api(), post=api_only("admin", ok=400)),
+    "api:inventory-policy-detail": route(get=api(), patch=api_only("admin"), kwargs=by_id(RecoveryPolicyFactory)),
+    "api:inventory-vault-list": route(get=api()),
+    "api:inventory-vault-detail": route(get=api(), kwargs=by_id(VaultFactory)),
+    "api:inventory-point-list": route(get=api()),
+    "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
+    "api:inventory-readiness": route(get=api()),
+    "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),
+    "api:inventory-plan-detail": route(get=api(), put=api_only("admin", ok=400), kwargs=by_id(RecoveryPlanFactory)),
+    "api:inventory-plan-default": route(post=api_only("admin", ok=400)),
+    "api:runs-run-list": route(get=api(), post=api_only(*COMMANDERS, ok=400)),
+    "api:runs-run-detail": route(get=api(), kwargs=by_id(RecoveryRunFactory)),
+    "api:runs-run-cancel": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(RecoveryRunFactory)),
+    "api:runs-run-dry-run": route(post=api_only(*COMMANDERS, ok=400)),
+    "api:runs-step-detail": route(get=api(), patch=api_only(*COMMANDERS), kwargs=by_id(StepRunFactory)),
+    "api:runs-step-skip": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
+    "api:runs-step-retry": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
+    "api:runs-step-done": route(post=api_only(*RESPONDERS, ok=400), kwargs=by_id(StepRunFactory)),
+    # Deciding an approval needs a second factor, whatever the role.
+    "api:runs-step-approve": route(
+        post=api_only(*RESPONDERS, ok=400) | {"commander": 403, "oncall": 403}, kwargs=by_id(StepRunFactory)
+    ),
+    "api:runs-step-reject": route(
+        post=api_only(*RESPONDERS, ok=400) | {"commander": 403, "oncall": 403}, kwargs=by_id(StepRunFactory)
+    ),
+    "api:runs-approval-list": route(get=api_only(*RESPONDERS)),
+    "api:inventory-blast-radius": route(post=api(), body=some_assets),
+    "api:inventory-import": route(post=api_only("admin", ok=400)),
+    "api:inventory-export": route(get=api()),
+    "api-schema": route(get=statuses(200, anonymous=401)),
+    "incidents:declare": route(get=only(*RESPONDERS), post=only(*RESPONDERS)),
+    "incidents:detail": route(get=signed_in(), kwargs=an_incident),
+    "incidents:timeline": route(get=signed_in(), kwargs=an_incident),
+    "incidents:facts": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=an_incident),
+    "incidents:review": route(get=signed_in(), post=only(*RESPONDERS), kwargs=an_incident),
+    "incidents:drills": route(get=signed_in(), post=only(*COMMANDERS)),
+    "incidents:status": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:severity": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:roles": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:notes": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:pins": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:assets": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:filings": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:delays": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:action-items": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:review-sign-off": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_item),
+    "incidents:drill-schedule": route(post=only(*COMMANDERS, ok=REDIRECT)),
+    "api:incident-list": route(get=api(), post=api_only(*RESPONDERS, ok=400)),
+    "api:incident-detail": route(get=api(), kwargs=an_incident),
+    "api:incident-timeline": route(get=api(), kwargs=an_incident),
+    "api:incident-roles": route(get=api(), post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),
+    "api:incident-clocks": route(get=api(), kwargs=an_incident),
+    "api:incident-filings": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-action-items": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-review": route(get=api(), post=api_only(*RESPONDERS), kwargs=an_incident),
+    "api:incident-transition": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),
+    "api:incident-severity": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),
+    "api:incident-relieve": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),
+    "api:incident-notes": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-pins": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-assets": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-facts": route(post=api_only(*RESPONDERS), kwargs=an_incident),
+    "api:incident-delay-reasons": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    # A review that is still empty cannot be signed off.
+    "api:incident-sign-off": route(post=api_only(*COMMANDERS, ok=409), kwargs=an_incident),
+    "api:incident-drill-outcome": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:action-item-status": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_item),
+    "api:drill-create": route(post=api_only(*COMMANDERS, ok=400)),
+    "api:drill-schedules": route(get=api(), post=api_only(*COMMANDERS, ok=400)),
+    # Machines call intake with their own bearer token; a session is not one.
+    "api:intake-alertmanager": route(post=statuses(401)),
+    "api:intake-generic": route(post=statuses(401)),
+    "healthz": route(get=statuses(200)),
+    "readyz": route(get=statuses(200)),
+    "metrics": route(get=statuses(200)),
 }
 
 
@@ -328,8 +395,9 @@ def test_every_url_has_a_row() -> None:
 
 
 @pytest.fixture
-def clients(db: None, client_for: Callable[..., Client]) -> dict[str, Client]:
+def clients(db: None, client_for: Callable[..., Client], settings: Any) -> dict[str, Client]:
     heartbeat_record(hostname="worker@matrix")
+    settings.ALERT_INTAKE_TOKEN = "intake-token-for-the-matrix-0123456789"  # intake is off without one
     people = {
         "admin": UserFactory.create(username="m-admin", role=Role.ADMIN),
         "admin_without_mfa": UserFactory.create(username="m-admin2", role=Role.ADMIN),
@@ -343,7 +411,7 @@ def clients(db: None, client_for: Callable[..., Client]) -> dict[str, Client]:
     return result
 
 
-def _outcome(response: Any) -> int | str:
+def _outcome(response: Any) -> Outcome:
     if response.status_code == 302:
         location = response["Location"]
         if location.startswith(reverse("accounts:login")):
@@ -352,16 +420,47 @@ def _outcome(response: Any) -> int | str:
             return MFA
         if location == reverse("dashboard"):
             return HOME
-        return f"302 to {location}"
+        return REDIRECT
     return int(response.status_code)
+
+
+def _send(client: Client, method: str, name: str, entry: Row) -> Any:
+    url = reverse(name, kwargs=entry.kwargs() or None)
+    send = getattr(client, method.lower())
+    if method == "GET":
+        return send(url)
+    body = entry.body()
+    if name.startswith("api:") and name != "api:inventory-import":  # the import takes a multipart file upload
+        return send(url, body, content_type="application/json")
+    return send(url, body) if method == "POST" else send(url, urlencode(body))
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_role_gets_expected_status(name: str, clients: dict[str, Client]) -> None:
     entry = MATRIX[name]
+    got = {
+        method: {role: _outcome(_send(clients[role], method, name, entry)) for role in ROLES}
+        for method in entry.methods
+    }
+    assert got == entry.methods
+
+
+def _methods_taken(client: Client, url: str) -> set[str] | None:
+    """The methods a view takes, from the Allow header of its 405 to a TRACE (a method no view takes)."""
+    response = client.generic("TRACE", url)
+    if response.status_code != 405:
+        return None
+    return {m.strip() for m in response["Allow"].split(",")} - {"HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_method_a_view_takes_has_a_row(name: str, clients: dict[str, Client]) -> None:
+    entry = MATRIX[name]
     url = reverse(name, kwargs=entry.kwargs() or None)
-    got = {role: _outcome(clients[role].get(url)) for role in ROLES}
-    assert got == entry.statuses
+    # The sign-in page sends a signed-in person home before it looks at the method.
+    taken = _methods_taken(clients["admin"], url) or _methods_taken(clients["anonymous"], url)
+    assert taken is not None, f"{name} takes any method; limit it with @require_http_methods"
+    assert set(entry.methods) == taken
 
 
 def test_admin_site_is_for_verified_admins_only(clients: dict[str, Client]) -> None:

@@ -125,7 +125,7 @@ def organisation(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Admins keep the organisation profile every compliance report prints."""
     check(request.user, Perm.MANAGE_ORGANISATION)
     profile = organisation_profile()
-    form = OrganisationForm(request.POST or None, instance=profile)
+    form = OrganisationForm(request.POST if request.method == "POST" else None, instance=profile)
     if request.method == "POST" and form.is_valid():
         organisation_update(changes=form.cleaned_data, by=request.user)
         messages.success(request, "Organisation profile saved.")

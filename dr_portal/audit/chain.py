@@ -17,6 +17,24 @@ _ZERO = timedelta(0)
 # the erasable personal part even when a caller forgets to.
 PERSONAL_PAYLOAD_KEYS = frozenset({"ip", "user_agent", "username", "email"})
 
+# The columns of an audit event the chain hashes, in row_hash's argument
+# order. Appending, audit_verify, the benchmark and the tests all read this
+# tuple, so a column added to the preimage is added here and nowhere else.
+HASHED_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "recorded_at",
+    "actor_id",
+    "system_actor",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "incident_id",
+    "payload_json",
+    "personal_digest",
+    "prev_hash",
+)
+
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
@@ -52,7 +70,7 @@ def row_hash(
     personal_digest: str,
     prev_hash: str,
 ) -> str:
-    """SHA-256 (hex) of the event's preimage: its columns in the order audit_verify reads them.
+    """SHA-256 (hex) of the event's preimage; the arguments are HASHED_COLUMNS, in that order.
 
     The preimage is canonical_json of the envelope (see event_preimage_reference
     and docs/audit.md), written out key by key in sorted order because
@@ -71,35 +89,9 @@ def row_hash(
     return hashlib.sha256(preimage.encode("ascii")).hexdigest()
 
 
-def event_hash(
-    *,
-    seq: int,
-    recorded_at: datetime,
-    actor_id: int | None,
-    system_actor: str,
-    actor_role: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    incident_id: UUID | str | None,
-    payload_json: str,
-    personal_digest: str,
-    prev_hash: str,
-) -> str:
-    return row_hash(
-        seq,
-        recorded_at,
-        actor_id,
-        system_actor,
-        actor_role,
-        action,
-        object_type,
-        object_id,
-        incident_id,
-        payload_json,
-        personal_digest,
-        prev_hash,
-    )
+def event_hash(event: Any) -> str:
+    """row_hash of an event (or anything with the HASHED_COLUMNS as attributes)."""
+    return row_hash(*(getattr(event, column) for column in HASHED_COLUMNS))
 
 
 def event_preimage_reference(**fields: Any) -> bytes:

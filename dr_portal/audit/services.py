@@ -153,20 +153,7 @@ def _build(prepared: _Prepared, *, seq: int, prev_hash: str, now: Any) -> tuple[
         personal_digest=digest,
         prev_hash=prev_hash,
     )
-    event.hash = event_hash(
-        seq=seq,
-        recorded_at=now,
-        actor_id=prepared.actor_id,
-        system_actor=prepared.system_actor,
-        actor_role=prepared.actor_role,
-        action=prepared.action,
-        object_type=prepared.object_type,
-        object_id=prepared.object_id,
-        incident_id=prepared.incident_id,
-        payload_json=prepared.payload_json,
-        personal_digest=digest,
-        prev_hash=prev_hash,
-    )
+    event.hash = event_hash(event)
     personal = None
     if prepared.personal_json is not None:
         personal = AuditPersonalData(event=event, salt=prepared.salt, data_json=prepared.personal_json)

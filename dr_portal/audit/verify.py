@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from dr_portal.audit import checkpoints, guards
-from dr_portal.audit.chain import GENESIS_HASH, personal_digest, row_hash, utc_text
+from dr_portal.audit.chain import GENESIS_HASH, HASHED_COLUMNS, personal_digest, row_hash, utc_text
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent, AuditPersonalData, AuditVerification
 
 CHUNK = 5000
@@ -174,6 +174,12 @@ def verify_log(
     return report
 
 
+# Where _walk finds these in a row of values_list(*HASHED_COLUMNS, "hash").
+_DIGEST = HASHED_COLUMNS.index("personal_digest")
+_PREV = HASHED_COLUMNS.index("prev_hash")
+_HASH = len(HASHED_COLUMNS)
+
+
 def _walk(report: VerifyReport, start: int, end: int, expected: dict[int, tuple[str, str]]) -> None:
     if start == 1:
         prev = GENESIS_HASH
@@ -184,25 +190,7 @@ def _walk(report: VerifyReport, start: int, end: int, expected: dict[int, tuple[
             prev = ""
         else:
             prev = prev_row
-    rows = (
-        AuditEvent.objects.filter(seq__gte=start, seq__lte=end)
-        .order_by("seq")
-        .values_list(
-            "seq",
-            "recorded_at",
-            "actor_id",
-            "system_actor",
-            "actor_role",
-            "action",
-            "object_type",
-            "object_id",
-            "incident_id",
-            "payload_json",
-            "personal_digest",
-            "prev_hash",
-            "hash",
-        )
-    )
+    rows = AuditEvent.objects.filter(seq__gte=start, seq__lte=end).order_by("seq").values_list(*HASHED_COLUMNS, "hash")
     # PostgreSQL checks the personal-data digests itself, in one pass beside
     # the stream; SQLite's are merged into the stream here.
     in_sql = connection.vendor == "postgresql"
@@ -213,11 +201,11 @@ def _walk(report: VerifyReport, start: int, end: int, expected: dict[int, tuple[
     last_seq: int | None = None
     for row in rows.iterator(chunk_size=CHUNK):
         seq = row[0]
-        digest, prev_hash, stored_hash = row[10], row[11], row[12]
+        digest, prev_hash, stored_hash = row[_DIGEST], row[_PREV], row[_HASH]
         gap = seq != want
         if gap:
             report.add(want, f"events {want}..{seq - 1} are missing")
-        self_consistent = row_hash(*row[:12]) == stored_hash
+        self_consistent = row_hash(*row[:_HASH]) == stored_hash
         if not self_consistent:
             report.add(seq, "its contents no longer match its hash: the row was changed")
         elif prev_hash != prev and last_seq is not None and not gap:

@@ -11,15 +11,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.intake import InboundAlert, InboundBatch
-from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, Incident, Source
+from incidents.models import AlertRecord, AlertStatus, AssetSource, Category, Incident, Source, Status
 from incidents.services.common import lock, record
 from incidents.services.lifecycle import (
     SEVERITY_ORDER,
     incident_add_assets,
     incident_declare,
     incident_set_severity,
+    incident_transition,
     more_severe,
 )
+from incidents.services.outbound import notify
 from inventory.models import Asset
 
 SYSTEM = "system:alerts"
@@ -33,6 +35,8 @@ class IntakeResult:
     repeated: int = 0
     resolved: int = 0
     ignored: int = 0
+    truncated: int = 0
+    reopened: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,8 @@ class IntakeResult:
             "reference": self.incident.reference if self.incident else None,
             "created": self.created,
             "alerts": {"new": self.new, "repeated": self.repeated, "resolved": self.resolved, "ignored": self.ignored},
+            "truncatedAlerts": self.truncated,
+            "reopened": self.reopened,
         }
 
 
@@ -125,10 +131,13 @@ def _upsert(
         existing.save(update_fields=["times_seen", "last_seen_at"])
         result.repeated += 1
         return
+    links = {"annotations": alert.annotations, "generator_url": alert.generator_url, "external_url": batch.external_url}
     if existing is not None:
         existing.status, existing.ends_at, existing.last_seen_at = AlertStatus.FIRING, None, now
         existing.times_seen += 1
-        existing.save(update_fields=["status", "ends_at", "last_seen_at", "times_seen"])
+        for key, value in links.items():
+            setattr(existing, key, value)
+        existing.save(update_fields=["status", "ends_at", "last_seen_at", "times_seen", *links])
         action = "alert.refiring"
     else:
         AlertRecord.objects.create(
@@ -140,6 +149,7 @@ def _upsert(
             status=AlertStatus.FIRING,
             labels=alert.labels,
             starts_at=alert.starts_at,
+            **links,
         )
         action = "alert.firing"
     result.new += 1
@@ -187,6 +197,33 @@ def _resolve(incident: Incident | None, batch: InboundBatch, alert: InboundAlert
     )
 
 
+def _reopen_if_new(incident: Incident, firing: list[InboundAlert], result: IntakeResult) -> Incident:
+    """A resolved incident goes back to investigating when an alert starts firing on it again.
+
+    The rule (docs/alerts.md): an alert new to the incident, or one that had resolved,
+    reopens it; repeats of an alert that never stopped firing do not (Alertmanager
+    resends those every repeat interval). A closed incident is never reopened: the
+    alert opens a new one.
+    """
+    still = set(
+        AlertRecord.objects.filter(incident=incident, status=AlertStatus.FIRING).values_list("fingerprint", flat=True)
+    )
+    fresh = [a for a in firing if a.fingerprint not in still]
+    if not fresh:
+        return incident
+    names = ", ".join(sorted({a.name or a.fingerprint for a in fresh}))[:200]
+    incident = incident_transition(
+        incident=incident,
+        to=Status.INVESTIGATING,
+        by=None,
+        system_actor=SYSTEM,
+        reason=f"Reopened: alert firing again after the incident was resolved ({names}).",
+    )
+    notify(event="reopened", incident=incident, extra={"alerts": sorted({a.fingerprint for a in fresh})})
+    result.reopened = True
+    return incident
+
+
 @transaction.atomic
 def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     """Apply one parsed payload: open or update an incident, record firing and resolved alerts."""
@@ -209,6 +246,8 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     if incident is not None:
         incident = lock(incident)
         result.incident = incident
+        if incident.status == Status.RESOLVED:
+            incident = _reopen_if_new(incident, applied, result)
         for alert in applied:
             _upsert(incident, batch, alert, matched[alert.fingerprint], result)
         if not result.created and applied and incident.is_open:
@@ -224,4 +263,18 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     for alert in batch.alerts:
         if alert.status == AlertStatus.RESOLVED:
             _resolve(incident, batch, alert, result)
+    result.truncated = batch.truncated
+    if batch.truncated and result.incident is not None:
+        record(
+            result.incident,
+            "alert.group_truncated",
+            by=None,
+            system_actor=SYSTEM,
+            payload={
+                "source": batch.source,
+                "kept": len(batch.alerts),
+                "truncated": batch.truncated,
+                "group_key": batch.group_key,
+            },
+        )
     return result

@@ -173,7 +173,9 @@ def active_commander(incident: Incident) -> RoleAssignment | None:
 
 
 @transaction.atomic
-def incident_transition(*, incident: Incident, to: str, by: User | None, reason: str = "") -> Incident:
+def incident_transition(
+    *, incident: Incident, to: str, by: User | None, reason: str = "", system_actor: str = ""
+) -> Incident:
     """Move the incident to `to` if the state machine allows it; otherwise refuse and change nothing."""
     locked = lock(incident)
     current = locked.status
@@ -216,7 +218,13 @@ def incident_transition(*, incident: Incident, to: str, by: User | None, reason:
         fields.append("resolved_at")
     locked.updated_at = now
     locked.save(update_fields=fields)
-    record(locked, "incident.status_changed", by=by, payload={"from": current, "to": to, "reason": reason})
+    record(
+        locked,
+        "incident.status_changed",
+        by=by,
+        system_actor=system_actor,
+        payload={"from": current, "to": to, "reason": reason},
+    )
     return locked
 
 

@@ -32,12 +32,13 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append, canonical_json
 from incidents.models import Delivery, DeliveryChannel, DeliveryStatus, Incident, RoleAssignment
 
-EVENTS = ("declared", "role_assigned", "deadline_near", "approval_needed")
+EVENTS = ("declared", "role_assigned", "deadline_near", "approval_needed", "reopened")
 SUBJECTS = {
     "declared": "{ref} declared: {title} ({severity})",
     "role_assigned": "{ref}: you are now {role_label}",
     "deadline_near": "{ref}: {clock} deadline {state}",
     "approval_needed": "{ref}: approval needed for {step}",
+    "reopened": "{ref} reopened by a new alert: {title} ({severity})",
 }
 
 

@@ -33,6 +33,7 @@ from incidents.selectors import (
     TimelinePage,
     current_roles,
     incident_action_items,
+    incident_alert_records,
     incident_assets,
     incident_board,
     incident_list,
@@ -149,6 +150,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     context = {
         **_live_context(incident, page),
         "links": links,
+        "alert_records": incident_alert_records(incident=incident),
         "suggested": suggested_assets(incident=incident, linked=links),
         "history": role_history(incident=incident),
         "items": incident_action_items(incident=incident),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,44 +14,9 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
-
-ASSET_FIELDS_ORDER: tuple[str, ...] = (
-    "name",
-    "title",
-    "kind",
-    "owner_team",
-    "tier",
-    "data_classes",
-    "region",
-    "environment",
-    "source_uri",
-    "labels",
-    "fallback",
-    "alternate_region",
-    "policy",
-    "vault",
-)
-ASSET_FIELDS = frozenset(ASSET_FIELDS_ORDER)
-POLICY_FIELDS_ORDER: tuple[str, ...] = (
-    "name",
-    "description",
-    "strategy",
-    "rto_minutes",
-    "rpo_minutes",
-    "mtd_minutes",
-    "backup_cadence_minutes",
-    "retention_days",
-    "worm_days",
-    "encryption_required",
-    "allowed_regions",
-    "drill_cadence_days",
-    "failover_quorum",
-)
-POLICY_FIELDS = frozenset(POLICY_FIELDS_ORDER)
-VAULT_FIELDS_ORDER: tuple[str, ...] = ("name", "kind", "region", "worm_capable", "config")
-VAULT_FIELDS = frozenset(VAULT_FIELDS_ORDER)
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
@@ -63,9 +28,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _assign(instance: Model, fields: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, list[Any]]:
+def _assign(instance: Model, fields: Mapping[str, Any], allowed: Collection[str]) -> dict[str, list[Any]]:
     """Set fields on `instance`; returns {field: [old, new]} for those that changed."""
-    unknown = sorted(set(fields) - allowed)
+    unknown = sorted(set(fields).difference(allowed))
     if unknown:
         raise ValidationError({unknown[0]: "This field cannot be set here."})
     changes: dict[str, list[Any]] = {}

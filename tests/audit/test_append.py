@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
 from dr_portal.accounts.models import User
-from dr_portal.audit.chain import GENESIS_HASH, event_hash, personal_digest
+from dr_portal.audit.chain import GENESIS_HASH, HASHED_COLUMNS, event_hash, personal_digest, row_hash
 from dr_portal.audit.models import AuditEvent, AuditPersonalData
 from dr_portal.audit.services import EventSpec, audit_append, audit_append_many
 from tests.audit.conftest import raw
@@ -19,20 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def recompute(event: AuditEvent) -> str:
-    return event_hash(
-        seq=event.seq,
-        recorded_at=event.recorded_at,
-        actor_id=event.actor_id,
-        system_actor=event.system_actor,
-        actor_role=event.actor_role,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        incident_id=event.incident_id,
-        payload_json=event.payload_json,
-        personal_digest=event.personal_digest,
-        prev_hash=event.prev_hash,
-    )
+    return event_hash(event)
 
 
 def test_events_form_a_gapless_chain_from_genesis(admin: User) -> None:
@@ -177,24 +167,46 @@ def test_fast_hash_equals_the_documented_preimage(admin: User) -> None:
         payload={"x": "\u0000\ud800"},
     )
     for event in AuditEvent.objects.all():
-        fields = {
-            name: getattr(event, name)
-            for name in (
-                "seq",
-                "recorded_at",
-                "actor_id",
-                "system_actor",
-                "actor_role",
-                "action",
-                "object_type",
-                "object_id",
-                "incident_id",
-                "payload_json",
-                "personal_digest",
-                "prev_hash",
-            )
-        }
+        fields = {name: getattr(event, name) for name in HASHED_COLUMNS}
         assert hashlib.sha256(event_preimage_reference(**fields)).hexdigest() == event.hash
+
+
+def test_the_hash_covers_every_hashed_column_and_no_other() -> None:
+    """row_hash's parameters are HASHED_COLUMNS; every one of them changes the hash."""
+    assert tuple(inspect.signature(row_hash).parameters) == HASHED_COLUMNS
+    values = {name: AuditEvent._meta.get_field(name) for name in HASHED_COLUMNS}  # each is a real column
+    base = SimpleNamespace(
+        seq=7,
+        recorded_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+        actor_id=3,
+        system_actor="",
+        actor_role="admin",
+        action="thing.happened",
+        object_type="t",
+        object_id="1",
+        incident_id=None,
+        payload_json="{}",
+        personal_digest="",
+        prev_hash=GENESIS_HASH,
+    )
+    assert set(vars(base)) == set(values)
+    changed = {
+        "seq": 8,
+        "recorded_at": base.recorded_at + timedelta(microseconds=1),
+        "actor_id": None,
+        "system_actor": "system:beat",
+        "actor_role": "viewer",
+        "action": "thing.undone",
+        "object_type": "u",
+        "object_id": "2",
+        "incident_id": uuid.UUID(int=1),
+        "payload_json": '{"a":1}',
+        "personal_digest": "f" * 64,
+        "prev_hash": "1" * 64,
+    }
+    for name, value in changed.items():
+        other = SimpleNamespace(**(vars(base) | {name: value}))
+        assert event_hash(other) != event_hash(base), name
 
 
 def test_payload_can_be_queried_as_json(admin: User) -> None:

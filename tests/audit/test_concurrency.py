@@ -6,7 +6,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,15 +23,19 @@ PER_WRITER = 40
 # Each writer: appends one at a time, sometimes several at once, and now and
 # then rolls a change back, so the lock is taken and released in every way.
 WRITER = """
-import os, sys, time
+import os, sys
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dr_portal.settings")
 django.setup()
 from django.db import transaction
 from dr_portal.audit.services import EventSpec, audit_append, audit_append_many
 
-writer, count, start_at = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-time.sleep(max(0.0, start_at - time.time()))
+writer, count = int(sys.argv[1]), int(sys.argv[2])
+# Django is up: say so, then wait for the word to start, so every writer
+# begins at once however long each took to boot.
+print("ready", flush=True)
+if sys.stdin.readline().strip() != "go":
+    sys.exit("no start signal")
 done = 0
 n = 0
 while done < count:
@@ -69,19 +72,30 @@ def database_url() -> str:
 def test_eight_processes_appending_at_once_leave_a_valid_chain() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update({"DEBUG": "true", "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)})
-    start_at = time.time() + 6  # let every process finish booting Django first
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(w), str(PER_WRITER), str(start_at)],
+            [sys.executable, "-c", WRITER, str(w), str(PER_WRITER)],
             cwd=ROOT,
             env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(WRITERS)
     ]
+    for process in writers:  # blocks until each has booted (or died, which ends its stdout)
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            _, err = process.communicate(timeout=60)
+            pytest.fail(f"a writer died while starting: {err[-2000:]}")
+    for process in writers:  # every writer is waiting on its stdin now: release them together
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
     for process in writers:
         _, err = process.communicate(timeout=180)
-        assert process.returncode == 0, err.decode()[-2000:]
+        assert process.returncode == 0, err[-2000:]
 
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, WRITERS * PER_WRITER + 1))

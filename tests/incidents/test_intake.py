@@ -127,6 +127,8 @@ def test_alerts_matching_no_asset_create_nothing(fraud_model) -> None:
         "reference": None,
         "created": False,
         "alerts": {"new": 0, "repeated": 0, "resolved": 0, "ignored": 1},
+        "truncatedAlerts": 0,
+        "reopened": False,
     }
     assert not Incident.objects.exists()
 
@@ -209,3 +211,99 @@ def test_generic_webhook_opens_and_resolves(fraud_model) -> None:
     assert timeline(incident)[-1] == "alert.resolved"
     bad = post({"title": "no key", "labels": {"service": "fraud"}}, url=url)
     assert bad.status_code == 400 and "dedupe_key" in bad.json()["error"]["detail"]
+
+
+def test_a_group_larger_than_the_limit_is_accepted_and_counts_what_was_left_out(settings, fraud_model) -> None:
+    # Alertmanager never retries a 400, so refusing a big group would lose it for good.
+    limit = settings.ALERT_INTAKE_MAX_ALERTS
+    alerts = [alert(f"fp{i}", service="fraud") for i in range(limit + 20)]
+    body = payload(*alerts)
+    body["truncatedAlerts"] = 5  # Alertmanager's own max_alerts already dropped these
+    response = post(body)
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["alerts"]["new"] == limit
+    assert answer["truncatedAlerts"] == 25
+    incident = Incident.objects.get()
+    assert AlertRecord.objects.filter(incident=incident).count() == limit
+    truncated = AuditEvent.objects.get(incident_id=incident.public_id, action="alert.group_truncated")
+    assert truncated.payload == {
+        "source": "alertmanager",
+        "kept": limit,
+        "truncated": 25,
+        "group_key": body["groupKey"],
+    }
+
+
+def test_a_big_group_keeps_its_firing_alerts_before_its_resolved_ones(settings, fraud_model) -> None:
+    settings.ALERT_INTAKE_MAX_ALERTS = 3
+    resolved = [alert(f"old{i}", status="resolved", service="fraud") for i in range(4)]
+    response = post(payload(*resolved, alert("new", service="fraud")))
+    assert response.status_code == 201, response.content
+    assert response.json()["truncatedAlerts"] == 2
+    assert AlertRecord.objects.get().fingerprint == "new"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/intake/alertmanager/", "/api/v1/intake/alertmanager"])
+def test_alertmanager_intake_takes_the_url_with_or_without_a_trailing_slash(fraud_model, path) -> None:
+    assert post(payload(alert("fp1", service="fraud")), url=path).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/api/v1/intake/generic/", "/api/v1/intake/generic"])
+def test_generic_intake_takes_the_url_with_or_without_a_trailing_slash(fraud_model, path) -> None:
+    body = {"dedupe_key": "k1", "title": "Fraud errors", "labels": {"service": "fraud"}}
+    assert post(body, url=path).status_code == 201
+
+
+def test_links_from_the_alert_are_stored_and_shown_on_the_incident(fraud_model, commander, client_for) -> None:
+    firing = alert("fp1", service="fraud")
+    firing["annotations"]["runbook_url"] = "https://runbooks.example.org/fraud-errors"
+    firing["annotations"]["dashboard"] = "javascript:alert(1)"
+    firing["generatorURL"] = "http://prometheus:9090/graph?g0.expr=fraud_errors"
+    response = post(payload(firing))
+    record = AlertRecord.objects.get()
+    assert record.generator_url == "http://prometheus:9090/graph?g0.expr=fraud_errors"
+    assert record.external_url == "http://alertmanager:9093"
+    assert record.annotations["runbook_url"] == "https://runbooks.example.org/fraud-errors"
+    page = client_for(commander).get(f"/incidents/{response.json()['incident']}/")
+    html = page.content.decode()
+    assert 'href="https://runbooks.example.org/fraud-errors"' in html
+    assert 'href="http://prometheus:9090/graph?g0.expr=fraud_errors"' in html
+    assert 'href="http://alertmanager:9093"' in html
+    assert 'href="javascript:' not in html  # only http(s) annotations become links
+
+
+def test_a_new_firing_alert_reopens_a_resolved_incident_and_notifies(settings, fraud_model, commander) -> None:
+    from incidents.models import Delivery
+    from incidents.services import incident_transition, role_assign
+
+    settings.OUTBOUND_WEBHOOK_URLS = []
+    post(payload(alert("fp1", service="fraud")))
+    incident = Incident.objects.get()
+    role_assign(incident=incident, role="commander", user=commander, by=commander)
+    incident_transition(incident=incident, to="investigating", by=commander)
+    incident_transition(incident=incident, to="resolved", by=commander)
+    post(payload(alert("fp1", status="resolved", service="fraud")))
+
+    response = post(payload(alert("fp1", service="fraud")))
+
+    assert response.status_code == 200
+    assert response.json()["reopened"] is True
+    incident.refresh_from_db()
+    assert incident.status == "investigating" and incident.resolved_at is None
+    assert timeline(incident)[-2:] == ["incident.status_changed", "alert.refiring"]
+    reopened = AuditEvent.objects.filter(incident_id=incident.public_id, action="incident.status_changed").last()
+    assert reopened is not None and reopened.system_actor == "system:alerts"
+    assert reopened.payload["from"] == "resolved" and reopened.payload["to"] == "investigating"
+    assert "FraudScoreErrors" in reopened.payload["reason"]
+    delivery = Delivery.objects.get(event="reopened")
+    assert delivery.recipients == [commander.email]
+
+
+def test_a_firing_alert_for_a_closed_incident_opens_a_new_one(fraud_model) -> None:
+    post(payload(alert("fp1", service="fraud")))
+    first = Incident.objects.get()
+    Incident.objects.filter(pk=first.pk).update(status="closed", closed_at=first.declared_at)
+    response = post(payload(alert("fp1", service="fraud")))
+    assert response.status_code == 201
+    assert Incident.objects.count() == 2

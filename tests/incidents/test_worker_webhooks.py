@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from django.conf import settings
 
@@ -72,3 +74,25 @@ def test_worker_records_the_final_failure(webhook_only, commander) -> None:
     assert "gave up after 3 attempts" in delivery.last_error
     failed = AuditEvent.objects.get(incident_id=incident.public_id, action="delivery.failed")
     assert "HTTP 502" in failed.payload["error"]
+
+
+def test_worker_keeps_retrying_past_celerys_default_limit_on_the_documented_backoff(webhook_only, commander) -> None:
+    # Five failures need five retries: Celery's default limit of 3 would leave the rest to the reconciler.
+    with webhook_receiver([503, 503, 503, 503, 503, 200]) as receiver:
+        webhook_only.OUTBOUND_WEBHOOK_URLS = [receiver.url]
+        with running_worker(name="hooks-many", concurrency=1, **_worker_env(receiver.url, attempts=8)) as worker:
+            incident_declare(title="Vector index down", category="availability", by=commander)
+            wait_for(
+                lambda: Delivery.objects.filter(status=DeliveryStatus.SENT).exists(),
+                timeout=60,
+                what="the webhook to be delivered on the sixth try",
+            )
+            assert worker.poll() is None, _log("hooks-many")
+    delivery = Delivery.objects.get()
+    assert delivery.attempts == 6 and len(receiver.received) == 6
+    gaps = [later.at - earlier.at for earlier, later in pairwise(receiver.received)]
+    # WEBHOOK_BACKOFF_SECONDS=1, cap 2: the ceiling doubles from 1 s to the 2 s cap, and
+    # equal jitter waits between half the ceiling and the whole of it.
+    ceilings = [1, 2, 2, 2, 2]
+    for attempt, (gap, ceiling) in enumerate(zip(gaps, ceilings, strict=True), start=1):
+        assert ceiling / 2 - 0.05 <= gap <= ceiling + 3, f"wait after attempt {attempt}: {gap:.2f} s"

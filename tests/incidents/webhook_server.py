@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 @dataclass
@@ -32,7 +34,9 @@ def webhook_receiver(answers: list[int]) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with lock:
-                receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.received.append(
+                    Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                )
                 code = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
             self.send_response(code)
             self.send_header("Content-Length", "2")

@@ -88,6 +88,7 @@ def test_detail_shows_readiness_points_and_graph(client_for, viewer) -> None:
 def test_unknown_or_malformed_asset_id_is_404(client_for, viewer) -> None:
     client = client_for(viewer)
     assert client.get("/inventory/assets/00000000-0000-0000-0000-000000000000/").status_code == 404
+    assert client.get("/inventory/assets/not-a-uuid/").status_code == 404
 
 
 def test_commander_starts_a_backup_and_sees_the_live_panel(

@@ -7,7 +7,9 @@ tests that need what only a real worker shows use tests.workers instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from incidents.runs.services import run_advance, run_cleanup_execute, run_start,
 from inventory.engine import generate_key_file
 from inventory.models import Asset, RecoveryPlan, RecoveryPoint, Vault
 from inventory.services import backup_execute, backup_request, dependency_add, plan_save
-from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, UserFactory, VaultFactory
+from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, VaultFactory
 
 
 @pytest.fixture(autouse=True)
@@ -83,11 +85,6 @@ def model(make_asset: Callable[..., Asset]) -> Asset:
     return make_asset("fraud-model", alternate_region="eu-central-1")
 
 
-@pytest.fixture
-def planner(db: None) -> Any:
-    return UserFactory.create(username="dana", role="admin")
-
-
 def make_plan(steps: list[dict[str, Any]], *, name: str = "test plan", by: Any = None) -> RecoveryPlan:
     return plan_save(data={"name": name, "steps": steps}, by=by)
 
@@ -101,6 +98,31 @@ def simple_plan(model: Asset) -> RecoveryPlan:
             {"key": "golden", "kind": "smoke", "asset": model.name, "check": "golden-output", "after": ["verify"]},
         ]
     )
+
+
+class Switch:
+    healthy = False
+
+
+@pytest.fixture
+def flaky_service() -> Iterator[tuple[str, Switch]]:
+    """An endpoint that answers 503 until the test flips it to healthy."""
+    switch = Switch()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if switch.healthy else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/health", switch
+    server.shutdown()
+    server.server_close()
 
 
 def start_run(*, plan: RecoveryPlan, mode: str, by: Any, incident: Incident | None = None, **more: Any) -> RecoveryRun:

@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 
 from dr_portal.audit.models import AuditEvent
-from incidents.runs.models import RUN_FINISHED, RecoveryRun, StepRun, StepState
-from incidents.runs.services import run_cancel
+from incidents.runs.models import RUN_FINISHED, RecoveryRun, RunLock, StepRun, StepState
+from incidents.runs.services import run_cancel, step_retry
 from inventory.engine.restore import iter_part_files
 from inventory.models import Asset
 from tests.factories import AssetFactory, RecoveryPolicyFactory
@@ -185,3 +185,31 @@ def test_two_runs_on_the_same_asset_never_run_at_once(tmp_path, keys, fs_vault, 
     assert first.status == second.status == "succeeded"
     assert first.cleaned_at is not None and second.started_at is not None
     assert second.started_at >= first.cleaned_at, "the second started only once the first gave the asset back"
+
+
+def test_a_retried_drill_finishes_and_gives_its_asset_to_the_next_run(
+    tmp_path, keys, fs_vault, redis, commander, flaky_service
+) -> None:
+    url, switch = flaky_service
+    asset = big_asset(tmp_path, fs_vault, "retried-model", files=2, size=MiB)
+    plan = make_plan(
+        [
+            {"key": "restore", "kind": "restore", "asset": asset.name},
+            {"key": "up", "kind": "smoke", "url": url, "after": ["restore"]},
+        ]
+    )
+    with running_worker_with_beat(name="retried", **worker_settings(keys, redis)):
+        run = start_run(plan=plan, mode="drill", by=commander)
+        failed = wait_for(lambda: finished(run), timeout=60, what="the drill to fail and be cleaned up")
+        assert isinstance(failed, RecoveryRun)
+        assert failed.status == "failed", failed.error
+        switch.healthy = True
+        step_retry(step=StepRun.objects.get(run=run, key="up"), by=commander)
+        after = start_run(plan=plan, mode="drill", by=commander)
+        wait_for(lambda: finished(run) and finished(after), timeout=90, what="the retried drill and the next one")
+    run.refresh_from_db()
+    after.refresh_from_db()
+    assert run.status == "succeeded", (run.error, log_of("retried"))
+    assert after.status == "succeeded", after.error
+    assert after.started_at is not None and run.cleaned_at is not None and after.started_at >= run.cleaned_at
+    assert not RunLock.objects.exists()

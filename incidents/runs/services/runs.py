@@ -161,12 +161,13 @@ def _acquire(run: RecoveryRun) -> bool:
     return True
 
 
-def _release(run: RecoveryRun) -> None:
-    """Give the run's assets back and wake the runs queued behind it."""
+def _release(run: RecoveryRun) -> list[int]:
+    """Give the run's assets back and wake the runs queued behind it; the ids of the assets it held."""
     asset_ids = list(run.locks.values_list("asset_id", flat=True))
     run.locks.all().delete()
     for waiting in RecoveryRun.objects.filter(status=RunStatus.QUEUED, assets__in=asset_ids).distinct():
         send_advance(waiting)
+    return asset_ids
 
 
 @transaction.atomic
@@ -373,8 +374,32 @@ def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
     run = RecoveryRun.objects.select_for_update().get(pk=run_id)
     if run.cleaned_at is not None:
         return f"run {run.public_id}: already clean"
+    if run.status not in RUN_FINISHED:
+        return f"run {run.public_id}: running again, not cleaned"
     run.cleaned_at = timezone.now()
     run.save(update_fields=["cleaned_at"])
     _release(run)
     audit_run("run.cleaned_up", run, files_removed=removed, kept=kept[:20])
     return f"run {run.public_id}: cleaned ({removed} files removed)"
+
+
+def run_locks_release_finished() -> list[str]:
+    """Free assets still held by runs that ended and were cleaned up (a lost release, or older code).
+
+    Finished runs not yet cleaned keep their locks: their clean-up, which the
+    reconciler re-sends, releases them once the drill targets are gone.
+    """
+    held = RecoveryRun.objects.filter(status__in=RUN_FINISHED, cleaned_at__isnull=False, locks__isnull=False)
+    return [line for pk in held.distinct().values_list("pk", flat=True) if (line := _release_held(run_id=pk))]
+
+
+@transaction.atomic
+def _release_held(*, run_id: int) -> str:
+    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
+    if run.status not in RUN_FINISHED or run.cleaned_at is None:
+        return ""
+    names = list(run.locks.order_by("asset__name").values_list("asset__name", flat=True))
+    if not _release(run):
+        return ""
+    audit_run("run.locks_released", run, assets=names, reason="the run had ended and was cleaned up")
+    return f"released {len(names)} assets held by finished run {run.public_id}"

@@ -25,6 +25,7 @@ from dr_portal.accounts.models import User
 from incidents.runs.models import (
     RUN_FINISHED,
     STEP_UNSUCCESSFUL,
+    Mode,
     RecoveryRun,
     RunStatus,
     StepRun,
@@ -251,19 +252,37 @@ def _lock_pair(step: StepRun) -> tuple[RecoveryRun, StepRun]:
     return run, locked
 
 
+# Steps whose work lives in a drill target: clean-up deleted it, so a reopened drill does them again.
+_REDONE_AFTER_CLEANUP = (StepKind.RESTORE, StepKind.VERIFY, StepKind.SMOKE)
+
+
 def _reopen(run: RecoveryRun, by: User) -> None:
-    """A failed run comes back to life when a person retries or skips the step that failed it."""
+    """A finished run comes back to life when a person retries or skips one of its steps.
+
+    Only after its clean-up: that is what gave its assets back and removed its drill
+    targets, so the reopened run queues for its assets again like a new one, redoes
+    what lived in the removed targets, and is cleaned (and releases them) again when
+    it ends.
+    """
     if run.status == RunStatus.CANCELLED:
         raise RunRefused("The run was cancelled; start a new run instead.")
     if run.status not in (RunStatus.FAILED, RunStatus.PARTIALLY_FAILED, RunStatus.SUCCEEDED):
         return
-    run.status = RunStatus.QUEUED if run.cleaned_at else RunStatus.RUNNING
+    if run.cleaned_at is None:
+        raise RunRefused("The run is still being cleaned up; try again in a few seconds.")
+    run.status = RunStatus.QUEUED
     run.finished_at = None
+    run.cleaned_at = None
     run.error = ""
     run.service_verified_at = None
-    run.save(update_fields=["status", "finished_at", "error", "service_verified_at"])
+    run.save(update_fields=["status", "finished_at", "cleaned_at", "error", "service_verified_at"])
+    redo: list[str] = []
+    if run.mode == Mode.DRILL:
+        done = run.steps.filter(state=StepState.SUCCEEDED, kind__in=_REDONE_AFTER_CLEANUP)
+        redo = list(done.order_by("position").values_list("key", flat=True))
+        done.update(state=StepState.PENDING, finished_at=None)
     run.steps.filter(state=StepState.CANCELLED).update(state=StepState.PENDING, finished_at=None)
-    audit_run("run.reopened", run, actor=by)
+    audit_run("run.reopened", run, actor=by, redone=redo)
 
 
 @transaction.atomic
