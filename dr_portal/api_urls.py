@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 from dr_portal.accounts import api as accounts_api
 from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
-from incidents import api_intake, api_reports
+from incidents import api_assessments, api_intake, api_reports
 from incidents.runs import api as runs_api
 from inventory import api as inventory_api
 
@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Alertmanager configurations in the wild use both and a redirect would drop the POST body.
     re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
     re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
+    path("incidents/<uuid:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
     path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
