@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view
@@ -12,14 +10,14 @@ from rest_framework.response import Response
 
 from dr_portal.accounts.models import User
 from incidents.access import access_incident_by_id
-from incidents.assessments import CurrentAnswer, incident_assessment
+from incidents.assessments import incident_assessment
 from incidents.services.assessments import AssessmentRefused, assessment_answer
 
 
-class AnswerOut(serializers.Serializer[CurrentAnswer]):
+class AnswerOut(serializers.Serializer):
     question = serializers.CharField(source="question.key")
     regime = serializers.CharField(source="question.regime")
-    label = serializers.CharField(source="question.label")
+    question_label = serializers.CharField(source="question.label")
     kind = serializers.CharField(source="question.kind")
     value = serializers.JSONField()
     value_label = serializers.CharField(source="label", allow_null=True)
@@ -29,7 +27,7 @@ class AnswerOut(serializers.Serializer[CurrentAnswer]):
     seq = serializers.IntegerField(allow_null=True)
 
 
-class AnswersIn(serializers.Serializer[Any]):
+class AnswersIn(serializers.Serializer):
     answers = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
     rationale = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
