@@ -7,17 +7,21 @@ from typing import Any
 from dr_portal.audit.models import AuditEvent
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import choice_label, day, ts, yes_no
+from incidents.assessments import CurrentAnswer
 from incidents.models import ActionItem, Category, Incident, IncidentAsset, Review
+from incidents.reports.assessed import assessed_field
 from incidents.reports.timeline import seq_of_fact
 
 
-def technical_section(incident: Incident, review: Review | None, links: list[IncidentAsset]) -> Section:
+def technical_section(
+    incident: Incident, review: Review | None, links: list[IncidentAsset], answers: dict[str, CurrentAnswer]
+) -> Section:
     return Section(
         "technical",
         "Technical analysis",
         fields=[
             Field("nature", "Nature of the incident (Art. 33(3)(a))", choice_label(Category, incident.category)),
-            Field("vector", "Attack vector / failure mode", None),
+            assessed_field(answers, "gdpr.vector", "vector", "Attack vector / failure mode"),
             Field(
                 "root_cause",
                 "Root cause",
@@ -37,7 +41,7 @@ def technical_section(incident: Incident, review: Review | None, links: list[Inc
     )
 
 
-def impact_section(incident: Incident, events: list[AuditEvent]) -> Section:
+def impact_section(incident: Incident, events: list[AuditEvent], answers: dict[str, CurrentAnswer]) -> Section:
     def f(key: str, label: str, value: Any) -> Field:
         return Field(key, label, value, seq_of_fact(events, key) if value is not None else None)
 
@@ -52,25 +56,25 @@ def impact_section(incident: Incident, events: list[AuditEvent]) -> Section:
             f("records_approx", "Approximate number of records", incident.records_approx),
             f("special_categories", "Special categories (Art. 9)", yes_no(incident.special_categories)),
             f("phi", "PHI involved", yes_no(incident.phi)),
-            Field("phi_types", "PHI types (§164.404(c)(1)(B))", None),
+            assessed_field(answers, "hipaa.phi_types", "phi_types", "PHI types (§164.404(c)(1)(B))"),
             f(
                 "data_encrypted",
                 "Data unintelligible (encrypted, keys not compromised)",
                 yes_no(incident.data_encrypted),
             ),
-            Field("hipaa_factor_1", "4-factor (1) nature and extent", None),
-            Field("hipaa_factor_2", "4-factor (2) unauthorised recipient", None),
-            Field("hipaa_factor_3", "4-factor (3) actually acquired or viewed", None),
-            Field("hipaa_factor_4", "4-factor (4) mitigation", None),
-            Field("hipaa_conclusion", "4-factor conclusion and approver", None),
-            Field("by_state", "Counts by US state (§164.406 media threshold)", None),
-            Field("by_member_state", "Counts by EU Member State (lead SA)", None),
+            assessed_field(answers, "hipaa.factor_1", "hipaa_factor_1", "4-factor (1) nature and extent"),
+            assessed_field(answers, "hipaa.factor_2", "hipaa_factor_2", "4-factor (2) unauthorised recipient"),
+            assessed_field(answers, "hipaa.factor_3", "hipaa_factor_3", "4-factor (3) actually acquired or viewed"),
+            assessed_field(answers, "hipaa.factor_4", "hipaa_factor_4", "4-factor (4) mitigation"),
+            assessed_field(answers, "hipaa.outcome", "hipaa_conclusion", "4-factor conclusion and approver"),
+            assessed_field(answers, "hipaa.by_state", "by_state", "Counts by US state (§164.406 media threshold)"),
+            assessed_field(answers, "gdpr.member_states", "by_member_state", "EU Member States concerned (lead SA)"),
             Field("transfers", "Third-country transfers involved", None),
         ],
     )
 
 
-def measures_section(events: list[AuditEvent], items: list[ActionItem]) -> Section:
+def measures_section(events: list[AuditEvent], items: list[ActionItem], answers: dict[str, CurrentAnswer]) -> Section:
     moves = [
         [
             e.seq,
@@ -106,19 +110,21 @@ def measures_section(events: list[AuditEvent], items: list[ActionItem]) -> Secti
             ),
         ],
         fields=[
-            Field("mitigation_individuals", "Mitigation for individuals", None),
+            assessed_field(
+                answers, "gdpr.measures_individuals", "mitigation_individuals", "Mitigation for individuals"
+            ),
             Field("steps_individuals", "Steps individuals should take", None),
         ],
     )
 
 
-def consequences_section() -> Section:
+def consequences_section(answers: dict[str, CurrentAnswer]) -> Section:
     return Section(
         "consequences",
         "Likely consequences",
         intro="GDPR Art. 33(3)(c).",
         fields=[
-            Field("consequences_subjects", "For data subjects", None),
+            assessed_field(answers, "gdpr.consequences", "consequences_subjects", "For data subjects"),
             Field("consequences_org", "For the organisation", None),
             Field("consequences_ai", "AI-specific harms (wrong outputs acted on, fundamental rights)", None),
         ],

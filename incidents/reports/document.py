@@ -17,6 +17,7 @@ from dr_portal.pdf.document import (
 )
 from dr_portal.pdf.organisation import organisation_fields, processors_table
 from dr_portal.pdf.wording import report_classification
+from incidents.assessments import incident_assessment
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
 from incidents.reports.closing import evidence_section, lessons_section, signoff_section
@@ -50,6 +51,7 @@ def incident_report_document(
     review = incident_review(incident=incident)
     board = incident_board(incident=incident, now=now)
     profile = organisation_profile()
+    answers = {a.question.key: a for a in incident_assessment(incident=incident)}
     draft = not incident.is_closed
     holders = sorted({a.user.username for a in assignments if a.relieved_at is None})
     control = Control(
@@ -94,14 +96,14 @@ def incident_report_document(
             fields=[*integrity_fields(doc), *organisation_fields(profile)],
             tables=[processors_table(processor_relationships())],
         ),
-        summary_section(incident, events, board),
+        summary_section(incident, board, answers),
         identification_section(incident, events, links),
         roles_section(assignments, events),
         timeline_section(refs),
-        technical_section(incident, review, links),
-        impact_section(incident, events),
-        consequences_section(),
-        measures_section(events, items),
+        technical_section(incident, review, links, answers),
+        impact_section(incident, events, answers),
+        consequences_section(answers),
+        measures_section(events, items, answers),
         restoration_section(incident, links, doc),
         notifications_section(incident, filings, board),
         contacts_section(assignments, profile),

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from dr_portal.audit.models import AuditEvent
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import choice_label, ts, yes_no
+from incidents.assessments import CurrentAnswer
 from incidents.clocks import ClockBoard, ClockState
 from incidents.models import Incident, Status
-from incidents.reports.timeline import first_event
+from incidents.reports.assessed import assessed_field
 
 
-def summary_section(incident: Incident, events: list[AuditEvent], board: ClockBoard) -> Section:
-    facts = [e for e in events if e.action == "incident.facts_updated"]
-    decided = facts[-1] if facts else first_event(events, "incident.declared")
-    by = decided.actor_label if decided else None
-    at = ts(decided.recorded_at) if decided else None
-    seq = decided.seq if decided else None
-    note = f"decided by {by} at {at}; rationale not recorded" if decided else ""
+def summary_section(incident: Incident, board: ClockBoard, answers: dict[str, CurrentAnswer]) -> Section:
     gdpr = incident.personal_data or incident.special_categories
     hipaa = incident.phi and not incident.data_encrypted
     ai = incident.ai_serious or incident.ai_death or incident.ai_widespread or incident.ai_critical_infra
@@ -43,24 +37,22 @@ def summary_section(incident: Incident, events: list[AuditEvent], board: ClockBo
         fields=[
             Field("narrative", "Narrative", incident.summary or None),
             Field("status", "Current status", choice_label(Status, incident.status)),
-            Field("gdpr_breach", "GDPR: personal-data breach?", yes_no(gdpr), seq, note),
-            Field(
-                "gdpr_notifiable",
-                "GDPR: notifiable to the authority (risk)?",
-                yes_no(gdpr) if gdpr else "no",
-                seq,
-                "follows from the personal-data flag; a risk assessment is not recorded",
+            assessed_field(
+                answers, "gdpr.personal_data", "gdpr_breach", "GDPR: personal-data breach?", yes_no(gdpr) or ""
             ),
-            Field("gdpr_high_risk", "GDPR Art. 34: high risk to data subjects?", None),
-            Field(
+            assessed_field(
+                answers, "gdpr.risk", "gdpr_notifiable", "GDPR: risk to data subjects (notifiable unless unlikely)"
+            ),
+            assessed_field(answers, "gdpr.art34", "gdpr_high_risk", "GDPR Art. 34: communicate to data subjects?"),
+            assessed_field(
+                answers,
+                "hipaa.outcome",
                 "hipaa_breach",
-                "HIPAA: breach of unsecured PHI?",
-                yes_no(hipaa),
-                seq,
-                "PHI was encrypted (safe harbour)" if incident.phi and incident.data_encrypted else note,
+                "HIPAA: breach of unsecured PHI? (4-factor outcome)",
+                "PHI encrypted (safe harbour)" if incident.phi and incident.data_encrypted else (yes_no(hipaa) or ""),
             ),
-            Field("hipaa_4factor", "HIPAA 4-factor risk assessment outcome", None),
-            Field("ai_serious", "EU AI Act: serious incident?", yes_no(ai), seq, note),
+            assessed_field(answers, "ai_act.serious", "ai_serious", "EU AI Act: serious incident?", yes_no(ai) or ""),
+            assessed_field(answers, "ai_act.category", "ai_category", "EU AI Act: category that sets the deadline"),
             Field("other_regimes", "Contractual / other (NIS2, state laws)", None),
         ],
         tables=[

@@ -593,3 +593,34 @@ def test_both_reports_print_the_organisation_profile(
     control = {f["key"]: f["value"] for s in evidence_of(readiness)["sections"] if s["key"] == "control"
                for f in s["fields"]}  # fmt: skip
     assert control["org_dpo"] == "Dana Protect, dpo@acme.example, +33 1 23 45 67 89"
+
+
+def test_incident_report_prints_assessed_determinations_with_who_when_why_and_the_seq(
+    report_env: Path, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from incidents.services.assessments import assessment_answer
+
+    incident = closed_incident(commander, compliance, estate)
+    # A closed incident's assessments are final; reopen this one in the database to answer them.
+    Incident.objects.filter(pk=incident.pk).update(status="resolved", closed_at=None)
+    incident.refresh_from_db()
+    assessment_answer(
+        incident=incident,
+        answers={"gdpr.personal_data": "yes", "hipaa.phi_types": "names, dates of birth"},
+        rationale={"gdpr.personal_data": "The scores table holds customer names."},
+        by=commander,
+    )
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    fields = {f["key"]: f for s in evidence_of(report)["sections"] for f in s["fields"]}
+    answered = (
+        AuditEvent.objects.filter(action="incident.assessment_answered")
+        .payload_matches(question="gdpr.personal_data")
+        .get()
+    )
+    assert fields["gdpr_breach"]["value"] == "Yes" and fields["gdpr_breach"]["seq"] == answered.seq
+    assert "rationale: The scores table holds customer names." in fields["gdpr_breach"]["note"]
+    assert fields["phi_types"]["value"] == "names, dates of birth"
+    # Nobody decided these: they say so, never "no".
+    assert fields["hipaa_breach"]["value"] == "not yet assessed"
+    assert fields["ai_serious"]["value"] == "not yet assessed"
+    assert "not yet assessed" in reading_order(report_path(report))
