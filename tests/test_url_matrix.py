@@ -284,6 +284,9 @@ MATRIX: dict[str, Row] = {
     "accounts:processor-create": route(post=only("admin", ok=400)),
     "accounts:processor-delete": route(post=only("admin", ok=REDIRECT), kwargs=a_relationship),
     "api:organisation": route(get=audit_api(), patch=api_only("admin")),
+    "incidents:assessment": route(
+        get=signed_in(), post=only(*RESPONDERS, ok=REDIRECT), kwargs=lambda: {**an_incident(), "regime": "gdpr"}
+    ),
     "api:incident-assessments": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:organisation-processors": route(post=api_only("admin", ok=400)),
     "api:organisation-processor": route(delete=api_only("admin", ok=204), kwargs=a_relationship),

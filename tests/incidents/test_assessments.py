@@ -106,3 +106,26 @@ def test_the_api_reads_and_records_answers_and_refuses_without_rationale(
     assert done.status_code == 200
     serious = next(a for a in done.json() if a["question"] == "ai_act.serious")
     assert serious["value"] == "yes" and serious["answered_by"] == commander.username and serious["seq"]
+
+
+def test_the_page_records_an_assessment_and_refuses_a_determination_without_rationale(
+    incident: Incident, commander: User, viewer: User, client_for: Callable[..., Client]
+) -> None:
+    url = f"/incidents/{incident.public_id}/assessments/hipaa/"
+    assert "Not yet assessed" in client_for(viewer).get(url).content.decode()
+    assert client_for(viewer).post(url, {"hipaa.phi": "yes"}).status_code == 404
+    client = client_for(commander)
+    refused = client.post(url, {"hipaa.phi": "yes", "why-hipaa.phi": ""})
+    assert refused.status_code == 400 and "say why" in refused.content.decode()
+    assert not AssessmentAnswer.objects.exists()
+    saved = client.post(url, {"hipaa.phi": "yes", "why-hipaa.phi": "Lab results were in the bucket.",
+                              "hipaa.phi_types": "lab results"})  # fmt: skip
+    assert saved.status_code == 302
+    # Submitting the same form again (as a browser does) records nothing new.
+    page = client.get(url).content.decode()
+    assert "Lab results were in the bucket." in page and f"Answered by {commander.username}" in page
+    again = client.post(url, {"hipaa.phi": "yes", "why-hipaa.phi": "Lab results were in the bucket.",
+                              "hipaa.phi_types": "lab results"})  # fmt: skip
+    assert again.status_code == 302
+    assert AssessmentAnswer.objects.count() == 2
+    assert client.get(f"/incidents/{incident.public_id}/assessments/nis2/").status_code == 404
