@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := dr_portal.settings
 
-.PHONY: help venv run test lint typecheck check-migrations bench clean
+.PHONY: help venv mlflow-venv run test lint typecheck check-migrations bench clean
 
 help:
 	@echo "make run    - set up and serve the demo on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint | typecheck | check-migrations | bench"
+	@echo "make mlflow-venv - install the MLflow server used by the MLflow connector tests"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
@@ -23,11 +24,23 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# The MLflow server that the connector tests (and the demo's registry) start. Its own
+# virtualenv: mlflow pins gunicorn/graphql-core below the portal's; the portal itself
+# only speaks MLflow's REST API. Without it the MLflow connector tests skip.
+$(VENV)-mlflow/.installed: requirements-mlflow.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
+	$(PYTHON) -m venv $(VENV)-mlflow
+	$(VENV)-mlflow/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mlflow.txt
+	@touch $@
+
+mlflow-venv: $(VENV)-mlflow/.installed
+
 run: venv
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py demo_setup
 	DEBUG=true $(BIN)/python manage.py inventory_demo
 	DEBUG=true $(BIN)/python manage.py incidents_demo
+	DEBUG=true $(BIN)/python manage.py traffic_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
@@ -52,6 +65,7 @@ bench: venv
 	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
+	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VENV)-mlflow var

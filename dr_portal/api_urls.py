@@ -10,6 +10,7 @@ from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
 from incidents import api_assessments, api_intake, api_reports
 from incidents.runs import api as runs_api
+from incidents.runs import api_traffic
 from inventory import api as inventory_api
 
 app_name = "api"
@@ -34,9 +35,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
+    path("inventory/readiness/summary/", inventory_api.readiness_summary, name="inventory-readiness-summary"),
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
+    path("runs/traffic/<uuid:asset_id>/", api_traffic.traffic_route, name="runs-traffic"),
+    path("runs/golden-sets/<uuid:asset_id>/", api_traffic.golden_sets, name="runs-golden-sets"),
+    path("runs/certificates/<uuid:run_id>/", api_traffic.certificate, name="runs-certificate"),
     path("reports/incident/", api_reports.report_incident_create, name="report-create-incident"),
     path("reports/readiness/", api_reports.report_readiness_create, name="report-create-readiness"),
     path("reports/<uuid:report_id>/download/", api_reports.report_download_view, name="report-download"),

@@ -276,6 +276,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
     "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
     "inventory-points-verify": {"task": "inventory.points_verify", "schedule": 3600.0},
+    "inventory-readiness-sweep": {"task": "inventory.readiness_sweep", "schedule": 60.0},
     "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
     "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
     "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
@@ -293,6 +294,15 @@ POINT_VERIFY_DECRYPT = env_bool("POINT_VERIFY_DECRYPT", False)
 # Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
 VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")
 VAULT_KEY_ID = env_str("VAULT_KEY_ID", "k1")
+# How new points are written: "chunks" (deduplicated chunk store, manifest kept in the vault)
+# or "files" (the format-1 engine: one sealed object per file or pack). Old points of either
+# format are always readable.
+BACKUP_FORMAT = env_choices("BACKUP_FORMAT", ["chunks"], allowed={"chunks", "files"})[0]
+# Average chunk size of the chunk store, in KiB (files up to this size are one chunk).
+BACKUP_CHUNK_KIB = env_int("BACKUP_CHUNK_KIB", 1024, minimum=4)
+# Start a fresh chain (store every chunk again) when an asset's chain is this many days old;
+# 0 never does. One damaged chunk then cannot reach points older than the chain.
+BACKUP_FULL_CHAIN_DAYS = env_int("BACKUP_FULL_CHAIN_DAYS", 30, minimum=0)
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 # Recovery runs: progress saves, the lease a running step holds (renewed with each save; a

@@ -35,8 +35,8 @@ from incidents.models import (
     Status,
 )
 from inventory.models import Asset
-from inventory.readiness import AssetReadiness, Level, readiness_for, worst_first
-from inventory.selectors import blast_radius
+from inventory.readiness import AssetReadiness
+from inventory.selectors import blast_radius, readiness_counts, readiness_worst
 
 TIMELINE_PAGE = 50
 
@@ -255,10 +255,9 @@ class ReadinessSummary:
 
 
 def readiness_summary(*, limit: int = 5) -> ReadinessSummary:
-    items = readiness_for()
-    counts = {level.key: sum(1 for r in items if r.level == level) for level in Level}
-    worst = [r for r in worst_first(items) if r.level > Level.OK][:limit]
-    return ReadinessSummary(counts=counts, total=len(items), worst=worst)
+    """From the stored readiness: one aggregate query and the few worst rows."""
+    counts = readiness_counts()
+    return ReadinessSummary(counts=counts, total=sum(counts.values()), worst=readiness_worst(limit=limit))
 
 
 def my_action_items(*, user: Any, limit: int = 10) -> list[ActionItem]:

@@ -8,9 +8,11 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, parser_classes
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,8 +29,17 @@ from inventory.access import (
 from inventory.fields import ASSET_FIELDS, DEPENDENCY_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Backup, Dependency, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.porting import ImportFailed, export_yaml, import_file
-from inventory.readiness import AssetReadiness, Level, readiness_for, rollup
-from inventory.selectors import blast_radius
+from inventory.readiness import AssetReadiness, Level
+from inventory.selectors import (
+    SORTS as READINESS_SORTS,
+)
+from inventory.selectors import (
+    blast_radius,
+    readiness_counts,
+    readiness_page,
+    readiness_rollups,
+    stored_readiness,
+)
 from inventory.services import (
     BackupRefused,
     asset_create,
@@ -165,6 +176,7 @@ class PointOut(serializers.ModelSerializer):
             "data_as_of",
             "size_bytes",
             "file_count",
+            "stats",
             "manifest_sha256",
             "key_id",
             "immutable_until",
@@ -227,6 +239,7 @@ class ReadinessOut(serializers.Serializer):
     backup_age_seconds = serializers.SerializerMethodField()
     rpo_seconds = serializers.SerializerMethodField()
     checks = CheckOut(many=True)
+    assessed_at = serializers.DateTimeField(allow_null=True)
 
     def get_backup_age_seconds(self, item: AssetReadiness) -> float | None:
         return item.backup_age.total_seconds() if item.backup_age is not None else None
@@ -297,8 +310,7 @@ class AssetViewSet(_Editable):
     @action(detail=True, methods=["get"])
     def readiness(self, request: Request, id: str) -> Response:
         asset = access_asset_by_id(request.user, id)
-        item = readiness_for(Asset.objects.with_facts().filter(pk=asset.pk))[0]
-        return Response(ReadinessOut(item).data)
+        return Response(ReadinessOut(stored_readiness(asset)).data)
 
     @extend_schema(request=None, responses={202: BackupOut})
     @action(detail=True, methods=["post"])
@@ -405,8 +417,31 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class RollupOut(serializers.Serializer):
     key = serializers.CharField()
-    worst = serializers.CharField()
+    worst = serializers.CharField(source="worst.key")
     counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class ReadinessQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[level.key for level in Level], required=False)
+    tier = serializers.IntegerField(min_value=0, max_value=3, required=False)
+    team = serializers.CharField(max_length=100, required=False)
+    sort = serializers.ChoiceField(
+        choices=[*READINESS_SORTS, *(f"-{name}" for name in READINESS_SORTS)], required=False, default="status"
+    )
+
+
+@extend_schema(parameters=[ReadinessQuery], responses=ReadinessOut(many=True))
+@api_view(["GET"])
+def readiness(request: Request) -> Response:
+    """Each asset's stored readiness with its reasons, a page at a time; filter by status, tier or team."""
+    access_inventory(request.user)
+    query = ReadinessQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    assets = readiness_page(**query.validated_data)
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(assets, request) or []
+    now = timezone.now()
+    return paginator.get_paginated_response(ReadinessOut([stored_readiness(a, now=now) for a in page], many=True).data)
 
 
 @extend_schema(
@@ -416,25 +451,18 @@ class RollupOut(serializers.Serializer):
             "counts": serializers.DictField(child=serializers.IntegerField()),
             "by_tier": RollupOut(many=True),
             "by_team": RollupOut(many=True),
-            "assets": ReadinessOut(many=True),
         },
     )
 )
 @api_view(["GET"])
-def readiness(request: Request) -> Response:
-    """Readiness of every asset with reasons, and counts by tier and team."""
+def readiness_summary(request: Request) -> Response:
+    """Assets per readiness status, overall and by tier and team (aggregates of the stored state)."""
     access_inventory(request.user)
-    items = readiness_for()
-
-    def groups(by: str) -> list[dict[str, Any]]:
-        return [{"key": g.key, "worst": g.worst.key, "counts": g.counts} for g in rollup(items, by=by)]
-
     return Response(
         {
-            "counts": {level.key: sum(1 for i in items if i.level == level) for level in Level},
-            "by_tier": groups("tier"),
-            "by_team": groups("team"),
-            "assets": ReadinessOut(items, many=True).data,
+            "counts": readiness_counts(),
+            "by_tier": RollupOut(readiness_rollups(by="tier"), many=True).data,
+            "by_team": RollupOut(readiness_rollups(by="team"), many=True).data,
         }
     )
 

@@ -17,6 +17,8 @@ ASSET_FIELDS: tuple[str, ...] = (
     "region",
     "environment",
     "source_uri",
+    "connector",
+    "connector_config",
     "labels",
     "fallback",
     "alternate_region",

@@ -68,7 +68,30 @@ class PolicyForm(forms.ModelForm):
         self.strategy_help = [(value, label, STRATEGY_HELP[value]) for value, label in STRATEGY_CHOICES]
 
 
+def _connector_choices() -> list[tuple[str, str]]:
+    from inventory.connectors import connector_class, connector_kinds
+
+    return [("", "From the source URI (directory or S3)")] + [
+        (kind, connector_class(kind).label or kind) for kind in connector_kinds()
+    ]
+
+
+def connector_help() -> str:
+    """Each kind's fields, required ones starred and secrets marked, for the config box's help."""
+    from inventory.connectors import connector_kinds, kind_fields
+
+    parts = []
+    for kind in connector_kinds():
+        names = [
+            f"{f['name']}{'*' if f['required'] else ''}{' (secret ref)' if f['secret'] else ''}"
+            for f in kind_fields(kind)
+        ]
+        parts.append(f"{kind}: {', '.join(names)}")
+    return "JSON object of the connector's fields. " + "; ".join(parts) + "."
+
+
 class AssetForm(forms.ModelForm):
+    connector = forms.ChoiceField(choices=_connector_choices, required=False)
     data_classes = forms.MultipleChoiceField(
         choices=DataClass.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -77,7 +100,14 @@ class AssetForm(forms.ModelForm):
     class Meta:
         model = Asset
         fields = list(ASSET_FIELDS)
-        widgets = {"fallback": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"fallback": forms.Textarea(attrs={"rows": 2}), "connector_config": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connector_config"].help_text = connector_help()
+
+    def clean_connector_config(self) -> Any:
+        return self.cleaned_data.get("connector_config") or {}
 
 
 class AssetFilterForm(forms.Form):

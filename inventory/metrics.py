@@ -1,19 +1,47 @@
-"""Readiness figures for /metrics, computed from the same facts as the pages."""
+"""Readiness figures for /metrics, read from the stored readiness (inventory.services.readiness).
+
+By default only aggregates (assets per status by tier and by team), so a
+scrape costs a few grouped queries whatever the estate's size; per-asset
+series come with `?per_asset=1` (set `params` in the Prometheus job).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db.models import Count
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from dr_portal.ops.metrics import register
+from dr_portal.ops.metrics import register, scrape_option
 
 
 @register
 def readiness_metrics() -> Iterator[Metric]:
-    from inventory.readiness import Level, readiness_for, rollup
+    from inventory.models import ReadinessState
+    from inventory.readiness import Level
 
-    items = readiness_for()
+    for by, column in (("tier", "asset__tier"), ("team", "asset__owner_team")):
+        family = GaugeMetricFamily(
+            f"drp_readiness_assets_by_{by}", f"Assets per readiness status and {by}.", labels=[by, "status"]
+        )
+        rows = ReadinessState.objects.filter(level__isnull=False).values(column, "level").annotate(n=Count("pk"))
+        for row in rows.order_by(column, "level"):
+            key = f"Tier {row[column]}" if by == "tier" else str(row[column])
+            family.add_metric([key, Level(row["level"]).key], row["n"])
+        yield family
+    due = GaugeMetricFamily(
+        "drp_readiness_due_assets", "Assets whose readiness is due for reassessment (the sweep's backlog)."
+    )
+    due.add_metric([], ReadinessState.objects.filter(next_change_at__lte=timezone.now()).count())
+    yield due
+    if scrape_option("per_asset"):
+        yield from _per_asset()
+
+
+def _per_asset() -> Iterator[Metric]:
+    from inventory.models import ReadinessState
+
     status = GaugeMetricFamily(
         "drp_asset_readiness", "Readiness per asset: 0 ok, 1 at risk, 2 breach.", labels=["asset", "tier", "team"]
     )
@@ -24,24 +52,21 @@ def readiness_metrics() -> Iterator[Metric]:
     checks = GaugeMetricFamily(
         "drp_asset_check", "Each readiness check per asset: 0 ok, 1 at risk, 2 breach.", labels=["asset", "check"]
     )
-    for item in items:
-        name = item.asset.name
-        status.add_metric([name, str(item.asset.tier), item.asset.owner_team], int(item.level))
-        if item.backup_age is not None:
-            age.add_metric([name], item.backup_age.total_seconds())
-        if item.rpo is not None:
-            rpo.add_metric([name], item.rpo.total_seconds())
-        worst: dict[str, Level] = {}
-        for c in item.checks:
-            worst[c.name] = max(worst.get(c.name, Level.OK), c.level)
-        for check_name, level in sorted(worst.items()):
-            checks.add_metric([name, check_name], int(level))
+    now = timezone.now()
+    rows = ReadinessState.objects.filter(level__isnull=False).values_list(
+        "asset__name", "asset__tier", "asset__owner_team", "level", "ok_data_as_of", "rpo_seconds", "checks"
+    )
+    for name, tier, team, level, data_as_of, rpo_seconds, stored_checks in rows.order_by("asset__name").iterator(
+        chunk_size=2000
+    ):
+        status.add_metric([name, str(tier), team], float(level or 0))
+        if data_as_of is not None:
+            age.add_metric([name], (now - data_as_of).total_seconds())
+        if rpo_seconds is not None:
+            rpo.add_metric([name], rpo_seconds)
+        worst: dict[str, int] = {}
+        for check in stored_checks:
+            worst[check["name"]] = max(worst.get(check["name"], 0), check["level"])
+        for check_name, check_level in sorted(worst.items()):
+            checks.add_metric([name, check_name], check_level)
     yield from (status, age, rpo, checks)
-    for by in ("tier", "team"):
-        family = GaugeMetricFamily(
-            f"drp_readiness_assets_by_{by}", f"Assets per readiness status and {by}.", labels=[by, "status"]
-        )
-        for group in rollup(items, by=by):
-            for key, count in group.counts.items():
-                family.add_metric([group.key, key], count)
-        yield family

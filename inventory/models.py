@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -148,6 +149,18 @@ class Serving(models.TextChoices):
     FALLBACK = "fallback", "Fallback (degraded)"
 
 
+URI_CONNECTORS = ("filesystem", "s3")
+
+
+def connector_for_uri(uri: str) -> tuple[str, dict[str, Any]]:
+    """Map a plain source URI to the filesystem or s3 connector's configuration."""
+    text = (uri or "").strip()
+    if text.startswith("s3://"):
+        bucket, _, prefix = text[5:].partition("/")
+        return "s3", {"bucket": bucket, "prefix": prefix.strip("/")}
+    return "filesystem", {"path": text}
+
+
 class Asset(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.SlugField(max_length=100, unique=True, help_text="A short unique name, e.g. fraud-model.")
@@ -164,6 +177,16 @@ class Asset(models.Model):
     environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.PRODUCTION)
     source_uri = models.CharField(
         "Source URI", max_length=500, help_text="A local directory or file, or s3://bucket/prefix."
+    )
+    connector = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="How the source is captured: filesystem, s3, sqlite, postgres, redis, mlflow or vector.",
+    )
+    connector_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The connector's fields as JSON; secrets only as env:NAME or file:/path references.",
     )
     labels = models.JSONField(default=dict, blank=True, help_text="Key/value labels; alerts are matched on them.")
     fallback = models.TextField(blank=True, help_text="What serves, in degraded mode, while this is down.")
@@ -240,8 +263,36 @@ class Asset(models.Model):
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
         elif uri and not uri.startswith("/"):
             errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
+        errors.update(self._connector_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _connector_errors(self) -> dict[str, str]:
+        from inventory.connectors import ConfigInvalid, connector_class
+
+        if self.connector_config is None:
+            self.connector_config = {}
+        if self.connector in URI_CONNECTORS and self.source_uri:
+            # For these kinds the source URI is the source: the config follows it.
+            self.connector, self.connector_config = connector_for_uri(self.source_uri)
+        if not self.connector:
+            return {} if self.connector_config in ({}, None) else {"connector": "Choose a connector for this config."}
+        try:
+            cls = connector_class(self.connector)
+        except ConfigInvalid as exc:
+            return {"connector": str(exc)}
+        try:
+            cls.parse(self.connector_config)
+        except ConfigInvalid as exc:
+            return {"connector_config": str(exc)}
+        return {}
+
+    def source_connector(self) -> tuple[str, dict[str, Any]]:
+        """The connector kind and config that capture this asset; older assets fall back to source_uri."""
+        if self.connector and self.connector not in URI_CONNECTORS:
+            return self.connector, dict(self.connector_config or {})
+        # For a directory or S3 prefix the source URI is authoritative, whatever the stored config says.
+        return connector_for_uri(self.source_uri)
 
 
 class Dependency(models.Model):
@@ -306,6 +357,8 @@ class Backup(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The latest backup of an asset (readiness, the backup panel) without a sort.
+        indexes = [models.Index(fields=["asset", "-created_at"], name="backup_asset_newest")]
         constraints = [
             # One backup of an asset at a time; a second request joins the first.
             models.UniqueConstraint(
@@ -360,7 +413,16 @@ class RecoveryPoint(models.Model):
     data_as_of = models.DateTimeField(help_text="The source's state at this moment is what the point holds.")
     size_bytes = models.PositiveBigIntegerField(default=0)
     file_count = models.PositiveIntegerField(default=0)
-    manifest = models.JSONField(default=dict, blank=True, help_text="Files with their sizes and SHA-256.")
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Format 1: files with their sizes and SHA-256. Format 2: a summary; the manifest is in the vault.",
+    )
+    stats = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Files added/changed/removed, bytes new vs reused, compression ratio, duration, throughput.",
+    )
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     key_id = models.CharField(max_length=100, blank=True, help_text="Which encryption key; never the key.")
     immutable_until = models.DateTimeField(null=True, blank=True)
@@ -404,6 +466,43 @@ class RecoveryPoint(models.Model):
 
 
 # --- recovery plans -------------------------------------------------------------------
+
+
+class ReadinessState(models.Model):
+    """An asset's readiness as last assessed: what pages, the API and /metrics read.
+
+    `inventory.services.readiness` rewrites the row when a fact of the asset
+    changes and when `next_change_at` passes (a backup ageing past its RPO,
+    a drill falling due). `version` goes up with every fact change, so an
+    assessment that read older facts cannot overwrite a newer one.
+    """
+
+    asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="readiness_state")
+    level = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 ok, 1 at risk, 2 breach; null: new")
+    score = models.PositiveSmallIntegerField(default=0, help_text="Percent of its checks the asset passes.")
+    checks = models.JSONField(default=list, blank=True, help_text="[{name, level, reason}] as assessed.")
+    facts = models.JSONField(default=dict, blank=True, help_text="The facts the checks were computed from.")
+    ok_data_as_of = models.DateTimeField(null=True, blank=True, help_text="Data time of the newest good point.")
+    rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rpo_breach_at = models.DateTimeField(null=True, blank=True, help_text="When the newest good point passes the RPO.")
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    next_change_at = models.DateTimeField(
+        null=True, blank=True, help_text="When time alone next changes a check (null: never); due rows are swept."
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_change_at"], name="readiness_next_change"),
+            models.Index(fields=["-level", "asset"], name="readiness_worst_first"),
+            models.Index(fields=["rpo_breach_at"], name="readiness_rpo_breach"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(level__isnull=True) | Q(level__lte=2), name="readiness_level_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"readiness of {self.asset_id}: {self.level}"
 
 
 class StepKind(models.TextChoices):

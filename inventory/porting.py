@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,6 +158,11 @@ def parse_csv(text: str) -> dict[str, list[Row]]:
                 errors.append(f"line {line}, field labels: write labels as key=value;key=value.")
             labels[key.strip()] = val.strip()
         data["labels"] = labels
+        config = data.get("connector_config", "")
+        try:
+            data["connector_config"] = json.loads(config) if config else {}
+        except ValueError:
+            errors.append(f"line {line}, field connector_config: write the connector's fields as a JSON object.")
         for upstream in _split(data.pop("depends_on", "")):
             dependencies.append(Row(line, {"upstream": upstream, "downstream": data["name"]}))
         assets.append(Row(line, data))
@@ -345,6 +351,8 @@ def export_csv() -> str:
         row = {k: ("" if v is None else v) for k, v in asset.items()}
         row["data_classes"] = ";".join(asset["data_classes"])
         row["labels"] = ";".join(f"{k}={v}" for k, v in sorted(asset["labels"].items()))
+        config = asset.get("connector_config") or {}
+        row["connector_config"] = json.dumps(config, sort_keys=True) if config else ""
         row["depends_on"] = ";".join(ups.get(asset["name"], []))
         writer.writerow(row)
     return out.getvalue()

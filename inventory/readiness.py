@@ -51,6 +51,7 @@ CHECK_LABELS = {
     "encryption": "Encryption",
     "residency": "Residency",
     "measured": "Measured recovery",
+    "assessment": "Assessment",
 }
 
 
@@ -71,6 +72,8 @@ class AssetReadiness:
     checks: list[Check]
     backup_age: timedelta | None = None
     rpo: timedelta | None = None
+    data_as_of: datetime | None = None  # of the newest good point
+    assessed_at: datetime | None = None  # when read from the stored state: when it was assessed
 
     @property
     def level(self) -> Level:
@@ -256,15 +259,23 @@ def assess(asset: Any, *, now: datetime, point_regions: set[str] | None = None) 
     checks.append(_check_worm(asset))
     checks.append(_check_encryption(asset))
     checks.append(_check_residency(asset, point_regions or set()))
-    return AssetReadiness(asset, checks, backup_age=age, rpo=rpo)
+    return AssetReadiness(asset, checks, backup_age=age, rpo=rpo, data_as_of=asset.ok_data_as_of, assessed_at=now)
+
+
+def _point_region_rows(asset_ids: Sequence[int]) -> Any:
+    """(asset id, vault region) of every good point, each pair once."""
+    return (
+        RecoveryPoint.objects.good()
+        .filter(asset_id__in=asset_ids)
+        .order_by()  # without this, distinct() also keys on Meta.ordering's column: a row per point
+        .values_list("asset_id", "vault__region")
+        .distinct()
+    )
 
 
 def _point_regions(asset_ids: Sequence[int]) -> dict[int, set[str]]:
     regions: dict[int, set[str]] = {}
-    rows = (
-        RecoveryPoint.objects.good().filter(asset_id__in=asset_ids).values_list("asset_id", "vault__region").distinct()
-    )
-    for asset_id, region in rows:
+    for asset_id, region in _point_region_rows(asset_ids):
         regions.setdefault(asset_id, set()).add(region)
     return regions
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
 from inventory.models import (
     Asset,
@@ -15,21 +17,24 @@ from inventory.models import (
     Dependency,
     PlanStep,
     PointStatus,
+    ReadinessState,
     RecoveryPlan,
     RecoveryPoint,
     RecoveryPolicy,
     Vault,
 )
-from inventory.readiness import LEVEL_BY_KEY, AssetReadiness, readiness_for
+from inventory.querysets import AssetQuerySet
+from inventory.readiness import LEVEL_BY_KEY, AssetReadiness, Check, Level, Rollup
 
-SORTS = {
-    "name": lambda r: (r.asset.name,),
-    "kind": lambda r: (r.asset.kind, r.asset.name),
-    "tier": lambda r: (r.asset.tier, r.asset.name),
-    "team": lambda r: (r.asset.owner_team, r.asset.name),
-    "region": lambda r: (r.asset.region, r.asset.name),
-    "status": lambda r: (-r.level, r.asset.tier, r.asset.name),
-    "backup": lambda r: (r.backup_age is None, r.backup_age.total_seconds() if r.backup_age else 0, r.asset.name),
+# Sorts of the inventory list, done by the database on the stored readiness.
+SORTS: dict[str, list[Any]] = {
+    "name": ["name"],
+    "kind": ["kind", "name"],
+    "tier": ["tier", "name"],
+    "team": ["owner_team", "name"],
+    "region": ["region", "name"],
+    "status": [F("readiness_state__level").desc(nulls_first=True), "tier", "name"],
+    "backup": [F("readiness_state__ok_data_as_of").desc(nulls_last=True), "name"],
 }
 
 
@@ -45,21 +50,95 @@ class AssetFilters:
     descending: bool = False
 
 
-def asset_list(*, filters: AssetFilters, now: datetime | None = None) -> list[AssetReadiness]:
-    """Assets with their readiness, filtered and sorted; a fixed number of queries whatever the size."""
+def stored_readiness(asset: Asset, *, now: datetime | None = None) -> AssetReadiness:
+    """The readiness kept for `asset` (fetched with select_related("readiness_state")), as the rules' own type."""
+    try:
+        state: ReadinessState | None = asset.readiness_state
+    except ReadinessState.DoesNotExist:
+        state = None
+    if state is None or state.level is None:
+        waiting = Check("assessment", Level.RISK, "Not assessed yet; the next readiness sweep will.")
+        return AssetReadiness(asset, [waiting])
+    now = now or timezone.now()
+    return AssetReadiness(
+        asset,
+        [Check(c["name"], Level(c["level"]), c["reason"]) for c in state.checks],
+        backup_age=now - state.ok_data_as_of if state.ok_data_as_of else None,
+        rpo=timedelta(seconds=state.rpo_seconds) if state.rpo_seconds is not None else None,
+        data_as_of=state.ok_data_as_of,
+        assessed_at=state.assessed_at,
+    )
+
+
+def _with_state() -> AssetQuerySet:
+    return Asset.objects.select_related("policy", "vault", "readiness_state")
+
+
+def asset_list(*, filters: AssetFilters) -> QuerySet[Asset]:
+    """Assets filtered and sorted in the database on their stored readiness; paginate, then `stored_readiness`."""
     assets = (
-        Asset.objects.with_facts()
+        _with_state()
         .of_kind(filters.kind)
         .of_tier(filters.tier)
         .of_team(filters.team)
         .in_region(filters.region)
         .matching(filters.q)
     )
-    items = readiness_for(assets, now=now)
     if filters.status in LEVEL_BY_KEY:
-        items = [r for r in items if r.level == LEVEL_BY_KEY[filters.status]]
-    items.sort(key=SORTS.get(filters.sort, SORTS["name"]), reverse=filters.descending)
-    return items
+        assets = assets.filter(readiness_state__level=int(LEVEL_BY_KEY[filters.status]))
+    order = SORTS.get(filters.sort, SORTS["name"])
+    if filters.descending:
+        order = [o.copy().reverse_ordering() if hasattr(o, "reverse_ordering") else f"-{o}" for o in order]
+    return assets.order_by(*order, "pk")
+
+
+def readiness_counts() -> dict[str, int]:
+    """Assets per stored status, by one aggregate query."""
+    counts = {level.key: 0 for level in Level}
+    for row in ReadinessState.objects.filter(level__isnull=False).values("level").annotate(n=Count("pk")):
+        counts[Level(row["level"]).key] = row["n"]
+    return counts
+
+
+def readiness_worst(*, limit: int) -> list[AssetReadiness]:
+    """The assets in the worst state, worst first: tier, then name."""
+    assets = _with_state().filter(readiness_state__level__gt=Level.OK)
+    rows = assets.order_by("-readiness_state__level", "tier", "name")[:limit]
+    now = timezone.now()
+    return [stored_readiness(a, now=now) for a in rows]
+
+
+def readiness_nearest_rpo(*, limit: int) -> list[AssetReadiness]:
+    """Assets with a policy, those without a good backup first, then by when their backup passes the RPO."""
+    assets = _with_state().filter(policy__isnull=False, readiness_state__level__isnull=False)
+    rows = assets.order_by(F("readiness_state__rpo_breach_at").asc(nulls_first=True), "name")[:limit]
+    now = timezone.now()
+    return [stored_readiness(a, now=now) for a in rows]
+
+
+def readiness_rollups(*, by: str) -> list[Rollup]:
+    """Counts by stored status per tier (`by="tier"`) or team (`by="team"`), worst groups first; one query."""
+    column = "asset__tier" if by == "tier" else "asset__owner_team"
+    groups: dict[str, Rollup] = {}
+    rows = ReadinessState.objects.filter(level__isnull=False).values(column, "level").annotate(n=Count("pk"))
+    for row in rows:
+        key = f"Tier {row[column]}" if by == "tier" else str(row[column])
+        group = groups.setdefault(key, Rollup(key))
+        level = Level(row["level"])
+        group.counts[level.key] += row["n"]
+        group.worst = max(group.worst, level)
+    return sorted(groups.values(), key=lambda r: (-r.worst, -r.counts["breach"], -r.counts["at_risk"], r.key))
+
+
+def readiness_page(
+    *, status: str = "", tier: int | None = None, team: str = "", sort: str = "status"
+) -> QuerySet[Asset]:
+    """Assets for the readiness API: filtered and sorted on the stored state (paginate the result)."""
+    return asset_list(
+        filters=AssetFilters(
+            status=status, tier=tier, team=team, sort=sort.lstrip("-"), descending=sort.startswith("-")
+        )
+    )
 
 
 def asset_filter_choices() -> dict[str, list[str]]:
@@ -87,6 +166,17 @@ def asset_dependency_by_id(*, asset: Asset, dependency_id: int) -> Dependency | 
 
 def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
     return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
+
+
+def point_previous(*, asset: Asset, vault: Vault) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(manifest or format-2 summary, stats) of the asset's newest good point in ``vault``."""
+    row = (
+        RecoveryPoint.objects.filter(asset=asset, vault=vault, status=PointStatus.OK)
+        .order_by("-data_as_of")
+        .values_list("manifest", "stats")
+        .first()
+    )
+    return (row[0], row[1]) if row else (None, None)
 
 
 def asset_backups(*, asset: Asset, limit: int = 10) -> QuerySet[Backup]:

@@ -12,6 +12,7 @@ from inventory.services import (
     points_expire_due,
     points_verify_due,
 )
+from inventory.services.readiness import readiness_sweep
 
 
 @shared_task(name="inventory.backup_run")
@@ -49,3 +50,8 @@ def point_verify_run(point_id: int) -> str:
 def points_verify() -> str:
     due = points_verify_due()
     return f"queued verification of {len(due)} recovery points"
+
+
+@shared_task(name="inventory.readiness_sweep", expires=50)
+def readiness_sweep_task() -> str:
+    return f"assessed the readiness of {readiness_sweep()} assets"

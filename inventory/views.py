@@ -31,14 +31,7 @@ from inventory.access import (
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PlanForm, PolicyForm, VaultForm
 from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml, import_file
-from inventory.readiness import (
-    AssetReadiness,
-    Level,
-    asset_readiness,
-    readiness_for,
-    rollup,
-    worst_first,
-)
+from inventory.readiness import AssetReadiness, Level
 from inventory.selectors import (
     AssetFilters,
     asset_backups,
@@ -51,6 +44,11 @@ from inventory.selectors import (
     plan_list,
     plan_steps,
     policy_list,
+    readiness_counts,
+    readiness_nearest_rpo,
+    readiness_rollups,
+    readiness_worst,
+    stored_readiness,
     vault_list,
 )
 from inventory.services import (
@@ -72,6 +70,7 @@ from inventory.services import (
 )
 
 PAGE_SIZE = 25
+WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
 TONE = {Level.OK: "ok", Level.RISK: "risk", Level.BREACH: "bad"}
 
 
@@ -97,6 +96,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AssetFilterForm(request.GET or None, **asset_filter_choices())
     filters = _filters(form)
     page = Paginator(asset_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [stored_readiness(asset) for asset in page.object_list]  # type: ignore[misc]
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
@@ -130,7 +130,7 @@ def _graph(asset: Asset, readiness: AssetReadiness) -> Any:
 
 
 def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: Any) -> dict[str, Any]:
-    readiness = asset_readiness(asset=asset)
+    readiness = stored_readiness(asset)
     graph, ups, downs = _graph(asset, readiness)
     can_manage = can(request.user, Perm.MANAGE_INVENTORY)
     context = {
@@ -344,15 +344,16 @@ def rpo_chart(items: list[AssetReadiness]) -> Any:
 @require_GET
 def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
-    items = readiness_for()
-    counts = {level.key: sum(1 for r in items if r.level == level) for level in Level}
+    counts = readiness_counts()
+    worst = readiness_worst(limit=WORST_SHOWN)
     context = {
         "counts": counts,
-        "total": len(items),
-        "worst": [r for r in worst_first(items) if r.level > Level.OK],
-        "tiers": rollup(items, by="tier"),
-        "teams": rollup(items, by="team"),
-        "chart": rpo_chart(items),
+        "total": sum(counts.values()),
+        "worst": worst,
+        "worst_shown": WORST_SHOWN,
+        "tiers": readiness_rollups(by="tier"),
+        "teams": readiness_rollups(by="team"),
+        "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
     }
     return render(request, "inventory/readiness.html", context)

@@ -154,6 +154,14 @@ def a_run() -> dict[str, Any]:
     return {"run_id": RecoveryRunFactory.create().public_id}
 
 
+def a_certified_run() -> dict[str, Any]:
+    from incidents.runs.certificate.build import certificate_issue
+
+    run = RecoveryRunFactory.create()
+    certificate_issue(run=run, golden={})
+    return {"run_id": run.public_id}
+
+
 def a_step() -> dict[str, Any]:
     return {"step_id": StepRunFactory.create().public_id}
 
@@ -245,6 +253,7 @@ MATRIX: dict[str, Row] = {
     "runs:new": route(get=only(*COMMANDERS), post=only(*COMMANDERS)),
     "runs:detail": route(get=signed_in(), kwargs=a_run),
     "runs:cancel": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_run),
+    "runs:certificate": route(get=signed_in(), kwargs=a_certified_run),
     "runs:step-retry": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_step),
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
@@ -305,6 +314,7 @@ MATRIX: dict[str, Row] = {
     "api:inventory-point-list": route(get=api()),
     "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": route(get=api()),
+    "api:inventory-readiness-summary": route(get=api()),
     "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),
     "api:inventory-plan-detail": route(get=api(), put=api_only("admin", ok=400), kwargs=by_id(RecoveryPlanFactory)),
     "api:inventory-plan-default": route(post=api_only("admin", ok=400)),
@@ -324,6 +334,10 @@ MATRIX: dict[str, Row] = {
         post=api_only(*RESPONDERS, ok=400) | {"commander": 403, "oncall": 403}, kwargs=by_id(StepRunFactory)
     ),
     "api:runs-approval-list": route(get=api_only(*RESPONDERS)),
+    # An empty body names the missing fields; only those who change the inventory may write.
+    "api:runs-traffic": route(get=api(), put=api_only("admin", ok=400), kwargs=an_asset),
+    "api:runs-golden-sets": route(get=api(), post=api_only("admin", ok=400), kwargs=an_asset),
+    "api:runs-certificate": route(get=api(), kwargs=a_certified_run),
     "api:inventory-blast-radius": route(post=api(), body=some_assets),
     "api:inventory-import": route(post=api_only("admin", ok=400)),
     "api:inventory-export": route(get=api()),

@@ -7,6 +7,8 @@ callable that yields prometheus_client metric families.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models import Count
 from django.utils import timezone
@@ -15,6 +17,21 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 CollectorFn = Callable[[], Iterable[Metric]]
 _collectors: list[CollectorFn] = []
+# Options of the scrape in progress (query parameters set to 1/true), for collectors with optional detail.
+_options: ContextVar[frozenset[str]] = ContextVar("metrics_scrape_options", default=frozenset())
+
+
+def scrape_option(name: str) -> bool:
+    return name in _options.get()
+
+
+@contextmanager
+def scrape_options(names: Iterable[str]) -> Iterator[None]:
+    token = _options.set(frozenset(names))
+    try:
+        yield
+    finally:
+        _options.reset(token)
 
 
 def register(fn: CollectorFn) -> CollectorFn:

@@ -265,3 +265,11 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} of {self.step_id} by {self.approver_id}"
+
+
+# Models that live in their own packages, registered with this app.
+from incidents.runs.certificate.models import RunCertificate  # noqa: E402
+from incidents.runs.drivers.models import EndpointRoute  # noqa: E402
+from incidents.runs.golden.models import GoldenSet  # noqa: E402
+
+__all__ = ["Approval", "EndpointRoute", "GoldenSet", "RecoveryRun", "RunCertificate", "RunLock", "StepRun"]

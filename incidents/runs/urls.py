@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("<uuid:run_id>/", views.detail, name="detail"),
     path("<uuid:run_id>/cancel/", views.cancel, name="cancel"),
+    path("<uuid:run_id>/certificate.json", views.certificate_download, name="certificate"),
     path("steps/<uuid:step_id>/retry/", views.step_retry_view, name="step-retry"),
     path("steps/<uuid:step_id>/skip/", views.step_reason, {"action": "skip"}, name="step-skip"),
     path("steps/<uuid:step_id>/done/", views.step_reason, {"action": "done"}, name="step-done"),

@@ -6,13 +6,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import Perm, can
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.runs.access import access_run_by_id, access_runs, access_step_by_id
+from incidents.runs.certificate.models import RunCertificate
+from incidents.runs.certificate.selectors import run_certificate
 from incidents.runs.forms import DecisionForm, ReasonForm, RunForm
 from incidents.runs.models import RecoveryRun
 from incidents.runs.selectors import (
@@ -82,7 +84,21 @@ def _live_context(request: AuthenticatedHttpRequest, run: RecoveryRun) -> dict[s
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "can_respond": can(request.user, Perm.RESPOND_INCIDENTS),
         "polling": run.is_active or (run.finished_at is not None and run.cleaned_at is None),
+        "certificate": run_certificate(run=run),
     }
+
+
+@login_required
+@require_GET
+def certificate_download(request: AuthenticatedHttpRequest, run_id: str) -> HttpResponse:
+    """The signed certificate file, byte for byte as issued (verify it with manage.py certificate_verify)."""
+    run = access_run_by_id(request.user, run_id)
+    cert = RunCertificate.objects.filter(run=run).first()
+    if cert is None:
+        raise Http404("This run has no certificate yet.")
+    response = HttpResponse(cert.document, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{run.reference}.json"'
+    return response
 
 
 @login_required

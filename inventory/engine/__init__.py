@@ -31,6 +31,10 @@ Public interface (stable; the Django side calls only these names)::
 
     Manifest.to_json() / Manifest.from_json(data)                    # store it in a JSONField
 
+    # the chunk store (manifest format 2, kept in the vault): see inventory.engine.chunks
+    backup_chunked(...) -> ChunkedManifest; read_manifest_v2(*, vault, point, keyring)
+    restore_chunked(...) -> RestoreResult; verify_chunked(...) -> VerifyReport
+
 ``progress(bytes_done, bytes_total)`` and ``should_cancel() -> bool`` are called at most
 every ``check_interval`` seconds (default 0.5) plus once at the start and the end, so
 they may write to or read from a database. Every failure is an :class:`EngineError`
@@ -41,6 +45,14 @@ See docs/backups.md for the formats and the guarantees.
 from __future__ import annotations
 
 from inventory.engine.backup import backup_tree, delete_point, point_is_complete, read_manifest
+from inventory.engine.chunks import (
+    ChunkedManifest,
+    backup_chunked,
+    read_manifest_v2,
+    restore_chunked,
+    verify_chunked,
+)
+from inventory.engine.cleanup import CleanupResult, cleanup_target
 from inventory.engine.crypto import DEFAULT_CHUNK_SIZE, KeyRing, generate_key_file
 from inventory.engine.errors import (
     Cancelled,
@@ -64,22 +76,15 @@ from inventory.engine.errors import (
     VaultUnavailable,
 )
 from inventory.engine.manifest import FileEntry, Manifest
-from inventory.engine.restore import (
-    CleanupResult,
-    Problem,
-    RestoreResult,
-    VerifyReport,
-    cleanup_target,
-    restore_tree,
-    verify_point,
-    verify_target,
-)
+from inventory.engine.restore import RestoreResult, restore_tree
 from inventory.engine.sources import LocalSource, S3Source, Source, source_from_uri
 from inventory.engine.vaults import FilesystemVault, ObjectInfo, S3Config, S3Vault, Vault, vault_from_uri
+from inventory.engine.verify import Problem, VerifyReport, verify_point, verify_target
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "Cancelled",
+    "ChunkedManifest",
     "CleanupResult",
     "CorruptObject",
     "EngineError",
@@ -113,15 +118,19 @@ __all__ = [
     "VaultReadOnly",
     "VaultUnavailable",
     "VerifyReport",
+    "backup_chunked",
     "backup_tree",
     "cleanup_target",
     "delete_point",
     "generate_key_file",
     "point_is_complete",
     "read_manifest",
+    "read_manifest_v2",
+    "restore_chunked",
     "restore_tree",
     "source_from_uri",
     "vault_from_uri",
+    "verify_chunked",
     "verify_point",
     "verify_target",
 ]

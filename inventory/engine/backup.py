@@ -28,9 +28,10 @@ from inventory.engine.errors import (
     ObjectMissing,
     VaultFull,
 )
+from inventory.engine.fmt import human_size
 from inventory.engine.manifest import FileEntry, Manifest, manifest_key, object_key
 from inventory.engine.sources import Source, SourceFile, source_from_uri
-from inventory.engine.vaults import S3Config, Vault, _human, check_key
+from inventory.engine.vaults import S3Config, Vault, check_key
 
 PACK_BELOW = 1024 * 1024
 PACK_SIZE = 32 * 1024 * 1024
@@ -105,7 +106,7 @@ class Ticker:
         if self._should_cancel is not None and self._should_cancel():
             raise Cancelled(
                 f"{self._what} was cancelled after {self.files_done} of {self.files_total} files "
-                f"({_human(self.done)} of {_human(self.total)})."
+                f"({human_size(self.done)} of {human_size(self.total)})."
             )
 
     def finish(self) -> None:
@@ -189,7 +190,7 @@ def backup_tree(
     free = vault.free_bytes()
     if free is not None and need > free:
         raise VaultFull(
-            f"The vault at {vault.uri} has {_human(free)} free but this backup needs {_human(need)}; "
+            f"The vault at {vault.uri} has {human_size(free)} free but this backup needs {human_size(need)}; "
             "nothing was written."
         )
 

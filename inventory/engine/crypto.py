@@ -159,10 +159,13 @@ class KeyRing:
                 f"Add it to {DEFAULT_KEYS_ENV} or the key file."
             ) from None
 
+    def manifest_mac_key(self, key_id: str) -> bytes:
+        """The key manifests (and chunk indexes) of ``key_id`` are authenticated with."""
+        return derive_key(self.key(key_id), salt=b"", info=_MANIFEST_INFO + key_id.encode("ascii"))
+
     def manifest_mac(self, key_id: str, data: bytes) -> str:
         """HMAC-SHA256 over a manifest's canonical bytes, under a key derived from ``key_id``."""
-        mac_key = _derive(self.key(key_id), salt=b"", info=_MANIFEST_INFO + key_id.encode("ascii"))
-        return hmac.new(mac_key, data, hashlib.sha256).hexdigest()
+        return hmac.new(self.manifest_mac_key(key_id), data, hashlib.sha256).hexdigest()
 
 
 def generate_key_file(directory: Path, *, key_id: str = "k1") -> Path:
@@ -189,7 +192,7 @@ def generate_key_file(directory: Path, *, key_id: str = "k1") -> Path:
     return path
 
 
-def _derive(master: bytes, *, salt: bytes, info: bytes) -> bytes:
+def derive_key(master: bytes, *, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt or None, info=info).derive(master)
 
 
@@ -327,7 +330,7 @@ class Sealer:
         kid = self._key_id.encode("ascii")
         header = MAGIC + struct.pack(">BB", FORMAT_VERSION, len(kid)) + kid
         header += struct.pack(">I", self._chunk_size) + salt + prefix
-        aead = AESGCM(_derive(self._master, salt=salt, info=_OBJECT_INFO + kid))
+        aead = AESGCM(derive_key(self._master, salt=salt, info=_OBJECT_INFO + kid))
         digest = hashlib.sha256()
         stored_digest = hashlib.sha256(header)
         result = self.result
@@ -429,7 +432,7 @@ def open_sealed(src: Readable, *, keyring: KeyRing, buffer: bytearray | None = N
     """
     header, info, salt, prefix = _read_header(src)
     kid = info.key_id.encode("ascii")
-    aead = AESGCM(_derive(keyring.key(info.key_id), salt=salt, info=_OBJECT_INFO + kid))
+    aead = AESGCM(derive_key(keyring.key(info.key_id), salt=salt, info=_OBJECT_INFO + kid))
     record = info.chunk_size + TAG_BYTES
     buf = buffer if buffer is not None and len(buffer) == record else bytearray(record)
     view = memoryview(buf)

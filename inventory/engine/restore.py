@@ -1,4 +1,4 @@
-"""Restore a recovery point into a directory, verify points and targets, clean up drill targets."""
+"""Restore a recovery point into a directory: stage every file verified, then make them visible."""
 
 from __future__ import annotations
 
@@ -16,21 +16,13 @@ from pathlib import Path
 from inventory.engine._fsutil import flush, start_writeback
 from inventory.engine.backup import CancelFn, ProgressFn, Ticker
 from inventory.engine.crypto import TAG_BYTES, KeyRing, Readable, open_sealed
-from inventory.engine.errors import (
-    Cancelled,
-    CorruptObject,
-    EngineError,
-    HashMismatch,
-    IntegrityError,
-    ObjectMissing,
-    UnsafePath,
-)
-from inventory.engine.manifest import FileEntry, Manifest, check_relative_path
+from inventory.engine.errors import Cancelled, CorruptObject, HashMismatch, IntegrityError, UnsafePath
+from inventory.engine.manifest import FileEntry, Manifest
+from inventory.engine.target import hash_file, part_name, safe_parent, target_root
 from inventory.engine.vaults import LimitedReader, Vault
+from inventory.engine.verify import hash_object, open_entry
 
-_READ_SIZE = 1024 * 1024
-PART_PREFIX = ".drp-"
-PART_SUFFIX = ".part"
+__all__ = ["RestoreResult", "restore_tree"]
 
 
 @dataclass
@@ -53,111 +45,6 @@ class RestoreResult:
             "bytes_restored": self.bytes_restored,
             "all_hashes_verified": len(self.verified) == self.files_total,
         }
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    problem: str
-    expected: str | None = None
-    actual: str | None = None
-
-    def __str__(self) -> str:
-        hashes = f" (expected {self.expected}, found {self.actual})" if self.expected or self.actual else ""
-        return f"{self.path}: {self.problem}{hashes}"
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0
-    bytes_checked: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"All {self.checked} files verified."
-        head = "; ".join(str(p) for p in self.problems[:3])
-        more = f" and {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
-        return f"{len(self.problems)} of {self.checked} files failed verification: {head}{more}."
-
-
-def part_name(path: str) -> str:
-    """The staging name of a manifest path: hidden, fixed length, unique per path."""
-    return f"{PART_PREFIX}{hashlib.sha256(path.encode('utf-8')).hexdigest()[:24]}{PART_SUFFIX}"
-
-
-def _target_root(target_dir: Path) -> Path:
-    try:
-        target_dir.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise UnsafePath(f"The restore target {target_dir} exists and is not a directory.") from None
-    if target_dir.is_symlink():
-        raise UnsafePath(f"The restore target {target_dir} is a symbolic link; give the real directory.")
-    return target_dir.resolve(strict=True)
-
-
-def _safe_parent(root: Path, path: str, *, create: bool, checked: set[str] | None = None) -> Path | None:
-    """The directory that will hold ``path`` under ``root``, created one level at a time.
-
-    Each existing level must be a real directory, never a symbolic link, so a link planted
-    in the target cannot carry a restore outside it. Returns None when ``create`` is False
-    and a level is missing. ``checked`` remembers folders already proven within one run.
-    """
-    parts = check_relative_path(path).split("/")
-    folder = "/".join(parts[:-1])
-    if checked is not None and folder in checked:
-        return root / folder if folder else root
-    current = root
-    for part in parts[:-1]:
-        current = current / part
-        try:
-            info = os.lstat(current)
-        except FileNotFoundError:
-            if not create:
-                return None
-            os.mkdir(current, 0o755)
-            continue
-        if stat_mod.S_ISLNK(info.st_mode):
-            raise UnsafePath(f"Refusing to restore {path}: {current.relative_to(root)} in the target is a link.")
-        if not stat_mod.S_ISDIR(info.st_mode):
-            raise UnsafePath(f"Refusing to restore {path}: {current.relative_to(root)} in the target is not a folder.")
-    if checked is not None:
-        checked.add(folder)
-    return current
-
-
-def _hash_file(path: str | Path, *, on_chunk: Callable[[int], None] | None = None) -> tuple[int, str] | None:
-    """(size, sha256) of a regular file, not following links; None if there is no such file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except OSError:
-        return None  # a link (ELOOP) or unreadable: treat as absent, it will be replaced
-    digest = hashlib.sha256()
-    size = 0
-    buf = bytearray(_READ_SIZE)
-    view = memoryview(buf)
-    with open(fd, "rb", buffering=0) as handle:
-        if not stat_mod.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        while True:
-            got = handle.readinto(buf)
-            if not got:
-                break
-            digest.update(view[:got])
-            size += got
-            if on_chunk is not None:
-                on_chunk(got)
-    return size, digest.hexdigest()
-
-
-def _open_entry(vault: Vault, entry: FileEntry) -> contextlib.AbstractContextManager[Readable]:
-    return vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset, length=entry.stored_size)
 
 
 _SKIP_BY_READING = 8 * 1024 * 1024
@@ -188,7 +75,7 @@ class _Cursor:
     @contextlib.contextmanager
     def member(self, entry: FileEntry) -> Iterator[Readable]:
         if entry.object_key not in self._shared:
-            with _open_entry(self._vault, entry) as stream:
+            with open_entry(self._vault, entry) as stream:
                 yield stream
             return
         gap = entry.offset - self._position
@@ -218,19 +105,6 @@ class _Cursor:
         context, self._context, self._stream, self._key = self._context, None, None, None
         if context is not None:
             context.__exit__(None, None, None)
-
-
-def _hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with _open_entry(vault, entry) as stream:
-        while True:
-            data = stream.read(_READ_SIZE)
-            if not data:
-                break
-            digest.update(data)
-            size += len(data)
-    return size, digest.hexdigest()
 
 
 _THREADED_WRITE_MIN = 256 * 1024
@@ -318,7 +192,7 @@ def _stage(
                 written += len(plain)
                 on_chunk(len(plain))
         except CorruptObject as exc:
-            size, actual = _hash_object(vault, entry)
+            size, actual = hash_object(vault, entry)
             raise CorruptObject(
                 f"{entry.path}: its stored object {entry.object_key} is damaged ({exc}). "
                 f"Object SHA-256 recorded at backup {entry.stored_sha256}, found now {actual} ({size} bytes). "
@@ -384,7 +258,7 @@ def restore_tree(
     """
     manifest.check_mac(keyring)
     keyring.key(manifest.key_id)
-    root = _target_root(Path(target_dir))
+    root = target_root(Path(target_dir))
     result = RestoreResult(target_dir=root, files_total=len(manifest.files), bytes_total=manifest.total_bytes)
     ticker = Ticker(
         total=manifest.total_bytes,
@@ -408,7 +282,7 @@ def restore_tree(
             folder, _, name = entry.path.rpartition("/")
             parent = parents.get(folder)
             if parent is None:
-                proven = _safe_parent(root, entry.path, create=True, checked=checked)
+                proven = safe_parent(root, entry.path, create=True, checked=checked)
                 assert proven is not None
                 parent = parents[folder] = str(proven)
             final = os.path.join(parent, name)
@@ -471,193 +345,10 @@ def _matches(path: str, entry: FileEntry, info: os.stat_result | None = None) ->
     info = info or _lstat(path)
     if info is None or not stat_mod.S_ISREG(info.st_mode) or info.st_size != entry.size:
         return False
-    found = _hash_file(path)
+    found = hash_file(path)
     return found is not None and found == (entry.size, entry.sha256)
 
 
 def _ensure_no_part(part: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(part)
-
-
-def verify_point(
-    *,
-    vault: Vault,
-    manifest: Manifest,
-    keyring: KeyRing | None = None,
-    decrypt: bool = False,
-    progress: ProgressFn | None = None,
-    should_cancel: CancelFn | None = None,
-    check_interval: float = 0.5,
-) -> VerifyReport:
-    """Check a point where it is stored, without restoring it.
-
-    Always: each object exists and its size and SHA-256 equal those recorded at backup
-    (needs no key). With ``keyring``: the manifest's MAC too. With ``decrypt=True`` as
-    well: every chunk is authenticated and the plaintext SHA-256 compared, which proves
-    the point restorable with the keys at hand.
-    """
-    report = VerifyReport()
-    if keyring is not None:
-        try:
-            manifest.check_mac(keyring)
-        except EngineError as exc:
-            report.problems.append(Problem(path=manifest.manifest_key, problem=str(exc)))
-            return report
-    elif decrypt:
-        raise ValueError("decrypt=True needs a keyring")
-    total = manifest.total_stored_bytes + (manifest.total_bytes if decrypt else 0)
-    ticker = Ticker(total=total, progress=progress, should_cancel=should_cancel, interval=check_interval, what="Verify")
-    ticker.files_total = len(manifest.files)
-    for entry in manifest.files:
-        try:
-            size, digest = _hash_object(vault, entry)
-        except ObjectMissing:
-            report.problems.append(Problem(path=entry.path, problem=f"object {entry.object_key} is missing"))
-            continue
-        ticker.add(size)
-        report.checked += 1
-        report.bytes_checked += size
-        if (size, digest) != (entry.stored_size, entry.stored_sha256):
-            report.problems.append(
-                Problem(
-                    path=entry.path,
-                    problem=f"stored object {entry.object_key} changed ({size} bytes, {entry.stored_size} recorded)",
-                    expected=entry.stored_sha256,
-                    actual=digest,
-                )
-            )
-            continue
-        if decrypt and keyring is not None:
-            plain = hashlib.sha256()
-            try:
-                with _open_entry(vault, entry) as stream:
-                    for chunk in open_sealed(stream, keyring=keyring):
-                        plain.update(chunk)
-                        ticker.add(len(chunk))
-            except (CorruptObject, EngineError) as exc:
-                report.problems.append(Problem(path=entry.path, problem=f"cannot be decrypted: {exc}"))
-                continue
-            if plain.hexdigest() != entry.sha256:
-                report.problems.append(
-                    Problem(
-                        path=entry.path, problem="content hash differs", expected=entry.sha256, actual=plain.hexdigest()
-                    )
-                )
-        ticker.files_done += 1
-    ticker.finish()
-    return report
-
-
-def verify_target(
-    *,
-    manifest: Manifest,
-    target_dir: Path,
-    progress: ProgressFn | None = None,
-    should_cancel: CancelFn | None = None,
-    check_interval: float = 0.5,
-) -> VerifyReport:
-    """Re-hash a restored tree against the manifest: every file present, same size, same SHA-256."""
-    report = VerifyReport()
-    root = Path(target_dir)
-    if not root.is_dir() or root.is_symlink():
-        report.problems.append(Problem(path=str(target_dir), problem="the target folder does not exist"))
-        return report
-    root = root.resolve(strict=True)
-    ticker = Ticker(
-        total=manifest.total_bytes,
-        progress=progress,
-        should_cancel=should_cancel,
-        interval=check_interval,
-        what="Verify",
-    )
-    ticker.files_total = len(manifest.files)
-    for entry in manifest.files:
-        try:
-            parent = _safe_parent(root, entry.path, create=False)
-        except UnsafePath as exc:
-            report.problems.append(Problem(path=entry.path, problem=str(exc)))
-            continue
-        found = None if parent is None else _hash_file(parent / entry.path.rsplit("/", 1)[-1], on_chunk=ticker.add)
-        report.checked += 1
-        if found is None:
-            report.problems.append(Problem(path=entry.path, problem="missing from the target"))
-            continue
-        size, digest = found
-        report.bytes_checked += size
-        if (size, digest) != (entry.size, entry.sha256):
-            report.problems.append(
-                Problem(
-                    path=entry.path,
-                    problem=f"differs ({size} bytes, {entry.size} expected)",
-                    expected=entry.sha256,
-                    actual=digest,
-                )
-            )
-        ticker.files_done += 1
-    ticker.finish()
-    return report
-
-
-@dataclass
-class CleanupResult:
-    removed_files: int = 0
-    removed_dirs: int = 0
-    kept: list[str] = field(default_factory=list)
-
-
-def cleanup_target(*, target_dir: Path, manifest: Manifest, remove_root: bool = True) -> CleanupResult:
-    """Remove what a restore of ``manifest`` put under ``target_dir`` (for drill targets).
-
-    Only files the manifest names (and their staging parts) are removed, then folders
-    left empty, deepest first; the target itself goes too when empty and ``remove_root``.
-    Nothing else is touched and no link is followed, so pointing this at the wrong folder
-    removes at most copies of the point's own files. Files the restore did not create are
-    reported in ``kept`` by way of the folders that could not be removed.
-    """
-    result = CleanupResult()
-    root = Path(target_dir)
-    if root.is_symlink():
-        raise UnsafePath(f"Refusing to clean {target_dir}: it is a symbolic link.")
-    if not root.exists():
-        return result
-    root = root.resolve(strict=True)
-    if root == Path(root.anchor) or root == Path.home():
-        raise UnsafePath(f"Refusing to clean {root}: it is not a restore target.")
-    folders: set[Path] = set()
-    for entry in manifest.files:
-        ancestors = entry.path.split("/")[:-1]
-        for depth in range(1, len(ancestors) + 1):
-            folders.add(root.joinpath(*ancestors[:depth]))
-        parent = _safe_parent(root, entry.path, create=False)
-        if parent is None:
-            continue
-        for candidate in (parent / entry.path.rsplit("/", 1)[-1], parent / part_name(entry.path)):
-            try:
-                info = os.lstat(candidate)
-            except FileNotFoundError:
-                continue
-            if stat_mod.S_ISDIR(info.st_mode):
-                result.kept.append(str(candidate.relative_to(root)))
-                continue
-            os.unlink(candidate)
-            result.removed_files += 1
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        try:
-            folder.rmdir()
-            result.removed_dirs += 1
-        except OSError:
-            if os.path.lexists(folder):
-                result.kept.append(str(folder.relative_to(root)) + "/")
-    if remove_root:
-        with contextlib.suppress(OSError):
-            root.rmdir()
-    return result
-
-
-def iter_part_files(target_dir: Path) -> Iterator[Path]:
-    """Staging parts under a target (left by an interrupted restore); for tests and reports."""
-    for dirpath, _dirnames, filenames in os.walk(target_dir):
-        for name in filenames:
-            if name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX):
-                yield Path(dirpath, name)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from inventory.engine.crypto import Readable
 from inventory.engine.errors import SourceMissing, SourceUnreadable
 from inventory.engine.manifest import check_relative_path
-from inventory.engine.vaults import S3Config, _BodyReader, _client_error_code, parse_s3_uri
+from inventory.engine.vaults.s3 import BodyReader, S3Config, client_error_code, parse_s3_uri
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class S3Source:
                         continue
                     scan.files.append(SourceFile(rel, int(item.get("Size", 0)), 0o644, key))
         except ClientError as exc:
-            if _client_error_code(exc) == "NoSuchBucket":
+            if client_error_code(exc) == "NoSuchBucket":
                 raise SourceMissing(f"The source bucket of {self.uri} does not exist.") from None
             raise SourceUnreadable(f"The source {self.uri} cannot be listed: {exc}") from None
         except BotoCoreError as exc:
@@ -217,12 +217,12 @@ class S3Source:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=item.handle)
         except ClientError as exc:
-            if _client_error_code(exc) in ("NoSuchKey", "404"):
+            if client_error_code(exc) in ("NoSuchKey", "404"):
                 raise SourceMissing(f"The object {item.path} disappeared from {self.uri} during the backup.") from None
             raise SourceUnreadable(f"The object {item.path} in {self.uri} cannot be read: {exc}") from None
         except BotoCoreError as exc:
             raise SourceUnreadable(f"The object {item.path} in {self.uri} cannot be read: {exc}") from None
-        reader = _BodyReader(response["Body"])
+        reader = BodyReader(response["Body"])
         try:
             yield reader
         finally:

@@ -28,6 +28,8 @@ from inventory.models import (
     RecoveryPoint,
     RecoveryPolicy,
 )
+from inventory.selectors import point_previous
+from inventory.services.readiness import readiness_facts_changed
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigge
         obj=locked,
         payload={"backup": str(backup.public_id), "trigger": trigger, "vault": locked.vault.name},
     )
+    readiness_facts_changed(asset_ids=[locked.pk])
     _enqueue(backup)
     return backup
 
@@ -132,6 +135,7 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
         key_id=result.key_id,
         immutable_until=result.immutable_until,
         verified_at=result.verified_at,
+        stats=result.stats,
     )
     locked.status = BackupStatus.SUCCEEDED
     locked.finished_at = now
@@ -140,6 +144,7 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
     locked.bytes_total = result.size_bytes
     locked.files_done = result.file_count
     locked.save(update_fields=["status", "finished_at", "progress_at", "bytes_done", "bytes_total", "files_done"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.completed",
         system_actor="system:worker",
@@ -185,6 +190,7 @@ def backup_fail(
             size_bytes=locked.bytes_done,
             note=locked.error,
         )
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.failed",
         system_actor="system:worker",
@@ -205,6 +211,7 @@ def backup_execute(*, backup_id: int) -> str:
     def progress(bytes_done: int, bytes_total: int) -> bool:
         return backup_progress(backup=backup, bytes_done=bytes_done, bytes_total=bytes_total)
 
+    previous, previous_stats = point_previous(asset=backup.asset, vault=backup.vault)
     try:
         result = vault_io.take_backup(
             asset=backup.asset,
@@ -212,10 +219,12 @@ def backup_execute(*, backup_id: int) -> str:
             point_id=point_id,
             worm_days=policy.worm_days if policy else 0,
             progress=progress,
+            previous=previous,
+            previous_stats=previous_stats,
         )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         backup_fail(
             backup=backup, code=failure.code, reason=str(failure), only_attempt=backup.attempts, point_id=point_id
         )
@@ -291,7 +300,7 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
     if locked.status == PointStatus.EXPIRED:
         return locked
     if locked.immutable_until is not None and locked.immutable_until > now:
-        raise vault_io.BackupFailure(
+        raise vault_io.VaultIOFailure(
             "object_locked", f"Point {locked.public_id} is immutable until {locked.immutable_until:%Y-%m-%d %H:%M} UTC."
         )
     previous = locked.status
@@ -299,6 +308,7 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
     locked.status = PointStatus.EXPIRED
     locked.expired_at = now
     locked.save(update_fields=["status", "expired_at"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.expired",
         actor=by,
@@ -331,6 +341,6 @@ def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
                 continue
             try:
                 expired.append(point_expire(point=point, now=now))
-            except vault_io.BackupFailure as exc:
+            except vault_io.VaultIOFailure as exc:
                 log.warning("could not expire point %s: %s", point.public_id, exc)
     return expired

@@ -15,8 +15,9 @@ from django.utils import timezone
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
-from inventory.models import Asset, Dependency, RecoveryPolicy, Serving, Vault, VaultKind
+from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
+from inventory.services.readiness import readiness_facts_changed
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
@@ -67,6 +68,8 @@ def asset_create(*, by: User | None, fields: Mapping[str, Any]) -> Asset:
         asset.policy_assigned_at = timezone.now()
     asset.full_clean()
     asset.save(force_insert=True)
+    ReadinessState.objects.create(asset=asset, next_change_at=timezone.now())
+    readiness_facts_changed(asset_ids=[asset.pk])
     audit_append(
         action="asset.created",
         actor=by,
@@ -91,6 +94,7 @@ def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) ->
         locked.policy_assigned_at = timezone.now() if locked.policy_id else None
         update.append("policy_assigned_at")
     locked.save(update_fields=update)
+    readiness_facts_changed(asset_ids=[locked.pk])
     audit_append(action="asset.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked
 
@@ -105,6 +109,7 @@ def asset_drill_record(*, asset: Asset, drilled_at: datetime, evidence: str, by:
     if locked.last_drill_at is None or drilled_at > locked.last_drill_at:
         locked.last_drill_at = drilled_at
         locked.save(update_fields=["last_drill_at"])
+        readiness_facts_changed(asset_ids=[locked.pk])
     audit_append(
         action="asset.drill_recorded",
         actor=by,
@@ -146,6 +151,7 @@ def asset_recovery_record(
                 "measured_run",
             ]
         )
+        readiness_facts_changed(asset_ids=[locked.pk])
     audit_append(
         action="asset.recovery_measured",
         actor=by,
@@ -296,6 +302,7 @@ def policy_update(*, policy: RecoveryPolicy, by: User | None, fields: Mapping[st
     locked.full_clean()
     locked.updated_at = timezone.now()
     locked.save(update_fields=[*changes, "updated_at"])
+    readiness_facts_changed(asset_ids=list(locked.assets.values_list("pk", flat=True)))
     audit_append(action="policy.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked
 
@@ -355,5 +362,6 @@ def vault_update(*, vault: Vault, by: User | None, fields: Mapping[str, Any]) ->
     locked.full_clean()
     _validate_vault_config(locked)
     locked.save(update_fields=list(changes))
+    readiness_facts_changed(asset_ids=list(locked.assets.values_list("pk", flat=True)))
     audit_append(action="vault.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked

@@ -41,8 +41,9 @@ PARAMS: dict[str, frozenset[str]] = {
     StepKind.RESTORE: frozenset({"target", "point"}),
     StepKind.VERIFY: frozenset(),
     StepKind.SMOKE: frozenset({"url", "expect_status", "expect_json", "check", "args"}),
-    StepKind.FAILOVER: frozenset(),
-    StepKind.DEGRADE: frozenset(),
+    # force: switch even to a route that fails its health check (the approval covers it).
+    StepKind.FAILOVER: frozenset({"force"}),
+    StepKind.DEGRADE: frozenset({"force"}),
     StepKind.WAIT: frozenset({"seconds", "until_check", "until_url", "poll_seconds"}),
     StepKind.NOTIFY: frozenset({"message", "role"}),
     StepKind.MANUAL: frozenset({"instructions"}),
@@ -227,6 +228,10 @@ def plan_parse(data: Mapping[str, Any]) -> PlanSpec:
             needed = asset.policy.failover_quorum if asset is not None and asset.policy else 1
             role = role or Role.ONCALL_ENGINEER
             quorum = max(quorum, needed)
+        if "force" in params and not isinstance(params["force"], bool):
+            errors.append(f"{where}: force is true or false.")
+        elif params.get("force") and not quorum:
+            errors.append(f"{where}: force switches to a route that fails its health check, so it needs an approval.")
         timeout = raw.get("timeout", DEFAULT_TIMEOUT[StepKind(kind)])
         critical = raw.get("critical", True)
         if not isinstance(critical, bool):

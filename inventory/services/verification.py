@@ -21,6 +21,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory import vault_io
 from inventory.models import Asset, PointStatus, RecoveryPoint
+from inventory.services.readiness import readiness_facts_changed
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def point_verify(*, point_id: int, by: User | None = None, now: datetime | None 
         report = vault_io.verify_point(
             vault=point.vault, manifest=point.manifest, decrypt=settings.POINT_VERIFY_DECRYPT
         )
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         # The vault or the key is the problem, not the point: say so, change nothing.
         audit_append(
             action="point.verify_failed",
@@ -108,6 +109,7 @@ def _point_record_verification(
     locked.status = PointStatus.CORRUPT
     locked.note = report.summary()
     locked.save(update_fields=["status", "note"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.corrupt",
         actor=by,

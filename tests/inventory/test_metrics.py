@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from inventory.services.readiness import readiness_sweep
 from tests.factories import AssetFactory, RecoveryPointFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,12 @@ def test_metrics_carry_readiness_per_asset_and_rollups() -> None:
     fresh = AssetFactory.create(name="fresh", tier=1, owner_team="ml")
     RecoveryPointFactory.create(asset=fresh, data_as_of=timezone.now() - timedelta(minutes=5))
     AssetFactory.create(name="bare", tier=0, owner_team="ml", policy=None)
-    text = Client().get("/metrics").content.decode()
+    readiness_sweep()
+    default = Client().get("/metrics").content.decode()
+    assert 'drp_readiness_assets_by_tier{status="breach",tier="Tier 0"} 1.0' in default
+    assert 'drp_readiness_assets_by_team{status="ok",team="ml"} 1.0' in default
+    assert "drp_asset_readiness{" not in default  # per-asset series only when asked for
+    text = Client().get("/metrics", {"per_asset": "1"}).content.decode()
     assert 'drp_asset_readiness{asset="fresh",team="ml",tier="1"} 0.0' in text
     assert 'drp_asset_readiness{asset="bare",team="ml",tier="0"} 2.0' in text
     assert 'drp_asset_check{asset="bare",check="coverage"} 2.0' in text

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dr_portal.audit.models import AuditEvent
 from inventory.models import Backup, BackupStatus, RecoveryPolicy
+from inventory.services.readiness import readiness_sweep
 from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,7 @@ def make_estate(n: int) -> None:
 def test_list_shows_assets_with_status_and_filters(client_for, viewer) -> None:
     AssetFactory.create(name="fraud-model", kind="model", tier=0, owner_team="risk")
     AssetFactory.create(name="claims-data", kind="dataset", tier=2, owner_team="claims", policy=None)
+    readiness_sweep()
     client = client_for(viewer)
     page = client.get("/inventory/").content.decode()
     assert "fraud-model" in page and "claims-data" in page
@@ -99,7 +101,7 @@ def test_commander_starts_a_backup_and_sees_the_live_panel(
     assert "Back up now" in client.get(f"/inventory/assets/{asset.public_id}/").content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(f"/inventory/assets/{asset.public_id}/backup/", HTTP_HX_REQUEST="true")
-    assert len(callbacks) == 1  # the task is sent only after the commit
+    assert len(callbacks) == 2  # the task is sent, and readiness reassessed, only after the commit
     body = response.content.decode()
     assert 'hx-trigger="every 2s"' in body and "waiting for a worker" in body
     backup = Backup.objects.get(asset=asset)
@@ -170,6 +172,7 @@ def test_readiness_overview_counts_and_chart(client_for, compliance) -> None:
     stale = AssetFactory.create(name="stale")
     RecoveryPointFactory.create(asset=stale, data_as_of=timezone.now() - timedelta(hours=3))
     AssetFactory.create(name="uncovered", policy=None)
+    readiness_sweep()
     body = client_for(compliance).get("/inventory/readiness/").content.decode()
     assert "Backup age against RPO" in body and "<svg" in body
     assert body.index("stale") < body.index("fresh")

@@ -20,7 +20,7 @@ from django.conf import settings
 from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, RunLock, StepRun, StepState
 from incidents.runs.services import run_cancel, step_retry
-from inventory.engine.restore import iter_part_files
+from inventory.engine.target import iter_part_files
 from inventory.models import Asset
 from tests.factories import AssetFactory, RecoveryPolicyFactory
 from tests.runs.conftest import backed_up, make_plan, start_run

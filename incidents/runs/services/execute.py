@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from incidents.runs.checks import CheckResult, http_check, python_check
+from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
 from incidents.runs.services.steps import (
     step_await_person,
@@ -34,7 +35,6 @@ from incidents.runs.services.steps import (
 )
 from inventory import vault_io
 from inventory.models import Serving, StepKind
-from inventory.services import asset_serving_switch
 
 
 @dataclass
@@ -55,7 +55,7 @@ def _failed(code: str, reason: str, evidence: dict[str, Any] | None = None) -> O
     return Outcome("failed", evidence or {}, code=code, reason=reason)
 
 
-def _from_failure(failure: vault_io.BackupFailure, what: str) -> Outcome:
+def _from_failure(failure: vault_io.VaultIOFailure, what: str) -> Outcome:
     if failure.transient:
         return Outcome("retry", code=failure.code, reason=str(failure))
     evidence = {"error": failure.code, **{k: v for k, v in failure.evidence.items() if v}}
@@ -91,7 +91,7 @@ def _restore(step: StepRun) -> Outcome:
         if step_overdue(step):
             return _failed("timeout", f"The restore did not finish within {step.timeout_seconds} s.")
         return Outcome("stopped")
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         return _from_failure(failure, f"Restoring {asset.name} from point {point.public_id} failed")
     evidence = {
         **result,
@@ -114,11 +114,11 @@ def _verify(step: StepRun) -> Outcome:
 
     try:
         report = vault_io.verify_restored(
-            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress
+            manifest=step.point.manifest, target_dir=Path(step.target_path), progress=progress, vault=step.point.vault
         )
     except vault_io.BackupStopped:
         return Outcome("stopped")
-    except vault_io.BackupFailure as failure:
+    except vault_io.VaultIOFailure as failure:
         return _from_failure(failure, f"Verifying {step.asset.name} failed")
     if not report.ok:
         problems = [
@@ -157,18 +157,14 @@ def _smoke(step: StepRun) -> Outcome:
 
 
 def _switch(step: StepRun) -> Outcome:
-    asset = step.asset
-    assert asset is not None
+    """Move traffic with the endpoint's driver (drivers/steps.py); a drill only checks, never switches."""
     if step.kind == StepKind.FAILOVER:
         to = Serving.PRIMARY if step.run.mode == Mode.FAILBACK else Serving.ALTERNATE
     else:
         to = Serving.PRIMARY if step.run.mode == Mode.FAILBACK else Serving.FALLBACK
-    region = asset.alternate_region if to == Serving.ALTERNATE else asset.region
-    if step.run.mode == Mode.DRILL:
-        # A drill rehearses the decision and the approvals, not the switch of production traffic.
-        return _done({"simulated": True, "would_serve": to, "region": region, "asset": asset.name})
-    asset_serving_switch(asset=asset, to=to, reason=f"{step.title} (run {step.run.reference})")
-    return _done({"serving": to, "region": region, "asset": asset.name, "switched_at": timezone.now().isoformat()})
+    ok, code, reason, evidence = traffic_switch(step, to=to)
+    evidence.setdefault("switched_at", timezone.now().isoformat())
+    return _done(evidence) if ok else _failed(code, reason, evidence)
 
 
 def _wait(step: StepRun) -> Outcome:

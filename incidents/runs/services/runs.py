@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,6 +20,8 @@ from dr_portal.accounts.models import User
 from dr_portal.queue import send_on_commit
 from incidents.models import Incident
 from incidents.models import Kind as IncidentKindChoice
+from incidents.runs.certificate.build import certificate_issue
+from incidents.runs.golden.runs import run_golden_checks, run_route_rechecks
 from incidents.runs.models import (
     RUN_FINISHED,
     STEP_FINISHED,
@@ -280,9 +283,9 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
         assert step.point is not None
         try:
             report = vault_io.verify_restored(
-                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive
+                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive, vault=step.point.vault
             )
-        except vault_io.BackupFailure as failure:
+        except vault_io.VaultIOFailure as failure:
             problems.append(f"{step.title}: {failure}")
             continue
         if not report.ok:
@@ -296,11 +299,19 @@ def run_verify_execute(*, run_id: int) -> str:
     if run is None:
         return f"run {run_id}: not verifying"
     problems = _verify_targets(run)  # outside the lock: this reads whole trees
-    return _complete(run_id=run_id, problems=problems)
+    golden = run_golden_checks(run)  # the restored models, run on their golden inputs
+    routes = run_route_rechecks(run)  # the switched routes, read again and smoke-checked through
+    return _complete(run_id=run_id, problems=problems, golden=golden, routes=routes)
 
 
 @transaction.atomic
-def _complete(*, run_id: int, problems: list[str]) -> str:
+def _complete(
+    *,
+    run_id: int,
+    problems: list[str],
+    golden: dict[int, dict[str, Any]] | None = None,
+    routes: dict[int, dict[str, Any]] | None = None,
+) -> str:
     run = RecoveryRun.objects.select_for_update().get(pk=run_id)
     if run.status != RunStatus.VERIFYING:
         return f"run {run.public_id}: no longer verifying"
@@ -317,6 +328,9 @@ def _complete(*, run_id: int, problems: list[str]) -> str:
         run.achieved_rpo_seconds = max(0, int((run.outage_started_at - run.data_as_of).total_seconds()))
     run.save(update_fields=["service_verified_at", "achieved_rto_seconds", "data_as_of", "achieved_rpo_seconds"])
     partial = any(s.state in (*STEP_UNSUCCESSFUL,) or (s.state == StepState.SKIPPED and s.critical) for s in steps)
+    golden_failed = [g for g in (golden or {}).values() if not g["passed"]]
+    for result in (golden or {}).values():
+        audit_run("run.golden_checked", run, asset=result["asset"], passed=result["passed"], detail=result["detail"])
     for asset in run.assets.select_related("policy"):
         own = [p for p in points if p.asset_id == asset.pk]
         rpo = int((run.outage_started_at - min(p.data_as_of for p in own)).total_seconds()) if own else None
@@ -328,7 +342,14 @@ def _complete(*, run_id: int, problems: list[str]) -> str:
             rpo_seconds=None if rpo is None else max(0, rpo),
             run_id=run.public_id,
         )
-    _finish(run, RunStatus.PARTIALLY_FAILED if partial else RunStatus.SUCCEEDED)
+    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
+    error = "; ".join(
+        [f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed]
+        + [f"Route of {r['asset']} at the end of the run: {r['detail']}" for r in routes_failed]
+    )
+    failed_checks = golden_failed or routes_failed
+    _finish(run, RunStatus.PARTIALLY_FAILED if partial or failed_checks else RunStatus.SUCCEEDED, error=error)
+    certificate_issue(run=run, golden=golden or {}, routes=routes or {})
     return f"run {run.public_id}: {run.status}, RTO {run.achieved_rto_seconds} s"
 
 
@@ -348,11 +369,13 @@ def run_cleanup_execute(*, run_id: int) -> str:
     removed = 0
     kept: list[str] = []
     if run.mode == Mode.DRILL:
-        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point"):
+        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point__vault"):
             assert step.point is not None
             try:
-                outcome = vault_io.cleanup_restored(manifest=step.point.manifest, target_dir=Path(step.target_path))
-            except vault_io.BackupFailure as failure:
+                outcome = vault_io.cleanup_restored(
+                    manifest=step.point.manifest, target_dir=Path(step.target_path), vault=step.point.vault
+                )
+            except vault_io.VaultIOFailure as failure:
                 kept.append(f"{step.target_path}: {failure}")
                 continue
             removed += outcome.removed_files

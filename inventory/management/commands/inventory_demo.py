@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from inventory import demo_connectors
 from inventory.engine import generate_key_file
 from inventory.models import Asset, Backup, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.services import (
@@ -31,6 +32,7 @@ from inventory.services import (
     policy_default_for_tier,
     vault_create,
 )
+from inventory.services.readiness import readiness_sweep
 
 MB = 1024 * 1024
 
@@ -449,6 +451,13 @@ class Command(BaseCommand):
             if not RecoveryPolicy.objects.filter(name=fields["name"]).exists():
                 policy_create(by=None, fields=fields)
         created = self._assets(root)
+        for name, (kind, config) in demo_connectors.build(settings.VAR_DIR / "demo-systems").items():
+            asset = Asset.objects.get(name=name)
+            if asset.connector != kind:
+                source = config.get("path") or config.get("uri")
+                asset_update(
+                    asset=asset, by=None, fields={"source_uri": source, "connector": kind, "connector_config": config}
+                )
         for up, down in DEPENDENCIES:
             dependency_add(upstream=Asset.objects.get(name=up), downstream=Asset.objects.get(name=down), by=None)
         for name, region in ALTERNATES.items():
@@ -459,6 +468,7 @@ class Command(BaseCommand):
             if not RecoveryPlan.objects.filter(name=plan_name).exists():
                 plan_save(data=plan_default_data(assets=Asset.objects.filter(name__in=names), name=plan_name), by=None)
         queued = self._first_backups()
+        readiness_sweep()  # rows the migration left due, so the first page is not waiting for beat
         self.stdout.write(
             f"Demo estate: {len(ESTATE)} assets ({created} new), {total / MB:.0f} MB of source files under "
             f"{root.name}/, {queued} first backups queued for the worker."

@@ -37,7 +37,7 @@ from inventory.engine import (
     verify_point,
     verify_target,
 )
-from inventory.engine.restore import iter_part_files
+from inventory.engine.target import iter_part_files
 from tests.inventory.engine.conftest import SMALL_CHUNK, later, mixed_files, read_tree, tmpfs, write_tree
 
 
@@ -345,7 +345,7 @@ def test_a_restore_killed_midway_resumes_file_by_file(tmp_path: Path, keyring: K
 
 
 def test_a_tampered_part_left_by_a_crash_is_not_trusted(tree: Path, vault, keyring, tmp_path: Path) -> None:
-    from inventory.engine.restore import part_name
+    from inventory.engine.target import part_name
 
     manifest = backup(tree, vault, keyring)
     target = tmp_path / "out"

@@ -1,0 +1,1 @@
+"""Model golden checks: run a restored model on golden inputs and compare with the recorded outputs."""

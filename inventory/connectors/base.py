@@ -1,0 +1,238 @@
+"""The connector interface (Kasten-blueprint style hooks) and the registry of kinds.
+
+A connector knows one kind of system. Its hooks, in the order a drill uses them:
+
+``snapshot(staging)``
+    Capture one consistent state and return a :class:`Snapshot`: a
+    :class:`~inventory.engine.Source` that ``backup_tree`` streams into the vault,
+    plus a :class:`Capture` (``data_as_of`` and the facts ``verify`` will check).
+``restore(restored=, capture=, target=, replace=)``
+    Load the files ``restore_tree`` put back into a target of the same kind. A target
+    that holds data is refused unless ``replace``; with ``replace`` the old content
+    stays until the new content is verified.
+``verify(capture=, target=)``
+    Check the target against the capture, fact by fact.
+``cleanup(target=)``
+    Remove a drill target completely.
+``describe(capture)`` / ``discover()``
+    Say in a line what a capture holds; propose assets found in the system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from inventory.connectors.config import config_fields, config_to_json, parse_config
+from inventory.connectors.errors import ConfigInvalid, KindMismatch
+from inventory.engine import LocalSource, Source
+
+FORMAT = 1
+KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow", "vector")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Capture:
+    """What a snapshot holds: stored with the point (``backup_tree(extra=...)``) as JSON."""
+
+    kind: str
+    data_as_of: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "data_as_of": self.data_as_of.isoformat(),
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Capture:
+        try:
+            return cls(
+                kind=str(data["kind"]),
+                data_as_of=datetime.fromisoformat(str(data["data_as_of"])),
+                details=dict(data.get("details") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigInvalid(f"The capture description is not readable: {exc}.") from None
+
+
+@dataclass
+class Snapshot:
+    """A consistent state ready for ``backup_tree``: the files as a Source, and its description."""
+
+    source: Source
+    capture: Capture
+
+
+@dataclass
+class Check:
+    name: str
+    expected: Any
+    found: Any
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.expected == self.found)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "expected": self.expected, "found": self.found, "ok": self.ok}
+
+
+@dataclass
+class Verification:
+    """The result of ``verify``: every fact compared, and whether all held."""
+
+    kind: str
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, expected: Any, found: Any) -> Check:
+        check = Check(name, expected, found)
+        self.checks.append(check)
+        return check
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.kind}: all {len(self.checks)} checks hold."
+        if not self.checks:
+            return f"{self.kind}: nothing was checked."
+        names = ", ".join(c.name for c in self.failures[:5])
+        return f"{self.kind}: {len(self.failures)} of {len(self.checks)} checks failed ({names})."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ok": self.ok,
+            "summary": self.summary(),
+            "checks": [c.to_json() for c in self.checks],
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class Proposal:
+    """An asset ``discover`` suggests; nothing is created until a person confirms it."""
+
+    name: str
+    kind: str
+    config: dict[str, Any]
+    owner: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+CfgT = TypeVar("CfgT")
+
+
+class Connector(ABC, Generic[CfgT]):
+    """One kind of system. Subclasses set ``kind`` and ``config_class`` and register themselves."""
+
+    kind: ClassVar[str]
+    config_class: ClassVar[type]
+    label: ClassVar[str] = ""
+
+    def __init__(self, config: CfgT | dict[str, Any]) -> None:
+        self.config: CfgT = self.parse(config)
+
+    @classmethod
+    def parse(cls, config: Any) -> Any:
+        return parse_config(cls.config_class, config, kind=cls.kind)
+
+    def config_json(self) -> dict[str, Any]:
+        return config_to_json(self.config)
+
+    @abstractmethod
+    def snapshot(self, staging: Path) -> Snapshot: ...
+
+    @abstractmethod
+    def restore(self, *, restored: Path, capture: Capture, target: Any, replace: bool = False) -> None: ...
+
+    @abstractmethod
+    def verify(self, *, capture: Capture, target: Any) -> Verification: ...
+
+    @abstractmethod
+    def cleanup(self, *, target: Any) -> None: ...
+
+    def describe(self, capture: Capture) -> str:
+        return f"{self.kind} captured as of {capture.data_as_of.isoformat()}"
+
+    def discover(self) -> list[Proposal]:
+        return []
+
+    def check_capture(self, capture: Capture) -> None:
+        if capture.kind != self.kind:
+            raise KindMismatch(f"A {capture.kind} point cannot be restored by the {self.kind} connector.")
+
+    def staged(self, staging: Path) -> Source:
+        return LocalSource(staging)
+
+
+_REGISTRY: dict[str, type[Connector[Any]]] = {}
+
+ConnT = TypeVar("ConnT", bound=type[Connector[Any]])
+
+
+def register(cls: ConnT) -> ConnT:
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def connector_kinds() -> list[str]:
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def connector_class(kind: str) -> type[Connector[Any]]:
+    _load_all()
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise ConfigInvalid(f"Unknown connector kind {kind!r}; known: {', '.join(sorted(_REGISTRY))}.") from None
+
+
+def get_connector(kind: str, config: dict[str, Any]) -> Connector[Any]:
+    return connector_class(kind)(config)
+
+
+def kind_fields(kind: str) -> list[dict[str, Any]]:
+    return config_fields(connector_class(kind).config_class)
+
+
+def _load_all() -> None:
+    # Modules register on import; importing lazily keeps heavy optional clients (lancedb)
+    # out of processes that never use them.
+    import importlib
+
+    for name in KIND_MODULES:
+        try:
+            importlib.import_module(f"inventory.connectors.{name}")
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").startswith("inventory"):
+                raise
+
+
+@contextlib.contextmanager
+def staging_dir(parent: Path | None = None) -> Iterator[Path]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="drp-conn-", dir=parent) as tmp:
+        yield Path(tmp)

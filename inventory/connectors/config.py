@@ -1,0 +1,165 @@
+"""Typed, validated connector configuration; secrets are references (``env:NAME``, ``file:/path``).
+
+A kind declares its configuration as a frozen dataclass whose fields carry a
+``help`` text in their metadata. :func:`parse_config` checks a JSON object
+against it: unknown keys, missing required keys and wrong types are refused
+with a message naming the field. A field typed :class:`SecretRef` only accepts a
+reference; the secret itself is read at the moment of use and never stored,
+logged or put in a ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from inventory.connectors.errors import ConfigInvalid, SecretUnavailable
+
+_ENV_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives. Only the reference is kept; :meth:`resolve` reads the value."""
+
+    ref: str
+
+    @classmethod
+    def parse(cls, text: object, *, field: str) -> SecretRef:
+        if not isinstance(text, str):
+            raise ConfigInvalid(f"{field}: a secret must be a reference like env:NAME or file:/path.")
+        scheme, _, rest = text.partition(":")
+        if scheme == "env" and rest and set(rest) <= _ENV_NAME_CHARS and not rest[0].isdigit():
+            return cls(text)
+        if scheme == "file" and rest.startswith("/"):
+            return cls(text)
+        # The value may be a pasted secret: never echo it back.
+        raise ConfigInvalid(
+            f"{field}: a secret must be a reference like env:NAME or file:/absolute/path, "
+            "not the secret itself (the value given was not shown)."
+        )
+
+    def resolve(self) -> str:
+        scheme, _, rest = self.ref.partition(":")
+        if scheme == "env":
+            value = os.environ.get(rest)
+            if value is None:
+                raise SecretUnavailable(f"The environment variable {rest} named by the configuration is not set.")
+            return value
+        try:
+            return Path(rest).read_text().strip()
+        except OSError as exc:
+            raise SecretUnavailable(f"The secret file {rest} cannot be read: {exc.strerror or exc}.") from None
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+C = TypeVar("C")
+
+
+def _describe(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(name: str, tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(name, args[0], value)
+    if tp is SecretRef:
+        return SecretRef.parse(value, field=name)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigInvalid(f"{name}: expected true or false.")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigInvalid(f"{name}: expected a whole number.")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigInvalid(f"{name}: expected a number.")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigInvalid(f"{name}: expected text.")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigInvalid(f"{name}: expected a list of text values.")
+        return tuple(value)
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigInvalid(f"{name}: expected an object.")
+        return dict(value)
+    raise ConfigInvalid(f"{name}: unsupported field type {_describe(tp)}.")  # a programming error
+
+
+def parse_config(cls: type[C], data: object, *, kind: str) -> C:
+    """Build ``cls`` from ``data`` (a JSON object), or raise :class:`ConfigInvalid` saying what is wrong."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigInvalid(f"The {kind} configuration must be an object of fields.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigInvalid(f"Unknown {kind} field(s): {', '.join(unknown)}. Known: {', '.join(fields)}.")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        required = spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+        if name not in data:
+            if required:
+                raise ConfigInvalid(f"{kind} configuration: the field {name} is required.")
+            continue
+        values[name] = _coerce(name, hints[name], data[name])
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if callable(check):
+        check()
+    return obj
+
+
+def config_to_json(config: object) -> dict[str, Any]:
+    """The configuration as JSON, secrets as their references."""
+    out: dict[str, Any] = {}
+    for spec in dataclasses.fields(config):  # type: ignore[arg-type]
+        value = getattr(config, spec.name)
+        if isinstance(value, SecretRef):
+            value = value.ref
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[spec.name] = value
+    return out
+
+
+def config_fields(cls: type) -> list[dict[str, Any]]:
+    """What a form or the API shows for a kind: name, type, required, secret, help."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for spec in dataclasses.fields(cls):
+        tp = hints[spec.name]
+        required = spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+        secret = tp is SecretRef or SecretRef in typing.get_args(tp)
+        rows.append(
+            {
+                "name": spec.name,
+                "required": required,
+                "secret": secret,
+                "help": spec.metadata.get("help", ""),
+            }
+        )
+    return rows
+
+
+def field_help(text: str, **kwargs: Any) -> Any:
+    """A dataclass field with a help text for forms and the API."""
+    return dataclasses.field(metadata={"help": text}, **kwargs)

@@ -1,0 +1,195 @@
+"""MLflow model registry over REST: models, versions, stages, aliases, tags, descriptions,
+each version's artifacts (hashed) and its source run's params and metrics.
+
+The registry has no read snapshot, so its metadata is read between two fingerprints
+(every version's timestamp, stage and alias); if they differ the read is repeated,
+and after three tries the capture fails naming the change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from inventory.connectors import mlflow_registry as reg
+from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
+from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.errors import ConfigInvalid, RestoreFailed, SourceChanged, TargetNotEmpty
+from inventory.connectors.mlflow_rest import MlflowRest
+
+FILE_NAME = "registry.json"
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.")
+    models: tuple[str, ...] = field_help("Registered model names to capture; empty for all.", default=())
+    token: SecretRef | None = field(default=None, metadata={"help": "Reference to a bearer token."})
+    username: str = field_help("Basic-auth user, if the server uses it.", default="")
+    password: SecretRef | None = field(default=None, metadata={"help": "Reference to the basic-auth password."})
+    experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
+    timeout: float = field_help("Seconds to wait for each request.", default=30.0)
+
+    def check(self) -> None:
+        if not self.tracking_uri.startswith(("http://", "https://")):
+            raise ConfigInvalid("tracking_uri: give the server's http:// or https:// address.")
+
+    def api(self) -> MlflowRest:
+        return MlflowRest(
+            self.tracking_uri,
+            token=self.token.resolve() if self.token else "",
+            username=self.username,
+            password=self.password.resolve() if self.password else "",
+            timeout=self.timeout,
+        )
+
+
+@register
+class MlflowConnector(Connector[MlflowConfig]):
+    kind = "mlflow"
+    label = "MLflow model registry"
+    config_class = MlflowConfig
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        api = self.config.api()
+        names = reg.model_names(api, self.config.models)
+        for _attempt in range(ATTEMPTS):
+            started = utcnow()
+            before = reg.fingerprint(api, names)
+            models = {name: reg.read_model(api, name) for name in names}
+            if reg.fingerprint(api, names) == before:
+                break
+        else:
+            raise SourceChanged(f"The registry at {self.config.tracking_uri} kept changing during {ATTEMPTS} reads.")
+        for index, (name, model) in enumerate(models.items()):
+            model["dir"] = f"artifacts/{index}"
+            for number, version in model["versions"].items():
+                version["artifacts"] = reg.fetch_artifacts(api, name, number, staging / model["dir"] / number)
+        (staging / FILE_NAME).write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
+        details = {"tracking_uri": self.config.tracking_uri, "models": models}
+        return Snapshot(source=self.staged(staging), capture=Capture(self.kind, started, details))
+
+    def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
+        self.check_capture(capture)
+        cfg: MlflowConfig = self.parse(target)
+        api = cfg.api()
+        models: dict[str, Any] = json.loads((restored / FILE_NAME).read_text())["models"]
+        present = [name for name in models if reg.get_model(api, name) is not None]
+        if present and not replace:
+            raise TargetNotEmpty(f"The target registry already holds {', '.join(present)}; restore only with replace.")
+        exp = reg.experiment_id(api, cfg.experiment)
+        # A model already present is rebuilt beside it and swapped in only once verified.
+        names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
+        try:
+            for name, model in models.items():
+                reg.write_model(api, name=names[name], model=model, files=restored / model["dir"], exp=exp)
+            report = self._check(capture, api, names)
+            if not report.ok:
+                raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
+        except Exception:
+            for staged in names.values():
+                if staged not in present and reg.get_model(api, staged) is not None:
+                    api.delete("/registered-models/delete", {"name": staged})
+            raise
+        for name in present:
+            api.post("/registered-models/rename", {"name": name, "new_name": f"{name}__drp_old"})
+            api.post("/registered-models/rename", {"name": names[name], "new_name": name})
+            api.delete("/registered-models/delete", {"name": f"{name}__drp_old"})
+
+    def verify(self, *, capture: Capture, target: object) -> Verification:
+        api = self.parse(target).api()
+        return self._check(capture, api, {name: name for name in capture.details.get("models", {})})
+
+    def _check(self, capture: Capture, api: MlflowRest, names: dict[str, str]) -> Verification:
+        report = Verification(self.kind)
+        for name, expected in capture.details.get("models", {}).items():
+            model = reg.get_model(api, names[name])
+            report.add(f"{name} registered", True, model is not None)
+            if model is None:
+                continue
+            found = reg.read_model(api, names[name])
+            report.add(f"{name} versions", sorted(expected["versions"], key=int), sorted(found["versions"], key=int))
+            report.add(f"{name} aliases", expected["aliases"], found["aliases"])
+            report.add(
+                f"{name} tags and description",
+                (expected["tags"], expected["description"]),
+                (found["tags"], found["description"]),
+            )
+            for number, want in expected["versions"].items():
+                got = found["versions"].get(number)
+                if got is None:
+                    continue
+                keep = ("stage", "description", "tags")
+                report.add(f"{name} v{number} metadata", {k: want[k] for k in keep}, {k: got[k] for k in keep})
+                report.add(
+                    f"{name} v{number} run params and metrics",
+                    (want["run"].get("params"), want["run"].get("metrics")),
+                    (got["run"].get("params"), got["run"].get("metrics")),
+                )
+                report.add(
+                    f"{name} v{number} artifact hashes",
+                    want.get("artifacts"),
+                    reg.fetch_artifacts(api, names[name], number, None),
+                )
+        return report
+
+    def cleanup(self, *, target: object) -> None:
+        cfg: MlflowConfig = self.parse(target)
+        api = cfg.api()
+        for name in reg.model_names(api, ()):
+            base = name.removesuffix("__drp_new").removesuffix("__drp_old")
+            if not cfg.models or base in cfg.models:
+                api.delete("/registered-models/delete", {"name": name})
+
+    def describe(self, capture: Capture) -> str:
+        models = capture.details.get("models", {})
+        versions = sum(len(m["versions"]) for m in models.values())
+        return f"{len(models)} registered models, {versions} versions from {capture.details.get('tracking_uri')}"
+
+    def discover(self) -> list[Proposal]:
+        api = self.config.api()
+        out = []
+        for name in reg.model_names(api, ()):
+            tags = reg.read_model(api, name)["tags"]
+            labels = {k: tags[k] for k in ("tier", "team") if k in tags}
+            config = {"tracking_uri": self.config.tracking_uri, "models": [name]}
+            out.append(Proposal(name=name, kind=self.kind, config=config, owner=tags.get("owner", ""), labels=labels))
+        return out
+
+
+def alias_history(captures: list[Capture]) -> dict[str, list[dict[str, Any]]]:
+    """``"model@alias"`` → spans ``{version, from, to}``: which version each alias named, capture by capture.
+
+    MLflow keeps only the current alias, so the history is as fine as the captures are frequent.
+    """
+    spans: dict[str, list[dict[str, Any]]] = {}
+    for capture in sorted(captures, key=lambda c: c.data_as_of):
+        seen = {
+            f"{m}@{a}": v for m, model in capture.details.get("models", {}).items() for a, v in model["aliases"].items()
+        }
+        when = capture.data_as_of.isoformat()
+        for key, version in seen.items():
+            history = spans.setdefault(key, [])
+            if history and history[-1]["version"] == version and history[-1]["to"] is None:
+                continue
+            if history and history[-1]["to"] is None:
+                history[-1]["to"] = when
+            history.append({"version": version, "from": when, "to": None})
+        for key, history in spans.items():
+            if key not in seen and history[-1]["to"] is None:
+                history[-1]["to"] = when
+    return spans
+
+
+def alias_at(captures: list[Capture], model: str, alias: str, when: datetime) -> str | None:
+    """The version ``model@alias`` named in the last capture taken at or before ``when``."""
+    earlier = [c for c in captures if c.data_as_of <= when]
+    if not earlier:
+        return None
+    latest = max(earlier, key=lambda c: c.data_as_of)
+    found: str | None = latest.details.get("models", {}).get(model, {}).get("aliases", {}).get(alias)
+    return found

@@ -1,0 +1,243 @@
+"""PostgreSQL: ``pg_dump -Fc`` of one exported snapshot, the verification facts read from that same snapshot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register
+from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.errors import (
+    AuthFailed,
+    ConfigInvalid,
+    ConnectorRefused,
+    RestoreFailed,
+    TargetNotEmpty,
+    Unreachable,
+)
+
+DUMP_NAME = "database.pgdump"
+SAMPLE_ALL_BELOW = 1000
+_USER_TABLES = """
+    SELECT schemaname, tablename FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    dbname: str = field_help("Database name.")
+    host: str = field_help("Server host name or address.", default="127.0.0.1")
+    port: int = field_help("Server port.", default=5432)
+    user: str = field_help("Role to connect as.", default="postgres")
+    password: SecretRef | None = field(default=None, metadata={"help": "Reference to the role's password."})
+    connect_timeout: int = field_help("Seconds to wait for the server.", default=10)
+
+    def check(self) -> None:
+        if not self.dbname or len(self.dbname) > 50:
+            raise ConfigInvalid("dbname: give a database name of at most 50 characters.")
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PGCONNECT_TIMEOUT": str(self.connect_timeout)}
+        env.pop("PGPASSWORD", None)
+        if self.password:
+            env["PGPASSWORD"] = self.password.resolve()  # the environment, never argv
+        return env
+
+    def args(self, dbname: str | None = None) -> list[str]:
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user, "-d", dbname or self.dbname]
+
+    def same_database(self, other: PostgresConfig) -> bool:
+        return (self.host, self.port, self.dbname) == (other.host, other.port, other.dbname)
+
+
+def connect(cfg: PostgresConfig, dbname: str | None = None, *, autocommit: bool = False) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            host=cfg.host,
+            port=cfg.port,
+            user=cfg.user,
+            dbname=dbname or cfg.dbname,
+            password=cfg.password.resolve() if cfg.password else None,
+            connect_timeout=cfg.connect_timeout,
+            autocommit=autocommit,
+        )
+    except psycopg.OperationalError as exc:
+        text = str(exc)
+        where = f"{cfg.host}:{cfg.port}/{dbname or cfg.dbname}"
+        if "authentication failed" in text or ("role" in text and "does not exist" in text):
+            raise AuthFailed(f"PostgreSQL at {where} refused the credentials of {cfg.user}.") from None
+        if "database" in text and "does not exist" in text:
+            raise Unreachable(f"The database {dbname or cfg.dbname} does not exist on {cfg.host}:{cfg.port}.") from None
+        raise Unreachable(f"PostgreSQL at {where} cannot be reached: {text.strip().splitlines()[-1]}") from None
+
+
+def table_facts(conn: Any) -> dict[str, dict[str, Any]]:
+    """Per table: row count and the md5 of sampled rows' md5s (rows chosen by their own hash)."""
+    from psycopg import sql
+
+    facts: dict[str, dict[str, Any]] = {}
+    for schema, table in conn.execute(_USER_TABLES).fetchall():
+        name = sql.Identifier(schema, table)
+        count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]
+        sampled, checksum = conn.execute(
+            sql.SQL(
+                "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
+                "(SELECT md5(t::text) AS h FROM {} AS t) AS s WHERE %s OR left(h, 1) = '0'"
+            ).format(name),
+            (count <= SAMPLE_ALL_BELOW,),
+        ).fetchone()
+        facts[f"{schema}.{table}"] = {"rows": count, "sampled": sampled, "checksum": checksum}
+    return facts
+
+
+def _run(cmd: list[str], cfg: PostgresConfig, what: str) -> None:
+    done = subprocess.run(cmd, env=cfg.env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = " ".join(done.stderr.strip().splitlines()[-3:])
+        raise RestoreFailed(f"{what} failed (exit {done.returncode}): {tail}")
+
+
+@register
+class PostgresConnector(Connector[PostgresConfig]):
+    kind = "postgres"
+    label = "PostgreSQL database"
+    config_class = PostgresConfig
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        cfg = self.config
+        conn = connect(cfg)
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # The snapshot is taken by this first statement; pg_dump and the facts below share it.
+            snapshot_id, as_of = conn.execute("SELECT pg_export_snapshot(), clock_timestamp()").fetchone()
+            _run(
+                [
+                    "pg_dump",
+                    "-Fc",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot_id}",
+                    "-f",
+                    str(staging / DUMP_NAME),
+                    *cfg.args(),
+                ],
+                cfg,
+                f"pg_dump of {cfg.dbname}",
+            )
+            facts = table_facts(conn)
+            conn.rollback()
+        finally:
+            conn.close()
+        capture = Capture(self.kind, as_of, {"database": cfg.dbname, "host": cfg.host, "tables": facts})
+        return Snapshot(source=self.staged(staging), capture=capture)
+
+    def _holds_tables(self, cfg: PostgresConfig) -> bool | None:
+        """None when the database does not exist; else whether it has user tables."""
+        admin = connect(cfg, "postgres", autocommit=True)
+        try:
+            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cfg.dbname,)).fetchone()
+        finally:
+            admin.close()
+        if not exists:
+            return None
+        conn = connect(cfg)
+        try:
+            return bool(conn.execute(_USER_TABLES).fetchall())
+        finally:
+            conn.close()
+
+    def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
+        from psycopg import sql
+
+        self.check_capture(capture)
+        cfg: PostgresConfig = self.parse(target)
+        if cfg.same_database(self.config) and not replace:
+            raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
+        holds = self._holds_tables(cfg)
+        if holds and not replace:
+            raise TargetNotEmpty(f"The database {cfg.dbname} already holds tables; restore there only with replace.")
+        dump = restored / DUMP_NAME
+        if not dump.is_file():
+            raise RestoreFailed(f"The restored point has no {DUMP_NAME}.")
+        new = f"{cfg.dbname}__drp_new"
+        admin = connect(cfg, "postgres", autocommit=True)
+        try:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(new)))
+            try:
+                _run(
+                    [
+                        "pg_restore",
+                        "--no-owner",
+                        "--no-privileges",
+                        "--exit-on-error",
+                        "--single-transaction",
+                        *cfg.args(new),
+                        str(dump),
+                    ],
+                    cfg,
+                    f"pg_restore into {new}",
+                )
+                report = self._check(capture, cfg, new)
+                if not report.ok:
+                    raise RestoreFailed(f"The restored database does not match the capture: {report.summary()}")
+            except Exception:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
+                raise
+            # Only now, with the new copy verified, does the old content step aside.
+            old = f"{cfg.dbname}__drp_old"
+            if holds is not None:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(old)))
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(cfg.dbname), sql.Identifier(old))
+                )
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(new), sql.Identifier(cfg.dbname))
+            )
+            if holds is not None:
+                admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old)))
+        finally:
+            admin.close()
+
+    def verify(self, *, capture: Capture, target: object) -> Verification:
+        cfg: PostgresConfig = self.parse(target)
+        return self._check(capture, cfg, cfg.dbname)
+
+    def _check(self, capture: Capture, cfg: PostgresConfig, dbname: str) -> Verification:
+        report = Verification(self.kind)
+        conn = connect(cfg, dbname)
+        try:
+            found = table_facts(conn)
+        finally:
+            conn.close()
+        expected = capture.details.get("tables", {})
+        report.add("tables", sorted(expected), sorted(found))
+        for name, facts in expected.items():
+            got = found.get(name, {})
+            report.add(f"{name} rows", facts["rows"], got.get("rows"))
+            report.add(f"{name} sampled-row checksum", facts["checksum"], got.get("checksum"))
+        return report
+
+    def cleanup(self, *, target: object) -> None:
+        from psycopg import sql
+
+        cfg: PostgresConfig = self.parse(target)
+        if cfg.same_database(self.config):
+            raise ConnectorRefused("Clean-up removes a drill target; it will not drop the source database.")
+        admin = connect(cfg, "postgres", autocommit=True)
+        try:
+            for name in (cfg.dbname, f"{cfg.dbname}__drp_new", f"{cfg.dbname}__drp_old"):
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        finally:
+            admin.close()
+
+    def describe(self, capture: Capture) -> str:
+        tables = capture.details.get("tables", {})
+        rows = sum(t["rows"] for t in tables.values())
+        return f"{len(tables)} tables, {rows} rows of {capture.details.get('database')}"

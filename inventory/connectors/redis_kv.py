@@ -1,0 +1,242 @@
+"""Redis keys under a prefix (or a whole logical database) with their TTLs, via DUMP/RESTORE.
+
+Redis has no read snapshot a client can hold, so the capture reads every key twice:
+if any key under the prefix appeared, vanished or changed between the passes, it
+tries again, and after three tries fails with the keys that kept moving.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.errors import (
+    AuthFailed,
+    ConnectorRefused,
+    RestoreFailed,
+    SourceChanged,
+    TargetNotEmpty,
+    Unreachable,
+)
+
+FILE_NAME = "keys.jsonl"
+STAGE = "__drp_new__:"
+SAMPLE_ALL_BELOW = 200
+ATTEMPTS = 3
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    host: str = field_help("Server host name or address.", default="127.0.0.1")
+    port: int = field_help("Server port.", default=6379)
+    db: int = field_help("Logical database number.", default=0)
+    prefix: str = field_help("Key prefix to capture; empty for the whole logical database.", default="")
+    username: str = field_help("ACL user name, if any.", default="")
+    password: SecretRef | None = field(default=None, metadata={"help": "Reference to the password."})
+
+    def client(self) -> Any:
+        import redis
+
+        r = redis.Redis(
+            host=self.host,
+            port=self.port,
+            db=self.db,
+            username=self.username or None,
+            password=self.password.resolve() if self.password else None,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+        )
+        try:
+            r.ping()
+        except redis.AuthenticationError:
+            raise AuthFailed(f"Redis at {self.host}:{self.port} refused the credentials.") from None
+        except redis.ResponseError as exc:
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                raise AuthFailed(f"Redis at {self.host}:{self.port} needs valid credentials.") from None
+            raise Unreachable(f"Redis at {self.host}:{self.port} answered: {exc}.") from None
+        except redis.ConnectionError as exc:
+            raise Unreachable(f"Redis at {self.host}:{self.port} cannot be reached: {exc}.") from None
+        return r
+
+    def where(self) -> tuple[str, int, int, str]:
+        return (self.host, self.port, self.db, self.prefix)
+
+
+def _keys(r: Any, prefix: str) -> list[bytes]:
+    pattern = prefix.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?").replace("[", "\\[") + "*"
+    return sorted(k for k in r.scan_iter(match=pattern, count=1000) if not k.startswith(STAGE.encode()))
+
+
+def _batches(items: list[bytes]) -> Iterator[list[bytes]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
+def _dump_all(r: Any, keys: list[bytes]) -> dict[bytes, tuple[bytes | None, int]]:
+    out: dict[bytes, tuple[bytes | None, int]] = {}
+    for batch in _batches(keys):
+        pipe = r.pipeline(transaction=False)
+        for key in batch:
+            pipe.dump(key)
+            pipe.pttl(key)
+        replies = pipe.execute()
+        for i, key in enumerate(batch):
+            out[key] = (replies[2 * i], int(replies[2 * i + 1]))
+    return out
+
+
+def value_digest(r: Any, key: bytes) -> str:
+    """A hash of the key's logical value, independent of Redis's internal encoding."""
+    kind = r.type(key).decode()
+    value: Any
+    if kind == "string":
+        value = r.get(key)
+    elif kind == "hash":
+        value = sorted(r.hgetall(key).items())
+    elif kind == "list":
+        value = r.lrange(key, 0, -1)
+    elif kind == "set":
+        value = sorted(r.smembers(key))
+    elif kind == "zset":
+        value = r.zrange(key, 0, -1, withscores=True)
+    else:
+        value = r.dump(key)
+    return hashlib.sha256(f"{kind}:{value!r}".encode()).hexdigest()
+
+
+def _sampled(key: bytes, total: int) -> bool:
+    return total <= SAMPLE_ALL_BELOW or hashlib.sha256(key).hexdigest()[0] == "0"
+
+
+@register
+class RedisConnector(Connector[RedisConfig]):
+    kind = "redis"
+    label = "Redis keys (feature store)"
+    config_class = RedisConfig
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        r = self.config.client()
+        moving: list[bytes] = []
+        for _attempt in range(ATTEMPTS):
+            started = utcnow()
+            first = _dump_all(r, _keys(r, self.config.prefix))
+            second = _dump_all(r, _keys(r, self.config.prefix))
+            moving = sorted(
+                k for k in set(first) | set(second) if first.get(k, (None,))[0] != second.get(k, (None,))[0]
+            )
+            if not moving:
+                break
+        else:
+            shown = ", ".join(k.decode(errors="replace") for k in moving[:5])
+            raise SourceChanged(
+                f"{len(moving)} keys under {self.config.prefix or 'the database'} kept changing during "
+                f"{ATTEMPTS} capture attempts (e.g. {shown}); pause the writers or capture a quieter prefix."
+            )
+        total = len(first)
+        with (staging / FILE_NAME).open("w") as out:
+            for key, (payload, pttl) in first.items():
+                if payload is None:  # expired between SCAN and DUMP in both passes
+                    continue
+                line = {"k": base64.b64encode(key).decode(), "v": base64.b64encode(payload).decode(), "ttl": pttl}
+                out.write(json.dumps(line) + "\n")
+        samples = {key.decode(errors="backslashreplace"): value_digest(r, key) for key in first if _sampled(key, total)}
+        with_ttl = sum(1 for _, pttl in first.values() if pttl > 0)
+        details = {
+            "prefix": self.config.prefix,
+            "db": self.config.db,
+            "keys": total,
+            "with_ttl": with_ttl,
+            "samples": samples,
+        }
+        return Snapshot(source=self.staged(staging), capture=Capture(self.kind, started, details))
+
+    def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
+        self.check_capture(capture)
+        cfg: RedisConfig = self.parse(target)
+        if cfg.where() == self.config.where() and not replace:
+            raise ConnectorRefused("The target is the source itself; restore over it only with replace.")
+        r = cfg.client()
+        existing = _keys(r, cfg.prefix)
+        if existing and not replace:
+            raise TargetNotEmpty(
+                f"The target db {cfg.db} already holds {len(existing)} keys under "
+                f"{cfg.prefix or 'its root'}; restore there only with replace."
+            )
+        path = restored / FILE_NAME
+        if not path.is_file():
+            raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
+        # Each key lands under a staging name first; the live names change only once all are in.
+        staged: list[tuple[bytes, bytes]] = []
+        cut = len(str(capture.details.get("prefix", "")).encode())
+        pipe = r.pipeline(transaction=False)
+        with path.open() as lines:
+            for line in lines:
+                row = json.loads(line)
+                key = cfg.prefix.encode() + base64.b64decode(row["k"])[cut:]
+                temp = STAGE.encode() + key
+                pipe.restore(temp, max(int(row["ttl"]), 0), base64.b64decode(row["v"]), replace=True)
+                staged.append((temp, key))
+                if len(pipe) >= BATCH:
+                    pipe.execute()
+        pipe.execute()
+        if len(staged) != capture.details.get("keys"):
+            for batch in _batches([temp for temp, _ in staged]):
+                r.delete(*batch)
+            raise RestoreFailed(
+                f"The point holds {len(staged)} keys but the capture recorded {capture.details.get('keys')}."
+            )
+        pipe = r.pipeline(transaction=True)
+        for temp, key in staged:
+            pipe.rename(temp, key)
+        stale = set(existing) - {key for _, key in staged}
+        if stale:
+            pipe.delete(*stale)
+        pipe.execute()
+
+    def verify(self, *, capture: Capture, target: object) -> Verification:
+        cfg: RedisConfig = self.parse(target)
+        r = cfg.client()
+        keys = _keys(r, cfg.prefix)
+        report = Verification(self.kind)
+        report.add("key count", capture.details.get("keys"), len(keys))
+        src_prefix = capture.details.get("prefix", "")
+        bad = []
+        for name, digest in capture.details.get("samples", {}).items():
+            key = (cfg.prefix + name[len(src_prefix) :]).encode()
+            if value_digest(r, key) != digest:
+                bad.append(name)
+        report.add("sampled values differing", [], bad[:20])
+        with_ttl = sum(1 for reply in _ttls(r, keys) if reply > 0)
+        report.add("keys with a TTL", capture.details.get("with_ttl"), with_ttl)
+        report.notes.append(f"{len(capture.details.get('samples', {}))} sampled values compared.")
+        return report
+
+    def cleanup(self, *, target: object) -> None:
+        cfg: RedisConfig = self.parse(target)
+        if cfg.where() == self.config.where():
+            raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source keys.")
+        r = cfg.client()
+        for batch in _batches(_keys(r, cfg.prefix) + sorted(r.scan_iter(match=STAGE + "*"))):
+            r.delete(*batch)
+
+    def describe(self, capture: Capture) -> str:
+        where = capture.details.get("prefix") or "the root"
+        return f"{capture.details.get('keys')} keys under {where} of db {capture.details.get('db')}"
+
+
+def _ttls(r: Any, keys: list[bytes]) -> list[int]:
+    out: list[int] = []
+    for batch in _batches(keys):
+        pipe = r.pipeline(transaction=False)
+        for key in batch:
+            pipe.pttl(key)
+        out.extend(int(x) for x in pipe.execute())
+    return out

@@ -1,0 +1,153 @@
+"""Every object under an S3 prefix; an object rewritten while the backup runs fails the capture."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.errors import AuthFailed, ConfigInvalid, SourceChanged, TargetNotEmpty, Unreachable
+from inventory.engine import S3Config, S3Source
+from inventory.engine.crypto import Readable
+from inventory.engine.sources import SourceFile, SourceScan
+
+_AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken"}
+
+
+@dataclass(frozen=True)
+class S3PrefixConfig:
+    bucket: str = field_help("Bucket name.")
+    prefix: str = field_help("Key prefix (no leading slash); empty for the whole bucket.", default="")
+    endpoint_url: str = field_help("S3-compatible endpoint; empty for AWS.", default="")
+    region: str = field_help("Region name.", default="")
+    access_key_id: SecretRef | None = field(default=None, metadata={"help": "Reference to the access key id."})
+    secret_access_key: SecretRef | None = field(default=None, metadata={"help": "Reference to the secret access key."})
+
+    def check(self) -> None:
+        if not self.bucket or "/" in self.bucket:
+            raise ConfigInvalid("bucket: give a bucket name without slashes.")
+        if self.prefix.startswith("/"):
+            raise ConfigInvalid("prefix: a key prefix does not start with a slash.")
+
+    def s3(self) -> S3Config:
+        return S3Config(
+            endpoint_url=self.endpoint_url or None,
+            region=self.region or None,
+            access_key_id=self.access_key_id.resolve() if self.access_key_id else None,
+            secret_access_key=self.secret_access_key.resolve() if self.secret_access_key else None,
+        )
+
+    @property
+    def base(self) -> str:
+        prefix = self.prefix.strip("/")
+        return f"{prefix}/" if prefix else ""
+
+
+def _list(client: Any, cfg: S3PrefixConfig) -> dict[str, dict[str, Any]]:
+    """``{relative key: {"size", "etag"}}`` under the prefix, with a clear reason when it cannot be listed."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.bucket, Prefix=cfg.base):
+            for item in page.get("Contents", []):
+                rel = item["Key"][len(cfg.base) :]
+                if rel and not rel.endswith("/"):
+                    out[rel] = {"size": int(item["Size"]), "etag": str(item["ETag"]).strip('"')}
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _AUTH_CODES:
+            raise AuthFailed(f"The S3 service refused the credentials for bucket {cfg.bucket} ({code}).") from None
+        raise Unreachable(f"The bucket {cfg.bucket} cannot be listed: {code or exc}.") from None
+    except EndpointConnectionError:
+        raise Unreachable(f"The S3 endpoint {cfg.endpoint_url or 'AWS'} cannot be reached.") from None
+    except BotoCoreError as exc:
+        raise Unreachable(f"The S3 service cannot be reached: {exc}.") from None
+    return out
+
+
+class StableS3Source(S3Source):
+    """S3Source that fails when an object's ETag moved between the listing and the read."""
+
+    def __init__(self, cfg: S3PrefixConfig) -> None:
+        super().__init__(cfg.bucket, cfg.prefix, config=cfg.s3())
+        self.cfg = cfg
+        self.listed: dict[str, dict[str, Any]] = {}
+
+    def scan(self) -> SourceScan:
+        self.listed = _list(self.client, self.cfg)
+        return super().scan()
+
+    @contextlib.contextmanager
+    def open(self, item: SourceFile) -> Iterator[Readable]:
+        with super().open(item) as reader:
+            yield reader
+        head = self.client.head_object(Bucket=self.bucket, Key=item.handle)
+        if str(head["ETag"]).strip('"') != self.listed.get(item.path, {}).get("etag"):
+            raise SourceChanged(f"The object {item.path} was rewritten while it was being backed up.")
+
+
+@register
+class S3PrefixConnector(Connector[S3PrefixConfig]):
+    kind = "s3"
+    label = "S3 prefix"
+    config_class = S3PrefixConfig
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        started = utcnow()
+        source = StableS3Source(self.config)
+        listed = _list(source.client, self.config)
+        capture = Capture(
+            self.kind,
+            started,
+            {
+                "bucket": self.config.bucket,
+                "prefix": self.config.prefix,
+                "objects": {k: v["size"] for k, v in listed.items()},
+            },
+        )
+        return Snapshot(source=source, capture=capture)
+
+    def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
+        self.check_capture(capture)
+        cfg: S3PrefixConfig = self.parse(target)
+        client = cfg.s3().client()
+        existing = _list(client, cfg)
+        if existing and not replace:
+            raise TargetNotEmpty(
+                f"s3://{cfg.bucket}/{cfg.base} already holds {len(existing)} objects; restore there only with replace."
+            )
+        files = sorted(p for p in restored.rglob("*") if p.is_file())
+        for path in files:
+            rel = path.relative_to(restored).as_posix()
+            client.upload_file(str(path), cfg.bucket, cfg.base + rel)
+        # Objects the point does not hold go last, so the old set stays readable while the new lands.
+        wanted = set(capture.details.get("objects", {}))
+        for rel in sorted(set(existing) - wanted):
+            client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+
+    def verify(self, *, capture: Capture, target: object) -> Verification:
+        cfg: S3PrefixConfig = self.parse(target)
+        found = {k: v["size"] for k, v in _list(cfg.s3().client(), cfg).items()}
+        expected = capture.details.get("objects", {})
+        report = Verification(self.kind)
+        report.add("object count", len(expected), len(found))
+        report.add("missing objects", [], sorted(set(expected) - set(found))[:20])
+        report.add(
+            "objects of another size", [], sorted(k for k in expected if k in found and found[k] != expected[k])[:20]
+        )
+        return report
+
+    def cleanup(self, *, target: object) -> None:
+        cfg: S3PrefixConfig = self.parse(target)
+        client = cfg.s3().client()
+        for rel in _list(client, cfg):
+            client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+
+    def describe(self, capture: Capture) -> str:
+        objects = capture.details.get("objects", {})
+        return f"{len(objects)} objects under s3://{capture.details.get('bucket')}/{capture.details.get('prefix')}"

@@ -1,0 +1,163 @@
+"""SQLite through the online backup API: one read transaction, so the copy is one committed state."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.config import field_help
+from inventory.connectors.errors import ConfigInvalid, RestoreFailed, SourceChanged, TargetNotEmpty, Unreachable
+
+FILE_NAME = "database.sqlite3"
+SAMPLE_ALL_BELOW = 1000
+
+
+@dataclass(frozen=True)
+class SqliteConfig:
+    path: str = field_help("Absolute path of the SQLite database file.")
+    busy_timeout: float = field_help("Seconds to wait for a writer's lock before giving up.", default=10.0)
+
+    def check(self) -> None:
+        if not self.path.startswith("/"):
+            raise ConfigInvalid("path: give an absolute path.")
+
+
+def _open(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
+    if readonly and not os.path.isfile(path):
+        raise Unreachable(f"The SQLite database {path} does not exist.")
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise Unreachable(f"{path} cannot be opened as a SQLite database: {exc}.") from None
+    return conn
+
+
+def table_facts(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Per table: row count and a checksum of sampled rows (every row of small tables).
+
+    The sample is chosen by the rows' own hash, not by position, so the same rows are
+    picked in the source and in a restored copy whatever their physical order.
+    """
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    facts: dict[str, dict[str, Any]] = {}
+    for name in tables:
+        quoted = '"' + name.replace('"', '""') + '"'
+        count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]  # noqa: S608 - quoted identifier
+        hashes = []
+        for row in conn.execute(f"SELECT * FROM {quoted}"):  # noqa: S608
+            digest = hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
+            if count <= SAMPLE_ALL_BELOW or digest[0] == "0":
+                hashes.append(digest)
+        hashes.sort()
+        facts[name] = {
+            "rows": count,
+            "sampled": len(hashes),
+            "checksum": hashlib.sha256("".join(hashes).encode()).hexdigest(),
+        }
+    return facts
+
+
+def _has_tables(path: str) -> bool:
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return False
+    conn = _open(path, readonly=True, timeout=1)
+    try:
+        return bool(conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@register
+class SqliteConnector(Connector[SqliteConfig]):
+    kind = "sqlite"
+    label = "SQLite database"
+    config_class = SqliteConfig
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        src = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
+        copy = staging / FILE_NAME
+        dst = sqlite3.connect(copy)
+        try:
+            started = utcnow()
+            # pages=-1: the whole database in one step under one read lock. A stepwise copy
+            # restarts on every write and may never finish on a busy database.
+            src.backup(dst, pages=-1)
+        except sqlite3.OperationalError as exc:
+            raise SourceChanged(f"The database {self.config.path} could not be read consistently: {exc}.") from None
+        finally:
+            src.close()
+        try:
+            facts = table_facts(dst)
+        finally:
+            dst.close()
+        capture = Capture(self.kind, started, {"path": self.config.path, "tables": facts})
+        return Snapshot(source=self.staged(staging), capture=capture)
+
+    def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
+        self.check_capture(capture)
+        cfg: SqliteConfig = self.parse(target)
+        if _has_tables(cfg.path) and not replace:
+            raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
+        staged = restored / FILE_NAME
+        if not staged.is_file():
+            raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
+        new = cfg.path + ".drp-new"
+        Path(cfg.path).parent.mkdir(parents=True, exist_ok=True)
+        for leftover in (new, new + "-journal"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        src, dst = sqlite3.connect(staged), sqlite3.connect(new)
+        try:
+            src.backup(dst)
+            report = self._check(capture, dst)
+        finally:
+            src.close()
+            dst.close()
+        if not report.ok:
+            os.unlink(new)
+            raise RestoreFailed(f"The restored database does not match the capture: {report.summary()}")
+        # The old database stays in place until the new one has been verified.
+        os.replace(new, cfg.path)
+
+    def verify(self, *, capture: Capture, target: object) -> Verification:
+        cfg: SqliteConfig = self.parse(target)
+        conn = _open(cfg.path, readonly=True, timeout=cfg.busy_timeout)
+        try:
+            return self._check(capture, conn)
+        finally:
+            conn.close()
+
+    def _check(self, capture: Capture, conn: sqlite3.Connection) -> Verification:
+        report = Verification(self.kind)
+        report.add("integrity_check", "ok", conn.execute("PRAGMA integrity_check").fetchone()[0])
+        expected = capture.details.get("tables", {})
+        found = table_facts(conn)
+        report.add("tables", sorted(expected), sorted(found))
+        for name, facts in expected.items():
+            got = found.get(name, {})
+            report.add(f"{name} rows", facts["rows"], got.get("rows"))
+            report.add(f"{name} sampled-row checksum", facts["checksum"], got.get("checksum"))
+        return report
+
+    def cleanup(self, *, target: object) -> None:
+        cfg: SqliteConfig = self.parse(target)
+        for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
+            if os.path.exists(cfg.path + suffix):
+                os.unlink(cfg.path + suffix)
+
+    def describe(self, capture: Capture) -> str:
+        tables = capture.details.get("tables", {})
+        rows = sum(t["rows"] for t in tables.values())
+        return f"{len(tables)} tables, {rows} rows from {capture.details.get('path')}"

@@ -1,0 +1,244 @@
+"""Back up a tree into the chunk store: content-defined chunks, each stored once per vault."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyfastcdc import FastCDC
+
+from inventory.engine.backup import CancelFn, ProgressFn, Ticker
+from inventory.engine.chunks.manifest import (
+    ChunkedFile,
+    ChunkedManifest,
+    ManifestWriter,
+    PointTotals,
+    manifest_v2_key,
+    read_manifest_v2,
+)
+from inventory.engine.chunks.prune import backup_lock
+from inventory.engine.chunks.store import ChunkRef, ChunkStore
+from inventory.engine.crypto import KeyRing
+from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectLocked
+from inventory.engine.fmt import format_utc
+from inventory.engine.manifest import manifest_key
+from inventory.engine.sources import Source, SourceFile, source_from_uri
+from inventory.engine.vaults import S3Config, Vault, check_key
+
+# pyfastcdc's average is ``avg_size + min_size`` (cut-point skipping), so 768 KiB with a
+# quarter of it as minimum gives chunks of about 1 MiB (measured in docs/benchmarks.md).
+AVERAGE_CHUNK = 1024 * 1024
+_READ = 1024 * 1024
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Chunker:
+    """Cuts a stream into content-defined chunks of about ``average`` bytes (FastCDC 2020).
+
+    A file of at most ``whole_below`` bytes is one chunk: small files never pay for
+    cutting, and equal small files are stored once.
+    """
+
+    def __init__(self, average: int = AVERAGE_CHUNK) -> None:
+        if not 4096 <= average <= 4 * 1024 * 1024:
+            raise ValueError("the average chunk size must be between 4 KiB and 4 MiB")
+        self.average = average
+        avg_param = average * 3 // 4
+        self._cdc = FastCDC(avg_param, min_size=avg_param // 4, max_size=average * 4)
+        self.whole_below = average
+
+    def chunks(self, stream: Any, size: int) -> Iterator[bytes | memoryview]:
+        """Yield the chunks of ``stream``; each is only valid until the next one is asked for."""
+        if size <= self.whole_below:
+            parts = []
+            while data := stream.read(_READ):
+                parts.append(data)
+            yield b"".join(parts)
+            return
+        for chunk in self._cdc.cut_stream(stream):
+            yield chunk.data
+
+
+def backup_chunked(
+    *,
+    source: str | Path | Source,
+    vault: Vault,
+    point_prefix: str,
+    keyring: KeyRing,
+    key_id: str,
+    retain_until: datetime | None,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+    average_chunk: int = AVERAGE_CHUNK,
+    s3: S3Config | None = None,
+    data_as_of: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+    check_interval: float = 0.5,
+    clock: Callable[[], datetime] = _utcnow,
+    pack_size: int | None = None,
+    fresh_chain: bool = False,
+) -> ChunkedManifest:
+    """Back up ``source`` as point ``point_prefix`` through the vault's chunk store.
+
+    With ``fresh_chain`` the vault's index is not consulted: every chunk is stored anew
+    (a full chain), so damage to an old chunk cannot reach this point or later ones.
+
+    Each file is cut by content; a chunk whose id the vault's index already holds is
+    referenced, not stored again. New chunks go into packs; when the packs are durable
+    an index segment naming them is written, then the format-2 manifest, which is read
+    back and authenticated before this returns. A failure leaves no manifest.
+    """
+    started = time.monotonic()
+    keyring.key(key_id)
+    check_key(point_prefix)
+    src = source if not isinstance(source, (str, Path)) else source_from_uri(source, s3=s3)
+    vault.check_writable()
+    for existing in (manifest_key(point_prefix), manifest_v2_key(point_prefix)):
+        if vault.stat(existing) is not None:
+            raise ObjectExists(
+                f"Recovery point {point_prefix} already exists in {vault.uri}; points are never rewritten."
+            )
+    if retain_until is not None and retain_until <= clock():
+        raise ObjectLocked("The retain-until time of a new point must be in the future.")
+    as_of = data_as_of or clock()
+    lock = backup_lock(vault)  # a prune never sweeps while this backup may reference chunks
+    try:
+        return _backup(
+            src=src,
+            vault=vault,
+            point_prefix=point_prefix,
+            keyring=keyring,
+            key_id=key_id,
+            retain_until=retain_until,
+            progress=progress,
+            should_cancel=should_cancel,
+            average_chunk=average_chunk,
+            as_of=as_of,
+            extra=extra,
+            check_interval=check_interval,
+            clock=clock,
+            pack_size=pack_size,
+            started=started,
+            fresh_chain=fresh_chain,
+        )
+    finally:
+        lock.release()
+
+
+def _backup(
+    *,
+    src: Source,
+    vault: Vault,
+    point_prefix: str,
+    keyring: KeyRing,
+    key_id: str,
+    retain_until: datetime | None,
+    progress: ProgressFn | None,
+    should_cancel: CancelFn | None,
+    average_chunk: int,
+    as_of: datetime,
+    extra: dict[str, Any] | None,
+    check_interval: float,
+    clock: Callable[[], datetime],
+    pack_size: int | None,
+    started: float,
+    fresh_chain: bool,
+) -> ChunkedManifest:
+    store = ChunkStore(vault=vault, keyring=keyring, key_id=key_id, **({"pack_size": pack_size} if pack_size else {}))
+    if not fresh_chain:
+        store.load_index()
+    scan = src.scan()
+    files = sorted(scan.files, key=lambda item: item.path)
+    ticker = Ticker(
+        total=scan.total_bytes,
+        progress=progress,
+        should_cancel=should_cancel,
+        interval=check_interval,
+        what="The backup",
+    )
+    ticker.files_total = len(files)
+    ticker.poll(force=True)
+    chunker = Chunker(average_chunk)
+    totals = PointTotals(skipped=len(scan.skipped))
+    header = {
+        "point": point_prefix,
+        "source": src.uri,
+        "cipher": "AES-256-GCM",
+        "key_id": key_id,
+        "salt": store.salt.hex(),
+        "average_chunk": average_chunk,
+        "created_at": format_utc(clock()),
+        "data_as_of": format_utc(as_of),
+        "retain_until": format_utc(retain_until) if retain_until else None,
+        "extra": dict(extra or {}),
+        "fresh_chain": fresh_chain,
+    }
+    writer = ManifestWriter(keyring=keyring, header=header)
+    # A file's line is written once every pack it uses is stored (S3 gives each pack a
+    # version id then); until then it waits here. Only files touching the pack being
+    # filled can wait, so this stays small however many files the tree has.
+    waiting: deque[ChunkedFile] = deque()
+
+    def drain(*, everything: bool = False) -> None:
+        while waiting and (everything or not store.waiting(waiting[0].chunks)):
+            writer.add(_resolved(store, waiting.popleft()))
+
+    def one(item: SourceFile) -> ChunkedFile:
+        digest = hashlib.sha256()
+        refs: list[ChunkRef] = []
+        size = 0
+        with src.open(item) as stream:
+            for plain in chunker.chunks(stream, item.size):
+                digest.update(plain)
+                chunk_id = store.keys.chunk_id(plain)
+                ref = store.lookup(chunk_id)
+                if ref is None:
+                    ref = store.add(chunk_id, plain, retain_until=retain_until)
+                    totals.new_chunks += 1
+                    totals.new_bytes += len(plain)
+                    totals.stored_new_bytes += ref.stored
+                else:
+                    store.hold(ref, retain_until=retain_until)
+                    totals.reused_bytes += len(plain)
+                refs.append(ref)
+                size += len(plain)
+                ticker.add(len(plain))
+        totals.files += 1
+        totals.bytes += size
+        totals.chunks += len(refs)
+        ticker.files_done += 1
+        return ChunkedFile(path=item.path, mode=item.mode, size=size, sha256=digest.hexdigest(), chunks=tuple(refs))
+
+    for item in files:
+        waiting.append(one(item))
+        drain()
+    store.flush(retain_until=retain_until)
+    drain(everything=True)
+    ticker.poll(force=True)
+    vault.sync()
+    token = f"{clock():%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"
+    store.write_index(name=token, retain_until=retain_until)
+    totals.duration_ms = int((time.monotonic() - started) * 1000)
+    blocks = writer.finish(skipped=list(scan.skipped), totals=totals)
+    vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
+    manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
+    if manifest.totals != totals:
+        raise ManifestInvalid(
+            f"The manifest of {point_prefix} read back from {vault.uri} differs from the one written."
+        )
+    ticker.finish()
+    return manifest
+
+
+def _resolved(store: ChunkStore, entry: ChunkedFile) -> ChunkedFile:
+    refs = tuple(store.resolve(ref) for ref in entry.chunks)
+    return ChunkedFile(path=entry.path, mode=entry.mode, size=entry.size, sha256=entry.sha256, chunks=refs)

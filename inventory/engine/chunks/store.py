@@ -1,0 +1,297 @@
+"""The chunk store of one vault: its salt, its chunk index, and packs of sealed chunks.
+
+Layout inside the vault::
+
+    chunks/config.json            {"format": "dr-portal-chunk-store", "version": 1, "salt": hex}
+    chunks/packs/<name>           sealed chunks one after another (about ``pack_size`` bytes)
+    chunks/index/<name>           which chunks a backup added: id → pack, offset, sizes, codec
+
+Every object is write-once. An index segment is written only after the packs it
+names are durable, and carries an HMAC (the manifest MAC key of its key id), so an
+index edited in the vault is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import zstandard
+
+from inventory.engine.chunks.codec import ChunkKeys
+from inventory.engine.crypto import KeyRing
+from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectMissing, VaultFull
+from inventory.engine.vaults import Vault
+
+STORE_DIR = "chunks"
+CONFIG_KEY = f"{STORE_DIR}/config.json"
+PACKS_DIR = f"{STORE_DIR}/packs"
+INDEX_DIR = f"{STORE_DIR}/index"
+STORE_FORMAT = "dr-portal-chunk-store"
+INDEX_FORMAT = "dr-portal-chunk-index"
+PACK_SIZE = 16 * 1024 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Where one chunk is kept: ``stored`` bytes at ``offset`` of the pack object ``pack``."""
+
+    chunk_id: str
+    pack: str
+    offset: int
+    stored: int
+    size: int
+    codec: int
+    version_id: str | None = None
+
+    def to_json(self) -> list[object]:
+        row: list[object] = [self.chunk_id, self.pack, self.offset, self.stored, self.size, self.codec]
+        if self.version_id is not None:
+            row.append(self.version_id)
+        return row
+
+    @classmethod
+    def from_json(cls, row: object) -> ChunkRef:
+        if not isinstance(row, list) or len(row) not in (6, 7):
+            raise ManifestInvalid("A chunk reference is malformed.")
+        try:
+            ref = cls(
+                chunk_id=str(row[0]),
+                pack=str(row[1]),
+                offset=int(row[2]),
+                stored=int(row[3]),
+                size=int(row[4]),
+                codec=int(row[5]),
+                version_id=str(row[6]) if len(row) == 7 else None,
+            )
+        except (TypeError, ValueError):
+            raise ManifestInvalid("A chunk reference is malformed.") from None
+        if len(ref.chunk_id) != 64 or ref.offset < 0 or ref.stored <= 0 or ref.size < 0:
+            raise ManifestInvalid(f"The chunk reference {ref.chunk_id[:16]!r} is malformed.")
+        return ref
+
+
+def store_salt(vault: Vault) -> bytes:
+    """The vault's chunk-store salt, created on first use (two racing writers agree on one)."""
+    for _attempt in range(3):
+        try:
+            with vault.open(CONFIG_KEY) as stream:
+                data = json.loads(stream.read())
+            if data.get("format") != STORE_FORMAT or data.get("version") != 1:
+                raise ManifestInvalid(f"{CONFIG_KEY} in {vault.uri} is not a chunk store configuration.")
+            salt = bytes.fromhex(str(data["salt"]))
+            if len(salt) != 32:
+                raise ManifestInvalid(f"{CONFIG_KEY} in {vault.uri} has a malformed salt.")
+            return salt
+        except ObjectMissing:
+            record = {"format": STORE_FORMAT, "version": 1, "salt": secrets.token_hex(32)}
+            try:
+                vault.put(CONFIG_KEY, [json.dumps(record).encode()], retain_until=None, durable=True)
+            except ObjectExists:
+                continue
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ManifestInvalid(f"{CONFIG_KEY} in {vault.uri} cannot be read ({exc}).") from None
+    raise ObjectMissing(f"{CONFIG_KEY} in {vault.uri} could not be created or read.")
+
+
+class MacLines:
+    """Writes JSON lines, zstd-compressed, with an HMAC over the plain lines as the last line."""
+
+    def __init__(self, keyring: KeyRing, key_id: str) -> None:
+        self._keyring = keyring
+        self._key_id = key_id
+        self._mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
+        # Spilled to a temporary file past a few MiB, so a manifest of millions of files
+        # costs disk, not memory, until it is uploaded.
+        self.buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by blocks()
+        self._writer = zstandard.ZstdCompressor(level=3).stream_writer(self.buffer, closefd=False)
+
+    def write(self, record: object) -> None:
+        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+        self._mac.update(line)
+        self._writer.write(line)
+
+    def finish(self, trailer: dict[str, object]) -> Iterator[bytes]:
+        """Write the trailer and the MAC line; returns the compressed object as a stream of blocks."""
+        self.write(trailer)
+        self._writer.write(json.dumps({"mac": self._mac.hexdigest()}).encode() + b"\n")
+        self._writer.close()
+        return self._blocks()
+
+    def _blocks(self) -> Iterator[bytes]:
+        try:
+            self.buffer.seek(0)
+            while block := self.buffer.read(1 << 20):
+                yield block
+        finally:
+            self.buffer.close()
+
+
+def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str) -> Iterator[dict[str, Any]]:
+    """Yield the records of a :class:`MacLines` object; the MAC is checked before the last one.
+
+    The first record names the key id (``key_id``) unless ``key_id_of`` is given. Raises
+    :class:`ManifestInvalid` when the MAC does not verify or the stream ends early.
+    """
+    reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw_stream))
+    mac: hmac.HMAC | None = None
+    pending: bytes | None = None
+    try:
+        for line in reader:
+            if pending is not None:
+                record = _parse(pending, what)
+                if mac is None:
+                    key_id = key_id_of or str(record.get("key_id", ""))
+                    mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
+                mac.update(pending)
+                yield record
+            pending = line
+    except zstandard.ZstdError as exc:
+        raise ManifestInvalid(f"{what} is damaged ({exc}).") from None
+    if pending is None or mac is None:
+        raise ManifestInvalid(f"{what} is empty or truncated.")
+    last = _parse(pending, what)
+    if not hmac.compare_digest(str(last.get("mac", "")), mac.hexdigest()):
+        raise ManifestInvalid(
+            f"{what} does not match its signature: it was altered, truncated or written with another key."
+        )
+
+
+def _parse(line: bytes, what: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ManifestInvalid(f"{what} holds a line that is not JSON.") from None
+    if not isinstance(record, dict):
+        raise ManifestInvalid(f"{what} holds a line that is not an object.")
+    return record
+
+
+class ChunkStore:
+    """One backup's view of a vault's chunk store: what exists, and a pack being filled.
+
+    The index maps a chunk id (its 32 raw bytes) to its reference; about 250 bytes of
+    Python objects per chunk (see docs/benchmarks.md for the measured figure).
+    """
+
+    def __init__(self, *, vault: Vault, keyring: KeyRing, key_id: str, pack_size: int = PACK_SIZE) -> None:
+        self.vault = vault
+        self.keyring = keyring
+        self.key_id = key_id
+        self.salt = store_salt(vault)
+        self.keys = ChunkKeys(keyring, key_id, self.salt)
+        self.pack_size = pack_size
+        self.index: dict[bytes, ChunkRef] = {}
+        self.new_refs: list[ChunkRef] = []
+        self._pack: list[bytes] = []
+        self._pack_bytes = 0
+        self._pending: list[tuple[str, int, int, int, int]] = []  # id, offset, stored, size, codec
+        self.packs_written = 0
+        self.stored_bytes = 0
+        self._held: dict[str, datetime | None] = {}
+        self.packs_extended = 0
+
+    def load_index(self) -> int:
+        """Read every index segment of this key id; returns the number of chunks known.
+
+        Chunks whose pack is no longer in the vault (pruned) are left out, so they are
+        stored again rather than referenced.
+        """
+        packs = set(self.vault.list(PACKS_DIR))
+        for key in self.vault.list(INDEX_DIR):
+            with self.vault.open(key) as stream:
+                records = read_mac_lines(stream, keyring=self.keyring, key_id_of=None, what=f"Chunk index {key}")
+                header = next(records, None)
+                if header is None or header.get("format") != INDEX_FORMAT:
+                    raise ManifestInvalid(f"Chunk index {key} is not a chunk index.")
+                if header.get("key_id") != self.key_id or header.get("salt") != self.salt.hex():
+                    for _record in records:  # still authenticate it, but its chunks are not ours to reuse
+                        pass
+                    continue
+                for record in records:
+                    if "c" in record:
+                        ref = ChunkRef.from_json(record["c"])
+                        if ref.pack in packs:
+                            self.index[bytes.fromhex(ref.chunk_id)] = ref
+        return len(self.index)
+
+    def lookup(self, chunk_id: str) -> ChunkRef | None:
+        return self.index.get(bytes.fromhex(chunk_id))
+
+    def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
+        """Keep a reused chunk's pack at least as long as the point now referencing it."""
+        if retain_until is None:
+            return
+        held = self._held.get(ref.pack)
+        if held is not None and held >= retain_until:
+            return
+        if self._pack and ref.pack == self._pack_name:
+            return  # written by this backup, with this retention
+        info = self.vault.stat(ref.pack)
+        if info is None:
+            raise ObjectMissing(f"Pack {ref.pack} of a reused chunk is gone from {self.vault.uri}.")
+        if info.retain_until is None or info.retain_until < retain_until:
+            info = self.vault.extend_retention(ref.pack, retain_until)
+            self.packs_extended += 1
+        self._held[ref.pack] = info.retain_until
+
+    def add(self, chunk_id: str, plain: bytes | memoryview, *, retain_until: datetime | None) -> ChunkRef:
+        """Seal and queue a chunk that the store does not hold yet; returns where it will be."""
+        sealed = self.keys.seal(chunk_id, plain)
+        if self._pack_bytes and self._pack_bytes + len(sealed.data) > self.pack_size:
+            self.flush(retain_until=retain_until)
+        if not self._pack:
+            self._pack_name = f"{PACKS_DIR}/{secrets.token_hex(16)}"
+        offset = self._pack_bytes
+        self._pack.append(sealed.data)
+        self._pack_bytes += len(sealed.data)
+        self._pending.append((chunk_id, offset, len(sealed.data), len(plain), sealed.codec))
+        ref = ChunkRef(chunk_id, self._pack_name, offset, len(sealed.data), len(plain), sealed.codec)
+        self.index[bytes.fromhex(chunk_id)] = ref
+        return ref
+
+    def flush(self, *, retain_until: datetime | None) -> None:
+        """Write the pack being filled (not yet durable: call ``vault.sync()`` before indexing it)."""
+        if not self._pack:
+            return
+        name, data, pending = self._pack_name, self._pack, self._pending
+        self._pack, self._pack_bytes, self._pending = [], 0, []
+        info = self.vault.put(name, data, retain_until=retain_until, durable=False)
+        written = sum(len(part) for part in data)
+        if info.size != written:
+            raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
+        self._held[name] = retain_until
+        for chunk_id, offset, stored, size, codec in pending:
+            ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
+            self.index[bytes.fromhex(chunk_id)] = ref
+            self.new_refs.append(ref)
+        self.packs_written += 1
+        self.stored_bytes += written
+
+    def waiting(self, refs: tuple[ChunkRef, ...]) -> bool:
+        """True while one of ``refs`` is in the pack still being filled (its version is unknown)."""
+        return bool(self._pack) and any(ref.pack == self._pack_name for ref in refs)
+
+    def resolve(self, ref: ChunkRef) -> ChunkRef:
+        """The final reference of a chunk (with the pack's version id once the pack is written)."""
+        return self.index.get(bytes.fromhex(ref.chunk_id), ref)
+
+    def write_index(self, *, name: str, retain_until: datetime | None) -> str | None:
+        """Record the chunks this backup added (after their packs are durable)."""
+        if not self.new_refs:
+            return None
+        lines = MacLines(self.keyring, self.key_id)
+        lines.write({"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()})
+        for ref in self.new_refs:
+            lines.write({"c": ref.to_json()})
+        key = f"{INDEX_DIR}/{name}"
+        self.vault.put(key, lines.finish({"chunks": len(self.new_refs)}), retain_until=retain_until, durable=True)
+        return key

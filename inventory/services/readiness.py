@@ -1,0 +1,167 @@
+"""Readiness as stored state: each asset's assessment kept in a ReadinessState row.
+
+Three ways a row is rewritten, all through `readiness_refresh`:
+
+* a fact changes (a backup or point changes state, a drill or recovery is
+  recorded, the asset, its policy or its vault is edited): the service that
+  changed it calls `readiness_facts_changed` inside its transaction, which
+  bumps the row's `version` and makes it due at once, and reassesses the
+  assets once that transaction commits;
+* time alone moves a check (a backup ageing past its RPO, a drill falling
+  due): `next_change_at` says when, and the beat's sweep reassesses only
+  rows whose moment has passed;
+* a row is missing (an asset made by a bulk path): the sweep makes it.
+
+The rules themselves stay in `inventory.readiness`; this module only stores
+what they say. A refresh writes a row only if its version is still the one
+it read before reading the facts, so an assessment that raced a fact change
+can never overwrite the newer state: the row stays due and is assessed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.models import Asset, ReadinessState
+from inventory.readiness import RISK_MARGIN, AssetReadiness, Level, readiness_for
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+# More assets than this changed at once (a policy shared by thousands) are
+# left due for the sweep rather than assessed in the committing request.
+INLINE_LIMIT = 100
+# Reasons quote ages ("2 h old"), so even a row no threshold will move is
+# reassessed this often.
+REFRESH_AT_LEAST = timedelta(hours=1)
+# The level changes just after a threshold (a limit is breached once *passed*).
+_AFTER = timedelta(seconds=1)
+
+
+def _next_change(item: AssetReadiness, now: datetime) -> datetime:
+    """The next moment time alone can change one of the asset's checks (or the refresh bound)."""
+    asset: Any = item.asset
+    moments = [now + REFRESH_AT_LEAST]
+    policy = asset.policy
+    if policy is not None:
+        if asset.ok_data_as_of is not None:
+            rpo = timedelta(minutes=policy.rpo_minutes)
+            moments += [asset.ok_data_as_of + rpo * (1 - RISK_MARGIN), asset.ok_data_as_of + rpo]
+        cadence = timedelta(days=policy.drill_cadence_days)
+        start = asset.last_drill_at or asset.policy_assigned_at or asset.created_at
+        moments += [start + cadence * (1 - RISK_MARGIN), start + cadence]
+    return min(m + _AFTER for m in moments if m + _AFTER > now)
+
+
+def _stored(item: AssetReadiness, now: datetime) -> dict[str, Any]:
+    asset: Any = item.asset
+    checks = [{"name": c.name, "level": int(c.level), "reason": c.reason} for c in item.checks]
+    passing = sum(1 for c in item.checks if c.level is Level.OK)
+    return {
+        "level": int(item.level),
+        "score": round(100 * passing / len(item.checks)) if item.checks else 0,
+        "checks": checks,
+        "facts": {
+            "ok_data_as_of": asset.ok_data_as_of.isoformat() if asset.ok_data_as_of else None,
+            "last_backup_status": asset.last_backup_status,
+            "last_backup_at": asset.last_backup_at.isoformat() if asset.last_backup_at else None,
+            "last_drill_at": asset.last_drill_at.isoformat() if asset.last_drill_at else None,
+            "policy": asset.policy.name if asset.policy else None,
+            "vault": asset.vault.name if asset.vault else None,
+            "backup_age_seconds": item.backup_age.total_seconds() if item.backup_age is not None else None,
+        },
+        "ok_data_as_of": asset.ok_data_as_of,
+        "rpo_seconds": int(item.rpo.total_seconds()) if item.rpo is not None else None,
+        "rpo_breach_at": asset.ok_data_as_of + item.rpo if item.rpo is not None else None,
+        "assessed_at": now,
+        "next_change_at": _next_change(item, now),
+    }
+
+
+def readiness_refresh(*, asset_ids: Collection[int], now: datetime | None = None) -> int:
+    """Assess these assets and store the results; returns how many rows were written.
+
+    A row whose version moved while its facts were read (a fact change
+    committed meanwhile) is left as it is: still due, it is assessed again.
+    """
+    ids = sorted(set(asset_ids))
+    if not ids:
+        return 0
+    now = now or timezone.now()
+    with transaction.atomic():
+        ReadinessState.objects.bulk_create(
+            [ReadinessState(asset_id=pk, next_change_at=now) for pk in ids], ignore_conflicts=True
+        )
+    # Versions first, facts second: a fact change after this read bumps the version and the write below misses.
+    versions = dict(ReadinessState.objects.filter(asset_id__in=ids).values_list("asset_id", "version"))
+    written = 0
+    for item in readiness_for(Asset.objects.with_facts().filter(pk__in=ids), now=now):
+        pk = item.asset.pk
+        written += ReadinessState.objects.filter(asset_id=pk, version=versions[pk]).update(**_stored(item, now))
+    return written
+
+
+def readiness_facts_changed(*, asset_ids: Collection[int]) -> None:
+    """Call inside the transaction that changed a fact of these assets.
+
+    The row is made due and its version bumped in that same transaction, so
+    the change cannot be lost even if the process dies before it commits
+    the new assessment; the assets are reassessed once it commits.
+    """
+    ids = sorted(set(asset_ids))
+    if not ids:
+        return
+    now = timezone.now()
+    ReadinessState.objects.filter(asset_id__in=ids).update(version=F("version") + 1, next_change_at=now)
+    if len(ids) <= INLINE_LIMIT:
+        transaction.on_commit(lambda: _refresh_quietly(ids))
+    else:
+        from dr_portal.queue import send_on_commit
+        from inventory.tasks import readiness_sweep_task
+
+        send_on_commit(readiness_sweep_task, args=[])
+
+
+def _refresh_quietly(ids: list[int]) -> None:
+    # The fact is already committed and its row due: a failure here only
+    # delays the new assessment until the next sweep.
+    try:
+        readiness_refresh(asset_ids=ids)
+    except Exception:
+        log.exception("readiness of assets %s not refreshed; the sweep will", ids[:10])
+
+
+def readiness_sweep(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Assess every asset that has no row or whose `next_change_at` has passed; returns how many.
+
+    Each batch commits on its own, so a sweep stopped halfway leaves the
+    rest due and the next sweep carries on. Rows made due after `now` (a
+    fact changed during the sweep) are for their own refresh or the next
+    sweep, which also keeps this loop finite.
+    """
+    now = now or timezone.now()
+    missing = Asset.objects.filter(readiness_state__isnull=True).values_list("pk", flat=True)
+    ReadinessState.objects.bulk_create(
+        [ReadinessState(asset_id=pk, next_change_at=now) for pk in missing.iterator(chunk_size=2000)],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    done = 0
+    after: tuple[datetime | None, int] | None = None
+    while True:
+        due = ReadinessState.objects.filter(next_change_at__lte=now)
+        if after is not None:  # keyset: a row this sweep could not write is not tried again and again
+            due = due.filter(next_change_at__gte=after[0]).exclude(next_change_at=after[0], asset_id__lte=after[1])
+        rows = list(due.order_by("next_change_at", "asset_id").values_list("next_change_at", "asset_id")[:batch])
+        if not rows:
+            return done
+        readiness_refresh(asset_ids=[pk for _, pk in rows], now=now)
+        done += len(rows)
+        after = rows[-1]
