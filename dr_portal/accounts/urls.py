@@ -13,4 +13,11 @@ urlpatterns = [
     path("mfa/", views.mfa, name="mfa"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<uuid:token_id>/revoke/", views.token_revoke_view, name="token-revoke"),
+    path("organisation/", views.organisation, name="organisation"),
+    path("organisation/processors/", views.processor_create_view, name="processor-create"),
+    path(
+        "organisation/processors/<uuid:relationship_id>/delete/",
+        views.processor_delete_view,
+        name="processor-delete",
+    ),
 ]
