@@ -71,7 +71,7 @@ def _estate(assets: int) -> Any:
     from django.utils import timezone
 
     from dr_portal.accounts.models import User
-    from inventory.models import Asset, Backup, RecoveryPoint, RecoveryPolicy, Vault
+    from inventory.models import Asset, Backup, BackupStatus, PointStatus, RecoveryPoint, RecoveryPolicy, Vault
 
     now = timezone.now()
     officer = User.objects.create(username="compliance", role="compliance_officer")
@@ -110,7 +110,7 @@ def _estate(assets: int) -> Any:
             asset=a,
             vault=vault,
             trigger="schedule",
-            status="succeeded" if i % 9 else "failed",
+            status=BackupStatus.SUCCEEDED if i % 9 else BackupStatus.FAILED,
             error="" if i % 9 else "source unreachable",
             created_at=now - timedelta(hours=i % 48),
             finished_at=now - timedelta(hours=i % 48),
@@ -121,7 +121,7 @@ def _estate(assets: int) -> Any:
         RecoveryPoint(
             asset=a,
             vault=vault,
-            status="ok",
+            status=PointStatus.OK,
             data_as_of=now - timedelta(minutes=7 * i % 600),
             size_bytes=1 << 20,
             file_count=3,

@@ -6,8 +6,9 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts import api as accounts_api
+from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
-from incidents import api_inbox, api_intake, api_reports
+from incidents import api_assessments, api_inbox, api_intake, api_reports
 from incidents.runs import api as runs_api
 from incidents.runs import api_traffic
 from inventory import api as inventory_api
@@ -18,10 +19,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", accounts_api.token_create, name="auth-token"),
     path("auth/token/current/", accounts_api.token_revoke_current, name="auth-token-current"),
     path("me/", accounts_api.me, name="me"),
+    path("organisation/", api_organisation.organisation, name="organisation"),
+    path("organisation/processors/", api_organisation.processor_create, name="organisation-processors"),
+    path(
+        "organisation/processors/<str:relationship_id>/",
+        api_organisation.processor_delete,
+        name="organisation-processor",
+    ),
     # Machines post here; with or without the trailing slash every other route has, since
     # Alertmanager configurations in the wild use both and a redirect would drop the POST body.
     re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
     re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
+    path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),

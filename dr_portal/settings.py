@@ -243,10 +243,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "dr_portal.api_schema.add_error_responses",
     ],
-    # Backups and recovery points both have a `status` with different choices.
+    # Fields with one name and different choices: backups' and points' `status`, and the
+    # `kind` of a processor relationship beside the other kinds.
     "ENUM_NAME_OVERRIDES": {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
+        "CounterpartyEnum": "dr_portal.accounts.models.Counterparty",
     },
 }
 

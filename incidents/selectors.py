@@ -22,6 +22,8 @@ from incidents.models import (
     ActionStatus,
     AlertRecord,
     AlertStatus,
+    DelayReason,
+    Filing,
     GeneratedReport,
     InboxAlert,
     InboxState,
@@ -31,6 +33,7 @@ from incidents.models import (
     IncidentRole,
     IncidentStatus,
     Pin,
+    Review,
     RoleAssignment,
 )
 from inventory.models import Asset
@@ -322,3 +325,53 @@ def inbox_handled_recently(*, limit: int = 20) -> list[InboxAlert]:
 def attachable_incidents() -> list[Incident]:
     """Incidents an inbox alert may join: real or drill, not closed, newest first."""
     return list(Incident.objects.not_closed().order_by("-declared_at", "-pk")[:100])
+
+
+# --- what the compliance reports read ----------------------------------------------------
+
+
+def incident_events(*, incident: Incident) -> list[AuditEvent]:
+    """Every audit event carrying the incident's id, oldest first: the report's timeline."""
+    return list(AuditEvent.objects.filter(incident_id=incident.public_id).select_related("personal").order_by("seq"))
+
+
+def incident_role_assignments(*, incident: Incident) -> list[RoleAssignment]:
+    """Every assignment, current and relieved, oldest first."""
+    return list(
+        RoleAssignment.objects.filter(incident=incident)
+        .select_related("user", "assigned_by", "relieved_by")
+        .order_by("assigned_at", "pk")
+    )
+
+
+def incident_filings(*, incident: Incident) -> list[Filing]:
+    return list(Filing.objects.filter(incident=incident).select_related("recorded_by").order_by("filed_at", "pk"))
+
+
+def incident_delay_reasons(*, incident: Incident) -> list[DelayReason]:
+    return list(
+        DelayReason.objects.filter(incident=incident).select_related("recorded_by").order_by("recorded_at", "pk")
+    )
+
+
+def incident_review(*, incident: Incident) -> Review | None:
+    return Review.objects.filter(incident=incident).select_related("updated_by", "signed_off_by").first()
+
+
+def drills_declared_between(*, start: datetime, end: datetime) -> list[Incident]:
+    """Drills declared in [start, end), oldest first, with their assets' outcomes, participants and runs."""
+    return list(
+        Incident.objects.drills()
+        .filter(declared_at__gte=start, declared_at__lt=end)
+        .prefetch_related("asset_links__asset__policy", "assignments__user", "recovery_runs")
+        .order_by("declared_at", "pk")
+    )
+
+
+def real_incidents_declared_between(*, start: datetime, end: datetime) -> list[Incident]:
+    """Real (not drill) incidents declared in [start, end), oldest first, with what their clocks need."""
+    return list(
+        Incident.objects.filter(kind=IncidentKind.REAL, declared_at__gte=start, declared_at__lt=end)
+        .prefetch_related("filings", "delay_reasons", "asset_links__asset")
+        .order_by("declared_at", "pk")
+    )

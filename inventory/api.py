@@ -48,6 +48,7 @@ from inventory.services import (
     plan_default_data,
     plan_save,
     plan_to_data,
+    point_release,
     policy_create,
     policy_update,
 )
@@ -143,6 +144,10 @@ class DependencyIn(serializers.Serializer):
         slug_field="name", queryset=Asset.objects.all()
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ReleaseIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000)
 
 
 class PointOut(serializers.ModelSerializer):
@@ -339,6 +344,17 @@ class PointViewSet(_Readable):
         points = RecoveryPoint.objects.select_related("asset", "vault").order_by("-data_as_of")
         asset = self.request.query_params.get("asset")
         return points.filter(asset__name=asset) if asset else points
+
+    @extend_schema(request=ReleaseIn, responses=PointDetailOut)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, id: str) -> Response:
+        """Declare a suspicious point clean (audited, with the reason), so it can be restored."""
+        point = self.get_object()
+        access_asset_by_id(request.user, point.asset.public_id, for_write=True)
+        data = ReleaseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        point = point_release(point_id=point.pk, by=request_user(request), reason=data.validated_data["reason"])
+        return Response(PointDetailOut(point).data)
 
 
 class BackupViewSet(_Readable):

@@ -381,6 +381,14 @@ class Backup(models.Model):
         return self.status in ACTIVE_BACKUP
 
     @property
+    def is_running(self) -> bool:
+        return self.status == BackupStatus.RUNNING
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == BackupStatus.FAILED
+
+    @property
     def percent(self) -> int | None:
         if not self.bytes_total:
             return None
@@ -392,6 +400,8 @@ class PointStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CORRUPT = "corrupt", "Corrupt"
     EXPIRED = "expired", "Expired"
+    # Screening found the signs of ransomware; restoring it needs an audited release.
+    SUSPICIOUS = "suspicious", "Suspicious"
 
 
 class RecoveryPoint(models.Model):
@@ -442,6 +452,23 @@ class RecoveryPoint(models.Model):
 
     def __str__(self) -> str:
         return f"point {self.public_id} of {self.asset_id} ({self.status})"
+
+    @property
+    def is_good(self) -> bool:
+        """May be restored from: the one meaning of a "good" point (`RecoveryPoint.objects.good()`)."""
+        return self.status == PointStatus.OK
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == PointStatus.EXPIRED
+
+    @property
+    def is_corrupt(self) -> bool:
+        return self.status == PointStatus.CORRUPT
+
+    @property
+    def is_suspicious(self) -> bool:
+        return self.status == PointStatus.SUSPICIOUS
 
 
 # --- recovery plans -------------------------------------------------------------------

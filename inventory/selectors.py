@@ -13,6 +13,7 @@ from django.utils import timezone
 from inventory.models import (
     Asset,
     Backup,
+    BackupStatus,
     Dependency,
     PlanStep,
     PointStatus,
@@ -211,7 +212,8 @@ class BlastRadius:
         return [*self.failed, *self.impacted]
 
 
-def _edges() -> list[tuple[int, int]]:
+def dependency_edges() -> list[tuple[int, int]]:
+    """Every dependency as (upstream asset pk, downstream asset pk)."""
     return list(Dependency.objects.values_list("upstream_id", "downstream_id"))
 
 
@@ -221,7 +223,7 @@ def blast_radius(*, failed: Iterable[Asset]) -> BlastRadius:
     Restore groups run upstream first; the assets within one group do not
     depend on each other, so they may be restored in parallel.
     """
-    edges = _edges()
+    edges = dependency_edges()
     children: dict[int, set[int]] = {}
     for up, down in edges:
         children.setdefault(up, set()).add(down)
@@ -265,3 +267,50 @@ def plan_steps(*, plan: RecoveryPlan) -> list[tuple[int, list[PlanStep]]]:
     for step in plan.steps.select_related("asset").order_by("position"):
         groups.setdefault(step.group, []).append(step)
     return sorted(groups.items())
+
+
+# --- recovery points and backups, as the reports read them ---------------------------
+
+
+def point_newest_good_before(*, asset_id: int, moment: datetime) -> RecoveryPoint | None:
+    """The newest good point holding data as of `moment` or earlier: what a restore to that moment would use."""
+    return (
+        RecoveryPoint.objects.good().filter(asset_id=asset_id, data_as_of__lte=moment).order_by("-data_as_of").first()
+    )
+
+
+def points_newest_good(*, asset_ids: Iterable[int]) -> list[RecoveryPoint]:
+    """Each asset's newest good point (with its asset and vault), by asset name."""
+    points = (
+        RecoveryPoint.objects.good()
+        .filter(asset__in=list(asset_ids))
+        .select_related("asset", "vault")
+        .order_by("asset__name", "-data_as_of")
+    )
+    newest: dict[int, RecoveryPoint] = {}
+    for point in points:
+        newest.setdefault(point.asset_id, point)
+    return list(newest.values())
+
+
+def backups_created_between(*, start: datetime, end: datetime) -> list[Backup]:
+    """Backups created in [start, end), with their asset."""
+    return list(Backup.objects.filter(created_at__gte=start, created_at__lt=end).select_related("asset"))
+
+
+def backup_outcomes_between(*, start: datetime, end: datetime) -> tuple[int, int]:
+    """(succeeded, finished) for the backups created in [start, end); queued and running ones are not counted."""
+    finished = Backup.objects.filter(
+        created_at__gte=start, created_at__lt=end, status__in=[BackupStatus.SUCCEEDED, BackupStatus.FAILED]
+    )
+    return finished.filter(status=BackupStatus.SUCCEEDED).count(), finished.count()
+
+
+def backup_next_success_finished_at(*, backup: Backup) -> datetime | None:
+    """When the asset's first successful backup after `backup` finished: how long a failure stayed unfixed."""
+    return (
+        Backup.objects.filter(asset_id=backup.asset_id, status=BackupStatus.SUCCEEDED, created_at__gt=backup.created_at)
+        .order_by("created_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )

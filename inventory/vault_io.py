@@ -284,6 +284,8 @@ def point_statistics(
         "chunks": totals.chunks,
         "chunks_new": totals.new_chunks,
         "compression_ratio": totals.compression_ratio,
+        "changed_share": round(changes.changed_share, 4) if changes else 0.0,
+        **manifest.screening,
         "duration_s": round(duration, 3),
         "throughput_mib_s": round(totals.bytes / duration / 2**20, 1) if duration > 0 else None,
     }

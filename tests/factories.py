@@ -8,7 +8,17 @@ from django.utils import timezone
 from dr_portal.accounts.models import Role, User
 from incidents.models import Incident
 from incidents.runs.models import RecoveryRun, StepRun
-from inventory.models import Asset, Backup, PlanStep, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import (
+    Asset,
+    Backup,
+    BackupStatus,
+    PlanStep,
+    PointStatus,
+    RecoveryPlan,
+    RecoveryPoint,
+    RecoveryPolicy,
+    Vault,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -94,7 +104,7 @@ class BackupFactory(factory.django.DjangoModelFactory[Backup]):
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)
     trigger = "manual"
-    status = "succeeded"
+    status = BackupStatus.SUCCEEDED
     finished_at = factory.LazyFunction(timezone.now)
 
 
@@ -104,7 +114,7 @@ class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
 
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)
-    status = "ok"
+    status = PointStatus.OK
     data_as_of = factory.LazyFunction(timezone.now)
     created_at = factory.LazyAttribute(lambda o: o.data_as_of)
     size_bytes = 1024

@@ -213,6 +213,14 @@ def by_id(factory: Any) -> Callable[[], dict[str, Any]]:
     return lambda: {"id": factory.create().public_id}
 
 
+def a_relationship() -> dict[str, Any]:
+    from dr_portal.accounts.models import ProcessorRelationship
+
+    number = ProcessorRelationship.objects.count() + 1
+    made = ProcessorRelationship.objects.create(name=f"Processor {number}", kind="processor")
+    return {"relationship_id": made.public_id}
+
+
 def some_assets() -> dict[str, Any]:
     return {"assets": [str(AssetFactory.create().public_id)]}
 
@@ -300,6 +308,16 @@ MATRIX: dict[str, Row] = {
     # Revoking "the token this request came with": a session has none.
     "api:auth-token-current": route(delete=statuses(400, anonymous=401)),
     "api:me": route(get=statuses(200, anonymous=401)),
+    "accounts:organisation": route(get=only("admin"), post=only("admin", ok=REDIRECT)),
+    "accounts:processor-create": route(post=only("admin", ok=400)),
+    "accounts:processor-delete": route(post=only("admin", ok=REDIRECT), kwargs=a_relationship),
+    "api:organisation": route(get=audit_api(), patch=api_only("admin")),
+    "incidents:assessment": route(
+        get=signed_in(), post=only(*RESPONDERS, ok=REDIRECT), kwargs=lambda: {**an_incident(), "regime": "gdpr"}
+    ),
+    "api:incident-assessments": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:organisation-processors": route(post=api_only("admin", ok=400)),
+    "api:organisation-processor": route(delete=api_only("admin", ok=204), kwargs=a_relationship),
     "api:inventory-asset-list": route(get=api(), post=api_only("admin", ok=400)),
     "api:inventory-asset-detail": route(get=api(), patch=api_only("admin"), kwargs=by_id(AssetFactory)),
     "api:inventory-asset-readiness": route(get=api(), kwargs=by_id(AssetFactory)),
@@ -314,6 +332,8 @@ MATRIX: dict[str, Row] = {
     "api:inventory-vault-detail": route(get=api(), kwargs=by_id(VaultFactory)),
     "api:inventory-point-list": route(get=api()),
     "api:inventory-point-detail": route(get=api(), kwargs=by_id(RecoveryPointFactory)),
+    # Only catalogue managers may release a suspicious point; with no reason given it is a 400.
+    "api:inventory-point-release": route(post=api_only("admin", ok=400), kwargs=by_id(RecoveryPointFactory)),
     "api:inventory-readiness": route(get=api()),
     "api:inventory-readiness-summary": route(get=api()),
     "api:inventory-plan-list": route(get=api(), post=api_only("admin", ok=400)),

@@ -30,6 +30,7 @@ class Perm(StrEnum):
     VIEW_AUDIT = "view_audit"
     REDACT_AUDIT = "redact_audit"
     MANAGE_PEOPLE = "manage_people"
+    MANAGE_ORGANISATION = "manage_organisation"
 
 
 _EVERYONE = {Perm.VIEW_DASHBOARD, Perm.VIEW_INVENTORY, Perm.VIEW_INCIDENTS}

@@ -17,6 +17,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("Approvals", "incidents:approvals", Perm.VIEW_APPROVALS),
     ("Reports", "incidents:reports", Perm.VIEW_REPORTS),
     ("Audit", "audit:index", Perm.VIEW_AUDIT),
+    ("Organisation", "accounts:organisation", Perm.MANAGE_ORGANISATION),
 ]
 
 

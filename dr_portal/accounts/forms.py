@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
+from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship
+from dr_portal.accounts.services import PROFILE_FIELDS, RELATIONSHIP_FIELDS
+
 
 class OtpForm(forms.Form):
     code = forms.CharField(
@@ -19,3 +22,20 @@ class OtpForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="API token", help_text="What the token is for, e.g. 'alertmanager'.")
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = OrganisationProfile
+        fields = list(PROFILE_FIELDS)
+        widgets = {
+            "registration_numbers": forms.Textarea(attrs={"rows": 3}),
+            "postal_address": forms.Textarea(attrs={"rows": 3}),
+            "public_contact": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class RelationshipForm(forms.ModelForm):
+    class Meta:
+        model = ProcessorRelationship
+        fields = list(RELATIONSHIP_FIELDS)

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dr_portal.accounts.models import ApiToken, User
+from dr_portal.accounts.models import ApiToken, OrganisationProfile, ProcessorRelationship, User
 from dr_portal.accounts.services import token_digest
 
 
@@ -35,3 +35,29 @@ def otp_refusal(why: dict[str, Any] | None) -> str:
     if until is not None:
         return f"Too many wrong codes; try again after {until:%H:%M:%S} UTC."
     return "Too many wrong codes; try again shortly."
+
+
+def users_active() -> list[User]:
+    """Active accounts by role, then username: the access review's population."""
+    return list(User.objects.filter(is_active=True).order_by("role", "username"))
+
+
+def user_ids_with_mfa() -> set[int]:
+    """The pks of users with a confirmed TOTP device."""
+    return set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
+
+
+# --- the organisation ------------------------------------------------------------------
+
+
+def organisation_profile() -> OrganisationProfile:
+    """The stored profile, or a blank unsaved one before anybody filled it in (everything "not recorded")."""
+    return OrganisationProfile.objects.select_related("updated_by").filter(id=1).first() or OrganisationProfile()
+
+
+def processor_relationships() -> list[ProcessorRelationship]:
+    return list(ProcessorRelationship.objects.order_by("kind", "name"))
+
+
+def processor_relationship_by_id(*, relationship_id: str) -> ProcessorRelationship | None:
+    return ProcessorRelationship.objects.filter(public_id=relationship_id).first()

@@ -1,19 +1,23 @@
-"""Writes about people: roles, API tokens, second factors."""
+"""Writes about people (roles, API tokens, second factors) and about the organisation profile."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dr_portal.accounts.models import ApiToken, Role, User
+from dr_portal.accounts.models import ApiToken, OrganisationProfile, ProcessorRelationship, Role, User
 from dr_portal.audit.services import audit_append
+from dr_portal.errors import Refused
 
 TOKEN_PREFIX = "drp_"  # noqa: S105 - a public marker, not a secret
 
@@ -116,3 +120,114 @@ def totp_confirm(*, device: TOTPDevice, code: str) -> bool:
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
     audit_append(action="mfa.enrolled", actor=device.user, object_type="otp_totp.totpdevice", object_id=str(device.pk))
     return True
+
+
+# --- the organisation profile: every compliance report prints it -----------------------
+
+# The fields a person edits, in the order forms, the API and the reports show them.
+PROFILE_FIELDS: tuple[str, ...] = (
+    "legal_name",
+    "registration_numbers",
+    "postal_address",
+    "gdpr_role",
+    "hipaa_role",
+    "lead_supervisory_authority",
+    "dpo_name",
+    "dpo_email",
+    "dpo_phone",
+    "security_officer_name",
+    "security_officer_email",
+    "security_officer_phone",
+    "privacy_officer_name",
+    "privacy_officer_email",
+    "public_contact",
+)
+RELATIONSHIP_FIELDS: tuple[str, ...] = ("name", "kind", "agreement_reference", "breach_contact", "notice_hours")
+
+
+class OrganisationRefused(Refused):
+    code = "organisation_refused"
+
+
+def _clean_text(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+@transaction.atomic
+def organisation_update(*, changes: Mapping[str, Any], by: User) -> OrganisationProfile:
+    """Change some profile fields; one audit event lists each changed field's old and new value.
+
+    Raises ValidationError (nothing saved) when a value is not acceptable.
+    """
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise OrganisationRefused(f"Not a profile field: {', '.join(unknown)}.", code="unknown_field")
+    profile, _ = OrganisationProfile.objects.select_for_update().get_or_create(id=1)
+    before = {name: getattr(profile, name) for name in changes}
+    for name, value in changes.items():
+        setattr(profile, name, _clean_text(value) if value is not None else "")
+    profile.full_clean(exclude=["updated_by", "updated_at"])
+    changed = {
+        name: {"from": before[name], "to": getattr(profile, name)}
+        for name in PROFILE_FIELDS
+        if name in changes and before[name] != getattr(profile, name)
+    }
+    if not changed:
+        return profile
+    profile.updated_at = timezone.now()
+    profile.updated_by = by
+    profile.save(update_fields=[*changed, "updated_at", "updated_by"])
+    audit_append(action="organisation.updated", actor=by, obj=profile, payload={"changed": changed})
+    return profile
+
+
+@transaction.atomic
+def processor_add(
+    *,
+    name: str,
+    kind: str,
+    by: User,
+    agreement_reference: str = "",
+    breach_contact: str = "",
+    notice_hours: int | None = None,
+) -> ProcessorRelationship:
+    relationship = ProcessorRelationship(
+        name=name.strip(),
+        kind=kind,
+        agreement_reference=agreement_reference.strip(),
+        breach_contact=breach_contact.strip(),
+        notice_hours=notice_hours,
+        created_by=by,
+    )
+    relationship.full_clean(exclude=["created_by"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            relationship.save()
+    except IntegrityError:
+        raise OrganisationRefused(
+            f"{relationship.name} is already recorded as {relationship.get_kind_display().lower()}.", code="duplicate"
+        ) from None
+    audit_append(
+        action="organisation.processor_added",
+        actor=by,
+        obj=relationship,
+        payload={f: getattr(relationship, f) for f in RELATIONSHIP_FIELDS},
+    )
+    return relationship
+
+
+@transaction.atomic
+def processor_remove(*, relationship: ProcessorRelationship, by: User) -> None:
+    locked = ProcessorRelationship.objects.select_for_update().filter(pk=relationship.pk).first()
+    if locked is None:
+        raise OrganisationRefused("That relationship was already removed.", code="gone")
+    payload = {f: getattr(locked, f) for f in RELATIONSHIP_FIELDS}
+    audit_append(action="organisation.processor_removed", actor=by, obj=locked, payload=payload)
+    locked.delete()
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A ValidationError as one line for a page's flash."""
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+    return " ".join(exc.messages)

@@ -22,4 +22,11 @@ urlpatterns = [
         passwords.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    path("organisation/", views.organisation, name="organisation"),
+    path("organisation/processors/", views.processor_create_view, name="processor-create"),
+    path(
+        "organisation/processors/<uuid:relationship_id>/delete/",
+        views.processor_delete_view,
+        name="processor-delete",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, MFA enrolment and verification, API tokens."""
+"""Sign-in, sign-out, MFA enrolment and verification, API tokens, the organisation profile."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,11 +18,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from dr_portal.accounts.access import mfa_verified
-from dr_portal.accounts.forms import OtpForm, TokenForm
+from dr_portal.accounts.access import Perm, check, mfa_verified
+from dr_portal.accounts.forms import OrganisationForm, OtpForm, RelationshipForm, TokenForm
 from dr_portal.accounts.models import ApiToken
-from dr_portal.accounts.selectors import otp_refusal, token_list_for_user, user_confirmed_totp
-from dr_portal.accounts.services import token_issue, token_revoke, totp_confirm, totp_device_for_enrolment
+from dr_portal.accounts.selectors import (
+    organisation_profile,
+    otp_refusal,
+    processor_relationship_by_id,
+    processor_relationships,
+    token_list_for_user,
+    user_confirmed_totp,
+)
+from dr_portal.accounts.services import (
+    OrganisationRefused,
+    organisation_update,
+    processor_add,
+    processor_remove,
+    token_issue,
+    token_revoke,
+    totp_confirm,
+    totp_device_for_enrolment,
+)
 from dr_portal.api_errors import API_PREFIX, error_body
 from dr_portal.http import AuthenticatedHttpRequest
 
@@ -108,3 +124,59 @@ def token_revoke_view(request: AuthenticatedHttpRequest, token_id: str) -> HttpR
     token_revoke(token=token)
     messages.success(request, f"Token {token.prefix}… revoked.")
     return redirect("accounts:tokens")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Admins keep the organisation profile every compliance report prints."""
+    check(request.user, Perm.MANAGE_ORGANISATION)
+    profile = organisation_profile()
+    form = OrganisationForm(request.POST if request.method == "POST" else None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        organisation_update(changes=form.cleaned_data, by=request.user)
+        messages.success(request, "Organisation profile saved.")
+        return redirect("accounts:organisation")
+    context = {
+        "form": form,
+        "profile": profile,
+        "relationship_form": RelationshipForm(),
+        "relationships": processor_relationships(),
+    }
+    return render(request, "accounts/organisation.html", context)
+
+
+@login_required
+@require_POST
+def processor_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    check(request.user, Perm.MANAGE_ORGANISATION)
+    form = RelationshipForm(request.POST)
+    if form.is_valid():
+        try:
+            processor_add(by=request.user, **form.cleaned_data)
+        except OrganisationRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{form.cleaned_data['name']} recorded.")
+        return redirect("accounts:organisation")
+    context = {
+        "form": OrganisationForm(instance=organisation_profile()),
+        "profile": organisation_profile(),
+        "relationship_form": form,
+        "relationships": processor_relationships(),
+    }
+    return render(request, "accounts/organisation.html", context, status=400)
+
+
+@login_required
+@require_POST
+def processor_delete_view(request: AuthenticatedHttpRequest, relationship_id: str) -> HttpResponse:
+    check(request.user, Perm.MANAGE_ORGANISATION)
+    relationship = processor_relationship_by_id(relationship_id=relationship_id)
+    if relationship is None:
+        raise Http404
+    try:
+        processor_remove(relationship=relationship, by=request.user)
+    except OrganisationRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:organisation")

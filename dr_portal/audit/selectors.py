@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -91,3 +93,39 @@ def latest_checkpoint() -> AuditCheckpoint | None:
 
 def head_seq() -> int:
     return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+# --- a period, as the readiness report reads it ------------------------------------------
+
+
+def _recorded_between(start: datetime, end: datetime) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(recorded_at__gte=start, recorded_at__lt=end)
+
+
+def event_first_seq_between(*, start: datetime, end: datetime) -> int | None:
+    """The seq of the first event recorded in [start, end), or None when nothing was."""
+    seq: int | None = _recorded_between(start, end).order_by("seq").values_list("seq", flat=True).first()
+    return seq
+
+
+def event_count_between(*, start: datetime, end: datetime) -> int:
+    return _recorded_between(start, end).count()
+
+
+def event_areas_between(*, start: datetime, end: datetime) -> Counter[str]:
+    """Events recorded in [start, end) by area: the action's first word (`backup`, `incident`, …)."""
+    return Counter(a.split(".")[0] for a in _recorded_between(start, end).values_list("action", flat=True))
+
+
+def events_of_action_between(*, action: str, start: datetime, end: datetime) -> list[AuditEvent]:
+    """Events of one action recorded in [start, end), oldest first."""
+    return list(_recorded_between(start, end).filter(action=action).order_by("seq"))
+
+
+def verifications_finished_between(*, start: datetime, end: datetime) -> list[AuditVerification]:
+    """audit_verify runs that finished in [start, end), oldest first."""
+    return list(AuditVerification.objects.filter(finished_at__gte=start, finished_at__lt=end).order_by("finished_at"))
+
+
+def checkpoint_count_between(*, start: datetime, end: datetime) -> int:
+    return AuditCheckpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).count()

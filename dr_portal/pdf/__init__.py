@@ -1,7 +1,8 @@
 """Signed archival PDF reports: render (PDF/A-3b), sign (PAdES), verify.
 
-Report builders (incidents/reports.py, inventory/reports.py) use only what
-is exported here.
+Report builders (the `reports` packages of incidents/ and inventory/) build a
+`document.ReportDocument`, print values with `formatting` and share the words in
+`wording`; rendering and signing are exported here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The shape every compliance report shares: sections of labelled facts and tables, cited audit
 events, the checkpoint the report is anchored to and the audit_verify result for its range.
 
-A report builder (incidents/reports.py, inventory/reports.py) fills a `ReportDocument`;
+A report builder (the `reports` packages of incidents/ and inventory/) fills a `ReportDocument`;
 `document_evidence()` turns it into the evidence.json attached to the PDF and
 `document_pdf()` renders and signs it. The same data, two encodings: what the
 PDF shows is what the JSON carries.
@@ -19,39 +19,20 @@ from django.conf import settings
 from django.utils.safestring import SafeString
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent
+from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
 
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
 TEMPLATE_VERSION = "2026.11-1"
-NOT_RECORDED = "not recorded"
 TIMELINE_CHUNK = 40  # rows per timeline table; small tables keep WeasyPrint's layout cost linear
 
 Value = str | int | float | None
 
 
-def ts(moment: datetime | None) -> str | None:
-    """UTC, to the second, as every report prints times."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def day(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        value = value.astimezone(UTC).date()
-    return value.isoformat()
-
-
-def yes_no(value: bool | None) -> str | None:
-    return None if value is None else ("yes" if value else "no")
-
-
 @dataclass(frozen=True)
 class Field:
-    """One labelled fact. `value` None prints "not recorded"; `seq` ties it to an audit event."""
+    """One labelled fact. `value` None prints NOT_RECORDED (dr_portal.pdf.wording); `seq` ties it to an audit event."""
 
     key: str
     label: str

@@ -141,3 +141,22 @@ def run_dry_run(*, plan: RecoveryPlan, mode: str) -> Resolution:
 
 def incidents_open_for_runs() -> QuerySet[Incident]:
     return Incident.objects.filter(status__in=OPEN_STATUSES).order_by("-declared_at")
+
+
+def runs_for_incident(*, incident: Incident) -> list[RecoveryRun]:
+    """The incident's recovery runs, oldest first, with their assets and requester."""
+    return list(
+        RecoveryRun.objects.filter(incident=incident)
+        .prefetch_related("assets")
+        .select_related("requested_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def runs_finished_between(*, start: datetime, end: datetime) -> list[RecoveryRun]:
+    """Recovery runs (drills and recoveries) that finished in [start, end), oldest first, with their assets."""
+    return list(
+        RecoveryRun.objects.filter(finished_at__gte=start, finished_at__lt=end)
+        .prefetch_related("assets")
+        .order_by("finished_at", "pk")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from incidents.views.assessments import assessment
 from incidents.views.commands import (
     action_item_status,
     action_items,
@@ -27,6 +28,7 @@ __all__ = [
     "action_item_status",
     "action_items",
     "approvals",
+    "assessment",
     "assets",
     "dashboard",
     "declare",

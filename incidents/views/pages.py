@@ -24,7 +24,7 @@ from incidents.forms import (
     RoleForm,
     SeverityForm,
 )
-from incidents.models import Incident, IncidentKind, IncidentRole, IncidentStatus, Review
+from incidents.models import AssessmentRegime, Incident, IncidentKind, IncidentRole, IncidentStatus, Review
 from incidents.runs.access import access_approvals
 from incidents.runs.selectors import approvals_pending, run_list
 from incidents.selectors import (
@@ -158,6 +158,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "filings": list(incident.filings.select_related("recorded_by")),
         "kinds": [(key, label) for key, (label, _) in TIMELINE_KINDS.items()],
         "incident_roles": IncidentRole.choices,
+        "assessment_regimes": AssessmentRegime.choices,
         "can_write": can_write(request.user, incident),
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "note_form": NoteForm(),

@@ -30,10 +30,12 @@ from inventory.services.catalog import (
     vault_update,
 )
 from inventory.services.plans import plan_default_data, plan_parse, plan_save, plan_to_data
+from inventory.services.screening import ScreeningRefused, point_release
 from inventory.services.verification import VerifyRefused, point_verify, point_verify_request, points_verify_due
 
 __all__ = [
     "BackupRefused",
+    "ScreeningRefused",
     "VerifyRefused",
     "asset_create",
     "asset_drill_record",
@@ -55,6 +57,7 @@ __all__ = [
     "plan_save",
     "plan_to_data",
     "point_expire",
+    "point_release",
     "point_verify",
     "point_verify_request",
     "points_expire_due",

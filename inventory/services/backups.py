@@ -31,6 +31,7 @@ from inventory.models import (
 )
 from inventory.selectors import point_previous
 from inventory.services.readiness import readiness_facts_changed
+from inventory.services.screening import point_history, screen_reasons
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +125,14 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
     if locked.status != BackupStatus.RUNNING or locked.attempts != backup.attempts:
         return None  # someone else finished or re-claimed it meanwhile
     now = timezone.now()
+    suspicion = screen_reasons(stats=result.stats, history=point_history(asset=locked.asset))
     point = RecoveryPoint.objects.create(
         public_id=result.point_id,
         asset=locked.asset,
         vault=locked.vault,
         backup=locked,
-        status=PointStatus.OK,
+        status=PointStatus.SUSPICIOUS if suspicion else PointStatus.OK,
+        note=" ".join(suspicion),
         data_as_of=result.data_as_of,
         size_bytes=result.size_bytes,
         file_count=result.file_count,
@@ -163,6 +166,13 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
             "immutable_until": result.immutable_until.isoformat() if result.immutable_until else None,
         },
     )
+    if suspicion:
+        audit_append(
+            action="point.suspicious",
+            system_actor="system:worker",
+            obj=locked.asset,
+            payload={"point": str(point.public_id), "reasons": suspicion},
+        )
     return point
 
 

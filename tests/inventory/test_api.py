@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dr_portal.audit.models import AuditEvent
-from inventory.models import Backup, RecoveryPolicy
+from inventory.models import Backup, BackupStatus, RecoveryPolicy
 from inventory.services import dependency_add
 from inventory.services.readiness import readiness_sweep
 from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
@@ -96,7 +96,7 @@ def test_oncall_starts_a_backup_and_reads_its_progress(client_for, oncall, viewe
     assert response.status_code == 202
     backup_id = response.json()["id"]
     assert response.json()["status"] == "queued"
-    Backup.objects.filter(public_id=backup_id).update(status="running", bytes_done=50, bytes_total=200)
+    Backup.objects.filter(public_id=backup_id).update(status=BackupStatus.RUNNING, bytes_done=50, bytes_total=200)
     progress = client_for(viewer).get(f"{API}/backups/{backup_id}/").json()
     assert (progress["bytes_done"], progress["bytes_total"], progress["percent"]) == (50, 200, 25)
     assert client_for(viewer).post(f"{API}/assets/{asset.public_id}/backup/").status_code == 404

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from inventory.models import BackupStatus
+from inventory.models import BackupStatus, PointStatus
 from inventory.readiness import Level, asset_readiness, human_duration, readiness_for, rollup, worst_first
 from inventory.services import asset_drill_record
 from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory, VaultFactory
@@ -94,8 +94,8 @@ def test_rpo_uses_the_newest_good_point_with_a_20_percent_margin(age_minutes: in
 def test_rpo_ignores_failed_corrupt_and_expired_points() -> None:
     asset = good_asset(rpo_minutes=60)
     point(asset, timedelta(hours=5))
-    point(asset, timedelta(minutes=1), status="corrupt", verified_at=None)
-    point(asset, timedelta(minutes=2), status="failed", verified_at=None, manifest_sha256="")
+    point(asset, timedelta(minutes=1), status=PointStatus.CORRUPT, verified_at=None)
+    point(asset, timedelta(minutes=2), status=PointStatus.FAILED, verified_at=None, manifest_sha256="")
     assert check(asset, "rpo").level is Level.BREACH
     assert "5 h old" in check(asset, "rpo").reason
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from dr_portal.audit.checkpoints import signing_key as audit_signing_key
 from dr_portal.pdf import Attachment, ReportMetadata, render_pdf, sign_pdf
 from dr_portal.pdf.sample import sample_report
 from dr_portal.pdf.signing import signing_identity
@@ -40,7 +41,11 @@ def _make(tmp: Path, *, draft: bool) -> Sample:
 
 @contextmanager
 def embedded_identity(var: Path) -> Iterator[Path]:
-    """The embedded (self-signed) identity kept under `var`, whatever the environment configures."""
+    """The embedded (self-signed) identity kept under `var`, whatever the environment configures.
+
+    The audit checkpoint key lives under VAR_DIR too and is cached: forget it on the way in and out, or a
+    later test (a worker using the real VAR_DIR) would see checkpoints signed with this key.
+    """
     with override_settings(
         VAR_DIR=var,
         REPORT_SIGNING_PKCS12=None,
@@ -51,10 +56,12 @@ def embedded_identity(var: Path) -> Iterator[Path]:
         REPORT_TRUST_ROOTS=None,
     ):
         signing_identity.cache_clear()
+        audit_signing_key.cache_clear()
         try:
             yield var
         finally:
             signing_identity.cache_clear()
+            audit_signing_key.cache_clear()
 
 
 @pytest.fixture(scope="session")

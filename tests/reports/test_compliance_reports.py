@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
@@ -20,6 +21,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent
 from dr_portal.audit.services import audit_append
 from dr_portal.pdf import verify_pdf
+from dr_portal.pdf.document import Anchor, Verification
 from incidents.models import GeneratedReport, Incident, Regime, ReportKind, ReportStatus
 from incidents.services import (
     action_item_add,
@@ -295,22 +297,68 @@ def test_report_verify_passes_a_generated_report_and_fails_a_tampered_one(
     assert "RESULT: NOT VERIFIED" in text
 
 
-def test_report_verify_fails_when_the_anchoring_checkpoint_is_not_in_the_log(
-    report_env: Path, commander: User, compliance: User, estate: list[Asset], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A report from another DR Portal (or a restored, older database) is anchored to nothing here."""
-    incident = closed_incident(commander, compliance, estate)
-    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
-    from dr_portal.pdf import audit_hook
-    from dr_portal.pdf.verify import verify_pdf as real_verify
+def foreign_anchor(*, key: Ed25519PrivateKey, origin: str, seq: int, head_hash: str) -> Anchor:
+    """A checkpoint as another log would sign it: same text format, whatever key, origin and seq."""
+    import base64
 
-    result = real_verify(report_path(report).read_bytes())
-    result.evidence["audit"]["anchor"]["text"] = result.evidence["audit"]["anchor"]["text"].replace(
-        f"seq {report.anchor_seq}\n", "seq 999999\n"
-    )
-    checks = {c.name: c for c in audit_hook.audit_log_checks(result)}
-    assert checks["anchoring checkpoint"].passed is False
-    assert "signature does not verify" in checks["anchoring checkpoint"].detail
+    from dr_portal.audit.chain import utc_text
+    from dr_portal.audit.checkpoints import checkpoint_body, key_id
+
+    signed_at = timezone.now()
+    kid = key_id(key.public_key())
+    body = checkpoint_body(origin=origin, seq=seq, head_hash=head_hash, signed_at=signed_at, key=kid)
+    signature = base64.b64encode(key.sign(body.encode())).decode()
+    return Anchor(origin, seq, head_hash, utc_text(signed_at), kid, signature, f"{body}signature {signature}\n")
+
+
+@pytest.mark.parametrize("where", ["another DR Portal", "a restored, older database"])
+def test_report_verify_fails_a_report_anchored_to_a_checkpoint_this_log_does_not_hold(
+    where: str,
+    report_env: Path,
+    commander: User,
+    compliance: User,
+    estate: list[Asset],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The report is built, signed and recorded here, but its evidence.json names a foreign checkpoint."""
+    from dr_portal.audit.checkpoints import key_id, signing_key
+    from incidents.reports import document as incident_document
+
+    incident = closed_incident(commander, compliance, estate)
+    real_anchor_and_verify = incident_document.anchor_and_verify
+
+    def anchored_elsewhere(*, first_seq: int | None) -> tuple[Anchor | None, Verification | None]:
+        anchor, verification = real_anchor_and_verify(first_seq=first_seq)
+        assert anchor is not None
+        if where == "another DR Portal":  # its own key, its own log
+            other = foreign_anchor(key=Ed25519PrivateKey.generate(), origin="dr-portal.elsewhere.example",
+                                   seq=anchor.seq, head_hash=anchor.head_hash)  # fmt: skip
+        else:  # this portal's key, but a seq this (restored) log never reached
+            other = foreign_anchor(key=signing_key(), origin=anchor.origin, seq=anchor.seq + 1000,
+                                   head_hash="ab" * 32)  # fmt: skip
+        return other, verification
+
+    monkeypatch.setattr(incident_document, "anchor_and_verify", anchored_elsewhere)
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    carried = evidence_of(report)["audit"]["anchor"]
+    assert not AuditCheckpoint.objects.filter(seq=carried["seq"], signature=carried["signature"]).exists()
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("report_verify", str(report_path(report)), stdout=out)
+    assert exit_info.value.code == 1
+    lines = out.getvalue().splitlines()
+    for check in ("signature", "evidence.json", "hash in audit log", "cited events", "audit log intact"):
+        assert any(line.startswith(f"PASS  {check}:") for line in lines), (check, lines)
+    failed = [line for line in lines if line.startswith("FAIL")]
+    if where == "another DR Portal":
+        assert failed == [
+            "FAIL  anchoring checkpoint: the checkpoint in evidence.json: signature does not verify "
+            f"(signed with key {carried['key_id']!r}, not {key_id()!r})"
+        ]
+    else:
+        assert failed == [f"FAIL  anchoring checkpoint: checkpoint seq {carried['seq']} is not in the audit log"]
+    assert lines[-1] == "RESULT: NOT VERIFIED"
 
 
 # --- building: twice, lost, failed --------------------------------------------------------
@@ -487,11 +535,14 @@ def test_readiness_report_lists_recovery_runs_in_the_period(
     report_env: Path, commander: User, compliance: User, estate: list[Asset]
 ) -> None:
     from incidents.runs.models import RecoveryRun
+    from incidents.services.drills import drill_start
     from tests.factories import RecoveryPlanFactory
 
     now = timezone.now()
+    drill = drill_start(assets=[estate[0]], scenario="Restore the scoring model", by=commander, commander=commander)
     run = RecoveryRun.objects.create(
-        plan=RecoveryPlanFactory.create(), plan_version=1, mode="drill", status="succeeded", requested_by=commander,
+        incident=drill, plan=RecoveryPlanFactory.create(), plan_version=1, mode="drill", status="succeeded",
+        requested_by=commander,
         outage_started_at=now - timedelta(hours=1), service_verified_at=now - timedelta(minutes=25),
         finished_at=now - timedelta(minutes=20), rto_target_seconds=3600, rpo_target_seconds=900,
         achieved_rto_seconds=35 * 60, achieved_rpo_seconds=300,
@@ -507,5 +558,71 @@ def test_readiness_report_lists_recovery_runs_in_the_period(
     )
     flat = reading_order(report_path(report))
     assert run.reference in flat and "35m / 1h 00m" in flat and "5m / 15m" in flat
-    runs = next(t for s in evidence_of(report)["sections"] for t in s["tables"] if t["key"] == "runs")
-    assert [r[0] for r in runs["rows"]] == [run.reference]
+    tables = {t["key"]: t for s in evidence_of(report)["sections"] for t in s["tables"]}
+    assert [r[0] for r in tables["runs"]["rows"]] == [run.reference]
+    # The drill's row carries what its run achieved, not "not recorded".
+    (row,) = tables["drills"]["rows"]
+    assert row[0] == drill.reference
+    assert row[-1] == f"{run.reference}: RTO 35m / 1h 00m, RPO 5m / 15m"
+
+
+def test_both_reports_print_the_organisation_profile(
+    report_env: Path, admin: User, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from dr_portal.accounts.services import organisation_update, processor_add
+
+    organisation_update(
+        changes={"legal_name": "Acme Health SAS", "registration_numbers": "SIREN 123 456 789",
+                 "dpo_name": "Dana Protect", "dpo_email": "dpo@acme.example", "dpo_phone": "+33 1 23 45 67 89",
+                 "security_officer_name": "Sam Secure", "public_contact": "0800 123 456"},
+        by=admin,
+    )  # fmt: skip
+    processor_add(name="CloudBackup Ltd", kind="processor", notice_hours=24, by=admin)
+    incident = closed_incident(commander, compliance, estate)
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    flat = reading_order(report_path(report))
+    assert "Acme Health SAS" in flat and "SIREN 123 456 789" in flat and "CloudBackup Ltd" in flat
+    sections = {s["key"]: s for s in evidence_of(report)["sections"]}
+    fields = {f["key"]: f["value"] for f in sections["contacts"]["fields"]}
+    assert fields["dpo_name"] == "Dana Protect" and fields["dpo_phone"] == "+33 1 23 45 67 89"
+    assert fields["hipaa_officer"] == "Security: Sam Secure" and fields["public_contact"] == "0800 123 456"
+    control = {f["key"]: f["value"] for f in sections["control"]["fields"]}
+    assert control["org_legal_name"] == "Acme Health SAS"
+    assert control["org_hipaa_role"] is None  # blank in the profile: printed as not recorded
+
+    today = timezone.now().date()
+    readiness = build(report_request(kind=ReportKind.READINESS, by=compliance, period_first=today, period_last=today))
+    control = {f["key"]: f["value"] for s in evidence_of(readiness)["sections"] if s["key"] == "control"
+               for f in s["fields"]}  # fmt: skip
+    assert control["org_dpo"] == "Dana Protect, dpo@acme.example, +33 1 23 45 67 89"
+
+
+def test_incident_report_prints_assessed_determinations_with_who_when_why_and_the_seq(
+    report_env: Path, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    from incidents.services.assessments import assessment_answer
+
+    incident = closed_incident(commander, compliance, estate)
+    # A closed incident's assessments are final; reopen this one in the database to answer them.
+    Incident.objects.filter(pk=incident.pk).update(status="resolved", closed_at=None)
+    incident.refresh_from_db()
+    assessment_answer(
+        incident=incident,
+        answers={"gdpr.personal_data": "yes", "hipaa.phi_types": "names, dates of birth"},
+        rationale={"gdpr.personal_data": "The scores table holds customer names."},
+        by=commander,
+    )
+    report = build(report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident))
+    fields = {f["key"]: f for s in evidence_of(report)["sections"] for f in s["fields"]}
+    answered = (
+        AuditEvent.objects.filter(action="incident.assessment_answered")
+        .payload_matches(question="gdpr.personal_data")
+        .get()
+    )
+    assert fields["gdpr_breach"]["value"] == "Yes" and fields["gdpr_breach"]["seq"] == answered.seq
+    assert "rationale: The scores table holds customer names." in fields["gdpr_breach"]["note"]
+    assert fields["phi_types"]["value"] == "names, dates of birth"
+    # Nobody decided these: they say so, never "no".
+    assert fields["hipaa_breach"]["value"] == "not yet assessed"
+    assert fields["ai_serious"]["value"] == "not yet assessed"
+    assert "not yet assessed" in reading_order(report_path(report))

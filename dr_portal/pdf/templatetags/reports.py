@@ -8,9 +8,9 @@ from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-register = template.Library()
+from dr_portal.pdf.wording import NOT_RECORDED
 
-NOT_RECORDED = "not recorded"
+register = template.Library()
 
 
 @register.filter

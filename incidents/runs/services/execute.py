@@ -65,7 +65,7 @@ def _from_failure(failure: vault_io.VaultIOFailure, what: str) -> Outcome:
 def _restore(step: StepRun) -> Outcome:
     asset, point = step.asset, step.point
     assert asset is not None
-    if point is None or point.status != "ok":
+    if point is None or not point.is_good:
         return _failed("no_point", f"{asset.name} has no good recovery point to restore from.")
     allowed = asset.policy.allowed_regions if asset.policy else []
     if allowed and step.target_region not in allowed:

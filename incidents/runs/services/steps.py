@@ -351,7 +351,7 @@ def step_change(*, step: StepRun, by: User, point: RecoveryPoint | None = None, 
     if locked.state not in (StepState.PENDING, StepState.WAITING_APPROVAL):
         raise RunRefused("The step has already started; it can no longer be changed.")
     if point is not None:
-        if point.asset_id != locked.asset_id or point.status != "ok":
+        if point.asset_id != locked.asset_id or not point.is_good:
             raise RunRefused("Choose a good recovery point of the same asset.")
         locked.point = point
         locked.bytes_total = point.size_bytes or None

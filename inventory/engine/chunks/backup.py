@@ -23,6 +23,7 @@ from inventory.engine.chunks.manifest import (
     read_manifest_v2,
 )
 from inventory.engine.chunks.prune import backup_lock
+from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 from inventory.engine.crypto import KeyRing
 from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectLocked
@@ -183,6 +184,7 @@ def _backup(
         "fresh_chain": fresh_chain,
     }
     writer = ManifestWriter(keyring=keyring, header=header)
+    screening = Screening()
     # A file's line is written once every pack it uses is stored (S3 gives each pack a
     # version id then); until then it waits here. Only files touching the pack being
     # filled can wait, so this stays small however many files the tree has.
@@ -198,11 +200,14 @@ def _backup(
         size = 0
         with src.open(item) as stream:
             for plain in chunker.chunks(stream, item.size):
+                if not refs:
+                    screening.check(item.path, plain, item.size)
                 digest.update(plain)
                 chunk_id = store.keys.chunk_id(plain)
                 ref = store.lookup(chunk_id)
                 if ref is None:
                     ref = store.add(chunk_id, plain, retain_until=retain_until)
+                    screening.sample(plain)
                     totals.new_chunks += 1
                     totals.new_bytes += len(plain)
                     totals.stored_new_bytes += ref.stored
@@ -228,7 +233,7 @@ def _backup(
     token = f"{clock():%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"
     store.write_index(name=token, retain_until=retain_until)
     totals.duration_ms = int((time.monotonic() - started) * 1000)
-    blocks = writer.finish(skipped=list(scan.skipped), totals=totals)
+    blocks = writer.finish(skipped=list(scan.skipped), totals=totals, screening=screening.to_json())
     vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
     manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
     if manifest.totals != totals:

@@ -108,6 +108,7 @@ class ChunkedManifest:
     totals: PointTotals
     extra: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_V2
+    screening: dict[str, Any] = field(default_factory=dict)
 
     @property
     def manifest_key(self) -> str:
@@ -159,10 +160,12 @@ class ManifestWriter:
     def add(self, entry: ChunkedFile) -> None:
         self._lines.write(entry.to_json())
 
-    def finish(self, *, skipped: list[dict[str, str]], totals: PointTotals) -> Iterator[bytes]:
+    def finish(
+        self, *, skipped: list[dict[str, str]], totals: PointTotals, screening: dict[str, Any] | None = None
+    ) -> Iterator[bytes]:
         for item in skipped:
             self._lines.write({"skipped": item})
-        return self._lines.finish({"totals": totals.to_json()})
+        return self._lines.finish({"totals": totals.to_json(), "screening": screening or {}})
 
 
 def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedManifest:
@@ -173,6 +176,7 @@ def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedMa
     """
     header: dict[str, Any] | None = None
     totals: PointTotals | None = None
+    screening: dict[str, Any] = {}
     files = size = 0
     previous = ""
     for record in _records(vault, point, keyring):
@@ -189,6 +193,7 @@ def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedMa
             size += entry.size
         elif "totals" in record:
             totals = PointTotals.from_json(record["totals"])
+            screening = dict(record.get("screening") or {})
     if header is None or totals is None:
         raise ManifestInvalid(f"The manifest of {point} has no header or no totals.")
     if (totals.files, totals.bytes) != (files, size):
@@ -208,6 +213,7 @@ def read_manifest_v2(*, vault: Vault, point: str, keyring: KeyRing) -> ChunkedMa
             retain_until=parse_utc(str(retain)) if retain else None,
             totals=totals,
             extra=dict(header.get("extra") or {}),
+            screening=screening,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestInvalid(f"The manifest of {point} is incomplete ({exc}).") from None

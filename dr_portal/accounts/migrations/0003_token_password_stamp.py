@@ -16,7 +16,7 @@ def stamp_existing_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ('accounts', '0002_organisation_profile'),
     ]
 
     operations = [

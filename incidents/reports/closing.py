@@ -1,0 +1,119 @@
+"""How the report closes: evidence and chain of custody, lessons learned and CAPA, sign-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dr_portal.pdf.document import EventRef, Field, ReportDocument, Section, Table
+from dr_portal.pdf.formatting import day, person, ts, yes_no
+from incidents.models import ActionItem, IncidentAsset, Review
+
+
+def evidence_section(links: list[IncidentAsset], refs: list[EventRef], doc: ReportDocument) -> Section:
+    rows: list[list[Any]] = [
+        [
+            "evidence.json (attached)",
+            "in the audit log with this report's SHA-256",
+            "DR Portal",
+            ts(doc.control.generated_at),
+            "embedded in this PDF",
+        ],
+    ]
+    if doc.anchor:
+        rows.append(
+            [
+                f"audit checkpoint seq {doc.anchor.seq}",
+                doc.anchor.head_hash,
+                "DR Portal",
+                doc.anchor.signed_at,
+                f"/audit/checkpoints/{doc.anchor.seq}.txt and the checkpoint export",
+            ]
+        )
+    for link in links:
+        if link.drill_evidence:
+            rows.append(
+                [
+                    f"drill evidence: {link.asset.name}",
+                    None,
+                    None,
+                    ts(link.drill_recorded_at),
+                    link.drill_evidence[:200],
+                ]
+            )
+    return Section(
+        "evidence",
+        "Evidence and chain of custody",
+        tables=[
+            Table("artefacts", "Evidence list", ["Artefact", "SHA-256", "Collected by", "Collected at", "Where"], rows)
+        ],
+        fields=[
+            Field("events_cited", "Audit events cited (hashes in evidence.json)", len(refs)),
+            Field(
+                "verification_output",
+                "Audit-log verification output",
+                doc.verification.summary if doc.verification else None,
+            ),
+            Field(
+                "checkpoint_note",
+                "Checkpoint note (verifiable with the public key at /audit/pubkey)",
+                doc.anchor.text if doc.anchor else None,
+            ),
+            Field("worm_uri", "WORM storage location of this report", None),
+            Field("access_log", "Access log", "downloads are audit events report.downloaded"),
+        ],
+    )
+
+
+def lessons_section(review: Review | None, items: list[ActionItem]) -> Section:
+    return Section(
+        "lessons",
+        "Lessons learned and CAPA",
+        fields=[
+            Field(
+                "root_cause_summary", "Root-cause summary", review.root_cause if review and review.root_cause else None
+            ),
+            Field("went_well", "What went well", review.went_well if review and review.went_well else None),
+            Field("went_badly", "What went badly", review.went_badly if review and review.went_badly else None),
+            Field("plan_revisions", "Plan / policy / runbook revisions (§164.308(a)(7)(ii)(D))", None),
+            Field("risk_analysis", "Updates to the risk analysis and criticality analysis", None),
+        ],
+        tables=[
+            Table(
+                "capa",
+                "CAPA items",
+                ["Item", "Kind", "Critical", "Owner", "Due", "Status", "Closed"],
+                [
+                    [
+                        i.title,
+                        i.get_kind_display(),
+                        yes_no(i.critical),
+                        i.owner.username,
+                        day(i.due_on),
+                        i.get_status_display(),
+                        ts(i.closed_at),
+                    ]
+                    for i in items
+                ],
+                empty="No CAPA items.",
+            )
+        ],
+    )
+
+
+def signoff_section(review: Review | None) -> Section:
+    signed = review is not None and review.is_signed_off
+    rows = [
+        [
+            "Incident Commander (review sign-off)",
+            person(review.signed_off_by) if signed and review else None,
+            ts(review.signed_off_at) if signed and review else None,
+            "recorded in the audit log" if signed else None,
+        ],
+        ["Security Officer", None, None, None],
+        ["DPO", None, None, None],
+        ["Compliance", None, None, None],
+        ["Legal", None, None, None],
+    ]
+    return Section(
+        "signoff", "Sign-off", tables=[Table("signoff", "Sign-off", ["Role", "Name", "Date", "Signature"], rows)]
+    )

@@ -1,0 +1,155 @@
+"""Restoration of availability: recovery runs, the backup a restore would use, RTO/RPO achieved, the NPRM check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dr_portal.charts import Measured, achieved_vs_target_chart, backup_age_vs_rpo_chart
+from dr_portal.pdf.document import Field, ReportDocument, Section, Table
+from dr_portal.pdf.formatting import achieved_of_target, duration, duration_seconds, ts
+from dr_portal.pdf.wording import NPRM, NPRM_BACKUP_AGE, NPRM_RESTORE
+from incidents.models import Incident, IncidentAsset
+from incidents.runs.models import RecoveryRun
+from incidents.runs.selectors import runs_for_incident
+from inventory.selectors import point_newest_good_before
+
+
+def restoration_section(incident: Incident, links: list[IncidentAsset], doc: ReportDocument) -> Section:
+    start = incident.started_at or incident.detected_at or incident.declared_at
+    restore_time = incident.restored_at - start if incident.restored_at and start else None
+    runs = runs_for_incident(incident=incident)
+    # Per asset, the newest run that measured an RTO for it: what the restore achieved.
+    measured_by: dict[int, RecoveryRun] = {}
+    for run in runs:
+        if run.achieved_rto_seconds is not None:
+            for asset in run.assets.all():
+                measured_by[asset.pk] = run
+    rows = []
+    rto: list[Measured] = []
+    rpo: list[Measured] = []
+    backup_ages: list[timedelta] = []
+    for link in links:
+        asset, policy = link.asset, link.asset.policy
+        point = point_newest_good_before(asset_id=asset.pk, moment=start) if start else None
+        age = start - point.data_as_of if point and start else None
+        if age is not None:
+            backup_ages.append(age)
+        measured = measured_by.get(asset.pk)
+        rows.append(
+            [
+                asset.name,
+                f"{policy.rto_minutes} min" if policy else None,
+                f"{policy.mtd_minutes} min" if policy else None,
+                f"{policy.rpo_minutes} min" if policy else None,
+                str(point.public_id) if point else None,
+                ts(point.data_as_of) if point else None,
+                duration(age),
+                ts(point.immutable_until) if point and point.immutable_until else None,
+                (point.manifest_sha256[:16] if point and point.manifest_sha256 else None),
+                measured.reference if measured else None,
+                duration_seconds(measured.achieved_rto_seconds) if measured else None,
+            ]
+        )
+        rto.append(
+            Measured(
+                asset.name,
+                timedelta(seconds=measured.achieved_rto_seconds)
+                if measured and measured.achieved_rto_seconds is not None
+                else None,
+                timedelta(minutes=policy.rto_minutes) if policy else None,
+            )
+        )
+        rpo.append(Measured(asset.name, age, timedelta(minutes=policy.rpo_minutes) if policy else None))
+    if links:
+        doc.charts["rto"] = (
+            achieved_vs_target_chart(rto, title="RTO achieved by recovery runs vs target"),
+            "Per asset: the RTO measured by the newest recovery run that restored it (outage start → service "
+            "verified), as a share of the policy's target; “not measured” where no run restored it.",
+        )
+        doc.charts["rpo"] = (
+            backup_age_vs_rpo_chart(rpo, title="Newest good backup at incident start vs RPO"),
+            "Data-loss window if restored from the newest good backup taken before the incident started.",
+        )
+    run_rows = [
+        [
+            run.reference,
+            run.get_mode_display(),
+            run.get_status_display(),
+            ", ".join(a.name for a in run.assets.all()) or None,
+            run.requested_by.username if run.requested_by else None,
+            ts(run.outage_started_at),
+            ts(run.service_verified_at),
+            ts(run.data_as_of),
+            achieved_of_target(run.achieved_rto_seconds, run.rto_target_seconds),
+            achieved_of_target(run.achieved_rpo_seconds, run.rpo_target_seconds),
+        ]
+        for run in runs
+    ]
+    worst_age = max(backup_ages) if backup_ages else None
+    nprm_restore = None if restore_time is None else ("yes" if restore_time <= NPRM_RESTORE else "no")
+    nprm_backup = (
+        None
+        if worst_age is None or len(backup_ages) < len(links)
+        else ("yes" if worst_age <= NPRM_BACKUP_AGE else "no")
+    )
+    return Section(
+        "restoration",
+        "Restoration of availability",
+        intro="GDPR Art. 32(1)(c); HIPAA §164.308(a)(7)(ii)(B)-(C).",
+        fields=[
+            Field("outage_start", "Outage start used (start, else detected, else declared)", ts(start)),
+            Field("service_restored", "Service restored", ts(incident.restored_at)),
+            Field(
+                "incident_rto",
+                "Incident-level time to restore (start → service restored)",
+                duration(restore_time),
+            ),
+            Field("recovery_runs", "Recovery runs", len(runs)),
+            Field("failovers", "Failovers (approvals, two-person rule, lag)", None),
+            Field("emergency_mode", "Emergency-mode operation (activated / deactivated)", None),
+            Field("ai_rollback", "Model / config version rolled back to; evidence snapshot hash", None),
+            Field("ai_validation", "Validation after restore (eval results)", None),
+            Field("nprm_72h", f"Relevant systems restored ≤ 72 h? ({NPRM})", nprm_restore),
+            Field("nprm_48h", f"Last good backup ≤ 48 h old at incident start? ({NPRM})", nprm_backup),
+        ],
+        charts=["rto", "rpo"] if links else [],
+        tables=[
+            Table(
+                "runs",
+                "Recovery runs (restore jobs)",
+                [
+                    "Run",
+                    "Mode",
+                    "Status",
+                    "Assets",
+                    "Requested by",
+                    "Outage start",
+                    "Service verified",
+                    "Data as of",
+                    "RTO achieved / target",
+                    "RPO achieved / target",
+                ],
+                run_rows,
+                empty="No recovery run was started for this incident.",
+            ),
+            Table(
+                "restore",
+                "Assets: targets, the backup a restore would use, and what a run achieved",
+                [
+                    "Asset",
+                    "RTO target",
+                    "MTD",
+                    "RPO target",
+                    "Backup (point id)",
+                    "Data as of",
+                    "Data-loss window",
+                    "Immutable until",
+                    "Manifest SHA-256",
+                    "Recovery run",
+                    "RTO achieved",
+                ],
+                rows,
+                empty="No assets are linked to this incident.",
+            ),
+        ],
+    )
