@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := dr_portal.settings
 
-.PHONY: help venv mlflow-venv run test lint typecheck check-migrations bench clean
+.PHONY: help venv mlflow-venv run test test-fast fmt lint typecheck check-migrations bench clean
 
 help:
 	@echo "make run    - set up and serve the demo on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
-	@echo "make test   - set up and run the whole test suite"
+	@echo "make test   - set up and run the whole test suite (prints the 15 slowest tests)"
+	@echo "make test-fast - the suite without worker-process and browser tests"
+	@echo "make fmt    - format the code and apply ruff's safe fixes"
 	@echo "make lint | typecheck | check-migrations | bench"
 	@echo "make mlflow-venv - install the MLflow server used by the MLflow connector tests"
 
@@ -24,6 +26,14 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# The settings `make run` uses, kept so that `python manage.py …` in this checkout
+# sees the same configuration (and sessions survive a restart): written once.
+var/.env: | $(BIN)/python
+	@mkdir -p var
+	@printf '# Written by make run; environment variables override these.\nDEBUG=true\nSECRET_KEY=%s\n' \
+		"$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+	@echo "wrote $@ (DEBUG=true and a new SECRET_KEY)"
+
 # The MLflow server that the connector tests (and the demo's registry) start. Its own
 # virtualenv: mlflow pins gunicorn/graphql-core below the portal's; the portal itself
 # only speaks MLflow's REST API. Without it the MLflow connector tests skip.
@@ -35,17 +45,25 @@ $(VENV)-mlflow/.installed: requirements-mlflow.txt
 
 mlflow-venv: $(VENV)-mlflow/.installed
 
-run: venv
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py demo_setup
-	DEBUG=true $(BIN)/python manage.py inventory_demo
-	DEBUG=true $(BIN)/python manage.py incidents_demo
-	DEBUG=true $(BIN)/python manage.py traffic_demo
+run: venv var/.env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py inventory_demo
+	$(BIN)/python manage.py incidents_demo
+	$(BIN)/python manage.py traffic_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
-	DEBUG=true $(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
+	$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: venv
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
+
+# No worker processes, no browser: the quick loop while editing.
+test-fast: venv
+	$(BIN)/pytest -m "not worker and not e2e" $(PYTEST_ARGS)
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 lint: venv
 	$(BIN)/ruff check .

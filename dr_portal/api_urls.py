@@ -22,7 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("organisation/", api_organisation.organisation, name="organisation"),
     path("organisation/processors/", api_organisation.processor_create, name="organisation-processors"),
     path(
-        "organisation/processors/<uuid:relationship_id>/",
+        "organisation/processors/<str:relationship_id>/",
         api_organisation.processor_delete,
         name="organisation-processor",
     ),
@@ -30,8 +30,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Alertmanager configurations in the wild use both and a redirect would drop the POST body.
     re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
     re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
-    path("incidents/<uuid:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
-    path("action-items/<uuid:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
+    path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
+    path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
@@ -39,12 +39,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
     path("inventory/import/", inventory_api.import_view, name="inventory-import"),
     path("inventory/export/", inventory_api.export_view, name="inventory-export"),
-    path("runs/traffic/<uuid:asset_id>/", api_traffic.traffic_route, name="runs-traffic"),
-    path("runs/golden-sets/<uuid:asset_id>/", api_traffic.golden_sets, name="runs-golden-sets"),
-    path("runs/certificates/<uuid:run_id>/", api_traffic.certificate, name="runs-certificate"),
+    path("runs/traffic/<str:asset_id>/", api_traffic.traffic_route, name="runs-traffic"),
+    path("runs/golden-sets/<str:asset_id>/", api_traffic.golden_sets, name="runs-golden-sets"),
+    path("runs/certificates/<str:run_id>/", api_traffic.certificate, name="runs-certificate"),
     path("reports/incident/", api_reports.report_incident_create, name="report-create-incident"),
     path("reports/readiness/", api_reports.report_readiness_create, name="report-create-readiness"),
-    path("reports/<uuid:report_id>/download/", api_reports.report_download_view, name="report-download"),
+    path("reports/<str:report_id>/download/", api_reports.report_download_view, name="report-download"),
     path("", include("dr_portal.audit.api")),
 ]
 

@@ -150,3 +150,24 @@ def settings_or_exit() -> None:
     except ImproperlyConfigured as exc:
         print(f"DR Portal configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def load_env_file(path: Path) -> None:
+    """Set NAME=value lines of `path` (if it exists) as environment variables not already set.
+
+    Blank lines and lines starting with # are skipped; a value may be wrapped in
+    single or double quotes. Anything else is an error naming the file and line.
+    """
+    if not path.is_file():
+        return
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, sep, value = text.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}: line {number} is not NAME=value")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(name, value)

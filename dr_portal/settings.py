@@ -20,6 +20,7 @@ from dr_portal.env import (
     env_optional,
     env_path,
     env_str,
+    load_env_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,11 @@ TESTING = "PYTEST_VERSION" in os.environ
 
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# `make run` records its settings (DEBUG, a generated SECRET_KEY) in VAR_DIR/.env so
+# that management commands in that checkout see what the server sees. Variables
+# already in the environment win; the test suite ignores the file.
+if not TESTING:
+    load_env_file(VAR_DIR / ".env")
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -129,6 +135,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "dr_portal.accounts.lockout.AddressLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -147,7 +154,10 @@ LOGOUT_REDIRECT_URL = "/accounts/login/?signed_out=1"
 
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# A person is locked only at the address the failures came from (dr_portal/accounts/lockout.py),
+# and an address with this many failures across all usernames is refused altogether.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dr_portal.accounts.views.locked_out"
 AXES_VERBOSE = False
@@ -197,7 +207,10 @@ SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 12, minimum=1) * 3600
 X_FRAME_OPTIONS = "DENY"
 # The healthz/readyz probes are plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics names assets, teams and how many people hold each role: outside DEBUG it needs a token.
 METRICS_TOKEN = env_optional("METRICS_TOKEN")
+if METRICS_TOKEN is None and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("METRICS_TOKEN: is required when DEBUG is off (Prometheus sends it as a bearer token)")
 
 # --- REST API -------------------------------------------------------------------
 
@@ -208,11 +221,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "dr_portal.api_parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "dr_portal.accounts.api.exception_handler",
+    "EXCEPTION_HANDLER": "dr_portal.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -221,10 +239,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dr_portal.api_schema.add_error_responses",
+    ],
+    # Fields with one name and different choices: backups' and points' `status`, and the
+    # `kind` of a processor relationship beside the other kinds.
     "ENUM_NAME_OVERRIDES": {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
-        "RunModeEnum": "incidents.runs.models.Mode",
+        "CounterpartyEnum": "dr_portal.accounts.models.Counterparty",
     },
 }
 
@@ -240,9 +264,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     )
     _queue_dir = CELERY_FILESYSTEM_DIR
     _queue_dir.mkdir(parents=True, exist_ok=True)
+    # Kombu keeps its fanout-exchange bookkeeping in control_folder (default: ./control in the
+    # working directory); a runtime file, so it lives under VAR_DIR like the queue.
+    _control_dir = VAR_DIR / "celery" / "control"
+    _control_dir.mkdir(parents=True, exist_ok=True)
     _broker_options = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:
@@ -271,18 +300,6 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesyst
 _beat_schedule = VAR_DIR / "celery" / "beat-schedule"
 _beat_schedule.parent.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(_beat_schedule)
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "worker-heartbeat": {"task": "dr_portal.ops.tasks.heartbeat", "schedule": 15.0},
-    "inventory-backups-schedule": {"task": "inventory.backups_schedule", "schedule": 60.0},
-    "inventory-backups-reconcile": {"task": "inventory.backups_reconcile", "schedule": 120.0},
-    "inventory-points-expire": {"task": "inventory.points_expire", "schedule": 3600.0},
-    "inventory-points-verify": {"task": "inventory.points_verify", "schedule": 3600.0},
-    "inventory-readiness-sweep": {"task": "inventory.readiness_sweep", "schedule": 60.0},
-    "incidents-deadlines-scan": {"task": "incidents.deadlines_scan", "schedule": 300.0},
-    "incidents-deliveries-reconcile": {"task": "incidents.deliveries_reconcile", "schedule": 120.0},
-    "incidents-drills-schedule": {"task": "incidents.drills_schedule", "schedule": 3600.0},
-    "incidents-reports-reconcile": {"task": "incidents.reports_reconcile", "schedule": 300.0},
-}
 # Backups: how often a worker saves progress, how long silence means a dead
 # worker, and how many attempts a backup gets before it is failed.
 BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
@@ -337,7 +354,6 @@ for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
         raise ImproperlyConfigured(f"CHECK_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
 CHECK_ALLOWED_HOSTS = {name.lower().rstrip(".") for name in env_list("CHECK_ALLOWED_HOSTS", [])}
 CHECK_MAX_REDIRECTS = env_int("CHECK_MAX_REDIRECTS", 3, minimum=0)
-CELERY_BEAT_SCHEDULE["runs-reconcile"] = {"task": "runs.reconcile", "schedule": float(RUN_RECONCILE_SECONDS)}
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)
 
 # --- Signed PDF reports -----------------------------------------------------------
@@ -391,13 +407,27 @@ if AUDIT_CHECKPOINT_S3_LOCK_MODE not in {"COMPLIANCE", "GOVERNANCE"}:
 # Six years and a bit: HIPAA keeps documentation six years (164.316(b)(2)).
 AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_S3_RETENTION_DAYS", 2200, minimum=1)
 AUDIT_VERIFY_READS_S3 = env_bool("AUDIT_VERIFY_READS_S3", True)
-CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
-    "task": "dr_portal.audit.tasks.audit_checkpoint",
-    "schedule": float(AUDIT_CHECKPOINT_SECONDS),
-}
-CELERY_BEAT_SCHEDULE["audit-verify"] = {
-    "task": "dr_portal.audit.tasks.audit_verify",
-    "schedule": float(AUDIT_VERIFY_SECONDS),
+
+# --- Periodic tasks (the one beat schedule) ---------------------------------------
+
+# Every periodic task, keyed by its task name (`<app>.<action>`); seconds between runs.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    name: {"task": name, "schedule": float(seconds)}
+    for name, seconds in {
+        "ops.heartbeat": 15,
+        "inventory.backups_schedule": 60,
+        "inventory.backups_reconcile": 120,
+        "inventory.points_expire": 3600,
+        "inventory.points_verify": 3600,
+        "inventory.readiness_sweep": 60,
+        "incidents.deadlines_scan": 300,
+        "incidents.deliveries_reconcile": 120,
+        "incidents.drills_schedule": 3600,
+        "incidents.reports_reconcile": 300,
+        "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
+        "audit.verify": AUDIT_VERIFY_SECONDS,
+    }.items()
 }
 
 # --- Email ----------------------------------------------------------------------
@@ -490,7 +520,4 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
-# We lock accounts by username, as people expect. Locking by IP address as
-# well would lock out a whole office behind one NAT address; per-address rate
-# limits belong in the reverse proxy.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SILENCED_SYSTEM_CHECKS: list[str] = []

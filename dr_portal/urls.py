@@ -15,6 +15,12 @@ from incidents import views as incident_views
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "DR Portal administration"
 
+# Under /api/ these answer in the API's JSON error shape; elsewhere Django's pages.
+handler400 = "dr_portal.api_errors.handler400"
+handler403 = "dr_portal.api_errors.handler403"
+handler404 = "dr_portal.api_errors.handler404"
+handler500 = "dr_portal.api_errors.handler500"
+
 urlpatterns = [
     path("", incident_views.dashboard, name="dashboard"),
     path("", include("incidents.urls")),

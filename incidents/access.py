@@ -10,10 +10,18 @@ Three levels on one incident:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can, check, has_role_perm, mfa_verified, needs_mfa
+from dr_portal.accounts.access import (
+    NotFoundOrForbidden,
+    Perm,
+    can,
+    check,
+    has_role_perm,
+    mfa_verified,
+    needs_mfa,
+    parse_public_id,
+)
 from incidents.models import ActionItem, GeneratedReport, InboxAlert, Incident, IncidentRole, RoleAssignment
 
 # What an account needs before it may be given an incident role.
@@ -26,13 +34,6 @@ ROLE_REQUIRES: dict[str, Perm] = {
     # The DPO reads the compliance reports; that is what the liaison is for.
     IncidentRole.COMPLIANCE: Perm.VIEW_REPORTS,
 }
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFoundOrForbidden from None
 
 
 def holds_role(user: Any, incident: Incident) -> bool:
@@ -72,7 +73,7 @@ def access_incident_by_id(
     if for_command:
         check(user, Perm.COMMAND_INCIDENTS)
     try:
-        incident = Incident.objects.get(public_id=_uuid(incident_id))
+        incident = Incident.objects.get(public_id=parse_public_id(incident_id))
     except Incident.DoesNotExist:
         raise NotFoundOrForbidden from None
     if for_write and not for_command:
@@ -84,7 +85,7 @@ def access_action_item_by_id(user: Any, item_id: Any) -> ActionItem:
     """An action item its owner, or anyone who may write to its incident, may update."""
     check(user, Perm.VIEW_INCIDENTS)
     try:
-        item = ActionItem.objects.select_related("incident", "owner").get(public_id=_uuid(item_id))
+        item = ActionItem.objects.select_related("incident", "owner").get(public_id=parse_public_id(item_id))
     except ActionItem.DoesNotExist:
         raise NotFoundOrForbidden from None
     if item.owner_id != user.pk:
@@ -110,7 +111,9 @@ def access_report_by_id(user: Any, report_id: Any) -> GeneratedReport:
     """
     check(user, Perm.VIEW_REPORTS)
     try:
-        report = GeneratedReport.objects.select_related("incident", "requested_by").get(public_id=_uuid(report_id))
+        report = GeneratedReport.objects.select_related("incident", "requested_by").get(
+            public_id=parse_public_id(report_id)
+        )
     except GeneratedReport.DoesNotExist:
         raise NotFoundOrForbidden from None
     if report.incident is not None:
@@ -127,6 +130,6 @@ def access_inbox_alert_by_id(user: Any, alert_id: Any, *, for_write: bool = Fals
     """An inbox alert, if `user` may handle the inbox (reading and acting need the same); otherwise a 404."""
     access_inbox(user)
     try:
-        return InboxAlert.objects.get(public_id=_uuid(alert_id))
+        return InboxAlert.objects.get(public_id=parse_public_id(alert_id))
     except InboxAlert.DoesNotExist:
         raise NotFoundOrForbidden from None

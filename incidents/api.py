@@ -6,18 +6,17 @@ the permission, a note on a closed incident…) is a 409 with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.models import User
+from dr_portal.api_request import BIGINT_MAX, INT_MAX, request_user, validated
 from incidents.access import (
     access_action_item_by_id,
     access_drills,
@@ -34,13 +33,13 @@ from incidents.models import (
     Filing,
     FilingPhase,
     Incident,
+    IncidentKind,
     IncidentRole,
-    Kind,
+    IncidentStatus,
     Note,
     Regime,
     Review,
     Severity,
-    Status,
 )
 from incidents.selectors import (
     TIMELINE_KINDS,
@@ -57,7 +56,6 @@ from incidents.selectors import (
     timeline_page,
 )
 from incidents.services import (
-    IncidentRefused,
     action_item_add,
     action_item_set_status,
     delay_reason_record,
@@ -80,34 +78,6 @@ from incidents.services import (
 from incidents.services.lifecycle import FACT_FIELDS
 from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
-
-
-class Refused(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "refused"
-    default_detail = "Refused."
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    try:
-        yield
-    except IncidentRefused as refused:
-        raise Refused(str(refused)) from None
-
-
-def _me(request: Request) -> User:
-    # IsAuthenticated (the default permission) has already refused anonymous callers.
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated
-    return user
-
-
-def _valid(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
-    data = serializer_class(data=request.data, **kwargs)
-    data.is_valid(raise_exception=True)
-    return dict(data.validated_data)
 
 
 class UsernameField(serializers.SlugRelatedField):
@@ -278,7 +248,7 @@ class DeclareIn(serializers.Serializer):
 
 
 class TransitionIn(serializers.Serializer):
-    to = serializers.ChoiceField(choices=Status.choices)
+    to = serializers.ChoiceField(choices=IncidentStatus.choices)
     reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
@@ -302,7 +272,7 @@ class NoteIn(serializers.Serializer):
 
 
 class PinIn(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=1)
+    seq = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     pinned = serializers.BooleanField(default=True)
 
 
@@ -323,9 +293,9 @@ class FactsIn(serializers.Serializer):
     restored_at = serializers.DateTimeField(required=False, allow_null=True)
     personal_data = serializers.BooleanField(required=False)
     subject_categories = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    subjects_approx = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    subjects_approx = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, allow_null=True)
     record_categories = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    records_approx = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    records_approx = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True)
     special_categories = serializers.BooleanField(required=False)
     phi = serializers.BooleanField(required=False)
     data_encrypted = serializers.BooleanField(required=False)
@@ -399,7 +369,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     lookup_field = "public_id"
     lookup_url_kwarg = "incident_id"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return IncidentListOut if self.action == "list" else IncidentOut
@@ -426,7 +395,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, description="open, active (not closed), or a status"),
-            OpenApiParameter("kind", str, enum=Kind.values),
+            OpenApiParameter("kind", str, enum=IncidentKind.values),
             OpenApiParameter("severity", str, enum=Severity.values),
         ]
     )
@@ -437,53 +406,57 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         """Declare an incident. Without a severity the house rule picks one from the affected assets."""
         access_incidents(request.user, for_declare=True)
-        data = _valid(DeclareIn, request)
-        with refusals():
-            incident = incident_declare(by=_me(request), **data)
+        data = validated(DeclareIn, request)
+        incident = incident_declare(by=request_user(request), **data)
         return _out(IncidentOut, incident, status.HTTP_201_CREATED)
 
     @extend_schema(request=TransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(command=True)
-        data = _valid(TransitionIn, request)
-        with refusals():
-            incident = incident_transition(incident=incident, to=data["to"], reason=data["reason"], by=_me(request))
+        data = validated(TransitionIn, request)
+        incident = incident_transition(
+            incident=incident, to=data["to"], reason=data["reason"], by=request_user(request)
+        )
         return _out(IncidentOut, incident)
 
     @extend_schema(request=SeverityIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def severity(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(command=True)
-        data = _valid(SeverityIn, request)
-        with refusals():
-            incident = incident_set_severity(incident=incident, by=_me(request), **data)
+        data = validated(SeverityIn, request)
+        incident = incident_set_severity(incident=incident, by=request_user(request), **data)
         return _out(IncidentOut, incident)
 
     @extend_schema(methods=["GET"], responses=AssignmentOut(many=True))
     @extend_schema(methods=["POST"], request=RoleIn, responses={201: AssignmentOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def roles(self, request: Request, incident_id: str) -> Response:
         """GET: assignment and handoff history. POST: give a role (the holder, if any, is relieved)."""
         if request.method == "GET":
             return Response(AssignmentOut(role_history(incident=self._incident()), many=True).data)
         incident = self._incident(command=True)
-        data = _valid(RoleIn, request)
-        with refusals():
-            held = role_assign(incident=incident, role=data["role"], user=data["user"], by=_me(request))
+        data = validated(RoleIn, request)
+        held = role_assign(incident=incident, role=data["role"], user=data["user"], by=request_user(request))
         return _out(AssignmentOut, held, status.HTTP_201_CREATED)
 
     @extend_schema(request=RelieveIn, responses=AssignmentOut)
     @action(detail=True, methods=["post"], url_path="roles/relieve")
     def relieve(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(command=True)
-        data = _valid(RelieveIn, request)
-        with refusals():
-            held = role_relieve(incident=incident, role=data["role"], by=_me(request))
+        data = validated(RelieveIn, request)
+        held = role_relieve(incident=incident, role=data["role"], by=request_user(request))
         return _out(AssignmentOut, held)
 
     @extend_schema(
-        responses=EntryOut(many=True),
+        responses=inline_serializer(
+            "TimelinePage",
+            {
+                "entries": EntryOut(many=True),
+                "next_before": serializers.IntegerField(allow_null=True),
+                "newest": serializers.IntegerField(allow_null=True),
+            },
+        ),
         parameters=[
             OpenApiParameter("before", int, description="only entries older than this seq"),
             OpenApiParameter("after", int, description="only entries newer than this seq"),
@@ -513,32 +486,29 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def notes(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(write=True)
-        data = _valid(NoteIn, request)
+        data = validated(NoteIn, request)
         corrects = None
         if data.get("corrects"):
             corrects = Note.objects.filter(public_id=data["corrects"], incident=incident).first()
             if corrects is None:
                 raise exceptions.ValidationError({"corrects": "No such note on this incident."})
-        with refusals():
-            note = note_add(incident=incident, body=data["body"], corrects=corrects, by=_me(request))
+        note = note_add(incident=incident, body=data["body"], corrects=corrects, by=request_user(request))
         return Response({"note": str(note.public_id), "seq": note.audit_seq}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PinIn, responses={200: PinIn})
     @action(detail=True, methods=["post"])
     def pins(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(write=True)
-        data = _valid(PinIn, request)
-        with refusals():
-            pinned = pin_set(incident=incident, seq=data["seq"], pinned=data["pinned"], by=_me(request))
+        data = validated(PinIn, request)
+        pinned = pin_set(incident=incident, seq=data["seq"], pinned=data["pinned"], by=request_user(request))
         return Response({"seq": data["seq"], "pinned": pinned})
 
     @extend_schema(request=AssetsIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def assets(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(write=True)
-        data = _valid(AssetsIn, request)
-        with refusals():
-            incident_add_assets(incident=incident, assets=data["assets"], by=_me(request))
+        data = validated(AssetsIn, request)
+        incident_add_assets(incident=incident, assets=data["assets"], by=request_user(request))
         return _out(IncidentOut, self._incident())
 
     @extend_schema(request=FactsIn, responses=IncidentOut)
@@ -546,14 +516,18 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def facts(self, request: Request, incident_id: str) -> Response:
         """Key times and data impact; send only the fields that change."""
         incident = self._incident(write=True)
-        data = _valid(FactsIn, request)
-        with refusals():
-            incident = incident_update_facts(
-                incident=incident, changes={k: v for k, v in data.items() if k in FACT_FIELDS}, by=_me(request)
-            )
+        data = validated(FactsIn, request)
+        incident = incident_update_facts(
+            incident=incident, changes={k: v for k, v in data.items() if k in FACT_FIELDS}, by=request_user(request)
+        )
         return _out(IncidentOut, incident)
 
-    @extend_schema(responses=ClockOut(many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            "ClockBoard",
+            {"clocks": ClockOut(many=True), "notes": serializers.ListField(child=serializers.CharField())},
+        )
+    )
     @action(detail=True, methods=["get"])
     def clocks(self, request: Request, incident_id: str) -> Response:
         board = incident_board(incident=self._incident())
@@ -561,37 +535,34 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(methods=["GET"], responses=FilingOut(many=True))
     @extend_schema(methods=["POST"], request=FilingIn, responses={201: FilingOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def filings(self, request: Request, incident_id: str) -> Response:
         """The notifications register: what was filed, with whom, when, under which reference."""
         if request.method == "GET":
             rows: QuerySet[Filing] = self._incident().filings.select_related("recorded_by")
             return Response(FilingOut(rows, many=True).data)
         incident = self._incident(write=True)
-        data = _valid(FilingIn, request)
-        with refusals():
-            filing = filing_record(incident=incident, by=_me(request), **data)
+        data = validated(FilingIn, request)
+        filing = filing_record(incident=incident, by=request_user(request), **data)
         return _out(FilingOut, filing, status.HTTP_201_CREATED)
 
     @extend_schema(request=DelayIn, responses={201: DelayIn})
     @action(detail=True, methods=["post"], url_path="delay-reasons")
     def delay_reasons(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(write=True)
-        data = _valid(DelayIn, request)
-        with refusals():
-            row = delay_reason_record(incident=incident, by=_me(request), **data)
+        data = validated(DelayIn, request)
+        row = delay_reason_record(incident=incident, by=request_user(request), **data)
         return Response({"regime": row.regime, "reason": row.reason}, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=ActionItemOut(many=True))
     @extend_schema(methods=["POST"], request=ActionItemIn, responses={201: ActionItemOut})
-    @action(detail=True, methods=["get", "post"], url_path="action-items")
+    @action(detail=True, methods=["get", "post"], url_path="action-items", pagination_class=None)
     def action_items(self, request: Request, incident_id: str) -> Response:
         if request.method == "GET":
             return Response(ActionItemOut(incident_action_items(incident=self._incident()), many=True).data)
         incident = self._incident(write=True)
-        data = _valid(ActionItemIn, request)
-        with refusals():
-            item = action_item_add(incident=incident, by=_me(request), **data)
+        data = validated(ActionItemIn, request)
+        item = action_item_add(incident=incident, by=request_user(request), **data)
         return _out(ActionItemOut, item, status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses=ReviewOut)
@@ -604,26 +575,23 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 raise exceptions.NotFound("No review yet.")
             return _out(ReviewOut, current)
         incident = self._incident(write=True)
-        data = _valid(ReviewIn, request)
-        with refusals():
-            saved = review_save(incident=incident, changes=data, by=_me(request))
+        data = validated(ReviewIn, request)
+        saved = review_save(incident=incident, changes=data, by=request_user(request))
         return _out(ReviewOut, saved)
 
     @extend_schema(request=None, responses=ReviewOut)
     @action(detail=True, methods=["post"], url_path="review/sign-off")
     def sign_off(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(command=True)
-        with refusals():
-            signed = review_sign_off(incident=incident, by=_me(request))
+        signed = review_sign_off(incident=incident, by=request_user(request))
         return _out(ReviewOut, signed)
 
     @extend_schema(request=DrillOutcomeIn, responses=IncidentOut)
     @action(detail=True, methods=["post"], url_path="drill-outcome")
     def drill_outcome(self, request: Request, incident_id: str) -> Response:
         incident = self._incident(write=True)
-        data = _valid(DrillOutcomeIn, request)
-        with refusals():
-            drill_outcome_record(incident=incident, by=_me(request), **data)
+        data = validated(DrillOutcomeIn, request)
+        drill_outcome_record(incident=incident, by=request_user(request), **data)
         return _out(IncidentOut, self._incident())
 
 
@@ -632,9 +600,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 def action_item_status(request: Request, item_id: str) -> Response:
     """Mark an action item done or dropped, or reopen it; its owner may, as may the incident's responders."""
     item: ActionItem = access_action_item_by_id(request.user, item_id)
-    data = _valid(ActionStatusIn, request)
-    with refusals():
-        item = action_item_set_status(item=item, status=data["status"], by=_me(request))
+    data = validated(ActionStatusIn, request)
+    item = action_item_set_status(item=item, status=data["status"], by=request_user(request))
     return _out(ActionItemOut, item)
 
 
@@ -643,11 +610,10 @@ def action_item_status(request: Request, item_id: str) -> Response:
 def drill_create(request: Request) -> Response:
     """Start a drill now; the caller becomes its commander."""
     access_drills(request.user, for_write=True)
-    data = _valid(DrillStartIn, request)
-    with refusals():
-        incident = drill_start(
-            assets=data["assets"], scenario=data["scenario"], by=_me(request), commander=_me(request)
-        )
+    data = validated(DrillStartIn, request)
+    incident = drill_start(
+        assets=data["assets"], scenario=data["scenario"], by=request_user(request), commander=request_user(request)
+    )
     return _out(IncidentOut, incident, status.HTTP_201_CREATED)
 
 
@@ -667,7 +633,8 @@ def drill_schedules(request: Request) -> Response:
     """GET: every asset with a policy, its drill schedule and next due date. POST: turn one on or off."""
     access_drills(request.user, for_write=request.method == "POST")
     if request.method == "POST":
-        data = _valid(DrillScheduleIn, request)
-        with refusals():
-            drill_schedule_set(asset=data["asset"], enabled=data["enabled"], scenario=data["scenario"], by=_me(request))
+        data = validated(DrillScheduleIn, request)
+        drill_schedule_set(
+            asset=data["asset"], enabled=data["enabled"], scenario=data["scenario"], by=request_user(request)
+        )
     return Response(DrillPlanOut(drill_plan(), many=True).data)

@@ -11,12 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.api_request import request_user, validated
 from incidents.access import access_inbox, access_inbox_alert_by_id, access_incident_by_id
-from incidents.api import IncidentOut, Refused, _me, _out, _valid
+from incidents.api import IncidentOut, _out
 from incidents.models import InboxAlert, InboxState
 from incidents.selectors import inbox_alert_list
-from incidents.services import IncidentRefused
-from incidents.services.inbox import InboxRefused, inbox_alert_attach, inbox_alert_declare, inbox_alert_map
+from incidents.services.inbox import inbox_alert_attach, inbox_alert_declare, inbox_alert_map
 from inventory.models import Asset
 
 
@@ -54,7 +54,6 @@ class InboxAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = InboxAlertOut
     lookup_field = "public_id"
     lookup_url_kwarg = "alert_id"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self) -> QuerySet[InboxAlert]:
         if getattr(self, "swagger_fake_view", False):
@@ -74,31 +73,22 @@ class InboxAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def attach(self, request: Request, alert_id: str) -> Response:
         alert = access_inbox_alert_by_id(request.user, alert_id, for_write=True)
-        data = _valid(AttachIn, request)
+        data = validated(AttachIn, request)
         incident = access_incident_by_id(request.user, data["incident"], for_command=True)
-        try:
-            alert = inbox_alert_attach(alert=alert, incident=incident, by=_me(request))
-        except InboxRefused as refused:
-            raise Refused(refused.message) from None
+        alert = inbox_alert_attach(alert=alert, incident=incident, by=request_user(request))
         return _out(InboxAlertOut, alert)
 
     @extend_schema(request=None, responses={201: IncidentOut})
     @action(detail=True, methods=["post"])
     def declare(self, request: Request, alert_id: str) -> Response:
         alert = access_inbox_alert_by_id(request.user, alert_id, for_write=True)
-        try:
-            incident = inbox_alert_declare(alert=alert, by=_me(request))
-        except (InboxRefused, IncidentRefused) as refused:
-            raise Refused(str(refused)) from None
+        incident = inbox_alert_declare(alert=alert, by=request_user(request))
         return _out(IncidentOut, incident, status.HTTP_201_CREATED)
 
     @extend_schema(request=MapIn, responses={201: MappingOut})
     @action(detail=True, methods=["post"], url_path="map")
     def map_labels(self, request: Request, alert_id: str) -> Response:
         alert = access_inbox_alert_by_id(request.user, alert_id, for_write=True)
-        data = _valid(MapIn, request)
-        try:
-            mapping = inbox_alert_map(alert=alert, asset=data["asset"], label_keys=data["labels"], by=_me(request))
-        except InboxRefused as refused:
-            raise Refused(refused.message) from None
+        data = validated(MapIn, request)
+        mapping = inbox_alert_map(alert=alert, asset=data["asset"], label_keys=data["labels"], by=request_user(request))
         return _out(MappingOut, mapping, status.HTTP_201_CREATED)

@@ -10,11 +10,11 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.api_request import request_user, validated
 from incidents.access import access_incident_by_id, access_report_by_id, access_reports
-from incidents.api import Refused, _me, _valid
 from incidents.models import GeneratedReport, ReportKind, ReportStatus
 from incidents.selectors import report_list
-from incidents.services.reports import ReportRefused, report_download, report_path, report_request
+from incidents.services.reports import report_download, report_path, report_request
 
 
 class ReportOut(serializers.ModelSerializer[GeneratedReport]):
@@ -51,7 +51,6 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = ReportOut
     lookup_url_kwarg = "report_id"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self) -> QuerySet[GeneratedReport]:
         if getattr(self, "swagger_fake_view", False):
@@ -72,12 +71,9 @@ def _queued(report: GeneratedReport) -> Response:
 def report_incident_create(request: Request) -> Response:
     """Queue an incident audit report; poll the report until its status is succeeded."""
     access_reports(request.user)
-    data = _valid(IncidentReportIn, request)
+    data = validated(IncidentReportIn, request)
     incident = access_incident_by_id(request.user, data["incident"])
-    try:
-        report = report_request(kind=ReportKind.INCIDENT, by=_me(request), incident=incident)
-    except ReportRefused as refused:
-        raise Refused(str(refused)) from None
+    report = report_request(kind=ReportKind.INCIDENT, by=request_user(request), incident=incident)
     return _queued(report)
 
 
@@ -86,14 +82,11 @@ def report_incident_create(request: Request) -> Response:
 def report_readiness_create(request: Request) -> Response:
     """Queue a DR readiness report over whole UTC days, first to last inclusive."""
     access_reports(request.user)
-    data = _valid(ReadinessReportIn, request)
-    try:
-        report = report_request(
-            kind=ReportKind.READINESS, by=_me(request), period_first=data["period_first"],
-            period_last=data["period_last"],
-        )  # fmt: skip
-    except ReportRefused as refused:
-        raise Refused(str(refused)) from None
+    data = validated(ReadinessReportIn, request)
+    report = report_request(
+        kind=ReportKind.READINESS, by=request_user(request), period_first=data["period_first"],
+        period_last=data["period_last"],
+    )  # fmt: skip
     return _queued(report)
 
 
@@ -104,7 +97,7 @@ def report_download_view(request: Request, report_id: str) -> FileResponse:
     report = access_report_by_id(request.user, report_id)
     if report.status != ReportStatus.SUCCEEDED or not report_path(report).is_file():
         raise Http404
-    path = report_download(report=report, by=_me(request), via="api")
+    path = report_download(report=report, by=request_user(request), via="api")
     response = FileResponse(
         path.open("rb"),
         content_type="application/pdf",

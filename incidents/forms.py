@@ -15,9 +15,9 @@ from incidents.models import (
     DrillOutcome,
     FilingPhase,
     IncidentRole,
+    IncidentStatus,
     Regime,
     Severity,
-    Status,
 )
 from inventory.models import Asset
 
@@ -54,7 +54,7 @@ class DeclareForm(forms.Form):
 
 
 class TransitionForm(forms.Form):
-    to = forms.ChoiceField(choices=Status.choices)
+    to = forms.ChoiceField(choices=IncidentStatus.choices)
     reason = forms.CharField(max_length=500, required=False)
 
 
@@ -190,7 +190,7 @@ class DrillScheduleForm(forms.Form):
 
 class IncidentFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[("active", "Not closed"), ("open", "Open"), ("", "All"), *Status.choices], required=False
+        choices=[("active", "Not closed"), ("open", "Open"), ("", "All"), *IncidentStatus.choices], required=False
     )
     kind = forms.ChoiceField(
         choices=[("", "Incidents and drills"), ("real", "Incidents"), ("drill", "Drills")], required=False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,11 +89,20 @@ def _time(value: Any, where: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise PayloadInvalid(f"{where}: expected an RFC 3339 time")
-    parsed = parse_datetime(value)
+    try:
+        # Well-formed but impossible values (30 February, an offset of 25 hours) raise ValueError.
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise PayloadInvalid(f"{where}: {value!r} is not an RFC 3339 time with a zone")
     # Alertmanager sends 0001-01-01T00:00:00Z for "no end yet".
-    return None if parsed.year <= 1 else parsed
+    if parsed.year <= 1:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise PayloadInvalid(f"{where}: {value!r} is outside the years a time can have") from None
 
 
 def _status(value: Any, where: str) -> str:

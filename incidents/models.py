@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents.querysets import DeliveryQuerySet, IncidentQuerySet
 
 
-class Kind(models.TextChoices):
+class IncidentKind(models.TextChoices):
     REAL = "real", "Incident"
     DRILL = "drill", "Drill"
 
@@ -40,7 +40,7 @@ class Category(models.TextChoices):
     COMPUTE_LOSS = "compute_loss", "AI: compute / GPU loss"
 
 
-class Status(models.TextChoices):
+class IncidentStatus(models.TextChoices):
     DECLARED = "declared", "Declared"
     INVESTIGATING = "investigating", "Investigating"
     MITIGATING = "mitigating", "Mitigating"
@@ -49,20 +49,25 @@ class Status(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-OPEN_STATUSES = [Status.DECLARED, Status.INVESTIGATING, Status.MITIGATING, Status.RECOVERING]
+OPEN_STATUSES = [
+    IncidentStatus.DECLARED,
+    IncidentStatus.INVESTIGATING,
+    IncidentStatus.MITIGATING,
+    IncidentStatus.RECOVERING,
+]
 # Forward one step, a step back when a fix did not hold, a false alarm resolved
 # early, and a resolved incident reopened. Nothing leaves `closed`.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Status.DECLARED: (Status.INVESTIGATING,),
-    Status.INVESTIGATING: (Status.MITIGATING, Status.RESOLVED),
-    Status.MITIGATING: (Status.RECOVERING, Status.INVESTIGATING, Status.RESOLVED),
-    Status.RECOVERING: (Status.RESOLVED, Status.MITIGATING),
-    Status.RESOLVED: (Status.CLOSED, Status.INVESTIGATING),
-    Status.CLOSED: (),
+    IncidentStatus.DECLARED: (IncidentStatus.INVESTIGATING,),
+    IncidentStatus.INVESTIGATING: (IncidentStatus.MITIGATING, IncidentStatus.RESOLVED),
+    IncidentStatus.MITIGATING: (IncidentStatus.RECOVERING, IncidentStatus.INVESTIGATING, IncidentStatus.RESOLVED),
+    IncidentStatus.RECOVERING: (IncidentStatus.RESOLVED, IncidentStatus.MITIGATING),
+    IncidentStatus.RESOLVED: (IncidentStatus.CLOSED, IncidentStatus.INVESTIGATING),
+    IncidentStatus.CLOSED: (),
 }
 
 
-class Source(models.TextChoices):
+class DetectionSource(models.TextChoices):
     ALERT = "alert", "Alert"
     USER_REPORT = "user_report", "User report"
     PROCESSOR = "processor_notice", "Processor / business-associate notice"
@@ -73,14 +78,14 @@ class Source(models.TextChoices):
 
 class Incident(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REAL)
+    kind = models.CharField(max_length=8, choices=IncidentKind.choices, default=IncidentKind.REAL)
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
     severity = models.CharField(max_length=4, choices=Severity.choices)
     severity_rule = models.CharField(max_length=300, help_text="Which rule set the severity, in words.")
     category = models.CharField(max_length=32, choices=Category.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DECLARED)
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.DECLARED)
+    source = models.CharField(max_length=20, choices=DetectionSource.choices, default=DetectionSource.MANUAL)
     declared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -127,12 +132,12 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-declared_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="incident_kind_known"),
+            models.CheckConstraint(condition=Q(kind__in=IncidentKind.values), name="incident_kind_known"),
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="incident_severity_known"),
             models.CheckConstraint(condition=Q(category__in=Category.values), name="incident_category_known"),
-            models.CheckConstraint(condition=Q(status__in=Status.values), name="incident_status_known"),
+            models.CheckConstraint(condition=Q(status__in=IncidentStatus.values), name="incident_status_known"),
             models.CheckConstraint(
-                condition=~Q(status=Status.CLOSED) | Q(closed_at__isnull=False), name="incident_closed_has_time"
+                condition=~Q(status=IncidentStatus.CLOSED) | Q(closed_at__isnull=False), name="incident_closed_has_time"
             ),
         ]
         indexes = [models.Index(fields=["status", "kind"])]
@@ -142,7 +147,7 @@ class Incident(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"{'DRL' if self.kind == Kind.DRILL else 'INC'}-{self.pk}"
+        return f"{'DRL' if self.kind == IncidentKind.DRILL else 'INC'}-{self.pk}"
 
     @property
     def is_open(self) -> bool:
@@ -150,7 +155,7 @@ class Incident(models.Model):
 
     @property
     def is_closed(self) -> bool:
-        return self.status == Status.CLOSED
+        return self.status == IncidentStatus.CLOSED
 
     @property
     def allowed_next(self) -> tuple[str, ...]:

@@ -18,19 +18,19 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.filter(status__in=OPEN_STATUSES)
 
     def not_closed(self) -> IncidentQuerySet:
-        from incidents.models import Status
+        from incidents.models import IncidentStatus
 
-        return self.exclude(status=Status.CLOSED)
+        return self.exclude(status=IncidentStatus.CLOSED)
 
     def real(self) -> IncidentQuerySet:
-        from incidents.models import Kind
+        from incidents.models import IncidentKind
 
-        return self.filter(kind=Kind.REAL)
+        return self.filter(kind=IncidentKind.REAL)
 
     def drills(self) -> IncidentQuerySet:
-        from incidents.models import Kind
+        from incidents.models import IncidentKind
 
-        return self.filter(kind=Kind.DRILL)
+        return self.filter(kind=IncidentKind.DRILL)
 
     def with_regulated_data(self) -> IncidentQuerySet:
         return self.filter(models.Q(personal_data=True) | models.Q(phi=True) | models.Q(ai_serious=True))

@@ -29,12 +29,12 @@ from incidents.models import (
     InboxState,
     Incident,
     IncidentAsset,
+    IncidentKind,
     IncidentRole,
-    Kind,
+    IncidentStatus,
     Pin,
     Review,
     RoleAssignment,
-    Status,
 )
 from inventory.models import Asset
 from inventory.readiness import AssetReadiness
@@ -123,11 +123,6 @@ def timeline_page(
     )
 
 
-def timeline_newest_seq(*, incident: Incident, kind: str = "") -> int:
-    row = timeline_events(incident=incident, kind=kind).values_list("seq", flat=True).first()
-    return row or 0
-
-
 def pinned_entries(*, incident: Incident) -> list[AuditEvent]:
     seqs = Pin.objects.filter(incident=incident).values_list("seq", flat=True)
     return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=seqs).order_by("-seq"))
@@ -176,20 +171,6 @@ def suggested_assets(*, incident: Incident, linked: Iterable[IncidentAsset]) -> 
     return [a for a in blast_radius(failed=assets).impacted if a.pk not in have]
 
 
-def people_for_role(*, role: str) -> list[User]:
-    """Active people whose account role may hold `role` on an incident."""
-    from dr_portal.accounts.access import ROLE_PERMS
-    from incidents.access import ROLE_REQUIRES
-
-    perm = ROLE_REQUIRES[role]
-    roles = [name for name, perms in ROLE_PERMS.items() if perm in perms]
-    return list(User.objects.filter(is_active=True, role__in=roles).order_by("username"))
-
-
-def assignable_people() -> list[User]:
-    return list(User.objects.filter(is_active=True).exclude(role="viewer").order_by("username"))
-
-
 def incident_action_items(*, incident: Incident) -> list[ActionItem]:
     return list(ActionItem.objects.filter(incident=incident).select_related("owner").order_by("status", "due_on", "pk"))
 
@@ -211,9 +192,9 @@ def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
         rows = rows.open()
     elif filters.status == "active":
         rows = rows.not_closed()
-    elif filters.status in Status.values:
+    elif filters.status in IncidentStatus.values:
         rows = rows.filter(status=filters.status)
-    if filters.kind in Kind.values:
+    if filters.kind in IncidentKind.values:
         rows = rows.filter(kind=filters.kind)
     if filters.severity:
         rows = rows.filter(severity=filters.severity)
@@ -277,10 +258,6 @@ def recent_drills(*, limit: int = 5) -> list[Incident]:
         .prefetch_related(Prefetch("asset_links", queryset=links))
         .order_by("-declared_at", "-pk")[:limit]
     )
-
-
-def incident_open_drill_for(*, asset: Asset) -> Incident | None:
-    return Incident.objects.open().drills().filter(assets=asset).first()
 
 
 @dataclass
@@ -394,7 +371,7 @@ def drills_declared_between(*, start: datetime, end: datetime) -> list[Incident]
 def real_incidents_declared_between(*, start: datetime, end: datetime) -> list[Incident]:
     """Real (not drill) incidents declared in [start, end), oldest first, with what their clocks need."""
     return list(
-        Incident.objects.filter(kind=Kind.REAL, declared_at__gte=start, declared_at__lt=end)
+        Incident.objects.filter(kind=IncidentKind.REAL, declared_at__gte=start, declared_at__lt=end)
         .prefetch_related("filings", "delay_reasons", "asset_links__asset")
         .order_by("declared_at", "pk")
     )

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from dr_portal.accounts.access import NotFoundOrForbidden, Perm, check
+from dr_portal.accounts.access import NotFoundOrForbidden, Perm, check, parse_public_id
 from inventory.models import Asset, Backup, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFoundOrForbidden from None
 
 
 def access_inventory(user: Any, *, for_write: bool = False) -> None:
@@ -28,7 +20,7 @@ def access_asset_by_id(user: Any, asset_id: Any, *, for_write: bool = False, for
     if for_backup:
         check(user, Perm.RUN_BACKUPS)
     try:
-        return Asset.objects.select_related("policy", "vault").get(public_id=_uuid(asset_id))
+        return Asset.objects.select_related("policy", "vault").get(public_id=parse_public_id(asset_id))
     except Asset.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -36,7 +28,7 @@ def access_asset_by_id(user: Any, asset_id: Any, *, for_write: bool = False, for
 def access_policy_by_id(user: Any, policy_id: Any, *, for_write: bool = False) -> RecoveryPolicy:
     access_inventory(user, for_write=for_write)
     try:
-        return RecoveryPolicy.objects.get(public_id=_uuid(policy_id))
+        return RecoveryPolicy.objects.get(public_id=parse_public_id(policy_id))
     except RecoveryPolicy.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -44,7 +36,7 @@ def access_policy_by_id(user: Any, policy_id: Any, *, for_write: bool = False) -
 def access_vault_by_id(user: Any, vault_id: Any, *, for_write: bool = False) -> Vault:
     access_inventory(user, for_write=for_write)
     try:
-        return Vault.objects.get(public_id=_uuid(vault_id))
+        return Vault.objects.get(public_id=parse_public_id(vault_id))
     except Vault.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -52,7 +44,7 @@ def access_vault_by_id(user: Any, vault_id: Any, *, for_write: bool = False) -> 
 def access_backup_by_id(user: Any, backup_id: Any) -> Backup:
     check(user, Perm.VIEW_INVENTORY)
     try:
-        return Backup.objects.select_related("asset", "vault").get(public_id=_uuid(backup_id))
+        return Backup.objects.select_related("asset", "vault").get(public_id=parse_public_id(backup_id))
     except Backup.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -60,7 +52,7 @@ def access_backup_by_id(user: Any, backup_id: Any) -> Backup:
 def access_point_by_id(user: Any, point_id: Any) -> RecoveryPoint:
     check(user, Perm.VIEW_INVENTORY)
     try:
-        return RecoveryPoint.objects.select_related("asset", "vault").get(public_id=_uuid(point_id))
+        return RecoveryPoint.objects.select_related("asset", "vault").get(public_id=parse_public_id(point_id))
     except RecoveryPoint.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -68,6 +60,6 @@ def access_point_by_id(user: Any, point_id: Any) -> RecoveryPoint:
 def access_plan_by_id(user: Any, plan_id: Any, *, for_write: bool = False) -> RecoveryPlan:
     access_inventory(user, for_write=for_write)
     try:
-        return RecoveryPlan.objects.get(public_id=_uuid(plan_id))
+        return RecoveryPlan.objects.get(public_id=parse_public_id(plan_id))
     except RecoveryPlan.DoesNotExist:
         raise NotFoundOrForbidden from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
@@ -18,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import NotFoundOrForbidden
-from dr_portal.accounts.models import User
+from dr_portal.api_request import PublicIdLookup, request_user
 from inventory.access import (
     access_asset_by_id,
     access_backup_by_id,
@@ -41,8 +40,6 @@ from inventory.selectors import (
     stored_readiness,
 )
 from inventory.services import (
-    BackupRefused,
-    ScreeningRefused,
     asset_create,
     asset_update,
     backup_request,
@@ -55,20 +52,6 @@ from inventory.services import (
     policy_create,
     policy_update,
 )
-
-
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):  # IsAuthenticated has already run
-        raise exceptions.NotAuthenticated
-    return user
-
-
-def _invalid(error: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return exceptions.ValidationError({"non_field_errors": error.messages})
-
 
 # --- serializers (shapes only) -----------------------------------------------------
 
@@ -257,7 +240,7 @@ class ReadinessOut(serializers.Serializer):
 # --- viewsets ------------------------------------------------------------------------
 
 
-class _Readable(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _Readable(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
@@ -285,13 +268,10 @@ class _Editable(_Readable):
     def _save(self, request: Request, instance: Model | None) -> Response:
         data = self.input_class(data=request.data, partial=instance is not None)
         data.is_valid(raise_exception=True)
-        try:
-            if instance is None:
-                saved = self.create_service(by=_actor(request), fields=data.validated_data)
-            else:
-                saved = self.update_service(**{self.noun: instance}, by=_actor(request), fields=data.validated_data)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        if instance is None:
+            saved = self.create_service(by=request_user(request), fields=data.validated_data)
+        else:
+            saved = self.update_service(**{self.noun: instance}, by=request_user(request), fields=data.validated_data)
         code = status.HTTP_201_CREATED if instance is None else status.HTTP_200_OK
         return Response(self.get_serializer_class()(saved).data, status=code)
 
@@ -323,10 +303,7 @@ class AssetViewSet(_Editable):
     def backup(self, request: Request, id: str) -> Response:
         """Start a backup now (or get the one already queued or running)."""
         asset = access_asset_by_id(request.user, id, for_backup=True)
-        try:
-            backup = backup_request(asset=asset, by=_actor(request))
-        except BackupRefused as refused:
-            raise exceptions.ValidationError({"asset": [str(refused)]}) from None
+        backup = backup_request(asset=asset, by=request_user(request))
         return Response(BackupOut(backup).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -376,10 +353,7 @@ class PointViewSet(_Readable):
         access_asset_by_id(request.user, point.asset.public_id, for_write=True)
         data = ReleaseIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            point = point_release(point_id=point.pk, by=_actor(request), reason=data.validated_data["reason"])
-        except ScreeningRefused as refused:
-            raise exceptions.ValidationError({"point": [str(refused)]}) from None
+        point = point_release(point_id=point.pk, by=request_user(request), reason=data.validated_data["reason"])
         return Response(PointDetailOut(point).data)
 
 
@@ -411,15 +385,12 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         access_inventory(request.user, for_write=True)
         data = DependencyIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            edge = dependency_add(
-                upstream=data.validated_data["upstream"],
-                downstream=data.validated_data["downstream"],
-                note=data.validated_data["note"],
-                by=_actor(request),
-            )
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        edge = dependency_add(
+            upstream=data.validated_data["upstream"],
+            downstream=data.validated_data["downstream"],
+            note=data.validated_data["note"],
+            by=request_user(request),
+        )
         return Response(DependencyOut(edge).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None})
@@ -428,7 +399,7 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         edge = Dependency.objects.filter(pk=pk if str(pk).isdigit() else 0).first()
         if edge is None:
             raise NotFoundOrForbidden
-        dependency_remove(dependency=edge, by=_actor(request))
+        dependency_remove(dependency=edge, by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -537,7 +508,7 @@ def import_view(request: Request) -> Response:
     if upload is None:
         raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
     try:
-        summary = import_file(name=upload.name or "upload", data=upload.read(), by=_actor(request))
+        summary = import_file(name=upload.name or "upload", data=upload.read(), by=request_user(request))
     except ImportFailed as failed:
         raise exceptions.ValidationError({"file": failed.errors}) from None
     return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)
@@ -591,10 +562,7 @@ class PlanViewSet(_Readable):
         access_inventory(request.user, for_write=True)
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            plan = plan_save(data=data.validated_data, by=_actor(request))
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        plan = plan_save(data=data.validated_data, by=request_user(request))
         return Response(PlanOut(plan).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PlanIn, responses=PlanOut)
@@ -603,10 +571,7 @@ class PlanViewSet(_Readable):
         plan = access_plan_by_id(request.user, id, for_write=True)
         data = PlanIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            plan = plan_save(data=data.validated_data, by=_actor(request), plan=plan)
-        except DjangoValidationError as invalid:
-            raise _invalid(invalid) from None
+        plan = plan_save(data=data.validated_data, by=request_user(request), plan=plan)
         return Response(PlanOut(plan).data)
 
     @extend_schema(request=PlanDefaultIn, responses=dict)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
@@ -12,7 +13,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dr_portal.accounts.models import Role, User
+from dr_portal.celery import app
 from tests.audit.flush import audit_exports_in_tmp, audit_flush_permit  # noqa: F401 - audit tables in tests
+from tests.broker import BrokerQueue, broker_url
 from tests.factories import UserFactory
 
 
@@ -71,3 +74,39 @@ def client_for() -> Callable[..., Client]:
         return client
 
     return _client
+
+
+@pytest.fixture
+def broker_queue() -> Iterator[BrokerQueue]:
+    """The test broker's queue folder, emptied before and after the test."""
+    queue = BrokerQueue(broker_url())
+    queue.clear()
+    yield queue
+    queue.clear()
+
+
+def _publish_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    # broker_write_url is what sends use; set as a key it wins over broker_url and CELERY_BROKER_URL.
+    monkeypatch.setitem(app.conf, "broker_url", url)
+    monkeypatch.setitem(app.conf, "broker_write_url", url)
+
+
+@pytest.fixture
+def frozen_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Redis URL whose server accepts connections and then never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)  # the kernel completes handshakes; nobody ever reads or replies
+        url = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+        _publish_to(monkeypatch, url)
+        yield url
+
+
+@pytest.fixture
+def closed_broker(monkeypatch: pytest.MonkeyPatch) -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"  # nothing listens here any more
+    _publish_to(monkeypatch, url)
+    return url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         for k, v in os.environ.items()
         if k not in {"PYTEST_VERSION", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
+    # A VAR_DIR of its own: the checkout's var/.env (written by `make run`) must not leak in.
+    clean["VAR_DIR"] = tempfile.mkdtemp(prefix="drp-startup-")
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -72,9 +75,28 @@ def test_check_deploy_is_clean_in_production_mode() -> None:
         "WARNING",
         SECRET_KEY="k" * 30 + "9Xq!" * 10,
         ALLOWED_HOSTS="dr.example.org",
+        METRICS_TOKEN="scrape-" + "t" * 30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_settings_read_var_env_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# written by make run\nDEBUG=true\nSECRET_KEY='" + "k" * 60 + "'\n")
+    assert manage("check", VAR_DIR=str(tmp_path)).returncode == 0
+    overridden = manage("check", VAR_DIR=str(tmp_path), DEBUG="maybe")
+    assert overridden.returncode == 2 and "DEBUG: expected true or false" in overridden.stderr
+    (tmp_path / ".env").write_text("DEBUG true\n")
+    broken = manage("check", VAR_DIR=str(tmp_path))
+    assert broken.returncode == 2 and "line 1 is not NAME=value" in broken.stderr
+
+
+def test_production_mode_without_a_metrics_token_names_the_variable() -> None:
+    result = manage("check", SECRET_KEY="k" * 60)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "DR Portal configuration error: METRICS_TOKEN: is required when DEBUG is off"
+    )
 
 
 def test_beat_starts_on_a_fresh_var_dir_with_the_redis_broker(tmp_path: Path) -> None:

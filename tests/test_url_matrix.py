@@ -292,6 +292,17 @@ MATRIX: dict[str, Row] = {
     "accounts:mfa": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
     "accounts:tokens": route(get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN)),
     "accounts:token-revoke": route(post=statuses(404, anonymous=LOGIN, viewer=REDIRECT), kwargs=a_viewers_token),
+    "accounts:password-change": route(
+        get=statuses(200, anonymous=LOGIN), post=statuses(200, anonymous=LOGIN), put=statuses(200, anonymous=LOGIN)
+    ),
+    "accounts:password-reset": route(get=statuses(200), post=statuses(200), put=statuses(200)),
+    "accounts:password-reset-sent": route(get=statuses(200)),
+    "accounts:password-reset-confirm": route(
+        get=statuses(200),
+        post=statuses(200),
+        put=statuses(200),
+        kwargs=lambda: {"uidb64": "MQ", "token": "not-a-real-token"},
+    ),
     # Signing in for a token: open to all, and an empty body names the missing fields.
     "api:auth-token": route(post=statuses(400)),
     # Revoking "the token this request came with": a session has none.
@@ -334,7 +345,7 @@ MATRIX: dict[str, Row] = {
     "api:runs-run-dry-run": route(post=api_only(*COMMANDERS, ok=400)),
     "api:runs-step-detail": route(get=api(), patch=api_only(*COMMANDERS), kwargs=by_id(StepRunFactory)),
     "api:runs-step-skip": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
-    "api:runs-step-retry": route(post=api_only(*COMMANDERS, ok=400), kwargs=by_id(StepRunFactory)),
+    "api:runs-step-retry": route(post=api_only(*COMMANDERS, ok=409), kwargs=by_id(StepRunFactory)),
     "api:runs-step-done": route(post=api_only(*RESPONDERS, ok=400), kwargs=by_id(StepRunFactory)),
     # Deciding an approval needs a second factor, whatever the role.
     "api:runs-step-approve": route(

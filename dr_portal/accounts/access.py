@@ -7,6 +7,7 @@ answer never tells an outsider that something exists.
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 from typing import Any
 
@@ -61,6 +62,18 @@ MFA_ROLES: frozenset[str] = frozenset({Role.ADMIN})
 
 class NotFoundOrForbidden(Http404):
     """Raised for a denied read or write; rendered exactly as a 404."""
+
+
+class MalformedId(NotFoundOrForbidden):
+    """An id that cannot name anything (not a UUID): a 404 on a page, a 400 from the API."""
+
+
+def parse_public_id(value: Any) -> uuid.UUID:
+    """`value` as a UUID, or MalformedId."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise MalformedId from None
 
 
 class MfaRequired(Exception):

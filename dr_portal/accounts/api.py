@@ -1,50 +1,19 @@
-"""The API's error shape and the token endpoints."""
+"""The token endpoints and who-am-I."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import authenticate
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from dr_portal.accounts.access import MfaRequired
 from dr_portal.accounts.models import ApiToken
 from dr_portal.accounts.selectors import otp_refusal, user_confirmed_totp
 from dr_portal.accounts.services import token_issue, token_revoke
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every API error is {"error": {"status", "code", "detail", "fields"?}}."""
-    if isinstance(exc, MfaRequired):
-        exc = exceptions.PermissionDenied(
-            "This action needs a second factor: request a token with your one-time code.", code="mfa_required"
-        )
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    body: dict[str, Any] = {"status": response.status_code}
-    if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        if isinstance(response.data, dict) and set(response.data) == {"detail"}:
-            body["code"] = codes.get("detail", "error") if isinstance(codes, dict) else codes
-            body["detail"] = str(response.data["detail"])
-        else:
-            body["code"] = "invalid"
-            body["detail"] = "The request has invalid fields."
-            body["fields"] = response.data
-    response.data = {"error": body}
-    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
+from dr_portal.api_request import request_user
 
 
 class BadCredentials(exceptions.APIException):
@@ -127,4 +96,4 @@ class MeOut(serializers.Serializer):
 @permission_classes([IsAuthenticated])
 def me(request: Request) -> Response:
     """Who this token or session belongs to."""
-    return Response(MeOut(request.user).data)
+    return Response(MeOut(request_user(request)).data)

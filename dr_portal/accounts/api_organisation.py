@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm, check
-from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship, User
+from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship
 from dr_portal.accounts.selectors import organisation_profile, processor_relationship_by_id, processor_relationships
 from dr_portal.accounts.services import (
     PROFILE_FIELDS,
@@ -20,13 +20,7 @@ from dr_portal.accounts.services import (
     processor_add,
     processor_remove,
 )
-
-
-def _me(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated
-    return user
+from dr_portal.api_request import request_user
 
 
 class ProfileIn(serializers.ModelSerializer[OrganisationProfile]):
@@ -67,7 +61,7 @@ class ProfileOut(serializers.ModelSerializer[OrganisationProfile]):
 @api_view(["GET", "PATCH"])
 def organisation(request: Request) -> Response:
     """The organisation profile every report prints; admins change any of its fields (others stay as they are)."""
-    me = _me(request)
+    me = request_user(request)
     if request.method == "GET":
         check(me, Perm.VIEW_REPORTS)
         return Response(ProfileOut(organisation_profile()).data)
@@ -82,7 +76,7 @@ def organisation(request: Request) -> Response:
 @api_view(["POST"])
 def processor_create(request: Request) -> Response:
     """Record a processor / business-associate relationship."""
-    me = _me(request)
+    me = request_user(request)
     check(me, Perm.MANAGE_ORGANISATION)
     data = RelationshipIn(data=request.data)
     data.is_valid(raise_exception=True)
@@ -93,7 +87,7 @@ def processor_create(request: Request) -> Response:
 @extend_schema(request=None, responses={204: None})
 @api_view(["DELETE"])
 def processor_delete(request: Request, relationship_id: str) -> Response:
-    me = _me(request)
+    me = request_user(request)
     check(me, Perm.MANAGE_ORGANISATION)
     relationship = processor_relationship_by_id(relationship_id=relationship_id)
     if relationship is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.contrib.auth.models import AbstractUser
@@ -34,6 +35,11 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     @property
+    def password_stamp(self) -> str:
+        """Changes whenever the password does (its hash has a fresh salt): what API tokens are bound to."""
+        return hashlib.sha256(self.password.encode()).hexdigest()
+
+    @property
     def role_label(self) -> str:
         return Role(self.role).label
 
@@ -53,6 +59,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The owner's User.password_stamp at issue: a password change, on any screen or
+    # command, leaves every older token unusable.
+    password_stamp = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,7 +71,11 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()
+        return (
+            self.revoked_at is None
+            and self.expires_at > timezone.now()
+            and self.password_stamp == self.user.password_stamp
+        )
 
 
 # --- the organisation -------------------------------------------------------------------

@@ -24,7 +24,9 @@ def token_active_by_raw(*, raw: str) -> ApiToken | None:
 
 
 def token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return ApiToken.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now(), password_stamp=user.password_stamp
+    )
 
 
 def otp_refusal(why: dict[str, Any] | None) -> str:

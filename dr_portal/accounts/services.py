@@ -42,6 +42,7 @@ def token_issue(*, user: User, name: str, mfa_verified: bool) -> IssuedToken:
         digest=token_digest(raw),
         mfa_verified=mfa_verified,
         expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS),
+        password_stamp=user.password_stamp,
     )
     audit_append(
         action="token.issued",
@@ -76,6 +77,27 @@ def user_set_role(*, user: User, role: Role, by: User | None = None) -> User:
         system_actor="system:setup",
         obj=user,
         payload={"username": user.username, "from": previous, "to": str(role)},
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, by: User | None, via: str) -> User:
+    """Set a new password (already validated by the form) and revoke the person's API tokens.
+
+    Django's sessions carry a hash of the password, so every other session of
+    this person ends with the change; the caller keeps its own with
+    update_session_auth_hash when the person changed their own password.
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_append(
+        action="person.password_changed",
+        actor=by,
+        system_actor="" if by else "system:accounts",
+        obj=user,
+        payload={"username": user.username, "via": via, "tokens_revoked": revoked},
     )
     return user
 

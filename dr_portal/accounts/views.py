@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -39,6 +39,7 @@ from dr_portal.accounts.services import (
     totp_confirm,
     totp_device_for_enrolment,
 )
+from dr_portal.api_errors import API_PREFIX, error_body
 from dr_portal.http import AuthenticatedHttpRequest
 
 
@@ -55,8 +56,14 @@ class LoginView(auth_views.LoginView):
 
 
 def locked_out(request: HttpRequest, response: HttpResponse | None, credentials: dict[str, Any] | None) -> HttpResponse:
-    """django-axes calls this when a locked account tries to sign in."""
+    """django-axes calls this when a locked account (or address) tries to sign in; the API gets JSON."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
+    if request.path.startswith(API_PREFIX):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        detail = f"Too many failed sign-ins; try again in {minutes} minutes."
+        locked = JsonResponse(error_body(429, "locked_out", detail), status=429)
+        locked["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return locked
     attempt = AccessAttempt.objects.filter(username=username).order_by("-attempt_time").first()
     until = attempt.attempt_time + settings.AXES_COOLOFF_TIME if attempt else None
     context = {"username": username, "locked_until": until, "failure_limit": settings.AXES_FAILURE_LIMIT}

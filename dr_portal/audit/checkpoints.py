@@ -227,8 +227,9 @@ def checkpoint_export_after_commit(*, seq: int) -> None:
         log.exception("could not write audit checkpoint %s; the beat task will retry", seq)
     if settings.AUDIT_CHECKPOINT_S3_BUCKET:
         from dr_portal.audit.tasks import audit_checkpoint_export
+        from dr_portal.queue import send_now
 
-        audit_checkpoint_export.delay(seq)
+        send_now(audit_checkpoint_export, args=(seq,))
 
 
 # --- Exporting ----------------------------------------------------------------------

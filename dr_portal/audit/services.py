@@ -164,8 +164,9 @@ def _checkpoint_due(first_seq: int, last_seq: int) -> None:
     every = settings.AUDIT_CHECKPOINT_EVERY
     if last_seq // every > (first_seq - 1) // every:
         from dr_portal.audit.tasks import audit_checkpoint
+        from dr_portal.queue import send_on_commit
 
-        transaction.on_commit(audit_checkpoint.delay)
+        send_on_commit(audit_checkpoint, args=())
 
 
 def audit_append(

@@ -9,7 +9,7 @@ from dr_portal.audit.models import AuditCheckpoint
 from dr_portal.audit.verify import verify_and_record
 
 
-@shared_task(name="dr_portal.audit.tasks.audit_checkpoint", expires=600)
+@shared_task(name="audit.checkpoint", expires=600)
 def audit_checkpoint() -> str:
     """Sign the head if it moved (every N events and on beat), and re-export any missed file."""
     checkpoint = checkpoints.checkpoint_now()
@@ -20,7 +20,7 @@ def audit_checkpoint() -> str:
 
 
 @shared_task(
-    name="dr_portal.audit.tasks.audit_checkpoint_export",
+    name="audit.checkpoint_export",
     autoretry_for=(OSError, ConnectionError),
     retry_backoff=True,
     retry_backoff_max=600,
@@ -35,7 +35,7 @@ def audit_checkpoint_export(seq: int) -> str:
     return f"checkpoint {seq} exported to {key}"
 
 
-@shared_task(name="dr_portal.audit.tasks.audit_verify", expires=3600)
+@shared_task(name="audit.verify", expires=3600)
 def audit_verify() -> str:
     result = verify_and_record(source="beat")
     return f"audit log {'intact' if result.ok else 'FAILED'}: {result.events_checked} events"

@@ -7,7 +7,7 @@ from celery import Task, shared_task
 from dr_portal.ops.services import heartbeat_record
 
 
-@shared_task(bind=True, name="dr_portal.ops.tasks.heartbeat", expires=30)
+@shared_task(bind=True, name="ops.heartbeat", expires=30)
 def heartbeat(self: Task) -> str:
     hostname = self.request.hostname or "unknown"
     heartbeat_record(hostname=hostname)

@@ -8,14 +8,23 @@ from dr_portal.audit.models import AuditEvent
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import choice_label, person, ts
 from dr_portal.pdf.wording import data_classes_label, tier_label
-from incidents.models import Category, Incident, IncidentAsset, IncidentRole, RoleAssignment, Severity, Source, Status
+from incidents.models import (
+    Category,
+    DetectionSource,
+    Incident,
+    IncidentAsset,
+    IncidentRole,
+    IncidentStatus,
+    RoleAssignment,
+    Severity,
+)
 from incidents.reports.timeline import first_event, seq_of_fact, seq_of_status
 
 
 def identification_section(incident: Incident, events: list[AuditEvent], links: list[IncidentAsset]) -> Section:
     declared = first_event(events, "incident.declared")
     dseq = declared.seq if declared else None
-    restored_seq = seq_of_fact(events, "restored_at") or seq_of_status(events, Status.RESOLVED)
+    restored_seq = seq_of_fact(events, "restored_at") or seq_of_status(events, IncidentStatus.RESOLVED)
     times = [
         Field(
             "started_at",
@@ -33,7 +42,7 @@ def identification_section(incident: Incident, events: list[AuditEvent], links: 
             "restored_at", "Service restored", ts(incident.restored_at), restored_seq if incident.restored_at else None
         ),
         Field("data_restored_at", "Data fully restored", None),
-        Field("closed_at", "Closed", ts(incident.closed_at), seq_of_status(events, Status.CLOSED)),
+        Field("closed_at", "Closed", ts(incident.closed_at), seq_of_status(events, IncidentStatus.CLOSED)),
     ]
     rows = [
         [
@@ -57,7 +66,7 @@ def identification_section(incident: Incident, events: list[AuditEvent], links: 
             Field("category", "Category", choice_label(Category, incident.category)),
             Field("severity", "Severity", choice_label(Severity, incident.severity)),
             Field("severity_rule", "Rule that set the severity", incident.severity_rule or None),
-            Field("source", "Detection source", choice_label(Source, incident.source)),
+            Field("source", "Detection source", choice_label(DetectionSource, incident.source)),
             *times,
         ],
         tables=[

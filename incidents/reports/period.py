@@ -10,7 +10,7 @@ from datetime import datetime
 
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import achieved_of_target, choice_label, duration, ts
-from incidents.models import Severity, Status
+from incidents.models import IncidentStatus, Severity
 from incidents.runs.selectors import runs_finished_between
 from incidents.selectors import drill_plan, drills_declared_between, incident_rows, real_incidents_declared_between
 from inventory.reports import MeasuredRun
@@ -34,7 +34,7 @@ def period_drills_section(*, start: datetime, end: datetime, now: datetime) -> S
                 d.reference,
                 d.title,
                 ts(d.declared_at),
-                choice_label(Status, d.status),
+                choice_label(IncidentStatus, d.status),
                 people or None,
                 outcomes or None,
                 achieved or None,
@@ -89,7 +89,7 @@ def period_incidents_section(*, start: datetime, end: datetime, now: datetime) -
                 i.reference,
                 i.title,
                 choice_label(Severity, i.severity),
-                choice_label(Status, i.status),
+                choice_label(IncidentStatus, i.status),
                 ", ".join(link.asset.name for link in i.asset_links.all()) or None,
                 duration(restore),
                 clocks or "no clock applies",

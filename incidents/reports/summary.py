@@ -6,7 +6,7 @@ from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import choice_label, ts, yes_no
 from incidents.assessments import CurrentAnswer
 from incidents.clocks import ClockBoard, ClockState
-from incidents.models import Incident, Status
+from incidents.models import Incident, IncidentStatus
 from incidents.reports.assessed import assessed_field
 
 
@@ -36,7 +36,7 @@ def summary_section(incident: Incident, board: ClockBoard, answers: dict[str, Cu
         paragraphs=[incident.summary] if incident.summary else [],
         fields=[
             Field("narrative", "Narrative", incident.summary or None),
-            Field("status", "Current status", choice_label(Status, incident.status)),
+            Field("status", "Current status", choice_label(IncidentStatus, incident.status)),
             assessed_field(
                 answers, "gdpr.personal_data", "gdpr_breach", "GDPR: personal-data breach?", yes_no(gdpr) or ""
             ),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dr_portal.accounts.access import NotFoundOrForbidden, Perm, check
+from dr_portal.accounts.access import NotFoundOrForbidden, Perm, check, parse_public_id
 from incidents.runs.models import RecoveryRun, StepRun
-from inventory.access import _uuid
 
 
 def access_runs(user: Any, *, for_write: bool = False) -> None:
@@ -19,7 +18,9 @@ def access_run_by_id(user: Any, run_id: Any, *, for_write: bool = False) -> Reco
     """The run if `user` may see it (and command it: start, cancel, skip, retry); otherwise a 404."""
     access_runs(user, for_write=for_write)
     try:
-        return RecoveryRun.objects.select_related("plan", "requested_by", "incident").get(public_id=_uuid(run_id))
+        return RecoveryRun.objects.select_related("plan", "requested_by", "incident").get(
+            public_id=parse_public_id(run_id)
+        )
     except RecoveryRun.DoesNotExist:
         raise NotFoundOrForbidden from None
 
@@ -29,7 +30,7 @@ def access_step_by_id(user: Any, step_id: Any, *, perm: Perm = Perm.VIEW_INCIDEN
     check(user, Perm.VIEW_INCIDENTS)
     check(user, perm)
     try:
-        return StepRun.objects.select_related("run", "asset", "point").get(public_id=_uuid(step_id))
+        return StepRun.objects.select_related("run", "asset", "point").get(public_id=parse_public_id(step_id))
     except StepRun.DoesNotExist:
         raise NotFoundOrForbidden from None
 

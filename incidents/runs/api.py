@@ -6,20 +6,19 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm
-from dr_portal.accounts.models import User
+from dr_portal.api_request import PublicIdLookup, request_user
 from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
 from incidents.runs.models import Mode, RecoveryRun, StepRun
 from incidents.runs.resolve import Resolution
 from incidents.runs.selectors import PendingApproval, approvals_pending, run_dry_run, run_queue_place
 from incidents.runs.services import (
-    RunRefused,
     run_cancel,
     run_start,
     step_approve,
@@ -30,16 +29,6 @@ from incidents.runs.services import (
     step_skip,
 )
 from inventory.access import access_plan_by_id, access_point_by_id
-
-
-def _actor(request: Request) -> User:
-    if not isinstance(request.user, User):
-        raise exceptions.NotAuthenticated
-    return request.user
-
-
-def _refused(refused: RunRefused) -> exceptions.ValidationError:
-    return exceptions.ValidationError({"non_field_errors": [str(refused)]})
 
 
 class StepOut(serializers.ModelSerializer):
@@ -182,7 +171,7 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
     }
 
 
-class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunViewSet(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RunOut
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -207,16 +196,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data.is_valid(raise_exception=True)
         plan = access_plan_by_id(request.user, data.validated_data["plan"])
         incident = access_incident_by_id(request.user, data.validated_data["incident"])
-        try:
-            run = run_start(
-                plan=plan,
-                mode=data.validated_data["mode"],
-                by=_actor(request),
-                incident=incident,
-                outage_started_at=data.validated_data.get("outage_started_at"),
-            )
-        except RunRefused as refused:
-            raise _refused(refused) from None
+        run = run_start(
+            plan=plan,
+            mode=data.validated_data["mode"],
+            by=request_user(request),
+            incident=incident,
+            outage_started_at=data.validated_data.get("outage_started_at"),
+        )
         return Response(RunOut(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DryRunIn, responses=dict)
@@ -235,14 +221,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         run = access_run_by_id(request.user, id, for_write=True)
         data = ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            run = run_cancel(run=run, by=_actor(request), reason=data.validated_data["reason"])
-        except RunRefused as refused:
-            raise _refused(refused) from None
+        run = run_cancel(run=run, by=request_user(request), reason=data.validated_data["reason"])
         return Response(RunOut(run).data)
 
 
-class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = StepOut
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -266,10 +249,7 @@ class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         point = (
             access_point_by_id(request.user, data.validated_data["point"]) if "point" in data.validated_data else None
         )
-        try:
-            step = step_change(step=step, by=_actor(request), point=point, target=data.validated_data.get("target"))
-        except RunRefused as refused:
-            raise _refused(refused) from None
+        step = step_change(step=step, by=request_user(request), point=point, target=data.validated_data.get("target"))
         return Response(StepOut(step).data)
 
     def _act(
@@ -278,10 +258,7 @@ class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         step = self._command(request, id, perm)
         data = serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            step = do(step, _actor(request), data.validated_data)
-        except RunRefused as refused:
-            raise _refused(refused) from None
+        step = do(step, request_user(request), data.validated_data)
         return Response(StepOut(step).data)
 
     @extend_schema(request=ReasonIn, responses=StepOut)
@@ -359,4 +336,4 @@ class ApprovalViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         """Steps waiting for approval, with exactly what each will do."""
         access_approvals(request.user)
-        return Response(PendingOut(approvals_pending(user=_actor(request)), many=True).data)
+        return Response(PendingOut(approvals_pending(user=request_user(request)), many=True).data)

@@ -14,7 +14,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.errors import Refused
+from dr_portal.api_request import request_user, validated
 from incidents.runs.access import access_run_by_id
 from incidents.runs.certificate.models import RunCertificate
 from incidents.runs.drivers.config import route_of
@@ -42,27 +42,14 @@ class GoldenIO(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _refusal(refused: Refused) -> exceptions.ValidationError:
-    return exceptions.ValidationError({"non_field_errors": [str(refused)]})
-
-
 @extend_schema(methods=["GET"], responses=RouteIO)
 @extend_schema(methods=["PUT"], request=RouteIO, responses=RouteIO)
 @api_view(["GET", "PUT"])
 def traffic_route(request: Request, asset_id: str) -> Response:
     asset = access_asset_by_id(request.user, asset_id, for_write=request.method == "PUT")
     if request.method == "PUT":
-        data = _valid(RouteIO, request)
-        try:
-            endpoint_route_set(asset=asset, driver=data["driver"], config=data["config"], by=request.user)
-        except Refused as refused:
-            raise _refusal(refused) from None
+        data = validated(RouteIO, request)
+        endpoint_route_set(asset=asset, driver=data["driver"], config=data["config"], by=request_user(request))
     route = route_of(asset)
     return Response({"driver": route.driver, "config": route.config, "moves_traffic": route.driver != "record_only"})
 
@@ -73,11 +60,8 @@ def traffic_route(request: Request, asset_id: str) -> Response:
 def golden_sets(request: Request, asset_id: str) -> Response:
     asset = access_asset_by_id(request.user, asset_id, for_write=request.method == "POST")
     if request.method == "POST":
-        data = _valid(GoldenIO, request)
-        try:
-            saved = golden_set_save(asset=asset, by=request.user, **data)
-        except Refused as refused:
-            raise _refusal(refused) from None
+        data = validated(GoldenIO, request)
+        saved = golden_set_save(asset=asset, by=request_user(request), **data)
         return Response(GoldenIO(saved).data, status=201)
     return Response(GoldenIO(GoldenSet.objects.filter(asset=asset), many=True).data)
 

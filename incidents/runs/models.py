@@ -197,6 +197,9 @@ class StepRun(models.Model):
     approval_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Everyone who changed the step's point or target: like the requester, they shaped
+    # what an approval approves, so none of them may approve it (four eyes).
+    changed_by = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
     objects = StepQuerySet.as_manager()
 

@@ -102,6 +102,8 @@ class PendingApproval:
 def _why_not(step: StepRun, user: User) -> str:
     if step.approval_requested_by_id == user.pk:
         return "You asked for this step; someone else must approve it."
+    if any(person.pk == user.pk for person in step.changed_by.all()):
+        return "You changed this step; someone else must approve it."
     if user.role not in (step.approval_role, Role.ADMIN):
         return f"Needs {Role(step.approval_role).label}."
     if not can(user, Perm.APPROVE_STEPS):
@@ -114,7 +116,7 @@ def approvals_pending(*, user: User) -> list[PendingApproval]:
     steps = (
         StepRun.objects.waiting_for_approval()
         .select_related("run", "run__plan", "run__requested_by", "asset", "point", "approval_requested_by")
-        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.select_related("approver")))
+        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.select_related("approver")), "changed_by")
         .order_by("approval_requested_at")
     )
     now = timezone.now()

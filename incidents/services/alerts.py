@@ -14,7 +14,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.intake import InboundAlert, InboundBatch
-from incidents.models import AlertMapping, AlertRecord, AlertStatus, AssetSource, Category, Incident, Source, Status
+from incidents.models import (
+    AlertMapping,
+    AlertRecord,
+    AlertStatus,
+    AssetSource,
+    Category,
+    DetectionSource,
+    Incident,
+    IncidentStatus,
+)
 from incidents.services.common import lock, record
 from incidents.services.inbox import inbox_keep, inbox_resolve, is_platform_alert, mapping_matches, portal_asset_ensure
 from incidents.services.lifecycle import (
@@ -136,7 +145,7 @@ def _declare(batch: InboundBatch, firing: list[InboundAlert], assets: list[Asset
         summary=description,
         assets=assets,
         asset_source=AssetSource.ALERT,
-        source=Source.ALERT,
+        source=DetectionSource.ALERT,
         detected_at=timezone.now(),
         started_at=min(starts) if starts else None,
         alert_group_key=batch.group_key,
@@ -241,7 +250,7 @@ def _reopen_if_new(incident: Incident, firing: list[InboundAlert], result: Intak
     names = ", ".join(sorted({a.name or a.fingerprint for a in fresh}))[:200]
     incident = incident_transition(
         incident=incident,
-        to=Status.INVESTIGATING,
+        to=IncidentStatus.INVESTIGATING,
         by=None,
         system_actor=SYSTEM,
         reason=f"Reopened: alert firing again after the incident was resolved ({names}).",
@@ -273,7 +282,7 @@ def alerts_ingest(*, batch: InboundBatch) -> IntakeResult:
     if incident is not None:
         incident = lock(incident)
         result.incident = incident
-        if incident.status == Status.RESOLVED:
+        if incident.status == IncidentStatus.RESOLVED:
             incident = _reopen_if_new(incident, applied, result)
         for alert in applied:
             _upsert(incident, batch, alert, matched[alert.fingerprint], result)

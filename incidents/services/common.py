@@ -8,11 +8,14 @@ from typing import Any
 from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditEvent
 from dr_portal.audit.services import audit_append
+from dr_portal.errors import Refused
 from incidents.models import Incident
 
 
-class IncidentRefused(Exception):
+class IncidentRefused(Refused):
     """A request the rules forbid; the message says why in words a person can act on."""
+
+    code = "incident_refused"
 
 
 def when(value: datetime | None) -> str | None:

@@ -16,13 +16,13 @@ from dr_portal.accounts.models import User
 from incidents.models import (
     AssetSource,
     Category,
+    DetectionSource,
     DrillOutcome,
     DrillSchedule,
     Incident,
     IncidentAsset,
-    Kind,
+    IncidentKind,
     Severity,
-    Source,
 )
 from incidents.selectors import drill_due_at
 from incidents.services.common import IncidentRefused, lock, record, refuse_if_closed
@@ -39,7 +39,7 @@ def drill_start(
     scenario: str,
     by: User | None,
     system_actor: str = "",
-    source: str = Source.MANUAL,
+    source: str = DetectionSource.MANUAL,
     commander: User | None = None,
 ) -> Incident:
     if not assets:
@@ -48,12 +48,12 @@ def drill_start(
     return incident_declare(
         title=f"Drill: {names}",
         category=Category.AVAILABILITY,
-        kind=Kind.DRILL,
+        kind=IncidentKind.DRILL,
         severity=Severity.SEV4,
         severity_rule=DRILL_SEVERITY_RULE,
         summary=scenario.strip(),
         assets=assets,
-        asset_source=AssetSource.SCHEDULE if source == Source.DRILL_SCHEDULE else AssetSource.DECLARED,
+        asset_source=AssetSource.SCHEDULE if source == DetectionSource.DRILL_SCHEDULE else AssetSource.DECLARED,
         source=source,
         by=by,
         system_actor=system_actor,
@@ -65,7 +65,7 @@ def drill_start(
 def drill_outcome_record(*, incident: Incident, asset: Asset, outcome: str, evidence: str, by: User) -> IncidentAsset:
     """Record how the drill went for one asset; a pass counts as the asset's newest successful drill."""
     locked = lock(incident)
-    if locked.kind != Kind.DRILL:
+    if locked.kind != IncidentKind.DRILL:
         raise IncidentRefused(f"{locked.reference} is not a drill.")
     refuse_if_closed(locked, "its outcomes are final")
     if outcome not in (DrillOutcome.PASSED, DrillOutcome.FAILED):
@@ -139,7 +139,7 @@ def _open_if_due(*, schedule_id: int, now: datetime) -> Incident | None:
         scenario=schedule.scenario,
         by=None,
         system_actor="system:drills",
-        source=Source.DRILL_SCHEDULE,
+        source=DetectionSource.DRILL_SCHEDULE,
     )
     schedule.last_opened_at = now
     schedule.save(update_fields=["last_opened_at"])

@@ -24,10 +24,10 @@ from incidents.models import (
     AlertStatus,
     AssetSource,
     Category,
+    DetectionSource,
     InboxAlert,
     InboxState,
     Incident,
-    Source,
 )
 from incidents.services.common import lock, record
 from incidents.services.lifecycle import incident_declare
@@ -195,7 +195,7 @@ def inbox_alert_declare(*, alert: InboxAlert, by: User, assets: Sequence[Asset] 
         summary=row.annotations.get("description", ""),
         assets=assets,
         asset_source=AssetSource.DECLARED,
-        source=Source.ALERT,
+        source=DetectionSource.ALERT,
         detected_at=row.first_seen_at,
         started_at=row.starts_at,
         alert_group_key=row.group_key,

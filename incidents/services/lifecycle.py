@@ -18,14 +18,14 @@ from incidents.models import (
     ActionStatus,
     AssetSource,
     Category,
+    DetectionSource,
     Incident,
     IncidentAsset,
+    IncidentKind,
     IncidentRole,
-    Kind,
+    IncidentStatus,
     RoleAssignment,
     Severity,
-    Source,
-    Status,
 )
 from incidents.services.common import IncidentRefused, lock, record, refuse_if_closed
 from incidents.services.outbound import notify
@@ -101,13 +101,13 @@ def incident_declare(
     category: str,
     by: User | None,
     system_actor: str = "",
-    kind: str = Kind.REAL,
+    kind: str = IncidentKind.REAL,
     severity: str | None = None,
     severity_rule: str = "",
     summary: str = "",
     assets: Sequence[Asset] = (),
     asset_source: str = AssetSource.DECLARED,
-    source: str = Source.MANUAL,
+    source: str = DetectionSource.MANUAL,
     detected_at: datetime | None = None,
     started_at: datetime | None = None,
     alert_group_key: str = "",
@@ -179,18 +179,18 @@ def incident_transition(
     """Move the incident to `to` if the state machine allows it; otherwise refuse and change nothing."""
     locked = lock(incident)
     current = locked.status
-    if to not in Status.values:
+    if to not in IncidentStatus.values:
         raise IncidentRefused(f"Unknown status {to!r}.")
     if to not in TRANSITIONS[current]:
         allowed = ", ".join(TRANSITIONS[current]) or "nothing (it is closed)"
         raise IncidentRefused(
             f"{locked.reference} cannot go from {current} to {to}; from {current} it may go to {allowed}."
         )
-    if current == Status.DECLARED and active_commander(locked) is None:
+    if current == IncidentStatus.DECLARED and active_commander(locked) is None:
         raise IncidentRefused(
             f"{locked.reference} cannot leave declared without an incident commander; assign one first."
         )
-    if to == Status.CLOSED:
+    if to == IncidentStatus.CLOSED:
         blocking = list(
             ActionItem.objects.filter(incident=locked, critical=True, status=ActionStatus.OPEN).values_list(
                 "title", flat=True
@@ -204,16 +204,16 @@ def incident_transition(
     now = timezone.now()
     locked.status = to
     fields = ["status", "updated_at"]
-    if to == Status.RESOLVED:
+    if to == IncidentStatus.RESOLVED:
         locked.resolved_at = now
         fields.append("resolved_at")
         if locked.restored_at is None:
             locked.restored_at = now
             fields.append("restored_at")
-    elif to == Status.CLOSED:
+    elif to == IncidentStatus.CLOSED:
         locked.closed_at = now
         fields.append("closed_at")
-    elif current == Status.RESOLVED:  # reopened
+    elif current == IncidentStatus.RESOLVED:  # reopened
         locked.resolved_at = None
         fields.append("resolved_at")
     locked.updated_at = now
@@ -376,7 +376,7 @@ def role_relieve(*, incident: Incident, role: str, by: User | None) -> RoleAssig
         raise IncidentRefused(
             f"Nobody holds {IncidentRole(role).label.lower() if role in IncidentRole.values else role}."
         )
-    if role == IncidentRole.COMMANDER and locked.status != Status.DECLARED:
+    if role == IncidentRole.COMMANDER and locked.status != IncidentStatus.DECLARED:
         raise IncidentRefused("An active incident always has a commander: hand the role to someone else instead.")
     current.relieved_at, current.relieved_by = timezone.now(), by
     current.save(update_fields=["relieved_at", "relieved_by"])

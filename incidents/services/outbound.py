@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append, canonical_json
+from dr_portal.queue import send_now, send_on_commit
 from incidents.models import Delivery, DeliveryChannel, DeliveryStatus, Incident, RoleAssignment
 
 EVENTS = ("declared", "role_assigned", "deadline_near", "approval_needed", "reopened")
@@ -90,7 +91,7 @@ def _email_audience(event: str, incident: Incident, assignee: User | None, paylo
 def _queue(delivery: Delivery) -> None:
     from incidents.tasks import delivery_send
 
-    delivery_send.delay_on_commit(delivery.pk)  # type: ignore[attr-defined]  # celery-types predates it
+    send_on_commit(delivery_send, args=(delivery.pk,))
 
 
 def notify(
@@ -274,6 +275,6 @@ def deliveries_reconcile(*, now: datetime | None = None) -> list[str]:
     stuck = Delivery.objects.stuck(before=now - timedelta(seconds=settings.DELIVERY_STALE_SECONDS))
     done = []
     for delivery in stuck.order_by("pk")[:500]:
-        delivery_send.delay(delivery.pk)
+        send_now(delivery_send, args=(delivery.pk,))
         done.append(str(delivery.public_id))
     return done

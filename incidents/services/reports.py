@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -25,6 +24,8 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from dr_portal.errors import Refused
+from dr_portal.queue import send_now, send_on_commit
 from incidents.models import GeneratedReport, Incident, ReportKind, ReportStatus
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ QUEUED_STALE = timedelta(minutes=2)
 MAX_PERIOD_DAYS = 3 * 366
 
 
-class ReportRefused(Exception):
+class ReportRefused(Refused):
     """A report cannot be requested as asked; the message says why."""
+
+    code = "report_refused"
 
 
 def reports_dir() -> Path:
@@ -51,7 +54,7 @@ def report_path(report: GeneratedReport) -> Path:
 def _enqueue(report: GeneratedReport) -> None:
     from incidents.tasks import report_build_task
 
-    transaction.on_commit(lambda: report_build_task.apply_async(args=(report.pk,), task_id=report.celery_task_id))
+    send_on_commit(report_build_task, args=(report.pk,), task_id=report.celery_task_id)
 
 
 def _subject_payload(report: GeneratedReport) -> dict[str, Any]:
@@ -331,14 +334,11 @@ def report_download(*, report: GeneratedReport, by: User, via: str = "web") -> P
     return report_path(report)
 
 
-def reports_reconcile(
-    *, now: datetime | None = None, dispatch: Callable[[GeneratedReport], None] | None = None
-) -> list[str]:
+def reports_reconcile(*, now: datetime | None = None) -> list[str]:
     """Re-dispatch builds whose message was lost or whose worker died; fail those out of attempts."""
     from incidents.tasks import report_build_task
 
     now = now or timezone.now()
-    send = dispatch or (lambda r: report_build_task.apply_async(args=(r.pk,)))
     done = []
     stale = GeneratedReport.objects.filter(status=ReportStatus.QUEUED, requested_at__lt=now - QUEUED_STALE)
     silent = GeneratedReport.objects.filter(
@@ -349,6 +349,6 @@ def reports_reconcile(
             report_fail(report=report, reason=f"The build was lost with its worker {report.attempts} times.")
             done.append(f"{report.report_id}: failed after {report.attempts} attempts")
             continue
-        send(report)
+        send_now(report_build_task, args=(report.pk,))
         done.append(f"{report.report_id}: re-dispatched")
     return done

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
-from incidents.models import ActionItem, ActionKind, ActionStatus, Incident, Review, Status
+from incidents.models import ActionItem, ActionKind, ActionStatus, Incident, IncidentStatus, Review
 from incidents.services.common import IncidentRefused, lock, record, refuse_if_closed
 from incidents.services.lifecycle import active_commander
 
@@ -108,7 +108,7 @@ def review_save(*, incident: Incident, changes: Mapping[str, str], by: User) -> 
 def review_sign_off(*, incident: Incident, by: User) -> Review:
     """Only the incident's own commander signs, once it is resolved, and only a review with a root cause."""
     locked = lock(incident)
-    if locked.status not in (Status.RESOLVED, Status.CLOSED):
+    if locked.status not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
         raise IncidentRefused("Sign the review off once the incident is resolved.")
     commander = active_commander(locked)
     if commander is None or commander.user_id != by.pk:

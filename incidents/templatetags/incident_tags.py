@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from incidents.clocks import Clock, ClockState
-from incidents.models import IncidentRole, Regime, Status
+from incidents.models import IncidentRole, IncidentStatus, Regime
 from incidents.selectors import TIMELINE_KINDS, timeline_kind_of
 from inventory.readiness import human_duration
 
@@ -24,13 +24,7 @@ def _regime(value: Any) -> str:
 
 
 def _status(value: Any) -> str:
-    return str(Status(value).label).lower() if value in Status.values else str(value)
-
-
-def _change(name: str, values: Any) -> str:
-    new = values[1] if isinstance(values, list) and len(values) == 2 else values
-    shown = "—" if new in (None, "") else str(new).replace("T", " ")[:16] if name.endswith("_at") else str(new)
-    return f"{name.replace('_', ' ')} = {shown}"
+    return str(IncidentStatus(value).label).lower() if value in IncidentStatus.values else str(value)
 
 
 _TEXT: dict[str, Any] = {

@@ -24,7 +24,7 @@ from incidents.forms import (
     RoleForm,
     SeverityForm,
 )
-from incidents.models import AssessmentRegime, Incident, IncidentRole, Kind, Review, Status
+from incidents.models import AssessmentRegime, Incident, IncidentKind, IncidentRole, IncidentStatus, Review
 from incidents.runs.access import access_approvals
 from incidents.runs.selectors import approvals_pending, run_list
 from incidents.selectors import (
@@ -167,8 +167,8 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "filing_form": FilingForm(),
         "delay_form": DelayReasonForm(),
         "item_form": ActionItemForm(),
-        "is_drill": incident.kind == Kind.DRILL,
-        "statuses": Status,
+        "is_drill": incident.kind == IncidentKind.DRILL,
+        "statuses": IncidentStatus,
         "incident_runs": run_list(incident=incident),
         "can_start_run": incident.is_open and can(request.user, Perm.COMMAND_INCIDENTS),
     }

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from dr_portal.errors import Refused
 from dr_portal.queue import send_on_commit
 from inventory import vault_io
 from inventory.models import (
@@ -35,8 +36,10 @@ from inventory.services.screening import point_history, screen_reasons
 log = logging.getLogger(__name__)
 
 
-class BackupRefused(Exception):
+class BackupRefused(Refused):
     """A backup cannot be requested for this asset; the message says why."""
+
+    code = "backup_refused"
 
 
 def _enqueue(backup: Backup) -> None:

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from dr_portal.errors import Refused
+from dr_portal.queue import send_on_commit
 from inventory import vault_io
 from inventory.models import Asset, PointStatus, RecoveryPoint
 from inventory.services.readiness import readiness_facts_changed
@@ -26,14 +28,16 @@ from inventory.services.readiness import readiness_facts_changed
 log = logging.getLogger(__name__)
 
 
-class VerifyRefused(Exception):
+class VerifyRefused(Refused):
     """Nothing can be verified for this asset; the message says why."""
+
+    code = "verify_refused"
 
 
 def _enqueue_verify(point: RecoveryPoint) -> None:
     from inventory.tasks import point_verify_run
 
-    point_verify_run.delay_on_commit(point.pk)  # type: ignore[attr-defined]  # celery-types predates it
+    send_on_commit(point_verify_run, args=(point.pk,))
 
 
 @transaction.atomic
@@ -137,5 +141,5 @@ def points_verify_due(*, now: datetime | None = None) -> list[int]:
     from inventory.tasks import point_verify_run
 
     for pk in due:
-        point_verify_run.delay_on_commit(pk)  # type: ignore[attr-defined]
+        send_on_commit(point_verify_run, args=(pk,))
     return due

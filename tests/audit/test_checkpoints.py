@@ -119,14 +119,17 @@ def test_embedded_key_is_generated_under_var_with_a_warning(settings: Any, tmp_p
     assert checkpoints.key_id() == first  # the same key on the next start
 
 
-def test_every_nth_event_asks_a_worker_for_a_checkpoint(settings: Any, django_capture_on_commit_callbacks) -> None:
+def test_every_nth_event_asks_a_worker_for_a_checkpoint(
+    settings: Any, django_capture_on_commit_callbacks, broker_queue
+) -> None:
     settings.AUDIT_CHECKPOINT_EVERY = 3
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         append(2)
-    assert callbacks == []
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    assert callbacks == [] and broker_queue.sent() == []
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         append(1)
-    assert callbacks == [audit_checkpoint.delay]
+    assert len(callbacks) == 1
+    assert broker_queue.sent() == [("audit.checkpoint", [])]
 
 
 def test_beat_task_checkpoints_and_reexports_a_lost_file(checkpoint_dir: Path) -> None:

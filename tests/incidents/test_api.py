@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.accounts.services import token_issue
-from incidents.models import Incident, Status
+from incidents.models import Incident, IncidentStatus
 from incidents.services import note_add
+from tests.db_state import nothing_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +59,20 @@ def test_declare_and_run_through_the_api(commander, oncall, fraud_model) -> None
 
 
 def test_illegal_jump_is_a_409_with_the_reason(commander, incident) -> None:
-    response = post(api(commander), base(incident) + "transition/", {"to": "closed"})
+    client = api(commander)
+    with nothing_changes(incident):
+        response = post(client, base(incident) + "transition/", {"to": "closed"})
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "refused"
+    assert response.json()["error"]["code"] == "incident_refused"
+    assert response.json()["error"]["status"] == 409
     assert "cannot go from declared to closed" in response.json()["error"]["detail"]
-    assert Incident.objects.get(pk=incident.pk).status == Status.DECLARED
+    assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.DECLARED
 
 
 def test_role_to_someone_without_permission_is_a_409(commander, viewer, incident) -> None:
-    response = post(api(commander), base(incident) + "roles/", {"role": "commander", "user": "vic"})
+    client = api(commander)
+    with nothing_changes(incident):
+        response = post(client, base(incident) + "roles/", {"role": "commander", "user": "vic"})
     assert response.status_code == 409
     assert "vic is viewer" in response.json()["error"]["detail"]
 
@@ -75,7 +81,9 @@ def test_note_on_closed_incident_is_a_409(commander, incident) -> None:
     client = api(commander)
     for to in ("investigating", "resolved", "closed"):
         post(client, base(incident) + "transition/", {"to": to})
-    response = post(client, base(incident) + "notes/", {"body": "late thought"})
+    incident.refresh_from_db()
+    with nothing_changes(incident):
+        response = post(client, base(incident) + "notes/", {"body": "late thought"})
     assert response.status_code == 409 and "is closed" in response.json()["error"]["detail"]
 
 

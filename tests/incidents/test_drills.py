@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from incidents.models import DrillSchedule, Incident, Kind, Source
+from incidents.models import DetectionSource, DrillSchedule, Incident, IncidentKind
 from incidents.services import (
     IncidentRefused,
     drill_outcome_record,
@@ -33,7 +33,7 @@ def drilled_asset(db):
 
 def test_start_a_drill_now(commander, drilled_asset) -> None:
     drill = drill_start(assets=[drilled_asset], scenario="Restore into staging", by=commander, commander=commander)
-    assert drill.kind == Kind.DRILL and drill.severity == "SEV4"
+    assert drill.kind == IncidentKind.DRILL and drill.severity == "SEV4"
     assert drill.reference.startswith("DRL-")
     assert drill.title == "Drill: claims-model"
 
@@ -75,7 +75,7 @@ def test_schedule_opens_a_drill_when_the_cadence_is_due_and_only_once(admin, dri
         assert drills_open_due() == []
     with time_machine.travel(START + timedelta(days=30), tick=False):
         [opened] = drills_open_due()
-        assert opened.source == Source.DRILL_SCHEDULE and opened.summary == "Quarterly restore"
+        assert opened.source == DetectionSource.DRILL_SCHEDULE and opened.summary == "Quarterly restore"
         assert list(opened.assets.all()) == [drilled_asset]
         assert drills_open_due() == []  # one open already
     with time_machine.travel(START + timedelta(days=40), tick=False):
@@ -98,6 +98,6 @@ def test_drills_page_starts_a_drill(client_for, commander, drilled_asset) -> Non
     assert "claims-model" in client.get("/drills/").content.decode()
     client.post("/drills/", {"assets": [drilled_asset.pk], "scenario": "Restore into staging"})
     drill = Incident.objects.get()
-    assert drill.kind == Kind.DRILL
+    assert drill.kind == IncidentKind.DRILL
     client.post("/drills/schedule/", {"asset": drilled_asset.public_id, "enabled": "on"})
     assert DrillSchedule.objects.get().enabled

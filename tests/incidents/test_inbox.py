@@ -112,7 +112,7 @@ def test_declaring_an_incident_from_an_inbox_alert_through_the_api(fraud_model, 
     assert client.get(f"/api/v1/alerts/inbox/{alert_id}/").json()["state"] == "attached"
     assert client.get("/api/v1/alerts/inbox/").json()["count"] == 0
     twice = client.post(f"/api/v1/alerts/inbox/{alert_id}/declare/")
-    assert twice.status_code == 409 and twice.json()["error"]["code"] == "refused"
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "inbox_refused"
 
 
 def test_mapping_labels_sends_the_next_alert_to_the_asset(fraud_model, feature_store, commander, client_for) -> None:

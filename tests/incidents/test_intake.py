@@ -214,6 +214,25 @@ def test_generic_webhook_opens_and_resolves(fraud_model) -> None:
     assert bad.status_code == 400 and "dedupe_key" in bad.json()["error"]["detail"]
 
 
+@pytest.mark.parametrize(
+    "starts_at",
+    [
+        "yesterday at noon",  # not a time at all
+        "2026-02-30T09:00:00Z",  # well-formed, but there is no 30 February
+        "2026-03-02T09:00:00+25:00",  # an offset no zone has
+        "9999-12-31T23:30:00-01:00",  # past the last representable moment once in UTC
+    ],
+)
+def test_an_impossible_alert_time_is_a_400_naming_the_field(starts_at: str, fraud_model) -> None:
+    body = payload(alert("fp-bad-time", asset="fraud-model") | {"startsAt": starts_at})
+    before = AuditEvent.objects.count()
+    response = post(body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_payload" and "alerts[0].startsAt" in error["detail"]
+    assert AuditEvent.objects.count() == before and not Incident.objects.exists()
+
+
 def test_a_group_larger_than_the_limit_is_accepted_and_counts_what_was_left_out(settings, fraud_model) -> None:
     # Alertmanager never retries a 400, so refusing a big group would lose it for good.
     limit = settings.ALERT_INTAKE_MAX_ALERTS

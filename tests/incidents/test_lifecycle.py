@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from dr_portal.audit.models import AuditEvent
-from incidents.models import ActionStatus, Incident, Note, RoleAssignment, Status
+from incidents.models import ActionStatus, Incident, IncidentStatus, Note, RoleAssignment
 from incidents.services import (
     IncidentRefused,
     action_item_add,
@@ -43,7 +43,7 @@ def walk(incident: Incident, by, *states: str) -> Incident:
 
 def test_declare_records_severity_rule_and_timeline(commander, fraud_model) -> None:
     incident = incident_declare(title="Scores drift", category="drift", assets=[fraud_model], by=commander)
-    assert incident.status == Status.DECLARED
+    assert incident.status == IncidentStatus.DECLARED
     assert incident.severity == "SEV1"
     assert "tier 0" in incident.severity_rule
     assert events(incident) == ["incident.declared"]
@@ -60,7 +60,7 @@ def test_severity_rule_raises_a_breach_touching_phi() -> None:
 
 def test_full_walk_through_the_states(incident, commander) -> None:
     incident = walk(incident, commander, "investigating", "mitigating", "recovering", "resolved", "closed")
-    assert incident.status == Status.CLOSED
+    assert incident.status == IncidentStatus.CLOSED
     assert incident.resolved_at and incident.closed_at and incident.restored_at
     assert events(incident).count("incident.status_changed") == 5
 
@@ -90,7 +90,7 @@ def test_cannot_leave_declared_without_a_commander(commander, oncall) -> None:
     incident = incident_declare(title="Vector index corrupt", category="integrity", by=oncall)
     with pytest.raises(IncidentRefused, match="without an incident commander"):
         incident_transition(incident=incident, to="investigating", by=commander)
-    assert Incident.objects.get(pk=incident.pk).status == Status.DECLARED
+    assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.DECLARED
     role_assign(incident=incident, role="commander", user=commander, by=commander)
     assert incident_transition(incident=incident, to="investigating", by=commander).status == "investigating"
 
@@ -162,9 +162,9 @@ def test_closing_with_open_critical_action_items_is_refused(incident, commander,
     action_item_add(incident=incident, title="Write a runbook", kind="preventive", owner=oncall, by=commander)
     with pytest.raises(IncidentRefused, match=r"open critical action item \(Rotate the leaked key\)"):
         incident_transition(incident=incident, to="closed", by=commander)
-    assert Incident.objects.get(pk=incident.pk).status == Status.RESOLVED
+    assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.RESOLVED
     action_item_set_status(item=item, status=ActionStatus.DONE, by=oncall)
-    assert incident_transition(incident=incident, to="closed", by=commander).status == Status.CLOSED
+    assert incident_transition(incident=incident, to="closed", by=commander).status == IncidentStatus.CLOSED
 
 
 def test_review_sign_off_is_the_commanders_once_resolved(incident, commander, admin) -> None:

@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from dr_portal.audit.models import AuditEvent
-from incidents.models import ActionItem, Incident, Status
+from incidents.models import ActionItem, Incident, IncidentStatus
 from incidents.services import incident_update_facts, note_add
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_commander_runs_an_incident_end_to_end_in_the_browser(client_for, comman
     client.post(detail_url(incident, "review/sign-off/"))
     client.post(detail_url(incident, "status/"), {"to": "closed"})
     incident.refresh_from_db()
-    assert incident.status == Status.CLOSED
+    assert incident.status == IncidentStatus.CLOSED
     assert incident.review.signed_off_by == commander
     actions = set(AuditEvent.objects.filter(incident_id=incident.public_id).values_list("action", flat=True))
     assert {
@@ -70,7 +70,7 @@ def test_commander_runs_an_incident_end_to_end_in_the_browser(client_for, comman
 def test_illegal_jump_from_the_browser_shows_the_refusal(client_for, commander, incident) -> None:
     page = client_for(commander).post(detail_url(incident, "status/"), {"to": "closed"}, follow=True).content.decode()
     assert "cannot go from declared to closed" in page
-    assert Incident.objects.get(pk=incident.pk).status == Status.DECLARED
+    assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.DECLARED
 
 
 def test_role_for_a_viewer_is_refused_in_the_browser(client_for, commander, viewer, incident) -> None:

@@ -103,7 +103,7 @@ def test_the_api_releases_a_suspicious_point_for_managers_only(estate, source: P
     assert client_for(viewer).post(url, {"reason": "looks fine to me"}).status_code in (403, 404)
     manager = client_for(admin, mfa=True)
     refused = manager.post(url, {"reason": "no"})
-    assert refused.status_code == 400 and "Say why" in str(refused.json())
+    assert refused.status_code == 409 and "Say why" in refused.json()["error"]["detail"]
     done = manager.post(url, {"reason": "Checked with the data owner"})
     assert done.status_code == 200 and done.json()["status"] == "ok"
     attacked.refresh_from_db()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -70,3 +71,16 @@ def test_metrics_can_demand_a_token(settings) -> None:
     assert Client().get("/metrics").status_code == 401
     ok = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("broker", ["frozen_broker", "closed_broker"])
+def test_readyz_answers_503_within_its_timeout_when_the_broker_does_not(
+    broker: str, request: pytest.FixtureRequest
+) -> None:
+    heartbeat_record(hostname="worker@test")
+    request.getfixturevalue(broker)
+    started = time.monotonic()
+    response = Client().get("/readyz")
+    assert time.monotonic() - started < 2.5
+    assert response.status_code == 503
+    assert "broker unreachable" in response.json()["failed"]["broker"]

@@ -9,6 +9,7 @@ from django.test import Client
 from dr_portal.celery import app
 from dr_portal.ops.models import WorkerHeartbeat
 from dr_portal.ops.tasks import heartbeat
+from dr_portal.queue import send_now
 from tests.workers import running_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -23,7 +24,7 @@ def test_celery_is_configured_for_safe_delivery() -> None:
     assert conf.accept_content == ["json"]
     assert conf.task_ignore_result is True
     assert conf.task_soft_time_limit < conf.task_time_limit
-    assert "worker-heartbeat" in conf.beat_schedule
+    assert "ops.heartbeat" in conf.beat_schedule
 
 
 def test_a_started_worker_turns_readyz_green_and_runs_heartbeats() -> None:
@@ -32,7 +33,7 @@ def test_a_started_worker_turns_readyz_green_and_runs_heartbeats() -> None:
         wait_for(lambda: WorkerHeartbeat.objects.filter(hostname__startswith="ready@").exists(), what="first heartbeat")
         assert Client().get("/readyz").status_code == 200
         first = WorkerHeartbeat.objects.get(hostname__startswith="ready@").seen_at
-        heartbeat.delay()
+        assert send_now(heartbeat, args=())
         wait_for(
             lambda: WorkerHeartbeat.objects.get(hostname__startswith="ready@").seen_at > first,
             what="heartbeat task to run on the worker",

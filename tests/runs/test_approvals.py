@@ -144,3 +144,30 @@ def test_an_approval_older_than_the_ttl_no_longer_counts(waiting: StepRun, oncal
         step_approve(step=waiting, by=oncall2, comment="second")
         waiting.refresh_from_db()
         assert waiting.state == StepState.WAITING_APPROVAL
+
+
+@pytest.mark.parametrize("quorum", [1, 2])
+def test_whoever_changed_a_waiting_step_cannot_approve_it(commander, oncall, oncall2, admin, model, quorum) -> None:
+    plan = make_plan(
+        [
+            {
+                "key": "restore",
+                "kind": "restore",
+                "asset": model.name,
+                "approval": {"role": "oncall_engineer", "quorum": quorum},
+            }
+        ],
+        name=f"gated restore {quorum}",
+    )
+    run = drive(start_run(plan=plan, mode="drill", by=commander))
+    step = step_change(step=run.steps.get(), by=admin, point=backed_up(model))  # admin may approve any role
+    approvals_before = Approval.objects.count()
+    with pytest.raises(RunRefused, match="You changed this step"):
+        step_approve(step=step, by=admin, comment="my own change looks fine")
+    assert Approval.objects.count() == approvals_before
+    step.refresh_from_db()
+    assert step.state == StepState.WAITING_APPROVAL
+    for approver in [oncall, oncall2][:quorum]:
+        step_approve(step=step, by=approver, comment="checked the changed point")
+    step.refresh_from_db()
+    assert step.state == StepState.QUEUED

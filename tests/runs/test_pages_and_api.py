@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.runs.models import StepState
+from tests.db_state import nothing_changes
 from tests.factories import IncidentFactory
 from tests.runs.conftest import drive, make_plan, start_run
 
@@ -151,8 +152,11 @@ def test_api_approve_needs_an_mfa_token_and_not_the_requester(gated, commander, 
     url = f"/api/v1/runs/steps/{step.public_id}/approve/"
     without = client_for(oncall).post(url, {"comment": "ok"}, content_type="application/json")
     assert without.status_code == 403 and without.json()["error"]["code"] == "mfa_required"
-    own = client_for(commander, mfa=True).post(url, {"comment": "ok"}, content_type="application/json")
-    assert own.status_code == 400 and "someone else" in str(own.json())
+    as_requester = client_for(commander, mfa=True)
+    with nothing_changes(step):
+        own = as_requester.post(url, {"comment": "ok"}, content_type="application/json")
+    assert own.status_code == 409 and "someone else" in own.json()["error"]["detail"]
+    assert own.json()["error"]["code"] == "run_refused"
     ok = client_for(oncall, mfa=True).post(url, {"comment": "ok"}, content_type="application/json")
     assert ok.status_code == 200 and ok.json()["state"] == "queued"
     pending = client_for(oncall, mfa=True).get("/api/v1/runs/approvals/").json()

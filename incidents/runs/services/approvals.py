@@ -3,7 +3,8 @@
 A step that needs approval waits in `waiting_approval`, naming the role and
 quorum it needs. Each decision is one row per person per request, bound to
 the digest of the step's parameters at the time; only unexpired approvals
-with the current digest count. The person who asked can never approve.
+with the current digest count. The person who asked, and anyone who changed
+the step's point or target, can never approve it.
 Both decisions lock the run row first, so two approvers at once are
 recorded one after the other and the step is dispatched once.
 """
@@ -122,6 +123,8 @@ def _may_decide(step: StepRun, by: User, comment: str) -> None:
         raise RunRefused(f"This step is no longer waiting for approval (it is {step.get_state_display().lower()}).")
     if step.approval_requested_by_id == by.pk:
         raise RunRefused("You asked for this step, so someone else must approve it.")
+    if step.changed_by.filter(pk=by.pk).exists():
+        raise RunRefused("You changed this step's point or target, so someone else must approve it.")
     if by.role not in (step.approval_role, Role.ADMIN):
         raise RunRefused(f"This step needs approval from {Role(step.approval_role).label}.")
 

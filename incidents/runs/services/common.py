@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dr_portal.audit.services import audit_append, canonical_json
+from dr_portal.errors import Refused
 from dr_portal.queue import send_on_commit
 from incidents.runs.models import RecoveryRun, StepRun, StepState
 from incidents.runs.targets import drill_root, region_root, restore_target
@@ -18,8 +19,10 @@ SYSTEM = "system:runs"
 __all__ = ["drill_root", "region_root", "restore_target"]
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """A run or step action is not allowed now; the message says why, for the person who asked."""
+
+    code = "run_refused"
 
 
 def step_digest(step: StepRun, run: RecoveryRun) -> str:

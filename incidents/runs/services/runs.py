@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.queue import send_on_commit
-from incidents.models import Incident
-from incidents.models import Kind as IncidentKindChoice
+from incidents.models import Incident, IncidentKind
 from incidents.runs.certificate.build import certificate_issue
 from incidents.runs.golden.runs import run_golden_checks, run_route_rechecks
 from incidents.runs.models import (
@@ -74,10 +73,10 @@ def run_start(
         raise RunRefused(
             f"{incident.reference} is {incident.get_status_display().lower()}; runs belong to open incidents."
         )
-    if (incident.kind == IncidentKindChoice.DRILL) != (mode == Mode.DRILL):
+    if (incident.kind == IncidentKind.DRILL) != (mode == Mode.DRILL):
         raise RunRefused(
             f"{incident.reference} is a drill: its runs are drills."
-            if incident.kind == IncidentKindChoice.DRILL
+            if incident.kind == IncidentKind.DRILL
             else f"{incident.reference} is a real incident: start a drill from a drill, not from it."
         )
     now = timezone.now()

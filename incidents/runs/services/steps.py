@@ -367,6 +367,7 @@ def step_change(*, step: StepRun, by: User, point: RecoveryPoint | None = None, 
     old = locked.params_digest
     locked.params_digest = step_digest(locked, run)
     locked.save(update_fields=["point", "bytes_total", "target_path", "target_region", "params", "params_digest"])
+    locked.changed_by.add(by)
     audit_step("step.changed", locked, actor=by, digest_before=old, digest_after=locked.params_digest)
     return locked
 

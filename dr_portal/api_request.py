@@ -1,0 +1,43 @@
+"""What every API view needs from its request: the signed-in user and validated input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+
+from dr_portal.accounts.access import parse_public_id
+from dr_portal.accounts.models import User
+
+# Bounds of the database's integer columns (PostgreSQL integer and bigint), for
+# input fields that are not derived from a model field and so get none of their own.
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+def request_user(request: Request) -> User:
+    """The account behind this request; anonymous callers get 401."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated
+    return user
+
+
+def validated(serializer_class: type[serializers.Serializer[Any]], request: Request, **kwargs: Any) -> dict[str, Any]:
+    """The request body checked by `serializer_class`; bad input raises 400 with the fields."""
+    data = serializer_class(data=request.data, **kwargs)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+class PublicIdLookup:
+    """For viewsets looked up by `public_id`: a malformed id is 400 (MalformedId), not a 404."""
+
+    kwargs: dict[str, Any]
+    lookup_url_kwarg: str | None
+    lookup_field: str
+
+    def get_object(self) -> Any:
+        parse_public_id(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        return super().get_object()  # type: ignore[misc]
