@@ -54,7 +54,7 @@ run: venv var/.env
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
-test: venv
+test: venv mlflow-venv
 	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 # No worker processes, no browser: the quick loop while editing.
