@@ -11,7 +11,7 @@ import pytest
 
 from incidents.runs.golden.loaders import LOADERS
 from incidents.runs.golden.make_models import make_models
-from incidents.runs.golden.services import GoldenRefused, golden_check, golden_set_save
+from incidents.runs.golden.services import GoldenSetInvalid, golden_check, golden_set_save
 from tests.factories import AssetFactory
 
 
@@ -83,7 +83,7 @@ def test_bad_golden_sets_are_refused_at_save(fields: dict[str, Any], message: st
         "tolerance": 1e-4,
         **fields,
     }
-    with pytest.raises(GoldenRefused, match=message):
+    with pytest.raises(GoldenSetInvalid, match=message):
         golden_set_save(asset=asset, **data)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from django.core.exceptions import ValidationError
+
 from dr_portal.errors import Refused
 
 ROUTES = ("primary", "alternate", "fallback")
@@ -37,8 +39,8 @@ class TargetUnhealthy(DriverRefused):
     code = "target_unhealthy"
 
 
-class DriverConfigInvalid(Refused):
-    code = "driver_config_invalid"
+class DriverConfigInvalid(ValidationError):
+    """A driver configuration that cannot be used: bad input (400 from the API), not a refusal."""
 
 
 @dataclass

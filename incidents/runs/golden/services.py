@@ -10,17 +10,17 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from dr_portal.audit.services import audit_append
-from dr_portal.errors import Refused
 from incidents.runs.golden.loaders import LOADERS
 from incidents.runs.golden.models import GoldenSet
 from inventory.models import Asset
 
 
-class GoldenRefused(Refused):
-    code = "golden_set_invalid"
+class GoldenSetInvalid(ValidationError):
+    """A golden set that could not check a restore: bad input (400 from the API), not a refusal."""
 
 
 def _numbers(value: Any) -> bool:
@@ -58,7 +58,7 @@ def golden_set_save(
     if not isinstance(tolerance, int | float) or not math.isfinite(tolerance) or tolerance < 0:
         faults.append("tolerance must be a finite number ≥ 0.")
     if faults:
-        raise GoldenRefused(" ".join(faults))
+        raise GoldenSetInvalid(" ".join(faults))
     body = {"format": model_format, "path": model_path, "inputs": inputs, "expected": expected, "tolerance": tolerance}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     golden = GoldenSet.objects.create(
