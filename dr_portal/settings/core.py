@@ -23,7 +23,7 @@ from dr_portal.env import (
     load_env_file,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # pytest (8.2+) exports PYTEST_VERSION for the whole session.
 TESTING = "PYTEST_VERSION" in os.environ
