@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dr_portal.env import (
-    env_bool,
-    env_int,
-    env_optional,
-    env_path,
-    env_str,
-)
+from dr_portal.env import env_bool, env_int, env_optional, env_path, env_str
 from dr_portal.settings.core import VAR_DIR
 
 # --- Audit log ------------------------------------------------------------------

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dr_portal.env import (
-    env_choices,
-    env_int,
-    env_list,
-    env_mapping,
-    env_optional,
-    env_str,
-)
+from dr_portal.env import env_choices, env_int, env_list, env_mapping, env_optional, env_str
 
 # --- Incidents: alert intake and notifications -----------------------------------
 

@@ -6,12 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dr_portal.env import (
-    env_int,
-    env_optional,
-    env_path,
-    env_str,
-)
+from dr_portal.env import env_int, env_optional, env_path, env_str
 from dr_portal.settings.core import VAR_DIR
 
 # --- Signed PDF reports -----------------------------------------------------------

@@ -6,15 +6,7 @@ import ipaddress
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dr_portal.env import (
-    env_bool,
-    env_broker,
-    env_choices,
-    env_int,
-    env_list,
-    env_path,
-    env_str,
-)
+from dr_portal.env import env_bool, env_broker, env_choices, env_int, env_list, env_path, env_str
 from dr_portal.settings.core import TESTING, VAR_DIR
 
 # --- Celery ---------------------------------------------------------------------
