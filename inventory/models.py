@@ -215,6 +215,13 @@ class Asset(models.Model):
     measured_rto_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_run = models.UUIDField(null=True, blank=True, help_text="The recovery run that measured it.")
+    # Kept by inventory.services.pointers so that no page or periodic task reads an asset's history.
+    newest_point = models.ForeignKey(
+        "RecoveryPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    next_backup_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the scheduler next queues a backup (null: work it out)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -228,7 +235,16 @@ class Asset(models.Model):
             models.CheckConstraint(condition=Q(environment__in=Environment.values), name="asset_environment_known"),
             models.CheckConstraint(condition=Q(serving__in=Serving.values), name="asset_serving_known"),
         ]
-        indexes = [models.Index(fields=["owner_team"]), models.Index(fields=["tier"])]
+        indexes = [
+            models.Index(fields=["owner_team"]),
+            models.Index(fields=["tier"]),
+            # The inventory list's filters and sorts, each with the name as tie-breaker.
+            models.Index(fields=["kind", "name"], name="asset_kind_name"),
+            models.Index(fields=["tier", "name"], name="asset_tier_name"),
+            models.Index(fields=["owner_team", "name"], name="asset_team_name"),
+            models.Index(fields=["region", "name"], name="asset_region_name"),
+            models.Index(fields=["next_backup_at"], name="asset_next_backup"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -358,7 +374,11 @@ class Backup(models.Model):
     class Meta:
         ordering = ["-created_at"]
         # The latest backup of an asset (readiness, the backup panel) without a sort.
-        indexes = [models.Index(fields=["asset", "-created_at"], name="backup_asset_newest")]
+        indexes = [
+            models.Index(fields=["asset", "-created_at"], name="backup_asset_newest"),
+            models.Index(fields=["-created_at"], name="backup_newest"),
+            models.Index(fields=["status", "-created_at"], name="backup_status_newest"),
+        ]
         constraints = [
             # One backup of an asset at a time; a second request joins the first.
             models.UniqueConstraint(
@@ -437,7 +457,14 @@ class RecoveryPoint(models.Model):
 
     class Meta:
         ordering = ["-data_as_of"]
-        indexes = [models.Index(fields=["asset", "status", "-data_as_of"])]
+        indexes = [
+            models.Index(fields=["asset", "status", "-data_as_of"]),
+            # History pages and the API list, per asset and across all assets.
+            models.Index(fields=["asset", "-data_as_of"], name="point_asset_newest"),
+            models.Index(fields=["-data_as_of"], name="point_newest"),
+            # Retention reads only points that can still expire.
+            models.Index(fields=["created_at"], condition=~Q(status="expired"), name="point_unexpired_age"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PointStatus.values), name="point_status_known"),
             # A point is only good once its manifest has been written and read back.
@@ -502,6 +529,7 @@ class ReadinessState(models.Model):
             models.Index(fields=["next_change_at"], name="readiness_next_change"),
             models.Index(fields=["-level", "asset"], name="readiness_worst_first"),
             models.Index(fields=["rpo_breach_at"], name="readiness_rpo_breach"),
+            models.Index(fields=["ok_data_as_of"], name="readiness_newest_data"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(level__isnull=True) | Q(level__lte=2), name="readiness_level_known"),
