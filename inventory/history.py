@@ -22,6 +22,6 @@ def asset_backup_history(*, asset: Asset) -> QuerySet[Backup]:
     return Backup.objects.filter(asset=asset).select_related("vault", "requested_by").order_by("-created_at", "-pk")
 
 
-def history_page(rows: QuerySet[RecoveryPoint] | QuerySet[Backup], number: str | None) -> Page:  # type: ignore[type-arg]
+def history_page(rows: QuerySet[RecoveryPoint] | QuerySet[Backup], number: str | None) -> Page:
     """One page of `rows`; a page number out of range gives the nearest page."""
     return Paginator(rows, HISTORY_PAGE_SIZE).get_page(number)
