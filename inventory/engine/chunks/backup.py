@@ -13,7 +13,6 @@ from typing import Any
 
 from pyfastcdc import FastCDC
 
-from inventory.engine.backup import CancelFn, ProgressFn, Ticker
 from inventory.engine.chunks.manifest import (
     ChunkedFile,
     ChunkedManifest,
@@ -26,11 +25,12 @@ from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 from inventory.engine.crypto import KeyRing
-from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectLocked
+from inventory.engine.errors import ManifestInvalid
 from inventory.engine.fmt import format_utc
-from inventory.engine.manifest import manifest_key
-from inventory.engine.sources import Source, SourceFile, source_from_uri
-from inventory.engine.vaults import S3Config, Vault, check_key
+from inventory.engine.points import begin_point
+from inventory.engine.progress import CancelFn, ProgressFn, Ticker
+from inventory.engine.sources import Source, SourceFile
+from inventory.engine.vaults import S3Config, Vault
 
 # pyfastcdc's average is ``avg_size + min_size`` (cut-point skipping), so 768 KiB with a
 # quarter of it as minimum gives chunks of about 1 MiB (measured in docs/benchmarks.md).
@@ -99,17 +99,16 @@ def backup_chunked(
     back and authenticated before this returns. A failure leaves no manifest.
     """
     started = time.monotonic()
-    keyring.key(key_id)
-    check_key(point_prefix)
-    src = source if not isinstance(source, (str, Path)) else source_from_uri(source, s3=s3)
-    vault.check_writable()
-    for existing in (manifest_key(point_prefix), manifest_v2_key(point_prefix)):
-        if vault.stat(existing) is not None:
-            raise ObjectExists(
-                f"Recovery point {point_prefix} already exists in {vault.uri}; points are never rewritten."
-            )
-    if retain_until is not None and retain_until <= clock():
-        raise ObjectLocked("The retain-until time of a new point must be in the future.")
+    src = begin_point(
+        source=source,
+        vault=vault,
+        point_prefix=point_prefix,
+        keyring=keyring,
+        key_id=key_id,
+        retain_until=retain_until,
+        s3=s3,
+        clock=clock,
+    )
     as_of = data_as_of or clock()
     lock = backup_lock(vault)  # a prune never sweeps while this backup may reference chunks
     try:
