@@ -28,6 +28,8 @@ from inventory.vault_io.restore import (
     cleanup_restored,
     discard_parts,
     restore_point,
+    restore_space,
+    restore_space_problem,
     verify_point,
     verify_restored,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "point_prefix",
     "point_statistics",
     "restore_point",
+    "restore_space",
+    "restore_space_problem",
     "s3_config",
     "take_backup",
     "verify_point",

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from inventory import engine
+from inventory.engine.fmt import human_size
 from inventory.engine.target import free_bytes, iter_part_files
 from inventory.models import Vault
 from inventory.vault_io.common import BackupStopped, ProgressFn, VaultIOFailure, _Pacer, keyring, open_vault
@@ -134,6 +135,17 @@ def restore_space(*, size_bytes: int, target_dir: Path) -> tuple[int, int | None
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     return size_bytes, free_bytes(probe)
+
+
+def restore_space_problem(*, size_bytes: int, target_dir: Path, what: str) -> str | None:
+    """The sentence a dry run shows when the target has too little room for the point; None if it fits."""
+    needed, free = restore_space(size_bytes=size_bytes, target_dir=target_dir)
+    if free is None or needed <= free:
+        return None
+    return (
+        f"Restoring {what} needs {human_size(needed)} ({needed} bytes) but {target_dir} has only "
+        f"{human_size(free)} ({free} bytes) free."
+    )
 
 
 def verify_restored(

@@ -27,7 +27,7 @@ import zstandard
 
 from inventory.engine.chunks.codec import ChunkKeys
 from inventory.engine.crypto import KeyRing
-from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectMissing, VaultFull
+from inventory.engine.errors import EngineError, ManifestInvalid, ObjectExists, ObjectLocked, ObjectMissing, VaultFull
 from inventory.engine.vaults import Vault
 
 STORE_DIR = "chunks"
@@ -198,6 +198,25 @@ class ChunkStore:
         self.stored_bytes = 0
         self._held: dict[str, datetime | None] = {}
         self.packs_extended = 0
+        self.written: list[str] = []
+
+    def discard_written(self) -> tuple[int, list[str]]:
+        """After a failed backup: delete the packs it wrote (no index names them yet).
+
+        Returns how many went and which stay because their lock has not ended (a prune
+        takes those once it has). Best effort: a vault that fails here is left as is.
+        """
+        deleted, kept = 0, []
+        for name in self.written:
+            try:
+                self.vault.delete(name)
+                deleted += 1
+            except ObjectLocked:
+                kept.append(name)
+            except EngineError:
+                kept.append(name)
+        self.written = []
+        return deleted, kept
 
     def load_index(self) -> int:
         """Read every index segment of this key id; returns the number of chunks known.
@@ -263,18 +282,24 @@ class ChunkStore:
         if not self._pack:
             return
         name, data, pending = self._pack_name, self._pack, self._pending
-        self._pack, self._pack_bytes, self._pending = [], 0, []
         info = self.vault.put(name, data, retain_until=retain_until, durable=False)
+        self._pack, self._pack_bytes, self._pending = [], 0, []
         written = sum(len(part) for part in data)
         if info.size != written:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
         self._held[name] = retain_until
+        self.written.append(name)
         for chunk_id, offset, stored, size, codec in pending:
             ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
             self.index[bytes.fromhex(chunk_id)] = ref
             self.new_refs.append(ref)
         self.packs_written += 1
         self.stored_bytes += written
+
+    @property
+    def pending_bytes(self) -> int:
+        """Sealed bytes of the pack being filled (not written yet)."""
+        return self._pack_bytes
 
     def waiting(self, refs: tuple[ChunkRef, ...]) -> bool:
         """True while one of ``refs`` is in the pack still being filled (its version is unknown)."""
