@@ -203,11 +203,11 @@ class LocalSource:
                 skipped.append({"path": rel, "reason": "not a regular file"})
         del entries
         keyed.sort(key=lambda row: row[0])
-        for _key, rel, full, st in keyed:
-            if st is None:
+        for _key, rel, full, info in keyed:
+            if info is None:
                 yield from self._walk(rel, full, skipped)
             else:
-                yield SourceFile(check_relative_path(rel), st.st_size, st.st_mode & 0o777, full)
+                yield SourceFile(check_relative_path(rel), info.st_size, info.st_mode & 0o777, full)
 
     @contextlib.contextmanager
     def open(self, item: SourceFile) -> Iterator[Readable]:
