@@ -46,6 +46,7 @@ See docs/backups.md for the formats and the guarantees.
 from __future__ import annotations
 
 from inventory.engine.chunks import ChunkedManifest, backup_chunked, read_manifest_v2
+from inventory.engine.chunks.prune import PruneReport, prune_chunks
 from inventory.engine.cleanup import CleanupResult, cleanup_target
 from inventory.engine.crypto import KeyRing, generate_key_file
 from inventory.engine.errors import (
@@ -105,6 +106,7 @@ __all__ = [
     "ObjectLocked",
     "ObjectMissing",
     "Problem",
+    "PruneReport",
     "RestoreResult",
     "S3Config",
     "S3Source",
@@ -126,6 +128,7 @@ __all__ = [
     "delete_point",
     "generate_key_file",
     "point_is_complete",
+    "prune_chunks",
     "read_manifest",
     "read_manifest_v2",
     "restore_tree",

@@ -22,6 +22,7 @@ from inventory.vault_io.common import (
     keyring,
     open_vault,
     point_prefix,
+    prune_vault,
     s3_config,
 )
 from inventory.vault_io.restore import (
@@ -47,6 +48,7 @@ __all__ = [
     "open_vault",
     "point_prefix",
     "point_statistics",
+    "prune_vault",
     "restore_point",
     "restore_space",
     "restore_space_problem",

@@ -101,7 +101,7 @@ def take_backup(
                 verified_at=timezone.now(),
                 stats=stats,
             )
-        chain_started = _chain_started(previous_stats, now=now)
+        chain_started = _chain_started(previous_stats, now=now, days=full_chain_days(asset))
         chunked = engine.backup_chunked(
             **common, average_chunk=settings.BACKUP_CHUNK_KIB * 1024, fresh_chain=chain_started is None
         )
@@ -138,7 +138,15 @@ def take_backup(
     )
 
 
-def _chain_started(previous_stats: dict[str, Any] | None, *, now: datetime) -> datetime | None:
+def full_chain_days(asset: Asset) -> int:
+    """How often the asset starts a fresh chain: its policy's choice, else `BACKUP_FULL_CHAIN_DAYS` (0: never)."""
+    policy = asset.policy
+    if policy is not None and policy.full_chain_days is not None:
+        return int(policy.full_chain_days)
+    return int(settings.BACKUP_FULL_CHAIN_DAYS)
+
+
+def _chain_started(previous_stats: dict[str, Any] | None, *, now: datetime, days: int) -> datetime | None:
     """When the asset's current chain began, or None when this backup must start a fresh one."""
     if not previous_stats or not previous_stats.get("chain_started"):
         return None
@@ -146,7 +154,6 @@ def _chain_started(previous_stats: dict[str, Any] | None, *, now: datetime) -> d
         began = datetime.fromisoformat(str(previous_stats["chain_started"]))
     except ValueError:
         return None
-    days = settings.BACKUP_FULL_CHAIN_DAYS
     if days and now - began >= timedelta(days=days):
         return None
     return began

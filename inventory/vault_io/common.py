@@ -137,3 +137,13 @@ def delete_point(*, vault: Vault, asset_id: uuid.UUID, point_id: uuid.UUID, now:
         return engine.delete_point(vault=open_vault(vault), point_prefix=point_prefix(asset_id, point_id), now=now)
     except engine.EngineError as exc:
         raise VaultIOFailure(exc.code, str(exc)) from exc
+
+
+def prune_vault(*, vault: Vault) -> engine.PruneReport:
+    """Mark and sweep the vault's chunk store (see `inventory.engine.chunks.prune`)."""
+    from inventory.engine.chunks.prune import prune_chunks
+
+    try:
+        return prune_chunks(vault=open_vault(vault), keyring=keyring())
+    except engine.EngineError as exc:
+        raise VaultIOFailure(exc.code, str(exc)) from exc
