@@ -321,6 +321,12 @@ BACKUP_CHUNK_KIB = env_int("BACKUP_CHUNK_KIB", 1024, minimum=4)
 # Start a fresh chain (store every chunk again) when an asset's chain is this many days old;
 # 0 never does. One damaged chunk then cannot reach points older than the chain.
 BACKUP_FULL_CHAIN_DAYS = env_int("BACKUP_FULL_CHAIN_DAYS", 30, minimum=0)
+# The portal's own backups (manage.py portal_backup, and beat every PORTAL_BACKUP_SECONDS): a vault
+# URI (folder, file:// or s3://bucket/prefix) best kept away from this machine, and how many days
+# each point stays immutable (0: no retention lock). docs/runbook-portal-dr.md restores from it.
+PORTAL_BACKUP_VAULT = env_str("PORTAL_BACKUP_VAULT", str(VAR_DIR / "vaults" / "portal"))
+PORTAL_BACKUP_SECONDS = env_int("PORTAL_BACKUP_SECONDS", 21600, minimum=300)
+PORTAL_BACKUP_RETAIN_DAYS = env_int("PORTAL_BACKUP_RETAIN_DAYS", 30, minimum=0)
 # S3-compatible endpoint for S3 vaults and sources (empty: AWS). Credentials: the AWS_* variables.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
 # Recovery runs: progress saves, the lease a running step holds (renewed with each save; a
@@ -420,6 +426,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "inventory.points_expire": 3600,
         "inventory.points_verify": 3600,
         "inventory.readiness_sweep": 60,
+        "inventory.portal_backup_schedule": 300,
         "incidents.deadlines_scan": 300,
         "incidents.deliveries_reconcile": 120,
         "incidents.drills_schedule": 3600,
