@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "dr_portal.audit",
     "dr_portal.pdf",
     "inventory",
+    "inventory.verification",
     "incidents",
     "incidents.runs",
 ]
