@@ -68,6 +68,7 @@ from inventory.services import (
     vault_create,
     vault_update,
 )
+from inventory.verification.pages import readiness_extras
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -356,6 +357,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        **readiness_extras(),
     }
     return render(request, "inventory/readiness.html", context)
 

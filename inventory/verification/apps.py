@@ -9,3 +9,6 @@ class VerificationConfig(AppConfig):
     name = "inventory.verification"
     label = "verification"
     verbose_name = "Continuous verification"
+
+    def ready(self) -> None:
+        from inventory.verification import metrics  # noqa: F401 - registers the score figures

@@ -9,7 +9,6 @@ from django.db import transaction
 
 from dr_portal.audit.services import audit_append
 from inventory.models import Asset
-from inventory.services.readiness import readiness_facts_changed
 from inventory.verification.models import RestoreEvidence
 
 
@@ -30,6 +29,9 @@ def restore_evidence_record(
     detail: str = "",
 ) -> RestoreEvidence:
     """File one measured restore of ``asset``; once per run and asset (a repeat returns the first)."""
+    # Imported here: the inventory.services package imports this module while it initialises.
+    from inventory.services.readiness import readiness_facts_changed
+
     if run_id is not None:
         existing = RestoreEvidence.objects.filter(run_id=run_id, asset=asset).first()
         if existing is not None:

@@ -133,3 +133,24 @@ def test_a_recovery_files_restore_evidence_once_per_run(exemplary) -> None:
     assert evidence.count() == 1 and evidence[0].kind == EvidenceKind.RECOVERY and evidence[0].rto_seconds == 900
     asset_drill_record(asset=exemplary, drilled_at=NOW, evidence="tabletop")  # a drill without a run files none
     assert RestoreEvidence.objects.filter(asset=exemplary).count() == 3
+
+
+def test_readiness_page_shows_tier0_scores_with_reasons_forecast_and_trend(client_for, compliance, exemplary) -> None:
+    portal = AssetFactory.create(name="dr-portal", tier=0)
+    readiness_refresh(asset_ids=[portal.pk, exemplary.pk])
+    body = client_for(compliance).get("/inventory/readiness/").content.decode()
+    assert "Tier 0: score and RTO forecast" in body and "dr-portal" in body
+    assert "Never restore-tested: all 20 points lost." in body
+    assert "No measured restore yet: P(RTO met) unknown." in body
+    assert "Average readiness score, last 90 days" in body and "<polyline" not in body  # one day: a dot
+    assert "Average score" in body
+
+
+def test_metrics_carry_scores_per_tier_team_and_asset(exemplary) -> None:
+    from django.test import Client
+
+    readiness_refresh(asset_ids=[exemplary.pk], now=NOW)
+    text = Client().get("/metrics", {"per_asset": "1"}).content.decode()
+    assert 'drp_readiness_score_avg_by_tier{tier="Tier 1"} 100.0' in text
+    assert 'drp_readiness_score_min_by_team{team="ml-platform"} 100.0' in text
+    assert 'drp_asset_readiness_score{asset="fraud-model",team="ml-platform",tier="1"} 100.0' in text
