@@ -68,7 +68,7 @@ from inventory.services import (
     vault_create,
     vault_update,
 )
-from inventory.verification.pages import readiness_extras
+from inventory.verification.pages import readiness_extras, score_lines
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -146,6 +146,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
+        "scoreline": score_lines([asset])[0],
     }
     return context | extra
 

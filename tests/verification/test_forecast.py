@@ -69,3 +69,31 @@ def test_the_forecast_reads_the_assets_filed_evidence_against_todays_policy() ->
         )
     forecast = asset_rto_forecast(asset=asset, now=NOW)
     assert forecast.runs == 6 and forecast.probability is not None and forecast.probability > 0.85
+
+
+@pytest.mark.django_db
+def test_asset_page_and_dry_run_show_the_forecast(client_for, commander) -> None:
+    from tests.factories import PlanStepFactory
+
+    asset = AssetFactory.create(name="fraud-model", policy=RecoveryPolicyFactory.create(rto_minutes=30))
+    step = PlanStepFactory.create(asset=asset)
+    step.plan.assets.add(asset)
+    now = datetime.now(UTC)
+    for day in range(3):
+        restore_evidence_record(
+            asset=asset,
+            kind=EvidenceKind.RESTORE_TEST,
+            passed=True,
+            started_at=now - timedelta(days=day + 1, minutes=10),
+            finished_at=now - timedelta(days=day + 1),
+            rto_seconds=300,
+        )
+    client = client_for(commander)
+    page = client.get(f"/inventory/assets/{asset.public_id}/").content.decode()
+    assert "RTO forecast:</strong> P(RTO met) = " in page and "based on 3 runs, newest 1 d old" in page
+    body = client.post(
+        "/api/v1/runs/dry-run/", {"plan": str(step.plan.public_id), "mode": "drill"}, content_type="application/json"
+    )
+    assert body.status_code == 200, body.content
+    forecast = body.json()["rto_probability"][0]
+    assert forecast["asset"] == "fraud-model" and forecast["runs"] == 3 and forecast["p_rto_met"] > 0.7
