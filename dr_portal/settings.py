@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "inventory.verification",
     "incidents",
     "incidents.runs",
+    "incidents.restoretests",
 ]
 
 MIDDLEWARE = [
@@ -346,6 +347,12 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
     if not _sep or not _region.strip() or not _root.strip().startswith("/"):
         raise ImproperlyConfigured(f"RESTORE_REGION_ROOTS: {_item!r} is not region=/absolute/path")
     RESTORE_REGION_ROOTS[_region.strip()] = _root.strip()
+# Scheduled restore tests (docs/verification.md): at most this many at once (real recoveries are
+# never held back by them), and which point a test restores when its policy does not say: "newest"
+# or "random" (a good point from the last RESTORE_TEST_WINDOW_DAYS days).
+RESTORE_TEST_CONCURRENCY = env_int("RESTORE_TEST_CONCURRENCY", 1, minimum=0)
+RESTORE_TEST_POINT = env_choices("RESTORE_TEST_POINT", ["random"], allowed={"newest", "random"})[0]
+RESTORE_TEST_WINDOW_DAYS = env_int("RESTORE_TEST_WINDOW_DAYS", 7, minimum=1)
 # Throughput assumed for an RTO forecast before any restore has been measured (MiB/s).
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
@@ -433,6 +440,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "incidents.drills_schedule": 3600,
         "incidents.reports_reconcile": 300,
         "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "restoretests.schedule": 60,
         "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
         "audit.verify": AUDIT_VERIFY_SECONDS,
     }.items()

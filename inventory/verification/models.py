@@ -60,3 +60,29 @@ class ReadinessSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.day}: {self.score}"
+
+
+class PointChoice(models.TextChoices):
+    NEWEST = "newest", "Newest good point"
+    RANDOM = "random", "A random good point within the window"
+
+
+class RestoreTestPolicy(models.Model):
+    """How a recovery policy's assets are restore-tested; without one, tier defaults and settings apply."""
+
+    policy = models.OneToOneField(
+        "inventory.RecoveryPolicy", on_delete=models.CASCADE, related_name="restore_test_policy"
+    )
+    cadence_days = models.PositiveSmallIntegerField(help_text="A restore test is due this often.")
+    point_choice = models.CharField(max_length=16, choices=PointChoice.choices, default=PointChoice.RANDOM)
+    window_days = models.PositiveSmallIntegerField(default=7, help_text="A random point is drawn from these days.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(point_choice__in=PointChoice.values), name="restore_test_choice_known"),
+            models.CheckConstraint(condition=Q(cadence_days__gte=1), name="restore_test_cadence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"restore tests every {self.cadence_days} d"
