@@ -18,11 +18,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "inventory.points_verify": 3600,
         "inventory.vault_prune": VAULT_PRUNE_SECONDS,
         "inventory.readiness_sweep": 60,
+        "inventory.portal_backup_schedule": 300,
         "incidents.deadlines_scan": 300,
         "incidents.deliveries_reconcile": 120,
         "incidents.drills_schedule": 3600,
         "incidents.reports_reconcile": 300,
         "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "restoretests.schedule": 60,
         "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
         "audit.verify": AUDIT_VERIFY_SECONDS,
     }.items()
