@@ -237,6 +237,14 @@ class PostgresConnector(Connector[PostgresConfig]):
         finally:
             admin.close()
 
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        # A scratch database on the same server; clean-up drops it.
+        return {**self.config_json(), "dbname": f"{self.config.dbname[:30]}_drill_{tag}"}
+
+    def target_label(self, config: Any) -> str:
+        cfg: PostgresConfig = self.parse(config)
+        return f"PostgreSQL {cfg.host}:{cfg.port}/{cfg.dbname}"
+
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})
         rows = sum(t["rows"] for t in tables.values())

@@ -157,6 +157,12 @@ class SqliteConnector(Connector[SqliteConfig]):
             if os.path.exists(cfg.path + suffix):
                 os.unlink(cfg.path + suffix)
 
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        return {**self.config_json(), "path": str(root / FILE_NAME)}
+
+    def target_label(self, config: Any) -> str:
+        return f"SQLite {self.parse(config).path}"
+
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})
         rows = sum(t["rows"] for t in tables.values())

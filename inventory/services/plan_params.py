@@ -27,7 +27,9 @@ DEFAULT_TIMEOUT = {
 }
 # The parameters each kind accepts; anything else is refused, so a typo never passes silently.
 PARAMS: dict[str, frozenset[str]] = {
-    StepKind.RESTORE: frozenset({"target", "point"}),
+    # replace: restore over a target that holds data (kept until the new content verifies);
+    # target_config: fields of the asset's connector that name another target system.
+    StepKind.RESTORE: frozenset({"target", "point", "replace", "target_config"}),
     StepKind.VERIFY: frozenset(),
     StepKind.SMOKE: frozenset({"url", "expect_status", "expect_json", "check", "args"}),
     # force: switch even to a route that fails its health check (the approval covers it).
@@ -61,6 +63,10 @@ def check_step_params(kind: str, params: dict[str, Any], where: str, errors: lis
         point = params.get("point", "latest")
         if not isinstance(point, str) or not point:
             errors.append(f"{where}: point is 'latest' or a recovery point id.")
+        if not isinstance(params.get("replace", False), bool):
+            errors.append(f"{where}: replace is true or false.")
+        if not isinstance(params.get("target_config", {}), dict):
+            errors.append(f"{where}: target_config is a mapping of the asset's connector fields.")
     elif kind == StepKind.SMOKE:
         has_url, has_check = "url" in params, "check" in params
         if has_url == has_check:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from incidents.runs.models import RUN_FINISHED, Mode, RecoveryRun, RunStatus, StepState
 from incidents.runs.services.common import audit_run, drill_root, send_advance, send_cleanup
+from incidents.runs.services.connector_steps import connector_cleanup
 from inventory import vault_io
 from inventory.models import StepKind
 
@@ -37,10 +38,11 @@ def run_cleanup_execute(*, run_id: int) -> str:
     if live.exists():
         send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
         return f"run {run.public_id}: waiting for workers to stop"
-    removed = 0
-    kept: list[str] = []
+    # Connector targets first (scratch databases, drill registries); then the folders restores wrote.
+    removed, kept = connector_cleanup(run)
     if run.mode == Mode.DRILL:
-        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point__vault"):
+        folders = run.steps.filter(kind=StepKind.RESTORE, point__isnull=False, target_config={})
+        for step in folders.select_related("point__vault"):
             assert step.point is not None
             try:
                 outcome = vault_io.cleanup_restored(
@@ -58,7 +60,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
             except OSError:
                 kept.append(str(root))
     else:
-        for step in run.steps.filter(kind=StepKind.RESTORE).exclude(state=StepState.SUCCEEDED):
+        for step in run.steps.filter(kind=StepKind.RESTORE, target_config={}).exclude(state=StepState.SUCCEEDED):
             removed += vault_io.discard_parts(target_dir=Path(step.target_path))
     return _cleaned(run_id=run_id, removed=removed, kept=kept)
 

@@ -114,6 +114,7 @@ def run_start(
             point=item.point,
             target_path=item.target_path,
             target_region=item.target_region,
+            target_config=item.target_config,
             bytes_total=item.bytes or None,
         )
         step.params_digest = step_digest(step, run)

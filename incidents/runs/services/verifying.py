@@ -12,6 +12,7 @@ from incidents.runs.certificate.build import certificate_issue
 from incidents.runs.golden.runs import run_golden_checks, run_route_rechecks
 from incidents.runs.models import STEP_UNSUCCESSFUL, RecoveryRun, RunStatus, StepState
 from incidents.runs.services.common import audit_run
+from incidents.runs.services.connector_steps import connector_recheck
 from incidents.runs.services.runs import _finish
 from inventory import vault_io
 from inventory.models import StepKind
@@ -33,6 +34,11 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
         if step.kind != StepKind.RESTORE or step.state != StepState.SUCCEEDED or step.asset_id in verified:
             continue
         assert step.point is not None
+        if step.target_config:
+            problem = connector_recheck(step)
+            if problem:
+                problems.append(f"{step.title}: {problem}")
+            continue
         try:
             report = vault_io.verify_restored(
                 manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive, vault=step.point.vault
