@@ -8,10 +8,10 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import request_user, serialize_many, validated
 from incidents.access import access_drills
 from incidents.api_serializers import DrillScheduleIn, DrillStartIn, IncidentOut
-from incidents.selectors import drill_plan
+from incidents.selectors import DrillPlanRow, drill_plan
 from incidents.services import drill_schedule_set, drill_start
 
 
@@ -27,7 +27,7 @@ def drill_create(request: Request) -> Response:
     return Response(IncidentOut(incident).data, status=status.HTTP_201_CREATED)
 
 
-class DrillPlanOut(serializers.Serializer):
+class DrillPlanOut(serializers.Serializer[DrillPlanRow]):
     asset = serializers.CharField(source="asset.name")
     enabled = serializers.BooleanField()
     scenario = serializers.CharField()
@@ -47,4 +47,4 @@ def drill_schedules(request: Request) -> Response:
         drill_schedule_set(
             asset=data["asset"], enabled=data["enabled"], scenario=data["scenario"], by=request_user(request)
         )
-    return Response(DrillPlanOut(drill_plan(), many=True).data)
+    return Response(serialize_many(DrillPlanOut, drill_plan()))

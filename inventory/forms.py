@@ -52,7 +52,7 @@ class LabelsField(forms.CharField):
         return labels
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(forms.ModelForm[RecoveryPolicy]):
     allowed_regions = RegionListField(
         required=False, help_text="Comma-separated, e.g. eu-west-1, eu-central-1. Empty allows any region."
     )
@@ -90,7 +90,7 @@ def connector_help() -> str:
     return "JSON object of the connector's fields. " + "; ".join(parts) + "."
 
 
-class AssetForm(forms.ModelForm):
+class AssetForm(forms.ModelForm[Asset]):
     connector = forms.ChoiceField(choices=_connector_choices, required=False)
     data_classes = forms.MultipleChoiceField(
         choices=DataClass.choices, widget=forms.CheckboxSelectMultiple, required=False
@@ -199,7 +199,7 @@ class DependencyForm(forms.Form):
         return self.asset, other
 
 
-class VaultForm(forms.ModelForm):
+class VaultForm(forms.ModelForm[Vault]):
     config = forms.JSONField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='Filesystem: {"path": "/srv/vault"} (relative paths live under the var folder). '
