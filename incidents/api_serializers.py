@@ -297,11 +297,6 @@ class DrillOutcomeIn(InputSerializer):
     evidence = serializers.CharField(max_length=2000)
 
 
-class DrillStartIn(InputSerializer):
-    assets = serializers.ListField(child=AssetNameField(), min_length=1)
-    scenario = serializers.CharField(max_length=500)
-
-
 class DrillScheduleIn(InputSerializer):
     asset = AssetNameField()
     enabled = serializers.BooleanField()

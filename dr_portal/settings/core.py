@@ -249,6 +249,9 @@ SPECTACULAR_SETTINGS = {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
         "CounterpartyEnum": "dr_portal.accounts.models.Counterparty",
+        # A run's steps, in full and as a drill's progress, under the names they always had.
+        "StepOutKindEnum": "inventory.models.StepKind",
+        "StepOutStateEnum": "incidents.runs.models.StepState",
     },
 }
 
