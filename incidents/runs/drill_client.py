@@ -103,6 +103,9 @@ class Portal:
             return f"the token's account may not start drills (403): {detail}"
         if refused.code == 404:
             return f"not found at {self.url} (404): {detail}"
+        if refused.code == 405:
+            # urllib follows a redirect (http -> https, a trailing slash) by turning the POST into a GET.
+            return f"the portal answered 405 at {self.url}: was it redirected? Give --url as its final address."
         return f"the portal answered {refused.code}: {detail}"
 
 
