@@ -70,8 +70,10 @@ INSTALLED_APPS = [
     "dr_portal.audit",
     "dr_portal.pdf",
     "inventory",
+    "inventory.verification",
     "incidents",
     "incidents.runs",
+    "incidents.restoretests",
 ]
 
 MIDDLEWARE = [

@@ -59,6 +59,11 @@ class RecoveryPolicy(models.Model):
     worm_days = models.PositiveIntegerField(
         "WORM days", default=0, help_text="Days each point is immutable (cannot be overwritten or deleted); 0 for none."
     )
+    full_chain_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Start a fresh backup chain (store every chunk again) this often; 0 never; empty: the site default.",
+    )
     encryption_required = models.BooleanField(default=True)
     allowed_regions = models.JSONField(
         default=list, blank=True, help_text="Regions a vault may be in for this data; empty allows any."
