@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
+from rest_framework.utils.serializer_helpers import ReturnList
 
 from dr_portal.accounts.access import parse_public_id
 from dr_portal.accounts.models import User
@@ -14,6 +16,14 @@ from dr_portal.accounts.models import User
 # input fields that are not derived from a model field and so get none of their own.
 INT_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
+
+_Instance = TypeVar("_Instance")
+
+
+# A command's input: it only validates request data and never wraps an instance, hence `None`.
+# (A comment, not a docstring: the schema would print a docstring on every input.)
+class InputSerializer(serializers.Serializer[None]):
+    pass
 
 
 def request_user(request: Request) -> User:
@@ -24,7 +34,16 @@ def request_user(request: Request) -> User:
     return user
 
 
-def validated(serializer_class: type[serializers.Serializer[Any]], request: Request, **kwargs: Any) -> dict[str, Any]:
+def serialize_many(
+    serializer: type[serializers.BaseSerializer[_Instance]], items: Iterable[_Instance]
+) -> ReturnList[dict[str, Any]]:
+    """`serializer(items, many=True).data`, with the items' type checked: the stubs read `many=True` as one instance."""
+    return serializer.many_init(items).data
+
+
+def validated(
+    serializer_class: type[serializers.Serializer[_Instance]], request: Request, **kwargs: Any
+) -> dict[str, Any]:
     """The request body checked by `serializer_class`; bad input raises 400 with the fields."""
     data = serializer_class(data=request.data, **kwargs)
     data.is_valid(raise_exception=True)

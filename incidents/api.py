@@ -6,7 +6,7 @@ the permission, a note on a closed incident…) is a 409 with the reason.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,7 +15,7 @@ from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import request_user, serialize_many, validated
 from incidents.access import access_action_item_by_id, access_incident_by_id, access_incidents
 from incidents.api_serializers import (
     ActionItemIn,
@@ -80,18 +80,20 @@ from incidents.services import (
 )
 from incidents.services.lifecycle import FACT_FIELDS
 
+_T = TypeVar("_T")
 
-def _out(serializer: type[serializers.Serializer], value: Any, code: int = status.HTTP_200_OK) -> Response:
+
+def _out(serializer: type[serializers.Serializer[_T]], value: _T, code: int = status.HTTP_200_OK) -> Response:
     return Response(serializer(value).data, status=code)
 
 
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]):
     """Incidents and drills. Commands are POSTs on an incident; each appends to its timeline."""
 
     lookup_field = "public_id"
     lookup_url_kwarg = "incident_id"
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
+    def get_serializer_class(self) -> type[serializers.Serializer[Incident]]:
         return IncidentListOut if self.action == "list" else IncidentOut
 
     def get_queryset(self) -> QuerySet[Incident]:
@@ -155,7 +157,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def roles(self, request: Request, incident_id: str) -> Response:
         """GET: assignment and handoff history. POST: give a role (the holder, if any, is relieved)."""
         if request.method == "GET":
-            return Response(AssignmentOut(role_history(incident=self._incident()), many=True).data)
+            return Response(serialize_many(AssignmentOut, role_history(incident=self._incident())))
         incident = self._incident(command=True)
         data = validated(RoleIn, request)
         held = role_assign(incident=incident, role=data["role"], user=data["user"], by=request_user(request))
@@ -196,7 +198,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             before=int(before) if before.isdigit() else None,
             after=int(after) if after.isdigit() else None,
         )
-        entries = EntryOut(page.entries, many=True).data
+        entries = serialize_many(EntryOut, page.entries)
         for entry in entries:
             entry["pinned"] = entry["seq"] in page.pinned
         return Response(
@@ -252,7 +254,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"])
     def clocks(self, request: Request, incident_id: str) -> Response:
         board = incident_board(incident=self._incident())
-        return Response({"clocks": ClockOut(board.clocks, many=True).data, "notes": board.notes})
+        return Response({"clocks": serialize_many(ClockOut, board.clocks), "notes": board.notes})
 
     @extend_schema(methods=["GET"], responses=FilingOut(many=True))
     @extend_schema(methods=["POST"], request=FilingIn, responses={201: FilingOut})
@@ -261,7 +263,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         """The notifications register: what was filed, with whom, when, under which reference."""
         if request.method == "GET":
             rows: QuerySet[Filing] = self._incident().filings.select_related("recorded_by")
-            return Response(FilingOut(rows, many=True).data)
+            return Response(serialize_many(FilingOut, rows))
         incident = self._incident(write=True)
         data = validated(FilingIn, request)
         filing = filing_record(incident=incident, by=request_user(request), **data)
@@ -280,7 +282,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get", "post"], url_path="action-items", pagination_class=None)
     def action_items(self, request: Request, incident_id: str) -> Response:
         if request.method == "GET":
-            return Response(ActionItemOut(incident_action_items(incident=self._incident()), many=True).data)
+            return Response(serialize_many(ActionItemOut, incident_action_items(incident=self._incident())))
         incident = self._incident(write=True)
         data = validated(ActionItemIn, request)
         item = action_item_add(incident=incident, by=request_user(request), **data)

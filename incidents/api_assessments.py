@@ -8,13 +8,13 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user
+from dr_portal.api_request import InputSerializer, request_user, serialize_many
 from incidents.access import access_incident_by_id
-from incidents.assessments import incident_assessment
+from incidents.assessments import CurrentAnswer, incident_assessment
 from incidents.services.assessments import assessment_answer
 
 
-class AnswerOut(serializers.Serializer):
+class AnswerOut(serializers.Serializer[CurrentAnswer]):
     question = serializers.CharField(source="question.key")
     regime = serializers.CharField(source="question.regime")
     question_label = serializers.CharField(source="question.label")
@@ -27,7 +27,7 @@ class AnswerOut(serializers.Serializer):
     seq = serializers.IntegerField(allow_null=True)
 
 
-class AnswersIn(serializers.Serializer):
+class AnswersIn(InputSerializer):
     answers = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
     rationale = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
@@ -40,11 +40,11 @@ def assessments(request: Request, incident_id: str) -> Response:
     me = request_user(request)
     if request.method == "GET":
         incident = access_incident_by_id(me, incident_id)
-        return Response(AnswerOut(incident_assessment(incident=incident), many=True).data)
+        return Response(serialize_many(AnswerOut, incident_assessment(incident=incident)))
     incident = access_incident_by_id(me, incident_id, for_write=True)
     data = AnswersIn(data=request.data)
     data.is_valid(raise_exception=True)
     assessment_answer(
         incident=incident, answers=data.validated_data["answers"], rationale=data.validated_data["rationale"], by=me
     )
-    return Response(AnswerOut(incident_assessment(incident=incident), many=True).data)
+    return Response(serialize_many(AnswerOut, incident_assessment(incident=incident)))

@@ -1,33 +1,21 @@
-"""Drills through the API: start one now, and each asset's drill schedule."""
+"""Drills through the API: each asset's drill schedule (starting one: incidents/runs/api_drills.py)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import request_user, serialize_many, validated
 from incidents.access import access_drills
-from incidents.api_serializers import DrillScheduleIn, DrillStartIn, IncidentOut
-from incidents.selectors import drill_plan
-from incidents.services import drill_schedule_set, drill_start
+from incidents.api_serializers import DrillScheduleIn
+from incidents.selectors import DrillPlanRow, drill_plan
+from incidents.services import drill_schedule_set
 
 
-@extend_schema(request=DrillStartIn, responses={201: IncidentOut})
-@api_view(["POST"])
-def drill_create(request: Request) -> Response:
-    """Start a drill now; the caller becomes its commander."""
-    access_drills(request.user, for_write=True)
-    data = validated(DrillStartIn, request)
-    incident = drill_start(
-        assets=data["assets"], scenario=data["scenario"], by=request_user(request), commander=request_user(request)
-    )
-    return Response(IncidentOut(incident).data, status=status.HTTP_201_CREATED)
-
-
-class DrillPlanOut(serializers.Serializer):
+class DrillPlanOut(serializers.Serializer[DrillPlanRow]):
     asset = serializers.CharField(source="asset.name")
     enabled = serializers.BooleanField()
     scenario = serializers.CharField()
@@ -47,4 +35,4 @@ def drill_schedules(request: Request) -> Response:
         drill_schedule_set(
             asset=data["asset"], enabled=data["enabled"], scenario=data["scenario"], by=request_user(request)
         )
-    return Response(DrillPlanOut(drill_plan(), many=True).data)
+    return Response(serialize_many(DrillPlanOut, drill_plan()))

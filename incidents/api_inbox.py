@@ -11,17 +11,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import InputSerializer, request_user, validated
 from incidents.access import access_inbox, access_inbox_alert_by_id, access_incident_by_id
 from incidents.api import _out
 from incidents.api_serializers import IncidentOut
-from incidents.models import InboxAlert, InboxState
+from incidents.models import AlertMapping, InboxAlert, InboxState
 from incidents.selectors import inbox_alert_list
 from incidents.services.inbox import inbox_alert_attach, inbox_alert_declare, inbox_alert_map
 from inventory.models import Asset
 
 
-class InboxAlertOut(serializers.ModelSerializer):
+class InboxAlertOut(serializers.ModelSerializer[InboxAlert]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     incident = serializers.UUIDField(source="incident.public_id", read_only=True, allow_null=True, default=None)
     handled_by = serializers.CharField(source="handled_by.username", read_only=True, allow_null=True, default=None)
@@ -35,21 +35,21 @@ class InboxAlertOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class AttachIn(serializers.Serializer):
+class AttachIn(InputSerializer):
     incident = serializers.UUIDField()
 
 
-class MapIn(serializers.Serializer):
+class MapIn(InputSerializer):
     asset = serializers.SlugRelatedField(slug_field="name", queryset=Asset.objects.all())
     labels = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=50)
 
 
-class MappingOut(serializers.Serializer):
+class MappingOut(serializers.Serializer[AlertMapping]):
     asset = serializers.CharField(source="asset.name")
     labels = serializers.DictField(child=serializers.CharField())
 
 
-class InboxAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InboxAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[InboxAlert]):
     """Alerts that named no known asset; only those who command incidents see and handle them."""
 
     serializer_class = InboxAlertOut

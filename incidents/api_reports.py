@@ -10,7 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import InputSerializer, request_user, validated
 from incidents.access import access_incident_by_id, access_report_by_id, access_reports
 from incidents.models import GeneratedReport, ReportKind, ReportStatus
 from incidents.selectors import report_list
@@ -37,16 +37,16 @@ class ReportOut(serializers.ModelSerializer[GeneratedReport]):
         return f"/api/v1/reports/{report.public_id}/download/"
 
 
-class IncidentReportIn(serializers.Serializer):
+class IncidentReportIn(InputSerializer):
     incident = serializers.UUIDField()
 
 
-class ReadinessReportIn(serializers.Serializer):
+class ReadinessReportIn(InputSerializer):
     period_first = serializers.DateField()
     period_last = serializers.DateField()
 
 
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[GeneratedReport]):
     """Generated reports, newest first (compliance officers and admins)."""
 
     serializer_class = ReportOut

@@ -7,18 +7,23 @@ from typing import Any
 from rest_framework import serializers
 
 from dr_portal.accounts.models import User
-from dr_portal.api_request import BIGINT_MAX, INT_MAX
+from dr_portal.api_request import BIGINT_MAX, INT_MAX, InputSerializer, serialize_many
+from dr_portal.audit.models import AuditEvent
 from incidents.clocks import Clock
 from incidents.models import (
+    ActionItem,
     ActionKind,
     ActionStatus,
     Category,
     DrillOutcome,
+    Filing,
     FilingPhase,
     Incident,
     IncidentRole,
     IncidentStatus,
     Regime,
+    Review,
+    RoleAssignment,
     Severity,
 )
 from incidents.selectors import current_roles, incident_assets, incident_board, suggested_assets, timeline_kind_of
@@ -26,12 +31,12 @@ from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
 
 
-class UsernameField(serializers.SlugRelatedField):
+class UsernameField(serializers.SlugRelatedField[User]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs)
 
 
-class AssetNameField(serializers.SlugRelatedField):
+class AssetNameField(serializers.SlugRelatedField[Asset]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="name", queryset=Asset.objects.all(), **kwargs)
 
@@ -39,7 +44,7 @@ class AssetNameField(serializers.SlugRelatedField):
 # --- output ---------------------------------------------------------------------------
 
 
-class ClockOut(serializers.Serializer):
+class ClockOut(serializers.Serializer[Clock]):
     regime = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     rule = serializers.CharField()
@@ -55,7 +60,7 @@ class ClockOut(serializers.Serializer):
         return int(clock.remaining.total_seconds()) if clock.remaining is not None else None
 
 
-class IncidentListOut(serializers.Serializer):
+class IncidentListOut(serializers.Serializer[Incident]):
     id = serializers.UUIDField(source="public_id")
     reference = serializers.CharField()
     kind = serializers.CharField()
@@ -71,7 +76,7 @@ class IncidentListOut(serializers.Serializer):
         return held[0].user.username if held else None
 
 
-class IncidentOut(serializers.Serializer):
+class IncidentOut(serializers.Serializer[Incident]):
     id = serializers.UUIDField(source="public_id")
     reference = serializers.CharField()
     kind = serializers.CharField()
@@ -120,10 +125,10 @@ class IncidentOut(serializers.Serializer):
         return [a.name for a in suggested_assets(incident=incident, linked=incident_assets(incident=incident))]
 
     def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
-        return ClockOut(incident_board(incident=incident).clocks, many=True).data  # type: ignore[return-value]
+        return serialize_many(ClockOut, incident_board(incident=incident).clocks)
 
 
-class EntryOut(serializers.Serializer):
+class EntryOut(serializers.Serializer[AuditEvent]):
     seq = serializers.IntegerField()
     recorded_at = serializers.DateTimeField()
     actor = serializers.CharField(source="actor_label")
@@ -139,7 +144,7 @@ class EntryOut(serializers.Serializer):
         return describe(event)
 
 
-class AssignmentOut(serializers.Serializer):
+class AssignmentOut(serializers.Serializer[RoleAssignment]):
     role = serializers.CharField()
     user = serializers.CharField(source="user.username")
     assigned_by = serializers.CharField(source="assigned_by.username", allow_null=True, default=None)
@@ -148,7 +153,7 @@ class AssignmentOut(serializers.Serializer):
     relieved_by = serializers.CharField(source="relieved_by.username", allow_null=True, default=None)
 
 
-class FilingOut(serializers.Serializer):
+class FilingOut(serializers.Serializer[Filing]):
     id = serializers.UUIDField(source="public_id")
     regime = serializers.CharField()
     phase = serializers.CharField()
@@ -160,7 +165,7 @@ class FilingOut(serializers.Serializer):
     recorded_by = serializers.CharField(source="recorded_by.username")
 
 
-class ActionItemOut(serializers.Serializer):
+class ActionItemOut(serializers.Serializer[ActionItem]):
     id = serializers.UUIDField(source="public_id")
     incident = serializers.UUIDField(source="incident.public_id")
     title = serializers.CharField()
@@ -171,7 +176,7 @@ class ActionItemOut(serializers.Serializer):
     status = serializers.CharField()
 
 
-class ReviewOut(serializers.Serializer):
+class ReviewOut(serializers.Serializer[Review]):
     root_cause = serializers.CharField()
     contributing_factors = serializers.CharField()
     went_well = serializers.CharField()
@@ -183,7 +188,7 @@ class ReviewOut(serializers.Serializer):
 # --- input ----------------------------------------------------------------------------
 
 
-class DeclareIn(serializers.Serializer):
+class DeclareIn(InputSerializer):
     title = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=Category.choices)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_null=True)
@@ -193,40 +198,40 @@ class DeclareIn(serializers.Serializer):
     commander = UsernameField(required=False, allow_null=True)
 
 
-class TransitionIn(serializers.Serializer):
+class TransitionIn(InputSerializer):
     to = serializers.ChoiceField(choices=IncidentStatus.choices)
     reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class SeverityIn(serializers.Serializer):
+class SeverityIn(InputSerializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     rule = serializers.CharField(max_length=300)
 
 
-class RoleIn(serializers.Serializer):
+class RoleIn(InputSerializer):
     role = serializers.ChoiceField(choices=IncidentRole.choices)
     user = UsernameField()
 
 
-class RelieveIn(serializers.Serializer):
+class RelieveIn(InputSerializer):
     role = serializers.ChoiceField(choices=IncidentRole.choices)
 
 
-class NoteIn(serializers.Serializer):
+class NoteIn(InputSerializer):
     body = serializers.CharField(max_length=10_000)
     corrects = serializers.UUIDField(required=False, allow_null=True)
 
 
-class PinIn(serializers.Serializer):
+class PinIn(InputSerializer):
     seq = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     pinned = serializers.BooleanField(default=True)
 
 
-class AssetsIn(serializers.Serializer):
+class AssetsIn(InputSerializer):
     assets = serializers.ListField(child=AssetNameField(), min_length=1)
 
 
-class FactsIn(serializers.Serializer):
+class FactsIn(InputSerializer):
     title = serializers.CharField(max_length=200, required=False)
     summary = serializers.CharField(required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
@@ -251,7 +256,7 @@ class FactsIn(serializers.Serializer):
     ai_critical_infra = serializers.BooleanField(required=False)
 
 
-class FilingIn(serializers.Serializer):
+class FilingIn(InputSerializer):
     regime = serializers.ChoiceField(choices=Regime.choices)
     phase = serializers.ChoiceField(choices=FilingPhase.choices, default=FilingPhase.INITIAL)
     recipient = serializers.CharField(max_length=200)
@@ -262,12 +267,12 @@ class FilingIn(serializers.Serializer):
     late_reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class DelayIn(serializers.Serializer):
+class DelayIn(InputSerializer):
     regime = serializers.ChoiceField(choices=Regime.choices)
     reason = serializers.CharField(max_length=5000)
 
 
-class ActionItemIn(serializers.Serializer):
+class ActionItemIn(InputSerializer):
     title = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=ActionKind.choices)
     owner = UsernameField()
@@ -275,29 +280,24 @@ class ActionItemIn(serializers.Serializer):
     critical = serializers.BooleanField(default=False)
 
 
-class ActionStatusIn(serializers.Serializer):
+class ActionStatusIn(InputSerializer):
     status = serializers.ChoiceField(choices=ActionStatus.choices)
 
 
-class ReviewIn(serializers.Serializer):
+class ReviewIn(InputSerializer):
     root_cause = serializers.CharField(required=False, allow_blank=True)
     contributing_factors = serializers.CharField(required=False, allow_blank=True)
     went_well = serializers.CharField(required=False, allow_blank=True)
     went_badly = serializers.CharField(required=False, allow_blank=True)
 
 
-class DrillOutcomeIn(serializers.Serializer):
+class DrillOutcomeIn(InputSerializer):
     asset = AssetNameField()
     outcome = serializers.ChoiceField(choices=[DrillOutcome.PASSED, DrillOutcome.FAILED])
     evidence = serializers.CharField(max_length=2000)
 
 
-class DrillStartIn(serializers.Serializer):
-    assets = serializers.ListField(child=AssetNameField(), min_length=1)
-    scenario = serializers.CharField(max_length=500)
-
-
-class DrillScheduleIn(serializers.Serializer):
+class DrillScheduleIn(InputSerializer):
     asset = AssetNameField()
     enabled = serializers.BooleanField()
     scenario = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)

@@ -29,8 +29,8 @@ def _when(label: str, help_text: str = "") -> forms.DateTimeField:
     return forms.DateTimeField(required=False, label=label, widget=DT, input_formats=DT_FORMATS, help_text=help_text)
 
 
-class AssetChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
+class AssetChoiceField(forms.ModelMultipleChoiceField[Asset]):
+    def label_from_instance(self, obj: Asset) -> str:
         return f"{obj.name} (tier {obj.tier})"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import NotFoundOrForbidden
-from dr_portal.api_request import PublicIdLookup, request_user
+from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user
 from inventory.access import (
     access_asset_by_id,
     access_backup_by_id,
@@ -56,7 +56,11 @@ from inventory.services import (
 # --- viewsets ------------------------------------------------------------------------
 
 
-class _Readable(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+# The model a viewset serves.
+_M = TypeVar("_M", bound=Model)
+
+
+class _Readable(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[_M]):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
@@ -65,14 +69,14 @@ class _Readable(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin
         access_inventory(request.user)
 
 
-class _Editable(_Readable):
+class _Editable(_Readable[_M]):
     """POST creates and PATCH edits through the entity's create and update services, one way for every entity."""
 
-    input_class: type[serializers.Serializer[Any]]
+    input_class: type[serializers.ModelSerializer[_M]]
     noun: str  # the keyword the update service takes its row by
-    access_by_id: Callable[..., Model]
-    create_service: Callable[..., Model]
-    update_service: Callable[..., Model]
+    access_by_id: Callable[..., _M]
+    create_service: Callable[..., _M]
+    update_service: Callable[..., _M]
 
     def create(self, request: Request) -> Response:
         access_inventory(request.user, for_write=True)
@@ -81,7 +85,7 @@ class _Editable(_Readable):
     def partial_update(self, request: Request, id: str) -> Response:
         return self._save(request, self.access_by_id(request.user, id, for_write=True))
 
-    def _save(self, request: Request, instance: Model | None) -> Response:
+    def _save(self, request: Request, instance: _M | None) -> Response:
         data = self.input_class(data=request.data, partial=instance is not None)
         data.is_valid(raise_exception=True)
         if instance is None:
@@ -96,7 +100,7 @@ class _Editable(_Readable):
     create=extend_schema(request=AssetIn, responses={201: AssetOut}),
     partial_update=extend_schema(request=AssetIn, responses=AssetOut),
 )
-class AssetViewSet(_Editable):
+class AssetViewSet(_Editable[Asset]):
     serializer_class = AssetOut
     input_class = AssetIn
     noun = "asset"
@@ -127,7 +131,7 @@ class AssetViewSet(_Editable):
     create=extend_schema(request=PolicyIn, responses={201: PolicyOut}),
     partial_update=extend_schema(request=PolicyIn, responses=PolicyOut),
 )
-class PolicyViewSet(_Editable):
+class PolicyViewSet(_Editable[RecoveryPolicy]):
     serializer_class = PolicyOut
     input_class = PolicyIn
     noun = "policy"
@@ -139,14 +143,14 @@ class PolicyViewSet(_Editable):
         return RecoveryPolicy.objects.order_by("name")
 
 
-class VaultViewSet(_Readable):
+class VaultViewSet(_Readable[Vault]):
     serializer_class = VaultOut
 
     def get_queryset(self) -> QuerySet[Vault]:
         return Vault.objects.order_by("name")
 
 
-class PointViewSet(_Readable):
+class PointViewSet(_Readable[RecoveryPoint]):
     filterset_fields = ["status"]
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
@@ -173,7 +177,7 @@ class PointViewSet(_Readable):
         return Response(PointDetailOut(point).data)
 
 
-class BackupViewSet(_Readable):
+class BackupViewSet(_Readable[Backup]):
     serializer_class = BackupOut
     filterset_fields = ["status"]
 
@@ -184,7 +188,7 @@ class BackupViewSet(_Readable):
         return Response(BackupOut(access_backup_by_id(request.user, kwargs["id"])).data)
 
 
-class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Dependency]):
     serializer_class = DependencyOut
 
     def check_permissions(self, request: Request) -> None:
@@ -222,7 +226,7 @@ class DependencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 # --- recovery plans ------------------------------------------------------------------
 
 
-class PlanOut(serializers.ModelSerializer):
+class PlanOut(serializers.ModelSerializer[RecoveryPlan]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     definition = serializers.SerializerMethodField()
 
@@ -234,7 +238,7 @@ class PlanOut(serializers.ModelSerializer):
         return plan_to_data(plan)
 
 
-class PlanIn(serializers.Serializer):
+class PlanIn(InputSerializer):
     """The same shape as the plan editor's YAML: name, description, assets, steps."""
 
     name = serializers.CharField(max_length=100)
@@ -243,12 +247,12 @@ class PlanIn(serializers.Serializer):
     steps = serializers.ListField(child=serializers.DictField())
 
 
-class PlanDefaultIn(serializers.Serializer):
+class PlanDefaultIn(InputSerializer):
     assets = serializers.ListField(child=serializers.CharField(), min_length=1)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
-class PlanViewSet(_Readable):
+class PlanViewSet(_Readable[RecoveryPlan]):
     serializer_class = PlanOut
 
     def get_queryset(self) -> QuerySet[RecoveryPlan]:

@@ -12,22 +12,23 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user
+from dr_portal.api_request import InputSerializer, request_user, serialize_many
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
+from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml, import_file
-from inventory.readiness import Level
+from inventory.readiness import Level, Rollup
 from inventory.selectors import SORTS as READINESS_SORTS
 from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness
 
 
-class RollupOut(serializers.Serializer):
+class RollupOut(serializers.Serializer[Rollup]):
     key = serializers.CharField()
     worst = serializers.CharField(source="worst.key")
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-class ReadinessQuery(serializers.Serializer):
+class ReadinessQuery(InputSerializer):
     status = serializers.ChoiceField(choices=[level.key for level in Level], required=False)
     tier = serializers.IntegerField(min_value=0, max_value=3, required=False)
     team = serializers.CharField(max_length=100, required=False)
@@ -47,7 +48,7 @@ def readiness(request: Request) -> Response:
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(assets, request) or []
     now = timezone.now()
-    return paginator.get_paginated_response(ReadinessOut([stored_readiness(a, now=now) for a in page], many=True).data)
+    return paginator.get_paginated_response(serialize_many(ReadinessOut, [stored_readiness(a, now=now) for a in page]))
 
 
 @extend_schema(
@@ -67,17 +68,17 @@ def readiness_summary(request: Request) -> Response:
     return Response(
         {
             "counts": readiness_counts(),
-            "by_tier": RollupOut(readiness_rollups(by="tier"), many=True).data,
-            "by_team": RollupOut(readiness_rollups(by="team"), many=True).data,
+            "by_tier": serialize_many(RollupOut, readiness_rollups(by="tier")),
+            "by_team": serialize_many(RollupOut, readiness_rollups(by="team")),
         }
     )
 
 
-class BlastRadiusIn(serializers.Serializer):
+class BlastRadiusIn(InputSerializer):
     assets = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
 
 
-class AssetRef(serializers.Serializer):
+class AssetRef(serializers.Serializer[Asset]):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
     tier = serializers.IntegerField()
@@ -103,9 +104,9 @@ def blast_radius_view(request: Request) -> Response:
     result = blast_radius(failed=failed)
     return Response(
         {
-            "failed": AssetRef(result.failed, many=True).data,
-            "impacted": AssetRef(result.impacted, many=True).data,
-            "restore_groups": [AssetRef(group, many=True).data for group in result.restore_groups],
+            "failed": serialize_many(AssetRef, result.failed),
+            "impacted": serialize_many(AssetRef, result.impacted),
+            "restore_groups": [serialize_many(AssetRef, group) for group in result.restore_groups],
         }
     )
 

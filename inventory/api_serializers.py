@@ -6,12 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from dr_portal.api_request import InputSerializer
 from inventory.fields import ASSET_FIELDS, DEPENDENCY_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault
-from inventory.readiness import AssetReadiness
+from inventory.readiness import AssetReadiness, Check
 
 
-class PolicyOut(serializers.ModelSerializer):
+class PolicyOut(serializers.ModelSerializer[RecoveryPolicy]):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:
@@ -29,7 +30,7 @@ class PolicyIn(PolicyOut):
         extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
 
 
-class VaultOut(serializers.ModelSerializer):
+class VaultOut(serializers.ModelSerializer[Vault]):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:
@@ -37,7 +38,7 @@ class VaultOut(serializers.ModelSerializer):
         fields = ["id", *VAULT_FIELDS, "created_at"]
 
 
-class AssetOut(serializers.ModelSerializer):
+class AssetOut(serializers.ModelSerializer[Asset]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -60,7 +61,7 @@ class AssetOut(serializers.ModelSerializer):
         ]
 
 
-class AssetIn(serializers.ModelSerializer):
+class AssetIn(serializers.ModelSerializer[Asset]):
     """Types only: the service's full_clean() judges the values, so every field error comes back at once."""
 
     kind = serializers.CharField(required=False)
@@ -82,7 +83,7 @@ class AssetIn(serializers.ModelSerializer):
         extra_kwargs: dict[str, dict[str, Any]] = {name: {"required": False, "validators": []} for name in ASSET_FIELDS}
 
 
-class DependencyOut(serializers.ModelSerializer):
+class DependencyOut(serializers.ModelSerializer[Dependency]):
     upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     downstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
@@ -91,7 +92,7 @@ class DependencyOut(serializers.ModelSerializer):
         fields = ["id", *DEPENDENCY_FIELDS, "created_at"]
 
 
-class DependencyIn(serializers.Serializer):
+class DependencyIn(InputSerializer):
     upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="name", queryset=Asset.objects.all()
     )
@@ -101,11 +102,11 @@ class DependencyIn(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class ReleaseIn(serializers.Serializer[Any]):
+class ReleaseIn(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class PointOut(serializers.ModelSerializer):
+class PointOut(serializers.ModelSerializer[RecoveryPoint]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -136,7 +137,7 @@ class PointDetailOut(PointOut):
         fields = [*PointOut.Meta.fields, "manifest"]
 
 
-class BackupOut(serializers.ModelSerializer):
+class BackupOut(serializers.ModelSerializer[Backup]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -168,13 +169,13 @@ class BackupOut(serializers.ModelSerializer):
         return str(point.public_id) if point else None
 
 
-class CheckOut(serializers.Serializer):
+class CheckOut(serializers.Serializer[Check]):
     name = serializers.CharField()
     status = serializers.CharField(source="level.key")
     reason = serializers.CharField()
 
 
-class ReadinessOut(serializers.Serializer):
+class ReadinessOut(serializers.Serializer[AssetReadiness]):
     asset = serializers.CharField(source="asset.name")
     asset_id = serializers.UUIDField(source="asset.public_id")
     tier = serializers.IntegerField(source="asset.tier")

@@ -53,7 +53,7 @@ class LabelsField(forms.CharField):
         return labels
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(forms.ModelForm[RecoveryPolicy]):
     allowed_regions = RegionListField(
         required=False, help_text="Comma-separated, e.g. eu-west-1, eu-central-1. Empty allows any region."
     )
@@ -77,7 +77,7 @@ def _connector_choices() -> list[tuple[str, str]]:
     ]
 
 
-class AssetForm(forms.ModelForm):
+class AssetForm(forms.ModelForm[Asset]):
     connector = forms.ChoiceField(
         choices=_connector_choices,
         required=False,
@@ -240,7 +240,7 @@ class DependencyForm(forms.Form):
         return self.asset, other
 
 
-class VaultForm(forms.ModelForm):
+class VaultForm(forms.ModelForm[Vault]):
     config = forms.JSONField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='Filesystem: {"path": "/srv/vault"} (relative paths live under the var folder). '

@@ -6,12 +6,16 @@ indexes, so its cost does not grow with how long the asset has been backed up.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from inventory.models import Asset, Backup, RecoveryPoint
 
 HISTORY_PAGE_SIZE = 25
+
+_Row = TypeVar("_Row", RecoveryPoint, Backup)
 
 
 def asset_point_history(*, asset: Asset) -> QuerySet[RecoveryPoint]:
@@ -22,6 +26,6 @@ def asset_backup_history(*, asset: Asset) -> QuerySet[Backup]:
     return Backup.objects.filter(asset=asset).select_related("vault", "requested_by").order_by("-created_at", "-pk")
 
 
-def history_page(rows: QuerySet[RecoveryPoint] | QuerySet[Backup], number: str | None) -> Page:
+def history_page(rows: QuerySet[_Row], number: str | None) -> Page[_Row]:
     """One page of `rows`; a page number out of range gives the nearest page."""
     return Paginator(rows, HISTORY_PAGE_SIZE).get_page(number)

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
+from inventory.export import export_csv, export_data, export_yaml  # noqa: F401 - also imported from here
 from inventory.fields import (
     ASSET_FIELDS,
     ASSET_REFERENCES,
@@ -29,7 +30,7 @@ from inventory.fields import (
     POLICY_FIELDS,
     VAULT_FIELDS,
 )
-from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
+from inventory.models import Asset, RecoveryPolicy, Vault
 from inventory.services.bulk import assets_create_many, dependencies_add_many
 from inventory.services.catalog import (
     asset_create,
@@ -354,49 +355,3 @@ def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
     else:
         raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
     return import_rows(sections=sections, by=by, source=name)
-
-
-# --- export -----------------------------------------------------------------------
-
-
-def export_data() -> dict[str, list[dict[str, Any]]]:
-    def pick(row: Any, names: Collection[str]) -> dict[str, Any]:
-        return {n: getattr(row, n) for n in names}
-
-    def asset_values(asset: Asset) -> dict[str, Any]:
-        values = pick(asset, ASSET_FIELDS)
-        for key in ASSET_REFERENCES:
-            values[key] = values[key].name if values[key] is not None else None
-        return values
-
-    assets = [asset_values(a) for a in Asset.objects.select_related(*ASSET_REFERENCES).order_by("name")]
-    edges = Dependency.objects.select_related("upstream", "downstream").order_by("upstream__name", "downstream__name")
-    return {
-        "vaults": [pick(v, VAULT_FIELDS) for v in Vault.objects.order_by("name")],
-        "policies": [pick(p, POLICY_FIELDS) for p in RecoveryPolicy.objects.order_by("name")],
-        "assets": assets,
-        "dependencies": [{"upstream": e.upstream.name, "downstream": e.downstream.name, "note": e.note} for e in edges],
-    }
-
-
-def export_yaml() -> str:
-    return yaml.safe_dump(export_data(), sort_keys=False, allow_unicode=True)
-
-
-def export_csv() -> str:
-    data = export_data()
-    ups: dict[str, list[str]] = {}
-    for edge in data["dependencies"]:
-        ups.setdefault(edge["downstream"], []).append(edge["upstream"])
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for asset in data["assets"]:
-        row = {k: ("" if v is None else v) for k, v in asset.items()}
-        row["data_classes"] = ";".join(asset["data_classes"])
-        row["labels"] = ";".join(f"{k}={v}" for k, v in sorted(asset["labels"].items()))
-        config = asset.get("connector_config") or {}
-        row["connector_config"] = json.dumps(config, sort_keys=True) if config else ""
-        row["depends_on"] = ";".join(ups.get(asset["name"], []))
-        writer.writerow(row)
-    return out.getvalue()

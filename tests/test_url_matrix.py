@@ -415,6 +415,7 @@ MATRIX: dict[str, Row] = {
     "api:action-item-status": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_item),
     "api:drill-create": route(post=api_only(*COMMANDERS, ok=400)),
     "api:drill-schedules": route(get=api(), post=api_only(*COMMANDERS, ok=400)),
+    "api:drill-run-progress": route(get=api(), kwargs=a_run),
     # Machines call intake with their own bearer token; a session is not one.
     "api:intake-alertmanager": route(post=statuses(401)),
     "api:intake-generic": route(post=statuses(401)),

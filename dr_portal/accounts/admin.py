@@ -10,7 +10,7 @@ from dr_portal.accounts.passwords import send_reset_links
 
 
 @admin.register(User)
-class PersonAdmin(UserAdmin):
+class PersonAdmin(UserAdmin[User]):
     list_display = ("username", "get_full_name", "email", "role", "is_active", "last_login")
     list_filter = ("role", "is_active")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("DR Portal", {"fields": ("role",)}))
@@ -22,7 +22,7 @@ class PersonAdmin(UserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("name", "user", "prefix", "mfa_verified", "created_at", "expires_at", "revoked_at")
     readonly_fields = ("public_id", "user", "prefix", "digest", "mfa_verified", "created_at", "last_used_at")
     list_filter = ("mfa_verified",)

@@ -10,10 +10,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.accounts.models import ApiToken
+from dr_portal.accounts.models import ApiToken, User
 from dr_portal.accounts.selectors import otp_refusal, user_confirmed_totp
 from dr_portal.accounts.services import token_issue, token_revoke
-from dr_portal.api_request import request_user
+from dr_portal.api_request import InputSerializer, request_user
 
 
 class BadCredentials(exceptions.APIException):
@@ -23,14 +23,14 @@ class BadCredentials(exceptions.APIException):
     default_code = "authentication_failed"
 
 
-class TokenRequest(serializers.Serializer):
+class TokenRequest(InputSerializer):
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False)
     otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
     name = serializers.CharField(required=False, max_length=100, default="API token")
 
 
-class TokenOut(serializers.Serializer):
+class TokenOut(serializers.Serializer[ApiToken]):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
     prefix = serializers.CharField()
@@ -83,7 +83,7 @@ def token_revoke_current(request: Request) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeOut(serializers.Serializer):
+class MeOut(serializers.Serializer[User]):
     id = serializers.UUIDField(source="public_id")
     username = serializers.CharField()
     name = serializers.CharField(source="get_full_name")

@@ -24,7 +24,7 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="API token", help_text="What the token is for, e.g. 'alertmanager'.")
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(forms.ModelForm[OrganisationProfile]):
     class Meta:
         model = OrganisationProfile
         fields = list(PROFILE_FIELDS)
@@ -35,7 +35,7 @@ class OrganisationForm(forms.ModelForm):
         }
 
 
-class RelationshipForm(forms.ModelForm):
+class RelationshipForm(forms.ModelForm[ProcessorRelationship]):
     class Meta:
         model = ProcessorRelationship
         fields = list(RELATIONSHIP_FIELDS)

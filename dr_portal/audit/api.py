@@ -13,7 +13,7 @@ from dr_portal.audit.models import AuditEvent
 from dr_portal.audit.selectors import AuditEventFilter, events_base
 
 
-class AuditEventOut(serializers.Serializer):
+class AuditEventOut(serializers.Serializer[AuditEvent]):
     seq = serializers.IntegerField()
     recorded_at = serializers.DateTimeField()
     actor_id = serializers.IntegerField(allow_null=True)
@@ -36,7 +36,7 @@ class NewestFirst(CursorPagination):
     page_size = 100
 
 
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AuditEvent]):
     """Audit events for compliance officers and admins, filterable like the Audit page."""
 
     serializer_class = AuditEventOut

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.functions import Cast
 
+if TYPE_CHECKING:
+    from dr_portal.audit.models import AuditEvent  # noqa: F401
 
-class AuditEventQuerySet(models.QuerySet):
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def payload_matches(self, **conditions: Any) -> AuditEventQuerySet:
         """Events whose (public) payload has these values: `payload_matches(regime="gdpr")`.
 

@@ -8,7 +8,7 @@ from dr_portal.ops.services import heartbeat_record
 
 
 @shared_task(bind=True, name="ops.heartbeat", expires=30)
-def heartbeat(self: Task) -> str:
+def heartbeat(self: Task[[], str]) -> str:
     hostname = self.request.hostname or "unknown"
     heartbeat_record(hostname=hostname)
     return f"heartbeat from {hostname}"

@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from dr_portal.env import (
@@ -18,6 +19,9 @@ from dr_portal.env import (
     env_str,
     load_env_file,
 )
+
+# Lets the classes the type stubs call generic (ModelForm[Asset], ModelAdmin[User]…) be subscripted at runtime.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -247,6 +251,9 @@ SPECTACULAR_SETTINGS = {
         "BackupStatusEnum": "inventory.models.BackupStatus",
         "PointStatusEnum": "inventory.models.PointStatus",
         "CounterpartyEnum": "dr_portal.accounts.models.Counterparty",
+        # A run's steps, in full and as a drill's progress, under the names they always had.
+        "StepOutKindEnum": "inventory.models.StepKind",
+        "StepOutStateEnum": "incidents.runs.models.StepState",
     },
 }
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm
-from dr_portal.api_request import PublicIdLookup, request_user
+from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user, serialize_many
 from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
 from incidents.runs.models import Mode, RecoveryRun, StepRun
@@ -31,7 +31,7 @@ from incidents.runs.services import (
 from inventory.access import access_plan_by_id, access_point_by_id
 
 
-class StepOut(serializers.ModelSerializer):
+class StepOut(serializers.ModelSerializer[StepRun]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     asset = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
     point = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
@@ -74,7 +74,7 @@ class StepOut(serializers.ModelSerializer):
         ]
 
 
-class RunOut(serializers.ModelSerializer):
+class RunOut(serializers.ModelSerializer[RecoveryRun]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     plan = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
@@ -114,27 +114,27 @@ class RunOut(serializers.ModelSerializer):
         return place.position if place else None
 
 
-class RunIn(serializers.Serializer):
+class RunIn(InputSerializer):
     plan = serializers.UUIDField()
     mode = serializers.ChoiceField(choices=Mode.choices)
     incident = serializers.UUIDField(help_text="The incident or drill the run belongs to.")
     outage_started_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class DryRunIn(serializers.Serializer):
+class DryRunIn(InputSerializer):
     plan = serializers.UUIDField()
     mode = serializers.ChoiceField(choices=Mode.choices)
 
 
-class ReasonIn(serializers.Serializer):
+class ReasonIn(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CommentIn(serializers.Serializer):
+class CommentIn(InputSerializer):
     comment = serializers.CharField(max_length=2000)
 
 
-class StepChangeIn(serializers.Serializer):
+class StepChangeIn(InputSerializer):
     point = serializers.UUIDField(required=False)
     target = serializers.ChoiceField(choices=["original", "alternate"], required=False)
 
@@ -182,7 +182,9 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
     }
 
 
-class RunViewSet(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunViewSet(
+    PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[RecoveryRun]
+):
     serializer_class = RunOut
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -236,7 +238,7 @@ class RunViewSet(PublicIdLookup, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return Response(RunOut(run).data)
 
 
-class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericViewSet[StepRun]):
     serializer_class = StepOut
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -263,9 +265,7 @@ class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericVie
         step = step_change(step=step, by=request_user(request), point=point, target=data.validated_data.get("target"))
         return Response(StepOut(step).data)
 
-    def _act(
-        self, request: Request, id: str, perm: Perm, serializer: type[serializers.Serializer], do: Any
-    ) -> Response:
+    def _act(self, request: Request, id: str, perm: Perm, serializer: type[InputSerializer], do: Any) -> Response:
         step = self._command(request, id, perm)
         data = serializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -282,9 +282,7 @@ class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericVie
     @extend_schema(request=None, responses=StepOut)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, id: str) -> Response:
-        return self._act(
-            request, id, Perm.COMMAND_INCIDENTS, serializers.Serializer, lambda s, u, d: step_retry(step=s, by=u)
-        )
+        return self._act(request, id, Perm.COMMAND_INCIDENTS, InputSerializer, lambda s, u, d: step_retry(step=s, by=u))
 
     @extend_schema(request=ReasonIn, responses=StepOut)
     @action(detail=True, methods=["post"])
@@ -312,7 +310,7 @@ class StepViewSet(PublicIdLookup, mixins.RetrieveModelMixin, viewsets.GenericVie
         )
 
 
-class PendingOut(serializers.Serializer):
+class PendingOut(serializers.Serializer[PendingApproval]):
     step = StepOut()
     run = serializers.SerializerMethodField()
     approved_by = serializers.ListField(source="approvers", child=serializers.CharField())
@@ -338,13 +336,11 @@ class PendingOut(serializers.Serializer):
         return not item.blocked and item.mine is None
 
 
-class ApprovalViewSet(viewsets.GenericViewSet):
-    serializer_class = PendingOut
-    pagination_class = None
-    queryset = StepRun.objects.none()  # the list comes from a selector; this only names the model
+class ApprovalViewSet(viewsets.ViewSet):
+    """The list comes from a selector, not a queryset: a plain viewset, its shape declared on `list`."""
 
     @extend_schema(responses=PendingOut(many=True))
     def list(self, request: Request) -> Response:
         """Steps waiting for approval, with exactly what each will do."""
         access_approvals(request.user)
-        return Response(PendingOut(approvals_pending(user=request_user(request)), many=True).data)
+        return Response(serialize_many(PendingOut, approvals_pending(user=request_user(request))))

@@ -14,7 +14,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.api_request import request_user, validated
+from dr_portal.api_request import InputSerializer, request_user, serialize_many, validated
 from incidents.runs.access import access_run_by_id
 from incidents.runs.certificate.models import RunCertificate
 from incidents.runs.drivers.config import route_of
@@ -25,13 +25,13 @@ from incidents.runs.golden.services import golden_set_save
 from inventory.access import access_asset_by_id
 
 
-class RouteIO(serializers.Serializer):
+class RouteIO(InputSerializer):
     driver = serializers.ChoiceField(choices=DriverKind.choices)
     config = serializers.DictField(required=False, default=dict)
     moves_traffic = serializers.BooleanField(read_only=True)
 
 
-class GoldenIO(serializers.Serializer):
+class GoldenIO(serializers.Serializer[GoldenSet]):
     id = serializers.IntegerField(source="pk", read_only=True)
     model_format = serializers.CharField(max_length=32)
     model_path = serializers.CharField(max_length=300)
@@ -63,7 +63,7 @@ def golden_sets(request: Request, asset_id: str) -> Response:
         data = validated(GoldenIO, request)
         saved = golden_set_save(asset=asset, by=request_user(request), **data)
         return Response(GoldenIO(saved).data, status=201)
-    return Response(GoldenIO(GoldenSet.objects.filter(asset=asset), many=True).data)
+    return Response(serialize_many(GoldenIO, GoldenSet.objects.filter(asset=asset)))
 
 
 @extend_schema(responses={(200, "application/json"): dict})

@@ -24,7 +24,7 @@ def run_advance(run_id: int) -> str:
 
 
 @shared_task(bind=True, name="runs.step")
-def step_run(self: Task, step_id: int) -> str:
+def step_run(self: Task[[int], str], step_id: int) -> str:
     # Who holds the lease, for the run page and the audit log.
     worker = f"{self.request.hostname or socket.gethostname()}:{os.getpid()}"
     return step_execute(step_id=step_id, worker=worker)

@@ -72,7 +72,9 @@ def test_rolled_back_change_leaves_no_event(admin: User) -> None:
     [{"when": object()}, {"ratio": float("nan")}, {"bytes": b"raw"}, {"nested": {"set": {1, 2}}}],
     ids=["object", "nan", "bytes", "set"],
 )
-def test_payload_json_cannot_hold_fails_at_call_site_and_writes_nothing(admin: User, payload: dict) -> None:
+def test_payload_json_cannot_hold_fails_at_call_site_and_writes_nothing(
+    admin: User, payload: dict[str, object]
+) -> None:
     audit_append(action="thing.before", actor=admin)
     with pytest.raises((TypeError, ValueError)):
         audit_append(action="thing.bad", actor=admin, payload=payload)

@@ -84,7 +84,9 @@ def test_compliance_officer_sees_newest_first_with_names(
         ("incident=not-a-uuid", []),
     ],
 )
-def test_filters(story: None, compliance: User, client_for: Callable[..., Client], query: str, expected: list) -> None:
+def test_filters(
+    story: None, compliance: User, client_for: Callable[..., Client], query: str, expected: list[int]
+) -> None:
     assert seqs(client_for(compliance).get(f"/audit/?{query}")) == expected
 
 

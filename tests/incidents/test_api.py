@@ -22,7 +22,7 @@ def api(user: User) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
-def post(client: Client, url: str, body: dict | None = None):
+def post(client: Client, url: str, body: dict[str, object] | None = None):
     return client.post(url, body or {}, content_type="application/json")
 
 

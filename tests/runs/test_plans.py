@@ -82,7 +82,7 @@ def test_plan_naming_an_unknown_asset_or_step_is_refused() -> None:
         ({"key": "x", "kind": "wait"}, "exactly one of seconds"),
     ],
 )
-def test_steps_are_a_closed_list_of_kinds_with_fixed_parameters(step: dict, message: str) -> None:
+def test_steps_are_a_closed_list_of_kinds_with_fixed_parameters(step: dict[str, object], message: str) -> None:
     AssetFactory.create(name="a")
     with pytest.raises(ValidationError) as refused:
         plan_save(data={"name": "bad", "steps": [step]}, by=None)

@@ -302,7 +302,7 @@ def test_resume_skips_files_already_in_place(tree: Path, vault, keyring, tmp_pat
     assert read_tree(target) == read_tree(tree)
 
 
-def _restore_until_killed(vault_root: str, manifest_json: dict, target: str, keys: str, kill_at: int) -> None:
+def _restore_until_killed(vault_root: str, manifest_json: dict[str, Any], target: str, keys: str, kill_at: int) -> None:
     keyring = KeyRing.parse(keys, origin="test")
 
     def die_midway(done: int, total: int) -> None:
