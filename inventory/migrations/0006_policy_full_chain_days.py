@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0005_point_suspicious'),
+        ('inventory', '0006_scale_pointers_and_indexes'),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
@@ -175,11 +176,10 @@ def points_verify_due(*, now: datetime | None = None) -> list[int]:
     """Queue verification of each asset's newest good point not verified within `POINT_VERIFY_SECONDS`."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.POINT_VERIFY_SECONDS)
-    newest: dict[int, tuple[int, datetime | None]] = {}
-    rows = RecoveryPoint.objects.good().order_by("asset_id", "-data_as_of").values_list("asset_id", "pk", "verified_at")
-    for asset_id, pk, verified_at in rows:
-        newest.setdefault(asset_id, (pk, verified_at))
-    due = [pk for pk, verified_at in newest.values() if verified_at is None or verified_at < stale_before]
+    # Through each asset's newest-point pointer: one row per asset, never the history of points.
+    stale = Q(newest_point__verified_at__isnull=True) | Q(newest_point__verified_at__lt=stale_before)
+    rows = Asset.objects.filter(newest_point__isnull=False).filter(stale).order_by("pk")
+    due = [pk for pk in rows.values_list("newest_point_id", flat=True) if pk is not None]
     from inventory.tasks import point_verify_run
 
     for pk in due:
