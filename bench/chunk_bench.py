@@ -111,6 +111,8 @@ class Ours:
                 keyring=self.keyring,
                 key_id="bench",
                 retain_until=None,
+                # As the portal does: the asset's previous point is the parent (its files cache).
+                parent=self.points[-1].point if self.points else None,
             )
         )
 
@@ -226,12 +228,59 @@ def ratios(ours: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
     return {key: round(ours[key] / other[key], 2) for key in keys}
 
 
+def memory_per_file(work: Path, count: int) -> dict[str, Any]:
+    """Peak RSS of a fresh process that backs up and then restores ``count`` tiny files."""
+    tree = work / "many"
+    for index in range(count):
+        folder = tree / f"d{index // 1000:04d}"
+        if index % 1000 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"f{index:07d}.txt").write_bytes(index.to_bytes(8, "big"))
+    probe = subprocess.run(
+        [sys.executable, "-m", "bench.chunk_bench", "--memory-probe", str(tree), "--workdir", str(work)],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
+    result["files"] = count
+    shutil.rmtree(tree, ignore_errors=True)
+    return result
+
+
+def _memory_probe(tree: Path, work: Path) -> None:
+    from bench.backup_bench import current_rss_kib, rss_kib
+
+    ours = Ours(work / "probe")
+    before = current_rss_kib()
+    ours.backup(tree)
+    after_backup = rss_kib()
+    ours.restore(work / "probe-restore")
+    print(json.dumps({"rss_before_kib": before, "peak_backup_kib": after_backup, "peak_restore_kib": rss_kib()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mib", type=int, default=128, help="size of the generated tree (default 128)")
     parser.add_argument("--workdir", type=Path, default=None, help="where trees and repositories go")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--files", type=int, default=0, help="also measure peak memory for this many tiny files")
+    parser.add_argument("--memory-probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_probe is not None:
+        _memory_probe(args.memory_probe, args.workdir)
+        return 0
+    if args.files:
+        with tempfile.TemporaryDirectory(prefix="chunk-bench-mem-", dir=args.workdir) as raw:
+            memory = memory_per_file(Path(raw), args.files)
+        grown = max(memory["peak_backup_kib"], memory["peak_restore_kib"]) - memory["rss_before_kib"]
+        print(
+            f"memory, {args.files} files: before {memory['rss_before_kib'] / 1024:.0f} MiB, peak backup "
+            f"{memory['peak_backup_kib'] / 1024:.0f} MiB, peak restore {memory['peak_restore_kib'] / 1024:.0f} MiB "
+            f"({grown * 1024 / args.files:.0f} bytes per file above the start)",
+            flush=True,
+        )
+        return 0
     total = args.mib * MiB
     with tempfile.TemporaryDirectory(prefix="chunk-bench-", dir=args.workdir) as raw:
         work = Path(raw)
