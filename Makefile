@@ -83,6 +83,7 @@ bench: venv
 	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
+	$(BIN)/python -m bench.chunk_bench $(CHUNK_BENCH_ARGS)
 	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
 
 clean:

@@ -11,6 +11,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -181,6 +182,8 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
             obj=locked.asset,
             payload={"point": str(point.public_id), "reasons": suspicion},
         )
+        # The alert belongs to incidents, which inventory does not import: sent by task name.
+        send_on_commit(current_app.signature("incidents.point_suspicious_alert"), args=(point.pk,))
     return point
 
 

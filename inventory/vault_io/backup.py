@@ -105,7 +105,10 @@ def take_backup(
             )
         chain_started = _chain_started(previous_stats, now=now, days=full_chain_days(asset))
         chunked = engine.backup_chunked(
-            **common, average_chunk=settings.BACKUP_CHUNK_KIB * 1024, fresh_chain=chain_started is None
+            **common,
+            average_chunk=settings.BACKUP_CHUNK_KIB * 1024,
+            fresh_chain=chain_started is None,
+            parent=str(previous["point"]) if previous and previous.get("version") == 2 else None,
         )
         duration = time.monotonic() - started
         stats = point_statistics(chunked, previous=_listing(vault, previous, ring), duration=duration)
@@ -179,6 +182,7 @@ def point_statistics(
         "bytes_stored": totals.stored_new_bytes,
         "chunks": totals.chunks,
         "chunks_new": totals.new_chunks,
+        "files_unread": totals.files_unread,
         "compression_ratio": totals.compression_ratio,
         "changed_share": round(changes.changed_share, 4) if changes else 0.0,
         **manifest.screening,
