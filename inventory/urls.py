@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inventory import views, views_plans
+from inventory import views, views_history, views_plans
 
 app_name = "inventory"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("assets/new/", views.asset_edit, name="asset-new"),
     path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
     path("assets/<uuid:asset_id>/edit/", views.asset_edit, name="asset-edit"),
+    path("assets/<uuid:asset_id>/history/", views_history.asset_history, name="asset-history"),
     path("assets/<uuid:asset_id>/backup/", views.asset_backup, name="asset-backup"),
     path("assets/<uuid:asset_id>/verify/", views.asset_verify, name="asset-verify"),
     path("assets/<uuid:asset_id>/dependencies/", views.dependency_add_view, name="dependency-add"),

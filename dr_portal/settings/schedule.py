@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dr_portal.settings.audit import AUDIT_CHECKPOINT_SECONDS, AUDIT_VERIFY_SECONDS
-from dr_portal.settings.workers import RUN_RECONCILE_SECONDS
+from dr_portal.settings.workers import RUN_RECONCILE_SECONDS, VAULT_PRUNE_SECONDS
 
 # --- Periodic tasks (the one beat schedule) ---------------------------------------
 
@@ -16,6 +16,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "inventory.backups_reconcile": 120,
         "inventory.points_expire": 3600,
         "inventory.points_verify": 3600,
+        "inventory.vault_prune": VAULT_PRUNE_SECONDS,
         "inventory.readiness_sweep": 60,
         "inventory.portal_backup_schedule": 300,
         "incidents.deadlines_scan": 300,

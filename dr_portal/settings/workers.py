@@ -65,6 +65,8 @@ BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
 # Each asset's newest good point is re-verified in its vault when its last check is this old
 # (beat looks hourly); with POINT_VERIFY_DECRYPT every chunk is decrypted and hashed too.
 POINT_VERIFY_SECONDS = env_int("POINT_VERIFY_SECONDS", 86400, minimum=60)
+# Seconds between retention passes: expire points past their policy, then sweep unreferenced chunks.
+VAULT_PRUNE_SECONDS = env_int("VAULT_PRUNE_SECONDS", 21600, minimum=60)
 POINT_VERIFY_DECRYPT = env_bool("POINT_VERIFY_DECRYPT", False)
 # Vault encryption keys: VAULT_KEYS (id:base64,...) and/or this file; new backups use VAULT_KEY_ID.
 VAULT_KEY_FILE = env_path("VAULT_KEY_FILE", VAR_DIR / "keys" / "vault-keys")

@@ -56,7 +56,11 @@ class Backup(models.Model):
     class Meta:
         ordering = ["-created_at"]
         # The latest backup of an asset (readiness, the backup panel) without a sort.
-        indexes = [models.Index(fields=["asset", "-created_at"], name="backup_asset_newest")]
+        indexes = [
+            models.Index(fields=["asset", "-created_at"], name="backup_asset_newest"),
+            models.Index(fields=["-created_at"], name="backup_newest"),
+            models.Index(fields=["status", "-created_at"], name="backup_status_newest"),
+        ]
         constraints = [
             # One backup of an asset at a time; a second request joins the first.
             models.UniqueConstraint(
@@ -135,7 +139,14 @@ class RecoveryPoint(models.Model):
 
     class Meta:
         ordering = ["-data_as_of"]
-        indexes = [models.Index(fields=["asset", "status", "-data_as_of"])]
+        indexes = [
+            models.Index(fields=["asset", "status", "-data_as_of"]),
+            # History pages and the API list, per asset and across all assets.
+            models.Index(fields=["asset", "-data_as_of"], name="point_asset_newest"),
+            models.Index(fields=["-data_as_of"], name="point_newest"),
+            # Retention reads only points that can still expire.
+            models.Index(fields=["created_at"], condition=~Q(status="expired"), name="point_unexpired_age"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PointStatus.values), name="point_status_known"),
             # A point is only good once its manifest has been written and read back.

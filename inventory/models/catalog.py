@@ -59,6 +59,11 @@ class RecoveryPolicy(models.Model):
     worm_days = models.PositiveIntegerField(
         "WORM days", default=0, help_text="Days each point is immutable (cannot be overwritten or deleted); 0 for none."
     )
+    full_chain_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Start a fresh backup chain (store every chunk again) this often; 0 never; empty: the site default.",
+    )
     encryption_required = models.BooleanField(default=True)
     allowed_regions = models.JSONField(
         default=list, blank=True, help_text="Regions a vault may be in for this data; empty allows any."
@@ -214,6 +219,13 @@ class Asset(models.Model):
     measured_rto_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_run = models.UUIDField(null=True, blank=True, help_text="The recovery run that measured it.")
+    # Kept by inventory.services.pointers so that no page or periodic task reads an asset's history.
+    newest_point = models.ForeignKey(
+        "RecoveryPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    next_backup_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the scheduler next queues a backup (null: work it out)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -227,7 +239,16 @@ class Asset(models.Model):
             models.CheckConstraint(condition=Q(environment__in=Environment.values), name="asset_environment_known"),
             models.CheckConstraint(condition=Q(serving__in=Serving.values), name="asset_serving_known"),
         ]
-        indexes = [models.Index(fields=["owner_team"]), models.Index(fields=["tier"])]
+        indexes = [
+            models.Index(fields=["owner_team"]),
+            models.Index(fields=["tier"]),
+            # The inventory list's filters and sorts, each with the name as tie-breaker.
+            models.Index(fields=["kind", "name"], name="asset_kind_name"),
+            models.Index(fields=["tier", "name"], name="asset_tier_name"),
+            models.Index(fields=["owner_team", "name"], name="asset_team_name"),
+            models.Index(fields=["region", "name"], name="asset_region_name"),
+            models.Index(fields=["next_backup_at"], name="asset_next_backup"),
+        ]
 
     def __str__(self) -> str:
         return self.name

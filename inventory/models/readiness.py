@@ -36,6 +36,7 @@ class ReadinessState(models.Model):
             models.Index(fields=["next_change_at"], name="readiness_next_change"),
             models.Index(fields=["-level", "asset"], name="readiness_worst_first"),
             models.Index(fields=["rpo_breach_at"], name="readiness_rpo_breach"),
+            models.Index(fields=["ok_data_as_of"], name="readiness_newest_data"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(level__isnull=True) | Q(level__lte=2), name="readiness_level_known"),

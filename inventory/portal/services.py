@@ -24,8 +24,8 @@ from inventory.engine.chunks import (
     backup_chunked,
     manifest_v2_key,
     read_manifest_v2,
-    restore_chunked,
 )
+from inventory.engine.restore import restore_tree
 from inventory.engine.vaults import parse_s3_uri
 from inventory.models import Asset, AssetKind, PointStatus, RecoveryPoint, Vault, VaultKind
 from inventory.portal import bundle
@@ -264,7 +264,7 @@ def portal_restore(
     with tempfile.TemporaryDirectory(prefix="portal-restore-") as work_name:
         work = Path(work_name)
         try:
-            restore_chunked(vault=vault, manifest=manifest, target_dir=work, keyring=keyring, resume=False)
+            restore_tree(vault=vault, manifest=manifest, target_dir=work, keyring=keyring, resume=False)
         except engine.EngineError as exc:
             raise PortalBackupRefused(f"The portal backup {chosen} failed verification: {exc}") from exc
         load_database(engine=str(meta["engine"]), file=work / "database" / str(meta["database"]))
