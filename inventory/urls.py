@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inventory import views, views_history
+from inventory import views, views_history, views_plans
 
 app_name = "inventory"
 
@@ -26,10 +26,10 @@ urlpatterns = [
     path("vaults/", views.vaults, name="vaults"),
     path("vaults/new/", views.vault_edit, name="vault-new"),
     path("vaults/<uuid:vault_id>/edit/", views.vault_edit, name="vault-edit"),
-    path("plans/", views.plans, name="plans"),
-    path("plans/new/", views.plan_edit, name="plan-new"),
-    path("plans/<uuid:plan_id>/", views.plan_detail, name="plan"),
-    path("plans/<uuid:plan_id>/edit/", views.plan_edit, name="plan-edit"),
+    path("plans/", views_plans.plans, name="plans"),
+    path("plans/new/", views_plans.plan_edit, name="plan-new"),
+    path("plans/<uuid:plan_id>/", views_plans.plan_detail, name="plan"),
+    path("plans/<uuid:plan_id>/edit/", views_plans.plan_edit, name="plan-edit"),
     path("readiness/", views.readiness, name="readiness"),
     path("import/", views.import_view, name="import"),
     path("export.yaml", views.export_view, name="export"),

@@ -10,6 +10,7 @@ names each bad file with the hash recorded at backup and the one found.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,6 +126,47 @@ def _point_record_verification(
             "vault": locked.vault.name,
             "files_checked": report.checked,
             "problems": _problems(report),
+        },
+    )
+    return locked
+
+
+@transaction.atomic
+def point_mark_damaged(
+    *, point_prefix: str, code: str, reason: str, file: str | None = None, by: User | None = None
+) -> RecoveryPoint | None:
+    """A restore (or any reader) proved a point's bytes damaged: mark it `corrupt`.
+
+    ``point_prefix`` is the point's name in its vault (``<asset id>/<point id>``). Its
+    readiness is reassessed, so an asset whose only good point this was goes bad, and
+    the next run resolves another point. Returns None when the point is unknown or was
+    already judged (twice is harmless).
+    """
+    _asset_id, _, point_id = point_prefix.partition("/")
+    try:
+        public_id = uuid.UUID(point_id)
+    except ValueError:
+        return None
+    locked = (
+        RecoveryPoint.objects.select_for_update().select_related("asset", "vault").filter(public_id=public_id).first()
+    )
+    if locked is None or locked.status not in (PointStatus.OK, PointStatus.SUSPICIOUS):
+        return None
+    locked.status = PointStatus.CORRUPT
+    locked.note = reason
+    locked.save(update_fields=["status", "note"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
+    audit_append(
+        action="point.corrupt",
+        actor=by,
+        system_actor="system:restore",
+        obj=locked.asset,
+        payload={
+            "point": str(locked.public_id),
+            "vault": locked.vault.name,
+            "found_by": "restore",
+            "code": code,
+            "problems": [{"path": file, "problem": reason}],
         },
     )
     return locked

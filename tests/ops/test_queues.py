@@ -16,6 +16,7 @@ from tests.workers import running_worker, wait_for
 EXPECTED = {
     "inventory.backup_run": "backups",
     "inventory.point_verify": "backups",
+    "inventory.portal_backup": "backups",
     "runs.advance": "restores",
     "runs.verify": "restores",
     "runs.cleanup": "restores",
