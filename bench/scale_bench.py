@@ -470,8 +470,9 @@ def time_workers(sizes: Sizes, env: dict[str, str], var_dir: Path, results: Resu
     key_file = generate_key_file(var_dir / "keys", key_id="bench-key")
     env = {**env, "VAULT_KEY_FILE": str(key_file), "VAULT_KEY_ID": "bench-key", "BACKUP_PROGRESS_SECONDS": "0"}
     settings.VAULT_KEY_FILE, settings.VAULT_KEY_ID = key_file, "bench-key"
+    stamp = int(time.time())  # a --reuse run may find an earlier run's worker assets
     vault = Vault.objects.create(
-        name="worker-vault", kind="filesystem", region="eu-west-1", config={"path": str(var_dir / "wv")}
+        name=f"worker-vault-{stamp}", kind="filesystem", region="eu-west-1", config={"path": str(var_dir / "wv")}
     )
     policy = RecoveryPolicy.objects.get(name="tier-3")
     assets = []
@@ -484,7 +485,7 @@ def time_workers(sizes: Sizes, env: dict[str, str], var_dir: Path, results: Resu
             asset_create(
                 by=None,
                 fields={
-                    "name": f"small-{n:04d}",
+                    "name": f"small-{stamp}-{n:04d}",
                     "kind": "dataset",
                     "owner_team": "bench",
                     "tier": 3,
