@@ -313,10 +313,10 @@ def count_queries(urls: dict[str, str], user: Any, results: Results) -> None:
     client = Client()
     client.force_login(user)
     for name, url in urls.items():
-        extra = {"HTTP_AUTHORIZATION": "Bearer bench-metrics"} if url == "/metrics" else {}
-        client.get(url, **extra)
+        headers = {"Authorization": "Bearer bench-metrics"} if url == "/metrics" else {}
+        client.get(url, headers=headers)
         with CaptureQueriesContext(connection) as captured:
-            status = client.get(url, **extra).status_code
+            status = client.get(url, headers=headers).status_code
         if status != 200:
             results.notes.append(f"{name}: HTTP {status} in-process")
         results.queries[name] = len(captured)
@@ -678,7 +678,7 @@ def main() -> int:
 
             from incidents.models import Incident
 
-            made = {
+            made: dict[str, Any] = {
                 "people": {"compliance_officer": get_user_model().objects.get(username="bench-compliance_officer")},
                 "incident": Incident.objects.get(title="Bench incident 0"),
             }
