@@ -66,6 +66,8 @@ class Sizes:
 FULL = Sizes(
     assets=10_000, history=40, incidents=1_000, events=1_000_000, timeline=5_000, worker_assets=120, requests=40
 )
+# Only enough estate for the worker part (with --no-pages).
+TINY = Sizes(assets=40, history=2, incidents=2, events=1_000, timeline=10, worker_assets=40, requests=5)
 QUICK = Sizes(assets=1_000, history=40, incidents=100, events=100_000, timeline=500, worker_assets=40, requests=30)
 
 
@@ -632,6 +634,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a tenth of the estate")
     parser.add_argument("--no-workers", action="store_true", help="skip the worker scale-out part")
+    parser.add_argument("--no-pages", action="store_true", help="skip the gunicorn part")
+    parser.add_argument("--tiny", action="store_true", help="a token estate, for the worker part alone")
     parser.add_argument("--write", type=Path, help="replace the scale section of this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure the estate a --keep run left (no fill)")
@@ -641,7 +645,7 @@ def main() -> int:
     if not url.startswith(("postgres://", "postgresql://")):
         print("scale_bench: needs DATABASE_URL=postgres://…; skipped.")
         return 0
-    sizes = QUICK if args.quick else FULL
+    sizes = TINY if args.tiny else QUICK if args.quick else FULL
     db_url = bench_url(url)
     if not args.reuse:
         recreate_database(db_url)
@@ -703,7 +707,8 @@ def main() -> int:
 
         connections.close_all()
         print("serving with gunicorn", flush=True)
-        serve_and_time(urls, cookie, env, sizes, results)
+        if not args.no_pages:
+            serve_and_time(urls, cookie, env, sizes, results)
         if not args.no_workers:
             print("workers", flush=True)
             time_workers(sizes, env, var_dir, results)
