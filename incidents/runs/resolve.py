@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from incidents.runs.targets import drill_root, restore_target
 from inventory import connector_io
 from inventory.connectors import ConnectorError
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+from inventory.verification.forecast import RtoForecast, forecasts_for
 
 MiB = 1024 * 1024
 STEP_OVERHEAD_SECONDS = 2  # dispatch and bookkeeping per step, measured roughly on a quiet worker
@@ -70,6 +72,12 @@ class Resolution:
         seen = {s.asset.pk: s.asset for s in self.steps if s.asset is not None}
         seen.update({m.pk: m for s in self.steps for m in s.members})
         return sorted(seen.values(), key=lambda a: a.name)
+
+    @cached_property
+    def rto_forecasts(self) -> list[tuple[Asset, RtoForecast]]:
+        """Each asset's chance of meeting its RTO, from its measured restores (inventory.verification)."""
+        found = forecasts_for(assets=self.assets)
+        return [(asset, found[asset.pk]) for asset in self.assets]
 
     @property
     def approvals(self) -> int:
