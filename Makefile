@@ -84,6 +84,7 @@ bench: venv
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
+	DEBUG=true $(BIN)/python -m bench.connector_bench $(CONNECTOR_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV)-mlflow var
