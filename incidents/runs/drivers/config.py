@@ -41,8 +41,9 @@ def driver_config_validate(driver: str, config: dict[str, Any]) -> dict[str, Any
     faults = [
         f"Unknown setting {k!r} for the {driver} driver." for k in sorted(set(config) - _ALLOWED[DriverKind(driver)])
     ]
+    not_secret = {"secret_env", "secret_file", "map_key"}  # references and names, not values
     for k in config:
-        if k in _ALLOWED[DriverKind(driver)] - {"secret_env", "secret_file", "map_key"} and any(w in k for w in _SECRET_WORDS):
+        if k in _ALLOWED[DriverKind(driver)] - not_secret and any(w in k for w in _SECRET_WORDS):
             faults.append(f"{k!r} looks like a secret; give secret_env or secret_file instead.")
     if "smoke_url" in config and not _http(config["smoke_url"]):
         faults.append("smoke_url must be an http(s) URL through the switched route.")
