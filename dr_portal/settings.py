@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dr_portal.accounts.context_processors.navigation",
+                "incidents.cockpit.context.needs_you_badge",
             ],
         },
     },

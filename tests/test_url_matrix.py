@@ -265,6 +265,8 @@ MATRIX: dict[str, Row] = {
     "runs:step-retry": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_step),
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
+    # Needs-you-now: the code comes in the same form, so nobody is sent to the MFA page first.
+    "incidents:decide-now": route(post=only(*RESPONDERS, ok=HOME) | {"admin_without_mfa": HOME}, kwargs=a_step),
     "runs:step-skip": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_step),
     "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
     "incidents:reports": route(get=only("admin", "compliance")),

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
+from incidents.cockpit.needs_you import needs_you
+from incidents.cockpit.recovery import incident_recovery_state
 from incidents.forms import (
     ActionItemForm,
     DeclareForm,
@@ -64,6 +66,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "readiness": readiness_summary() if can(request.user, Perm.VIEW_INVENTORY) else None,
         "drills": recent_drills(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+        "needs": needs_you(user=request.user),
     }
     return render(request, "dashboard.html", context)
 
@@ -131,9 +134,11 @@ def _before(request: AuthenticatedHttpRequest) -> int | None:
 
 
 def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
+    board = incident_board(incident=incident)
     return {
         "incident": incident,
-        "board": incident_board(incident=incident),
+        "board": board,
+        "recovery": incident_recovery_state(incident=incident, next_due=board.next_due),
         "roles": current_roles(incident=incident),
         "page": page,
         "pinned": pinned_entries(incident=incident),

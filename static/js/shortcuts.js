@@ -1,0 +1,41 @@
+/* Keyboard shortcuts: ? shows them, / focuses the page's search, g i incidents, g d dashboard, a approvals. */
+(function () {
+  "use strict";
+  function urls() {
+    var node = document.getElementById("kbd-urls");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+  function showHelp() {
+    var dialog = document.getElementById("kbd-help");
+    if (dialog && !dialog.open) { dialog.showModal(); }
+  }
+  function focusSearch() {
+    var field = document.querySelector("input[type=search], input[name=q], input[name=search]");
+    if (field) { field.focus(); field.select(); return true; }
+    return false;
+  }
+  var pendingG = false;
+  var gTimer = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    var go = urls();
+    if (pendingG) {
+      pendingG = false;
+      clearTimeout(gTimer);
+      if (event.key === "i" && go.incidents) { window.location.assign(go.incidents); }
+      else if (event.key === "d" && go.dashboard) { window.location.assign(go.dashboard); }
+      return;
+    }
+    if (event.key === "?") { event.preventDefault(); showHelp(); }
+    else if (event.key === "/") { if (focusSearch()) { event.preventDefault(); } }
+    else if (event.key === "g") { pendingG = true; gTimer = setTimeout(function () { pendingG = false; }, 1500); }
+    else if (event.key === "a" && go.approvals) { window.location.assign(go.approvals); }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".kbd-help-open")) { showHelp(); }
+  });
+})();
