@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
+from incidents.cockpit.alerts import alert_groups
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
+from incidents.cockpit.timeline import timeline_rows
 from incidents.forms import (
     ActionItemForm,
     DeclareForm,
@@ -141,6 +143,7 @@ def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
         "recovery": incident_recovery_state(incident=incident, next_due=board.next_due),
         "roles": current_roles(incident=incident),
         "page": page,
+        "rows": timeline_rows(incident=incident, entries=page.entries),
         "pinned": pinned_entries(incident=incident),
         "live": not incident.is_closed,
     }
@@ -152,10 +155,12 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     incident = access_incident_by_id(request.user, incident_id)
     page = timeline_page(incident=incident, kind=_kind(request), before=_before(request))
     links = incident_assets(incident=incident)
+    alert_records = incident_alert_records(incident=incident)
     context = {
         **_live_context(incident, page),
         "links": links,
-        "alert_records": incident_alert_records(incident=incident),
+        "alert_records": alert_records,
+        "alert_groups": alert_groups(records=alert_records),
         "suggested": suggested_assets(incident=incident, linked=links),
         "history": role_history(incident=incident),
         "items": incident_action_items(incident=incident),
@@ -198,7 +203,12 @@ def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
         }
         return render(request, "incidents/detail.html#poll", context)
     page = timeline_page(incident=incident, kind=kind, before=_before(request))
-    context = {"incident": incident, "page": page, "can_write": can_write(request.user, incident)}
+    context = {
+        "incident": incident,
+        "page": page,
+        "rows": timeline_rows(incident=incident, entries=page.entries),
+        "can_write": can_write(request.user, incident),
+    }
     return render(request, "incidents/detail.html#older", context)
 
 
