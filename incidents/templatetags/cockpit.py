@@ -1,8 +1,8 @@
-"""Display filters for the cockpit: people by name, times relative to now, what a step will do."""
+"""Display filters for the cockpit: elapsed time and what a step will do (people and times: `humane`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -11,34 +11,6 @@ from django.utils import timezone
 from inventory.readiness import human_duration
 
 register = template.Library()
-
-JUST_NOW = timedelta(seconds=45)
-
-
-@register.filter
-def person(user: Any) -> str:
-    """A person as others know them: the display name, else the username."""
-    if user is None:
-        return "—"
-    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
-    return full or str(getattr(user, "username", user))
-
-
-def relative_to(moment: datetime, now: datetime) -> str:
-    delta = now - moment
-    if abs(delta) < JUST_NOW:
-        return "just now"
-    if delta > timedelta(0):
-        return f"{human_duration(delta)} ago"
-    return f"in {human_duration(-delta)}"
-
-
-@register.filter
-def relative(moment: datetime | None) -> str:
-    """'just now', '4 min ago', 'in 2 h 5 min'."""
-    if moment is None:
-        return "—"
-    return relative_to(moment, timezone.now())
 
 
 @register.filter
@@ -67,11 +39,3 @@ def what_happens(step: Any, run: Any) -> str:
     if message:
         text += f": “{message}”"
     return text
-
-
-@register.filter
-def span(value: timedelta | None) -> str:
-    """A timedelta in words: '2 h 5 min'."""
-    if value is None:
-        return "—"
-    return human_duration(value)

@@ -1,4 +1,4 @@
-/* Keyboard shortcuts: ? shows them, / focuses the page's search, g i incidents, g d dashboard, a approvals. */
+/* Keyboard shortcuts (? / g i g d a) and flash messages that leave once the page changes under them. */
 (function () {
   "use strict";
   function urls() {
@@ -34,6 +34,13 @@
     else if (event.key === "/") { if (focusSearch()) { event.preventDefault(); } }
     else if (event.key === "g") { pendingG = true; gTimer = setTimeout(function () { pendingG = false; }, 1500); }
     else if (event.key === "a" && go.approvals) { window.location.assign(go.approvals); }
+  });
+  // A flash message speaks of the page as it was: once a form changes it through htmx, it goes.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var verb = event.detail && event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb && verb.toLowerCase() !== "get") {
+      document.querySelectorAll("main > .messages").forEach(function (node) { node.remove(); });
+    }
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest(".kbd-help-open")) { showHelp(); }
