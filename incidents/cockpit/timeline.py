@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from dr_portal.accounts.models import Role, User
 from dr_portal.audit.models import AuditEvent
@@ -102,7 +103,7 @@ def _lookups(incident: Incident, events: list[AuditEvent]) -> _Lookups:
     return _Lookups(runs=runs, steps=steps, alert_groups=groups, people=people)
 
 
-def _role(value: object) -> str:
+def _role(value: Any) -> str:
     return str(Role(value).label) if value in Role.values else str(value)
 
 
