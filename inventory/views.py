@@ -231,7 +231,10 @@ def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
         "error": error,
     }
-    return render(request, "inventory/asset_detail.html#backup-panel", context)
+    response = render(request, "inventory/asset_detail.html#backup-panel", context)
+    if request.method == "GET" and request.htmx and not (context["backup"] and context["backup"].is_active):
+        response["HX-Trigger"] = "backup-finished"  # the page refreshes its badge, readiness and points
+    return response
 
 
 @dataclass(frozen=True)
