@@ -284,6 +284,8 @@ MATRIX: dict[str, Row] = {
     "audit:checkpoint": route(get=only("admin", "compliance"), kwargs=a_checkpoint),
     "audit:pubkey": route(get=statuses(200)),
     "audit:erase": route(post=only("admin", ok=REDIRECT)),
+    "audit:verify-now": route(post=only("admin", "compliance", ok=REDIRECT)),
+    "audit:verify-status": route(get=only("admin", "compliance", ok=REDIRECT)),
     "api:audit-event-list": route(get=audit_api()),
     "api:audit-event-detail": route(get=audit_api(), kwargs=an_audit_event),
     "report-certificate": route(get=signed_in()),
