@@ -9,6 +9,7 @@ from dr_portal.accounts import api as accounts_api
 from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
 from incidents import api_assessments, api_inbox, api_intake, api_reports
+from incidents.paging import api as paging_api
 from incidents.runs import api as runs_api
 from incidents.runs import api_traffic
 from inventory import api as inventory_api
@@ -33,6 +34,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", incidents_api.drill_create, name="drill-create"),
+    path("pages/<str:page_id>/acknowledge/", paging_api.page_acknowledge_view, name="page-acknowledge"),
     path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
     path("inventory/readiness/summary/", inventory_api.readiness_summary, name="inventory-readiness-summary"),

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "inventory",
     "incidents",
     "incidents.runs",
+    "incidents.paging",
 ]
 
 MIDDLEWARE = [
@@ -333,6 +334,9 @@ RUN_STEP_LEASE_SECONDS = env_int("RUN_STEP_LEASE_SECONDS", 60, minimum=2)
 RUN_STEP_MAX_ATTEMPTS = env_int("RUN_STEP_MAX_ATTEMPTS", 3, minimum=1)
 RUN_RECONCILE_SECONDS = env_int("RUN_RECONCILE_SECONDS", 30, minimum=1)
 RUN_APPROVAL_TTL_MINUTES = env_int("RUN_APPROVAL_TTL_MINUTES", 60, minimum=1)
+# On-call paging: how long an acknowledgement link in a page email works, and how often beat escalates.
+PAGING_ACK_LINK_MINUTES = env_int("PAGING_ACK_LINK_MINUTES", 60, minimum=1)
+PAGING_ESCALATE_SECONDS = env_int("PAGING_ESCALATE_SECONDS", 30, minimum=5)
 RESTORE_MAX_BYTES_PER_SECOND = env_int("RESTORE_MAX_BYTES_PER_SECOND", 0, minimum=0)
 # Where restores into an alternate region land: region=path pairs; default var/regions/<region>.
 RESTORE_REGION_ROOTS: dict[str, str] = {}
@@ -427,6 +431,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "incidents.drills_schedule": 3600,
         "incidents.reports_reconcile": 300,
         "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "paging.escalate": PAGING_ESCALATE_SECONDS,
         "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
         "audit.verify": AUDIT_VERIFY_SECONDS,
     }.items()
