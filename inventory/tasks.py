@@ -12,6 +12,7 @@ from inventory.services import (
     points_expire_due,
     points_verify_due,
 )
+from inventory.services.prune import vaults_prune
 from inventory.services.readiness import readiness_sweep
 
 
@@ -55,3 +56,8 @@ def points_verify() -> str:
 @shared_task(name="inventory.readiness_sweep", expires=50)
 def readiness_sweep_task() -> str:
     return f"assessed the readiness of {readiness_sweep()} assets"
+
+
+@shared_task(name="inventory.vault_prune", expires=3000)
+def vault_prune() -> str:
+    return vaults_prune().summary()

@@ -17,6 +17,7 @@ from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
+from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
 
 # An arbitrary constant shared by every writer of the dependency graph.
@@ -94,6 +95,8 @@ def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) ->
         locked.policy_assigned_at = timezone.now() if locked.policy_id else None
         update.append("policy_assigned_at")
     locked.save(update_fields=update)
+    if "policy" in changes or "vault" in changes:
+        backups_next_forget(asset_ids=[locked.pk])
     readiness_facts_changed(asset_ids=[locked.pk])
     audit_append(action="asset.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked
@@ -302,6 +305,8 @@ def policy_update(*, policy: RecoveryPolicy, by: User | None, fields: Mapping[st
     locked.full_clean()
     locked.updated_at = timezone.now()
     locked.save(update_fields=[*changes, "updated_at"])
+    if "backup_cadence_minutes" in changes:
+        backups_next_forget(policy=locked)
     readiness_facts_changed(asset_ids=list(locked.assets.values_list("pk", flat=True)))
     audit_append(action="policy.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from inventory.models import Asset, ReadinessState
 from inventory.readiness import RISK_MARGIN, AssetReadiness, Level, readiness_for
+from inventory.services.pointers import points_newest_refresh
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def readiness_facts_changed(*, asset_ids: Collection[int]) -> None:
     if not ids:
         return
     now = timezone.now()
+    if len(ids) <= INLINE_LIMIT:
+        # Every change of a point passes here: keep the newest-point pointer in the same transaction.
+        points_newest_refresh(asset_ids=ids)
     ReadinessState.objects.filter(asset_id__in=ids).update(version=F("version") + 1, next_change_at=now)
     if len(ids) <= INLINE_LIMIT:
         transaction.on_commit(lambda: _refresh_quietly(ids))
