@@ -62,6 +62,7 @@ from inventory.services import (
     vault_create,
     vault_update,
 )
+from inventory.verification.pages import readiness_extras, score_lines
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -139,6 +140,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
+        "scoreline": score_lines([asset])[0],
     }
     return context | extra
 
@@ -353,6 +355,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        **readiness_extras(),
     }
     return render(request, "inventory/readiness.html", context)
 

@@ -9,4 +9,5 @@ from dr_portal.settings.core import *  # noqa: F403
 from dr_portal.settings.incidents import *  # noqa: F403
 from dr_portal.settings.reports import *  # noqa: F403
 from dr_portal.settings.schedule import *  # noqa: F403
+from dr_portal.settings.verification import *  # noqa: F403
 from dr_portal.settings.workers import *  # noqa: F403

@@ -66,9 +66,11 @@ INSTALLED_APPS = [
     "dr_portal.audit",
     "dr_portal.pdf",
     "inventory",
+    "inventory.verification",
     "incidents",
     "incidents.runs",
     "incidents.paging",
+    "incidents.restoretests",
 ]
 
 MIDDLEWARE = [

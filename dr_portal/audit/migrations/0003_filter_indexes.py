@@ -4,6 +4,21 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# On SQLite, AlterField rebuilds the table, and the rebuilt table has none of the
+# append-only triggers of 0002_guards: take them off first and put them back after.
+def _sqlite_guards(action):
+    def run(apps, schema_editor):
+        from dr_portal.audit import guards
+
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        statements = guards.install(schema_editor.connection) if action == "install" else guards.uninstall(schema_editor.connection)
+        for statement in statements:
+            schema_editor.execute(statement, params=None)
+
+    return run
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -12,6 +27,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_sqlite_guards("uninstall"), _sqlite_guards("install"), elidable=False),
         migrations.AlterField(
             model_name='auditevent',
             name='action',
@@ -42,4 +58,5 @@ class Migration(migrations.Migration):
             model_name='auditevent',
             index=models.Index(fields=['incident_id', '-seq'], name='audit_incident_newest'),
         ),
+        migrations.RunPython(_sqlite_guards("install"), _sqlite_guards("uninstall"), elidable=False),
     ]
