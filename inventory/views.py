@@ -138,6 +138,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "backups": asset_backups(asset=asset),
         "backup": backup_latest(asset=asset),
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
@@ -355,6 +356,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         **readiness_extras(),
     }
     return render(request, "inventory/readiness.html", context)

@@ -15,8 +15,10 @@ from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
 from incidents.cockpit.alerts import alert_groups
+from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
+from incidents.cockpit.roles import role_candidates
 from incidents.cockpit.timeline import timeline_rows
 from incidents.forms import (
     ActionItemForm,
@@ -102,7 +104,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def declare(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_incidents(request.user, for_declare=True)
-    form = DeclareForm(request.POST or None)
+    form = DeclareForm(request.POST or None, initial=declare_initial(request.GET))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -173,6 +175,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "note_form": NoteForm(),
         "role_form": RoleForm(),
+        "role_candidates": role_candidates(),
         "severity_form": SeverityForm(initial={"severity": incident.severity}),
         "filing_form": FilingForm(),
         "delay_form": DelayReasonForm(),

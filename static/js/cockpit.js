@@ -42,6 +42,28 @@
       document.querySelectorAll("main > .messages").forEach(function (node) { node.remove(); });
     }
   });
+  // A search box over a long <select multiple>: hides the options that do not match (selected ones stay).
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.dataset || !box.dataset.filterSelect) { return; }
+    var select = document.getElementById(box.dataset.filterSelect);
+    if (!select) { return; }
+    var needle = box.value.trim().toLowerCase();
+    Array.prototype.forEach.call(select.options, function (option) {
+      option.hidden = needle !== "" && !option.selected && option.text.toLowerCase().indexOf(needle) === -1;
+    });
+  });
+  // The role picker offers only the people the chosen incident role allows.
+  document.addEventListener("change", function (event) {
+    var role = event.target;
+    if (!role.matches || !role.matches("select[data-role-picker]")) { return; }
+    var people = document.getElementById(role.dataset.rolePicker);
+    if (!people) { return; }
+    Array.prototype.forEach.call(people.options, function (option) {
+      option.hidden = (" " + option.dataset.roles + " ").indexOf(" " + role.value + " ") === -1;
+      if (option.hidden && option.selected) { option.selected = false; }
+    });
+  });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest(".kbd-help-open")) { showHelp(); }
   });
