@@ -222,14 +222,10 @@ def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
             if error:
                 messages.error(request, error)
             return redirect("inventory:asset", asset_id=asset.public_id)
-    context = {
-        "asset": asset,
-        "backup": backup_latest(asset=asset),
-        "can_backup": can(request.user, Perm.RUN_BACKUPS),
-        "error": error,
-    }
+    backup = backup_latest(asset=asset)
+    context = {"asset": asset, "backup": backup, "can_backup": can(request.user, Perm.RUN_BACKUPS), "error": error}
     response = render(request, "inventory/asset_detail.html#backup-panel", context)
-    if request.method == "GET" and request.htmx and not (context["backup"] and context["backup"].is_active):
+    if request.method == "GET" and request.htmx and not (backup and backup.is_active):
         response["HX-Trigger"] = "backup-finished"  # the page refreshes its badge, readiness and points
     return response
 

@@ -15,6 +15,7 @@ from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
 from incidents.cockpit.alerts import alert_groups
+from incidents.cockpit.charts import backups_chart, incidents_chart, recovery_chart
 from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
@@ -71,6 +72,11 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "drills": recent_drills(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         "needs": needs_you(user=request.user),
+        "charts": {
+            "recovery": recovery_chart(),
+            "incidents": incidents_chart(),
+            "backups": backups_chart() if can(request.user, Perm.VIEW_INVENTORY) else None,
+        },
     }
     return render(request, "dashboard.html", context)
 

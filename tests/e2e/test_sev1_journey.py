@@ -58,7 +58,9 @@ def test_sev1_from_alert_to_page_ack_to_header_to_one_form_approval(live_server,
     assert incident.severity == "SEV1"
     pages_escalate()
     delivery_attempt(delivery_id=Delivery.objects.get(event="page", channel="email").pk)
-    link = re.search(r"Acknowledge \(one click[^:]*: (\S+)", mail.outbox[-1].body).group(1)
+    found = re.search(r"Acknowledge \(one click[^:]*: (\S+)", str(mail.outbox[-1].body))
+    assert found is not None, "the email carries the acknowledgement link"
+    link = found.group(1)
 
     # The on-call acknowledges from the email link, without signing in.
     phone = browser.new_context(viewport={"width": 390, "height": 844})

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Delivery
+from incidents.models import Delivery, Incident
 from incidents.paging.links import ack_url
 from incidents.paging.models import EscalationPolicy, Page, PageStatus
 from incidents.paging.schedules import layer_add, level_add, oncall_at, override_add, policy_problems
@@ -20,6 +20,12 @@ from incidents.paging.services import page_acknowledge, page_open, pages_escalat
 from incidents.services.outbound import delivery_attempt
 
 pytestmark = pytest.mark.django_db
+
+
+def _opened(incident: Incident) -> Page:
+    page = page_open(incident=incident)
+    assert page is not None, "a page is opened"
+    return page
 
 
 def test_rotation_hands_off_each_shift_and_an_override_wins(schedule, oncall, oncall2, commander) -> None:
@@ -57,7 +63,7 @@ def test_sev1_pages_the_on_call_with_a_human_email_and_a_routable_webhook(
     sev1_policy, paged_incident, oncall, settings
 ) -> None:
     settings.OUTBOUND_WEBHOOK_URLS = ["http://127.0.0.1:9/hook"]
-    page = page_open(incident=paged_incident)
+    page = _opened(paged_incident)
     assert page is not None and page.team == "ml-platform" and page.notified == [oncall.pk]
     email = Delivery.objects.get(event="page", channel="email")
     assert email.recipients == [oncall.email]
@@ -75,7 +81,7 @@ def test_sev1_pages_the_on_call_with_a_human_email_and_a_routable_webhook(
 def test_unacknowledged_page_escalates_then_renotifies_until_acknowledged(
     sev1_policy, paged_incident, commander
 ) -> None:
-    page = page_open(incident=paged_incident)
+    page = _opened(paged_incident)
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         pages_escalate()
     page.refresh_from_db()
@@ -90,7 +96,7 @@ def test_unacknowledged_page_escalates_then_renotifies_until_acknowledged(
 
 
 def test_ack_from_the_email_link_then_again_is_a_clear_error(client, sev1_policy, paged_incident, oncall) -> None:
-    page = page_open(incident=paged_incident)
+    page = _opened(paged_incident)
     url = ack_url(page_id=str(page.public_id), user_id=oncall.pk).removeprefix("http://portal.test")
     assert "You are acknowledging as" in client.get(url).content.decode(), "GET asks; a link scanner acks nothing"
     assert client.post(url).status_code == 200
@@ -102,7 +108,7 @@ def test_ack_from_the_email_link_then_again_is_a_clear_error(client, sev1_policy
 
 
 def test_expired_and_altered_links_say_so(client, sev1_policy, paged_incident, oncall, settings) -> None:
-    page = page_open(incident=paged_incident)
+    page = _opened(paged_incident)
     url = ack_url(page_id=str(page.public_id), user_id=oncall.pk).removeprefix("http://portal.test")
     with time_machine.travel(timezone.now() + timedelta(minutes=settings.PAGING_ACK_LINK_MINUTES + 1)):
         expired = client.post(url)
@@ -113,7 +119,7 @@ def test_expired_and_altered_links_say_so(client, sev1_policy, paged_incident, o
 
 
 def test_ack_from_the_page_and_the_api(client_for, sev1_policy, paged_incident, oncall, oncall2) -> None:
-    page = page_open(incident=paged_incident)
+    page = _opened(paged_incident)
     web = client_for(oncall)
     html = web.get(reverse("paging:index")).content.decode()
     assert paged_incident.reference in html and "Acknowledge" in html
@@ -130,7 +136,7 @@ def test_nobody_on_call_is_shown_on_the_page_not_dropped(client_for, commander, 
     policy = EscalationPolicy.objects.create(severity="SEV1")
     level_add(policy=policy, schedule=schedule)
     with time_machine.travel(timezone.now() - timedelta(hours=3)):
-        page = page_open(incident=paged_incident)
+        page = _opened(paged_incident)
     assert page is not None and "nobody is on call in ML platform on call" in page.problem
     html = client_for(commander).get(reverse("paging:index")).content.decode()
     assert "nobody is on call in ML platform on call" in html
