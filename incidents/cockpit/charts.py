@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from dr_portal.charts import Bar, Measured, achieved_vs_target_chart, bar_chart
+from dr_portal.charts import Bar, Measured, achieved_vs_target_chart, bar_chart, short_duration
 from incidents.models import Incident
 from incidents.runs.models import RecoveryRun
 from inventory.models import Backup
@@ -67,7 +67,7 @@ def incidents_chart() -> SafeString | None:
         by_sev = counts[month]
         total = sum(by_sev.values())
         mttr = restore[month]
-        note = f"MTTR {timedelta(seconds=sum(mttr) / len(mttr))}".split(".")[0] if mttr else "MTTR —"
+        note = f"MTTR {short_duration(timedelta(seconds=sum(mttr) / len(mttr)))}" if mttr else "MTTR —"
         split = ", ".join(f"{n} {s}" for s, n in sorted(by_sev.items()))
         tone = "bad" if by_sev.get("SEV1") else "risk" if by_sev.get("SEV2") else "ok"
         bars.append(Bar(label=f"{month} ({split})", value=float(total), tone=tone, note=note))

@@ -30,5 +30,5 @@ def test_incidents_and_backups_are_drawn_as_svg(client_for, commander) -> None:
     html = client_for(commander).get(reverse("dashboard")).content.decode()
     charts = html[html.index('id="charts"') : html.index('id="drills"')]
     assert charts.count("<svg") == 2
-    assert f"{timezone.now():%Y-%m} (1 SEV1)" in charts and "MTTR 2:00:00" in charts
+    assert f"{timezone.now():%Y-%m} (1 SEV1)" in charts and "MTTR 2h 00m" in charts
     assert "ml-platform" in charts and "1 of 2" in charts
