@@ -9,6 +9,7 @@ from dr_portal.accounts import api as accounts_api
 from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
 from incidents import api_assessments, api_drills, api_inbox, api_intake, api_reports
+from incidents.paging import api as paging_api
 from incidents.runs import api as runs_api
 from incidents.runs import api_drills as runs_api_drills
 from incidents.runs import api_traffic
@@ -36,6 +37,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", runs_api_drills.drill_create, name="drill-create"),
     path("drills/runs/<str:run_id>/", runs_api_drills.drill_run_progress, name="drill-run-progress"),
+    path("pages/<str:page_id>/acknowledge/", paging_api.page_acknowledge_view, name="page-acknowledge"),
     path("drills/schedules/", api_drills.drill_schedules, name="drill-schedules"),
     path("inventory/readiness/", api_estate.readiness, name="inventory-readiness"),
     path("inventory/readiness/summary/", api_estate.readiness_summary, name="inventory-readiness-summary"),

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from dr_portal.audit.references import register_incident_namer
+        from incidents.cockpit.audit_names import IncidentReferences
+
+        register_incident_namer(IncidentReferences())

@@ -51,6 +51,7 @@ TIMELINE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "compliance": ("Compliance", ("incident.facts_updated", "incident.filing_", "incident.delay_", "deadline.")),
     "actions": ("Actions and review", ("action_item.", "review.", "drill.")),
     "messages": ("Notifications sent", ("delivery.",)),
+    "recovery": ("Recovery", ("run.", "step.")),
 }
 
 

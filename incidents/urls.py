@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from incidents import views
+from incidents.cockpit import views as cockpit_views
 
 app_name = "incidents"
 
@@ -33,6 +34,7 @@ urlpatterns = [
     path("drills/", views.drills, name="drills"),
     path("drills/schedule/", views.drill_schedule, name="drill-schedule"),
     path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<uuid:step_id>/decide-now/", cockpit_views.decide_now, name="decide-now"),
     path("reports/", views.reports, name="reports"),
     path("reports/new/", views.report_create, name="report-create"),
     path("reports/<uuid:report_id>/download/", views.report_file, name="report-download"),

@@ -138,6 +138,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "backups": asset_backups(asset=asset),
         "backup": backup_latest(asset=asset),
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
@@ -221,13 +222,12 @@ def asset_backup(request: AuthenticatedHttpRequest, asset_id: str) -> HttpRespon
             if error:
                 messages.error(request, error)
             return redirect("inventory:asset", asset_id=asset.public_id)
-    context = {
-        "asset": asset,
-        "backup": backup_latest(asset=asset),
-        "can_backup": can(request.user, Perm.RUN_BACKUPS),
-        "error": error,
-    }
-    return render(request, "inventory/asset_detail.html#backup-panel", context)
+    backup = backup_latest(asset=asset)
+    context = {"asset": asset, "backup": backup, "can_backup": can(request.user, Perm.RUN_BACKUPS), "error": error}
+    response = render(request, "inventory/asset_detail.html#backup-panel", context)
+    if request.method == "GET" and request.htmx and not (backup and backup.is_active):
+        response["HX-Trigger"] = "backup-finished"  # the page refreshes its badge, readiness and points
+    return response
 
 
 @dataclass(frozen=True)
@@ -352,6 +352,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         **readiness_extras(),
     }
     return render(request, "inventory/readiness.html", context)

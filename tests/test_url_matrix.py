@@ -174,6 +174,29 @@ def a_step() -> dict[str, Any]:
     return {"step_id": StepRunFactory.create().public_id}
 
 
+def _a_page() -> Any:
+    from incidents.paging.models import Page
+
+    return Page.objects.create(incident=IncidentFactory.create())
+
+
+def a_page() -> dict[str, Any]:
+    return {"page_id": _a_page().public_id}
+
+
+def a_page_link() -> dict[str, Any]:
+    from incidents.paging.links import ack_token
+
+    return {"token": ack_token(page_id=str(_a_page().public_id), user_id=UserFactory.create().pk)}
+
+
+def a_delivery() -> dict[str, Any]:
+    from incidents.models import Delivery
+
+    delivery = Delivery.objects.create(event="page", channel="email", recipients=["a@example.org"])
+    return {"delivery_id": delivery.public_id}
+
+
 def a_viewers_token() -> dict[str, Any]:
     """A token of the matrix's viewer: only its owner may revoke it."""
     from dr_portal.accounts.services import token_issue
@@ -266,6 +289,17 @@ MATRIX: dict[str, Row] = {
     "runs:step-retry": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_step),
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
+    # Needs-you-now: the code comes in the same form, so nobody is sent to the MFA page first.
+    "incidents:decide-now": route(post=only(*RESPONDERS, ok=HOME) | {"admin_without_mfa": HOME}, kwargs=a_step),
+    "paging:index": route(get=only(*RESPONDERS)),
+    "paging:override-new": route(post=only(*COMMANDERS, ok=400)),
+    "paging:layer-new": route(post=only(*COMMANDERS, ok=400)),
+    "paging:page": route(get=only(*RESPONDERS), kwargs=a_page),
+    "paging:page-ack": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=a_page),
+    # The link in a page email works without signing in: its signature names the person.
+    "paging:ack-link": route(get=statuses(200), post=statuses(200), kwargs=a_page_link),
+    "paging:deliveries": route(get=only(*RESPONDERS)),
+    "paging:delivery-replay": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=a_delivery),
     "runs:step-skip": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_step),
     "runs:asset-behaviour": route(get=signed_in(), post=only("admin"), kwargs=an_asset),
     "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
@@ -284,6 +318,8 @@ MATRIX: dict[str, Row] = {
     "audit:checkpoint": route(get=only("admin", "compliance"), kwargs=a_checkpoint),
     "audit:pubkey": route(get=statuses(200)),
     "audit:erase": route(post=only("admin", ok=REDIRECT)),
+    "audit:verify-now": route(post=only("admin", "compliance", ok=REDIRECT)),
+    "audit:verify-status": route(get=only("admin", "compliance", ok=REDIRECT)),
     "api:audit-event-list": route(get=audit_api()),
     "api:audit-event-detail": route(get=audit_api(), kwargs=an_audit_event),
     "report-certificate": route(get=signed_in()),
@@ -415,6 +451,7 @@ MATRIX: dict[str, Row] = {
     "api:incident-drill-outcome": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:action-item-status": route(post=api_only(*RESPONDERS, ok=400), kwargs=an_item),
     "api:drill-create": route(post=api_only(*COMMANDERS, ok=400)),
+    "api:page-acknowledge": route(post=api_only(*RESPONDERS), kwargs=a_page),
     "api:drill-schedules": route(get=api(), post=api_only(*COMMANDERS, ok=400)),
     "api:drill-run-progress": route(get=api(), kwargs=a_run),
     # Machines call intake with their own bearer token; a session is not one.

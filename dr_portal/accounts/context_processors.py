@@ -15,6 +15,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("Alert inbox", "incidents:inbox", Perm.COMMAND_INCIDENTS),
     ("Runs", "runs:index", Perm.VIEW_INCIDENTS),
     ("Approvals", "incidents:approvals", Perm.VIEW_APPROVALS),
+    ("On call", "paging:index", Perm.RESPOND_INCIDENTS),
     ("Reports", "incidents:reports", Perm.VIEW_REPORTS),
     ("Audit", "audit:index", Perm.VIEW_AUDIT),
     ("Organisation", "accounts:organisation", Perm.MANAGE_ORGANISATION),

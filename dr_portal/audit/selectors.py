@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
+from dr_portal.audit.references import incident_id_from
 
 
 def events_base() -> QuerySet[AuditEvent]:
@@ -26,6 +27,26 @@ class _LocalDateTime(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
+class AuditFilterForm(forms.Form):
+    """Says which filter is wrong rather than showing an empty page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, options in (
+            ("actor", "actor-options"),
+            ("action", "action-options"),
+            ("incident", "incident-options"),
+        ):
+            if name in self.fields:
+                self.fields[name].widget.attrs.update({"list": options, "autocomplete": "off"})
+
+    def clean_incident(self) -> str:
+        value = str(self.cleaned_data.get("incident") or "").strip()
+        if value and incident_id_from(value) is None:
+            raise forms.ValidationError(f"No incident {value}: use a reference such as INC-12.")
+        return value
+
+
 class AuditEventFilter(django_filters.FilterSet):
     """One set of filters for the Audit page and the API."""
 
@@ -35,7 +56,9 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     object_type = django_filters.CharFilter(label="Object type")
     object_id = django_filters.CharFilter(label="Object id")
-    incident = django_filters.UUIDFilter(field_name="incident_id", label="Incident id")
+    incident = django_filters.CharFilter(
+        method="filter_incident", label="Incident", help_text="A reference such as INC-12 or DRL-3, or an id."
+    )
     since = django_filters.DateTimeFilter(
         field_name="recorded_at", lookup_expr="gte", label="From (UTC)", widget=_LocalDateTime()
     )
@@ -46,6 +69,7 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+        form = AuditFilterForm
 
     def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         value = value.strip()
@@ -54,6 +78,10 @@ class AuditEventFilter(django_filters.FilterSet):
             return queryset.filter(actor__isnull=True, system_actor=value)
         user_id = get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
         return queryset.filter(actor_id=user_id) if user_id is not None else queryset.none()
+
+    def filter_incident(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
+        found = incident_id_from(value)
+        return queryset.filter(incident_id=found) if found else queryset.none()
 
     def filter_action(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         value = value.strip()

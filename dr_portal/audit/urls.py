@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dr_portal.audit import views
+from dr_portal.audit import verify_views, views
 
 app_name = "audit"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("pubkey", views.pubkey, name="pubkey"),
     path("checkpoints/<int:seq>.txt", views.checkpoint, name="checkpoint"),
     path("erase", views.erase, name="erase"),
+    path("verify-now", verify_views.verify_now, name="verify-now"),
+    path("verify-status", verify_views.verify_status, name="verify-status"),
 ]

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "inventory.verification",
     "incidents",
     "incidents.runs",
+    "incidents.paging",
     "incidents.restoretests",
 ]
 
@@ -103,11 +104,13 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["dr_portal.accounts.templatetags.humane"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dr_portal.accounts.context_processors.navigation",
+                "incidents.cockpit.context.needs_you_badge",
             ],
         },
     },

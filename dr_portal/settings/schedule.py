@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dr_portal.settings.audit import AUDIT_CHECKPOINT_SECONDS, AUDIT_VERIFY_SECONDS
-from dr_portal.settings.workers import RUN_RECONCILE_SECONDS, VAULT_PRUNE_SECONDS
+from dr_portal.settings.workers import PAGING_ESCALATE_SECONDS, RUN_RECONCILE_SECONDS, VAULT_PRUNE_SECONDS
 
 # --- Periodic tasks (the one beat schedule) ---------------------------------------
 
@@ -24,6 +24,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "incidents.drills_schedule": 3600,
         "incidents.reports_reconcile": 300,
         "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "paging.escalate": PAGING_ESCALATE_SECONDS,
         "restoretests.schedule": 60,
         "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
         "audit.verify": AUDIT_VERIFY_SECONDS,

@@ -110,6 +110,9 @@ RUN_STEP_LEASE_SECONDS = env_int("RUN_STEP_LEASE_SECONDS", 60, minimum=2)
 RUN_STEP_MAX_ATTEMPTS = env_int("RUN_STEP_MAX_ATTEMPTS", 3, minimum=1)
 RUN_RECONCILE_SECONDS = env_int("RUN_RECONCILE_SECONDS", 30, minimum=1)
 RUN_APPROVAL_TTL_MINUTES = env_int("RUN_APPROVAL_TTL_MINUTES", 60, minimum=1)
+# On-call paging: how long an acknowledgement link in a page email works, and how often beat escalates.
+PAGING_ACK_LINK_MINUTES = env_int("PAGING_ACK_LINK_MINUTES", 60, minimum=1)
+PAGING_ESCALATE_SECONDS = env_int("PAGING_ESCALATE_SECONDS", 30, minimum=5)
 RESTORE_MAX_BYTES_PER_SECOND = env_int("RESTORE_MAX_BYTES_PER_SECOND", 0, minimum=0)
 # Where restores into an alternate region land: region=path pairs; default var/regions/<region>.
 RESTORE_REGION_ROOTS: dict[str, str] = {}

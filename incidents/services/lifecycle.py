@@ -27,6 +27,7 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
+from incidents.paging.trigger import page_on_commit
 from incidents.services.common import IncidentRefused, lock, record, refuse_if_closed
 from incidents.services.outbound import notify
 from inventory.models import Asset, DataClass
@@ -159,6 +160,7 @@ def incident_declare(
         },
     )
     notify(event="declared", incident=incident)
+    page_on_commit(incident)
     if commander is not None:
         role_assign(incident=incident, role=IncidentRole.COMMANDER, user=commander, by=by, system_actor=system_actor)
     return incident

@@ -61,6 +61,9 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "status": incident.status,
         "category": incident.category,
         "url": settings.SITE_URL.rstrip("/") + reverse("incidents:detail", args=[incident.public_id]),
+        # Receivers route on these: which assets are hit, and the teams that own them.
+        "assets": sorted(a.name for a in incident.assets.all()),
+        "teams": sorted({a.owner_team for a in incident.assets.all() if a.owner_team}),
     }
 
 
@@ -186,15 +189,9 @@ def _post_webhook(delivery: Delivery) -> None:
 
 
 def _send_email(delivery: Delivery) -> None:
-    payload = delivery.payload
-    incident = payload.get("incident", {})
-    lines = [delivery.subject, ""]
-    lines += [
-        f"{key.replace('_', ' ').capitalize()}: {value}"
-        for key, value in payload.items()
-        if key not in ("incident", "event")
-    ]
-    lines += ["", f"Open it: {incident.get('url', '')}"]
+    from incidents.cockpit.emails import email_body
+
+    lines = [email_body(delivery)]
     try:
         send_mail(delivery.subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, delivery.recipients)
     except (smtplib.SMTPException, OSError) as exc:

@@ -14,6 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
+from incidents.cockpit.alerts import alert_groups
+from incidents.cockpit.charts import backups_chart, incidents_chart, recovery_chart
+from incidents.cockpit.declare import declare_initial
+from incidents.cockpit.needs_you import needs_you
+from incidents.cockpit.recovery import incident_recovery_state
+from incidents.cockpit.roles import role_candidates
+from incidents.cockpit.timeline import timeline_rows
 from incidents.forms import (
     ActionItemForm,
     DeclareForm,
@@ -64,6 +71,12 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "readiness": readiness_summary() if can(request.user, Perm.VIEW_INVENTORY) else None,
         "drills": recent_drills(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+        "needs": needs_you(user=request.user),
+        "charts": {
+            "recovery": recovery_chart(),
+            "incidents": incidents_chart(),
+            "backups": backups_chart() if can(request.user, Perm.VIEW_INVENTORY) else None,
+        },
     }
     return render(request, "dashboard.html", context)
 
@@ -97,7 +110,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def declare(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_incidents(request.user, for_declare=True)
-    form = DeclareForm(request.POST or None)
+    form = DeclareForm(request.POST or None, initial=declare_initial(request.GET))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -131,11 +144,14 @@ def _before(request: AuthenticatedHttpRequest) -> int | None:
 
 
 def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
+    board = incident_board(incident=incident)
     return {
         "incident": incident,
-        "board": incident_board(incident=incident),
+        "board": board,
+        "recovery": incident_recovery_state(incident=incident, next_due=board.next_due),
         "roles": current_roles(incident=incident),
         "page": page,
+        "rows": timeline_rows(incident=incident, entries=page.entries),
         "pinned": pinned_entries(incident=incident),
         "live": not incident.is_closed,
     }
@@ -147,10 +163,12 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     incident = access_incident_by_id(request.user, incident_id)
     page = timeline_page(incident=incident, kind=_kind(request), before=_before(request))
     links = incident_assets(incident=incident)
+    alert_records = incident_alert_records(incident=incident)
     context = {
         **_live_context(incident, page),
         "links": links,
-        "alert_records": incident_alert_records(incident=incident),
+        "alert_records": alert_records,
+        "alert_groups": alert_groups(records=alert_records),
         "suggested": suggested_assets(incident=incident, linked=links),
         "history": role_history(incident=incident),
         "items": incident_action_items(incident=incident),
@@ -163,6 +181,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "note_form": NoteForm(),
         "role_form": RoleForm(),
+        "role_candidates": role_candidates(),
         "severity_form": SeverityForm(initial={"severity": incident.severity}),
         "filing_form": FilingForm(),
         "delay_form": DelayReasonForm(),
@@ -193,7 +212,12 @@ def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
         }
         return render(request, "incidents/detail.html#poll", context)
     page = timeline_page(incident=incident, kind=kind, before=_before(request))
-    context = {"incident": incident, "page": page, "can_write": can_write(request.user, incident)}
+    context = {
+        "incident": incident,
+        "page": page,
+        "rows": timeline_rows(incident=incident, entries=page.entries),
+        "can_write": can_write(request.user, incident),
+    }
     return render(request, "incidents/detail.html#older", context)
 
 

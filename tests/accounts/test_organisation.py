@@ -37,7 +37,7 @@ def test_admin_fills_in_the_profile_and_one_event_records_the_change(
         "legal_name", "dpo_name", "dpo_phone", "gdpr_role", "lead_supervisory_authority"
     }  # fmt: skip
     page = client.get("/accounts/organisation/").content.decode()
-    assert "Acme Health SAS" in page and "by " + admin.username in page
+    assert "Acme Health SAS" in page and "by " + admin.get_full_name() in page
 
 
 def test_saving_the_same_values_records_nothing(admin: User) -> None:

@@ -50,7 +50,7 @@ def test_oncall_approves_a_step_after_proving_a_second_factor(live_server, page,
     page.wait_for_url(f"{live_server.url}/approvals/")
     card = page.locator(f"#approval-{step.public_id}")
     assert "Tell customers we are switching regions" in card.inner_text()
-    assert "chris" in card.inner_text()
+    assert commander.get_full_name() in card.inner_text()
     page.fill(f"#comment-{step.public_id}", "Status page text checked with comms")
     page.screenshot(path=str(settings.VAR_DIR / "e2e-approval-before.png"), full_page=True)
     page.get_by_role("button", name="Reject").wait_for()

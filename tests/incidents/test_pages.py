@@ -195,4 +195,4 @@ def test_dashboard_shows_active_incidents_with_clocks_and_my_items(client_for, c
     assert "GDPR Art. 33: due in 12 h" in page, re.findall(r"GDPR[^<]*", page)
     assert "Patch the loader" in page
     assert "Readiness" in page and "Recent drills" in page
-    assert "commander chris" in page
+    assert f"commander {commander.get_full_name()}" in page, "people by their display name"

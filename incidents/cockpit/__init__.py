@@ -1,0 +1,1 @@
+"""The incident cockpit: what needs a person now, the state of recovery in the header, a readable timeline."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from incidents.paging import views
+
+app_name = "paging"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("overrides/", views.override_new, name="override-new"),
+    path("layers/", views.layer_new, name="layer-new"),
+    path("pages/<uuid:page_id>/", views.page_detail, name="page"),
+    path("pages/<uuid:page_id>/ack/", views.page_ack, name="page-ack"),
+    path("ack/<str:token>/", views.ack_link, name="ack-link"),
+    path("deliveries/", views.deliveries, name="deliveries"),
+    path("deliveries/<uuid:delivery_id>/replay/", views.delivery_replay_view, name="delivery-replay"),
+]

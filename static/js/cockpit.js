@@ -1,0 +1,70 @@
+/* Keyboard shortcuts (? / g i g d a) and flash messages that leave once the page changes under them. */
+(function () {
+  "use strict";
+  function urls() {
+    var node = document.getElementById("kbd-urls");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+  function showHelp() {
+    var dialog = document.getElementById("kbd-help");
+    if (dialog && !dialog.open) { dialog.showModal(); }
+  }
+  function focusSearch() {
+    var field = document.querySelector("input[type=search], input[name=q], input[name=search]");
+    if (field) { field.focus(); field.select(); return true; }
+    return false;
+  }
+  var pendingG = false;
+  var gTimer = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    var go = urls();
+    if (pendingG) {
+      pendingG = false;
+      clearTimeout(gTimer);
+      if (event.key === "i" && go.incidents) { window.location.assign(go.incidents); }
+      else if (event.key === "d" && go.dashboard) { window.location.assign(go.dashboard); }
+      return;
+    }
+    if (event.key === "?") { event.preventDefault(); showHelp(); }
+    else if (event.key === "/") { if (focusSearch()) { event.preventDefault(); } }
+    else if (event.key === "g") { pendingG = true; gTimer = setTimeout(function () { pendingG = false; }, 1500); }
+    else if (event.key === "a" && go.approvals) { window.location.assign(go.approvals); }
+  });
+  // A flash message speaks of the page as it was: once a form changes it through htmx, it goes.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var verb = event.detail && event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb && verb.toLowerCase() !== "get") {
+      document.querySelectorAll("main > .messages").forEach(function (node) { node.remove(); });
+    }
+  });
+  // A search box over a long <select multiple>: hides the options that do not match (selected ones stay).
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.dataset || !box.dataset.filterSelect) { return; }
+    var select = document.getElementById(box.dataset.filterSelect);
+    if (!select) { return; }
+    var needle = box.value.trim().toLowerCase();
+    Array.prototype.forEach.call(select.options, function (option) {
+      option.hidden = needle !== "" && !option.selected && option.text.toLowerCase().indexOf(needle) === -1;
+    });
+  });
+  // The role picker offers only the people the chosen incident role allows.
+  document.addEventListener("change", function (event) {
+    var role = event.target;
+    if (!role.matches || !role.matches("select[data-role-picker]")) { return; }
+    var people = document.getElementById(role.dataset.rolePicker);
+    if (!people) { return; }
+    Array.prototype.forEach.call(people.options, function (option) {
+      option.hidden = (" " + option.dataset.roles + " ").indexOf(" " + role.value + " ") === -1;
+      if (option.hidden && option.selected) { option.selected = false; }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".kbd-help-open")) { showHelp(); }
+  });
+})();
