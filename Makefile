@@ -83,7 +83,14 @@ bench: venv
 	DEBUG=true $(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
+	$(BIN)/python -m bench.chunk_bench $(CHUNK_BENCH_ARGS)
 	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
+	$(BIN)/python -m bench.scale_bench $(SCALE_BENCH_ARGS)
+	DEBUG=true $(BIN)/python -m bench.connector_bench $(CONNECTOR_BENCH_ARGS)
+
+# The estate benchmark (PostgreSQL, and Redis for its worker part); a tenth of the size by default.
+# SCALE_BENCH_ARGS="--write docs/benchmarks.md" runs the full size and records it.
+SCALE_BENCH_ARGS ?= --quick
 
 clean:
 	rm -rf $(VENV) $(VENV)-mlflow var

@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from incidents.services import deadlines_scan, deliveries_reconcile, delivery_attempt, drills_open_due
+from incidents.services.point_alerts import point_suspicious_alert
 from incidents.services.reports import report_build, reports_reconcile
 
 
@@ -47,3 +48,11 @@ def report_build_task(report_id: int) -> str:
 def reports_reconcile_task() -> str:
     done = reports_reconcile()
     return "; ".join(done) or "no report build stuck"
+
+
+@shared_task(name="incidents.point_suspicious_alert")
+def point_suspicious_alert_task(point_id: int) -> str:
+    result = point_suspicious_alert(point_id=point_id)
+    if result is None:
+        return f"point {point_id}: not suspicious, no alert"
+    return f"point {point_id}: alert on incident {result.incident.reference if result.incident else '(inbox)'}"

@@ -73,7 +73,11 @@ class Row:
         return f"line {self.field_lines.get(name, self.line)}, field {name}"
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the pure-Python one took half of a large import.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):
     """Remembers the line each mapping starts on, so errors can point at it."""
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
-QUEUE = "celery"  # Celery's default queue; every task goes there
+QUEUE = "celery"  # Celery's default queue
+QUEUES = tuple(settings.TASK_QUEUE_NAMES)  # and those CELERY_TASK_ROUTES sends some tasks to
 
 
 def _decode(raw: bytes | str) -> tuple[str, list[Any]]:
@@ -42,14 +43,21 @@ class BrokerQueue:
             for path in self.folder.glob("*.msg"):
                 path.unlink(missing_ok=True)
         else:
-            self._redis().delete(QUEUE)
+            self._redis().delete(*QUEUES)
 
     def sent(self) -> list[tuple[str, list[Any]]]:
         """(task name, positional args) of every message waiting, oldest first."""
         if self.folder is not None:
             return [_decode(path.read_bytes()) for path in sorted(self.folder.glob("*.msg"))]
-        # Kombu LPUSHes and BRPOPs, so the oldest message is at the right end.
-        return [_decode(raw) for raw in reversed(self._redis().lrange(QUEUE, 0, -1))]
+        # Kombu LPUSHes and BRPOPs, so the oldest message of each queue is at its right end.
+        return [_decode(raw) for queue in QUEUES for raw in reversed(self._redis().lrange(queue, 0, -1))]
+
+    def sent_to(self, queue: str) -> list[str]:
+        """Task names of the messages waiting on one queue."""
+        if self.folder is not None:
+            # The filesystem transport names each message file after its queue.
+            return [_decode(p.read_bytes())[0] for p in sorted(self.folder.glob(f"*.{queue}.msg"))]
+        return [_decode(raw)[0] for raw in reversed(self._redis().lrange(queue, 0, -1))]
 
 
 def broker_url() -> str:

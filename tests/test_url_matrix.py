@@ -267,6 +267,7 @@ MATRIX: dict[str, Row] = {
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
     "runs:step-skip": route(get=only(*COMMANDERS), post=only(*COMMANDERS), kwargs=a_step),
+    "runs:asset-behaviour": route(get=signed_in(), post=only("admin"), kwargs=an_asset),
     "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
     "incidents:reports": route(get=only("admin", "compliance")),
     "incidents:report-create": route(post=only("admin", "compliance", ok=400), body=a_readiness_report),

@@ -54,8 +54,11 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_worker(*, name: str = "test", concurrency: int = 1, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
-    with _worker(name=name, concurrency=concurrency, beat=False, env=extra_env) as process:
+def running_worker(
+    *, name: str = "test", concurrency: int = 1, queues: str = "", **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker process; `queues` ("backups,restores") limits what it consumes, as `-Q` does."""
+    with _worker(name=name, concurrency=concurrency, beat=False, env=extra_env, queues=queues) as process:
         yield process
 
 
@@ -69,9 +72,12 @@ def running_worker_with_beat(
 
 
 @contextmanager
-def _worker(*, name: str, concurrency: int, beat: bool, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(
+    *, name: str, concurrency: int, beat: bool, env: dict[str, str], queues: str = ""
+) -> Iterator[subprocess.Popen[bytes]]:
     log = open(settings.VAR_DIR / f"worker-{name}.log", "wb")  # noqa: SIM115 - closed below
     extra_args = ["--beat", "--schedule", str(settings.VAR_DIR / f"beat-{name}")] if beat else []
+    extra_args += ["--queues", queues] if queues else []
     process = subprocess.Popen(
         [
             sys.executable,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from dr_portal.env import env_bool, env_broker, env_choices, env_int, env_list, env_path, env_str
 from dr_portal.settings.core import TESTING, VAR_DIR
@@ -50,6 +51,25 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 1900, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TIME_LIMIT: must be greater than CELERY_SOFT_TIME_LIMIT")
 CELERY_TIMEZONE = "UTC"
+# Separate queues so that slow work of one kind never waits in front of another: a
+# 10,000-event report cannot delay a tier-0 restore, nor a thousand scheduled
+# backups a run's next step. A worker started without -Q consumes every queue; run
+# more workers on one queue with `-Q backups` (docs/scaling.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TASK_QUEUE_NAMES = ("celery", "backups", "restores", "reports")
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUE_NAMES)
+# The one routing table, by task name; anything not named here (beat's housekeeping,
+# notifications) goes to the default queue.
+CELERY_TASK_ROUTES = {
+    "inventory.backup_run": {"queue": "backups"},
+    "inventory.point_verify": {"queue": "backups"},
+    "inventory.vault_prune": {"queue": "backups"},
+    "inventory.portal_backup": {"queue": "backups"},
+    "runs.advance": {"queue": "restores"},
+    "runs.verify": {"queue": "restores"},
+    "runs.cleanup": {"queue": "restores"},
+    "incidents.report_build": {"queue": "reports"},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Remote control needs a fanout exchange the filesystem transport lacks.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = not CELERY_BROKER_URL.startswith("filesystem://")

@@ -139,7 +139,7 @@ def restore_tests_preempt() -> list[str]:
 @transaction.atomic
 def restore_test_finish(*, test_id: int) -> str | None:
     """File the outcome of a test whose run has finished and whose sandbox is removed; None if not yet."""
-    test = RestoreTest.objects.select_for_update().select_related("run", "asset", "point").get(pk=test_id)
+    test = RestoreTest.objects.select_for_update(of=("self",)).select_related("run", "asset", "point").get(pk=test_id)
     run = test.run
     if test.state != RestoreTestState.RUNNING:
         return None

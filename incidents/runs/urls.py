@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.runs import views
+from incidents.runs import views, views_traffic
 
 app_name = "runs"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("steps/<uuid:step_id>/skip/", views.step_reason, {"action": "skip"}, name="step-skip"),
     path("steps/<uuid:step_id>/done/", views.step_reason, {"action": "done"}, name="step-done"),
     path("steps/<uuid:step_id>/decide/", views.step_decide, name="step-decide"),
+    path("assets/<uuid:asset_id>/behaviour/", views_traffic.asset_behaviour, name="asset-behaviour"),
 ]

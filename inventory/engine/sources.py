@@ -24,6 +24,9 @@ class SourceFile:
     size: int
     mode: int = 0o644
     handle: str = ""  # backend-specific locator (absolute path, S3 key)
+    # What says the file is unchanged since a previous backup without reading it (local
+    # files: mtime, ctime, inode); empty when nothing does, and the file is always read.
+    stamp: str = ""
 
 
 @dataclass
@@ -207,7 +210,8 @@ class LocalSource:
             if info is None:
                 yield from self._walk(rel, full, skipped)
             else:
-                yield SourceFile(check_relative_path(rel), info.st_size, info.st_mode & 0o777, full)
+                stamp = f"{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+                yield SourceFile(check_relative_path(rel), info.st_size, info.st_mode & 0o777, full, stamp)
 
     @contextlib.contextmanager
     def open(self, item: SourceFile) -> Iterator[Readable]:

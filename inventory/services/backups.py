@@ -11,6 +11,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -92,7 +93,9 @@ def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Bac
     A running backup whose worker has been silent for `stale_after` is
     claimed again: its worker died and the broker redelivered the message.
     """
-    backup = Backup.objects.select_for_update().select_related("asset", "vault").filter(pk=backup_id).first()
+    backup = (
+        Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").filter(pk=backup_id).first()
+    )
     if backup is None or not backup.is_active:
         return None
     now = timezone.now()
@@ -129,7 +132,7 @@ def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None)
 
 @transaction.atomic
 def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> RecoveryPoint | None:
-    locked = Backup.objects.select_for_update().select_related("asset", "vault").get(pk=backup.pk)
+    locked = Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=backup.pk)
     if locked.status != BackupStatus.RUNNING or locked.attempts != backup.attempts:
         return None  # someone else finished or re-claimed it meanwhile
     now = timezone.now()
@@ -181,6 +184,8 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
             obj=locked.asset,
             payload={"point": str(point.public_id), "reasons": suspicion},
         )
+        # The alert belongs to incidents, which inventory does not import: sent by task name.
+        send_on_commit(current_app.signature("incidents.point_suspicious_alert"), args=(point.pk,))
     return point
 
 
@@ -189,7 +194,7 @@ def backup_fail(
     *, backup: Backup, code: str, reason: str, only_attempt: int | None = None, point_id: uuid.UUID | None = None
 ) -> Backup | None:
     """Mark a backup failed with a reason a person can act on; earlier points are not touched."""
-    locked = Backup.objects.select_for_update().select_related("asset", "vault").get(pk=backup.pk)
+    locked = Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=backup.pk)
     if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
         return None
     now = timezone.now()
@@ -329,7 +334,7 @@ def backup_run_again(*, backup: Backup) -> None:
 def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime | None = None) -> RecoveryPoint:
     """Remove a point's data from its vault and mark it expired; refuses while it is immutable."""
     now = now or timezone.now()
-    locked = RecoveryPoint.objects.select_for_update().select_related("asset", "vault").get(pk=point.pk)
+    locked = RecoveryPoint.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=point.pk)
     if locked.status == PointStatus.EXPIRED:
         return locked
     if locked.immutable_until is not None and locked.immutable_until > now:

@@ -32,14 +32,14 @@ def _backup_source(
     asset: Asset, stack: contextlib.ExitStack
 ) -> tuple[engine.Source, datetime | None, dict[str, Any] | None]:
     """What the engine streams for this asset, the data's time if the connector knows it, and its capture."""
+    from inventory.connector_io import asset_connector
+
     kind, _ = asset.source_connector()
     if kind in URI_CONNECTORS:
         return engine.source_from_uri(asset.source_uri, s3=s3_config()), None, None
     # An application-consistent capture: the connector writes a staging copy and says what
-    # it holds; the capture travels with the point.
+    # it holds; the capture travels with the point (a consistency group: all its members).
     staging = stack.enter_context(connectors.staging_dir())
-    from inventory.connector_io import asset_connector
-
     snap = asset_connector(asset).snapshot(staging)
     return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
 
@@ -105,7 +105,10 @@ def take_backup(
             )
         chain_started = _chain_started(previous_stats, now=now, days=full_chain_days(asset))
         chunked = engine.backup_chunked(
-            **common, average_chunk=settings.BACKUP_CHUNK_KIB * 1024, fresh_chain=chain_started is None
+            **common,
+            average_chunk=settings.BACKUP_CHUNK_KIB * 1024,
+            fresh_chain=chain_started is None,
+            parent=str(previous["point"]) if previous and previous.get("version") == 2 else None,
         )
         duration = time.monotonic() - started
         stats = point_statistics(chunked, previous=_listing(vault, previous, ring), duration=duration)
@@ -179,6 +182,7 @@ def point_statistics(
         "bytes_stored": totals.stored_new_bytes,
         "chunks": totals.chunks,
         "chunks_new": totals.new_chunks,
+        "files_unread": totals.files_unread,
         "compression_ratio": totals.compression_ratio,
         "changed_share": round(changes.changed_share, 4) if changes else 0.0,
         **manifest.screening,

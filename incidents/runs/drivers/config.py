@@ -8,18 +8,21 @@ from urllib.parse import urlsplit
 
 from incidents.runs.drivers.base import ROUTES, DriverConfigInvalid, secret_from
 from incidents.runs.drivers.haproxy import HAProxyDriver
+from incidents.runs.drivers.haproxy_map import HAProxyMapDriver
 from incidents.runs.drivers.models import DriverKind, EndpointRoute
 from incidents.runs.drivers.record_only import RecordOnlyDriver
 from incidents.runs.drivers.webhook import WebhookDriver
 from inventory.models import Asset
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_MAP = re.compile(r"^(/[A-Za-z0-9_./-]{1,300}|#\d{1,6})$")
 _SOCKET = re.compile(r"^(unix:/\S+|tcp:[A-Za-z0-9_.-]*:\d{1,5})$")
 _SECRET_WORDS = ("secret", "password", "token", "key")
 _COMMON = {"smoke_url", "identify_header", "smoke_requests"}
 _ALLOWED = {
     DriverKind.RECORD_ONLY: set(),
-    DriverKind.HAPROXY: {"socket", "backend", "servers", "timeout", *_COMMON},
+    # Server-state mode (backend, servers) or map mode (map, map_key, backends).
+    DriverKind.HAPROXY: {"socket", "backend", "servers", "map", "map_key", "backends", "timeout", *_COMMON},
     DriverKind.WEBHOOK: {"url", "secret_env", "secret_file", "timeout", "retries", "backoff", *_COMMON},
 }
 
@@ -38,22 +41,21 @@ def driver_config_validate(driver: str, config: dict[str, Any]) -> dict[str, Any
     faults = [
         f"Unknown setting {k!r} for the {driver} driver." for k in sorted(set(config) - _ALLOWED[DriverKind(driver)])
     ]
+    not_secret = {"secret_env", "secret_file", "map_key"}  # references and names, not values
     for k in config:
-        if k in _ALLOWED[DriverKind(driver)] - {"secret_env", "secret_file"} and any(w in k for w in _SECRET_WORDS):
+        if k in _ALLOWED[DriverKind(driver)] - not_secret and any(w in k for w in _SECRET_WORDS):
             faults.append(f"{k!r} looks like a secret; give secret_env or secret_file instead.")
     if "smoke_url" in config and not _http(config["smoke_url"]):
         faults.append("smoke_url must be an http(s) URL through the switched route.")
     if driver == DriverKind.HAPROXY:
         if not _SOCKET.match(str(config.get("socket", ""))):
             faults.append("socket must be unix:/path/to/admin.sock or tcp:host:port (a stats socket with level admin).")
-        if not _NAME.match(str(config.get("backend", ""))):
-            faults.append("backend must name the HAProxy backend that holds the route servers.")
-        servers = config.get("servers")
-        if not isinstance(servers, dict) or "primary" not in servers:
-            faults.append("servers must map primary (and alternate/fallback if any) to HAProxy server names.")
+        if "map" in config:
+            faults += _map_faults(config)
         else:
-            faults += [f"servers: unknown route {r!r}." for r in servers if r not in ROUTES]
-            faults += [f"servers: {r} has a bad server name." for r, s in servers.items() if not _NAME.match(str(s))]
+            if not _NAME.match(str(config.get("backend", ""))):
+                faults.append("backend must name the HAProxy backend that holds the route servers.")
+            faults += _routes_faults(config.get("servers"), "servers", "server")
     if driver == DriverKind.WEBHOOK:
         if not _http(config.get("url")):
             faults.append("url must be an http(s) URL.")
@@ -67,6 +69,25 @@ def driver_config_validate(driver: str, config: dict[str, Any]) -> dict[str, Any
     return config
 
 
+def _routes_faults(mapping: Any, field: str, what: str) -> list[str]:
+    if not isinstance(mapping, dict) or "primary" not in mapping:
+        return [f"{field} must map primary (and alternate/fallback if any) to HAProxy {what} names."]
+    return [f"{field}: unknown route {r!r}." for r in mapping if r not in ROUTES] + [
+        f"{field}: {r} has a bad {what} name." for r, s in mapping.items() if not _NAME.match(str(s))
+    ]
+
+
+def _map_faults(config: dict[str, Any]) -> list[str]:
+    faults = []
+    if "servers" in config or "backend" in config:
+        faults.append("Map mode (map) sets a map entry: give backends, not backend/servers.")
+    if not _MAP.match(str(config.get("map", ""))):
+        faults.append("map must be the map file's absolute path (as in the HAProxy config) or #<id>.")
+    if not _NAME.match(str(config.get("map_key", ""))):
+        faults.append("map_key must be the endpoint's key in the map (e.g. its host name).")
+    return faults + _routes_faults(config.get("backends"), "backends", "backend")
+
+
 def route_of(asset: Asset) -> EndpointRoute:
     try:
         return asset.traffic
@@ -74,8 +95,16 @@ def route_of(asset: Asset) -> EndpointRoute:
         return EndpointRoute(asset=asset, driver=DriverKind.RECORD_ONLY, config={})
 
 
-def driver_build(route: EndpointRoute) -> HAProxyDriver | WebhookDriver | RecordOnlyDriver:
+def driver_build(route: EndpointRoute) -> HAProxyDriver | HAProxyMapDriver | WebhookDriver | RecordOnlyDriver:
     config = route.config
+    if route.driver == DriverKind.HAPROXY and "map" in config:
+        return HAProxyMapDriver(
+            socket=config["socket"],
+            map=config["map"],
+            key=config["map_key"],
+            backends=dict(config["backends"]),
+            timeout=float(config.get("timeout", 3)),
+        )
     if route.driver == DriverKind.HAPROXY:
         return HAProxyDriver(
             socket=config["socket"],

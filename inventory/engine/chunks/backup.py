@@ -21,6 +21,7 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
+from inventory.engine.chunks.parent import ParentFiles, stamp_to_record
 from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
@@ -87,11 +88,14 @@ def backup_chunked(
     clock: Callable[[], datetime] = _utcnow,
     pack_size: int | None = None,
     fresh_chain: bool = False,
+    parent: str | None = None,
 ) -> ChunkedManifest:
     """Back up ``source`` as point ``point_prefix`` through the vault's chunk store.
 
     With ``fresh_chain`` the vault's index is not consulted: every chunk is stored anew
     (a full chain), so damage to an old chunk cannot reach this point or later ones.
+    ``parent`` names the asset's previous point in this vault: files it holds with the
+    same size and change stamp are not read again (:mod:`inventory.engine.chunks.parent`).
 
     Each file is cut by content; a chunk whose id the vault's index already holds is
     referenced, not stored again. New chunks go into packs; when the packs are durable
@@ -130,6 +134,7 @@ def backup_chunked(
             clock=clock,
             started=started,
             fresh_chain=fresh_chain,
+            parent=None if fresh_chain else parent,
         )
     except VaultFull as exc:
         raise _full(vault, store, exc) from None
@@ -176,6 +181,7 @@ def _backup(
     started: float,
     fresh_chain: bool,
     store: ChunkStore,
+    parent: str | None,
 ) -> ChunkedManifest:
     if not fresh_chain:
         store.load_index()
@@ -222,7 +228,34 @@ def _backup(
         while waiting and (everything or not store.waiting(waiting[0].chunks)):
             writer.add(_resolved(store, waiting.popleft()))
 
+    parents = ParentFiles(vault=vault, point=parent, keyring=keyring)
+    started_ns = time.time_ns()
+
+    def unchanged(item: SourceFile) -> ChunkedFile | None:
+        entry = parents.unchanged(item)
+        if entry is None:
+            return None
+        refs = [store.lookup(ref.chunk_id) for ref in entry.chunks]
+        if not all(refs):
+            return None  # a chunk of it was pruned meanwhile: read the file again
+        kept = tuple(ref for ref in refs if ref is not None)
+        for ref in kept:
+            store.hold(ref, retain_until=retain_until)
+        totals.files += 1
+        totals.files_unread += 1
+        totals.bytes += entry.size
+        totals.reused_bytes += entry.size
+        totals.chunks += len(kept)
+        ticker.add(entry.size)
+        ticker.files_done += 1
+        return ChunkedFile(
+            path=item.path, mode=item.mode, size=entry.size, sha256=entry.sha256, chunks=kept, stamp=entry.stamp
+        )
+
     def one(item: SourceFile) -> ChunkedFile:
+        same = unchanged(item)
+        if same is not None:
+            return same
         digest = hashlib.sha256()
         refs: list[ChunkRef] = []
         size = 0
@@ -249,7 +282,14 @@ def _backup(
         totals.bytes += size
         totals.chunks += len(refs)
         ticker.files_done += 1
-        return ChunkedFile(path=item.path, mode=item.mode, size=size, sha256=digest.hexdigest(), chunks=tuple(refs))
+        return ChunkedFile(
+            path=item.path,
+            mode=item.mode,
+            size=size,
+            sha256=digest.hexdigest(),
+            chunks=tuple(refs),
+            stamp=stamp_to_record(item, started_ns=started_ns) if size == item.size else "",
+        )
 
     for item in listed.files():
         waiting.append(one(item))
@@ -274,4 +314,6 @@ def _backup(
 
 def _resolved(store: ChunkStore, entry: ChunkedFile) -> ChunkedFile:
     refs = tuple(store.resolve(ref) for ref in entry.chunks)
-    return ChunkedFile(path=entry.path, mode=entry.mode, size=entry.size, sha256=entry.sha256, chunks=refs)
+    return ChunkedFile(
+        path=entry.path, mode=entry.mode, size=entry.size, sha256=entry.sha256, chunks=refs, stamp=entry.stamp
+    )

@@ -36,15 +36,19 @@ class ChunkedFile:
     size: int
     sha256: str
     chunks: tuple[ChunkRef, ...]
+    stamp: str = ""  # the source's change stamp when it was read (see SourceFile.stamp)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "mode": f"{self.mode:04o}",
             "size": self.size,
             "sha256": self.sha256,
             "chunks": [ref.to_json() for ref in self.chunks],
         }
+        if self.stamp:
+            data["stamp"] = self.stamp
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChunkedFile:
@@ -55,6 +59,7 @@ class ChunkedFile:
                 size=int(data["size"]),
                 sha256=str(data["sha256"]),
                 chunks=tuple(ChunkRef.from_json(row) for row in data["chunks"]),
+                stamp=str(data.get("stamp") or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestInvalid(f"A manifest file entry is incomplete or malformed ({exc}).") from None
@@ -74,6 +79,7 @@ class PointTotals:
     stored_new_bytes: int = 0
     skipped: int = 0
     duration_ms: int = 0
+    files_unread: int = 0  # unchanged since the parent point by size and stamp, so not read
 
     def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)

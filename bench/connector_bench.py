@@ -1,0 +1,249 @@
+"""Snapshot and restore throughput per connector, against the system's own tool alone.
+
+For each connector: build a source of about ``--mib`` MiB, then time
+  native   the system's own export, hashed (SQLite backup API + SHA-256; ``pg_dump -Fc | sha256``;
+           a copy of the LanceDB folder + SHA-256),
+  backup   connector snapshot + the chunk store (chunked, compressed, encrypted, into a folder vault),
+  restore  the chunk store back to files + the connector's restore and verify into a fresh target.
+Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
+
+    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--only sqlite,postgres,vector]
+
+PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
+named ``dr_bench_*`` are dropped at the end); otherwise that row is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+class Store:
+    """A folder vault and a key, as the portal uses them."""
+
+    def __init__(self, root: Path) -> None:
+        from inventory.engine import FilesystemVault, KeyRing, generate_key_file
+
+        self.root = root
+        self.vault = FilesystemVault(root / "vault")
+        self.keyring = KeyRing.from_file(generate_key_file(root / "keys", key_id="bench"))
+        self.count = 0
+
+    def backup(self, connector: Any) -> tuple[Any, Any]:
+        from inventory.connectors import Capture, staging_dir
+        from inventory.connectors.base import utcnow
+        from inventory.engine import backup_chunked
+
+        self.count += 1
+        with staging_dir(self.root) as staging:
+            snap = connector.snapshot(staging)
+            manifest = backup_chunked(
+                source=snap.source,
+                vault=self.vault,
+                point_prefix=f"points/p{self.count}",
+                keyring=self.keyring,
+                key_id="bench",
+                retain_until=utcnow() + timedelta(days=1),
+                data_as_of=snap.capture.data_as_of,
+                extra={"capture": snap.capture.to_json()},
+            )
+        return Capture.from_json(manifest.extra["capture"]), manifest
+
+    def restore(self, connector: Any, capture: Any, manifest: Any, target: dict[str, Any]) -> None:
+        from inventory.engine import restore_tree
+
+        files = self.root / f"restored-{uuid.uuid4().hex[:6]}"
+        restore_tree(vault=self.vault, manifest=manifest, target_dir=files, keyring=self.keyring)
+        connector.restore(restored=files, capture=capture, target=target)
+        report = connector.verify(capture=capture, target=target)
+        if not report.ok:
+            raise SystemExit(f"{connector.kind}: the restore did not verify: {report.summary()}")
+        shutil.rmtree(files)
+
+
+def bench_sqlite(root: Path, store: Store, mib: int) -> tuple[int, float, float, float]:
+    from inventory.connectors import get_connector
+
+    path = root / "source.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE feature (id INTEGER PRIMARY KEY, customer TEXT, score REAL, blob BLOB)")
+        rows = mib * MiB // 1100
+        db.executemany(
+            "INSERT INTO feature VALUES (?, ?, ?, ?)",
+            ((i, f"customer-{i}", i / 7, os.urandom(512) + b"\0" * 512) for i in range(rows)),
+        )
+    size = path.stat().st_size
+
+    def native() -> None:
+        copy = root / "native.sqlite3"
+        src, dst = sqlite3.connect(path), sqlite3.connect(copy)
+        src.backup(dst, pages=-1)
+        src.close()
+        dst.close()
+        _sha256_file(copy)
+        copy.unlink()
+
+    connector = get_connector("sqlite", {"path": str(path)})
+    holder: dict[str, Any] = {}
+    backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
+    target = {"path": str(root / "restored.sqlite3")}
+    restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    return size, _timed(native), backup, restore
+
+
+def bench_postgres(root: Path, store: Store, mib: int) -> tuple[int, float, float, float] | None:
+    import psycopg
+
+    from inventory.connectors import get_connector
+
+    admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return None
+    source, target = f"dr_bench_{uuid.uuid4().hex[:8]}", f"dr_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{source}"')
+    try:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{source}") as db:
+            db.execute("CREATE TABLE feature (id bigint PRIMARY KEY, customer text, score float8, payload text)")
+            rows = mib * MiB // 600
+            db.execute(
+                "INSERT INTO feature SELECT g, 'customer-' || g, g / 7.0,"
+                " md5(g::text) || repeat(md5((g * 7)::text), 12) FROM generate_series(1, %s) g",
+                (rows,),
+            )
+            size = int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+
+        def native() -> None:
+            dump = subprocess.Popen(
+                ["pg_dump", "-Fc", "-h", "127.0.0.1", "-U", "postgres", "-d", source], stdout=subprocess.PIPE
+            )
+            assert dump.stdout is not None
+            digest = hashlib.sha256()
+            while block := dump.stdout.read(MiB):
+                digest.update(block)
+            if dump.wait() != 0:
+                raise SystemExit("pg_dump failed")
+
+        connector = get_connector("postgres", {"dbname": source})
+        holder: dict[str, Any] = {}
+        backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
+        restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], {"dbname": target}))
+        return size, _timed(native), backup, restore
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            for name in (source, target, f"{target}__drp_new"):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, float, float]:
+    import lancedb
+    import numpy as np
+
+    from inventory.connectors import get_connector
+
+    uri = root / "lance"
+    rng = np.random.default_rng(7)
+    db = lancedb.connect(str(uri))
+    batch = 50_000
+    for start in range(0, vectors, batch):
+        count = min(batch, vectors - start)
+        data = rng.standard_normal((count, 128)).astype("float32")
+        data /= np.linalg.norm(data, axis=1, keepdims=True)
+        rows = [
+            {"id": f"v{start + i}", "vector": data[i].tolist(), "document": f"doc {start + i}"} for i in range(count)
+        ]
+        if start == 0:
+            table = db.create_table("items", data=rows)
+        else:
+            table.add(rows)
+    size = _tree_bytes(uri)
+
+    def native() -> None:
+        copy = root / "lance-copy"
+        shutil.copytree(uri, copy)
+        for item in sorted(copy.rglob("*")):
+            if item.is_file():
+                _sha256_file(item)
+        shutil.rmtree(copy)
+
+    config = {"uri": str(uri), "model_name": "bench-random", "normalized": True, "dimension": 128, "min_overlap": 0.9}
+    connector = get_connector("vector", config)
+    holder: dict[str, Any] = {}
+    backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
+    target = {**config, "uri": str(root / "lance-restored")}
+    restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    return size, _timed(native), backup, restore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=64, help="size of the SQLite and PostgreSQL sources")
+    parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
+    parser.add_argument("--only", default="sqlite,postgres,vector")
+    args = parser.parse_args()
+    wanted = set(args.only.split(","))
+    header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s")
+    print(f"{header[0]:<10} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}")
+    with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
+        runs: dict[str, Callable[[Path, Store], Any]] = {
+            "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
+            "postgres": lambda root, store: bench_postgres(root, store, args.mib),
+            "vector": lambda root, store: bench_vector(root, store, args.vectors),
+        }
+        for name, run in runs.items():
+            if name not in wanted:
+                continue
+            root = Path(tmp) / name
+            root.mkdir()
+            result = run(root, Store(root))
+            if result is None:
+                print(f"{name:<10} skipped (no server)")
+                continue
+            size, native, backup, restore = result
+            mib_size = size / MiB
+            print(
+                f"{name:<10} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
+                f"{native / backup:>6.2f} {mib_size / restore:>14.1f}"
+            )
+
+
+if __name__ == "__main__":
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dr_portal.settings")
+    django.setup()
+    main()

@@ -1,0 +1,98 @@
+"""A backup with a parent point reads only files whose size or change stamp moved (the files cache)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from inventory.engine import FilesystemVault, KeyRing, restore_tree
+from inventory.engine.chunks import backup_chunked
+from inventory.engine.chunks import parent as parent_module
+from inventory.engine.crypto import Readable
+from inventory.engine.sources import LocalSource, SourceFile
+
+from .conftest import read_tree, write_tree
+
+
+@pytest.fixture(autouse=True)
+def short_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ctime cannot be set back, so files a test just wrote are always "recent": shrink the
+    # window in which a stamp is not trusted from 2 s to 0.3 s and wait it out instead.
+    monkeypatch.setattr(parent_module, "RACY_NS", 300_000_000)
+
+
+def settle() -> None:
+    time.sleep(0.4)
+
+
+class CountingSource(LocalSource):
+    """The real local source, counting which files the backup opened."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.opened: list[str] = []
+
+    @contextlib.contextmanager
+    def open(self, item: SourceFile) -> Iterator[Readable]:
+        self.opened.append(item.path)
+        with super().open(item) as stream:
+            yield stream
+
+
+def _backup(source: LocalSource, vault: FilesystemVault, keyring: KeyRing, name: str, parent: str | None = None):
+    return backup_chunked(
+        source=source, vault=vault, point_prefix=name, keyring=keyring, key_id="k1", retain_until=None, parent=parent
+    )
+
+
+def test_unchanged_files_are_not_read_and_changed_ones_are(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    root = write_tree(tmp_path / "src", {f"f{i}.bin": os.urandom(50_000) for i in range(6)})
+    settle()
+    first = _backup(CountingSource(root), vault, keyring, "a/p1")
+    assert first.totals.files_unread == 0
+
+    (root / "f1.bin").write_bytes(os.urandom(50_000))  # same size, new content
+    with open(root / "f2.bin", "ab") as handle:
+        handle.write(b"appended")
+    data = (root / "f3.bin").read_bytes()
+    stat = (root / "f3.bin").stat()
+    (root / "f3.bin").write_bytes(data[::-1])  # same size, and the old mtime put back:
+    os.utime(root / "f3.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # only ctime tells
+    settle()
+    source = CountingSource(root)
+    second = _backup(source, vault, keyring, "a/p2", parent="a/p1")
+
+    assert sorted(source.opened) == ["f1.bin", "f2.bin", "f3.bin"]
+    assert second.totals.files_unread == 3 and second.totals.files == 6
+    target = tmp_path / "restored"
+    restore_tree(vault=vault, manifest=second, target_dir=target, keyring=keyring)
+    assert read_tree(target) == read_tree(root)
+
+
+def test_a_file_written_just_before_a_backup_is_read_again_next_time(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    root = write_tree(tmp_path / "src", {"cold.bin": os.urandom(10_000)})
+    settle()
+    write_tree(root, {"hot.bin": os.urandom(10_000)})
+    _backup(CountingSource(root), vault, keyring, "a/p1")  # hot.bin changed within the racy window
+    settle()
+    source = CountingSource(root)
+    _backup(source, vault, keyring, "a/p2", parent="a/p1")
+    assert source.opened == ["hot.bin"]
+
+
+def test_without_a_usable_parent_everything_is_read(tmp_path: Path, vault: FilesystemVault, keyring: KeyRing) -> None:
+    root = write_tree(tmp_path / "src", {"a.bin": os.urandom(10_000)})
+    settle()
+    _backup(CountingSource(root), vault, keyring, "a/p1")
+    source = CountingSource(root)
+    _backup(source, vault, keyring, "a/p2", parent="a/missing")
+    assert source.opened == ["a.bin"]
