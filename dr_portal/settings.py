@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "inventory",
     "incidents",
     "incidents.runs",
+    "incidents.compliance",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", incident_views.dashboard, name="dashboard"),
     path("", include("incidents.urls")),
     path("runs/", include("incidents.runs.urls")),
+    path("", include("incidents.compliance.urls")),
     path("inventory/", include("inventory.urls")),
     path("audit/", include("dr_portal.audit.urls")),
     path("reports/certificate.pem", pdf_views.certificate_pem, name="report-certificate"),

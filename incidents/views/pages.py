@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
+from incidents.compliance.obligations import active_needing_assessment, needing_assessment
+from incidents.compliance.views import incident_panel
 from incidents.forms import (
     ActionItemForm,
     DeclareForm,
@@ -64,6 +66,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "readiness": readiness_summary() if can(request.user, Perm.VIEW_INVENTORY) else None,
         "drills": recent_drills(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+        "owed_assessments": needing_assessment(active_needing_assessment()),
     }
     return render(request, "dashboard.html", context)
 
@@ -89,6 +92,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rows": incident_rows(page.object_list),
         "query": query.urlencode(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+        "owed_assessments": needing_assessment(active_needing_assessment()),
     }
     return render(request, "incidents/index.html", context)
 
@@ -171,6 +175,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "statuses": IncidentStatus,
         "incident_runs": run_list(incident=incident),
         "can_start_run": incident.is_open and can(request.user, Perm.COMMAND_INCIDENTS),
+        "compliance": incident_panel(incident=incident, user=request.user),
     }
     return render(request, "incidents/detail.html", context)
 
