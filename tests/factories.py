@@ -205,3 +205,13 @@ def decide_mandatory_assessments(incident: Any, by: Any) -> None:
     if answers:
         rationale = dict.fromkeys(answers, "Decided in the test set-up, as the assets' data classes require.")
         assessment_answer(incident=incident, answers=answers, rationale=rationale, by=by)
+
+
+def sign_required(incident: Any, commander: Any, compliance: Any) -> None:
+    """The default required sign-offs (incident commander, compliance officer), each with a verified factor."""
+    from incidents.compliance.signoffs import signoff_record
+
+    for user, duty in ((commander, "incident_commander"), (compliance, "compliance_officer")):
+        signer = User.objects.get(pk=user.pk)
+        signer.is_verified = lambda: True  # type: ignore[attr-defined]  # as django-otp marks a checked code
+        signoff_record(incident=incident, by=signer, duty=duty, decision="signed")

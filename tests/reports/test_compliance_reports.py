@@ -42,6 +42,7 @@ from tests.factories import (
     RecoveryPointFactory,
     RecoveryPolicyFactory,
     decide_mandatory_assessments,
+    sign_required,
 )
 from tests.reports.conftest import page_texts
 
@@ -101,7 +102,9 @@ def closed_incident(commander: User, compliance: User, assets: list[Asset]) -> I
     review_save(incident=incident, changes={"root_cause": "Promotion skipped the eval gate."}, by=commander)
     review_sign_off(incident=incident, by=commander)
     decide_mandatory_assessments(incident, commander)
-    return incident_transition(incident=incident, to="closed", by=commander)
+    closed = incident_transition(incident=incident, to="closed", by=commander)
+    sign_required(closed, commander, compliance)
+    return closed
 
 
 def reading_order(path: Path) -> str:
