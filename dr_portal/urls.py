@@ -29,6 +29,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("audit/", include("dr_portal.audit.urls")),
     path("reports/certificate.pem", pdf_views.certificate_pem, name="report-certificate"),
+    path("reports/audit-key.pem", pdf_views.audit_key_pem, name="report-audit-key"),
     path("accounts/", include("dr_portal.accounts.urls")),
     path("api/v1/", include("dr_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
