@@ -52,7 +52,7 @@ def assessment_obligations(incident: Incident, answers: Mapping[str, Any] | None
     for link in incident.asset_links.all():
         classes = set(link.asset.data_classes or [])
         for regime, triggers in TRIGGERS.items():
-            hits = [DataClass(c).label.lower() for c in triggers if c in classes]
+            hits = [DataClass(c).label[0].lower() + DataClass(c).label[1:] for c in triggers if c in classes]
             if hits:
                 reasons[regime].append(f"asset {link.asset.name} holds {hits[0]}")
     if incident.personal_data or incident.special_categories:
