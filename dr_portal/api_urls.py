@@ -9,6 +9,7 @@ from dr_portal.accounts import api as accounts_api
 from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
 from incidents import api_assessments, api_drills, api_inbox, api_intake, api_reports
+from incidents.compliance import api as compliance_api
 from incidents.paging import api as paging_api
 from incidents.runs import api as runs_api
 from incidents.runs import api_drills as runs_api_drills
@@ -34,6 +35,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^intake/alertmanager/?$", api_intake.alertmanager, name="intake-alertmanager"),
     re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
     path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
+    path("incidents/<str:incident_id>/notifications/", compliance_api.notifications, name="incident-notifications"),
+    path("incidents/<str:incident_id>/sign-offs/", compliance_api.signoffs, name="incident-sign-offs"),
+    path("incidents/<str:incident_id>/obligations/", compliance_api.obligations, name="incident-obligations"),
+    path("breach-register/", compliance_api.breach_register_view, name="breach-register"),
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
     path("drills/", runs_api_drills.drill_create, name="drill-create"),
     path("drills/runs/<str:run_id>/", runs_api_drills.drill_run_progress, name="drill-run-progress"),

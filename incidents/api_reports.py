@@ -39,6 +39,7 @@ class ReportOut(serializers.ModelSerializer[GeneratedReport]):
 
 class IncidentReportIn(InputSerializer):
     incident = serializers.UUIDField()
+    final = serializers.BooleanField(default=False, help_text="Refused unless closed and fully signed off.")
 
 
 class ReadinessReportIn(InputSerializer):
@@ -73,7 +74,7 @@ def report_incident_create(request: Request) -> Response:
     access_reports(request.user)
     data = validated(IncidentReportIn, request)
     incident = access_incident_by_id(request.user, data["incident"])
-    report = report_request(kind=ReportKind.INCIDENT, by=request_user(request), incident=incident)
+    report = report_request(kind=ReportKind.INCIDENT, by=request_user(request), incident=incident, final=data["final"])
     return _queued(report)
 
 

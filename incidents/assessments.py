@@ -7,6 +7,7 @@ never "no".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,3 +142,9 @@ def incident_assessment(*, incident: Incident, regime: str | None = None) -> lis
             )
         )
     return result
+
+
+def answer_values(rows: Iterable[AssessmentAnswer]) -> dict[str, Any]:
+    """Question key → newest value, from rows in any order (a prefetched `incident.assessment_answers.all()`)."""
+    ordered = sorted(rows, key=lambda row: (row.answered_at, row.pk))
+    return {row.question: row.value for row in ordered}

@@ -13,15 +13,20 @@ compute clocks for many incidents without one query each.
   incident (73(2)); 10 days on the death of a person (73(4)); 2 days for a
   widespread infringement or a serious and irreversible disruption of critical
   infrastructure (73(3), Art. 3(49)(b)). The shortest that applies wins.
+
+The guided assessments' answers (`answers`, question key → newest value) refine
+the incident's flags: a "yes" adds a regime, an Art. 33(1) "unlikely to result
+in a risk" or a HIPAA "low probability of compromise" takes the clock away with
+a note, and the AI Act category and the numbers affected set the windows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from incidents.models import DelayReason, Filing, Incident, Regime
 
@@ -33,6 +38,32 @@ AI_ACT_DEATH = timedelta(days=10)
 AI_ACT_WIDESPREAD = timedelta(days=2)
 # "Due soon" once a third of the window is left: 24 h of GDPR's 72 h, 20 of HIPAA's 60 days.
 DUE_SOON_FRACTION = 3
+
+
+class Filed(Protocol):
+    """Anything that says a regime's notice went out: a `Filing`, or one regime of a register notification."""
+
+    @property
+    def regime(self) -> str: ...
+
+    @property
+    def filed_at(self) -> datetime: ...
+
+
+def clock_inputs(incident: Incident) -> dict[str, Any]:
+    """Filings, notifications, delay reasons and assessment answers of one incident, through its (prefetchable)
+    relations: a list page that prefetches `CLOCK_PREFETCH` computes every row's clocks without a query each."""
+    from incidents.assessments import answer_values
+    from incidents.compliance.notices import filed_regimes
+
+    return {
+        "filings": [*incident.filings.all(), *filed_regimes(incident.notifications.all())],
+        "reasons": incident.delay_reasons.all(),
+        "answers": answer_values(incident.assessment_answers.all()),
+    }
+
+
+CLOCK_PREFETCH = ("filings", "delay_reasons", "notifications", "assessment_answers")
 
 
 class ClockState(StrEnum):
@@ -110,13 +141,34 @@ class ClockBoard:
         return min(running, key=lambda c: c.due_at or datetime.max.replace(tzinfo=UTC), default=None)
 
 
-def ai_act_window(incident: Incident) -> tuple[timedelta, str]:
-    if incident.ai_widespread or incident.ai_critical_infra:
-        why = "widespread infringement" if incident.ai_widespread else "critical-infrastructure disruption"
+def ai_act_window(incident: Incident, category: Any = None) -> tuple[timedelta, str]:
+    if incident.ai_widespread or incident.ai_critical_infra or category == "widespread":
+        why = "critical-infrastructure disruption" if incident.ai_critical_infra else "widespread infringement"
         return AI_ACT_WIDESPREAD, f"2 days from awareness ({why}, Art. 73(3))"
-    if incident.ai_death:
+    if incident.ai_death or category == "death":
         return AI_ACT_DEATH, "10 days from awareness (a death, Art. 73(4))"
     return AI_ACT_DEFAULT, "15 days from awareness (Art. 73(2))"
+
+
+def state_counts(text: Any) -> dict[str, int]:
+    """'CA=620; NY=40' → {'CA': 620, 'NY': 40}; parts that are not STATE=number are ignored."""
+    counts: dict[str, int] = {}
+    for part in str(text or "").replace(",", ";").split(";"):
+        state, _, number = part.partition("=")
+        if state.strip() and number.strip().isdigit():
+            counts[state.strip().upper()] = counts.get(state.strip().upper(), 0) + int(number.strip())
+    return counts
+
+
+def affected_count(incident: Incident, answers: Mapping[str, Any]) -> int | None:
+    """People affected, as HIPAA counts them: the incident's figure, else the per-state sum, else the GDPR one."""
+    if incident.subjects_approx is not None:
+        return incident.subjects_approx
+    by_state = state_counts(answers.get("hipaa.by_state"))
+    if by_state:
+        return sum(by_state.values())
+    approx = answers.get("gdpr.subjects_approx")
+    return approx if isinstance(approx, int) else None
 
 
 def hhs_due(discovered_at: datetime, subjects: int | None) -> tuple[datetime, str]:
@@ -136,7 +188,7 @@ def _clock(
     starts_at: datetime | None,
     due_at: datetime | None,
     window: timedelta,
-    filings: list[Filing],
+    filings: list[Filed],
     reasons: list[DelayReason],
     now: datetime,
 ) -> Clock:
@@ -160,18 +212,27 @@ def _clock(
 def incident_clocks(
     incident: Incident,
     *,
-    filings: Iterable[Filing],
+    filings: Iterable[Filed | Filing],
     reasons: Iterable[DelayReason],
     now: datetime,
+    answers: Mapping[str, Any] | None = None,
 ) -> ClockBoard:
-    """The clocks the incident's data impact makes apply, each with its state at `now`."""
+    """The clocks the incident's data impact (and its assessment) makes apply, each with its state at `now`."""
     board = ClockBoard()
-    filing_list, reason_list = list(filings), list(reasons)
+    filing_list: list[Filed] = list(filings)
+    reason_list = list(reasons)
+    said = answers or {}
 
     def clock(**facts: Any) -> Clock:
         return _clock(filings=filing_list, reasons=reason_list, now=now, **facts)
 
-    if incident.personal_data or incident.special_categories:
+    personal = incident.personal_data or incident.special_categories or said.get("gdpr.personal_data") == "yes"
+    if personal and said.get("gdpr.risk") == "unlikely":
+        board.notes.append(
+            "GDPR: assessed as unlikely to result in a risk (Art. 33(1)), so the authority need not be notified;"
+            " the breach stays in the Art. 33(5) register."
+        )
+    elif personal:
         start = incident.aware_at
         board.clocks.append(
             clock(
@@ -184,11 +245,17 @@ def incident_clocks(
                 window=GDPR_WINDOW,
             )
         )
-    if incident.phi and incident.data_encrypted:
+    phi = incident.phi or said.get("hipaa.phi") == "yes"
+    if phi and incident.data_encrypted:
         board.notes.append(
             "PHI was encrypted: not unsecured PHI, so HIPAA breach notification does not apply (safe harbour)."
         )
-    elif incident.phi:
+    elif phi and said.get("hipaa.outcome") == "low_probability":
+        board.notes.append(
+            "HIPAA: the four-factor assessment shows a low probability of compromise (§164.402(2)), so this is"
+            " not a breach and no notice is due."
+        )
+    elif phi:
         start = incident.discovered_at
         board.clocks.append(
             clock(
@@ -201,7 +268,8 @@ def incident_clocks(
                 window=HIPAA_WINDOW,
             )
         )
-        due, rule = hhs_due(start, incident.subjects_approx) if start else (None, "HHS, 60 days from discovery")
+        subjects = affected_count(incident, said)
+        due, rule = hhs_due(start, subjects) if start else (None, "HHS, 60 days from discovery")
         board.clocks.append(
             clock(
                 regime=Regime.HIPAA_HHS,
@@ -213,8 +281,15 @@ def incident_clocks(
                 window=(due - start) if (due and start) else HIPAA_WINDOW,
             )
         )
-    if incident.ai_serious or incident.ai_death or incident.ai_widespread or incident.ai_critical_infra:
-        window, rule = ai_act_window(incident)
+    category = said.get("ai_act.category")
+    if (
+        incident.ai_serious
+        or incident.ai_death
+        or incident.ai_widespread
+        or incident.ai_critical_infra
+        or said.get("ai_act.serious") == "yes"
+    ):
+        window, rule = ai_act_window(incident, category)
         start = incident.ai_aware_at
         board.clocks.append(
             clock(

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditEvent
-from incidents.clocks import ClockBoard, incident_clocks
+from incidents.clocks import CLOCK_PREFETCH, ClockBoard, clock_inputs, incident_clocks
 from incidents.models import (
     ActionItem,
     ActionStatus,
@@ -133,12 +133,7 @@ def pinned_entries(*, incident: Incident) -> list[AuditEvent]:
 
 
 def incident_board(*, incident: Incident, now: datetime | None = None) -> ClockBoard:
-    return incident_clocks(
-        incident,
-        filings=incident.filings.all(),
-        reasons=incident.delay_reasons.all(),
-        now=now or timezone.now(),
-    )
+    return incident_clocks(incident, now=now or timezone.now(), **clock_inputs(incident))
 
 
 def current_roles(*, incident: Incident) -> dict[str, RoleAssignment]:
@@ -206,9 +201,7 @@ def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
     )
     return (
         rows.annotate(asset_count=Count("asset_links", distinct=True))
-        .prefetch_related(
-            Prefetch("assignments", queryset=commanders, to_attr="commanders"), "filings", "delay_reasons"
-        )
+        .prefetch_related(Prefetch("assignments", queryset=commanders, to_attr="commanders"), *CLOCK_PREFETCH)
         .order_by("-declared_at", "-pk")
     )
 
@@ -226,7 +219,7 @@ def incident_rows(incidents: Iterable[Incident], *, now: datetime | None = None)
     rows = []
     for incident in incidents:
         commanders = getattr(incident, "commanders", [])
-        board = incident_clocks(incident, filings=incident.filings.all(), reasons=incident.delay_reasons.all(), now=now)
+        board = incident_clocks(incident, now=now, **clock_inputs(incident))
         rows.append(IncidentRow(incident, commanders[0].user if commanders else None, board))
     return rows
 
@@ -373,6 +366,6 @@ def real_incidents_declared_between(*, start: datetime, end: datetime) -> list[I
     """Real (not drill) incidents declared in [start, end), oldest first, with what their clocks need."""
     return list(
         Incident.objects.filter(kind=IncidentKind.REAL, declared_at__gte=start, declared_at__lt=end)
-        .prefetch_related("filings", "delay_reasons", "asset_links__asset")
+        .prefetch_related(*CLOCK_PREFETCH, "asset_links__asset")
         .order_by("declared_at", "pk")
     )

@@ -114,6 +114,19 @@ def an_incident() -> dict[str, Any]:
     return {"incident_id": incident.public_id}
 
 
+def a_notice() -> dict[str, Any]:
+    from django.utils import timezone
+
+    from incidents.compliance.notices import notification_record
+
+    incident = IncidentFactory.create()
+    notice = notification_record(
+        incident=incident, by=UserFactory.create(), kind="authority", recipient="CNIL", channel="portal",
+        sent_at=timezone.now(), attachment=("notice.pdf", "application/pdf", b"%PDF-1.4"),
+    )  # fmt: skip
+    return {"incident_id": incident.public_id, "notification_id": notice.public_id}
+
+
 def an_item() -> dict[str, Any]:
     from incidents.models import ActionItem
 
@@ -322,7 +335,9 @@ MATRIX: dict[str, Row] = {
     "audit:verify-status": route(get=only("admin", "compliance", ok=REDIRECT)),
     "api:audit-event-list": route(get=audit_api()),
     "api:audit-event-detail": route(get=audit_api(), kwargs=an_audit_event),
-    "report-certificate": route(get=signed_in()),
+    # Public material: whoever holds a report must be able to check it without an account.
+    "report-certificate": route(get=statuses(200)),
+    "report-audit-key": route(get=statuses(200)),
     "accounts:login": route(
         get=statuses(HOME, anonymous=200), post=statuses(HOME, anonymous=200), put=statuses(HOME, anonymous=200)
     ),
@@ -418,6 +433,16 @@ MATRIX: dict[str, Row] = {
     "incidents:action-items": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:review-sign-off": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    # The notification register and sign-offs (incidents/compliance); an empty form comes back with a message.
+    "compliance:notifications": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "compliance:attachment": route(get=only(*RESPONDERS, "compliance"), kwargs=a_notice),
+    # Anyone who sees the incident reaches the sign-off service, which checks the duty and the second factor.
+    "compliance:signoffs": route(post=signed_in(REDIRECT), kwargs=an_incident),
+    "compliance:breach-register": route(get=only("admin", "compliance")),
+    "api:incident-notifications": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    "api:incident-sign-offs": route(get=api(), post=api(400), kwargs=an_incident),
+    "api:incident-obligations": route(get=api(), kwargs=an_incident),
+    "api:breach-register": route(get=api_only("admin", "compliance")),
     "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_item),
     "incidents:drill-schedule": route(post=only(*COMMANDERS, ok=REDIRECT)),
     # The alert inbox is for those who command incidents; an empty form is refused with a message.

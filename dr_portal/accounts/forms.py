@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship
+from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship, SignoffDuty
 from dr_portal.accounts.services import PROFILE_FIELDS, RELATIONSHIP_FIELDS
 
 
@@ -25,6 +25,13 @@ class TokenForm(forms.Form):
 
 
 class OrganisationForm(forms.ModelForm[OrganisationProfile]):
+    required_signoffs = forms.MultipleChoiceField(
+        choices=SignoffDuty.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="An incident report can be final only once these duties have signed it.",
+    )
+
     class Meta:
         model = OrganisationProfile
         fields = list(PROFILE_FIELDS)

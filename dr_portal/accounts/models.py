@@ -95,6 +95,20 @@ class HipaaRole(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", "HIPAA does not apply"
 
 
+class SignoffDuty(models.TextChoices):
+    """The duties that sign an incident report (COMPLIANCE.md §15)."""
+
+    INCIDENT_COMMANDER = "incident_commander", "Incident commander"
+    SECURITY_OFFICER = "security_officer", "Security officer (HIPAA)"
+    DPO = "dpo", "Data protection officer"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    LEGAL = "legal", "Legal"
+
+
+def default_required_signoffs() -> list[str]:
+    return [SignoffDuty.INCIDENT_COMMANDER, SignoffDuty.COMPLIANCE_OFFICER]
+
+
 class OrganisationProfile(models.Model):
     """Who the organisation is, as every compliance report states it. One row (id 1); blank means not recorded."""
 
@@ -121,6 +135,11 @@ class OrganisationProfile(models.Model):
     )
     lead_supervisory_authority = models.CharField(
         max_length=200, blank=True, help_text="The default lead supervisory authority (GDPR Art. 56), e.g. CNIL."
+    )
+    required_signoffs = models.JSONField(
+        default=default_required_signoffs,
+        blank=True,
+        help_text="Duties whose sign-off an incident report needs before it can be final.",
     )
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

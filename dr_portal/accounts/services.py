@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dr_portal.accounts.models import ApiToken, OrganisationProfile, ProcessorRelationship, Role, User
+from dr_portal.accounts.models import ApiToken, OrganisationProfile, ProcessorRelationship, Role, SignoffDuty, User
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
 
@@ -141,12 +141,25 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "privacy_officer_name",
     "privacy_officer_email",
     "public_contact",
+    "required_signoffs",
 )
 RELATIONSHIP_FIELDS: tuple[str, ...] = ("name", "kind", "agreement_reference", "breach_contact", "notice_hours")
 
 
 class OrganisationRefused(Refused):
     code = "organisation_refused"
+
+
+def _duties(value: Any) -> list[str]:
+    """The required sign-off duties as a sorted list without repeats; an unknown duty is refused."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise OrganisationRefused("Required sign-offs: give a list of duties.", code="bad_duties")
+    unknown = sorted(set(value) - set(SignoffDuty.values))
+    if unknown:
+        raise OrganisationRefused(
+            f"Required sign-offs: unknown duty {unknown[0]!r}; use {', '.join(SignoffDuty.values)}.", code="bad_duties"
+        )
+    return [duty for duty in SignoffDuty.values if duty in value]
 
 
 def _clean_text(value: Any) -> Any:
@@ -162,6 +175,8 @@ def organisation_update(*, changes: Mapping[str, Any], by: User) -> Organisation
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
         raise OrganisationRefused(f"Not a profile field: {', '.join(unknown)}.", code="unknown_field")
+    if "required_signoffs" in changes:
+        changes = {**changes, "required_signoffs": _duties(changes["required_signoffs"])}
     profile, _ = OrganisationProfile.objects.select_for_update().get_or_create(id=1)
     before = {name: getattr(profile, name) for name in changes}
     for name, value in changes.items():

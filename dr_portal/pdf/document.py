@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.safestring import SafeString
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent
 from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
+from dr_portal.pdf.trust import AUDIT_KEY_URL, CERTIFICATE_URL, audit_key_fingerprint, certificate_fingerprint
 
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
 TEMPLATE_VERSION = "2026.11-1"
@@ -217,6 +219,13 @@ def anchor_and_verify(*, first_seq: int | None) -> tuple[Anchor | None, Verifica
     return anchor_of(checkpoint), verification
 
 
+def _trusted(fingerprint: Callable[[], str]) -> str | None:
+    try:
+        return fingerprint()
+    except ImproperlyConfigured:
+        return None  # no signing identity configured: printed as not recorded
+
+
 def integrity_fields(doc: ReportDocument) -> list[Field]:
     """Document control and integrity: the same list for both reports (COMPLIANCE.md §1)."""
     c, a, v = doc.control, doc.anchor, doc.verification
@@ -265,6 +274,16 @@ def integrity_fields(doc: ReportDocument) -> list[Field]:
             "a file cannot contain its own hash",
         ),
         Field("signature", "Signature", "PAdES B-B (certification, no changes permitted), this file"),
+        Field(
+            "signing_certificate_sha256",
+            f"Signing certificate SHA-256 (public, {CERTIFICATE_URL})",
+            _trusted(certificate_fingerprint),
+        ),
+        Field(
+            "audit_key_sha256",
+            f"Audit-log public key SHA-256 (public, {AUDIT_KEY_URL})",
+            _trusted(audit_key_fingerprint),
+        ),
         Field("retention_until", "Retain until", c.retention_until),
         Field("legal_hold", "Legal hold", c.legal_hold),
     ]

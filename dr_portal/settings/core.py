@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "incidents",
     "incidents.runs",
     "incidents.paging",
+    "incidents.compliance",
     "incidents.restoretests",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dr_portal.pdf.document import EventRef, Field, ReportDocument, Section, Table
-from dr_portal.pdf.formatting import day, person, ts, yes_no
+from dr_portal.pdf.formatting import day, ts, yes_no
 from incidents.models import ActionItem, IncidentAsset, Review
 
 
@@ -97,23 +97,4 @@ def lessons_section(review: Review | None, items: list[ActionItem]) -> Section:
                 empty="No CAPA items.",
             )
         ],
-    )
-
-
-def signoff_section(review: Review | None) -> Section:
-    signed = review is not None and review.is_signed_off
-    rows = [
-        [
-            "Incident Commander (review sign-off)",
-            person(review.signed_off_by) if signed and review else None,
-            ts(review.signed_off_at) if signed and review else None,
-            "recorded in the audit log" if signed else None,
-        ],
-        ["Security Officer", None, None, None],
-        ["DPO", None, None, None],
-        ["Compliance", None, None, None],
-        ["Legal", None, None, None],
-    ]
-    return Section(
-        "signoff", "Sign-off", tables=[Table("signoff", "Sign-off", ["Role", "Name", "Date", "Signature"], rows)]
     )

@@ -18,11 +18,15 @@ from dr_portal.pdf.document import (
 from dr_portal.pdf.organisation import organisation_fields, processors_table
 from dr_portal.pdf.wording import report_classification
 from incidents.assessments import incident_assessment
+from incidents.compliance.notices import incident_notifications
+from incidents.compliance.register import breach_entry
+from incidents.compliance.signoffs import signoff_status
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
-from incidents.reports.closing import evidence_section, lessons_section, signoff_section
+from incidents.reports.closing import evidence_section, lessons_section
+from incidents.reports.filed import notices_table, register_section, signoff_section, time_flags_table
 from incidents.reports.identification import identification_section, roles_section
-from incidents.reports.notifications import contacts_section, notifications_section, register_section
+from incidents.reports.notifications import contacts_section, notifications_section
 from incidents.reports.restoration import restoration_section
 from incidents.reports.summary import summary_section
 from incidents.reports.timeline import event_summary, timeline_section
@@ -52,7 +56,8 @@ def incident_report_document(
     board = incident_board(incident=incident, now=now)
     profile = organisation_profile()
     answers = {a.question.key: a for a in incident_assessment(incident=incident)}
-    draft = not incident.is_closed
+    signoffs = signoff_status(incident=incident)
+    draft = not (incident.is_closed and signoffs.complete)
     holders = sorted({a.user.username for a in assignments if a.relieved_at is None})
     control = Control(
         report_id=report_id,
@@ -84,20 +89,28 @@ def incident_report_document(
             "status": incident.status,
         },
     )
+    notifications = notifications_section(incident, filings, board)
+    notifications.tables.insert(0, notices_table(incident_notifications(incident=incident)))
+    identification = identification_section(incident, events, links)
+    identification.tables.append(time_flags_table(incident))
     doc.sections = [
         Section(
             "control",
             "Document control and integrity",
             intro=(
-                "DRAFT: the incident is not closed, so facts may still change; a later version supersedes this one."
+                (
+                    "DRAFT: the incident is not closed, so facts may still change; a later version supersedes this one."
+                    if not incident.is_closed
+                    else "DRAFT: required sign-offs are missing (see Sign-off); a later version supersedes this one."
+                )
                 if draft
-                else "Final: the incident is closed."
+                else "Final: the incident is closed and every required sign-off is present."
             ),
             fields=[*integrity_fields(doc), *organisation_fields(profile)],
             tables=[processors_table(processor_relationships())],
         ),
         summary_section(incident, board, answers),
-        identification_section(incident, events, links),
+        identification,
         roles_section(assignments, events),
         timeline_section(refs),
         technical_section(incident, review, links, answers),
@@ -105,11 +118,11 @@ def incident_report_document(
         consequences_section(answers),
         measures_section(events, items, answers),
         restoration_section(incident, links, doc),
-        notifications_section(incident, filings, board),
+        notifications,
         contacts_section(assignments, profile),
         evidence_section(links, refs, doc),
         lessons_section(review, items),
-        signoff_section(review),
-        register_section(incident, filings, items),
+        signoff_section(review, signoffs),
+        register_section(incident, breach_entry(incident), items),
     ]
     return doc

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dr_portal.accounts.models import OrganisationProfile
 from dr_portal.pdf.document import Field, Section, Table
-from dr_portal.pdf.formatting import person, ts, yes_no
+from dr_portal.pdf.formatting import person, ts
 from incidents.clocks import ClockBoard
-from incidents.models import ActionItem, Filing, Incident, IncidentRole, Regime, RoleAssignment
+from incidents.models import Filing, Incident, IncidentRole, Regime, RoleAssignment
 from incidents.selectors import incident_delay_reasons
 
 REGISTER_ROWS: list[tuple[str, str]] = [
@@ -115,31 +115,6 @@ def contacts_section(assignments: list[RoleAssignment], profile: OrganisationPro
                 "public_contact",
                 "Toll-free number / email / website / postal address given to individuals",
                 profile.public_contact.strip() or None,
-            ),
-        ],
-    )
-
-
-def register_section(incident: Incident, filings: list[Filing], items: list[ActionItem]) -> Section:
-    notified = any(f.regime == Regime.GDPR_33 for f in filings)
-    breach = incident.personal_data or incident.special_categories
-    return Section(
-        "register",
-        "Art. 33(5) breach-register entry",
-        fields=[
-            Field("register_facts", "Facts", incident.summary or incident.title),
-            Field("register_breach", "Personal-data breach", yes_no(breach)),
-            Field("register_effects", "Effects", None),
-            Field("register_remedial", "Remedial action", "; ".join(i.title for i in items) or None),
-            Field(
-                "register_notified",
-                "Notified to the supervisory authority",
-                yes_no(notified) if breach else "not applicable",
-            ),
-            Field(
-                "register_reasoning",
-                "Reasoning for not notifying",
-                None if breach and not notified else ("notified" if notified else "no personal data involved"),
             ),
         ],
     )

@@ -9,15 +9,28 @@ from dr_portal.pdf.document import Field, ReportDocument, Section, Table
 from dr_portal.pdf.formatting import achieved_of_target, duration, duration_seconds, ts
 from dr_portal.pdf.wording import NPRM, NPRM_BACKUP_AGE, NPRM_RESTORE
 from incidents.models import Incident, IncidentAsset
+from incidents.reports.run_evidence import (
+    certificate_table,
+    failover_facts,
+    failovers_summary,
+    failovers_table,
+    integrity_table,
+    service_restored_from_runs,
+)
 from incidents.runs.models import RecoveryRun
 from incidents.runs.selectors import runs_for_incident
+from inventory.models import RecoveryPoint
 from inventory.selectors import point_newest_good_before
 
 
 def restoration_section(incident: Incident, links: list[IncidentAsset], doc: ReportDocument) -> Section:
     start = incident.started_at or incident.detected_at or incident.declared_at
-    restore_time = incident.restored_at - start if incident.restored_at and start else None
     runs = runs_for_incident(incident=incident)
+    switches = failover_facts(runs)
+    # A run that verified the service is the evidence of "restored" when nobody recorded the time by hand.
+    restored_at = incident.restored_at or service_restored_from_runs(runs)
+    restored_note = "" if incident.restored_at else "from the recovery run that verified the service"
+    restore_time = restored_at - start if restored_at and start else None
     # Per asset, the newest run that measured an RTO for it: what the restore achieved.
     measured_by: dict[int, RecoveryRun] = {}
     for run in runs:
@@ -44,7 +57,7 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
                 str(point.public_id) if point else None,
                 ts(point.data_as_of) if point else None,
                 duration(age),
-                ts(point.immutable_until) if point and point.immutable_until else None,
+                _immutable(point),
                 (point.manifest_sha256[:16] if point and point.manifest_sha256 else None),
                 measured.reference if measured else None,
                 duration_seconds(measured.achieved_rto_seconds) if measured else None,
@@ -98,14 +111,14 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
         intro="GDPR Art. 32(1)(c); HIPAA §164.308(a)(7)(ii)(B)-(C).",
         fields=[
             Field("outage_start", "Outage start used (start, else detected, else declared)", ts(start)),
-            Field("service_restored", "Service restored", ts(incident.restored_at)),
+            Field("service_restored", "Service restored", ts(restored_at), note=restored_note),
             Field(
                 "incident_rto",
                 "Incident-level time to restore (start → service restored)",
                 duration(restore_time),
             ),
             Field("recovery_runs", "Recovery runs", len(runs)),
-            Field("failovers", "Failovers (approvals, two-person rule, lag)", None),
+            Field("failovers", "Failovers (approvals, two-person rule)", failovers_summary(switches)),
             Field("emergency_mode", "Emergency-mode operation (activated / deactivated)", None),
             Field("ai_rollback", "Model / config version rolled back to; evidence snapshot hash", None),
             Field("ai_validation", "Validation after restore (eval results)", None),
@@ -151,5 +164,16 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
                 rows,
                 empty="No assets are linked to this incident.",
             ),
+            failovers_table(switches),
+            integrity_table(runs),
+            certificate_table(runs),
         ],
     )
+
+
+def _immutable(point: RecoveryPoint | None) -> str | None:
+    if point is None:
+        return None
+    if not point.vault.worm_capable:
+        return "not applicable — the vault cannot lock"
+    return ts(point.immutable_until) if point.immutable_until else "not locked"

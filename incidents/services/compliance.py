@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditEvent
-from incidents.clocks import ClockState, incident_clocks
+from incidents.clocks import CLOCK_PREFETCH, ClockState, clock_inputs, incident_clocks
 from incidents.models import DelayReason, Filing, FilingPhase, Incident, Regime
 from incidents.services.common import IncidentRefused, lock, record
 from incidents.services.outbound import notify
@@ -18,7 +18,7 @@ REASON_MIN = 10
 
 
 def _board(incident: Incident, now: datetime):  # type: ignore[no-untyped-def]
-    return incident_clocks(incident, filings=incident.filings.all(), reasons=incident.delay_reasons.all(), now=now)
+    return incident_clocks(incident, now=now, **clock_inputs(incident))
 
 
 @transaction.atomic
@@ -102,7 +102,7 @@ def deadlines_scan(*, now: datetime | None = None) -> list[str]:
     """Notify once per clock when it becomes due soon, and once more if it is missed."""
     now = now or timezone.now()
     sent: list[str] = []
-    candidates = Incident.objects.not_closed().with_regulated_data().prefetch_related("filings", "delay_reasons")
+    candidates = Incident.objects.not_closed().with_regulated_data().prefetch_related(*CLOCK_PREFETCH)
     for incident in candidates:
         for clock in _board(incident, now).clocks:
             if clock.state not in (ClockState.DUE_SOON, ClockState.OVERDUE) or clock.due_at is None:

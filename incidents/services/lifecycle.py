@@ -12,6 +12,7 @@ from django.utils import timezone
 from dr_portal.accounts.access import has_role_perm
 from dr_portal.accounts.models import Role, User
 from incidents.access import ROLE_REQUIRES
+from incidents.compliance.obligations import refuse_close_while_assessments_owed
 from incidents.models import (
     TRANSITIONS,
     ActionItem,
@@ -203,6 +204,7 @@ def incident_transition(
                 f"{locked.reference} has {len(blocking)} open critical action item{'s' if len(blocking) > 1 else ''} "
                 f"({'; '.join(blocking)}); finish or drop them before closing."
             )
+        refuse_close_while_assessments_owed(locked)
     now = timezone.now()
     locked.status = to
     fields = ["status", "updated_at"]

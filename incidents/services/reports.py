@@ -26,6 +26,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
 from dr_portal.queue import send_now, send_on_commit
+from incidents.compliance.signoffs import refuse_final_without_signoffs, signoff_status
 from incidents.models import GeneratedReport, Incident, ReportKind, ReportStatus
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,15 @@ def report_request(
     incident: Incident | None = None,
     period_first: date | None = None,
     period_last: date | None = None,
+    final: bool = False,
 ) -> GeneratedReport:
-    """Queue a report. The caller has checked that `by` may see `incident` (access layer)."""
+    """Queue a report. The caller has checked that `by` may see `incident` (access layer).
+
+    An incident report is a draft until the incident is closed and every sign-off the
+    organisation requires is present; asking for `final` before then is refused.
+    """
     now = timezone.now()
+    signed = True  # only incident reports need sign-offs
     if kind == ReportKind.INCIDENT:
         if incident is None:
             raise ReportRefused("Choose the incident to report on.")
@@ -81,6 +88,11 @@ def report_request(
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         version = GeneratedReport.objects.filter(incident=incident).count() + 1
         period_first = period_last = None
+        signed = signoff_status(incident=incident).complete
+        if final and not incident.is_closed:
+            raise ReportRefused(f"{incident.reference} is not closed; its report can only be a draft.")
+        if final:
+            refuse_final_without_signoffs(incident)
     elif kind == ReportKind.READINESS:
         if period_first is None or period_last is None:
             raise ReportRefused("Give the first and last day of the period.")
@@ -105,7 +117,7 @@ def report_request(
         period_first=period_first,
         period_last=period_last,
         version=version,
-        draft=bool(incident is not None and not incident.is_closed),
+        draft=bool(incident is not None and not (incident.is_closed and signed)),
         requested_by=by,
         requested_at=now,
         stage="waiting for a worker",

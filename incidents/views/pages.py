@@ -21,6 +21,8 @@ from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
 from incidents.cockpit.roles import role_candidates
 from incidents.cockpit.timeline import timeline_rows
+from incidents.compliance.obligations import active_needing_assessment, needing_assessment
+from incidents.compliance.views import incident_panel
 from incidents.forms import (
     ActionItemForm,
     DeclareForm,
@@ -77,6 +79,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             "incidents": incidents_chart(),
             "backups": backups_chart() if can(request.user, Perm.VIEW_INVENTORY) else None,
         },
+        "owed_assessments": needing_assessment(active_needing_assessment()),
     }
     return render(request, "dashboard.html", context)
 
@@ -102,6 +105,7 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rows": incident_rows(page.object_list),
         "query": query.urlencode(),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
+        "owed_assessments": needing_assessment(active_needing_assessment()),
     }
     return render(request, "incidents/index.html", context)
 
@@ -190,6 +194,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "statuses": IncidentStatus,
         "incident_runs": run_list(incident=incident),
         "can_start_run": incident.is_open and can(request.user, Perm.COMMAND_INCIDENTS),
+        "compliance": incident_panel(incident=incident, user=request.user),
     }
     return render(request, "incidents/detail.html", context)
 

@@ -24,7 +24,8 @@ def test_admin_fills_in_the_profile_and_one_event_records_the_change(
     response = client.post(
         "/accounts/organisation/",
         {"legal_name": "Acme Health SAS", "dpo_name": "Dana Protect", "dpo_phone": "+33 1 23 45 67 89",
-         "gdpr_role": "controller", "lead_supervisory_authority": "CNIL"},
+         "gdpr_role": "controller", "lead_supervisory_authority": "CNIL",
+         "required_signoffs": ["incident_commander", "compliance_officer"]},
     )  # fmt: skip
     assert response.status_code == 302
     profile = OrganisationProfile.objects.get()

@@ -13,6 +13,7 @@ from dr_portal.accounts.services import token_issue
 from incidents.models import Incident, IncidentStatus
 from incidents.services import note_add
 from tests.db_state import nothing_changes
+from tests.factories import decide_mandatory_assessments
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +80,7 @@ def test_role_to_someone_without_permission_is_a_409(commander, viewer, incident
 
 def test_note_on_closed_incident_is_a_409(commander, incident) -> None:
     client = api(commander)
+    decide_mandatory_assessments(incident, commander)
     for to in ("investigating", "resolved", "closed"):
         post(client, base(incident) + "transition/", {"to": to})
     incident.refresh_from_db()

@@ -24,7 +24,7 @@ from incidents.services import (
     role_relieve,
     severity_suggest,
 )
-from tests.factories import AssetFactory
+from tests.factories import AssetFactory, decide_mandatory_assessments
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,8 @@ def events(incident: Incident) -> list[str]:
 
 def walk(incident: Incident, by, *states: str) -> Incident:
     for state in states:
+        if state == "closed":
+            decide_mandatory_assessments(incident, by)
         incident = incident_transition(incident=incident, to=state, by=by)
     return incident
 
@@ -160,6 +162,7 @@ def test_closing_with_open_critical_action_items_is_refused(incident, commander,
         incident=incident, title="Rotate the leaked key", kind="corrective", owner=oncall, by=commander, critical=True
     )
     action_item_add(incident=incident, title="Write a runbook", kind="preventive", owner=oncall, by=commander)
+    decide_mandatory_assessments(incident, commander)
     with pytest.raises(IncidentRefused, match=r"open critical action item \(Rotate the leaked key\)"):
         incident_transition(incident=incident, to="closed", by=commander)
     assert Incident.objects.get(pk=incident.pk).status == IncidentStatus.RESOLVED

@@ -12,6 +12,7 @@ from django.utils import timezone
 from dr_portal.audit.models import AuditEvent
 from incidents.models import ActionItem, Incident, IncidentStatus
 from incidents.services import incident_update_facts, note_add
+from tests.factories import decide_mandatory_assessments
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,9 @@ def test_commander_runs_an_incident_end_to_end_in_the_browser(client_for, comman
     client_for(oncall).post(f"/incidents/action-items/{item.public_id}/status/", {"status": "done"})
     client.post(detail_url(incident, "review/"), {"root_cause": "A bad feature push", "went_well": "Fast rollback"})
     client.post(detail_url(incident, "review/sign-off/"))
+    owed = client.post(detail_url(incident, "status/"), {"to": "closed"}, follow=True).content.decode()
+    assert "cannot close before its mandatory assessments" in owed
+    decide_mandatory_assessments(incident, commander)
     client.post(detail_url(incident, "status/"), {"to": "closed"})
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.CLOSED

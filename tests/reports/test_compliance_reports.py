@@ -36,7 +36,14 @@ from incidents.services import (
 from incidents.services.reports import report_build, report_path, report_request, reports_reconcile
 from inventory.models import Asset
 from tests.broker import BrokerQueue
-from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
+from tests.factories import (
+    AssetFactory,
+    BackupFactory,
+    RecoveryPointFactory,
+    RecoveryPolicyFactory,
+    decide_mandatory_assessments,
+    sign_required,
+)
 from tests.reports.conftest import page_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +101,10 @@ def closed_incident(commander: User, compliance: User, assets: list[Asset]) -> I
         incident_transition(incident=incident, to=status, by=commander)
     review_save(incident=incident, changes={"root_cause": "Promotion skipped the eval gate."}, by=commander)
     review_sign_off(incident=incident, by=commander)
-    return incident_transition(incident=incident, to="closed", by=commander)
+    decide_mandatory_assessments(incident, commander)
+    closed = incident_transition(incident=incident, to="closed", by=commander)
+    sign_required(closed, commander, compliance)
+    return closed
 
 
 def reading_order(path: Path) -> str:
@@ -617,7 +627,7 @@ def test_incident_report_prints_assessed_determinations_with_who_when_why_and_th
     answered = (
         AuditEvent.objects.filter(action="incident.assessment_answered")
         .payload_matches(question="gdpr.personal_data")
-        .get()
+        .latest("seq")
     )
     assert fields["gdpr_breach"]["value"] == "Yes" and fields["gdpr_breach"]["seq"] == answered.seq
     assert "rationale: The scores table holds customer names." in fields["gdpr_breach"]["note"]

@@ -1,0 +1,27 @@
+"""Forms of the notification register and the sign-off block."""
+
+from __future__ import annotations
+
+from django import forms
+
+from dr_portal.accounts.models import SignoffDuty
+from incidents.compliance.models import RecipientKind, SignoffDecision
+from incidents.models import FilingPhase
+
+
+class NotificationForm(forms.Form):
+    kind = forms.ChoiceField(label="Recipient kind", choices=RecipientKind.choices)
+    phase = forms.ChoiceField(choices=FilingPhase.choices, initial=FilingPhase.INITIAL)
+    recipient = forms.CharField(max_length=200, help_text="e.g. CNIL, HHS OCR, 1,240 patients, Acme Health (CE)")
+    channel = forms.CharField(max_length=100, help_text="Portal, email, first-class mail, press release…")
+    sent_at = forms.DateTimeField(label="Sent (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    count_notified = forms.IntegerField(label="People notified", required=False, min_value=0)
+    reference = forms.CharField(max_length=200, required=False)
+    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    attachment = forms.FileField(required=False, help_text="The notice as sent (PDF, letter, email), at most 5 MiB.")
+
+
+class SignoffForm(forms.Form):
+    duty = forms.ChoiceField(choices=SignoffDuty.choices)
+    decision = forms.ChoiceField(choices=SignoffDecision.choices, initial=SignoffDecision.SIGNED)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required to refuse.")

@@ -1,0 +1,140 @@
+"""Evidence the recovery runs hold, for the incident report: failovers and their approvals, restore integrity
+checks, and each run's signed recovery-equivalence certificate as a checklist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dr_portal.pdf.document import Table
+from dr_portal.pdf.formatting import duration, ts
+from incidents.runs.certificate.selectors import run_certificate
+from incidents.runs.models import Decision, RecoveryRun, StepRun
+from inventory.models import StepKind
+
+SWITCH_KINDS = (StepKind.FAILOVER, StepKind.DEGRADE)
+CHECK_KINDS = (StepKind.RESTORE, StepKind.VERIFY)
+
+
+@dataclass(frozen=True)
+class FailoverFact:
+    step: StepRun
+    approvers: list[str]
+    two_person: bool
+    approved_at: datetime | None
+
+
+def failover_facts(runs: list[RecoveryRun]) -> list[FailoverFact]:
+    steps = (
+        StepRun.objects.filter(run__in=runs, kind__in=SWITCH_KINDS)
+        .select_related("run", "asset", "approval_requested_by")
+        .prefetch_related("approvals__approver")
+        .order_by("run__created_at", "pk")
+    )
+    facts = []
+    for step in steps:
+        approvals = [a for a in step.approvals.all() if a.decision == Decision.APPROVE]
+        names = sorted({a.approver.username for a in approvals})
+        requester = step.approval_requested_by.username if step.approval_requested_by else None
+        # Two people: whoever asked, and at least the quorum of others, none of them the asker.
+        two_person = requester is not None and requester not in names and len(names) >= max(1, step.approval_quorum)
+        approved_at = max((a.created_at for a in approvals), default=None)
+        facts.append(FailoverFact(step, names, two_person, approved_at))
+    return facts
+
+
+def failovers_summary(facts: list[FailoverFact]) -> str:
+    if not facts:
+        return "not applicable — no run switched traffic"
+    ok = sum(1 for f in facts if f.two_person)
+    return f"{len(facts)} switch step(s); two-person rule satisfied on {ok} of {len(facts)}"
+
+
+def failovers_table(facts: list[FailoverFact]) -> Table:
+    rows = []
+    for f in facts:
+        s = f.step
+        wait = f.approved_at - s.approval_requested_at if f.approved_at and s.approval_requested_at else None
+        rows.append(
+            [
+                s.run.reference,
+                s.get_kind_display(),
+                s.asset.name if s.asset else None,
+                s.approval_requested_by.username if s.approval_requested_by else None,
+                ts(s.approval_requested_at),
+                ", ".join(f.approvers) or "none",
+                "yes" if f.two_person else "no",
+                duration(wait),
+                ts(s.finished_at),
+                s.get_state_display(),
+            ]
+        )
+    return Table(
+        "failovers",
+        "Failovers: requests, approvals and the two-person rule",
+        ["Run", "Step", "Asset", "Requested by", "Requested", "Approved by", "Two-person", "Time to approve",
+         "Executed", "Outcome"],
+        rows,
+        empty="No run switched traffic (no failover or degrade step).",
+    )  # fmt: skip
+
+
+def integrity_table(runs: list[RecoveryRun]) -> Table:
+    steps = (
+        StepRun.objects.filter(run__in=runs, kind__in=CHECK_KINDS)
+        .select_related("run", "asset")
+        .order_by("run__created_at", "pk")
+    )
+    rows = []
+    for s in steps:
+        evidence = s.evidence or {}
+        files = evidence.get("files_verified") or evidence.get("files")
+        method = "SHA-256 of every file against the point's manifest" if s.kind == StepKind.RESTORE else "verify step"
+        rows.append(
+            [
+                s.run.reference,
+                s.get_kind_display(),
+                s.asset.name if s.asset else None,
+                method,
+                files if isinstance(files, int) else None,
+                s.get_state_display(),
+                ts(s.finished_at),
+            ]
+        )
+    return Table(
+        "integrity",
+        "Integrity checks of restored data",
+        ["Run", "Step", "Asset", "Method", "Files verified", "Result", "Finished"],
+        rows,
+        empty="No run restored or verified data.",
+    )
+
+
+def certificate_table(runs: list[RecoveryRun]) -> Table:
+    rows = []
+    for run in runs:
+        cert = run_certificate(run=run)
+        if cert is None:
+            continue
+        for asset in cert["body"]["assets"]:
+            for check in asset["checks"]:
+                rows.append(
+                    [
+                        run.reference,
+                        asset.get("name") or asset.get("asset"),
+                        check["label"],
+                        f"{check['mark']} {check['status_label']}",
+                        f"{cert['verdict']} (key {cert['key_id']}, {ts(cert['issued_at'])})",
+                    ]
+                )
+    return Table(
+        "certificates",
+        "Recovery-equivalence certificates (signed by the audit key; check with certificate_verify)",
+        ["Run", "Asset", "Check", "Result", "Certificate"],
+        rows,
+        empty="No run issued a recovery-equivalence certificate.",
+    )
+
+
+def service_restored_from_runs(runs: list[RecoveryRun]) -> datetime | None:
+    return min((r.service_verified_at for r in runs if r.service_verified_at), default=None)

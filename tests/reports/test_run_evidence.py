@@ -1,0 +1,78 @@
+"""Item 5: the incident report takes restoration evidence from the recovery runs — service restored, failovers
+with their approvers and the two-person rule, integrity checks — and never prints "immutable until" for a vault
+that cannot lock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.pdf.document import Control, ReportDocument
+from incidents.reports.restoration import restoration_section
+from incidents.runs.models import Approval
+from incidents.selectors import incident_assets
+from incidents.services import incident_declare
+from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryRunFactory, StepRunFactory, VaultFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _doc() -> ReportDocument:
+    control = Control(
+        report_id="RPT-T", kind="incident", title="t", subtitle="s", version=1, status="draft",
+        generated_at=timezone.now(), generated_by="t", generated_by_id=None, classification="c", distribution="d",
+        retention_until="2033-01-01", legal_hold=None,
+    )  # fmt: skip
+    return ReportDocument(control=control, sections=[])
+
+
+def test_a_run_with_two_approvals_fills_restored_failovers_and_the_two_person_rule(
+    commander: User, oncall: User, oncall2: User
+) -> None:
+    now = timezone.now()
+    plain = VaultFactory.create(worm_capable=False)
+    asset = AssetFactory.create(name="scoring", vault=plain)
+    RecoveryPointFactory.create(asset=asset, vault=plain, data_as_of=now - timedelta(hours=5),
+                                immutable_until=now + timedelta(days=30))  # fmt: skip
+    incident = incident_declare(title="Region down", category="availability", assets=[asset], by=commander,
+                                commander=commander, started_at=now - timedelta(hours=3))  # fmt: skip
+    run = RecoveryRunFactory.create(incident=incident, mode="recovery", outage_started_at=now - timedelta(hours=3),
+                                    service_verified_at=now - timedelta(hours=1))  # fmt: skip
+    step = StepRunFactory.create(run=run, kind="failover", asset=asset, title="Switch to the alternate",
+                                 approval_quorum=2, approval_requested_by=commander,
+                                 approval_requested_at=now - timedelta(hours=2), state="succeeded",
+                                 finished_at=now - timedelta(minutes=100))  # fmt: skip
+    for approver, minutes in ((oncall, 115), (oncall2, 110)):
+        Approval.objects.create(step=step, approver=approver, decision="approve", comment="ok", round=1,
+                                digest="0" * 64, created_at=now - timedelta(minutes=minutes),
+                                expires_at=now)  # fmt: skip
+    StepRunFactory.create(run=run, kind="restore", asset=asset, state="succeeded", evidence={"files_verified": 12})
+    section = restoration_section(incident, incident_assets(incident=incident), _doc())
+    fields = {f.key: f for f in section.fields}
+    assert fields["service_restored"].value is not None and "recovery run" in fields["service_restored"].note
+    assert fields["incident_rto"].value == "2h 00m"
+    assert fields["failovers"].value == "1 switch step(s); two-person rule satisfied on 1 of 1"
+    tables = {t.key: t for t in section.tables}
+    (row,) = tables["failovers"].rows
+    assert (
+        row[3] == commander.username
+        and row[5] == ", ".join(sorted([oncall.username, oncall2.username]))
+        and row[6] == "yes"
+    )
+    assert tables["integrity"].rows[0][4] == 12
+    restore_row = tables["restore"].rows[0]
+    assert restore_row[7] == "not applicable — the vault cannot lock"
+
+
+def test_an_approver_who_also_asked_breaks_the_two_person_rule(commander: User) -> None:
+    incident = incident_declare(title="Switch", category="availability", assets=[], by=commander, commander=commander)
+    run = RecoveryRunFactory.create(incident=incident)
+    step = StepRunFactory.create(run=run, kind="failover", approval_quorum=1, approval_requested_by=commander,
+                                 approval_requested_at=timezone.now())  # fmt: skip
+    Approval.objects.create(step=step, approver=commander, decision="approve", comment="mine", round=1,
+                            digest="0" * 64, expires_at=timezone.now())  # fmt: skip
+    section = restoration_section(incident, [], _doc())
+    assert {t.key: t for t in section.tables}["failovers"].rows[0][6] == "no"
