@@ -134,8 +134,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    # The per-address limit first: nothing, not even a second factor, gets past it.
     "dr_portal.accounts.lockout.AddressLimitBackend",
+    "dr_portal.accounts.lockout.SecondFactorLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -161,6 +162,7 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dr_portal.accounts.views.locked_out"
 AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "otp"]
 
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "DR Portal")
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
@@ -343,9 +345,9 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
 RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
-# Where smoke and wait checks may connect (incidents/runs/fetch.py): public addresses, plus these
-# networks (CIDR or single addresses) and host names. Private, link-local and reserved addresses are
-# refused unless listed here; loopback is allowed only with DEBUG on.
+# Where outbound HTTP may connect (dr_portal/outbound.py: checks, traffic drivers, webhooks): public
+# addresses, plus these networks (CIDR or single addresses) and host names. Private, link-local and
+# reserved addresses are refused unless listed here; loopback is allowed only with DEBUG on.
 CHECK_ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
 for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
     try:
