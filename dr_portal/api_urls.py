@@ -8,10 +8,11 @@ from rest_framework.routers import SimpleRouter
 from dr_portal.accounts import api as accounts_api
 from dr_portal.accounts import api_organisation
 from incidents import api as incidents_api
-from incidents import api_assessments, api_inbox, api_intake, api_reports
+from incidents import api_assessments, api_drills, api_inbox, api_intake, api_reports
 from incidents.runs import api as runs_api
 from incidents.runs import api_traffic
 from inventory import api as inventory_api
+from inventory import api_estate
 
 app_name = "api"
 
@@ -32,13 +33,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^intake/generic/?$", api_intake.generic, name="intake-generic"),
     path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),
-    path("drills/", incidents_api.drill_create, name="drill-create"),
-    path("drills/schedules/", incidents_api.drill_schedules, name="drill-schedules"),
-    path("inventory/readiness/", inventory_api.readiness, name="inventory-readiness"),
-    path("inventory/readiness/summary/", inventory_api.readiness_summary, name="inventory-readiness-summary"),
-    path("inventory/blast-radius/", inventory_api.blast_radius_view, name="inventory-blast-radius"),
-    path("inventory/import/", inventory_api.import_view, name="inventory-import"),
-    path("inventory/export/", inventory_api.export_view, name="inventory-export"),
+    path("drills/", api_drills.drill_create, name="drill-create"),
+    path("drills/schedules/", api_drills.drill_schedules, name="drill-schedules"),
+    path("inventory/readiness/", api_estate.readiness, name="inventory-readiness"),
+    path("inventory/readiness/summary/", api_estate.readiness_summary, name="inventory-readiness-summary"),
+    path("inventory/blast-radius/", api_estate.blast_radius_view, name="inventory-blast-radius"),
+    path("inventory/import/", api_estate.import_view, name="inventory-import"),
+    path("inventory/export/", api_estate.export_view, name="inventory-export"),
     path("runs/traffic/<str:asset_id>/", api_traffic.traffic_route, name="runs-traffic"),
     path("runs/golden-sets/<str:asset_id>/", api_traffic.golden_sets, name="runs-golden-sets"),
     path("runs/certificates/<str:run_id>/", api_traffic.certificate, name="runs-certificate"),

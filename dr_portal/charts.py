@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -257,3 +257,100 @@ def backup_age_vs_rpo_chart(
     """Age of each asset's newest good backup against its RPO; amber from 80 % of it."""
     bars = _measured_bars(items, warn_at=0.8, missing="no good backup")
     return bar_chart(bars, title=title, markers=[(0.8, "80 %"), (1.0, "RPO")], cap=cap)
+
+
+# --- Trend: one value per day over a window -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: Sequence[tuple[date, float]]  # oldest first; missing days are gaps in the line
+    tone: str = "ok"
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    end: date,
+    days: int = 90,
+    top: float = 100.0,
+    width: int = 720,
+    height: int = 200,
+    guides: Sequence[float] = (50, 80),
+) -> SafeString:
+    """Daily values of one or more series over the last `days` days, from 0 to `top`."""
+    left, right, upper, lower = 34, 110, 14, 24
+    plot_w, plot_h = width - left - right, height - upper - lower
+    start = end - timedelta(days=days - 1)
+
+    def xy(day: date, value: float) -> tuple[float, float]:
+        x = left + plot_w * max(0, (day - start).days) / max(1, days - 1)
+        y = upper + plot_h * (1 - min(max(value, 0), top) / top)
+        return round(x, 1), round(y, 1)
+
+    parts = [
+        _svg(
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#d5dae3"/><text x="{}" y="{}" font-size="10" '
+            'text-anchor="end" fill="#5d6678">{}</text>',
+            left,
+            left + plot_w,
+            xy(start, g)[1],
+            xy(start, g)[1],
+            left - 4,
+            xy(start, g)[1] + 3,
+            _num(float(g)),
+        )
+        for g in (0, *guides, top)
+    ]
+    parts.append(
+        _svg(
+            '<text x="{}" y="{}" font-size="10" fill="#5d6678">{}</text>'
+            '<text x="{}" y="{}" font-size="10" text-anchor="end" fill="#5d6678">{}</text>',
+            left,
+            height - 6,
+            start.strftime("%d %b"),
+            left + plot_w,
+            height - 6,
+            end.strftime("%d %b"),
+        )
+    )
+    for index, one in enumerate(series):
+        colour = COLOURS.get(one.tone, COLOURS["none"])
+        runs: list[list[tuple[float, float]]] = []
+        previous: date | None = None
+        for day, value in one.points:
+            if day < start or day > end:
+                continue
+            if previous is None or (day - previous).days > 1:
+                runs.append([])
+            runs[-1].append(xy(day, value))
+            previous = day
+        for run in runs:
+            if len(run) == 1:
+                parts.append(_svg('<circle cx="{}" cy="{}" r="2.5" fill="{}"/>', run[0][0], run[0][1], colour))
+            else:
+                path = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
+                parts.append(_svg('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', path, colour))
+        if one.points:
+            last = one.points[-1]
+            parts.append(
+                _svg(
+                    '<text x="{}" y="{}" font-size="11" fill="{}">{} {}</text>',
+                    left + plot_w + 6,
+                    upper + 12 + 14 * index,
+                    colour,
+                    one.label[:14],
+                    _num(float(last[1])),
+                )
+            )
+    return _svg(
+        '<svg class="chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
+        width,
+        height,
+        title,
+        title,
+        SafeString("".join(parts)),
+    )

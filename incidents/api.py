@@ -15,44 +15,49 @@ from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dr_portal.accounts.models import User
-from dr_portal.api_request import BIGINT_MAX, INT_MAX, request_user, validated
-from incidents.access import (
-    access_action_item_by_id,
-    access_drills,
-    access_incident_by_id,
-    access_incidents,
+from dr_portal.api_request import request_user, validated
+from incidents.access import access_action_item_by_id, access_incident_by_id, access_incidents
+from incidents.api_serializers import (
+    ActionItemIn,
+    ActionItemOut,
+    ActionStatusIn,
+    AssetsIn,
+    AssignmentOut,
+    ClockOut,
+    DeclareIn,
+    DelayIn,
+    DrillOutcomeIn,
+    EntryOut,
+    FactsIn,
+    FilingIn,
+    FilingOut,
+    IncidentListOut,
+    IncidentOut,
+    NoteIn,
+    PinIn,
+    RelieveIn,
+    ReviewIn,
+    ReviewOut,
+    RoleIn,
+    SeverityIn,
+    TransitionIn,
 )
-from incidents.clocks import Clock
 from incidents.models import (
     ActionItem,
-    ActionKind,
-    ActionStatus,
-    Category,
-    DrillOutcome,
     Filing,
-    FilingPhase,
     Incident,
     IncidentKind,
-    IncidentRole,
-    IncidentStatus,
     Note,
-    Regime,
     Review,
     Severity,
 )
 from incidents.selectors import (
     TIMELINE_KINDS,
     IncidentFilters,
-    current_roles,
-    drill_plan,
     incident_action_items,
-    incident_assets,
     incident_board,
     incident_list,
     role_history,
-    suggested_assets,
-    timeline_kind_of,
     timeline_page,
 )
 from incidents.services import (
@@ -60,8 +65,6 @@ from incidents.services import (
     action_item_set_status,
     delay_reason_record,
     drill_outcome_record,
-    drill_schedule_set,
-    drill_start,
     filing_record,
     incident_add_assets,
     incident_declare,
@@ -76,288 +79,6 @@ from incidents.services import (
     role_relieve,
 )
 from incidents.services.lifecycle import FACT_FIELDS
-from incidents.templatetags.incident_tags import describe
-from inventory.models import Asset
-
-
-class UsernameField(serializers.SlugRelatedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs)
-
-
-class AssetNameField(serializers.SlugRelatedField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="name", queryset=Asset.objects.all(), **kwargs)
-
-
-# --- output ---------------------------------------------------------------------------
-
-
-class ClockOut(serializers.Serializer):
-    regime = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
-    rule = serializers.CharField()
-    starts_at = serializers.DateTimeField(allow_null=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-    filed_at = serializers.DateTimeField(allow_null=True)
-    state = serializers.CharField()
-    seconds_left = serializers.SerializerMethodField()
-    needs_reason = serializers.BooleanField()
-    delay_reason = serializers.CharField()
-
-    def get_seconds_left(self, clock: Clock) -> int | None:
-        return int(clock.remaining.total_seconds()) if clock.remaining is not None else None
-
-
-class IncidentListOut(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    reference = serializers.CharField()
-    kind = serializers.CharField()
-    title = serializers.CharField()
-    severity = serializers.CharField()
-    status = serializers.CharField()
-    category = serializers.CharField()
-    declared_at = serializers.DateTimeField()
-    commander = serializers.SerializerMethodField()
-
-    def get_commander(self, incident: Incident) -> str | None:
-        held = getattr(incident, "commanders", None)
-        return held[0].user.username if held else None
-
-
-class IncidentOut(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    reference = serializers.CharField()
-    kind = serializers.CharField()
-    title = serializers.CharField()
-    summary = serializers.CharField()
-    severity = serializers.CharField()
-    severity_rule = serializers.CharField()
-    category = serializers.CharField()
-    status = serializers.CharField()
-    allowed_next = serializers.ListField(child=serializers.CharField())
-    source = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.source
-    alert_group_key = serializers.CharField()
-    times = serializers.SerializerMethodField()
-    data_impact = serializers.SerializerMethodField()
-    roles = serializers.SerializerMethodField()
-    assets = serializers.SerializerMethodField()
-    suggested_assets = serializers.SerializerMethodField()
-    clocks = serializers.SerializerMethodField()
-
-    def get_times(self, incident: Incident) -> dict[str, Any]:
-        names = ("started_at", "detected_at", "declared_at", "aware_at", "discovered_at", "ai_aware_at",
-                 "contained_at", "restored_at", "resolved_at", "closed_at")  # fmt: skip
-        return {name: getattr(incident, name) for name in names}
-
-    def get_data_impact(self, incident: Incident) -> dict[str, Any]:
-        names = ("personal_data", "subject_categories", "subjects_approx", "record_categories", "records_approx",
-                 "special_categories", "phi", "data_encrypted", "ai_serious", "ai_death", "ai_widespread",
-                 "ai_critical_infra")  # fmt: skip
-        return {name: getattr(incident, name) for name in names}
-
-    def get_roles(self, incident: Incident) -> dict[str, str]:
-        return {role: held.user.username for role, held in current_roles(incident=incident).items()}
-
-    def get_assets(self, incident: Incident) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": link.asset.name,
-                "tier": link.asset.tier,
-                "source": link.source,
-                "drill_outcome": link.drill_outcome,
-            }
-            for link in incident_assets(incident=incident)
-        ]
-
-    def get_suggested_assets(self, incident: Incident) -> list[str]:
-        return [a.name for a in suggested_assets(incident=incident, linked=incident_assets(incident=incident))]
-
-    def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
-        return ClockOut(incident_board(incident=incident).clocks, many=True).data  # type: ignore[return-value]
-
-
-class EntryOut(serializers.Serializer):
-    seq = serializers.IntegerField()
-    recorded_at = serializers.DateTimeField()
-    actor = serializers.CharField(source="actor_label")
-    action = serializers.CharField()
-    kind = serializers.SerializerMethodField()
-    text = serializers.SerializerMethodField()
-    payload = serializers.JSONField()
-
-    def get_kind(self, event: Any) -> str:
-        return timeline_kind_of(event.action)
-
-    def get_text(self, event: Any) -> str:
-        return describe(event)
-
-
-class AssignmentOut(serializers.Serializer):
-    role = serializers.CharField()
-    user = serializers.CharField(source="user.username")
-    assigned_by = serializers.CharField(source="assigned_by.username", allow_null=True, default=None)
-    assigned_at = serializers.DateTimeField()
-    relieved_at = serializers.DateTimeField(allow_null=True)
-    relieved_by = serializers.CharField(source="relieved_by.username", allow_null=True, default=None)
-
-
-class FilingOut(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    regime = serializers.CharField()
-    phase = serializers.CharField()
-    recipient = serializers.CharField()
-    channel = serializers.CharField()
-    reference = serializers.CharField()
-    filed_at = serializers.DateTimeField()
-    summary = serializers.CharField()
-    recorded_by = serializers.CharField(source="recorded_by.username")
-
-
-class ActionItemOut(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    incident = serializers.UUIDField(source="incident.public_id")
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    critical = serializers.BooleanField()
-    owner = serializers.CharField(source="owner.username")
-    due_on = serializers.DateField(allow_null=True)
-    status = serializers.CharField()
-
-
-class ReviewOut(serializers.Serializer):
-    root_cause = serializers.CharField()
-    contributing_factors = serializers.CharField()
-    went_well = serializers.CharField()
-    went_badly = serializers.CharField()
-    signed_off_by = serializers.CharField(source="signed_off_by.username", allow_null=True, default=None)
-    signed_off_at = serializers.DateTimeField(allow_null=True)
-
-
-# --- input ----------------------------------------------------------------------------
-
-
-class DeclareIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    category = serializers.ChoiceField(choices=Category.choices)
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_null=True)
-    severity_rule = serializers.CharField(max_length=300, required=False, default="")
-    summary = serializers.CharField(required=False, default="", allow_blank=True)
-    assets = serializers.ListField(child=AssetNameField(), required=False, default=list)
-    commander = UsernameField(required=False, allow_null=True)
-
-
-class TransitionIn(serializers.Serializer):
-    to = serializers.ChoiceField(choices=IncidentStatus.choices)
-    reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
-
-
-class SeverityIn(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=Severity.choices)
-    rule = serializers.CharField(max_length=300)
-
-
-class RoleIn(serializers.Serializer):
-    role = serializers.ChoiceField(choices=IncidentRole.choices)
-    user = UsernameField()
-
-
-class RelieveIn(serializers.Serializer):
-    role = serializers.ChoiceField(choices=IncidentRole.choices)
-
-
-class NoteIn(serializers.Serializer):
-    body = serializers.CharField(max_length=10_000)
-    corrects = serializers.UUIDField(required=False, allow_null=True)
-
-
-class PinIn(serializers.Serializer):
-    seq = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    pinned = serializers.BooleanField(default=True)
-
-
-class AssetsIn(serializers.Serializer):
-    assets = serializers.ListField(child=AssetNameField(), min_length=1)
-
-
-class FactsIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    summary = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.ChoiceField(choices=Category.choices, required=False)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
-    detected_at = serializers.DateTimeField(required=False, allow_null=True)
-    aware_at = serializers.DateTimeField(required=False, allow_null=True)
-    discovered_at = serializers.DateTimeField(required=False, allow_null=True)
-    ai_aware_at = serializers.DateTimeField(required=False, allow_null=True)
-    contained_at = serializers.DateTimeField(required=False, allow_null=True)
-    restored_at = serializers.DateTimeField(required=False, allow_null=True)
-    personal_data = serializers.BooleanField(required=False)
-    subject_categories = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    subjects_approx = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, allow_null=True)
-    record_categories = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    records_approx = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, required=False, allow_null=True)
-    special_categories = serializers.BooleanField(required=False)
-    phi = serializers.BooleanField(required=False)
-    data_encrypted = serializers.BooleanField(required=False)
-    ai_serious = serializers.BooleanField(required=False)
-    ai_death = serializers.BooleanField(required=False)
-    ai_widespread = serializers.BooleanField(required=False)
-    ai_critical_infra = serializers.BooleanField(required=False)
-
-
-class FilingIn(serializers.Serializer):
-    regime = serializers.ChoiceField(choices=Regime.choices)
-    phase = serializers.ChoiceField(choices=FilingPhase.choices, default=FilingPhase.INITIAL)
-    recipient = serializers.CharField(max_length=200)
-    channel = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    reference = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    filed_at = serializers.DateTimeField()
-    summary = serializers.CharField(required=False, default="", allow_blank=True)
-    late_reason = serializers.CharField(required=False, default="", allow_blank=True)
-
-
-class DelayIn(serializers.Serializer):
-    regime = serializers.ChoiceField(choices=Regime.choices)
-    reason = serializers.CharField(max_length=5000)
-
-
-class ActionItemIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=ActionKind.choices)
-    owner = UsernameField()
-    due_on = serializers.DateField(required=False, allow_null=True, default=None)
-    critical = serializers.BooleanField(default=False)
-
-
-class ActionStatusIn(serializers.Serializer):
-    status = serializers.ChoiceField(choices=ActionStatus.choices)
-
-
-class ReviewIn(serializers.Serializer):
-    root_cause = serializers.CharField(required=False, allow_blank=True)
-    contributing_factors = serializers.CharField(required=False, allow_blank=True)
-    went_well = serializers.CharField(required=False, allow_blank=True)
-    went_badly = serializers.CharField(required=False, allow_blank=True)
-
-
-class DrillOutcomeIn(serializers.Serializer):
-    asset = AssetNameField()
-    outcome = serializers.ChoiceField(choices=[DrillOutcome.PASSED, DrillOutcome.FAILED])
-    evidence = serializers.CharField(max_length=2000)
-
-
-class DrillStartIn(serializers.Serializer):
-    assets = serializers.ListField(child=AssetNameField(), min_length=1)
-    scenario = serializers.CharField(max_length=500)
-
-
-class DrillScheduleIn(serializers.Serializer):
-    asset = AssetNameField()
-    enabled = serializers.BooleanField()
-    scenario = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
-
-
-# --- views ----------------------------------------------------------------------------
 
 
 def _out(serializer: type[serializers.Serializer], value: Any, code: int = status.HTTP_200_OK) -> Response:
@@ -603,38 +324,3 @@ def action_item_status(request: Request, item_id: str) -> Response:
     data = validated(ActionStatusIn, request)
     item = action_item_set_status(item=item, status=data["status"], by=request_user(request))
     return _out(ActionItemOut, item)
-
-
-@extend_schema(request=DrillStartIn, responses={201: IncidentOut})
-@api_view(["POST"])
-def drill_create(request: Request) -> Response:
-    """Start a drill now; the caller becomes its commander."""
-    access_drills(request.user, for_write=True)
-    data = validated(DrillStartIn, request)
-    incident = drill_start(
-        assets=data["assets"], scenario=data["scenario"], by=request_user(request), commander=request_user(request)
-    )
-    return _out(IncidentOut, incident, status.HTTP_201_CREATED)
-
-
-class DrillPlanOut(serializers.Serializer):
-    asset = serializers.CharField(source="asset.name")
-    enabled = serializers.BooleanField()
-    scenario = serializers.CharField()
-    due_at = serializers.DateTimeField(allow_null=True)
-    overdue = serializers.BooleanField()
-    cadence_days = serializers.IntegerField(source="asset.policy.drill_cadence_days")
-
-
-@extend_schema(methods=["GET"], responses=DrillPlanOut(many=True))
-@extend_schema(methods=["POST"], request=DrillScheduleIn, responses=DrillPlanOut(many=True))
-@api_view(["GET", "POST"])
-def drill_schedules(request: Request) -> Response:
-    """GET: every asset with a policy, its drill schedule and next due date. POST: turn one on or off."""
-    access_drills(request.user, for_write=request.method == "POST")
-    if request.method == "POST":
-        data = validated(DrillScheduleIn, request)
-        drill_schedule_set(
-            asset=data["asset"], enabled=data["enabled"], scenario=data["scenario"], by=request_user(request)
-        )
-    return Response(DrillPlanOut(drill_plan(), many=True).data)

@@ -13,7 +13,8 @@ from rest_framework.response import Response
 
 from dr_portal.api_request import request_user, validated
 from incidents.access import access_inbox, access_inbox_alert_by_id, access_incident_by_id
-from incidents.api import IncidentOut, _out
+from incidents.api import _out
+from incidents.api_serializers import IncidentOut
 from incidents.models import InboxAlert, InboxState
 from incidents.selectors import inbox_alert_list
 from incidents.services.inbox import inbox_alert_attach, inbox_alert_declare, inbox_alert_map

@@ -36,6 +36,7 @@ POLICY_FIELDS: tuple[str, ...] = (
     "backup_cadence_minutes",
     "retention_days",
     "worm_days",
+    "full_chain_days",
     "encryption_required",
     "allowed_regions",
     "drill_cadence_days",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 if TYPE_CHECKING:
     from inventory.models import Asset, Backup, RecoveryPoint  # noqa: F401
@@ -40,19 +40,22 @@ class AssetQuerySet(models.QuerySet["Asset"]):
         )
 
     def with_facts(self) -> AssetQuerySet:
-        """Join policy and vault and annotate the newest good point and latest backup, in one query."""
-        from inventory.models import Backup, PointStatus, RecoveryPoint
+        """Join policy, vault and the newest good point (the asset's pointer) and annotate the latest backup.
 
-        newest_ok = RecoveryPoint.objects.filter(asset=OuterRef("pk"), status=PointStatus.OK).order_by("-data_as_of")
+        One query; the latest backup comes from the `(asset, -created_at)` index, the
+        newest point through `Asset.newest_point`, so no asset's history is read.
+        """
+        from inventory.models import Backup
+
         latest_backup = Backup.objects.filter(asset=OuterRef("pk")).order_by("-created_at")
         fields: dict[str, Any] = {
-            "ok_data_as_of": Subquery(newest_ok.values("data_as_of")[:1]),
-            "ok_key_id": Subquery(newest_ok.values("key_id")[:1]),
-            "ok_immutable_until": Subquery(newest_ok.values("immutable_until")[:1]),
-            "ok_created_at": Subquery(newest_ok.values("created_at")[:1]),
-            "ok_vault_region": Subquery(newest_ok.values("vault__region")[:1]),
-            "ok_vault_name": Subquery(newest_ok.values("vault__name")[:1]),
-            "ok_vault_worm": Subquery(newest_ok.values("vault__worm_capable")[:1]),
+            "ok_data_as_of": F("newest_point__data_as_of"),
+            "ok_key_id": F("newest_point__key_id"),
+            "ok_immutable_until": F("newest_point__immutable_until"),
+            "ok_created_at": F("newest_point__created_at"),
+            "ok_vault_region": F("newest_point__vault__region"),
+            "ok_vault_name": F("newest_point__vault__name"),
+            "ok_vault_worm": F("newest_point__vault__worm_capable"),
             "last_backup_status": Subquery(latest_backup.values("status")[:1]),
             "last_backup_error": Subquery(latest_backup.values("error")[:1]),
             "last_backup_at": Subquery(latest_backup.values("created_at")[:1]),

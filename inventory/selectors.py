@@ -165,7 +165,7 @@ def asset_dependency_by_id(*, asset: Asset, dependency_id: int) -> Dependency | 
 
 
 def asset_points(*, asset: Asset, limit: int = 20) -> QuerySet[RecoveryPoint]:
-    return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-created_at")[:limit]
+    return RecoveryPoint.objects.filter(asset=asset).select_related("vault", "backup").order_by("-data_as_of")[:limit]
 
 
 def point_previous(*, asset: Asset, vault: Vault) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

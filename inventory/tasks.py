@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from dr_portal.queue import send_now
+from inventory.portal.services import portal_backup, portal_backup_due
 from inventory.services import (
     backup_execute,
     backups_enqueue_due,
@@ -12,6 +14,7 @@ from inventory.services import (
     points_expire_due,
     points_verify_due,
 )
+from inventory.services.prune import vaults_prune
 from inventory.services.readiness import readiness_sweep
 
 
@@ -55,3 +58,24 @@ def points_verify() -> str:
 @shared_task(name="inventory.readiness_sweep", expires=50)
 def readiness_sweep_task() -> str:
     return f"assessed the readiness of {readiness_sweep()} assets"
+
+
+@shared_task(name="inventory.vault_prune", expires=3000)
+def vault_prune() -> str:
+    return vaults_prune().summary()
+
+
+@shared_task(name="inventory.portal_backup_schedule", expires=250)
+def portal_backup_schedule() -> str:
+    if not portal_backup_due():
+        return "portal backup not due"
+    send_now(portal_backup_run, args=())
+    return "portal backup queued"
+
+
+@shared_task(name="inventory.portal_backup", acks_late=True)
+def portal_backup_run() -> str:
+    if not portal_backup_due():  # a duplicate message, or one sent before a backup just finished
+        return "portal backup not due"
+    result = portal_backup()
+    return f"portal backed up as {result.point} (audit head {result.head_seq})"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inventory import views
+from inventory import views, views_history, views_plans
 
 app_name = "inventory"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("assets/new/", views.asset_edit, name="asset-new"),
     path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
     path("assets/<uuid:asset_id>/edit/", views.asset_edit, name="asset-edit"),
+    path("assets/<uuid:asset_id>/history/", views_history.asset_history, name="asset-history"),
     path("assets/<uuid:asset_id>/backup/", views.asset_backup, name="asset-backup"),
     path("assets/<uuid:asset_id>/verify/", views.asset_verify, name="asset-verify"),
     path("assets/<uuid:asset_id>/dependencies/", views.dependency_add_view, name="dependency-add"),
@@ -25,10 +26,10 @@ urlpatterns = [
     path("vaults/", views.vaults, name="vaults"),
     path("vaults/new/", views.vault_edit, name="vault-new"),
     path("vaults/<uuid:vault_id>/edit/", views.vault_edit, name="vault-edit"),
-    path("plans/", views.plans, name="plans"),
-    path("plans/new/", views.plan_edit, name="plan-new"),
-    path("plans/<uuid:plan_id>/", views.plan_detail, name="plan"),
-    path("plans/<uuid:plan_id>/edit/", views.plan_edit, name="plan-edit"),
+    path("plans/", views_plans.plans, name="plans"),
+    path("plans/new/", views_plans.plan_edit, name="plan-new"),
+    path("plans/<uuid:plan_id>/", views_plans.plan_detail, name="plan"),
+    path("plans/<uuid:plan_id>/edit/", views_plans.plan_edit, name="plan-edit"),
     path("readiness/", views.readiness, name="readiness"),
     path("import/", views.import_view, name="import"),
     path("export.yaml", views.export_view, name="export"),

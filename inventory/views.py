@@ -1,4 +1,4 @@
-"""Inventory pages: assets, policies, vaults, readiness, import and export."""
+"""Inventory pages: assets, policies, vaults, readiness, import and export (plans: views_plans.py)."""
 
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import (
     access_asset_by_id,
     access_inventory,
-    access_plan_by_id,
     access_policy_by_id,
     access_vault_by_id,
 )
-from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PlanForm, PolicyForm, VaultForm
+from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml, import_file
 from inventory.readiness import AssetReadiness, Level
@@ -41,8 +40,6 @@ from inventory.selectors import (
     asset_list,
     asset_points,
     backup_latest,
-    plan_list,
-    plan_steps,
     policy_list,
     readiness_counts,
     readiness_nearest_rpo,
@@ -59,15 +56,13 @@ from inventory.services import (
     backup_request,
     dependency_add,
     dependency_remove,
-    plan_default_data,
-    plan_save,
-    plan_to_data,
     point_verify_request,
     policy_create,
     policy_update,
     vault_create,
     vault_update,
 )
+from inventory.verification.pages import readiness_extras, score_lines
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -145,6 +140,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
+        "scoreline": score_lines([asset])[0],
     }
     return context | extra
 
@@ -356,6 +352,7 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": readiness_rollups(by="team"),
         "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+        **readiness_extras(),
     }
     return render(request, "inventory/readiness.html", context)
 
@@ -385,49 +382,3 @@ def export_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     response = HttpResponse(export_yaml(), content_type="application/yaml")
     response["Content-Disposition"] = 'attachment; filename="inventory.yaml"'
     return response
-
-
-@login_required
-@require_GET
-def plans(request: AuthenticatedHttpRequest) -> HttpResponse:
-    access_inventory(request.user)
-    context = {"plans": plan_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
-    return render(request, "inventory/plans.html", context)
-
-
-@login_required
-@require_GET
-def plan_detail(request: AuthenticatedHttpRequest, plan_id: str) -> HttpResponse:
-    plan = access_plan_by_id(request.user, plan_id)
-    context = {
-        "plan": plan,
-        "groups": plan_steps(plan=plan),
-        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
-        "can_start": can(request.user, Perm.COMMAND_INCIDENTS),
-    }
-    return render(request, "inventory/plan_detail.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def plan_edit(request: AuthenticatedHttpRequest, plan_id: str | None = None) -> HttpResponse:
-    """The plan as YAML. New plans start from the default plan of the assets in ?assets=a,b."""
-    plan = access_plan_by_id(request.user, plan_id, for_write=True) if plan_id else None
-    access_inventory(request.user, for_write=True)
-    if plan is not None:
-        initial = plan_to_data(plan)
-    else:
-        names = [n for n in request.GET.get("assets", "").split(",") if n.strip()]
-        chosen = list(Asset.objects.filter(name__in=names))
-        initial = plan_default_data(assets=chosen) if chosen else {"name": "", "assets": [], "steps": []}
-    form = PlanForm(request.POST or None, initial={"definition": PlanForm.dump(initial)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            plan = plan_save(data=form.cleaned_data["definition"], by=request.user, plan=plan)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
-        else:
-            messages.success(request, f"Saved plan {plan.name} (version {plan.version}).")
-            return redirect("inventory:plan", plan_id=plan.public_id)
-    context = {"form": form, "plan": plan, "assets": Asset.objects.order_by("name").values_list("name", flat=True)}
-    return render(request, "inventory/plan_form.html", context)

@@ -111,6 +111,7 @@ class BackupFactory(factory.django.DjangoModelFactory[Backup]):
 class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
     class Meta:
         model = RecoveryPoint
+        skip_postgeneration_save = True
 
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)
@@ -123,6 +124,14 @@ class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):
     manifest_sha256 = "f" * 64
     key_id = "k1"
     verified_at = factory.LazyAttribute(lambda o: o.data_as_of)
+
+    @factory.post_generation
+    def newest_pointer(obj: RecoveryPoint, create: bool, extracted: object, **kwargs: object) -> None:
+        # Like every service that writes a point, keep the asset's newest-point pointer.
+        if create:
+            from inventory.services.pointers import points_newest_refresh
+
+            points_newest_refresh(asset_ids=[obj.asset_id])
 
 
 # --- plans and runs ----------------------------------------------------------------

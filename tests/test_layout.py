@@ -1,4 +1,4 @@
-"""How the packages depend on each other: no module-level import circle between incidents and incidents.runs."""
+"""The code's shape: no import circle between incidents and incidents.runs, and no module over ~400 lines."""
 
 from __future__ import annotations
 
@@ -47,3 +47,35 @@ def test_incidents_and_runs_do_not_import_each_other_in_a_circle() -> None:
     others = [m for m in graph if m.startswith("incidents") and not m.startswith("incidents.runs")]
     circles = [(r, o) for r in runs for o in others if o in graph[r] and _reaches(graph, o, r)]
     assert circles == []
+
+
+# A module says one thing: past about 400 lines it is split into a package or sibling modules
+# by concern (STYLE.md). Migrations are generated and exempt.
+MAX_MODULE_LINES = 400
+
+# Modules still over the limit, each being split on another branch this session. Shrink this list
+# as they land; a path here that is back under the limit fails too, so the list cannot go stale.
+OVER_LIMIT_WHILE_BEING_SPLIT = {
+    "inventory/engine/crypto.py",
+    "inventory/engine/vaults/s3.py",
+    "inventory/vault_io.py",
+    "inventory/services/plans.py",
+    "incidents/runs/services/runs.py",
+    # tests: long stories that predate the limit
+    "tests/inventory/engine/test_backup_restore.py",
+    "tests/reports/test_compliance_reports.py",
+    "tests/test_url_matrix.py",
+}
+
+
+def _project_modules() -> list[Path]:
+    skip = {".venv", ".venv-mlflow", "var", "node_modules", "migrations", "__pycache__"}
+    return [p for p in ROOT.rglob("*.py") if not skip & set(p.relative_to(ROOT).parts)]
+
+
+def test_no_module_is_over_400_lines() -> None:
+    sizes = {p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines()) for p in _project_modules()}
+    over = {path: lines for path, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert set(over) - OVER_LIMIT_WHILE_BEING_SPLIT == set(), f"split these by concern: {over}"
+    stale = {path for path in OVER_LIMIT_WHILE_BEING_SPLIT if sizes.get(path, 0) <= MAX_MODULE_LINES}
+    assert stale == set(), f"now under the limit (or gone), remove from the allow-list: {sorted(stale)}"

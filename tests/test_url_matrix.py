@@ -239,6 +239,7 @@ MATRIX: dict[str, Row] = {
     "inventory:asset": route(get=signed_in(), kwargs=an_asset),
     "inventory:asset-new": route(get=only("admin"), post=only("admin")),
     "inventory:asset-edit": route(get=only("admin"), post=only("admin"), kwargs=an_asset),
+    "inventory:asset-history": route(get=signed_in(), kwargs=an_asset),
     "inventory:asset-backup": route(get=signed_in(), post=only(*BACKUPS, ok=REDIRECT), kwargs=an_asset),
     "inventory:asset-verify": route(post=only(*BACKUPS, ok=REDIRECT), kwargs=an_asset),
     "inventory:dependency-add": route(post=only("admin", ok=400), kwargs=an_asset),

@@ -35,10 +35,10 @@ class AuditEvent(models.Model):
         max_length=150, blank=True, help_text="A named system identity such as 'system:beat' when no person acted."
     )
     actor_role = models.CharField(max_length=32, blank=True)
-    action = models.CharField(max_length=100, db_index=True)
+    action = models.CharField(max_length=100)
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
-    incident_id = models.UUIDField(null=True, blank=True, db_index=True)
+    incident_id = models.UUIDField(null=True, blank=True)
     # Kept as the exact canonical text that was hashed: a JSON column would
     # re-encode it (PostgreSQL's jsonb turns 1e20 into 100000000000000000000).
     payload_json = models.TextField(default="{}")
@@ -53,6 +53,16 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["recorded_at"]),
+            # The audit page shows the newest events that match one filter: each filter
+            # with seq, so a rare value is found without walking the whole log.
+            # varchar_pattern_ops (PostgreSQL) serves both `action = x` and the prefix `action LIKE 'x.%'`.
+            models.Index(
+                fields=["action", "-seq"], opclasses=["varchar_pattern_ops", "int8_ops"], name="audit_action_newest"
+            ),
+            models.Index(fields=["system_actor", "-seq"], name="audit_system_actor_newest"),
+            models.Index(fields=["actor", "-seq"], name="audit_actor_newest"),
+            models.Index(fields=["object_type", "object_id", "-seq"], name="audit_object_newest"),
+            models.Index(fields=["incident_id", "-seq"], name="audit_incident_newest"),
         ]
 
     def __str__(self) -> str:

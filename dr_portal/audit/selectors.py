@@ -8,7 +8,8 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 
@@ -48,7 +49,11 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         value = value.strip()
-        return queryset.filter(Q(actor__username=value) | Q(actor__isnull=True, system_actor=value))
+        # One indexed column per kind of actor: a username cannot contain ':', a system name always does.
+        if value.startswith("system:"):
+            return queryset.filter(actor__isnull=True, system_actor=value)
+        user_id = get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
+        return queryset.filter(actor_id=user_id) if user_id is not None else queryset.none()
 
     def filter_action(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         value = value.strip()

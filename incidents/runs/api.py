@@ -149,6 +149,17 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
         "rto_target_seconds": resolution.rto_target_seconds,
         "throughput_bytes_per_second": round(resolution.throughput_bps),
         "throughput_measured": resolution.throughput_measured,
+        "rto_probability": [
+            {
+                "asset": asset.name,
+                "p_rto_met": forecast.probability,
+                "interval": [forecast.low, forecast.high],
+                "runs": forecast.runs,
+                "newest_age_seconds": int(forecast.newest_age.total_seconds()) if forecast.newest_age else None,
+                "text": forecast.text,
+            }
+            for asset, forecast in resolution.rto_forecasts
+        ],
         "steps": [
             {
                 "key": s.plan_step.key,

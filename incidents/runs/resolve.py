@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 
 from incidents.runs.models import Mode, RecoveryRun, StepRun, StepState
 from incidents.runs.targets import restore_target
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+from inventory.verification.forecast import RtoForecast, forecasts_for
 
 MiB = 1024 * 1024
 STEP_OVERHEAD_SECONDS = 2  # dispatch and bookkeeping per step, measured roughly on a quiet worker
@@ -62,6 +64,12 @@ class Resolution:
     def assets(self) -> list[Asset]:
         seen = {s.asset.pk: s.asset for s in self.steps if s.asset is not None}
         return sorted(seen.values(), key=lambda a: a.name)
+
+    @cached_property
+    def rto_forecasts(self) -> list[tuple[Asset, RtoForecast]]:
+        """Each asset's chance of meeting its RTO, from its measured restores (inventory.verification)."""
+        found = forecasts_for(assets=self.assets)
+        return [(asset, found[asset.pk]) for asset in self.assets]
 
     @property
     def approvals(self) -> int:

@@ -115,8 +115,21 @@ def drills_open_due(*, now: datetime | None = None) -> list[Incident]:
     """Open a drill for every scheduled asset that is due and has none open (beat calls this)."""
     now = now or timezone.now()
     opened: list[Incident] = []
-    schedules = DrillSchedule.objects.filter(enabled=True, asset__policy__isnull=False).values_list("pk", flat=True)
-    for pk in schedules:
+    # One read of the schedules, no locks; only a due one gets its locking transaction.
+    schedules = DrillSchedule.objects.filter(enabled=True, asset__policy__isnull=False).select_related("asset__policy")
+    due_ids = []
+    for schedule in schedules.only(
+        "pk",
+        "last_opened_at",
+        "asset__last_drill_at",
+        "asset__policy_assigned_at",
+        "asset__created_at",
+        "asset__policy__drill_cadence_days",
+    ):
+        due = drill_due_at(schedule.asset)
+        if due is not None and now >= due and (schedule.last_opened_at is None or schedule.last_opened_at < due):
+            due_ids.append(schedule.pk)
+    for pk in due_ids:
         incident = _open_if_due(schedule_id=pk, now=now)
         if incident is not None:
             opened.append(incident)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 # Below this many files, fsync each one; above it, one syncfs(2) call costs less than
@@ -66,6 +66,28 @@ def fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(fd)
 
 
+def flush_staged(*, count: int, files: Callable[[], list[Path]], anchor: Path) -> None:
+    """Make ``count`` staged files durable; ``files()`` lists them, asked only when few.
+
+    With many files one ``syncfs`` does it, so the names of a million staged files are
+    never gathered into memory.
+    """
+    if count > SYNCFS_THRESHOLD and _SYNCFS is not None:
+        _syncfs(anchor)
+        return
+    flush(files(), [], anchor=anchor)
+
+
+def _syncfs(anchor: Path) -> None:
+    fd = os.open(anchor, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _SYNCFS(fd) != 0:  # type: ignore[operator]
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+
+
 def flush(files: list[Path], directories: Iterable[Path], *, anchor: Path) -> None:
     """Make ``files`` and the entries in ``directories`` durable.
 
@@ -75,13 +97,7 @@ def flush(files: list[Path], directories: Iterable[Path], *, anchor: Path) -> No
     """
     directories = set(directories)
     if len(files) + len(directories) > SYNCFS_THRESHOLD and _SYNCFS is not None:
-        fd = os.open(anchor, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            if _SYNCFS(fd) != 0:  # type: ignore[operator]
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
-        finally:
-            os.close(fd)
+        _syncfs(anchor)
         return
     for path in files:
         fsync_path(path)

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from inventory.engine.backup import read_manifest
 from inventory.engine.chunks.manifest import MANIFEST_V2_NAME, ChunkedManifest, read_manifest_v2
 from inventory.engine.crypto import KeyRing
 from inventory.engine.errors import EngineError, ObjectMissing
+from inventory.engine.format1.read import read_manifest
 from inventory.engine.manifest import MANIFEST_NAME, Manifest
 from inventory.engine.vaults import Vault
 

@@ -89,12 +89,29 @@ class CorruptObject(IntegrityError):
     code = "corrupt_object"
 
 
+class DataMissing(IntegrityError):
+    """An object a complete point references is gone from the vault: the point is damaged."""
+
+    code = "data_missing"
+
+
 class HashMismatch(IntegrityError):
     code = "hash_mismatch"
 
 
 class ManifestInvalid(IntegrityError):
     code = "manifest_invalid"
+
+
+class TargetFull(EngineError):
+    """The restore target has (or had) too little free space; final, never worth a retry by itself."""
+
+    code = "target_full"
+
+    def __init__(self, message: str, *, needed: int, free: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.free = free
 
 
 class UnsafePath(EngineError):

@@ -1,28 +1,58 @@
-"""Restore a recovery point into a directory: stage every file verified, then make them visible."""
+"""Restore a recovery point into a directory: stage every file verified, then make them visible.
+
+One restore for both formats. A *reader* (format 1: :class:`~inventory.engine.format1.read.Format1Reader`;
+the chunk store: :class:`~inventory.engine.chunks.read.ChunkReader`) says which files a
+point holds and hands over each file's plaintext, authenticated; everything about the
+target (staging, hashes, resume, space, the commit) is done here once.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import queue
 import stat as stat_mod
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
-from inventory.engine._fsutil import flush, start_writeback
-from inventory.engine.backup import CancelFn, ProgressFn, Ticker
-from inventory.engine.crypto import TAG_BYTES, KeyRing, Readable, open_sealed
-from inventory.engine.errors import Cancelled, CorruptObject, HashMismatch, IntegrityError, UnsafePath
-from inventory.engine.manifest import FileEntry, Manifest
-from inventory.engine.target import hash_file, part_name, safe_parent, target_root
-from inventory.engine.vaults import LimitedReader, Vault
-from inventory.engine.verify import hash_object, open_entry
+from inventory.engine._fsutil import flush, flush_staged, start_writeback
+from inventory.engine.chunks.manifest import ChunkedManifest
+from inventory.engine.chunks.read import ChunkReader
+from inventory.engine.crypto import KeyRing
+from inventory.engine.errors import Cancelled, EngineError, HashMismatch, IntegrityError, TargetFull, UnsafePath
+from inventory.engine.fmt import human_size
+from inventory.engine.format1.read import Format1Reader
+from inventory.engine.manifest import Manifest
+from inventory.engine.progress import CancelFn, ProgressFn, Ticker
+from inventory.engine.target import free_bytes, hash_file, part_name, safe_parent, target_root
+from inventory.engine.vaults import Vault
 
-__all__ = ["RestoreResult", "restore_tree"]
+__all__ = ["RestoreResult", "restore_tree", "space_needed"]
+
+
+class Entry(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def mode(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class PointReader(Protocol):
+    total_files: int
+    total_bytes: int
+
+    def entries(self) -> Iterable[Any]: ...
+    def plain(self, entry: Any) -> Generator[bytes, None, None]: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -33,7 +63,7 @@ class RestoreResult:
     files_skipped: int = 0
     bytes_total: int = 0
     bytes_restored: int = 0
-    verified: list[str] = field(default_factory=list)
+    verified: int = 0
 
     def as_evidence(self) -> dict[str, object]:
         """A JSON-ready summary for a run step's evidence."""
@@ -43,68 +73,14 @@ class RestoreResult:
             "files_already_present": self.files_skipped,
             "bytes_total": self.bytes_total,
             "bytes_restored": self.bytes_restored,
-            "all_hashes_verified": len(self.verified) == self.files_total,
+            "all_hashes_verified": self.verified == self.files_total,
         }
 
 
-_SKIP_BY_READING = 8 * 1024 * 1024
-
-
-class _Cursor:
-    """Reads the files of a point in object order, keeping a pack open across its members.
-
-    Reopening a pack for each of its small files would cost an open (on disk) or a
-    request (on S3) per file; read in offset order, one stream serves them all. A member
-    that was not read to its end (a failure, a cancel) closes the stream, so the next
-    member reopens at its own offset and can never start mid-way through another.
-    """
-
-    def __init__(self, vault: Vault, manifest: Manifest) -> None:
-        self._vault = vault
-        counts = Counter(entry.object_key for entry in manifest.files)
-        self._shared = {key for key, count in counts.items() if count > 1}
-        self._key: str | None = None
-        self._context: contextlib.AbstractContextManager[Readable] | None = None
-        self._stream: Readable | None = None
-        self._position = 0
-
-    @staticmethod
-    def order(manifest: Manifest) -> list[FileEntry]:
-        return sorted(manifest.files, key=lambda entry: (entry.object_key, entry.offset))
-
-    @contextlib.contextmanager
-    def member(self, entry: FileEntry) -> Iterator[Readable]:
-        if entry.object_key not in self._shared:
-            with open_entry(self._vault, entry) as stream:
-                yield stream
-            return
-        gap = entry.offset - self._position
-        if self._key != entry.object_key or self._stream is None or gap < 0 or gap > _SKIP_BY_READING:
-            self.close()
-            self._context = self._vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset)
-            self._stream = self._context.__enter__()
-            self._key = entry.object_key
-            self._position = entry.offset
-        stream = self._stream
-        while self._position < entry.offset:  # members skipped on resume
-            skipped = len(stream.read(min(entry.offset - self._position, 1024 * 1024)))
-            if not skipped:
-                break
-            self._position += skipped
-        reader = LimitedReader(stream, entry.stored_size)
-        complete = False
-        try:
-            yield reader
-            complete = reader.left == 0
-        finally:
-            self._position += entry.stored_size - reader.left
-            if not complete:
-                self.close()
-
-    def close(self) -> None:
-        context, self._context, self._stream, self._key = self._context, None, None, None
-        if context is not None:
-            context.__exit__(None, None, None)
+def reader_for(*, vault: Vault, manifest: Manifest | ChunkedManifest, keyring: KeyRing) -> PointReader:
+    if isinstance(manifest, ChunkedManifest):
+        return ChunkReader(vault=vault, manifest=manifest, keyring=keyring)
+    return Format1Reader(vault=vault, manifest=manifest, keyring=keyring)
 
 
 _THREADED_WRITE_MIN = 256 * 1024
@@ -126,7 +102,7 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
 class _Writer:
     """Writes chunks on a second thread while the caller decrypts and hashes the next one.
 
-    Both ``os.write`` and SHA-256 of large buffers release the GIL, so on two cores the
+    Both ``os.pwrite`` and SHA-256 of large buffers release the GIL, so on two cores the
     copy into the page cache overlaps with the hashing instead of following it. At most
     ``depth`` chunks wait in the queue, so memory stays a few chunks whatever the size.
     """
@@ -166,43 +142,22 @@ class _Writer:
         self._thread.join()
 
 
-def _stage(
-    *,
-    vault: Vault,
-    stream: Readable,
-    entry: FileEntry,
-    part: str,
-    keyring: KeyRing,
-    on_chunk: Callable[[int], None],
-    buffer: bytearray,
-    writer: _Writer | None = None,
-) -> None:
-    """Decrypt one object into ``part``, checking its hash; on any failure ``part`` is removed."""
+def _stage(reader: PointReader, entry: Entry, part: str, ticker: Ticker, writer: _Writer) -> None:
+    """Write one file's plaintext into ``part``, checking its hash; on any failure ``part`` is removed."""
     digest = hashlib.sha256()
     written = 0
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        try:
-            for plain in open_sealed(stream, keyring=keyring, buffer=buffer):
-                if writer is not None and len(plain) >= _THREADED_WRITE_MIN:
+        with contextlib.closing(reader.plain(entry)) as chunks:
+            for plain in chunks:
+                if len(plain) >= _THREADED_WRITE_MIN:
                     writer.write(fd, plain, written)
                 else:
                     _write_all(fd, plain, written)
                 digest.update(plain)
                 written += len(plain)
-                on_chunk(len(plain))
-        except CorruptObject as exc:
-            size, actual = hash_object(vault, entry)
-            raise CorruptObject(
-                f"{entry.path}: its stored object {entry.object_key} is damaged ({exc}). "
-                f"Object SHA-256 recorded at backup {entry.stored_sha256}, found now {actual} ({size} bytes). "
-                "The target was not changed.",
-                path=entry.path,
-                expected=entry.stored_sha256,
-                actual=actual,
-            ) from None
-        if writer is not None:
-            writer.drain()
+                ticker.add(len(plain))
+        writer.drain()
         actual = digest.hexdigest()
         if actual != entry.sha256 or written != entry.size:
             raise HashMismatch(
@@ -216,8 +171,7 @@ def _stage(
         if entry.size >= _EARLY_WRITEBACK_MIN:
             start_writeback(fd)
     except BaseException:
-        if writer is not None:
-            writer.drain(raise_errors=False)
+        writer.drain(raise_errors=False)
         os.close(fd)
         fd = -1
         with contextlib.suppress(FileNotFoundError):
@@ -228,110 +182,23 @@ def _stage(
             os.close(fd)
 
 
-def restore_tree(
-    *,
-    vault: Vault,
-    manifest: Manifest,
-    target_dir: Path,
-    keyring: KeyRing,
-    progress: ProgressFn | None = None,
-    should_cancel: CancelFn | None = None,
-    resume: bool = True,
-    check_interval: float = 0.5,
-) -> RestoreResult:
-    """Restore every file of ``manifest`` under ``target_dir``; verified, then made visible.
+class _Places:
+    """Final and staging names of each file, with each parent folder proven once per run."""
 
-    Two phases. Staging: each file is streamed from the vault, decrypted and hashed into
-    a hidden ``.drp-<id>.part`` beside its final place; its SHA-256 and size must match the
-    manifest. Commit: once every file is staged and flushed to disk, each part is renamed
-    over its final name (atomic per file). So a damaged object or a hash mismatch leaves
-    every file of the target as it was, and no unverified byte is ever visible.
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._parents: dict[str, str | None] = {}
+        self._checked: set[str] = set()
 
-    With ``resume`` (the default) files already in place with the right hash, and parts
-    left by an interrupted run that still hash right, are kept rather than fetched again:
-    a worker killed mid-way is resumed by calling this again. On cancellation and on an
-    integrity failure the parts are removed, leaving the target as it was; on other
-    errors (a vault that cannot be reached, a full disk) verified parts are kept for the
-    next attempt.
-
-    The manifest's MAC is checked first: a manifest edited outside the engine is refused.
-    """
-    manifest.check_mac(keyring)
-    keyring.key(manifest.key_id)
-    root = target_root(Path(target_dir))
-    result = RestoreResult(target_dir=root, files_total=len(manifest.files), bytes_total=manifest.total_bytes)
-    ticker = Ticker(
-        total=manifest.total_bytes,
-        progress=progress,
-        should_cancel=should_cancel,
-        interval=check_interval,
-        what="The restore",
-    )
-    ticker.files_total = len(manifest.files)
-    # Plain strings rather than Path objects in this loop: with ten thousand small files
-    # the path arithmetic alone showed up in profiles.
-    staged: list[tuple[FileEntry, str, str]] = []
-    buffer = bytearray(manifest.chunk_size + TAG_BYTES)
-    writer = _Writer()
-    cursor = _Cursor(vault, manifest)
-    checked: set[str] = set()
-    parents: dict[str, str] = {}
-    ticker.poll(force=True)
-    try:
-        for entry in _Cursor.order(manifest):
-            folder, _, name = entry.path.rpartition("/")
-            parent = parents.get(folder)
-            if parent is None:
-                proven = safe_parent(root, entry.path, create=True, checked=checked)
-                assert proven is not None
-                parent = parents[folder] = str(proven)
-            final = os.path.join(parent, name)
-            part = os.path.join(parent, part_name(entry.path))
-            final_info = _lstat(final)
-            if final_info is not None and stat_mod.S_ISDIR(final_info.st_mode):
-                raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
-            if resume and final_info is not None and _matches(final, entry, final_info):
-                result.files_skipped += 1
-                result.verified.append(entry.path)
-                _ensure_no_part(part)
-                ticker.files_done += 1
-                ticker.add(entry.size)
-                continue
-            if not (resume and _matches(part, entry)):
-                with cursor.member(entry) as stream:
-                    _stage(
-                        vault=vault,
-                        stream=stream,
-                        entry=entry,
-                        part=part,
-                        keyring=keyring,
-                        on_chunk=ticker.add,
-                        buffer=buffer,
-                        writer=writer,
-                    )
-                result.bytes_restored += entry.size
-            else:
-                ticker.add(entry.size)
-            staged.append((entry, part, final))
-            ticker.files_done += 1
-        ticker.poll(force=True)
-        directories = {Path(os.path.dirname(part)) for _entry, part, _final in staged}
-        flush([Path(part) for _entry, part, _final in staged], [], anchor=root)
-    except (Cancelled, IntegrityError, UnsafePath):
-        for _entry, part, _final in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(part)
-        raise
-    finally:
-        writer.close()
-        cursor.close()
-    for entry, part, final in staged:
-        os.replace(part, final)
-        result.files_restored += 1
-        result.verified.append(entry.path)
-    flush([], directories, anchor=root)
-    ticker.finish()
-    return result
+    def of(self, path: str, *, create: bool) -> tuple[str, str] | None:
+        folder, _, name = path.rpartition("/")
+        parent = self._parents.get(folder)
+        if parent is None:
+            proven = safe_parent(self.root, path, create=create, checked=self._checked)
+            if proven is None:
+                return None
+            parent = self._parents[folder] = str(proven)
+        return os.path.join(parent, name), os.path.join(parent, part_name(path))
 
 
 def _lstat(path: str) -> os.stat_result | None:
@@ -341,14 +208,169 @@ def _lstat(path: str) -> os.stat_result | None:
         return None
 
 
-def _matches(path: str, entry: FileEntry, info: os.stat_result | None = None) -> bool:
+def _matches(path: str, entry: Entry, info: os.stat_result | None = None) -> bool:
     info = info or _lstat(path)
     if info is None or not stat_mod.S_ISREG(info.st_mode) or info.st_size != entry.size:
         return False
-    found = hash_file(path)
-    return found is not None and found == (entry.size, entry.sha256)
+    return hash_file(path) == (entry.size, entry.sha256)
 
 
-def _ensure_no_part(part: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(part)
+def space_needed(*, reader: PointReader, root: Path) -> int:
+    """Bytes the staging of this restore may need: every file not already in place at its size.
+
+    Cheap (one ``lstat`` per file, no hashing), so it can run before a byte moves. A
+    file already there at the right size may still differ and need staging, so this
+    is what a resumed restore needs at least; a fresh target needs the point's size.
+    """
+    places = _Places(root)
+    need = 0
+    for entry in reader.entries():
+        found = places.of(entry.path, create=False)
+        if found is None:
+            need += entry.size
+            continue
+        final, part = found
+        for candidate in (final, part):
+            info = _lstat(candidate)
+            if info is not None and stat_mod.S_ISREG(info.st_mode) and info.st_size == entry.size:
+                break
+        else:
+            need += entry.size
+    return need
+
+
+def _refuse_if_full(*, reader: PointReader, root: Path) -> int:
+    """What staging needs; :class:`TargetFull` before a byte moves when the target has less free."""
+    need = space_needed(reader=reader, root=root)
+    free = free_bytes(root)
+    if free is not None and need > free:
+        raise TargetFull(
+            f"The restore target {root} has {human_size(free)} free but this restore needs {human_size(need)} "
+            f"({need} bytes needed, {free} free); nothing was written.",
+            needed=need,
+            free=free,
+        )
+    return need
+
+
+def restore_tree(
+    *,
+    vault: Vault,
+    manifest: Manifest | ChunkedManifest,
+    target_dir: Path,
+    keyring: KeyRing,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+    resume: bool = True,
+    check_interval: float = 0.5,
+) -> RestoreResult:
+    """Restore every file of a point (either format) under ``target_dir``; verified, then made visible.
+
+    Two phases. Staging: each file is streamed from the vault, authenticated and hashed
+    into a hidden ``.drp-<id>.part`` beside its final place; its SHA-256 and size must
+    match the manifest. Commit: once every file is staged and flushed to disk, each part
+    is renamed over its final name (atomic per file). So a damaged object or a hash
+    mismatch leaves every file of the target as it was, and no unverified byte is ever
+    visible.
+
+    Before a byte moves the target's free space is compared with what staging needs
+    (:class:`TargetFull` if short). A full disk met anyway is final too: every part is
+    removed, so nothing half-written stays, and the error says bytes needed and free.
+
+    With ``resume`` (the default) files already in place with the right hash, and parts
+    left by an interrupted run that still hash right, are kept rather than fetched again:
+    a worker killed mid-way is resumed by calling this again. On cancellation and on an
+    integrity failure the parts are removed; on other errors (a vault that cannot be
+    reached) verified parts are kept for the next attempt.
+
+    The manifest is authenticated first; a format-2 manifest is streamed (twice), so
+    memory does not grow with the number of files.
+    """
+    reader = reader_for(vault=vault, manifest=manifest, keyring=keyring)
+    root = target_root(Path(target_dir))
+    result = RestoreResult(target_dir=root, files_total=reader.total_files, bytes_total=reader.total_bytes)
+    ticker = Ticker(
+        total=reader.total_bytes,
+        progress=progress,
+        should_cancel=should_cancel,
+        interval=check_interval,
+        what="The restore",
+    )
+    ticker.files_total = reader.total_files
+    places = _Places(root)
+    need = _refuse_if_full(reader=reader, root=root)
+    ticker.poll(force=True)
+    writer = _Writer()
+    staged = 0
+    try:
+        for entry in reader.entries():
+            found = places.of(entry.path, create=True)
+            assert found is not None
+            final, part = found
+            final_info = _lstat(final)
+            if final_info is not None and stat_mod.S_ISDIR(final_info.st_mode):
+                raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
+            if resume and final_info is not None and _matches(final, entry, final_info):
+                result.files_skipped += 1
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(part)
+                ticker.add(entry.size)
+            elif resume and _matches(part, entry):
+                staged += 1
+                ticker.add(entry.size)
+            else:
+                _stage(reader, entry, part, ticker, writer)
+                staged += 1
+                result.bytes_restored += entry.size
+            ticker.files_done += 1
+        ticker.poll(force=True)
+        flush_staged(count=staged, files=lambda: _parts(reader, places), anchor=root)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise  # verified parts stay for the next attempt
+        _remove_parts(reader, places)
+        free = free_bytes(root) or 0
+        raise TargetFull(
+            f"The restore target {root} ran out of space: this restore needs {human_size(need)} ({need} bytes) "
+            f"and {human_size(free)} ({free} bytes) is free now that its staged files were removed. "
+            "The target keeps its previous content; a full disk is not retried.",
+            needed=need,
+            free=free,
+        ) from None
+    except (Cancelled, IntegrityError, UnsafePath):
+        _remove_parts(reader, places)
+        raise
+    finally:
+        writer.close()
+        reader.close()
+    folders: set[Path] = set()
+    for entry in reader.entries():
+        found = places.of(entry.path, create=False)
+        assert found is not None
+        final, part = found
+        if os.path.exists(part):
+            os.replace(part, final)
+            result.files_restored += 1
+            folders.add(Path(final).parent)
+        result.verified += 1
+    flush([], folders, anchor=root)
+    ticker.finish()
+    return result
+
+
+def _parts(reader: PointReader, places: _Places) -> list[Path]:
+    found = []
+    for entry in reader.entries():
+        where = places.of(entry.path, create=False)
+        if where is not None and os.path.exists(where[1]):
+            found.append(Path(where[1]))
+    return found
+
+
+def _remove_parts(reader: PointReader, places: _Places) -> None:
+    with contextlib.suppress(EngineError):
+        for entry in reader.entries():
+            where = places.of(entry.path, create=False)
+            if where is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(where[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,30 @@ class Source(Protocol):
         ...
 
     def open(self, item: SourceFile) -> contextlib.AbstractContextManager[Readable]: ...
+
+
+@dataclass
+class Listing:
+    """The files of a source in path order, for a backup that must not hold them all.
+
+    ``files()`` may be called more than once (each call walks again); ``count`` and
+    ``total_bytes`` come from a first walk and are for progress and space checks only
+    (the tree may change between walks; the manifest records what was read).
+    """
+
+    files: Callable[[], Iterator[SourceFile]]
+    count: int
+    total_bytes: int
+    skipped: list[dict[str, str]]
+
+
+def listing(source: Source) -> Listing:
+    """Stream a :class:`LocalSource`; any other source is listed whole by its ``scan``."""
+    if isinstance(source, LocalSource):
+        return source.listing()
+    scan = source.scan()
+    files = sorted(scan.files, key=lambda item: item.path)
+    return Listing(files=lambda: iter(files), count=len(files), total_bytes=scan.total_bytes, skipped=scan.skipped)
 
 
 class LocalSource:
@@ -113,6 +137,77 @@ class LocalSource:
             )
         scan.files.sort(key=lambda item: item.path)
         return scan
+
+    def listing(self) -> Listing:
+        """Files in path order, walked folder by folder: memory holds one folder's names per level.
+
+        Unlike :meth:`scan`, no list of every file is built, so a tree of millions of
+        files costs what its widest folders cost.
+        """
+        root = self._root_info()
+        if root is not None:
+            return Listing(files=lambda: iter([root]), count=1, total_bytes=root.size, skipped=[])
+        skipped: list[dict[str, str]] = []
+        count = total = 0
+        for item in self._walk("", str(self.root), skipped):
+            count += 1
+            total += item.size
+
+        def files() -> Iterator[SourceFile]:
+            return self._walk("", str(self.root), [])
+
+        return Listing(files=files, count=count, total_bytes=total, skipped=skipped)
+
+    def _root_info(self) -> SourceFile | None:
+        """The source as one file when it is a file; None for a folder; errors when neither."""
+        try:
+            info = self.root.stat()
+        except FileNotFoundError:
+            raise SourceMissing(f"The source {self.root} does not exist.") from None
+        except OSError as exc:
+            raise SourceUnreadable(f"The source {self.root} cannot be read: {exc.strerror or exc}.") from None
+        if stat_mod.S_ISREG(info.st_mode):
+            return SourceFile(self.root.name, info.st_size, info.st_mode & 0o777, str(self.root))
+        if not stat_mod.S_ISDIR(info.st_mode):
+            raise SourceUnreadable(f"The source {self.root} is neither a file nor a directory.")
+        return None
+
+    def _walk(self, rel_dir: str, full_dir: str, skipped: list[dict[str, str]]) -> Iterator[SourceFile]:
+        try:
+            with os.scandir(full_dir) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            raise SourceUnreadable(
+                f"Part of the source {self.root} cannot be read: {exc.strerror} ({exc.filename})."
+            ) from None
+        # A folder sorts as "name/": then files come out in the order of their whole paths,
+        # the order a format-2 manifest requires ("a-b" < "a/x" < "a0").
+        keyed: list[tuple[str, str, str, os.stat_result | None]] = []
+        for entry in entries:
+            rel = entry.name if not rel_dir else f"{rel_dir}/{entry.name}"
+            if _undecodable(rel):
+                skipped.append({"path": _printable(rel), "reason": "name is not valid UTF-8"})
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                skipped.append({"path": rel, "reason": f"cannot be read: {exc.strerror}"})
+                continue
+            if stat_mod.S_ISLNK(st.st_mode):
+                skipped.append({"path": rel, "reason": "symbolic link"})
+            elif stat_mod.S_ISDIR(st.st_mode):
+                keyed.append((entry.name + "/", rel, entry.path, None))
+            elif stat_mod.S_ISREG(st.st_mode):
+                keyed.append((entry.name, rel, entry.path, st))
+            else:
+                skipped.append({"path": rel, "reason": "not a regular file"})
+        del entries
+        keyed.sort(key=lambda row: row[0])
+        for _key, rel, full, info in keyed:
+            if info is None:
+                yield from self._walk(rel, full, skipped)
+            else:
+                yield SourceFile(check_relative_path(rel), info.st_size, info.st_mode & 0o777, full)
 
     @contextlib.contextmanager
     def open(self, item: SourceFile) -> Iterator[Readable]:

@@ -93,6 +93,15 @@ def hash_file(path: str | Path, *, on_chunk: Callable[[int], None] | None = None
     return size, digest.hexdigest()
 
 
+def free_bytes(path: Path) -> int | None:
+    """Bytes an unprivileged writer may still use on the file system holding ``path`` (None: unknown)."""
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return None
+    return info.f_bavail * info.f_frsize
+
+
 def iter_part_files(target_dir: Path) -> Iterator[Path]:
     """Staging parts under a target (left by an interrupted restore); for tests and reports."""
     for dirpath, _dirnames, filenames in os.walk(target_dir):

@@ -2,137 +2,46 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from inventory.engine.backup import CancelFn, ProgressFn, Ticker
-from inventory.engine.crypto import KeyRing, Readable, open_sealed
-from inventory.engine.errors import CorruptObject, EngineError, ObjectMissing, UnsafePath
-from inventory.engine.manifest import FileEntry, Manifest
-from inventory.engine.target import READ_SIZE, hash_file, manifest_entries, safe_parent
+from inventory.engine.chunks.manifest import ChunkedManifest
+from inventory.engine.chunks.read import verify_chunked
+from inventory.engine.crypto import KeyRing
+from inventory.engine.errors import UnsafePath
+from inventory.engine.format1.read import verify_format1
+from inventory.engine.manifest import Manifest
+from inventory.engine.progress import CancelFn, ProgressFn, Ticker
+from inventory.engine.report import Problem, VerifyReport
+from inventory.engine.target import hash_file, manifest_entries, safe_parent
 from inventory.engine.vaults import Vault
 
-if TYPE_CHECKING:
-    from inventory.engine.chunks.manifest import ChunkedManifest
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    problem: str
-    expected: str | None = None
-    actual: str | None = None
-
-    def __str__(self) -> str:
-        hashes = f" (expected {self.expected}, found {self.actual})" if self.expected or self.actual else ""
-        return f"{self.path}: {self.problem}{hashes}"
-
-
-@dataclass
-class VerifyReport:
-    checked: int = 0
-    bytes_checked: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"All {self.checked} files verified."
-        head = "; ".join(str(p) for p in self.problems[:3])
-        more = f" and {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
-        return f"{len(self.problems)} of {self.checked} files failed verification: {head}{more}."
-
-
-def open_entry(vault: Vault, entry: FileEntry) -> contextlib.AbstractContextManager[Readable]:
-    return vault.open(entry.object_key, version_id=entry.version_id, offset=entry.offset, length=entry.stored_size)
-
-
-def hash_object(vault: Vault, entry: FileEntry) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open_entry(vault, entry) as stream:
-        while True:
-            data = stream.read(READ_SIZE)
-            if not data:
-                break
-            digest.update(data)
-            size += len(data)
-    return size, digest.hexdigest()
+__all__ = ["Problem", "VerifyReport", "verify_point", "verify_target"]
 
 
 def verify_point(
     *,
     vault: Vault,
-    manifest: Manifest,
+    manifest: Manifest | ChunkedManifest,
     keyring: KeyRing | None = None,
     decrypt: bool = False,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     check_interval: float = 0.5,
 ) -> VerifyReport:
-    """Check a point where it is stored, without restoring it.
+    """Check a point where it is stored, without restoring it (either format).
 
-    Always: each object exists and its size and SHA-256 equal those recorded at backup
-    (needs no key). With ``keyring``: the manifest's MAC too. With ``decrypt=True`` as
-    well: every chunk is authenticated and the plaintext SHA-256 compared, which proves
-    the point restorable with the keys at hand.
+    Shallow by default: every object or chunk a file needs is there at its recorded size
+    (format 1 also re-hashes each object, which needs no key). With ``decrypt=True``
+    every byte is authenticated and each file's SHA-256 compared: the point is proven
+    restorable with the keys at hand. A chunk-store point always needs ``keyring``.
     """
-    report = VerifyReport()
-    if keyring is not None:
-        try:
-            manifest.check_mac(keyring)
-        except EngineError as exc:
-            report.problems.append(Problem(path=manifest.manifest_key, problem=str(exc)))
-            return report
-    elif decrypt:
-        raise ValueError("decrypt=True needs a keyring")
-    total = manifest.total_stored_bytes + (manifest.total_bytes if decrypt else 0)
-    ticker = Ticker(total=total, progress=progress, should_cancel=should_cancel, interval=check_interval, what="Verify")
-    ticker.files_total = len(manifest.files)
-    for entry in manifest.files:
-        try:
-            size, digest = hash_object(vault, entry)
-        except ObjectMissing:
-            report.problems.append(Problem(path=entry.path, problem=f"object {entry.object_key} is missing"))
-            continue
-        ticker.add(size)
-        report.checked += 1
-        report.bytes_checked += size
-        if (size, digest) != (entry.stored_size, entry.stored_sha256):
-            report.problems.append(
-                Problem(
-                    path=entry.path,
-                    problem=f"stored object {entry.object_key} changed ({size} bytes, {entry.stored_size} recorded)",
-                    expected=entry.stored_sha256,
-                    actual=digest,
-                )
-            )
-            continue
-        if decrypt and keyring is not None:
-            plain = hashlib.sha256()
-            try:
-                with open_entry(vault, entry) as stream:
-                    for chunk in open_sealed(stream, keyring=keyring):
-                        plain.update(chunk)
-                        ticker.add(len(chunk))
-            except (CorruptObject, EngineError) as exc:
-                report.problems.append(Problem(path=entry.path, problem=f"cannot be decrypted: {exc}"))
-                continue
-            if plain.hexdigest() != entry.sha256:
-                report.problems.append(
-                    Problem(
-                        path=entry.path, problem="content hash differs", expected=entry.sha256, actual=plain.hexdigest()
-                    )
-                )
-        ticker.files_done += 1
-    ticker.finish()
-    return report
+    options: dict[str, Any] = {"progress": progress, "should_cancel": should_cancel, "check_interval": check_interval}
+    if isinstance(manifest, Manifest):
+        return verify_format1(vault=vault, manifest=manifest, keyring=keyring, decrypt=decrypt, **options)
+    if keyring is None:
+        raise ValueError("a chunk-store point is read through its key ring")
+    return verify_chunked(vault=vault, manifest=manifest, keyring=keyring, decrypt=decrypt, **options)
 
 
 def verify_target(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
@@ -30,6 +31,7 @@ from inventory.models import (
     RecoveryPolicy,
 )
 from inventory.selectors import point_previous
+from inventory.services.pointers import backup_next_at
 from inventory.services.readiness import readiness_facts_changed
 from inventory.services.screening import point_history, screen_reasons
 
@@ -65,6 +67,12 @@ def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigge
         requested_by=by,
         celery_task_id=str(uuid.uuid4()),
     )
+    if locked.policy_id is not None:
+        cadence = RecoveryPolicy.objects.values_list("backup_cadence_minutes", flat=True).get(pk=locked.policy_id)
+        locked.next_backup_at = backup_next_at(
+            last_backup_at=backup.created_at, cadence_minutes=cadence, now=backup.created_at
+        )
+        locked.save(update_fields=["next_backup_at"])
     audit_append(
         action="backup.requested",
         actor=by,
@@ -251,27 +259,39 @@ def backup_execute(*, backup_id: int) -> str:
 # --- scheduling, reconciling, expiry ----------------------------------------------
 
 
-def backups_enqueue_due(*, now: datetime | None = None) -> list[Backup]:
-    """Queue a backup for every asset whose policy cadence has elapsed since its last backup."""
+def backups_enqueue_due(*, now: datetime | None = None, limit: int = 2000) -> list[Backup]:
+    """Queue a backup for every asset whose policy cadence has elapsed since its last backup.
+
+    Reads only assets whose indexed `next_backup_at` has passed or is unknown
+    (null: new, or its policy or vault changed), never the backup history; an
+    unknown one is worked out from its latest backup and stored. At most
+    `limit` are queued per run; the rest stay due for the next.
+    """
     now = now or timezone.now()
     queued: list[Backup] = []
-    assets = (
+    latest = Backup.objects.filter(asset=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    due = (
         Asset.objects.filter(policy__isnull=False, vault__isnull=False)
-        .select_related("policy")
+        .filter(Q(next_backup_at__isnull=True) | Q(next_backup_at__lte=now))
         .exclude(backups__status__in=[BackupStatus.QUEUED, BackupStatus.RUNNING])
+        .select_related("policy")
+        .annotate(last_backup_at=Subquery(latest))
+        .order_by(F("next_backup_at").asc(nulls_first=True), "pk")[:limit]
     )
-    last_by_asset: dict[int, datetime] = {}
-    for asset_id, created in Backup.objects.values_list("asset_id", "created_at").order_by("asset_id", "created_at"):
-        last_by_asset[asset_id] = created
-    for asset in assets:
+    for asset in due:
         assert asset.policy is not None
-        last = last_by_asset.get(asset.pk)
-        if last is not None and now - last < timedelta(minutes=asset.policy.backup_cadence_minutes):
+        cadence = asset.policy.backup_cadence_minutes
+        last: datetime | None = getattr(asset, "last_backup_at", None)  # annotated above
+        when = backup_next_at(last_backup_at=last, cadence_minutes=cadence, now=now)
+        if when > now:
+            Asset.objects.filter(pk=asset.pk).update(next_backup_at=when)
             continue
         try:
             queued.append(backup_request(asset=asset, by=None, trigger=BackupTrigger.SCHEDULE))
         except (BackupRefused, IntegrityError) as exc:
             log.warning("not scheduling a backup of %s: %s", asset.name, exc)
+            # Tried again after one cadence, not every minute.
+            Asset.objects.filter(pk=asset.pk).update(next_backup_at=now + timedelta(minutes=cadence))
     return queued
 
 
@@ -335,8 +355,11 @@ def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime 
 def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
     """Expire points past their policy's retention and past immutable-until.
 
+    Candidates come from the partial index of unexpired points by age, so a
+    run reads only points older than a retention, not the whole history.
     The newest good point of an asset is always kept, however old: expiring
-    it would leave nothing to restore.
+    it would leave nothing to restore (checked on the index rather than the
+    pointer, since a stale pointer must never cost the last good copy).
     """
     now = now or timezone.now()
     expired: list[RecoveryPoint] = []
@@ -349,8 +372,8 @@ def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
             .select_related("asset", "vault")
         )
         for point in candidates:
-            newest = RecoveryPoint.objects.good().filter(asset=point.asset).order_by("-data_as_of").first()
-            if newest is not None and newest.pk == point.pk:
+            newest = RecoveryPoint.objects.good().filter(asset_id=point.asset_id).order_by("-data_as_of")
+            if newest.values_list("pk", flat=True).first() == point.pk:
                 continue
             try:
                 expired.append(point_expire(point=point, now=now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +17,10 @@ from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.policies import TIER_DEFAULTS
+from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
+from inventory.verification.models import EvidenceKind
+from inventory.verification.services import restore_evidence_record
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
@@ -94,6 +97,8 @@ def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) ->
         locked.policy_assigned_at = timezone.now() if locked.policy_id else None
         update.append("policy_assigned_at")
     locked.save(update_fields=update)
+    if "policy" in changes or "vault" in changes:
+        backups_next_forget(asset_ids=[locked.pk])
     readiness_facts_changed(asset_ids=[locked.pk])
     audit_append(action="asset.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked
@@ -164,6 +169,17 @@ def asset_recovery_record(
             "rto_seconds": rto_seconds,
             "rpo_seconds": rpo_seconds,
         },
+    )
+    restore_evidence_record(
+        asset=locked,
+        kind=EvidenceKind.DRILL if mode == "drill" else EvidenceKind.RECOVERY,
+        passed=True,
+        started_at=finished_at - timedelta(seconds=max(0, rto_seconds)),
+        finished_at=finished_at,
+        rto_seconds=rto_seconds,
+        rpo_seconds=rpo_seconds,
+        rto_target_seconds=locked.policy.rto_minutes * 60 if locked.policy else None,
+        run_id=run_id,
     )
     if mode == "drill":
         return asset_drill_record(asset=locked, drilled_at=finished_at, evidence=f"recovery run {run_id}", by=by)
@@ -302,6 +318,8 @@ def policy_update(*, policy: RecoveryPolicy, by: User | None, fields: Mapping[st
     locked.full_clean()
     locked.updated_at = timezone.now()
     locked.save(update_fields=[*changes, "updated_at"])
+    if "backup_cadence_minutes" in changes:
+        backups_next_forget(policy=locked)
     readiness_facts_changed(asset_ids=list(locked.assets.values_list("pk", flat=True)))
     audit_append(action="policy.updated", actor=by, system_actor="system:import", obj=locked, payload=changes)
     return locked

@@ -30,7 +30,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.models import Asset, ReadinessState
-from inventory.readiness import RISK_MARGIN, AssetReadiness, Level, readiness_for
+from inventory.readiness import RISK_MARGIN, AssetReadiness, readiness_for
+from inventory.services.pointers import points_newest_refresh
+from inventory.verification.samples import readiness_samples_record
+from inventory.verification.score import ScoreFacts, readiness_score
+from inventory.verification.selectors import score_facts
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +64,13 @@ def _next_change(item: AssetReadiness, now: datetime) -> datetime:
     return min(m + _AFTER for m in moments if m + _AFTER > now)
 
 
-def _stored(item: AssetReadiness, now: datetime) -> dict[str, Any]:
+def _stored(item: AssetReadiness, now: datetime, facts: ScoreFacts | None = None) -> dict[str, Any]:
     asset: Any = item.asset
     checks = [{"name": c.name, "level": int(c.level), "reason": c.reason} for c in item.checks]
-    passing = sum(1 for c in item.checks if c.level is Level.OK)
+    card = readiness_score(item, now=now, facts=facts)
     return {
         "level": int(item.level),
-        "score": round(100 * passing / len(item.checks)) if item.checks else 0,
+        "score": card.total,
         "checks": checks,
         "facts": {
             "ok_data_as_of": asset.ok_data_as_of.isoformat() if asset.ok_data_as_of else None,
@@ -76,6 +80,7 @@ def _stored(item: AssetReadiness, now: datetime) -> dict[str, Any]:
             "policy": asset.policy.name if asset.policy else None,
             "vault": asset.vault.name if asset.vault else None,
             "backup_age_seconds": item.backup_age.total_seconds() if item.backup_age is not None else None,
+            "score": [part.to_json() for part in card.parts],
         },
         "ok_data_as_of": asset.ok_data_as_of,
         "rpo_seconds": int(item.rpo.total_seconds()) if item.rpo is not None else None,
@@ -102,9 +107,15 @@ def readiness_refresh(*, asset_ids: Collection[int], now: datetime | None = None
     # Versions first, facts second: a fact change after this read bumps the version and the write below misses.
     versions = dict(ReadinessState.objects.filter(asset_id__in=ids).values_list("asset_id", "version"))
     written = 0
+    facts = score_facts(asset_ids=ids)
+    scores: dict[int, int] = {}
     for item in readiness_for(Asset.objects.with_facts().filter(pk__in=ids), now=now):
         pk = item.asset.pk
-        written += ReadinessState.objects.filter(asset_id=pk, version=versions[pk]).update(**_stored(item, now))
+        stored = _stored(item, now, facts.get(pk))
+        if ReadinessState.objects.filter(asset_id=pk, version=versions[pk]).update(**stored):
+            written += 1
+            scores[pk] = stored["score"]
+    readiness_samples_record(scores=scores, now=now)
     return written
 
 
@@ -119,6 +130,9 @@ def readiness_facts_changed(*, asset_ids: Collection[int]) -> None:
     if not ids:
         return
     now = timezone.now()
+    if len(ids) <= INLINE_LIMIT:
+        # Every change of a point passes here: keep the newest-point pointer in the same transaction.
+        points_newest_refresh(asset_ids=ids)
     ReadinessState.objects.filter(asset_id__in=ids).update(version=F("version") + 1, next_change_at=now)
     if len(ids) <= INLINE_LIMIT:
         transaction.on_commit(lambda: _refresh_quietly(ids))

@@ -19,6 +19,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
 from inventory.models import Asset, PointStatus, RecoveryPoint
+from inventory.services.readiness import readiness_facts_changed
 
 CHANGED_SHARE = 0.5  # of the previous point's files, changed or removed
 USUAL_CHANGED_SHARE = 0.2
@@ -86,6 +87,7 @@ def point_release(*, point_id: int, by: User, reason: str) -> RecoveryPoint:
     previous_note = point.note
     point.note = f"Released by {by} on {timezone.now():%Y-%m-%d %H:%M} UTC: {reason.strip()} (was: {previous_note})"
     point.save(update_fields=["status", "note"])
+    readiness_facts_changed(asset_ids=[point.asset_id])
     audit_append(
         action="point.released",
         actor=by,

@@ -10,11 +10,13 @@ names each bad file with the hash recorded at backup and the one found.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
@@ -129,15 +131,55 @@ def _point_record_verification(
     return locked
 
 
+@transaction.atomic
+def point_mark_damaged(
+    *, point_prefix: str, code: str, reason: str, file: str | None = None, by: User | None = None
+) -> RecoveryPoint | None:
+    """A restore (or any reader) proved a point's bytes damaged: mark it `corrupt`.
+
+    ``point_prefix`` is the point's name in its vault (``<asset id>/<point id>``). Its
+    readiness is reassessed, so an asset whose only good point this was goes bad, and
+    the next run resolves another point. Returns None when the point is unknown or was
+    already judged (twice is harmless).
+    """
+    _asset_id, _, point_id = point_prefix.partition("/")
+    try:
+        public_id = uuid.UUID(point_id)
+    except ValueError:
+        return None
+    locked = (
+        RecoveryPoint.objects.select_for_update().select_related("asset", "vault").filter(public_id=public_id).first()
+    )
+    if locked is None or locked.status not in (PointStatus.OK, PointStatus.SUSPICIOUS):
+        return None
+    locked.status = PointStatus.CORRUPT
+    locked.note = reason
+    locked.save(update_fields=["status", "note"])
+    readiness_facts_changed(asset_ids=[locked.asset_id])
+    audit_append(
+        action="point.corrupt",
+        actor=by,
+        system_actor="system:restore",
+        obj=locked.asset,
+        payload={
+            "point": str(locked.public_id),
+            "vault": locked.vault.name,
+            "found_by": "restore",
+            "code": code,
+            "problems": [{"path": file, "problem": reason}],
+        },
+    )
+    return locked
+
+
 def points_verify_due(*, now: datetime | None = None) -> list[int]:
     """Queue verification of each asset's newest good point not verified within `POINT_VERIFY_SECONDS`."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.POINT_VERIFY_SECONDS)
-    newest: dict[int, tuple[int, datetime | None]] = {}
-    rows = RecoveryPoint.objects.good().order_by("asset_id", "-data_as_of").values_list("asset_id", "pk", "verified_at")
-    for asset_id, pk, verified_at in rows:
-        newest.setdefault(asset_id, (pk, verified_at))
-    due = [pk for pk, verified_at in newest.values() if verified_at is None or verified_at < stale_before]
+    # Through each asset's newest-point pointer: one row per asset, never the history of points.
+    stale = Q(newest_point__verified_at__isnull=True) | Q(newest_point__verified_at__lt=stale_before)
+    rows = Asset.objects.filter(newest_point__isnull=False).filter(stale).order_by("pk")
+    due = [pk for pk in rows.values_list("newest_point_id", flat=True) if pk is not None]
     from inventory.tasks import point_verify_run
 
     for pk in due:

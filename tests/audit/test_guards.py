@@ -122,3 +122,12 @@ def test_only_the_test_database_gets_the_flush_permit(settings) -> None:
     assert guards.SQLITE_TEST_FLUSH_TABLE not in production_sql
     settings.TESTING = False
     assert not guards.is_test_database(connection)
+
+
+def test_every_guard_is_in_place_after_all_migrations() -> None:
+    # A later migration that rebuilds an audit table (SQLite does for AlterField) must put the guards back.
+    from django.db import connection
+
+    from dr_portal.audit.guards import guard_problems
+
+    assert guard_problems(connection) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.api import AssetIn, AssetOut, PolicyIn, PolicyOut, VaultOut
+from inventory.api_serializers import AssetIn, AssetOut, PolicyIn, PolicyOut, VaultOut
 from inventory.fields import ASSET_FIELDS, CSV_COLUMNS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.forms import AssetForm, PolicyForm, VaultForm
 from inventory.porting import export_csv, export_data

@@ -58,7 +58,7 @@ def run_start(
     plan: RecoveryPlan,
     mode: str,
     by: User | None,
-    incident: Incident,
+    incident: Incident | None,
     outage_started_at: datetime | None = None,
 ) -> RecoveryRun:
     """Create a run of `plan` for `incident` and queue it; refuses (RunRefused) with every reason it cannot start.
@@ -69,11 +69,15 @@ def run_start(
     """
     if mode not in Mode.values:
         raise RunRefused(f"Unknown mode {mode!r}.")
-    if not incident.is_open:
+    if incident is None:
+        # Only a scheduled restore test (incidents.restoretests) runs outside an incident, and only as a drill.
+        if mode != Mode.DRILL:
+            raise RunRefused("A recovery or failback belongs to an incident.")
+    elif not incident.is_open:
         raise RunRefused(
             f"{incident.reference} is {incident.get_status_display().lower()}; runs belong to open incidents."
         )
-    if (incident.kind == IncidentKind.DRILL) != (mode == Mode.DRILL):
+    if incident is not None and (incident.kind == IncidentKind.DRILL) != (mode == Mode.DRILL):
         raise RunRefused(
             f"{incident.reference} is a drill: its runs are drills."
             if incident.kind == IncidentKind.DRILL
@@ -82,7 +86,8 @@ def run_start(
     now = timezone.now()
     if outage_started_at is not None and outage_started_at > now:
         raise RunRefused("The outage cannot start in the future.")
-    outage_started_at = outage_started_at or incident.started_at or incident.detected_at or incident.declared_at
+    if incident is not None:
+        outage_started_at = outage_started_at or incident.started_at or incident.detected_at or incident.declared_at
     plan = RecoveryPlan.objects.select_for_update().get(pk=plan.pk)
     run = RecoveryRun(
         plan=plan,
@@ -255,7 +260,7 @@ def _finish(run: RecoveryRun, status: str, *, error: str = "", by: User | None =
 
 
 @transaction.atomic
-def run_cancel(*, run: RecoveryRun, by: User, reason: str) -> RecoveryRun:
+def run_cancel(*, run: RecoveryRun, by: User | None, reason: str) -> RecoveryRun:
     locked = RecoveryRun.objects.select_for_update().get(pk=run.pk)
     if not reason.strip():
         raise RunRefused("Say why the run is cancelled.")

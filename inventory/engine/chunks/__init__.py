@@ -3,7 +3,8 @@
 Points written here have a format-2 manifest (``<point>/manifest.v2``) kept in the vault
 beside a chunk index, so the vault and the key file alone list, verify and restore them.
 Points of format 1 (``<point>/manifest.json``, one sealed object per file or pack) are
-still read, verified and restored by :mod:`inventory.engine.restore` unchanged.
+still read and verified by :mod:`inventory.engine.format1.read`; both formats are restored
+by the one :func:`inventory.engine.restore.restore_tree`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
-from inventory.engine.chunks.restore import restore_chunked, verify_chunked
+from inventory.engine.chunks.read import ChunkReader, verify_chunked
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 
 __all__ = [
     "AVERAGE_CHUNK",
     "ChunkKeys",
+    "ChunkReader",
     "ChunkRef",
     "ChunkStore",
     "ChunkedFile",
@@ -32,6 +34,5 @@ __all__ = [
     "backup_chunked",
     "manifest_v2_key",
     "read_manifest_v2",
-    "restore_chunked",
     "verify_chunked",
 ]

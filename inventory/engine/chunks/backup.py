@@ -13,7 +13,6 @@ from typing import Any
 
 from pyfastcdc import FastCDC
 
-from inventory.engine.backup import CancelFn, ProgressFn, Ticker
 from inventory.engine.chunks.manifest import (
     ChunkedFile,
     ChunkedManifest,
@@ -26,11 +25,12 @@ from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
 from inventory.engine.crypto import KeyRing
-from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectLocked
-from inventory.engine.fmt import format_utc
-from inventory.engine.manifest import manifest_key
-from inventory.engine.sources import Source, SourceFile, source_from_uri
-from inventory.engine.vaults import S3Config, Vault, check_key
+from inventory.engine.errors import ManifestInvalid, VaultFull
+from inventory.engine.fmt import format_utc, human_size
+from inventory.engine.points import begin_point
+from inventory.engine.progress import CancelFn, ProgressFn, Ticker
+from inventory.engine.sources import Source, SourceFile, listing
+from inventory.engine.vaults import S3Config, Vault
 
 # pyfastcdc's average is ``avg_size + min_size`` (cut-point skipping), so 768 KiB with a
 # quarter of it as minimum gives chunks of about 1 MiB (measured in docs/benchmarks.md).
@@ -99,21 +99,22 @@ def backup_chunked(
     back and authenticated before this returns. A failure leaves no manifest.
     """
     started = time.monotonic()
-    keyring.key(key_id)
-    check_key(point_prefix)
-    src = source if not isinstance(source, (str, Path)) else source_from_uri(source, s3=s3)
-    vault.check_writable()
-    for existing in (manifest_key(point_prefix), manifest_v2_key(point_prefix)):
-        if vault.stat(existing) is not None:
-            raise ObjectExists(
-                f"Recovery point {point_prefix} already exists in {vault.uri}; points are never rewritten."
-            )
-    if retain_until is not None and retain_until <= clock():
-        raise ObjectLocked("The retain-until time of a new point must be in the future.")
+    src = begin_point(
+        source=source,
+        vault=vault,
+        point_prefix=point_prefix,
+        keyring=keyring,
+        key_id=key_id,
+        retain_until=retain_until,
+        s3=s3,
+        clock=clock,
+    )
     as_of = data_as_of or clock()
     lock = backup_lock(vault)  # a prune never sweeps while this backup may reference chunks
+    store = ChunkStore(vault=vault, keyring=keyring, key_id=key_id, **({"pack_size": pack_size} if pack_size else {}))
     try:
         return _backup(
+            store=store,
             src=src,
             vault=vault,
             point_prefix=point_prefix,
@@ -127,12 +128,34 @@ def backup_chunked(
             extra=extra,
             check_interval=check_interval,
             clock=clock,
-            pack_size=pack_size,
             started=started,
             fresh_chain=fresh_chain,
         )
+    except VaultFull as exc:
+        raise _full(vault, store, exc) from None
+    except BaseException:
+        store.discard_written()
+        raise
     finally:
         lock.release()
+
+
+def _full(vault: Vault, store: ChunkStore, exc: VaultFull) -> VaultFull:
+    """A full vault is final: say what was needed and what is free, and take back what was written."""
+    written = store.stored_bytes
+    pending = store.pending_bytes
+    deleted, kept = store.discard_written()
+    free = vault.free_bytes()
+    after = (
+        f" {deleted} packs it had written were deleted"
+        + (f"; {len(kept)} stay under their lock until a prune may take them" if kept else "")
+        + "."
+    )
+    return VaultFull(
+        f"The vault at {vault.uri} is full: this backup needed at least {written + pending} bytes "
+        f"({human_size(written + pending)}) of new data and {free if free is not None else 'an unknown number of'} "
+        f"bytes are free. No point was recorded and it will not be retried;{after} ({exc})"
+    )
 
 
 def _backup(
@@ -150,26 +173,31 @@ def _backup(
     extra: dict[str, Any] | None,
     check_interval: float,
     clock: Callable[[], datetime],
-    pack_size: int | None,
     started: float,
     fresh_chain: bool,
+    store: ChunkStore,
 ) -> ChunkedManifest:
-    store = ChunkStore(vault=vault, keyring=keyring, key_id=key_id, **({"pack_size": pack_size} if pack_size else {}))
     if not fresh_chain:
         store.load_index()
-    scan = src.scan()
-    files = sorted(scan.files, key=lambda item: item.path)
+    listed = listing(src)  # streamed: no list of every file is held
     ticker = Ticker(
-        total=scan.total_bytes,
+        total=listed.total_bytes,
         progress=progress,
         should_cancel=should_cancel,
         interval=check_interval,
         what="The backup",
     )
-    ticker.files_total = len(files)
+    ticker.files_total = listed.count
+    free = vault.free_bytes()
+    if fresh_chain and free is not None and listed.total_bytes > free:
+        # A fresh chain stores every byte again; compression may save some, but not this much.
+        raise VaultFull(
+            f"The vault at {vault.uri} has {free} bytes ({human_size(free)}) free but this backup starts a fresh "
+            f"chain of {listed.total_bytes} bytes ({human_size(listed.total_bytes)}); nothing was written."
+        )
     ticker.poll(force=True)
     chunker = Chunker(average_chunk)
-    totals = PointTotals(skipped=len(scan.skipped))
+    totals = PointTotals(skipped=len(listed.skipped))
     header = {
         "point": point_prefix,
         "source": src.uri,
@@ -223,7 +251,7 @@ def _backup(
         ticker.files_done += 1
         return ChunkedFile(path=item.path, mode=item.mode, size=size, sha256=digest.hexdigest(), chunks=tuple(refs))
 
-    for item in files:
+    for item in listed.files():
         waiting.append(one(item))
         drain()
     store.flush(retain_until=retain_until)
@@ -233,7 +261,7 @@ def _backup(
     token = f"{clock():%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"
     store.write_index(name=token, retain_until=retain_until)
     totals.duration_ms = int((time.monotonic() - started) * 1000)
-    blocks = writer.finish(skipped=list(scan.skipped), totals=totals, screening=screening.to_json())
+    blocks = writer.finish(skipped=list(listed.skipped), totals=totals, screening=screening.to_json())
     vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
     manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
     if manifest.totals != totals:

@@ -19,15 +19,16 @@ import json
 import secrets
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import zstandard
 
 from inventory.engine.chunks.codec import ChunkKeys
+from inventory.engine.chunks.index import ChunkIndex, ChunkIndexBuilder
+from inventory.engine.chunks.ref import ChunkRef
 from inventory.engine.crypto import KeyRing
-from inventory.engine.errors import ManifestInvalid, ObjectExists, ObjectMissing, VaultFull
+from inventory.engine.errors import EngineError, ManifestInvalid, ObjectExists, ObjectLocked, ObjectMissing, VaultFull
 from inventory.engine.vaults import Vault
 
 STORE_DIR = "chunks"
@@ -38,45 +39,6 @@ STORE_FORMAT = "dr-portal-chunk-store"
 INDEX_FORMAT = "dr-portal-chunk-index"
 PACK_SIZE = 16 * 1024 * 1024
 SPOOL_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ChunkRef:
-    """Where one chunk is kept: ``stored`` bytes at ``offset`` of the pack object ``pack``."""
-
-    chunk_id: str
-    pack: str
-    offset: int
-    stored: int
-    size: int
-    codec: int
-    version_id: str | None = None
-
-    def to_json(self) -> list[object]:
-        row: list[object] = [self.chunk_id, self.pack, self.offset, self.stored, self.size, self.codec]
-        if self.version_id is not None:
-            row.append(self.version_id)
-        return row
-
-    @classmethod
-    def from_json(cls, row: object) -> ChunkRef:
-        if not isinstance(row, list) or len(row) not in (6, 7):
-            raise ManifestInvalid("A chunk reference is malformed.")
-        try:
-            ref = cls(
-                chunk_id=str(row[0]),
-                pack=str(row[1]),
-                offset=int(row[2]),
-                stored=int(row[3]),
-                size=int(row[4]),
-                codec=int(row[5]),
-                version_id=str(row[6]) if len(row) == 7 else None,
-            )
-        except (TypeError, ValueError):
-            raise ManifestInvalid("A chunk reference is malformed.") from None
-        if len(ref.chunk_id) != 64 or ref.offset < 0 or ref.stored <= 0 or ref.size < 0:
-            raise ManifestInvalid(f"The chunk reference {ref.chunk_id[:16]!r} is malformed.")
-        return ref
 
 
 def store_salt(vault: Vault) -> bytes:
@@ -178,8 +140,9 @@ def _parse(line: bytes, what: str) -> dict[str, Any]:
 class ChunkStore:
     """One backup's view of a vault's chunk store: what exists, and a pack being filled.
 
-    The index maps a chunk id (its 32 raw bytes) to its reference; about 250 bytes of
-    Python objects per chunk (see docs/benchmarks.md for the measured figure).
+    Chunks the vault held before this backup are in a compact :class:`ChunkIndex`
+    (about 49 bytes a chunk, measured in docs/benchmarks.md); chunks this backup adds are
+    in a small dictionary until its own index segment is written.
     """
 
     def __init__(self, *, vault: Vault, keyring: KeyRing, key_id: str, pack_size: int = PACK_SIZE) -> None:
@@ -189,7 +152,8 @@ class ChunkStore:
         self.salt = store_salt(vault)
         self.keys = ChunkKeys(keyring, key_id, self.salt)
         self.pack_size = pack_size
-        self.index: dict[bytes, ChunkRef] = {}
+        self.known = ChunkIndex.empty()
+        self.index: dict[bytes, ChunkRef] = {}  # chunks this backup added
         self.new_refs: list[ChunkRef] = []
         self._pack: list[bytes] = []
         self._pack_bytes = 0
@@ -198,6 +162,25 @@ class ChunkStore:
         self.stored_bytes = 0
         self._held: dict[str, datetime | None] = {}
         self.packs_extended = 0
+        self.written: list[str] = []
+
+    def discard_written(self) -> tuple[int, list[str]]:
+        """After a failed backup: delete the packs it wrote (no index names them yet).
+
+        Returns how many went and which stay because their lock has not ended (a prune
+        takes those once it has). Best effort: a vault that fails here is left as is.
+        """
+        deleted, kept = 0, []
+        for name in self.written:
+            try:
+                self.vault.delete(name)
+                deleted += 1
+            except ObjectLocked:
+                kept.append(name)
+            except EngineError:
+                kept.append(name)
+        self.written = []
+        return deleted, kept
 
     def load_index(self) -> int:
         """Read every index segment of this key id; returns the number of chunks known.
@@ -206,6 +189,7 @@ class ChunkStore:
         stored again rather than referenced.
         """
         packs = set(self.vault.list(PACKS_DIR))
+        builder = ChunkIndexBuilder()
         for key in self.vault.list(INDEX_DIR):
             with self.vault.open(key) as stream:
                 records = read_mac_lines(stream, keyring=self.keyring, key_id_of=None, what=f"Chunk index {key}")
@@ -220,11 +204,13 @@ class ChunkStore:
                     if "c" in record:
                         ref = ChunkRef.from_json(record["c"])
                         if ref.pack in packs:
-                            self.index[bytes.fromhex(ref.chunk_id)] = ref
-        return len(self.index)
+                            builder.add(ref)
+        self.known = builder.build()
+        return len(self.known)
 
     def lookup(self, chunk_id: str) -> ChunkRef | None:
-        return self.index.get(bytes.fromhex(chunk_id))
+        raw = bytes.fromhex(chunk_id)
+        return self.index.get(raw) or self.known.get(raw)
 
     def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
         """Keep a reused chunk's pack at least as long as the point now referencing it."""
@@ -263,12 +249,13 @@ class ChunkStore:
         if not self._pack:
             return
         name, data, pending = self._pack_name, self._pack, self._pending
-        self._pack, self._pack_bytes, self._pending = [], 0, []
         info = self.vault.put(name, data, retain_until=retain_until, durable=False)
+        self._pack, self._pack_bytes, self._pending = [], 0, []
         written = sum(len(part) for part in data)
         if info.size != written:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
         self._held[name] = retain_until
+        self.written.append(name)
         for chunk_id, offset, stored, size, codec in pending:
             ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
             self.index[bytes.fromhex(chunk_id)] = ref
@@ -276,13 +263,18 @@ class ChunkStore:
         self.packs_written += 1
         self.stored_bytes += written
 
+    @property
+    def pending_bytes(self) -> int:
+        """Sealed bytes of the pack being filled (not written yet)."""
+        return self._pack_bytes
+
     def waiting(self, refs: tuple[ChunkRef, ...]) -> bool:
         """True while one of ``refs`` is in the pack still being filled (its version is unknown)."""
         return bool(self._pack) and any(ref.pack == self._pack_name for ref in refs)
 
     def resolve(self, ref: ChunkRef) -> ChunkRef:
         """The final reference of a chunk (with the pack's version id once the pack is written)."""
-        return self.index.get(bytes.fromhex(ref.chunk_id), ref)
+        return self.index.get(bytes.fromhex(ref.chunk_id)) or ref
 
     def write_index(self, *, name: str, retain_until: datetime | None) -> str | None:
         """Record the chunks this backup added (after their packs are durable)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from inventory.engine.errors import (
 )
 from inventory.engine.fmt import format_utc, parse_utc
 from inventory.engine.vaults.protocol import ObjectInfo, check_key, utcnow
+from inventory.engine.vaults.s3_client import BodyReader, S3Config, client_error_code, parse_s3_uri
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,59 +27,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 
-
-@dataclass(frozen=True)
-class S3Config:
-    """How to reach an S3-compatible service. Secrets are kept out of ``repr``."""
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    path_style: bool = True
-
-    def client(self) -> S3Client:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(
-            retries={"max_attempts": 5, "mode": "standard"},
-            s3={"addressing_style": "path" if self.path_style else "auto"},
-            connect_timeout=10,
-            read_timeout=60,
-        )
-        session = boto3.session.Session()
-        return session.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            aws_session_token=self.session_token,
-            config=config,
-        )
-
-
-def client_error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-class BodyReader:
-    """Adapts a botocore streaming body to the engine's ``read``/``readinto`` streams."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def read(self, size: int = -1, /) -> bytes:
-        data: bytes = self._body.read(None if size < 0 else size)
-        return data
-
-    def close(self) -> None:
-        self._body.close()
+__all__ = ["BodyReader", "S3Config", "S3Vault", "client_error_code", "parse_s3_uri"]
 
 
 class S3Vault:
@@ -402,13 +350,3 @@ class S3Vault:
                     yield item["Key"][strip:]
         except (ClientError, BotoCoreError) as exc:
             raise self._s3_error(exc, "list objects") from None
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix")``."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"{uri!r} is not an s3:// address")
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValueError(f"{uri!r} names no bucket")
-    return bucket, prefix.strip("/")

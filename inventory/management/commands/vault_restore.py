@@ -36,10 +36,7 @@ class Command(BaseCommand):
         target = Path(options["target"])
         try:
             manifest = open_point(vault=vault, point=options["point"], keyring=ring)
-            if isinstance(manifest, engine.ChunkedManifest):
-                result = engine.restore_chunked(vault=vault, manifest=manifest, target_dir=target, keyring=ring)
-            else:
-                result = engine.restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=ring)
+            result = engine.restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=ring)
             self.stdout.write(
                 f"Restored {result.files_restored} files ({human_size(result.bytes_restored)}), "
                 f"{result.files_skipped} already in place, into {result.target_dir}."

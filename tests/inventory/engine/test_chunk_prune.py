@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from inventory.engine import FilesystemVault, KeyRing, S3Config, S3Vault, delete_point
-from inventory.engine.chunks import backup_chunked, read_manifest_v2, restore_chunked
+from inventory.engine import FilesystemVault, KeyRing, S3Config, S3Vault, delete_point, restore_tree
+from inventory.engine.chunks import backup_chunked, read_manifest_v2
 from inventory.engine.chunks.prune import LOCKS_DIR, prune_chunks
 from inventory.engine.chunks.store import INDEX_DIR, PACKS_DIR
 from inventory.engine.errors import VaultUnavailable
@@ -108,7 +108,7 @@ def test_prune_deletes_only_unreferenced_expired_packs_and_reports_the_space(
     assert "reclaimed" in report.summary()
     assert len(packs(cvault)) == 1
     manifest = read_manifest_v2(vault=cvault, point="x/p2", keyring=keyring)
-    restore_chunked(vault=cvault, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
+    restore_tree(vault=cvault, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
 
 
@@ -171,7 +171,7 @@ def test_a_backup_during_a_prune_waits_and_a_prune_during_a_backup_defers(
     manifest = backup(src, cvault, keyring, "x/p4", clock, days=5, progress=prune_midway, check_interval=0)
     assert reports[0].deferred and "deferred" in reports[0].summary()
     assert manifest.totals.new_chunks == 0  # it reused p3's chunks, which must still be there
-    restore_chunked(vault=cvault, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
+    restore_tree(vault=cvault, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
     assert list(cvault.list(LOCKS_DIR)) == []
 
@@ -192,7 +192,7 @@ def test_a_prune_killed_half_way_converges_when_run_again(
     # A backup is not blocked by the stale lock and does not reuse the deleted pack's chunk.
     second = backup(src, cvault, keyring, "x/p2", clock, days=1)
     assert second.totals.new_chunks == 1
-    restore_chunked(vault=cvault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
+    restore_tree(vault=cvault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
 
     expire(cvault, "x/p2", clock, days=2)

@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 
 from inventory.engine import FilesystemVault, KeyRing, S3Config, backup_tree, restore_tree, verify_point
-from inventory.engine.chunks import (
-    ChunkedManifest,
-    Chunker,
-    backup_chunked,
-    read_manifest_v2,
-    restore_chunked,
-    verify_chunked,
-)
+from inventory.engine.chunks import ChunkedManifest, Chunker, backup_chunked, read_manifest_v2
 from inventory.engine.chunks.store import INDEX_DIR, PACKS_DIR
-from inventory.engine.errors import CorruptObject, ManifestInvalid, ObjectExists, ObjectMissing
+from inventory.engine.errors import (
+    CorruptObject,
+    DataMissing,
+    IntegrityError,
+    ManifestInvalid,
+    ObjectExists,
+)
 from inventory.engine.vaults import Vault
 
 from .conftest import later, make_keyring, read_tree, write_tree
@@ -87,10 +86,10 @@ def test_round_trip_and_second_backup_of_unchanged_tree_stores_nothing_new(
 
     target = tmp_path / "restored"
     manifest = read_manifest_v2(vault=vault, point="asset/p2", keyring=keyring)
-    result = restore_chunked(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    result = restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
     assert result.files_restored == 6
     assert read_tree(target) == read_tree(src)
-    assert verify_chunked(vault=vault, manifest=manifest, keyring=keyring, decrypt=True).ok
+    assert verify_point(vault=vault, manifest=manifest, keyring=keyring, decrypt=True).ok
 
 
 def test_a_one_percent_change_stores_about_the_changed_bytes(
@@ -166,11 +165,13 @@ def test_damaged_chunks_fail_naming_file_and_chunk_and_leave_the_target_as_it_wa
     else:
         path = vault.path_of(pack)
         path.unlink()
-    expected = ObjectMissing if damage == "missing" else CorruptObject
-    with pytest.raises(expected, match=r"only\.bin: chunk [0-9a-f]{16}"):
-        restore_chunked(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    # A missing pack is damage to the point like a flipped byte: an integrity error naming the file.
+    expected = DataMissing if damage == "missing" else CorruptObject
+    with pytest.raises(expected, match=r"only\.bin: chunk [0-9a-f]{16}") as caught:
+        restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    assert isinstance(caught.value, IntegrityError) and caught.value.path == "only.bin"
     assert read_tree(target) == {"only.bin": b"previous content"}
-    report = verify_chunked(vault=vault, manifest=manifest, keyring=keyring, decrypt=True)
+    report = verify_point(vault=vault, manifest=manifest, keyring=keyring, decrypt=True)
     assert not report.ok and report.problems[0].path == "only.bin"
     assert "chunk" in report.problems[0].problem
 
@@ -189,7 +190,7 @@ def test_a_chunk_from_another_vault_is_refused(tmp_path: Path, keyring: KeyRing)
     path.chmod(0o644)
     path.write_bytes(two.path_of(pack_two).read_bytes())
     with pytest.raises(CorruptObject, match="another vault"):
-        restore_chunked(vault=one, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
+        restore_tree(vault=one, manifest=manifest, target_dir=tmp_path / "t", keyring=keyring)
 
 
 def test_a_tampered_manifest_is_refused(tmp_path: Path, vault: FilesystemVault, keyring: KeyRing) -> None:
@@ -212,7 +213,7 @@ def test_chunk_store_in_an_object_lock_bucket_dedupes_and_restores(
     assert first.totals.new_chunks > 0 and second.totals.new_chunks == 0
     refs = [ref for entry in second.files(keyring) for ref in entry.chunks]
     assert refs and all(ref.version_id for ref in refs)  # each chunk pinned to its pack's version
-    restore_chunked(vault=vault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
+    restore_tree(vault=vault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
     head = s3.head_object(Bucket=bucket_name, Key=f"dr/{refs[0].pack}")
     assert head["ObjectLockMode"] == "COMPLIANCE"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from inventory.engine import CorruptObject, KeyMissing, KeyRing, KeyRingInvalid, generate_key_file
-from inventory.engine.crypto import TAG_BYTES, Sealer, open_sealed, read_header, sealed_size
+from inventory.engine.format1.sealed import TAG_BYTES, Sealer, open_sealed, read_header, sealed_size
 from tests.inventory.engine.conftest import SMALL_CHUNK, make_keyring
 
 HEADER_K1 = 4 + 1 + 1 + 2 + 4 + 16 + 7  # the header length for key id "k1"
@@ -262,7 +262,7 @@ def test_not_a_sealed_object(keyring: KeyRing) -> None:
 
 
 def test_background_hashing_of_sealed_bytes_matches_inline_hashing(keyring: KeyRing) -> None:
-    from inventory.engine.crypto import BackgroundHasher
+    from inventory.engine.format1.sealed import BackgroundHasher
 
     data = os.urandom(5 * SMALL_CHUNK + 99)
     background = BackgroundHasher()

@@ -1,8 +1,13 @@
-"""Take a recovery point: stream a source tree, sealed and hashed, into a vault; manifest last."""
+"""Format-1 writer: each file sealed whole into ``<point>/objects/NNNNNNNN``, signed manifest last.
+
+The portal writes chunk-store points (:mod:`inventory.engine.chunks`). This writer is
+kept for ``BACKUP_FORMAT=files`` and for tests that need points as the first engine
+wrote them, so that the reader of old points stays proven; it shares the reader, the
+restore and the checks of a new point with the chunk store.
+"""
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,34 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inventory.engine.crypto import (
-    DEFAULT_CHUNK_SIZE,
-    BackgroundHasher,
-    KeyRing,
-    Readable,
-    Sealer,
-    SealResult,
-    sealed_size,
-)
-from inventory.engine.errors import (
-    Cancelled,
-    IntegrityError,
-    ManifestInvalid,
-    ObjectExists,
-    ObjectLocked,
-    ObjectMissing,
-    VaultFull,
-)
+from inventory.engine.crypto import KeyRing, Readable
+from inventory.engine.errors import ManifestInvalid, VaultFull
 from inventory.engine.fmt import human_size
+from inventory.engine.format1.read import read_manifest
+from inventory.engine.format1.sealed import DEFAULT_CHUNK_SIZE, BackgroundHasher, Sealer, SealResult, sealed_size
 from inventory.engine.manifest import FileEntry, Manifest, manifest_key, object_key
-from inventory.engine.sources import Source, SourceFile, source_from_uri
-from inventory.engine.vaults import S3Config, Vault, check_key
+from inventory.engine.points import begin_point
+from inventory.engine.progress import CancelFn, ProgressFn, Ticker
+from inventory.engine.sources import Source, SourceFile
+from inventory.engine.vaults import S3Config, Vault
 
 PACK_BELOW = 1024 * 1024
 PACK_SIZE = 32 * 1024 * 1024
-
-ProgressFn = Callable[[int, int], None]
-CancelFn = Callable[[], bool]
 
 
 def _utcnow() -> datetime:
@@ -64,78 +54,6 @@ class _Member:
             version_id=version_id,
             offset=self.offset,
         )
-
-
-class Ticker:
-    """Reports progress and polls for cancellation at most every ``interval`` seconds.
-
-    Both callbacks may be costly (a database write, a query), so they are rate limited;
-    the last progress report is always delivered by :meth:`finish`.
-    """
-
-    def __init__(
-        self,
-        *,
-        total: int,
-        progress: ProgressFn | None,
-        should_cancel: CancelFn | None,
-        interval: float,
-        what: str,
-    ) -> None:
-        self.total = total
-        self.done = 0
-        self._progress = progress
-        self._should_cancel = should_cancel
-        self._interval = interval
-        self._last = float("-inf")
-        self._what = what
-        self.files_done = 0
-        self.files_total = 0
-
-    def add(self, amount: int) -> None:
-        self.done += amount
-        self.poll()
-
-    def poll(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self._interval:
-            return
-        self._last = now
-        if self._progress is not None:
-            self._progress(self.done, self.total)
-        if self._should_cancel is not None and self._should_cancel():
-            raise Cancelled(
-                f"{self._what} was cancelled after {self.files_done} of {self.files_total} files "
-                f"({human_size(self.done)} of {human_size(self.total)})."
-            )
-
-    def finish(self) -> None:
-        if self._progress is not None:
-            self._progress(self.done, self.total)
-
-
-def point_is_complete(*, vault: Vault, point_prefix: str, keyring: KeyRing) -> bool:
-    """A point is complete exactly when its manifest exists, parses and carries a valid MAC.
-
-    Objects without such a manifest are what an aborted backup leaves behind.
-    """
-    try:
-        read_manifest(vault=vault, point_prefix=point_prefix, keyring=keyring)
-    except (ObjectMissing, IntegrityError):
-        return False
-    return True
-
-
-def read_manifest(*, vault: Vault, point_prefix: str, keyring: KeyRing | None = None) -> Manifest:
-    """Load a point's manifest; with a key ring, also check its MAC."""
-    with vault.open(manifest_key(point_prefix)) as stream:
-        raw = stream.read()
-    manifest = Manifest.from_bytes(raw)
-    if manifest.point != point_prefix:
-        raise ManifestInvalid(f"The manifest stored at {point_prefix!r} describes point {manifest.point!r}.")
-    if keyring is not None:
-        manifest.check_mac(keyring)
-    return manifest
 
 
 def backup_tree(
@@ -174,15 +92,17 @@ def backup_tree(
     stored is at least that recent. ``progress(bytes_done, bytes_total)`` and
     ``should_cancel()`` are called at most every ``check_interval`` seconds.
     """
-    keyring.key(key_id)  # a missing key fails before anything is touched
-    check_key(point_prefix)
-    src = source if not isinstance(source, (str, Path)) else source_from_uri(source, s3=s3)
-    vault.check_writable()
+    src = begin_point(
+        source=source,
+        vault=vault,
+        point_prefix=point_prefix,
+        keyring=keyring,
+        key_id=key_id,
+        retain_until=retain_until,
+        s3=s3,
+        clock=clock,
+    )
     mkey = manifest_key(point_prefix)
-    if vault.stat(mkey) is not None:
-        raise ObjectExists(f"Recovery point {point_prefix} already exists in {vault.uri}; points are never rewritten.")
-    if retain_until is not None and retain_until <= clock():
-        raise ObjectLocked("The retain-until time of a new point must be in the future.")
 
     as_of = data_as_of or clock()
     scan = src.scan()
@@ -275,28 +195,3 @@ def backup_tree(
         )
     ticker.finish()
     return manifest
-
-
-def delete_point(*, vault: Vault, point_prefix: str, now: datetime | None = None) -> int:
-    """Delete a point's manifest and objects once their retention has passed; returns the count.
-
-    Every object is checked first, so a point still (even partly) under retention is
-    refused whole with :class:`ObjectLocked` rather than half-deleted. The manifest goes
-    first, so a point that is being deleted never looks complete with objects missing.
-    """
-    check_key(point_prefix)
-    # ``now`` can only make the check stricter: each delete is judged again by the vault's clock.
-    moment = now or vault.now()
-    keys = list(vault.list(point_prefix))
-    for key in keys:
-        info = vault.stat(key)
-        if info is not None and info.locked(moment):
-            raise ObjectLocked(
-                f"Recovery point {point_prefix} is retained until {info.retain_until:%Y-%m-%d %H:%M} UTC; "
-                "it cannot be deleted yet."
-            )
-    mkey = manifest_key(point_prefix)
-    ordered = ([mkey] if mkey in keys else []) + [key for key in keys if key != mkey]
-    for key in ordered:
-        vault.delete(key)
-    return len(ordered)

@@ -1,11 +1,10 @@
-"""What must be recoverable: assets, their dependencies, recovery policies, vaults and backups."""
+"""What must be recoverable: assets and their dependencies, the recovery policies they meet, vaults."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
-from inventory.querysets import AssetQuerySet, BackupQuerySet, RecoveryPointQuerySet
+from inventory.querysets import AssetQuerySet
 
 
 class AssetKind(models.TextChoices):
@@ -59,6 +58,11 @@ class RecoveryPolicy(models.Model):
     retention_days = models.PositiveIntegerField(help_text="Recovery points older than this are expired.")
     worm_days = models.PositiveIntegerField(
         "WORM days", default=0, help_text="Days each point is immutable (cannot be overwritten or deleted); 0 for none."
+    )
+    full_chain_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Start a fresh backup chain (store every chunk again) this often; 0 never; empty: the site default.",
     )
     encryption_required = models.BooleanField(default=True)
     allowed_regions = models.JSONField(
@@ -215,6 +219,13 @@ class Asset(models.Model):
     measured_rto_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
     measured_run = models.UUIDField(null=True, blank=True, help_text="The recovery run that measured it.")
+    # Kept by inventory.services.pointers so that no page or periodic task reads an asset's history.
+    newest_point = models.ForeignKey(
+        "RecoveryPoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    next_backup_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the scheduler next queues a backup (null: work it out)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -228,7 +239,16 @@ class Asset(models.Model):
             models.CheckConstraint(condition=Q(environment__in=Environment.values), name="asset_environment_known"),
             models.CheckConstraint(condition=Q(serving__in=Serving.values), name="asset_serving_known"),
         ]
-        indexes = [models.Index(fields=["owner_team"]), models.Index(fields=["tier"])]
+        indexes = [
+            models.Index(fields=["owner_team"]),
+            models.Index(fields=["tier"]),
+            # The inventory list's filters and sorts, each with the name as tie-breaker.
+            models.Index(fields=["kind", "name"], name="asset_kind_name"),
+            models.Index(fields=["tier", "name"], name="asset_tier_name"),
+            models.Index(fields=["owner_team", "name"], name="asset_team_name"),
+            models.Index(fields=["region", "name"], name="asset_region_name"),
+            models.Index(fields=["next_backup_at"], name="asset_next_backup"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -313,273 +333,3 @@ class Dependency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream_id} → {self.downstream_id}"
-
-
-class BackupStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-class BackupTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    MANUAL = "manual", "On demand"
-
-
-ACTIVE_BACKUP = [BackupStatus.QUEUED, BackupStatus.RUNNING]
-
-
-class Backup(models.Model):
-    """One backup job: queued by a person or the scheduler, run by a worker."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="backups")
-    vault = models.ForeignKey(Vault, on_delete=models.PROTECT, related_name="backups")
-    status = models.CharField(max_length=16, choices=BackupStatus.choices, default=BackupStatus.QUEUED)
-    trigger = models.CharField(max_length=16, choices=BackupTrigger.choices)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    bytes_done = models.PositiveBigIntegerField(default=0)
-    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
-    files_done = models.PositiveIntegerField(default=0)
-    error_code = models.CharField(max_length=32, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker.")
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = BackupQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        # The latest backup of an asset (readiness, the backup panel) without a sort.
-        indexes = [models.Index(fields=["asset", "-created_at"], name="backup_asset_newest")]
-        constraints = [
-            # One backup of an asset at a time; a second request joins the first.
-            models.UniqueConstraint(
-                fields=["asset"], condition=Q(status__in=ACTIVE_BACKUP), name="backup_one_active_per_asset"
-            ),
-            models.CheckConstraint(condition=Q(status__in=BackupStatus.values), name="backup_status_known"),
-            models.CheckConstraint(
-                condition=Q(status__in=ACTIVE_BACKUP) | Q(finished_at__isnull=False), name="backup_finished_has_time"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=BackupStatus.FAILED) | ~Q(error=""), name="backup_failure_has_reason"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"backup {self.public_id} of {self.asset_id} ({self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_BACKUP
-
-    @property
-    def is_running(self) -> bool:
-        return self.status == BackupStatus.RUNNING
-
-    @property
-    def is_failed(self) -> bool:
-        return self.status == BackupStatus.FAILED
-
-    @property
-    def percent(self) -> int | None:
-        if not self.bytes_total:
-            return None
-        return min(100, int(100 * self.bytes_done / self.bytes_total))
-
-
-class PointStatus(models.TextChoices):
-    OK = "ok", "OK"
-    FAILED = "failed", "Failed"
-    CORRUPT = "corrupt", "Corrupt"
-    EXPIRED = "expired", "Expired"
-    # Screening found the signs of ransomware; restoring it needs an audited release.
-    SUSPICIOUS = "suspicious", "Suspicious"
-
-
-class RecoveryPoint(models.Model):
-    """A backup in a vault. Only `ok` points may be restored from."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="points")
-    vault = models.ForeignKey(Vault, on_delete=models.PROTECT, related_name="points")
-    backup = models.OneToOneField(Backup, null=True, blank=True, on_delete=models.PROTECT, related_name="point")
-    status = models.CharField(max_length=16, choices=PointStatus.choices)
-    data_as_of = models.DateTimeField(help_text="The source's state at this moment is what the point holds.")
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    file_count = models.PositiveIntegerField(default=0)
-    manifest = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="Format 1: files with their sizes and SHA-256. Format 2: a summary; the manifest is in the vault.",
-    )
-    stats = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="Files added/changed/removed, bytes new vs reused, compression ratio, duration, throughput.",
-    )
-    manifest_sha256 = models.CharField(max_length=64, blank=True)
-    key_id = models.CharField(max_length=100, blank=True, help_text="Which encryption key; never the key.")
-    immutable_until = models.DateTimeField(null=True, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    expired_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = RecoveryPointQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-data_as_of"]
-        indexes = [models.Index(fields=["asset", "status", "-data_as_of"])]
-        constraints = [
-            models.CheckConstraint(condition=Q(status__in=PointStatus.values), name="point_status_known"),
-            # A point is only good once its manifest has been written and read back.
-            models.CheckConstraint(
-                condition=~Q(status=PointStatus.OK) | (Q(verified_at__isnull=False) & ~Q(manifest_sha256="")),
-                name="point_ok_is_verified",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=PointStatus.EXPIRED) | Q(expired_at__isnull=False), name="point_expired_has_time"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"point {self.public_id} of {self.asset_id} ({self.status})"
-
-    @property
-    def is_good(self) -> bool:
-        """May be restored from: the one meaning of a "good" point (`RecoveryPoint.objects.good()`)."""
-        return self.status == PointStatus.OK
-
-    @property
-    def is_expired(self) -> bool:
-        return self.status == PointStatus.EXPIRED
-
-    @property
-    def is_corrupt(self) -> bool:
-        return self.status == PointStatus.CORRUPT
-
-    @property
-    def is_suspicious(self) -> bool:
-        return self.status == PointStatus.SUSPICIOUS
-
-
-# --- recovery plans -------------------------------------------------------------------
-
-
-class ReadinessState(models.Model):
-    """An asset's readiness as last assessed: what pages, the API and /metrics read.
-
-    `inventory.services.readiness` rewrites the row when a fact of the asset
-    changes and when `next_change_at` passes (a backup ageing past its RPO,
-    a drill falling due). `version` goes up with every fact change, so an
-    assessment that read older facts cannot overwrite a newer one.
-    """
-
-    asset = models.OneToOneField(Asset, primary_key=True, on_delete=models.CASCADE, related_name="readiness_state")
-    level = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 ok, 1 at risk, 2 breach; null: new")
-    score = models.PositiveSmallIntegerField(default=0, help_text="Percent of its checks the asset passes.")
-    checks = models.JSONField(default=list, blank=True, help_text="[{name, level, reason}] as assessed.")
-    facts = models.JSONField(default=dict, blank=True, help_text="The facts the checks were computed from.")
-    ok_data_as_of = models.DateTimeField(null=True, blank=True, help_text="Data time of the newest good point.")
-    rpo_seconds = models.PositiveIntegerField(null=True, blank=True)
-    rpo_breach_at = models.DateTimeField(null=True, blank=True, help_text="When the newest good point passes the RPO.")
-    assessed_at = models.DateTimeField(null=True, blank=True)
-    next_change_at = models.DateTimeField(
-        null=True, blank=True, help_text="When time alone next changes a check (null: never); due rows are swept."
-    )
-    version = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["next_change_at"], name="readiness_next_change"),
-            models.Index(fields=["-level", "asset"], name="readiness_worst_first"),
-            models.Index(fields=["rpo_breach_at"], name="readiness_rpo_breach"),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(level__isnull=True) | Q(level__lte=2), name="readiness_level_known"),
-        ]
-
-    def __str__(self) -> str:
-        return f"readiness of {self.asset_id}: {self.level}"
-
-
-class StepKind(models.TextChoices):
-    RESTORE = "restore", "Restore"
-    VERIFY = "verify", "Verify"
-    SMOKE = "smoke", "Smoke check"
-    FAILOVER = "failover", "Failover switch"
-    DEGRADE = "degrade", "Degrade to fallback"
-    WAIT = "wait", "Wait"
-    NOTIFY = "notify", "Notify"
-    MANUAL = "manual", "Manual action"
-
-
-# Kinds that act on one asset and so must name it.
-ASSET_STEP_KINDS = frozenset({StepKind.RESTORE, StepKind.VERIFY, StepKind.FAILOVER, StepKind.DEGRADE})
-
-
-class RecoveryPlan(models.Model):
-    """Ordered groups of steps that bring a set of assets back; the steps of a group may run at once."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    assets = models.ManyToManyField(Asset, related_name="plans", blank=True)
-    version = models.PositiveIntegerField(default=1, help_text="Goes up each time the steps change.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class PlanStep(models.Model):
-    """One step of a plan. `params` hold the kind's settings (see inventory/plans.py)."""
-
-    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="steps")
-    key = models.SlugField(max_length=80, help_text="Unique within the plan; other steps name it in `after`.")
-    title = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=StepKind.choices)
-    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="plan_steps")
-    group = models.PositiveSmallIntegerField(help_text="1 runs first; steps of one group may run in parallel.")
-    position = models.PositiveSmallIntegerField(help_text="Order across the whole plan.")
-    after = models.JSONField(default=list, blank=True, help_text="Keys of the steps that must finish first.")
-    critical = models.BooleanField(default=True, help_text="If it fails, the run fails.")
-    timeout_seconds = models.PositiveIntegerField(default=3600)
-    requires_approval = models.BooleanField(default=False)
-    approval_role = models.CharField(max_length=32, blank=True)
-    approval_quorum = models.PositiveSmallIntegerField(default=0)
-    params = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["plan", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["plan", "key"], name="plan_step_key_unique"),
-            models.CheckConstraint(condition=Q(kind__in=StepKind.values), name="plan_step_kind_known"),
-            models.CheckConstraint(condition=Q(group__gte=1), name="plan_step_group_positive"),
-            # A failover changes what serves production: it always waits for people.
-            models.CheckConstraint(
-                condition=~Q(kind=StepKind.FAILOVER) | Q(requires_approval=True), name="plan_failover_needs_approval"
-            ),
-            models.CheckConstraint(
-                condition=Q(requires_approval=False) | (Q(approval_quorum__gte=1) & ~Q(approval_role="")),
-                name="plan_approval_has_role_and_quorum",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.plan_id}:{self.key}"

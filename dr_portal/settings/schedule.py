@@ -1,0 +1,31 @@
+"""Settings: the one beat schedule: every periodic task and how often it runs."""
+
+from __future__ import annotations
+
+from dr_portal.settings.audit import AUDIT_CHECKPOINT_SECONDS, AUDIT_VERIFY_SECONDS
+from dr_portal.settings.workers import RUN_RECONCILE_SECONDS, VAULT_PRUNE_SECONDS
+
+# --- Periodic tasks (the one beat schedule) ---------------------------------------
+
+# Every periodic task, keyed by its task name (`<app>.<action>`); seconds between runs.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    name: {"task": name, "schedule": float(seconds)}
+    for name, seconds in {
+        "ops.heartbeat": 15,
+        "inventory.backups_schedule": 60,
+        "inventory.backups_reconcile": 120,
+        "inventory.points_expire": 3600,
+        "inventory.points_verify": 3600,
+        "inventory.vault_prune": VAULT_PRUNE_SECONDS,
+        "inventory.readiness_sweep": 60,
+        "inventory.portal_backup_schedule": 300,
+        "incidents.deadlines_scan": 300,
+        "incidents.deliveries_reconcile": 120,
+        "incidents.drills_schedule": 3600,
+        "incidents.reports_reconcile": 300,
+        "runs.reconcile": RUN_RECONCILE_SECONDS,
+        "restoretests.schedule": 60,
+        "audit.checkpoint": AUDIT_CHECKPOINT_SECONDS,
+        "audit.verify": AUDIT_VERIFY_SECONDS,
+    }.items()
+}

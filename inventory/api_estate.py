@@ -1,0 +1,137 @@
+"""Estate-wide inventory endpoints: readiness and its summary, blast radius, import and export."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dr_portal.api_request import request_user
+from inventory.access import access_asset_by_id, access_inventory
+from inventory.api_serializers import ReadinessOut
+from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.readiness import Level
+from inventory.selectors import SORTS as READINESS_SORTS
+from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness
+
+
+class RollupOut(serializers.Serializer):
+    key = serializers.CharField()
+    worst = serializers.CharField(source="worst.key")
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class ReadinessQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[level.key for level in Level], required=False)
+    tier = serializers.IntegerField(min_value=0, max_value=3, required=False)
+    team = serializers.CharField(max_length=100, required=False)
+    sort = serializers.ChoiceField(
+        choices=[*READINESS_SORTS, *(f"-{name}" for name in READINESS_SORTS)], required=False, default="status"
+    )
+
+
+@extend_schema(parameters=[ReadinessQuery], responses=ReadinessOut(many=True))
+@api_view(["GET"])
+def readiness(request: Request) -> Response:
+    """Each asset's stored readiness with its reasons, a page at a time; filter by status, tier or team."""
+    access_inventory(request.user)
+    query = ReadinessQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    assets = readiness_page(**query.validated_data)
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(assets, request) or []
+    now = timezone.now()
+    return paginator.get_paginated_response(ReadinessOut([stored_readiness(a, now=now) for a in page], many=True).data)
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "ReadinessSummary",
+        {
+            "counts": serializers.DictField(child=serializers.IntegerField()),
+            "by_tier": RollupOut(many=True),
+            "by_team": RollupOut(many=True),
+        },
+    )
+)
+@api_view(["GET"])
+def readiness_summary(request: Request) -> Response:
+    """Assets per readiness status, overall and by tier and team (aggregates of the stored state)."""
+    access_inventory(request.user)
+    return Response(
+        {
+            "counts": readiness_counts(),
+            "by_tier": RollupOut(readiness_rollups(by="tier"), many=True).data,
+            "by_team": RollupOut(readiness_rollups(by="team"), many=True).data,
+        }
+    )
+
+
+class BlastRadiusIn(serializers.Serializer):
+    assets = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class AssetRef(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    tier = serializers.IntegerField()
+
+
+@extend_schema(
+    request=BlastRadiusIn,
+    responses=inline_serializer(
+        "BlastRadius",
+        {
+            "failed": AssetRef(many=True),
+            "impacted": AssetRef(many=True),
+            "restore_groups": serializers.ListField(child=AssetRef(many=True)),
+        },
+    ),
+)
+@api_view(["POST"])
+def blast_radius_view(request: Request) -> Response:
+    """Everything downstream of the failed assets, and restore groups upstream first."""
+    data = BlastRadiusIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    failed = [access_asset_by_id(request.user, asset_id) for asset_id in data.validated_data["assets"]]
+    result = blast_radius(failed=failed)
+    return Response(
+        {
+            "failed": AssetRef(result.failed, many=True).data,
+            "impacted": AssetRef(result.impacted, many=True).data,
+            "restore_groups": [AssetRef(group, many=True).data for group in result.restore_groups],
+        }
+    )
+
+
+@extend_schema(
+    request={"multipart/form-data": inline_serializer("InventoryUpload", {"file": serializers.FileField()})},
+    responses={201: inline_serializer("ImportResult", {"summary": serializers.CharField()})},
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser])
+def import_view(request: Request) -> Response:
+    """Import a YAML or CSV file, all or nothing; errors name line and field."""
+    access_inventory(request.user, for_write=True)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
+    try:
+        summary = import_file(name=upload.name or "upload", data=upload.read(), by=request_user(request))
+    except ImportFailed as failed:
+        raise exceptions.ValidationError({"file": failed.errors}) from None
+    return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses={(200, "application/yaml"): str})
+@api_view(["GET"])
+def export_view(request: Request) -> HttpResponse:
+    """The whole catalogue as YAML, in the format the import takes."""
+    access_inventory(request.user)
+    return HttpResponse(export_yaml(), content_type="application/yaml")

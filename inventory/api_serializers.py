@@ -1,0 +1,192 @@
+"""The inventory API's shapes: output and input serializers, no logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from inventory.fields import ASSET_FIELDS, DEPENDENCY_FIELDS, POLICY_FIELDS, VAULT_FIELDS
+from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.readiness import AssetReadiness
+
+
+class PolicyOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = RecoveryPolicy
+        fields = ["id", *POLICY_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class PolicyIn(PolicyOut):
+    allowed_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+    class Meta(PolicyOut.Meta):
+        # The database's constraints and model.clean() are checked by the service.
+        validators: list[Any] = []
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
+
+
+class VaultOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Vault
+        fields = ["id", *VAULT_FIELDS, "created_at"]
+
+
+class AssetOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    data_classes = serializers.ListField(child=serializers.CharField())
+    labels = serializers.DictField(child=serializers.CharField())
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id",
+            *ASSET_FIELDS,
+            "serving",
+            "last_drill_at",
+            "measured_at",
+            "measured_mode",
+            "measured_rto_seconds",
+            "measured_rpo_seconds",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AssetIn(serializers.ModelSerializer):
+    """Types only: the service's full_clean() judges the values, so every field error comes back at once."""
+
+    kind = serializers.CharField(required=False)
+    tier = serializers.IntegerField(required=False)
+    environment = serializers.CharField(required=False)
+    data_classes = serializers.ListField(child=serializers.CharField(), required=False)
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=RecoveryPolicy.objects.all(), required=False, allow_null=True
+    )
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Vault.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Asset
+        fields = ASSET_FIELDS
+        validators: list[Any] = []
+        extra_kwargs: dict[str, dict[str, Any]] = {name: {"required": False, "validators": []} for name in ASSET_FIELDS}
+
+
+class DependencyOut(serializers.ModelSerializer):
+    upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    downstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Dependency
+        fields = ["id", *DEPENDENCY_FIELDS, "created_at"]
+
+
+class DependencyIn(serializers.Serializer):
+    upstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Asset.objects.all()
+    )
+    downstream: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", queryset=Asset.objects.all()
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ReleaseIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000)
+
+
+class PointOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = RecoveryPoint
+        fields = [
+            "id",
+            "asset",
+            "vault",
+            "status",
+            "data_as_of",
+            "size_bytes",
+            "file_count",
+            "stats",
+            "manifest_sha256",
+            "key_id",
+            "immutable_until",
+            "verified_at",
+            "expired_at",
+            "note",
+            "created_at",
+        ]
+
+
+class PointDetailOut(PointOut):
+    class Meta(PointOut.Meta):
+        fields = [*PointOut.Meta.fields, "manifest"]
+
+
+class BackupOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    percent = serializers.IntegerField(read_only=True, allow_null=True)
+    point = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Backup
+        fields = [
+            "id",
+            "asset",
+            "vault",
+            "status",
+            "trigger",
+            "attempts",
+            "bytes_done",
+            "bytes_total",
+            "percent",
+            "error_code",
+            "error",
+            "point",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_point(self, backup: Backup) -> str | None:
+        point = getattr(backup, "point", None)
+        return str(point.public_id) if point else None
+
+
+class CheckOut(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.CharField(source="level.key")
+    reason = serializers.CharField()
+
+
+class ReadinessOut(serializers.Serializer):
+    asset = serializers.CharField(source="asset.name")
+    asset_id = serializers.UUIDField(source="asset.public_id")
+    tier = serializers.IntegerField(source="asset.tier")
+    team = serializers.CharField(source="asset.owner_team")
+    status = serializers.CharField(source="level.key")
+    backup_age_seconds = serializers.SerializerMethodField()
+    rpo_seconds = serializers.SerializerMethodField()
+    checks = CheckOut(many=True)
+    assessed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_backup_age_seconds(self, item: AssetReadiness) -> float | None:
+        return item.backup_age.total_seconds() if item.backup_age is not None else None
+
+    def get_rpo_seconds(self, item: AssetReadiness) -> float | None:
+        return item.rpo.total_seconds() if item.rpo is not None else None

@@ -1,0 +1,1 @@
+"""The portal's own disaster recovery: its database, configuration and audit evidence in a vault."""

@@ -1,0 +1,1 @@
+"""Continuous verification: restore evidence, the decaying readiness score and its history."""
