@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from dr_portal.api_request import request_user
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
-from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.porting import ImportFailed, export_yaml, import_stream
 from inventory.readiness import Level
 from inventory.selectors import SORTS as READINESS_SORTS
 from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness
@@ -123,7 +123,7 @@ def import_view(request: Request) -> Response:
     if upload is None:
         raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
     try:
-        summary = import_file(name=upload.name or "upload", data=upload.read(), by=request_user(request))
+        summary = import_stream(name=upload.name or "upload", stream=upload, size=upload.size, by=request_user(request))
     except ImportFailed as failed:
         raise exceptions.ValidationError({"file": failed.errors}) from None
     return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -73,7 +73,19 @@ class Row:
 
 
 class _LineLoader(yaml.SafeLoader):
-    """Remembers the line each mapping starts on, so errors can point at it."""
+    """Remembers the line each mapping starts on, so errors can point at it; refuses anchors and aliases.
+
+    An alias is a reference, so a few hundred bytes of nested aliases expand to
+    millions of nodes (a "billion laughs"): an import file spells every value out.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not accepted; write each value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -134,8 +146,9 @@ def _split(value: str, sep: str = ";") -> list[str]:
     return [part.strip() for part in value.split(sep) if part.strip()]
 
 
-def parse_csv(text: str) -> dict[str, list[Row]]:
-    reader = csv.DictReader(io.StringIO(text))
+def parse_csv(text: str | Iterable[str]) -> dict[str, list[Row]]:
+    """Rows of a CSV file, read line by line from `text` (a string, or a text stream)."""
+    reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text)
     header = reader.fieldnames or []
     missing = [c for c in ["name", "kind", "owner_team", "tier", "region", "source_uri"] if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
@@ -340,20 +353,42 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
 
 def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
     """Import a whole file or nothing; ImportFailed lists every problem found."""
-    if len(data) > MAX_BYTES:
+    return import_stream(name=name, stream=io.BytesIO(data), size=len(data), by=by)
+
+
+def import_stream(*, name: str, stream: IO[bytes], size: int | None, by: User | None) -> ImportSummary:
+    """Import an uploaded file without holding more than MAX_BYTES of it: the size is checked before a
+    byte is read, a CSV is parsed line by line from the stream, and a YAML document is read up to the cap."""
+    if size is not None and size > MAX_BYTES:
         raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
+    lowered = name.lower()
     try:
-        text = data.decode("utf-8-sig")
+        if lowered.endswith(".csv"):
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            try:
+                sections = parse_csv(_capped(text))
+            finally:
+                text.detach()  # the caller owns the upload
+        elif lowered.endswith((".yaml", ".yml")):
+            data = stream.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:
+                raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
+            sections = parse_yaml(data.decode("utf-8-sig"))
+        else:
+            raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
     except UnicodeDecodeError as exc:
         raise ImportFailed([f"The file is not UTF-8 text (byte {exc.start})."]) from None
-    lowered = name.lower()
-    if lowered.endswith(".csv"):
-        sections = parse_csv(text)
-    elif lowered.endswith((".yaml", ".yml")):
-        sections = parse_yaml(text)
-    else:
-        raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
     return import_rows(sections=sections, by=by, source=name)
+
+
+def _capped(lines: Iterable[str]) -> Iterable[str]:
+    """The lines of a stream whose size was not known up front, refusing it once it passes MAX_BYTES."""
+    seen = 0
+    for line in lines:
+        seen += len(line)
+        if seen > MAX_BYTES:
+            raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
+        yield line
 
 
 # --- export -----------------------------------------------------------------------
