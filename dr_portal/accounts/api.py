@@ -25,8 +25,9 @@ class BadCredentials(exceptions.APIException):
 
 
 class TokenRequest(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(trim_whitespace=False)
+    # min_length puts "not empty" into the schema; untrimmed, so " " is a (wrong) name, not bad input.
+    username = serializers.CharField(min_length=1, max_length=150, trim_whitespace=False)
+    password = serializers.CharField(min_length=1, trim_whitespace=False)
     otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
     name = serializers.CharField(required=False, max_length=100, default="API token")
 
