@@ -8,6 +8,7 @@ import yaml
 from django import forms
 from django.core.exceptions import ValidationError
 
+from inventory import connector_form
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
@@ -76,22 +77,12 @@ def _connector_choices() -> list[tuple[str, str]]:
     ]
 
 
-def connector_help() -> str:
-    """Each kind's fields, required ones starred and secrets marked, for the config box's help."""
-    from inventory.connectors import connector_kinds, kind_fields
-
-    parts = []
-    for kind in connector_kinds():
-        names = [
-            f"{f['name']}{'*' if f['required'] else ''}{' (secret ref)' if f['secret'] else ''}"
-            for f in kind_fields(kind)
-        ]
-        parts.append(f"{kind}: {', '.join(names)}")
-    return "JSON object of the connector's fields. " + "; ".join(parts) + "."
-
-
 class AssetForm(forms.ModelForm):
-    connector = forms.ChoiceField(choices=_connector_choices, required=False)
+    connector = forms.ChoiceField(
+        choices=_connector_choices,
+        required=False,
+        help_text="How the source is captured. After choosing another kind, save to get its fields.",
+    )
     data_classes = forms.MultipleChoiceField(
         choices=DataClass.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -100,14 +91,64 @@ class AssetForm(forms.ModelForm):
     class Meta:
         model = Asset
         fields = list(ASSET_FIELDS)
-        widgets = {"fallback": forms.Textarea(attrs={"rows": 2}), "connector_config": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"fallback": forms.Textarea(attrs={"rows": 2}), "connector_config": forms.HiddenInput}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connector_config"].help_text = connector_help()
+        # The configuration is typed in one input per field of the kind (connector_form.py);
+        # the JSON field stays only as what the service receives.
+        self.fields["connector_config"].required = False
+        instance = self.instance
+        self.config_kind = str(self.data.get("connector", "")) if self.is_bound else instance.connector
+        shown = dict(instance.connector_config or {}) if self.config_kind == instance.connector else {}
+        self.config_fields = connector_form.add_config_fields(self, self.config_kind, shown)
+        # The kind whose inputs the person saw; the page now shows (and remembers) the chosen one.
+        self.shown_kind = str(self.data.get("config_kind", self.config_kind)) if self.is_bound else self.config_kind
+        if self.is_bound:
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+            data["config_kind"] = self.config_kind
+            if self.shown_kind != self.config_kind:  # a new kind's inputs start from its defaults
+                for name in self.config_fields:
+                    initial = self.fields[name].initial
+                    if name not in data and initial not in (None, False, ""):
+                        data[name] = str(initial)
+            self.data = data
+        # Show the kind's inputs right after the kind.
+        order = list(self.fields)
+        rest = [n for n in order if n not in self.config_fields]
+        at = rest.index("connector") + 1
+        self.order_fields(rest[:at] + self.config_fields + rest[at:])
+
+    def config_inputs(self) -> list[Any]:
+        return [self[name] for name in self.config_fields]
 
     def clean_connector_config(self) -> Any:
-        return self.cleaned_data.get("connector_config") or {}
+        return {}
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]
+        # The model's own check of the config repeats what the inputs already say, less precisely.
+        if self.shown_kind != self.config_kind or any(name in self.errors for name in self.config_fields):
+            self.errors.pop("connector_config", None)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind = self.config_kind
+        if self.shown_kind != kind and connector_form.kind_specs(kind):
+            self.add_error(None, f"Fill in the fields of the {kind} connector below, then save.")
+            return cleaned
+        if any(name in self.errors for name in self.config_fields):
+            return cleaned
+        config = connector_form.config_from(self, kind)
+        cleaned["connector_config"] = config
+        if connector_form.kind_specs(kind):
+            from inventory.connectors import ConfigInvalid, connector_class
+
+            try:
+                connector_class(kind).parse(config)
+            except ConfigInvalid as exc:
+                connector_form.attach_errors(self, kind, str(exc))
+        return cleaned
 
 
 class AssetFilterForm(forms.Form):

@@ -165,6 +165,9 @@ class StepRun(models.Model):
     point = models.ForeignKey(RecoveryPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     target_path = models.CharField(max_length=500, blank=True)
     target_region = models.CharField(max_length=64, blank=True)
+    # For an asset with a connector: the target system's configuration (secrets only as references);
+    # target_path then only names it for people.
+    target_config = models.JSONField(default=dict, blank=True)
     params_digest = models.CharField(max_length=64, help_text="SHA-256 of the canonical parameters.")
 
     state = models.CharField(max_length=20, choices=StepState.choices, default=StepState.PENDING)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
 from incidents.runs.models import Mode, RecoveryRun, StepRun, StepState
-from incidents.runs.targets import restore_target
+from incidents.runs.targets import drill_root, restore_target
+from inventory import connector_io
+from inventory.connectors import ConnectorError
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
 from inventory.verification.forecast import RtoForecast, forecasts_for
 
@@ -29,8 +33,10 @@ class ResolvedStep:
     point: RecoveryPoint | None = None
     target_path: str = ""
     target_region: str = ""
+    target_config: dict[str, Any] = field(default_factory=dict)
     bytes: int = 0
     forecast_seconds: float = 0.0
+    members: list[Asset] = field(default_factory=list)
 
 
 @dataclass
@@ -62,7 +68,9 @@ class Resolution:
 
     @property
     def assets(self) -> list[Asset]:
+        """Every asset the run touches: a consistency group's members too, so the run holds them all."""
         seen = {s.asset.pk: s.asset for s in self.steps if s.asset is not None}
+        seen.update({m.pk: m for s in self.steps for m in s.members})
         return sorted(seen.values(), key=lambda a: a.name)
 
     @cached_property
@@ -134,7 +142,9 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
             if target == "alternate" and not asset.alternate_region:
                 result.problems.append(f"{asset.name} has no alternate region to restore into.")
             item.target_path, item.target_region = restore_target(run=probe, asset=asset, target=target)
-            if not item.target_path.startswith("/"):
+            if connector_io.has_connector(asset):
+                _connector_target(item, asset=asset, run=probe, problems=result.problems)
+            elif not item.target_path.startswith("/"):
                 result.problems.append(
                     f"{asset.name}: only local folders can be restored into, not {item.target_path}."
                 )
@@ -155,9 +165,12 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
                     source.target_path,
                     source.target_region,
                 )
+                item.target_config = source.target_config
             elif plan_step.kind == StepKind.VERIFY:
                 item.point = _good_point(asset, "latest")
                 item.target_path, item.target_region = asset.source_uri, asset.region
+                if connector_io.has_connector(asset):
+                    _connector_own_target(item, asset=asset, problems=result.problems)
                 if item.point is None:
                     result.problems.append(f"{asset.name} has no good recovery point to verify against.")
             else:
@@ -178,3 +191,37 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
             item.forecast_seconds = STEP_OVERHEAD_SECONDS
         result.steps.append(item)
     return result
+
+
+def _connector_target(item: ResolvedStep, *, asset: Asset, run: RecoveryRun, problems: list[str]) -> None:
+    """Where a restore of an asset with a connector goes: a scratch system in a drill, else its own
+    (only with replace) or the step's target_config."""
+    params = item.plan_step.params
+    try:
+        item.target_config, item.target_path = connector_io.run_target(
+            asset=asset,
+            drill=run.mode == Mode.DRILL,
+            drill_dir=drill_root(run) / asset.name,
+            tag=run.public_id.hex[:12],
+            alternate=params.get("target") == "alternate",
+            override=dict(params.get("target_config") or {}),
+        )
+    except ConnectorError as exc:
+        problems.append(str(exc))
+        return
+    item.members = connector_io.group_members(asset)
+    if item.point is not None and "capture" not in ((item.point.manifest or {}).get("extra") or {}):
+        problems.append(
+            f"{asset.name}: recovery point {item.point.public_id} holds files only, not a {asset.connector} capture; "
+            "back it up again through its connector."
+        )
+
+
+def _connector_own_target(item: ResolvedStep, *, asset: Asset, problems: list[str]) -> None:
+    """A verify with no restore before it checks the asset's own system against its newest point."""
+    try:
+        item.target_config, item.target_path = connector_io.run_target(
+            asset=asset, drill=False, drill_dir=Path(), tag="", alternate=False, override={}
+        )
+    except ConnectorError as exc:
+        problems.append(str(exc))

@@ -33,7 +33,7 @@ from inventory.connectors.errors import ConfigInvalid, KindMismatch
 from inventory.engine import LocalSource, Source
 
 FORMAT = 1
-KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow", "vector")
+KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow", "vector", "group")
 
 
 def utcnow() -> datetime:
@@ -97,6 +97,8 @@ class Verification:
     kind: str
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Measurements a certificate reads by name (a vector index's top-k overlap per table).
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, expected: Any, found: Any) -> Check:
         check = Check(name, expected, found)
@@ -126,6 +128,7 @@ class Verification:
             "summary": self.summary(),
             "checks": [c.to_json() for c in self.checks],
             "notes": self.notes,
+            "facts": self.facts,
         }
 
 
@@ -174,6 +177,20 @@ class Connector(ABC, Generic[CfgT]):
 
     def describe(self, capture: Capture) -> str:
         return f"{self.kind} captured as of {capture.data_as_of.isoformat()}"
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
+        """The configuration of a scratch target a drill restores into, never the source itself.
+
+        ``root`` is a folder only this drill uses (for embedded kinds); ``tag`` is short and
+        unique to the drill (for names on a server). None when the kind cannot make one up
+        (a drill then needs a target named in its plan step).
+        """
+        return None
+
+    def target_label(self, config: Any) -> str:
+        """One line naming a target, for the run page (never a secret)."""
+        cfg = config_to_json(self.parse(config))
+        return f"{self.kind}: " + ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in ("", None, [], {}))
 
     def discover(self) -> list[Proposal]:
         return []

@@ -152,12 +152,32 @@ def config_fields(cls: type) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": spec.name,
+                "type": _type_name(tp),
                 "required": required,
                 "secret": secret,
+                "default": None if required or spec.default is dataclasses.MISSING else _plain(spec.default),
                 "help": spec.metadata.get("help", ""),
             }
         )
     return rows
+
+
+def _type_name(tp: Any) -> str:
+    """text, secret, integer, number, boolean, list or object: what a form shows for a field."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and args:
+        tp = args[0]
+    if tp is SecretRef:
+        return "secret"
+    if typing.get_origin(tp) is tuple:
+        return "list"
+    if tp is dict or typing.get_origin(tp) is dict:
+        return "object"
+    return {bool: "boolean", int: "integer", float: "number"}.get(tp, "text")
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def field_help(text: str, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from inventory.connectors import _files
 from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
@@ -100,6 +101,12 @@ class FilesystemConnector(Connector[FilesystemConfig]):
 
     def cleanup(self, *, target: object) -> None:
         _files.remove(Path(self.parse(target).path))
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        return {"path": str(root / "files")}
+
+    def target_label(self, config: Any) -> str:
+        return f"directory {self.parse(config).path}"
 
     def describe(self, capture: Capture) -> str:
         files = capture.details.get("files", {})

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Connector, Snapshot, Verification, get_connector
+from inventory.connectors.base import Capture, Check, Connector, Snapshot, Verification, get_connector, register
+from inventory.connectors.config import field_help
 from inventory.connectors.errors import ConfigInvalid, ConnectorError
 from inventory.engine import Source
 from inventory.engine.crypto import Readable
@@ -121,3 +123,77 @@ class Group:
     def cleanup(self, *, targets: dict[str, Any]) -> None:
         for name in reversed(list(self.members)):
             self.members[name].cleanup(target=targets[name])
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    members: tuple[str, ...] = field_help(
+        "Names of the member assets, in restore order (a model before the index that needs it)."
+    )
+
+    def check(self) -> None:
+        if not self.members:
+            raise ConfigInvalid("members: a consistency group needs at least one member asset.")
+        if len(set(self.members)) != len(self.members):
+            raise ConfigInvalid("members: each member asset is named once.")
+        for name in self.members:
+            if not _NAME.match(name):
+                raise ConfigInvalid(f"members: {name!r} is not an asset name.")
+
+
+@register
+class GroupConnector(Connector[GroupConfig]):
+    """A consistency group as an asset: its config names member assets, bound to their connectors
+    by the portal (``bind``) before any hook runs. One point holds every member at one ``data_as_of``."""
+
+    kind = "group"
+    label = "Consistency group (member assets captured together)"
+    config_class = GroupConfig
+    group: Group | None = None
+
+    def bind(self, members: dict[str, Connector[Any]]) -> GroupConnector:
+        self.group = Group(members)
+        return self
+
+    def _bound(self) -> Group:
+        if self.group is None:
+            raise ConfigInvalid("A consistency group is captured through its member assets; none are bound.")
+        return self.group
+
+    def snapshot(self, staging: Path) -> Snapshot:
+        return self._bound().snapshot(staging)
+
+    def restore(self, *, restored: Path, capture: Capture, target: Any, replace: bool = False) -> None:
+        self.check_capture(capture)
+        self._bound().restore(restored=restored, capture=capture, targets=dict(target), replace=replace)
+
+    def verify(self, *, capture: Capture, target: Any) -> Verification:
+        report = Verification(self.kind)
+        for name, member in self.verify_members(capture=capture, target=target).items():
+            report.checks.extend(Check(f"{name}: {c.name}", c.expected, c.found) for c in member.checks)
+            report.notes.extend(f"{name}: {note}" for note in member.notes)
+        report.notes.append(f"members captured within {capture.details.get('spread_seconds', 0):g} s of each other")
+        return report
+
+    def verify_members(self, *, capture: Capture, target: Any) -> dict[str, Verification]:
+        return self._bound().verify(capture=capture, targets=dict(target))
+
+    def cleanup(self, *, target: Any) -> None:
+        self._bound().cleanup(targets=dict(target))
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
+        targets = {}
+        for name, member in self._bound().members.items():
+            one = member.drill_target(root=root / name, tag=tag)
+            if one is None:
+                return None
+            targets[name] = one
+        return targets
+
+    def target_label(self, config: Any) -> str:
+        members = self._bound().members
+        return "; ".join(f"{name} → {members[name].target_label(cfg)}" for name, cfg in dict(config).items())
+
+    def describe(self, capture: Capture) -> str:
+        members = capture.details.get("members", {})
+        return f"consistency group of {len(members)}: {', '.join(members)}"

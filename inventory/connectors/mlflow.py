@@ -17,7 +17,7 @@ from typing import Any
 from inventory.connectors import mlflow_registry as reg
 from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import SecretRef, field_help
-from inventory.connectors.errors import ConfigInvalid, RestoreFailed, SourceChanged, TargetNotEmpty
+from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, RestoreFailed, SourceChanged, TargetNotEmpty
 from inventory.connectors.mlflow_rest import MlflowRest
 
 FILE_NAME = "registry.json"
@@ -33,10 +33,15 @@ class MlflowConfig:
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the basic-auth password."})
     experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
     timeout: float = field_help("Seconds to wait for each request.", default=30.0)
+    drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="")
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
             raise ConfigInvalid("tracking_uri: give the server's http:// or https:// address.")
+        if self.drill_tracking_uri and not self.drill_tracking_uri.startswith(("http://", "https://")):
+            raise ConfigInvalid("drill_tracking_uri: give the scratch server's http:// or https:// address.")
+        if self.drill_tracking_uri.rstrip("/") == self.tracking_uri.rstrip("/") and self.drill_tracking_uri:
+            raise ConfigInvalid("drill_tracking_uri: a drill must not restore into the source registry.")
 
     def api(self) -> MlflowRest:
         return MlflowRest(
@@ -139,11 +144,22 @@ class MlflowConnector(Connector[MlflowConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: MlflowConfig = self.parse(target)
+        if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
+            raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source registry's models.")
         api = cfg.api()
         for name in reg.model_names(api, ()):
             base = name.removesuffix("__drp_new").removesuffix("__drp_old")
             if not cfg.models or base in cfg.models:
                 api.delete("/registered-models/delete", {"name": name})
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
+        if not self.config.drill_tracking_uri:
+            return None
+        return {**self.config_json(), "tracking_uri": self.config.drill_tracking_uri, "drill_tracking_uri": ""}
+
+    def target_label(self, config: Any) -> str:
+        cfg: MlflowConfig = self.parse(config)
+        return f"MLflow {cfg.tracking_uri}" + (f" ({', '.join(cfg.models)})" if cfg.models else "")
 
     def describe(self, capture: Capture) -> str:
         models = capture.details.get("models", {})

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register
+from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import (
     AuthFailed,
+    CaptureIncomplete,
     ConfigInvalid,
     ConnectorRefused,
     RestoreFailed,
@@ -35,10 +36,16 @@ class PostgresConfig:
     user: str = field_help("Role to connect as.", default="postgres")
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the role's password."})
     connect_timeout: int = field_help("Seconds to wait for the server.", default=10)
+    tables: tuple[str, ...] = field_help(
+        "Tables to capture as schema.table (discovery lists them); empty for all.", default=()
+    )
 
     def check(self) -> None:
         if not self.dbname or len(self.dbname) > 50:
             raise ConfigInvalid("dbname: give a database name of at most 50 characters.")
+        bare = [t for t in self.tables if t.count(".") != 1 or not all(t.split("."))]
+        if bare:
+            raise ConfigInvalid(f"tables: name each table as schema.table (not {bare[0]!r}).")
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PGCONNECT_TIMEOUT": str(self.connect_timeout)}
@@ -77,12 +84,14 @@ def connect(cfg: PostgresConfig, dbname: str | None = None, *, autocommit: bool 
         raise Unreachable(f"PostgreSQL at {where} cannot be reached: {text.strip().splitlines()[-1]}") from None
 
 
-def table_facts(conn: Any) -> dict[str, dict[str, Any]]:
+def table_facts(conn: Any, only: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     """Per table: row count and the md5 of sampled rows' md5s (rows chosen by their own hash)."""
     from psycopg import sql
 
     facts: dict[str, dict[str, Any]] = {}
     for schema, table in conn.execute(_USER_TABLES).fetchall():
+        if only and f"{schema}.{table}" not in only:
+            continue
         name = sql.Identifier(schema, table)
         count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]
         sampled, checksum = conn.execute(
@@ -94,6 +103,27 @@ def table_facts(conn: Any) -> dict[str, dict[str, Any]]:
         ).fetchone()
         facts[f"{schema}.{table}"] = {"rows": count, "sampled": sampled, "checksum": checksum}
     return facts
+
+
+def _create_schemas(cfg: PostgresConfig, dbname: str, capture: Capture) -> None:
+    """A dump of chosen tables (``pg_dump --table``) holds no CREATE SCHEMA: make their schemas first."""
+    from psycopg import sql
+
+    schemas = sorted({name.partition(".")[0] for name in capture.details.get("selected") or ()} - {"public"})
+    if not schemas:
+        return
+    conn = connect(cfg, dbname, autocommit=True)
+    try:
+        for schema in schemas:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    finally:
+        conn.close()
+
+
+def _quoted(name: str) -> str:
+    """schema.table as a pg_dump pattern matching exactly that table (quoted: no wildcards, case kept)."""
+    schema, _, table = name.partition(".")
+    return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
 
 def _run(cmd: list[str], cfg: PostgresConfig, what: str) -> None:
@@ -116,6 +146,10 @@ class PostgresConnector(Connector[PostgresConfig]):
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             # The snapshot is taken by this first statement; pg_dump and the facts below share it.
             snapshot_id, as_of = conn.execute("SELECT pg_export_snapshot(), clock_timestamp()").fetchone()
+            present = {f"{s}.{t}" for s, t in conn.execute(_USER_TABLES).fetchall()}
+            missing = sorted(set(cfg.tables) - present)
+            if missing:
+                raise CaptureIncomplete(f"The database {cfg.dbname} has no table {', '.join(missing)}.")
             _run(
                 [
                     "pg_dump",
@@ -123,6 +157,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                     "--no-owner",
                     "--no-privileges",
                     f"--snapshot={snapshot_id}",
+                    *[f"--table={_quoted(name)}" for name in cfg.tables],
                     "-f",
                     str(staging / DUMP_NAME),
                     *cfg.args(),
@@ -130,11 +165,12 @@ class PostgresConnector(Connector[PostgresConfig]):
                 cfg,
                 f"pg_dump of {cfg.dbname}",
             )
-            facts = table_facts(conn)
+            facts = table_facts(conn, cfg.tables)
             conn.rollback()
         finally:
             conn.close()
-        capture = Capture(self.kind, as_of, {"database": cfg.dbname, "host": cfg.host, "tables": facts})
+        details = {"database": cfg.dbname, "host": cfg.host, "tables": facts, "selected": list(cfg.tables)}
+        capture = Capture(self.kind, as_of, details)
         return Snapshot(source=self.staged(staging), capture=capture)
 
     def _holds_tables(self, cfg: PostgresConfig) -> bool | None:
@@ -171,6 +207,7 @@ class PostgresConnector(Connector[PostgresConfig]):
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(new)))
             try:
+                _create_schemas(cfg, new, capture)
                 _run(
                     [
                         "pg_restore",
@@ -236,6 +273,31 @@ class PostgresConnector(Connector[PostgresConfig]):
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         finally:
             admin.close()
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        # A scratch database on the same server; clean-up drops it.
+        return {**self.config_json(), "dbname": f"{self.config.dbname[:30]}_drill_{tag}"}
+
+    def target_label(self, config: Any) -> str:
+        cfg: PostgresConfig = self.parse(config)
+        return f"PostgreSQL {cfg.host}:{cfg.port}/{cfg.dbname}"
+
+    def discover(self) -> list[Proposal]:
+        """One proposal per user table, so a person can pick what to protect."""
+        conn = connect(self.config)
+        try:
+            facts = table_facts(conn)
+        finally:
+            conn.close()
+        return [
+            Proposal(
+                name=f"{self.config.dbname}-{name.removeprefix('public.')}".lower().replace("_", "-").replace(".", "-"),
+                kind=self.kind,
+                config={**self.config_json(), "tables": [name]},
+                labels={"table": name, "rows": str(info["rows"])},
+            )
+            for name, info in facts.items()
+        ]
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

@@ -41,6 +41,7 @@ class RedisConfig:
     prefix: str = field_help("Key prefix to capture; empty for the whole logical database.", default="")
     username: str = field_help("ACL user name, if any.", default="")
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the password."})
+    drill_db: int | None = field_help("Logical database a drill restores into (kept empty for drills).", default=None)
 
     def client(self) -> Any:
         import redis
@@ -226,6 +227,15 @@ class RedisConnector(Connector[RedisConfig]):
         r = cfg.client()
         for batch in _batches(_keys(r, cfg.prefix) + sorted(r.scan_iter(match=STAGE + "*"))):
             r.delete(*batch)
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
+        if self.config.drill_db is None or self.config.drill_db == self.config.db:
+            return None
+        return {**self.config_json(), "db": self.config.drill_db}
+
+    def target_label(self, config: Any) -> str:
+        cfg: RedisConfig = self.parse(config)
+        return f"Redis {cfg.host}:{cfg.port} db {cfg.db}" + (f" prefix {cfg.prefix}" if cfg.prefix else "")
 
     def describe(self, capture: Capture) -> str:
         where = capture.details.get("prefix") or "the root"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +12,15 @@ from typing import Any
 
 from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import SecretRef, field_help
-from inventory.connectors.errors import AuthFailed, ConfigInvalid, SourceChanged, TargetNotEmpty, Unreachable
+from inventory.connectors.errors import (
+    AuthFailed,
+    ConfigInvalid,
+    ConnectorRefused,
+    RestoreFailed,
+    SourceChanged,
+    TargetNotEmpty,
+    Unreachable,
+)
 from inventory.engine import S3Config, S3Source
 from inventory.engine.crypto import Readable
 from inventory.engine.sources import SourceFile, SourceScan
@@ -70,6 +80,32 @@ def _list(client: Any, cfg: S3PrefixConfig) -> dict[str, dict[str, Any]]:
     return out
 
 
+STAGING_SUFFIX = ".drp-new"
+
+
+def _staging(cfg: S3PrefixConfig) -> S3PrefixConfig:
+    """A sibling prefix for a replace's new objects, outside the target prefix's listing."""
+    if not cfg.base:
+        raise ConnectorRefused(
+            "Replacing a whole bucket is refused: the new objects need a staging prefix beside the old ones. "
+            "Restore into a prefix, or into an empty bucket."
+        )
+    return dataclasses.replace(cfg, prefix=cfg.base.rstrip("/") + STAGING_SUFFIX)
+
+
+def _delete_all(client: Any, cfg: S3PrefixConfig) -> None:
+    for rel in _list(client, cfg):
+        client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class StableS3Source(S3Source):
     """S3Source that fails when an object's ETag moved between the listing and the read."""
 
@@ -108,6 +144,7 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
                 "bucket": self.config.bucket,
                 "prefix": self.config.prefix,
                 "objects": {k: v["size"] for k, v in listed.items()},
+                "etags": {k: v["etag"] for k, v in listed.items()},
             },
         )
         return Snapshot(source=source, capture=capture)
@@ -121,14 +158,47 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
             raise TargetNotEmpty(
                 f"s3://{cfg.bucket}/{cfg.base} already holds {len(existing)} objects; restore there only with replace."
             )
-        files = sorted(p for p in restored.rglob("*") if p.is_file())
-        for path in files:
-            rel = path.relative_to(restored).as_posix()
-            client.upload_file(str(path), cfg.bucket, cfg.base + rel)
+        files = {p.relative_to(restored).as_posix(): p for p in sorted(restored.rglob("*")) if p.is_file()}
+        if not existing:
+            for rel, path in files.items():
+                client.upload_file(str(path), cfg.bucket, cfg.base + rel)
+            return
+        # Replace: the new set lands beside the old one first and is checked there; only then is it
+        # copied over the old keys. A failure before that point leaves the old set as it was.
+        staging = _staging(cfg)
+        _delete_all(client, staging)
+        try:
+            for rel, path in files.items():
+                client.upload_file(str(path), cfg.bucket, staging.base + rel)
+            problems = self._check(capture, staging, files)
+            if problems.failures:
+                raise RestoreFailed(f"The new objects do not match the capture: {problems.summary()}")
+            for rel in files:
+                client.copy_object(
+                    Bucket=cfg.bucket, Key=cfg.base + rel, CopySource={"Bucket": cfg.bucket, "Key": staging.base + rel}
+                )
+        finally:
+            _delete_all(client, staging)
         # Objects the point does not hold go last, so the old set stays readable while the new lands.
         wanted = set(capture.details.get("objects", {}))
         for rel in sorted(set(existing) - wanted):
             client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+
+    def _check(self, capture: Capture, cfg: S3PrefixConfig, files: dict[str, Path]) -> Verification:
+        """Sizes against the capture and content against the source's ETags where they are plain MD5s."""
+        listed = _list(cfg.s3().client(), cfg)
+        report = self.verify(capture=capture, target=cfg)
+        differ = []
+        for rel, want in (capture.details.get("etags") or {}).items():
+            if "-" in want or rel not in listed:
+                continue  # a multipart ETag is not a content hash; a missing object is already counted
+            got = listed[rel]["etag"]
+            if "-" in got and rel in files:
+                got = _md5(files[rel])
+            if got != want:
+                differ.append(rel)
+        report.add("objects whose content differs", [], differ[:20])
+        return report
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: S3PrefixConfig = self.parse(target)

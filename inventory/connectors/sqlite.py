@@ -9,9 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import field_help
-from inventory.connectors.errors import ConfigInvalid, RestoreFailed, SourceChanged, TargetNotEmpty, Unreachable
+from inventory.connectors.errors import (
+    CaptureIncomplete,
+    ConfigInvalid,
+    RestoreFailed,
+    SourceChanged,
+    TargetNotEmpty,
+    Unreachable,
+)
 
 FILE_NAME = "database.sqlite3"
 SAMPLE_ALL_BELOW = 1000
@@ -21,6 +28,7 @@ SAMPLE_ALL_BELOW = 1000
 class SqliteConfig:
     path: str = field_help("Absolute path of the SQLite database file.")
     busy_timeout: float = field_help("Seconds to wait for a writer's lock before giving up.", default=10.0)
+    tables: tuple[str, ...] = field_help("Tables to capture (discovery lists them); empty for all.", default=())
 
     def check(self) -> None:
         if not self.path.startswith("/"):
@@ -37,6 +45,24 @@ def _open(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise Unreachable(f"{path} cannot be opened as a SQLite database: {exc}.") from None
     return conn
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    query = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    return [row[0] for row in conn.execute(query)]
+
+
+def _keep_only(conn: sqlite3.Connection, wanted: tuple[str, ...], path: str) -> None:
+    """Drop every table of the staged copy that was not chosen (the source is never touched)."""
+    present = table_names(conn)
+    missing = sorted(set(wanted) - set(present))
+    if missing:
+        raise CaptureIncomplete(f"The database {path} has no table {', '.join(missing)}.")
+    for name in present:
+        if name not in wanted:
+            conn.execute('DROP TABLE "' + name.replace('"', '""') + '"')
+    conn.commit()
+    conn.execute("VACUUM")
 
 
 def table_facts(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
@@ -99,6 +125,8 @@ class SqliteConnector(Connector[SqliteConfig]):
         finally:
             src.close()
         try:
+            if self.config.tables:
+                _keep_only(dst, self.config.tables, self.config.path)
             facts = table_facts(dst)
         finally:
             dst.close()
@@ -156,6 +184,30 @@ class SqliteConnector(Connector[SqliteConfig]):
         for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
             if os.path.exists(cfg.path + suffix):
                 os.unlink(cfg.path + suffix)
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        return {**self.config_json(), "path": str(root / FILE_NAME)}
+
+    def target_label(self, config: Any) -> str:
+        return f"SQLite {self.parse(config).path}"
+
+    def discover(self) -> list[Proposal]:
+        """One proposal per table, so a person can pick what to protect."""
+        conn = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
+        try:
+            facts = table_facts(conn)
+        finally:
+            conn.close()
+        stem = Path(self.config.path).stem
+        return [
+            Proposal(
+                name=f"{stem}-{name}".lower().replace("_", "-")[:100],
+                kind=self.kind,
+                config={**self.config_json(), "tables": [name]},
+                labels={"table": name, "rows": str(info["rows"])},
+            )
+            for name, info in facts.items()
+        ]
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

@@ -216,6 +216,8 @@ class VectorConnector(Connector[VectorConfig]):
                 sub = self._compare(name, expected, found, cfg)
                 report.checks.extend(sub.checks)
                 report.notes.extend(sub.notes)
+                for key, value in sub.facts.items():
+                    report.facts.setdefault(key, {}).update(value)
         return report
 
     def _compare(self, name: str, want: dict[str, Any], got: dict[str, Any], cfg: VectorConfig) -> Verification:
@@ -234,6 +236,13 @@ class VectorConnector(Connector[VectorConfig]):
         report.notes.append(
             f"{name}: {len(overlaps)} golden queries, top-{cfg.top_k} overlap mean {mean:.2f}, min {least:.2f}"
         )
+        report.facts.setdefault("top_k_overlap", {})[name] = {
+            "k": cfg.top_k,
+            "queries": len(overlaps),
+            "mean": round(mean, 4),
+            "min": round(least, 4),
+            "required": cfg.min_overlap,
+        }
         return report
 
     def cleanup(self, *, target: object) -> None:
@@ -248,6 +257,13 @@ class VectorConnector(Connector[VectorConfig]):
                 db.drop_table(name)
         if not any(Path(cfg.uri).iterdir()):
             shutil.rmtree(cfg.uri)
+
+    def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
+        return {**self.config_json(), "uri": str(root / "lancedb")}
+
+    def target_label(self, config: Any) -> str:
+        cfg: VectorConfig = self.parse(config)
+        return f"LanceDB {cfg.uri} (model {cfg.model_name})"
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

@@ -29,7 +29,8 @@ from inventory.services.catalog import (
     vault_create,
     vault_update,
 )
-from inventory.services.plans import plan_default_data, plan_parse, plan_save, plan_to_data
+from inventory.services.plan_default import plan_default_data
+from inventory.services.plans import plan_parse, plan_save, plan_to_data
 from inventory.services.screening import ScreeningRefused, point_release
 from inventory.services.verification import VerifyRefused, point_verify, point_verify_request, points_verify_due
 

@@ -11,11 +11,10 @@ parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,39 +22,15 @@ from django.utils.text import slugify
 
 from dr_portal.accounts.models import Role, User
 from dr_portal.audit.services import audit_append
-from inventory.models import ASSET_STEP_KINDS, Asset, Dependency, PlanStep, RecoveryPlan, StepKind
-
-APPROVER_ROLES = (Role.ONCALL_ENGINEER, Role.INCIDENT_COMMANDER, Role.ADMIN)
-DEFAULT_TIMEOUT = {
-    StepKind.RESTORE: 3600,
-    StepKind.VERIFY: 1800,
-    StepKind.SMOKE: 60,
-    StepKind.FAILOVER: 300,
-    StepKind.DEGRADE: 300,
-    StepKind.WAIT: 900,
-    StepKind.NOTIFY: 60,
-    StepKind.MANUAL: 3600,
-}
-# The parameters each kind accepts; anything else is refused, so a typo never passes silently.
-PARAMS: dict[str, frozenset[str]] = {
-    StepKind.RESTORE: frozenset({"target", "point"}),
-    StepKind.VERIFY: frozenset(),
-    StepKind.SMOKE: frozenset({"url", "expect_status", "expect_json", "check", "args"}),
-    # force: switch even to a route that fails its health check (the approval covers it).
-    StepKind.FAILOVER: frozenset({"force"}),
-    StepKind.DEGRADE: frozenset({"force"}),
-    StepKind.WAIT: frozenset({"seconds", "until_check", "until_url", "poll_seconds"}),
-    StepKind.NOTIFY: frozenset({"message", "role"}),
-    StepKind.MANUAL: frozenset({"instructions"}),
-}
-STEP_FIELDS = frozenset(
-    {"key", "title", "kind", "asset", "after", "critical", "timeout", "approval", *set().union(*PARAMS.values())}
+from inventory.models import ASSET_STEP_KINDS, Asset, PlanStep, RecoveryPlan, StepKind
+from inventory.services.plan_params import (
+    APPROVER_ROLES,
+    DEFAULT_TIMEOUT,
+    PARAMS,
+    STEP_FIELDS,
+    check_step_params,
+    whole_number,
 )
-
-
-def registered_checks() -> Mapping[str, str]:
-    """Python checks a plan may name: settings.RUN_CHECKS maps a name to a dotted path."""
-    return dict(getattr(settings, "RUN_CHECKS", {}))
 
 
 @dataclass
@@ -80,54 +55,6 @@ class PlanSpec:
     description: str
     assets: list[Asset]
     steps: list[StepSpec] = field(default_factory=list)
-
-
-def _int(value: Any, what: str, errors: list[str], *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        errors.append(f"{what} must be a whole number of at least {minimum}.")
-        return minimum
-    return value
-
-
-def _check_params(kind: str, params: dict[str, Any], where: str, errors: list[str]) -> None:
-    if kind == StepKind.RESTORE:
-        if params.get("target", "original") not in ("original", "alternate"):
-            errors.append(f"{where}: target is 'original' or 'alternate'.")
-        point = params.get("point", "latest")
-        if not isinstance(point, str) or not point:
-            errors.append(f"{where}: point is 'latest' or a recovery point id.")
-    elif kind == StepKind.SMOKE:
-        has_url, has_check = "url" in params, "check" in params
-        if has_url == has_check:
-            errors.append(f"{where}: a smoke check has either a url (HTTP) or a check (a registered Python check).")
-        if has_url and not str(params["url"]).startswith(("http://", "https://")):
-            errors.append(f"{where}: the url must start with http:// or https://.")
-        if has_check and params["check"] not in registered_checks():
-            known = ", ".join(sorted(registered_checks())) or "none"
-            errors.append(f"{where}: no check named {params['check']!r} is registered (known: {known}).")
-        if "expect_status" in params:
-            _int(params["expect_status"], f"{where}: expect_status", errors, minimum=100)
-        if "expect_json" in params and not isinstance(params["expect_json"], dict):
-            errors.append(f"{where}: expect_json is a mapping of fields the response must contain.")
-        if "args" in params and not isinstance(params["args"], dict):
-            errors.append(f"{where}: args is a mapping.")
-    elif kind == StepKind.WAIT:
-        chosen = [k for k in ("seconds", "until_check", "until_url") if k in params]
-        if len(chosen) != 1:
-            errors.append(f"{where}: a wait has exactly one of seconds, until_check or until_url.")
-        if "seconds" in params:
-            _int(params["seconds"], f"{where}: seconds", errors, minimum=1)
-        if "until_check" in params and params["until_check"] not in registered_checks():
-            errors.append(f"{where}: no check named {params['until_check']!r} is registered.")
-        if "until_url" in params and not str(params["until_url"]).startswith(("http://", "https://")):
-            errors.append(f"{where}: until_url must start with http:// or https://.")
-    elif kind == StepKind.NOTIFY:
-        if not str(params.get("message", "")).strip():
-            errors.append(f"{where}: a notify step needs a message.")
-        if params.get("role", Role.INCIDENT_COMMANDER) not in Role.values:
-            errors.append(f"{where}: role must be one of {', '.join(Role.values)}.")
-    elif kind == StepKind.MANUAL and not str(params.get("instructions", "")).strip():
-        errors.append(f"{where}: a manual step needs instructions for the person doing it.")
 
 
 def _find_cycle(after: Mapping[str, Sequence[str]]) -> list[str] | None:
@@ -199,7 +126,7 @@ def plan_parse(data: Mapping[str, Any]) -> PlanSpec:
         stray = sorted(k for k in set(raw) & set().union(*PARAMS.values()) if k not in PARAMS[kind])
         if stray:
             errors.append(f"{where}: {stray[0]!r} does not apply to a {kind} step.")
-        _check_params(kind, params, where, errors)
+        check_step_params(kind, params, where, errors)
         asset: Asset | None = None
         if raw.get("asset"):
             asset = by_name.get(str(raw["asset"]))
@@ -220,7 +147,7 @@ def plan_parse(data: Mapping[str, Any]) -> PlanSpec:
                 errors.append(f"{where}: approval is a mapping with role and quorum.")
             else:
                 role = str(approval.get("role") or Role.ONCALL_ENGINEER)
-                quorum = _int(approval.get("quorum", 1), f"{where}: approval quorum", errors, minimum=1)
+                quorum = whole_number(approval.get("quorum", 1), f"{where}: approval quorum", errors, minimum=1)
                 if role not in APPROVER_ROLES:
                     errors.append(f"{where}: approvals come from {', '.join(APPROVER_ROLES)}, not {role!r}.")
         if kind == StepKind.FAILOVER:
@@ -245,7 +172,7 @@ def plan_parse(data: Mapping[str, Any]) -> PlanSpec:
                 asset=asset,
                 after=list(after),
                 critical=critical,
-                timeout_seconds=_int(timeout, f"{where}: timeout", errors, minimum=1),
+                timeout_seconds=whole_number(timeout, f"{where}: timeout", errors, minimum=1),
                 requires_approval=quorum > 0,
                 approval_role=role if quorum else "",
                 approval_quorum=quorum,
@@ -365,76 +292,3 @@ def plan_save(*, data: Mapping[str, Any], by: User | None, plan: RecoveryPlan | 
         payload={"version": plan.version, "steps": len(spec.steps), "assets": [a.name for a in spec.assets]},
     )
     return plan
-
-
-def _dependency_layers(assets: Sequence[Asset]) -> list[list[Asset]]:
-    ids = {a.pk for a in assets}
-    ups: dict[int, set[int]] = {a.pk: set() for a in assets}
-    for up, down in Dependency.objects.filter(upstream__in=ids, downstream__in=ids).values_list(
-        "upstream_id", "downstream_id"
-    ):
-        ups[down].add(up)
-    by_id = {a.pk: a for a in assets}
-    layers: list[list[Asset]] = []
-    remaining = set(ids)
-    while remaining:
-        ready = sorted((pk for pk in remaining if not ups[pk] & remaining), key=lambda pk: by_id[pk].name)
-        ready = ready or sorted(remaining, key=lambda pk: by_id[pk].name)  # never loop on a cycle
-        layers.append([by_id[pk] for pk in ready])
-        remaining -= set(ready)
-    return layers
-
-
-def plan_default_data(*, assets: Iterable[Asset], name: str = "") -> dict[str, Any]:
-    """A plan that restores and verifies `assets` upstream first, then fails over what can.
-
-    Each asset is restored once everything it depends on (within the set) has
-    been verified; restores of independent assets share a group.
-    """
-    chosen = sorted(set(assets), key=lambda a: a.name)
-    if not chosen:
-        raise ValidationError({"assets": ["Choose at least one asset."]})
-    ups: dict[int, list[str]] = {a.pk: [] for a in chosen}
-    for dep in Dependency.objects.filter(upstream__in=chosen, downstream__in=chosen).select_related("upstream"):
-        ups[dep.downstream_id].append(dep.upstream.name)
-    steps: list[dict[str, Any]] = []
-    for layer in _dependency_layers(chosen):
-        for asset in layer:
-            after = [f"verify-{up}" for up in sorted(ups[asset.pk])]
-            steps.append({"key": f"restore-{asset.name}", "kind": "restore", "asset": asset.name, "after": after})
-            steps.append(
-                {
-                    "key": f"verify-{asset.name}",
-                    "kind": "verify",
-                    "asset": asset.name,
-                    "after": [f"restore-{asset.name}"],
-                }
-            )
-    verified = [f"verify-{a.name}" for a in chosen]
-    for asset in chosen:
-        if asset.alternate_region:
-            steps.append(
-                {
-                    "key": f"failover-{asset.name}",
-                    "kind": "failover",
-                    "asset": asset.name,
-                    "title": f"Serve {asset.name} from {asset.alternate_region}",
-                    "after": verified,
-                }
-            )
-    steps.append(
-        {
-            "key": "tell-commander",
-            "kind": "notify",
-            "after": [s["key"] for s in steps if s["kind"] == "failover"] or verified,
-            "message": "Recovery steps are done; confirm service with the owners.",
-            "critical": False,
-        }
-    )
-    label = name or f"Restore {', '.join(a.name for a in chosen[:3])}{' …' if len(chosen) > 3 else ''}"
-    return {
-        "name": label[:100],
-        "description": "Generated from the dependency order.",
-        "assets": [a.name for a in chosen],
-        "steps": steps,
-    }

@@ -33,7 +33,7 @@ def _backup_source(
     asset: Asset, stack: contextlib.ExitStack
 ) -> tuple[engine.Source, datetime | None, dict[str, Any] | None]:
     """What the engine streams for this asset, the data's time if the connector knows it, and its capture."""
-    kind, config = asset.source_connector()
+    kind, _ = asset.source_connector()
     if kind in URI_CONNECTORS:
         refused = source_root_refusal(asset.source_uri)
         if refused:
@@ -42,7 +42,9 @@ def _backup_source(
     # An application-consistent capture: the connector writes a staging copy and says what
     # it holds; the capture travels with the point.
     staging = stack.enter_context(connectors.staging_dir())
-    snap = connectors.get_connector(kind, config).snapshot(staging)
+    from inventory.connector_io import asset_connector
+
+    snap = asset_connector(asset).snapshot(staging)
     return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
 
 

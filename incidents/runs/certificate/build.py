@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dr_portal.audit.checkpoints import signing_key
+from incidents.runs.certificate.connector_checks import connector_rows, lineage, member_rows
 from incidents.runs.certificate.models import RunCertificate
 from incidents.runs.certificate.signing import certificate_sign, key_id_of
 from incidents.runs.models import RecoveryRun, StepRun, StepState
@@ -51,7 +52,9 @@ def _asset_checks(
                 manifest_sha256=point.manifest_sha256 if point else None,
             )
         )
-        hashed = verify.evidence if verify is not None and verify.state == StepState.SUCCEEDED else ev
+        # A connector's verify checks the system, not files: the restore hashed the point's files.
+        rehashed = verify is not None and verify.state == StepState.SUCCEEDED and not restore.target_config
+        hashed = verify.evidence if rehashed and verify is not None else ev
         files = hashed.get("files_checked", hashed.get("files_total"))
         checks.append(
             _check(
@@ -63,17 +66,11 @@ def _asset_checks(
                 chunks_in_point=(point.stats or {}).get("chunks") if point is not None else None,
             )
         )
-        connector = ev.get("connector") or (verify.evidence.get("connector") if verify else None)
-        checks.append(
-            _check(
-                "connector",
-                PASSED if connector and connector.get("ok", True) else NOT_CHECKED,
-                "connector verification",
-                result=connector,
-            )
-            if connector
-            else _check("connector", NOT_CHECKED, "no connector verification in this run")
-        )
+        if restore.target_config:
+            # The asset has a connector: its verification decides, never "not checked".
+            checks += connector_rows(restore, verify)
+        else:
+            checks.append(_check("connector", NOT_CHECKED, "a folder asset: its files are the asset"))
     if golden is not None:
         checks.append(
             _check("golden_outputs", PASSED if golden["passed"] else FAILED, golden["detail"], **golden["evidence"])
@@ -124,14 +121,18 @@ def certificate_body(
 ) -> dict[str, Any]:
     steps = list(run.steps.select_related("asset", "point").order_by("position"))
     assets: list[dict[str, Any]] = []
+    in_group = _group_restores(steps)
     for asset in run.assets.order_by("name"):
         own = [s for s in steps if s.asset_id == asset.pk and s.state != StepState.SKIPPED]
         checks = _asset_checks(
             own, golden.get(asset.pk), is_model=asset.kind == "model", route=(routes or {}).get(asset.pk)
         )
+        if asset.name in in_group and not any(s.kind == StepKind.RESTORE for s in own):
+            checks = member_rows(asset.name, in_group[asset.name]) + checks
         assets.append({"asset": asset.name, "kind": asset.kind, "serving": asset.serving, "checks": checks})
+    lineage_row = lineage(steps)
     as_of = sorted(c["data_as_of"] for a in assets for c in a["checks"] if c.get("data_as_of"))
-    statuses = [c["status"] for a in assets for c in a["checks"]]
+    statuses = [c["status"] for a in assets for c in a["checks"]] + [lineage_row["status"]]
     verdict = "proven" if statuses and FAILED not in statuses and RECORDED not in statuses else "not proven"
     return {
         "run": str(run.public_id),
@@ -150,9 +151,21 @@ def certificate_body(
             # How far apart in time the restored assets' data is: 0 for one consistent moment.
             "spread_seconds": _spread(as_of),
         },
+        # The model, features and index restored belong to one consistency group or one time.
+        "lineage": lineage_row,
         "assets": assets,
         "verdict": verdict,
     }
+
+
+def _group_restores(steps: list[StepRun]) -> dict[str, StepRun]:
+    """Member asset name → the restore step of the consistency group that restored it."""
+    out: dict[str, StepRun] = {}
+    for step in steps:
+        if step.kind == StepKind.RESTORE and step.state != StepState.SKIPPED:
+            for name in (step.evidence.get("connector") or {}).get("members", {}):
+                out[name] = step
+    return out
 
 
 def _spread(as_of: list[str]) -> float | None:

@@ -15,7 +15,7 @@ def run_golden_checks(run: RecoveryRun) -> dict[int, dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     restores = run.steps.filter(kind=StepKind.RESTORE, state=StepState.SUCCEEDED).select_related("asset", "point")
     for step in restores.order_by("position"):
-        if step.asset is None or step.point is None:
+        if step.asset is None or step.point is None or step.target_config:  # a system, not a folder
             continue
         golden = golden_set_for(step.asset, taken_at=step.point.created_at)
         if golden is None:

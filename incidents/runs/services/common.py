@@ -44,6 +44,8 @@ def step_digest(step: StepRun, run: RecoveryRun) -> str:
         "timeout_seconds": step.timeout_seconds,
         "params": step.params,
     }
+    if step.target_config:  # only connector steps carry it, so older digests stay as they were
+        canonical["target_config"] = step.target_config
     return hashlib.sha256(canonical_json(canonical).encode()).hexdigest()
 
 

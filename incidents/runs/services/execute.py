@@ -21,6 +21,7 @@ from django.utils import timezone
 from incidents.runs.checks import CheckResult, http_check, python_check
 from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
+from incidents.runs.services.connector_steps import connector_restore, connector_verify
 from incidents.runs.services.steps import (
     step_await_person,
     step_claim,
@@ -79,6 +80,8 @@ def _restore(step: StepRun) -> Outcome:
     def progress(done: int, total: int) -> bool:
         return step_progress(step=step, bytes_done=done, bytes_total=total)
 
+    if step.target_config:
+        return _connector_outcome(step, *connector_restore(step, progress))
     try:
         result = vault_io.restore_point(
             vault=point.vault,
@@ -108,6 +111,8 @@ def _verify(step: StepRun) -> Outcome:
     assert step.asset is not None
     if step.point is None:
         return _failed("no_point", f"{step.asset.name} has no recovery point to verify against.")
+    if step.target_config:
+        return _connector_outcome(step, *connector_verify(step))
 
     def progress(done: int, total: int) -> bool:
         return step_progress(step=step, bytes_done=done, bytes_total=total)
@@ -135,6 +140,19 @@ def _verify(step: StepRun) -> Outcome:
             "target": step.target_path,
         }
     )
+
+
+def _connector_outcome(step: StepRun, status: str, evidence: dict[str, Any], code: str, reason: str) -> Outcome:
+    if status == "done":
+        bytes_moved = int(evidence.get("bytes_restored", 0)) if step.kind == StepKind.RESTORE else None
+        return _done(evidence, bytes_moved=bytes_moved)
+    if status == "retry":
+        return Outcome("retry", code=code, reason=reason)
+    if status == "stopped":
+        if step_overdue(step):
+            return _failed("timeout", f"The restore did not finish within {step.timeout_seconds} s.")
+        return Outcome("stopped")
+    return _failed(code, reason, evidence)
 
 
 def _check(step: StepRun, params: dict[str, Any]) -> CheckResult:

@@ -57,7 +57,7 @@ def runs_reconcile(*, now: datetime | None = None) -> list[str]:
 
         send_now(run_cleanup, args=(run.pk,))
         done.append(f"cleanup of run {run.public_id}")
-    from incidents.runs.services.runs import run_locks_release_finished
+    from incidents.runs.services.cleanup import run_locks_release_finished
 
     done += run_locks_release_finished()
     return done

@@ -8,21 +8,15 @@ by the services here, always under a lock on the run row. Workers get only ids.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.queue import send_on_commit
 from incidents.models import Incident, IncidentKind
-from incidents.runs.certificate.build import certificate_issue
-from incidents.runs.golden.runs import run_golden_checks, run_route_rechecks
 from incidents.runs.models import (
-    RUN_FINISHED,
     STEP_FINISHED,
     STEP_IN_FLIGHT,
     STEP_UNSUCCESSFUL,
@@ -40,14 +34,11 @@ from incidents.runs.services.common import (
     audit_run,
     audit_step,
     dispatch_step,
-    drill_root,
     send_advance,
     send_cleanup,
     step_digest,
 )
-from inventory import vault_io
-from inventory.models import RecoveryPlan, StepKind
-from inventory.services import asset_recovery_record
+from inventory.models import RecoveryPlan
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +119,7 @@ def run_start(
             point=item.point,
             target_path=item.target_path,
             target_region=item.target_region,
+            target_config=item.target_config,
             bytes_total=item.bytes or None,
         )
         step.params_digest = step_digest(step, run)
@@ -166,15 +158,6 @@ def _acquire(run: RecoveryRun) -> bool:
     except IntegrityError:
         return False  # another run took one of them a moment ago
     return True
-
-
-def _release(run: RecoveryRun) -> list[int]:
-    """Give the run's assets back and wake the runs queued behind it; the ids of the assets it held."""
-    asset_ids = list(run.locks.values_list("asset_id", flat=True))
-    run.locks.all().delete()
-    for waiting in RecoveryRun.objects.filter(status=RunStatus.QUEUED, assets__in=asset_ids).distinct():
-        send_advance(waiting)
-    return asset_ids
 
 
 @transaction.atomic
@@ -268,165 +251,3 @@ def run_cancel(*, run: RecoveryRun, by: User | None, reason: str) -> RecoveryRun
         raise RunRefused(f"The run has already {locked.get_status_display().lower()}.")
     _finish(locked, RunStatus.CANCELLED, by=by, reason=reason.strip())
     return locked
-
-
-def _verify_targets(run: RecoveryRun) -> list[str]:
-    """Re-hash every restored target that no verify step of the run has checked since."""
-    steps = list(run.steps.select_related("asset", "point").order_by("position"))
-    verified = {s.asset_id for s in steps if s.kind == StepKind.VERIFY and s.state == StepState.SUCCEEDED}
-    problems: list[str] = []
-
-    def alive(done: int, total: int) -> bool:
-        # Tells the reconciler this run is being verified, so it does not send a second verifier.
-        RecoveryRun.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
-        return True
-
-    for step in steps:
-        if step.kind != StepKind.RESTORE or step.state != StepState.SUCCEEDED or step.asset_id in verified:
-            continue
-        assert step.point is not None
-        try:
-            report = vault_io.verify_restored(
-                manifest=step.point.manifest, target_dir=Path(step.target_path), progress=alive, vault=step.point.vault
-            )
-        except vault_io.VaultIOFailure as failure:
-            problems.append(f"{step.title}: {failure}")
-            continue
-        if not report.ok:
-            problems.append(f"{step.title}: {report.summary()}")
-    return problems
-
-
-def run_verify_execute(*, run_id: int) -> str:
-    """The verifying phase: confirm every restore, measure RTO/RPO, record them, finish."""
-    run = RecoveryRun.objects.filter(pk=run_id, status=RunStatus.VERIFYING).first()
-    if run is None:
-        return f"run {run_id}: not verifying"
-    problems = _verify_targets(run)  # outside the lock: this reads whole trees
-    golden = run_golden_checks(run)  # the restored models, run on their golden inputs
-    routes = run_route_rechecks(run)  # the switched routes, read again and smoke-checked through
-    return _complete(run_id=run_id, problems=problems, golden=golden, routes=routes)
-
-
-@transaction.atomic
-def _complete(
-    *,
-    run_id: int,
-    problems: list[str],
-    golden: dict[int, dict[str, Any]] | None = None,
-    routes: dict[int, dict[str, Any]] | None = None,
-) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
-    if run.status != RunStatus.VERIFYING:
-        return f"run {run.public_id}: no longer verifying"
-    if problems:
-        _finish(run, RunStatus.FAILED, error="Final verification failed: " + "; ".join(problems))
-        return f"run {run.public_id}: failed verification"
-    now = timezone.now()
-    steps = list(run.steps.select_related("asset", "point"))
-    points = [s.point for s in steps if s.kind == StepKind.RESTORE and s.state == StepState.SUCCEEDED and s.point]
-    run.service_verified_at = now
-    run.achieved_rto_seconds = max(0, int((now - run.outage_started_at).total_seconds()))
-    if points:
-        run.data_as_of = min(p.data_as_of for p in points)
-        run.achieved_rpo_seconds = max(0, int((run.outage_started_at - run.data_as_of).total_seconds()))
-    run.save(update_fields=["service_verified_at", "achieved_rto_seconds", "data_as_of", "achieved_rpo_seconds"])
-    partial = any(s.state in (*STEP_UNSUCCESSFUL,) or (s.state == StepState.SKIPPED and s.critical) for s in steps)
-    golden_failed = [g for g in (golden or {}).values() if not g["passed"]]
-    for result in (golden or {}).values():
-        audit_run("run.golden_checked", run, asset=result["asset"], passed=result["passed"], detail=result["detail"])
-    for asset in run.assets.select_related("policy"):
-        own = [p for p in points if p.asset_id == asset.pk]
-        rpo = int((run.outage_started_at - min(p.data_as_of for p in own)).total_seconds()) if own else None
-        asset_recovery_record(
-            asset=asset,
-            mode=run.mode,
-            finished_at=now,
-            rto_seconds=run.achieved_rto_seconds,
-            rpo_seconds=None if rpo is None else max(0, rpo),
-            run_id=run.public_id,
-        )
-    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
-    error = "; ".join(
-        [f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed]
-        + [f"Route of {r['asset']} at the end of the run: {r['detail']}" for r in routes_failed]
-    )
-    failed_checks = golden_failed or routes_failed
-    _finish(run, RunStatus.PARTIALLY_FAILED if partial or failed_checks else RunStatus.SUCCEEDED, error=error)
-    certificate_issue(run=run, golden=golden or {}, routes=routes or {})
-    return f"run {run.public_id}: {run.status}, RTO {run.achieved_rto_seconds} s"
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.RUN_STEP_LEASE_SECONDS)
-
-
-def run_cleanup_execute(*, run_id: int) -> str:
-    """After a run ends: remove drill targets, give the assets back. Waits for workers to let go first."""
-    run = RecoveryRun.objects.filter(pk=run_id, status__in=RUN_FINISHED, cleaned_at__isnull=True).first()
-    if run is None:
-        return f"run {run_id}: nothing to clean"
-    live = run.steps.exclude(worker="").filter(heartbeat_at__gte=timezone.now() - _lease())
-    if live.exists():
-        send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
-        return f"run {run.public_id}: waiting for workers to stop"
-    removed = 0
-    kept: list[str] = []
-    if run.mode == Mode.DRILL:
-        for step in run.steps.filter(kind=StepKind.RESTORE, point__isnull=False).select_related("point__vault"):
-            assert step.point is not None
-            try:
-                outcome = vault_io.cleanup_restored(
-                    manifest=step.point.manifest, target_dir=Path(step.target_path), vault=step.point.vault
-                )
-            except vault_io.VaultIOFailure as failure:
-                kept.append(f"{step.target_path}: {failure}")
-                continue
-            removed += outcome.removed_files
-            kept += [f"{step.target_path}/{k}" for k in outcome.kept]
-        root = drill_root(run)
-        if root.is_dir():
-            try:
-                root.rmdir()
-            except OSError:
-                kept.append(str(root))
-    else:
-        for step in run.steps.filter(kind=StepKind.RESTORE).exclude(state=StepState.SUCCEEDED):
-            removed += vault_io.discard_parts(target_dir=Path(step.target_path))
-    return _cleaned(run_id=run_id, removed=removed, kept=kept)
-
-
-@transaction.atomic
-def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
-    if run.cleaned_at is not None:
-        return f"run {run.public_id}: already clean"
-    if run.status not in RUN_FINISHED:
-        return f"run {run.public_id}: running again, not cleaned"
-    run.cleaned_at = timezone.now()
-    run.save(update_fields=["cleaned_at"])
-    _release(run)
-    audit_run("run.cleaned_up", run, files_removed=removed, kept=kept[:20])
-    return f"run {run.public_id}: cleaned ({removed} files removed)"
-
-
-def run_locks_release_finished() -> list[str]:
-    """Free assets still held by runs that ended and were cleaned up (a lost release, or older code).
-
-    Finished runs not yet cleaned keep their locks: their clean-up, which the
-    reconciler re-sends, releases them once the drill targets are gone.
-    """
-    held = RecoveryRun.objects.filter(status__in=RUN_FINISHED, cleaned_at__isnull=False, locks__isnull=False)
-    return [line for pk in held.distinct().values_list("pk", flat=True) if (line := _release_held(run_id=pk))]
-
-
-@transaction.atomic
-def _release_held(*, run_id: int) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
-    if run.status not in RUN_FINISHED or run.cleaned_at is None:
-        return ""
-    names = list(run.locks.order_by("asset__name").values_list("asset__name", flat=True))
-    if not _release(run):
-        return ""
-    audit_run("run.locks_released", run, assets=names, reason="the run had ended and was cleaned up")
-    return f"released {len(names)} assets held by finished run {run.public_id}"

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from inventory.connectors import AuthFailed, SourceChanged, TargetNotEmpty, Unreachable, get_connector
+from inventory.connectors import (
+    AuthFailed,
+    ConnectorRefused,
+    RestoreFailed,
+    SourceChanged,
+    TargetNotEmpty,
+    Unreachable,
+    get_connector,
+)
 from inventory.engine import LocalSource
 from tests.inventory.connectors.conftest import Engine
 
@@ -127,3 +135,42 @@ def test_s3_wrong_credentials_and_unreachable_endpoint(
     missing = _s3cfg(s3_server, "no-such-bucket-here", "m")
     with pytest.raises((Unreachable, AuthFailed), match="no-such-bucket-here"):
         get_connector("s3", missing).snapshot(Path("."))
+
+
+def test_s3_replace_keeps_the_old_objects_until_the_new_ones_verify(
+    engine: Engine, s3: Any, s3_server: Any, bucket: str, s3_env: None
+) -> None:
+    s3.put_object(Bucket=bucket, Key="models/fraud/model.bin", Body=b"n" * 5000)
+    s3.put_object(Bucket=bucket, Key="models/fraud/card.json", Body=b'{"v": 2}')
+    conn = get_connector("s3", _s3cfg(s3_server, bucket, "models/fraud"))
+    capture, manifest = engine.backup(conn)
+    # The live prefix moves on: a rewritten model and an object the point never held.
+    s3.put_object(Bucket=bucket, Key="models/fraud/model.bin", Body=b"o" * 5000)
+    s3.put_object(Bucket=bucket, Key="models/fraud/extra.txt", Body=b"later")
+    target = _s3cfg(s3_server, bucket, "models/fraud")
+
+    def objects() -> dict[str, bytes]:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="models/").get("Contents", [])
+        return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+    before = objects()
+    damaged = engine.restore_files(manifest)
+    (damaged / "model.bin").write_bytes(b"x" * 5000)  # same size, other bytes: only content catches it
+    with pytest.raises(RestoreFailed, match="objects whose content differs"):
+        conn.restore(restored=damaged, capture=capture, target=target, replace=True)
+    assert objects() == before, "a failed replace leaves the old set as it was, with no staging objects"
+
+    conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target, replace=True)
+    assert objects() == {"models/fraud/model.bin": b"n" * 5000, "models/fraud/card.json": b'{"v": 2}'}
+    assert conn.verify(capture=capture, target=target).ok
+
+
+def test_s3_replace_of_a_whole_bucket_is_refused(
+    engine: Engine, s3: Any, s3_server: Any, bucket: str, s3_env: None
+) -> None:
+    s3.put_object(Bucket=bucket, Key="a.bin", Body=b"a")
+    conn = get_connector("s3", _s3cfg(s3_server, bucket, ""))
+    capture, manifest = engine.backup(conn)
+    with pytest.raises(ConnectorRefused, match="Replacing a whole bucket is refused"):
+        conn.restore(restored=engine.restore_files(manifest), capture=capture, target=conn.config_json(), replace=True)
+    assert s3.get_object(Bucket=bucket, Key="a.bin")["Body"].read() == b"a"

@@ -11,7 +11,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory.connectors import AuthFailed, ConnectorRefused, TargetNotEmpty, Unreachable, get_connector
+from inventory.connectors import (
+    AuthFailed,
+    CaptureIncomplete,
+    ConfigInvalid,
+    ConnectorRefused,
+    TargetNotEmpty,
+    Unreachable,
+    get_connector,
+)
 from tests.inventory.conftest import free_port
 from tests.inventory.connectors.conftest import Engine
 
@@ -153,3 +161,32 @@ def test_unreachable_server_wrong_role_and_missing_database(tmp_path: Path, sour
         get_connector("postgres", _cfg(source_db, user="nobody_here")).snapshot(tmp_path)
     with pytest.raises(Unreachable, match="dr_conn_absent does not exist"):
         get_connector("postgres", _cfg("dr_conn_absent")).snapshot(tmp_path)
+
+
+def test_discovery_lists_tables_and_a_chosen_table_is_dumped_alone(
+    engine: Engine, source_db: str, names: list[str]
+) -> None:
+    conn = get_connector("postgres", _cfg(source_db))
+    proposals = {p.labels["table"]: p for p in conn.discover()}
+    assert set(proposals) == {"public.features", "ledger.entry"}
+    assert proposals["ledger.entry"].labels["rows"] == "20"
+    assert proposals["ledger.entry"].name == f"{source_db.replace('_', '-')}-ledger-entry"
+
+    ledger = get_connector("postgres", proposals["ledger.entry"].config)
+    capture, manifest = engine.backup(ledger)
+    assert list(capture.details["tables"]) == ["ledger.entry"]
+    target = _cfg(_name(names), tables=["ledger.entry"])
+    ledger.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    assert ledger.verify(capture=capture, target=target).ok
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{target['dbname']}") as db:
+        restored = db.execute(
+            "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname <> 'pg_catalog'"
+            " AND schemaname <> 'information_schema'"
+        ).fetchall()
+    assert restored == [("ledger.entry",)]
+    ledger.cleanup(target=target)
+
+    with pytest.raises(CaptureIncomplete, match=r"has no table public\.nope"):
+        get_connector("postgres", _cfg(source_db, tables=["public.nope"])).snapshot(engine.tmp)
+    with pytest.raises(ConfigInvalid, match=r"schema\.table"):
+        get_connector("postgres", _cfg(source_db, tables=["features"]))

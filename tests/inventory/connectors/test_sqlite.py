@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inventory.connectors import RestoreFailed, TargetNotEmpty, Unreachable, get_connector
+from inventory.connectors import CaptureIncomplete, RestoreFailed, TargetNotEmpty, Unreachable, get_connector
 from tests.inventory.connectors.conftest import Engine
 
 
@@ -125,3 +125,30 @@ def test_a_sqlite_asset_backs_up_through_the_portal_with_its_capture(live_db: Pa
     with pytest.raises(vault_io.VaultIOFailure, match="does not exist") as caught:
         vault_io.take_backup(asset=asset, vault=vault, point_id=uuid.uuid4(), worm_days=0, progress=lambda d, t: True)
     assert caught.value.code == "connector_unreachable"
+
+
+def test_discovery_lists_tables_and_a_chosen_table_is_captured_alone(
+    engine: Engine, live_db: Path, tmp_path: Path
+) -> None:
+    conn = get_connector("sqlite", {"path": str(live_db)})
+    proposals = {p.labels["table"]: p for p in conn.discover()}
+    assert set(proposals) == set(sqlite_table_names(live_db))
+    chosen = sorted(proposals)[0]
+    assert proposals[chosen].config["tables"] == [chosen]
+
+    one = get_connector("sqlite", proposals[chosen].config)
+    capture, manifest = engine.backup(one)
+    assert list(capture.details["tables"]) == [chosen]
+    target = {"path": str(tmp_path / "one.sqlite3")}
+    one.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    assert sqlite_table_names(Path(target["path"])) == [chosen]
+    assert one.verify(capture=capture, target=target).ok
+    assert len(sqlite_table_names(live_db)) > 1, "the source keeps every table"
+
+    with pytest.raises(CaptureIncomplete, match="has no table nope"):
+        get_connector("sqlite", {"path": str(live_db), "tables": ["nope"]}).snapshot(tmp_path)
+
+
+def sqlite_table_names(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]

@@ -1,0 +1,132 @@
+"""Restore, verify and clean-up steps of assets with a connector (databases, registries, indexes, groups).
+
+A restore brings the point's files back into a staging folder of the run (resumable, every
+hash verified, like any restore), then the connector loads them into the target system and
+verifies it against what the snapshot recorded; the staging folder is removed afterwards.
+A refusal (a target holding data without ``replace``, an embedding model that does not
+match) or a failed verification fails the step with the connector's reason; an unreachable
+server is retried like an unreachable vault.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from incidents.runs.models import Mode, RecoveryRun, StepRun
+from incidents.runs.targets import drill_root
+from inventory import connector_io, vault_io
+from inventory.connectors import AuthFailed, ConnectorError, ConnectorRefused, Unreachable
+
+ProgressFn = Callable[[int, int], bool]
+
+
+def staging_dir(run: RecoveryRun, step_key: str = "") -> Path:
+    root = settings.VAR_DIR / "restore-staging" / str(run.public_id)
+    return root / step_key if step_key else root
+
+
+def _reason(exc: ConnectorError) -> tuple[str, str, bool]:
+    """(code, sentence, worth retrying) for a connector failure."""
+    transient = isinstance(exc, Unreachable) and not isinstance(exc, AuthFailed)
+    return exc.code[:32], str(exc), transient
+
+
+def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[str, Any], str, str]:
+    """('done' | 'failed' | 'retry' | 'stopped', evidence, code, reason) of a connector restore."""
+    asset, point = step.asset, step.point
+    assert asset is not None and point is not None
+    staging = staging_dir(step.run, step.key)
+    try:
+        files = vault_io.restore_point(
+            vault=point.vault,
+            manifest=point.manifest,
+            target_dir=staging,
+            progress=progress,
+            max_bytes_per_second=settings.RESTORE_MAX_BYTES_PER_SECOND,
+        )
+    except vault_io.BackupStopped:
+        return "stopped", {}, "", ""
+    except vault_io.VaultIOFailure as failure:
+        if failure.transient:
+            return "retry", {}, failure.code, str(failure)
+        evidence = {"error": failure.code, **{k: v for k, v in failure.evidence.items() if v}}
+        return "failed", evidence, failure.code, f"Restoring {asset.name} from point {point.public_id}: {failure}"
+    # A drill never writes over data; a recovery does only when its step says replace.
+    replace = bool(step.params.get("replace")) and step.run.mode != Mode.DRILL
+    try:
+        connector_io.restore(asset=asset, point=point, restored=staging, target=step.target_config, replace=replace)
+        verification = connector_io.verify(asset=asset, point=point, target=step.target_config)
+    except ConnectorError as exc:
+        code, reason, transient = _reason(exc)
+        if transient:
+            return "retry", {}, code, reason
+        shutil.rmtree(staging, ignore_errors=True)
+        refused = isinstance(exc, ConnectorRefused)
+        return "failed", {"error": code, "refused": refused}, code, f"{asset.name}: {reason}"
+    shutil.rmtree(staging, ignore_errors=True)
+    evidence = {**files, "connector": verification, "replace": replace}
+    if not verification["ok"]:
+        return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
+    return "done", evidence, "", ""
+
+
+def connector_verify(step: StepRun) -> tuple[str, dict[str, Any], str, str]:
+    """Verify the step's target system against its point through the connector."""
+    asset, point = step.asset, step.point
+    assert asset is not None and point is not None
+    try:
+        verification = connector_io.verify(asset=asset, point=point, target=step.target_config)
+    except ConnectorError as exc:
+        code, reason, transient = _reason(exc)
+        return ("retry" if transient else "failed"), {"error": code}, code, f"Verifying {asset.name}: {reason}"
+    evidence = {"connector": verification, "target": step.target_path}
+    if not verification["ok"]:
+        return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
+    return "done", evidence, "", ""
+
+
+def connector_recheck(step: StepRun) -> str | None:
+    """The final verifying phase: a problem sentence, or None when the target still matches."""
+    status, _, _, reason = connector_verify(step)
+    return None if status == "done" else reason
+
+
+def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str]]:
+    """Remove the drill targets of a run's connector restores, and the run's staging folder.
+
+    Returns (targets removed, what could not be removed). Only drill targets: a recovery
+    restored into real systems, which stay.
+    """
+    removed, kept = 0, []
+    if run.mode == Mode.DRILL:
+        steps = run.steps.filter(kind="restore", asset__isnull=False).exclude(target_config={})
+        for step in steps.select_related("asset"):
+            assert step.asset is not None
+            try:
+                connector_io.cleanup(asset=step.asset, target=step.target_config)
+            except ConnectorError as exc:
+                kept.append(f"{step.target_path}: {exc}")
+                continue
+            removed += 1
+            _remove_empty_dirs(drill_root(run) / step.asset.name)
+    shutil.rmtree(staging_dir(run), ignore_errors=True)
+    return removed, kept
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    """The drill's folders for an asset, once its connector has removed what it put there.
+
+    Only empty folders go: a file left behind stays, and the run's clean-up reports it.
+    """
+    if not root.is_dir():
+        return
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(root.iterdir()):
+        root.rmdir()

@@ -1,0 +1,107 @@
+"""An asset form's connector configuration as one input per field of the chosen kind.
+
+The form shows the fields of the kind it was rendered with (``config_kind``, hidden). When a
+person picks another kind and saves, nothing is saved: the page comes back with that kind's
+fields to fill in. Errors are put on the field they concern; secrets are references
+(``env:NAME`` / ``file:/path``) and shown as such, never as values.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from inventory.models import URI_CONNECTORS
+
+PREFIX = "config_"
+
+
+def _form_field(spec: dict[str, Any]) -> forms.Field:
+    required = bool(spec["required"])
+    label = spec["name"].replace("_", " ").capitalize()
+    help_text = spec["help"]
+    if spec["type"] == "boolean":
+        return forms.BooleanField(label=label, required=False, help_text=help_text)
+    if spec["type"] == "integer":
+        return forms.IntegerField(label=label, required=required, help_text=help_text)
+    if spec["type"] == "number":
+        return forms.FloatField(label=label, required=required, help_text=help_text)
+    if spec["type"] == "list":
+        return forms.CharField(
+            label=label,
+            required=required,
+            help_text=f"{help_text} One per line.",
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
+    if spec["type"] == "object":
+        return forms.JSONField(label=label, required=required, help_text=help_text)
+    attrs = {"placeholder": "env:NAME or file:/path", "autocomplete": "off"} if spec["secret"] else {}
+    if spec["secret"]:
+        help_text = f"{help_text} A reference (env:NAME or file:/absolute/path), never the secret itself."
+    return forms.CharField(label=label, required=required, help_text=help_text, widget=forms.TextInput(attrs=attrs))
+
+
+def kind_specs(kind: str) -> list[dict[str, Any]]:
+    from inventory.connectors import ConfigInvalid, kind_fields
+
+    if not kind or kind in URI_CONNECTORS:
+        return []  # these follow the source URI
+    try:
+        return kind_fields(kind)
+    except ConfigInvalid:
+        return []
+
+
+def add_config_fields(form: forms.BaseForm, kind: str, config: dict[str, Any]) -> list[str]:
+    """Add one input per field of ``kind`` (initial values from ``config``); returns their names."""
+    names = []
+    for spec in kind_specs(kind):
+        name = PREFIX + spec["name"]
+        field = _form_field(spec)
+        value = config.get(spec["name"], spec["default"])
+        if spec["type"] == "list" and isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
+        field.initial = value
+        form.fields[name] = field
+        names.append(name)
+    form.fields["config_kind"] = forms.CharField(widget=forms.HiddenInput, required=False, initial=kind)
+    return names
+
+
+def config_from(form: forms.BaseForm, kind: str) -> dict[str, Any]:
+    """The configuration the per-field inputs give (empty optional inputs are left out)."""
+    config: dict[str, Any] = {}
+    for spec in kind_specs(kind):
+        value = form.cleaned_data.get(PREFIX + spec["name"])
+        if spec["type"] == "list":
+            value = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+            if not value and not spec["required"]:
+                continue
+        elif spec["type"] == "boolean":
+            if not value and spec["default"] in (False, None):
+                continue
+        elif value in (None, ""):
+            continue
+        config[spec["name"]] = value
+    return config
+
+
+def attach_errors(form: forms.BaseForm, kind: str, message: str) -> None:
+    """Put a connector's complaint on the field it names ("port: expected ..."), else on the form."""
+    specs = {spec["name"]: spec for spec in kind_specs(kind)}
+    for name in sorted(specs, key=len, reverse=True):
+        if message.startswith(f"{name}:") or f"the field {name} is required" in message:
+            form.add_error(PREFIX + name, message.split(": ", 1)[-1] if message.startswith(name) else message)
+            if specs[name]["secret"]:
+                # What was typed may be a pasted secret: the page must not send it back.
+                data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+                data[PREFIX + name] = ""
+                form.data = data
+            return
+    form.add_error(None, message)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
