@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from dr_portal.api_request import request_user
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
-from inventory.porting import ImportFailed, export_yaml, import_stream
+from inventory.porting import ImportFailed, export_yaml
+from inventory.porting_stream import import_stream
 from inventory.readiness import Level
 from inventory.selectors import SORTS as READINESS_SORTS
 from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness

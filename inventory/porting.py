@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -30,6 +30,7 @@ from inventory.fields import (
     VAULT_FIELDS,
 )
 from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
+from inventory.porting_yaml import LineLoader
 from inventory.services.bulk import assets_create_many, dependencies_add_many
 from inventory.services.catalog import (
     asset_create,
@@ -72,32 +73,6 @@ class Row:
         return f"line {self.field_lines.get(name, self.line)}, field {name}"
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Remembers the line each mapping starts on, so errors can point at it; refuses anchors and aliases.
-
-    An alias is a reference, so a few hundred bytes of nested aliases expand to
-    millions of nodes (a "billion laughs"): an import file spells every value out.
-    """
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases (& and *) are not accepted; write each value out", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
-    mapping["__line__"] = node.start_mark.line + 1
-    mapping["__lines__"] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
@@ -123,7 +98,7 @@ def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
 
 def parse_yaml(text: str) -> dict[str, list[Row]]:
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -352,43 +327,21 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
 
 
 def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
-    """Import a whole file or nothing; ImportFailed lists every problem found."""
-    return import_stream(name=name, stream=io.BytesIO(data), size=len(data), by=by)
-
-
-def import_stream(*, name: str, stream: IO[bytes], size: int | None, by: User | None) -> ImportSummary:
-    """Import an uploaded file without holding more than MAX_BYTES of it: the size is checked before a
-    byte is read, a CSV is parsed line by line from the stream, and a YAML document is read up to the cap."""
-    if size is not None and size > MAX_BYTES:
+    """Import a whole file or nothing; ImportFailed lists every problem found (uploads: porting_stream)."""
+    if len(data) > MAX_BYTES:
         raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
-    lowered = name.lower()
     try:
-        if lowered.endswith(".csv"):
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-            try:
-                sections = parse_csv(_capped(text))
-            finally:
-                text.detach()  # the caller owns the upload
-        elif lowered.endswith((".yaml", ".yml")):
-            data = stream.read(MAX_BYTES + 1)
-            if len(data) > MAX_BYTES:
-                raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
-            sections = parse_yaml(data.decode("utf-8-sig"))
-        else:
-            raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFailed([f"The file is not UTF-8 text (byte {exc.start})."]) from None
+    lowered = name.lower()
+    if lowered.endswith(".csv"):
+        sections = parse_csv(text)
+    elif lowered.endswith((".yaml", ".yml")):
+        sections = parse_yaml(text)
+    else:
+        raise ImportFailed([f"{name}: use a .yaml, .yml or .csv file."])
     return import_rows(sections=sections, by=by, source=name)
-
-
-def _capped(lines: Iterable[str]) -> Iterable[str]:
-    """The lines of a stream whose size was not known up front, refusing it once it passes MAX_BYTES."""
-    seen = 0
-    for line in lines:
-        seen += len(line)
-        if seen > MAX_BYTES:
-            raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
-        yield line
 
 
 # --- export -----------------------------------------------------------------------

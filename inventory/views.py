@@ -29,7 +29,8 @@ from inventory.access import (
 )
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
-from inventory.porting import ImportFailed, export_yaml, import_stream
+from inventory.porting import ImportFailed, export_yaml
+from inventory.porting_stream import import_stream
 from inventory.readiness import AssetReadiness, Level
 from inventory.selectors import (
     AssetFilters,

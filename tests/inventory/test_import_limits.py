@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inventory.models import Vault
-from inventory.porting import MAX_BYTES, ImportFailed, import_file, import_stream
+from inventory.porting import MAX_BYTES, ImportFailed, import_file
+from inventory.porting_stream import import_stream
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/inventory"
