@@ -16,7 +16,7 @@ PASSWORD = "a long test password 2"
 
 
 def _change_form(person: User, **overrides: object) -> dict[str, object]:
-    form = {
+    form: dict[str, object] = {
         "username": person.username,
         "first_name": person.first_name,
         "last_name": person.last_name,
