@@ -45,6 +45,10 @@ ERROR_RESPONSES: dict[str, str] = {
     "429": "Too many requests",
     "500": "Unexpected server error; it has been logged",
 }
+# Only where it can happen: the intake answers 503 while ALERT_INTAKE_TOKEN is unset.
+EXTRA_RESPONSES: dict[str, dict[str, str]] = {
+    "/api/v1/intake/": {"503": "Alert intake is off (ALERT_INTAKE_TOKEN is not set)"},
+}
 
 _METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
@@ -53,15 +57,29 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
     """POSTPROCESSING_HOOKS entry: the `Error` component plus its responses on every operation."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path_item in result.get("paths", {}).values():
+    for path, path_item in result.get("paths", {}).items():
+        extra = {c: d for prefix, more in EXTRA_RESPONSES.items() if path.startswith(prefix) for c, d in more.items()}
         for method, operation in path_item.items():
             if method not in _METHODS:
                 continue
+            _path_ids_are_uuids(operation)
             responses = operation.setdefault("responses", {})
-            for code, description in ERROR_RESPONSES.items():
+            for code, description in {**ERROR_RESPONSES, **extra}.items():
                 declared = responses.get(code)
                 if declared is None:
                     responses[code] = {"description": description, "content": content}
                 elif "content" not in declared:
                     declared["content"] = content
     return result
+
+
+def _path_ids_are_uuids(operation: dict[str, Any]) -> None:
+    """Every object in the API is named by a UUID public id, so an `…id` path parameter is one."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if (
+            parameter.get("in") == "path"
+            and parameter.get("name", "").endswith("id")
+            and schema.get("type") == "string"
+        ):
+            schema.setdefault("format", "uuid")

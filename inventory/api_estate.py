@@ -16,7 +16,8 @@ from dr_portal.api_request import InputSerializer, request_user, serialize_many
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
 from inventory.models import Asset
-from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.porting import ImportFailed, export_yaml
+from inventory.porting_stream import import_stream
 from inventory.readiness import Level, Rollup
 from inventory.selectors import SORTS as READINESS_SORTS
 from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness
@@ -124,7 +125,7 @@ def import_view(request: Request) -> Response:
     if upload is None:
         raise exceptions.ValidationError({"file": ["Send the file as multipart field 'file'."]})
     try:
-        summary = import_file(name=upload.name or "upload", data=upload.read(), by=request_user(request))
+        summary = import_stream(name=upload.name or "upload", stream=upload, size=upload.size, by=request_user(request))
     except ImportFailed as failed:
         raise exceptions.ValidationError({"file": failed.errors}) from None
     return Response({"summary": str(summary)}, status=status.HTTP_201_CREATED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from inventory.fields import (
     VAULT_FIELDS,
 )
 from inventory.models import Asset, RecoveryPolicy, Vault
+from inventory.porting_yaml import LineLoader
 from inventory.services.bulk import assets_create_many, dependencies_add_many
 from inventory.services.catalog import (
     asset_create,
@@ -73,24 +74,6 @@ class Row:
         return f"line {self.field_lines.get(name, self.line)}, field {name}"
 
 
-# libyaml's parser when PyYAML was built with it: the pure-Python one took half of a large import.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_SafeLoader):
-    """Remembers the line each mapping starts on, so errors can point at it."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
-    mapping["__line__"] = node.start_mark.line + 1
-    mapping["__lines__"] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__lines__")}
@@ -116,7 +99,7 @@ def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
 
 def parse_yaml(text: str) -> dict[str, list[Row]]:
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -139,8 +122,9 @@ def _split(value: str, sep: str = ";") -> list[str]:
     return [part.strip() for part in value.split(sep) if part.strip()]
 
 
-def parse_csv(text: str) -> dict[str, list[Row]]:
-    reader = csv.DictReader(io.StringIO(text))
+def parse_csv(text: str | Iterable[str]) -> dict[str, list[Row]]:
+    """Rows of a CSV file, read line by line from `text` (a string, or a text stream)."""
+    reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text)
     header = reader.fieldnames or []
     missing = [c for c in ["name", "kind", "owner_team", "tier", "region", "source_uri"] if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
@@ -344,7 +328,7 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
 
 
 def import_file(*, name: str, data: bytes, by: User | None) -> ImportSummary:
-    """Import a whole file or nothing; ImportFailed lists every problem found."""
+    """Import a whole file or nothing; ImportFailed lists every problem found (uploads: porting_stream)."""
     if len(data) > MAX_BYTES:
         raise ImportFailed([f"The file is larger than {MAX_BYTES // 1024 // 1024} MB."])
     try:

@@ -29,7 +29,8 @@ from inventory.access import (
 )
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
-from inventory.porting import ImportFailed, export_yaml, import_file
+from inventory.porting import ImportFailed, export_yaml
+from inventory.porting_stream import import_stream
 from inventory.readiness import AssetReadiness, Level
 from inventory.selectors import (
     AssetFilters,
@@ -367,7 +368,7 @@ def import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            summary = import_file(name=upload.name, data=upload.read(), by=request.user)
+            summary = import_stream(name=upload.name or "upload", stream=upload, size=upload.size, by=request.user)
         except ImportFailed as failed:
             errors = failed.errors
         else:

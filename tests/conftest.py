@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -110,3 +111,9 @@ def closed_broker(monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"redis://127.0.0.1:{port}/0"  # nothing listens here any more
     _publish_to(monkeypatch, url)
     return url
+
+
+@pytest.fixture
+def loopback_allowed(settings) -> None:
+    """Outbound HTTP may reach loopback: for tests whose receivers and servers listen there (production refuses it)."""
+    settings.CHECK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]

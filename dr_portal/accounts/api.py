@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.accounts.lockout import second_factor_proven
 from dr_portal.accounts.models import ApiToken, User
 from dr_portal.accounts.selectors import otp_refusal, user_confirmed_totp
 from dr_portal.accounts.services import token_issue, token_revoke
@@ -24,8 +25,9 @@ class BadCredentials(exceptions.APIException):
 
 
 class TokenRequest(InputSerializer):
-    username = serializers.CharField()
-    password = serializers.CharField(trim_whitespace=False)
+    # min_length puts "not empty" into the schema; untrimmed, so " " is a (wrong) name, not bad input.
+    username = serializers.CharField(min_length=1, max_length=150, trim_whitespace=False)
+    password = serializers.CharField(min_length=1, trim_whitespace=False)
     otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
     name = serializers.CharField(required=False, max_length=100, default="API token")
 
@@ -51,23 +53,20 @@ def token_create(request: Request) -> Response:
     """Exchange username, password (and a one-time code when enrolled) for a token."""
     data = TokenRequest(data=request.data)
     data.is_valid(raise_exception=True)
-    user = authenticate(
-        request._request,
-        username=data.validated_data["username"],
-        password=data.validated_data["password"],
-    )
+    otp = data.validated_data.get("otp") or ""
+    credentials = {"username": data.validated_data["username"], "password": data.validated_data["password"]}
+    user = authenticate(request._request, **credentials, **({"otp_token": otp} if otp else {}))
     if user is None:
         raise BadCredentials("Wrong username or password.")
     device = user_confirmed_totp(user=user)
-    otp = data.validated_data.get("otp") or ""
-    if device is not None:
+    if device is not None and second_factor_proven(request._request, user) is None:
+        # A code sent along was already tried while signing in (lockout.py); a code works once.
         if not otp:
             raise BadCredentials("This account uses MFA: send your one-time code as 'otp'.")
         allowed, why = device.verify_is_allowed()
         if not allowed:
             raise BadCredentials(otp_refusal(why))
-        if not device.verify_token(otp):
-            raise BadCredentials("Wrong or expired one-time code.")
+        raise BadCredentials("Wrong or expired one-time code.")
     issued = token_issue(user=user, name=data.validated_data["name"], mfa_verified=device is not None)
     return Response({"token": issued.raw, "details": TokenOut(issued.token).data}, status=status.HTTP_201_CREATED)
 

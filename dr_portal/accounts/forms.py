@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 
 from dr_portal.accounts.models import OrganisationProfile, ProcessorRelationship, SignoffDuty
 from dr_portal.accounts.services import PROFILE_FIELDS, RELATIONSHIP_FIELDS
@@ -18,6 +22,27 @@ class OtpForm(forms.Form):
         if not code.isdigit() or len(code) != 6:
             raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
         return code
+
+
+class LoginForm(AuthenticationForm):
+    """Username and password, and optionally the authenticator's code: with it, a person locked out
+    at this address still gets in (dr_portal/accounts/lockout.py), and needs no second step."""
+
+    otp_token = forms.CharField(label="Authenticator code", required=False, max_length=8)
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        code = (self.cleaned_data.get("otp_token") or "").replace(" ", "")
+        if username is not None and password:
+            credentials: dict[str, Any] = {"username": username, "password": password}
+            if code:
+                credentials["otp_token"] = code
+            self.user_cache = authenticate(self.request, **credentials)
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
 
 class TokenForm(forms.Form):

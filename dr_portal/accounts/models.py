@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
 
@@ -18,9 +19,29 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class PersonManager(UserManager["User"]):
+    """Django's manager, except that a superuser is made as an admin (the flags follow the role)."""
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+    def create_user(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
+        role = extra_fields.setdefault("role", Role.VIEWER)
+        extra_fields.setdefault("is_staff", role == Role.ADMIN)
+        extra_fields.setdefault("is_superuser", role == Role.ADMIN)
+        return super().create_user(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.VIEWER)
+
+    objects: ClassVar[PersonManager] = PersonManager()
 
     class Meta:
         ordering = ["username"]
@@ -28,6 +49,12 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values),
                 name="accounts_user_role_known",
+            ),
+            # Django's admin-site flags are derived from the role, never set on their own.
+            models.CheckConstraint(
+                condition=models.Q(role="admin", is_staff=True, is_superuser=True)
+                | (~models.Q(role="admin") & models.Q(is_staff=False, is_superuser=False)),
+                name="accounts_user_flags_follow_role",
             ),
         ]
 

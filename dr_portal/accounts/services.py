@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dr_portal.accounts.models import ApiToken, OrganisationProfile, ProcessorRelationship, Role, SignoffDuty, User
+from dr_portal.accounts.people import person_update
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
 
@@ -63,33 +64,22 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     return locked
 
 
-@transaction.atomic
 def user_set_role(*, user: User, role: Role, by: User | None = None) -> User:
-    """Give `user` a role; admins also get Django's admin-site flags."""
-    previous = user.role
-    user.role = role
-    user.is_staff = role == Role.ADMIN
-    user.is_superuser = role == Role.ADMIN
-    user.save(update_fields=["role", "is_staff", "is_superuser"])
-    audit_append(
-        action="person.role_set",
-        actor=by,
-        system_actor="system:setup",
-        obj=user,
-        payload={"username": user.username, "from": previous, "to": str(role)},
-    )
+    """Give `user` a role (admins also get Django's admin-site flags); audited by person_update."""
+    updated = person_update(user_id=user.pk, changes={"role": role}, by=by, via="setup")
+    user.role, user.is_staff, user.is_superuser = updated.role, updated.is_staff, updated.is_superuser
     return user
 
 
 @transaction.atomic
-def user_password_set(*, user: User, password: str, by: User | None, via: str) -> User:
+def user_password_set(*, user: User, password: str | None, by: User | None, via: str) -> User:
     """Set a new password (already validated by the form) and revoke the person's API tokens.
 
     Django's sessions carry a hash of the password, so every other session of
     this person ends with the change; the caller keeps its own with
     update_session_auth_hash when the person changed their own password.
     """
-    user.set_password(password)
+    user.set_password(password)  # None: no password sign-in at all
     user.save(update_fields=["password"])
     revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit_append(

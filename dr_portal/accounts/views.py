@@ -8,9 +8,11 @@ import segno
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +21,8 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from dr_portal.accounts.access import Perm, check, mfa_verified
-from dr_portal.accounts.forms import OrganisationForm, OtpForm, RelationshipForm, TokenForm
+from dr_portal.accounts.forms import LoginForm, OrganisationForm, OtpForm, RelationshipForm, TokenForm
+from dr_portal.accounts.lockout import second_factor_proven
 from dr_portal.accounts.models import ApiToken
 from dr_portal.accounts.selectors import (
     organisation_profile,
@@ -46,10 +49,21 @@ from dr_portal.http import AuthenticatedHttpRequest
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        auth_login(self.request, user)
+        device = second_factor_proven(self.request, user)
+        if device is not None:
+            otp_login(self.request, device)  # the code given with the password is the second factor
+        return HttpResponseRedirect(self.get_success_url())
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
         user = self.request.user
+        if second_factor_proven(self.request, user) is not None:
+            return url
         if user_has_device(user) and not mfa_verified(user):
             return reverse("accounts:mfa") + "?next=" + url
         return url
@@ -61,12 +75,20 @@ def locked_out(request: HttpRequest, response: HttpResponse | None, credentials:
     if request.path.startswith(API_PREFIX):
         minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         detail = f"Too many failed sign-ins; try again in {minutes} minutes."
+        if not getattr(request, "dr_address_locked", False):
+            detail += " An account with MFA can sign in now by sending its one-time code as 'otp'."
         locked = JsonResponse(error_body(429, "locked_out", detail), status=429)
         locked["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
         return locked
     attempt = AccessAttempt.objects.filter(username=username).order_by("-attempt_time").first()
     until = attempt.attempt_time + settings.AXES_COOLOFF_TIME if attempt else None
-    context = {"username": username, "locked_until": until, "failure_limit": settings.AXES_FAILURE_LIMIT}
+    address_locked = getattr(request, "dr_address_locked", False)
+    context = {
+        "username": username,
+        "locked_until": until,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "address_locked": address_locked,
+    }
     return render(request, "accounts/locked_out.html", context, status=429)
 
 

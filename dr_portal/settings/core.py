@@ -140,8 +140,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    # The per-address limit first: nothing, not even a second factor, gets past it.
     "dr_portal.accounts.lockout.AddressLimitBackend",
+    "dr_portal.accounts.lockout.SecondFactorLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -167,6 +168,7 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dr_portal.accounts.views.locked_out"
 AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "otp"]
 
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "DR Portal")
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
@@ -121,13 +123,23 @@ for _item in env_list("RESTORE_REGION_ROOTS", []):
     if not _sep or not _region.strip() or not _root.strip().startswith("/"):
         raise ImproperlyConfigured(f"RESTORE_REGION_ROOTS: {_item!r} is not region=/absolute/path")
     RESTORE_REGION_ROOTS[_region.strip()] = _root.strip()
+# Folders a filesystem source may be read from, and an absolute vault path may lie under
+# (inventory/paths.py). /proc, /sys and /dev are refused whatever these say.
+SOURCE_ROOTS: list[Path] = []
+VAULT_ROOTS: list[Path] = []
+for _name, _roots in (("SOURCE_ROOTS", SOURCE_ROOTS), ("VAULT_ROOTS", VAULT_ROOTS)):
+    # Tests build their sources and vaults in the system's temporary folder.
+    for _item in env_list(_name, [str(VAR_DIR), *([tempfile.gettempdir()] if TESTING else [])]):
+        if not _item.startswith("/"):
+            raise ImproperlyConfigured(f"{_name}: {_item!r} is not an absolute path")
+        _roots.append(Path(_item))
 # Throughput assumed for an RTO forecast before any restore has been measured (MiB/s).
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.
 RUN_CHECKS: dict[str, str] = {"golden-output": "incidents.runs.checks.golden_output"}
-# Where smoke and wait checks may connect (incidents/runs/fetch.py): public addresses, plus these
-# networks (CIDR or single addresses) and host names. Private, link-local and reserved addresses are
-# refused unless listed here; loopback is allowed only with DEBUG on.
+# Where outbound HTTP may connect (dr_portal/outbound.py: checks, traffic drivers, webhooks): public
+# addresses, plus these networks (CIDR or single addresses) and host names. Private, link-local and
+# reserved addresses are refused unless listed here; loopback is allowed only with DEBUG on.
 CHECK_ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
 for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
     try:

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from incidents.runs.fetch import TargetRefused, fetch
+from dr_portal.outbound import TargetRefused, fetch
 from inventory.models import Asset
 
 

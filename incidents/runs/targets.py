@@ -8,6 +8,7 @@ from django.conf import settings
 
 from incidents.runs.models import Mode, RecoveryRun
 from inventory.models import Asset
+from inventory.paths import REGION, PathRefused
 
 
 def drill_root(run: RecoveryRun) -> Path:
@@ -15,6 +16,9 @@ def drill_root(run: RecoveryRun) -> Path:
 
 
 def region_root(region: str) -> Path:
+    if not REGION.match(region) or ".." in region:
+        # Checked when the asset is saved too; a row from before that rule must not pick a folder.
+        raise PathRefused(f"The region {region!r} is not a region name, so it names no folder to restore into.")
     configured = settings.RESTORE_REGION_ROOTS.get(region)
     return Path(configured) if configured else settings.VAR_DIR / "regions" / region
 

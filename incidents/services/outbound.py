@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import random
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append, canonical_json
+from dr_portal.outbound import TargetRefused, send
 from dr_portal.queue import send_now, send_on_commit
 from incidents.models import Delivery, DeliveryChannel, DeliveryStatus, Incident, RoleAssignment
 
@@ -163,29 +164,36 @@ def _post_webhook(delivery: Delivery) -> None:
     url = delivery.recipients[0]
     body = canonical_json({**delivery.payload, "delivery": str(delivery.public_id)}).encode()
     stamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked when settings load
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "DR-Portal-Webhook/1",
-            "X-DRP-Event": delivery.event,
-            "X-DRP-Delivery": str(delivery.public_id),
-            "X-DRP-Timestamp": stamp,
-            "X-DRP-Signature": sign(settings.OUTBOUND_WEBHOOK_SECRET or "", stamp, body),
-        },
+    # Receivers the operator configured are trusted by name (they are often internal); a delivery
+    # row naming any other URL meets the same allow-list as a check.
+    configured = frozenset(
+        (urlsplit(u).hostname or "").lower().rstrip(".") for u in settings.OUTBOUND_WEBHOOK_URLS if u == url
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 429 or exc.code >= 500:
-            raise TransientFailure(f"HTTP {exc.code} from {url}") from None
-        raise PermanentFailure(f"HTTP {exc.code} from {url}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TransientFailure(f"cannot reach {url}: {reason}") from None
+        answer = send(
+            url,
+            method="POST",
+            body=body,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            trusted_hosts=configured,
+            max_body=1024,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "DR-Portal-Webhook/1",
+                "X-DRP-Event": delivery.event,
+                "X-DRP-Delivery": str(delivery.public_id),
+                "X-DRP-Timestamp": stamp,
+                "X-DRP-Signature": sign(settings.OUTBOUND_WEBHOOK_SECRET or "", stamp, body),
+            },
+        )
+    except TargetRefused as exc:
+        raise PermanentFailure(f"refused to send to {url}: {exc}") from None
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise TransientFailure(f"cannot reach {url}: {type(exc).__name__}") from None
+    if answer.status == 429 or answer.status >= 500:
+        raise TransientFailure(f"HTTP {answer.status} from {url}")
+    if not 200 <= answer.status < 300:
+        raise PermanentFailure(f"HTTP {answer.status} from {url}")
 
 
 def _send_email(delivery: Delivery) -> None:

@@ -16,6 +16,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
+from inventory.paths import region_validate, source_validate, vault_path_validate
 from inventory.policies import TIER_DEFAULTS
 from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
@@ -54,12 +55,20 @@ def _validate_vault_config(vault: Vault) -> None:
         raise ValidationError({"config": 'A filesystem vault needs {"path": "/where/points/go"}.'})
     if vault.kind == VaultKind.S3 and not str(config.get("bucket", "")).strip():
         raise ValidationError({"config": 'An S3 vault needs {"bucket": "name"} (and optionally prefix, endpoint_url).'})
+    if vault.kind == VaultKind.FILESYSTEM:
+        vault_path_validate(str(config["path"]).strip())
     secrets = {k for k in config if any(word in k.lower() for word in ("secret", "password", "key"))}
     if secrets:
         raise ValidationError({"config": f"Secrets such as {sorted(secrets)[0]!r} come from the environment."})
 
 
 # --- assets ---------------------------------------------------------------------
+
+
+def _validate_asset_paths(asset: Asset) -> None:
+    region_validate(asset.region or "", field="region")
+    region_validate(asset.alternate_region or "", field="alternate_region")
+    source_validate(asset.source_uri or "")
 
 
 @transaction.atomic
@@ -69,6 +78,7 @@ def asset_create(*, by: User | None, fields: Mapping[str, Any], system_actor: st
     _assign(asset, fields, ASSET_FIELDS)
     if asset.policy_id:
         asset.policy_assigned_at = timezone.now()
+    _validate_asset_paths(asset)
     asset.full_clean()
     asset.save(force_insert=True)
     ReadinessState.objects.create(asset=asset, next_change_at=timezone.now())
@@ -89,6 +99,7 @@ def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) ->
     changes = _assign(locked, fields, ASSET_FIELDS)
     if not changes:
         return locked
+    _validate_asset_paths(locked)
     locked.full_clean()
     update = [*changes, "updated_at"]
     locked.updated_at = timezone.now()

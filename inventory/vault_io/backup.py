@@ -16,6 +16,7 @@ from django.utils import timezone
 from inventory import connectors, engine
 from inventory.engine.chunks.stats import compare_listings
 from inventory.models import URI_CONNECTORS, Asset, Vault
+from inventory.paths import source_root_refusal
 from inventory.vault_io.common import (
     BackupResult,
     BackupStopped,
@@ -36,6 +37,9 @@ def _backup_source(
 
     kind, _ = asset.source_connector()
     if kind in URI_CONNECTORS:
+        refused = source_root_refusal(asset.source_uri)
+        if refused:
+            raise VaultIOFailure("source_not_allowed", f"{asset.name}: {refused} (SOURCE_ROOTS)")
         return engine.source_from_uri(asset.source_uri, s3=s3_config()), None, None
     # An application-consistent capture: the connector writes a staging copy and says what
     # it holds; the capture travels with the point (a consistency group: all its members).

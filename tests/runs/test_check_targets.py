@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from dr_portal.outbound import TargetRefused, fetch
 from incidents.runs.checks import http_check
-from incidents.runs.fetch import TargetRefused, fetch
 
 pytestmark = pytest.mark.django_db
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]

@@ -14,7 +14,7 @@ from incidents.runs.services import step_approve
 from tests.runs.conftest import drive, make_plan, start_run
 from tests.traffic.conftest import lab_factory, needs_haproxy
 
-pytestmark = [pytest.mark.django_db, needs_haproxy]
+pytestmark = [pytest.mark.django_db, needs_haproxy, pytest.mark.usefixtures("loopback_allowed")]
 
 
 def answered_by(url: str) -> str:

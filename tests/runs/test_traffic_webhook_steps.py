@@ -11,7 +11,7 @@ from incidents.runs.drivers.services import endpoint_route_set
 from tests.runs.conftest import drive, make_plan, start_run
 from tests.traffic.receiver import Receiver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 SECRET = "hook-secret-for-tests"
 
 

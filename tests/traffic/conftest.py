@@ -12,6 +12,12 @@ import pytest
 from incidents.runs.drivers.haproxy_stack import Endpoint, HAProxyStack, haproxy_binary
 from incidents.runs.drivers.inference_server import InferenceServer
 
+
+@pytest.fixture(autouse=True)
+def _loopback(loopback_allowed: None) -> None:
+    """These tests' controllers, HAProxy and inference servers listen on loopback."""
+
+
 needs_haproxy = pytest.mark.skipif(
     haproxy_binary() is None, reason="haproxy is not installed (apt-get install haproxy)"
 )

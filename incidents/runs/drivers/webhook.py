@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from dr_portal.outbound import TargetRefused, send
 from incidents.runs.drivers.base import DriverRefused, DriverUnreachable, SwitchResult
+
+# What a controller's answer may put into evidence: the facts the driver asserts on, nothing else.
+ANSWER_FACTS = ("route", "serving", "healthy")
+
+
+def facts(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer[k] for k in ANSWER_FACTS if k in answer and isinstance(answer[k], str | bool | int)}
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -65,34 +72,36 @@ class WebhookDriver:
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             stamp = str(int(time.time()))
-            request = urllib.request.Request(  # noqa: S310 - the URL is validated as http(s)
-                self.url,
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": key,
-                    "X-DR-Timestamp": stamp,
-                    "X-DR-Signature": sign(self.secret, stamp, body),
-                    "User-Agent": "dr-portal-traffic",
-                },
-            )
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                    status, raw = response.status, response.read(65536)
-            except urllib.error.HTTPError as exc:
-                status, raw = exc.code, exc.read(4096)
-            except (urllib.error.URLError, OSError) as exc:
-                last = f"no answer ({getattr(exc, 'reason', exc)})"
+                reply = send(
+                    self.url,
+                    method="POST",
+                    body=body,
+                    timeout=self.timeout,
+                    headers={
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": key,
+                        "X-DR-Timestamp": stamp,
+                        "X-DR-Signature": sign(self.secret, stamp, body),
+                        "User-Agent": "dr-portal-traffic",
+                    },
+                )
+            except TargetRefused as exc:
+                raise DriverRefused(
+                    f"The traffic webhook may not be called: {exc}.", code="webhook_not_allowed"
+                ) from None
+            except (OSError, http.client.HTTPException) as exc:
+                last = f"no answer ({type(exc).__name__})"
                 self.attempts.append(last)
                 continue
+            status, raw = reply.status, reply.body
             self.attempts.append(str(status))
             if status >= 500:
                 last = f"answered {status}"
                 continue
             if status != 200:
                 raise DriverRefused(
-                    f"The traffic webhook answered {status} to {action} {route}: {raw[:200].decode(errors='replace')}. "
+                    f"The traffic webhook answered {status} to {action} {route}. "
                     "Nothing was retried (a 4xx does not improve with time).",
                     code="webhook_rejected",
                 )
@@ -117,7 +126,7 @@ class WebhookDriver:
         before = self.current_route()
         answer = self._post("switch", to, key)
         took = answer["route"] == to
-        evidence = {"answer": answer, "attempts": list(self.attempts), "idempotency_key": key, "url": self.url}
+        evidence = {"answer": facts(answer), "attempts": list(self.attempts), "idempotency_key": key, "url": self.url}
         detail = f"Webhook: {before} → {answer['route']}" + ("" if took else f" (asked for {to})")
         return SwitchResult(before, str(answer["route"]), True, took, detail, evidence)
 
@@ -126,7 +135,7 @@ class WebhookDriver:
         route = str(answer.get("serving", answer["route"]))
         ok = answer["route"] == to and bool(answer.get("healthy", True))
         detail = f"Check only (drill): the controller says {to} is {'ready' if ok else 'NOT ready'}; nothing switched."
-        return SwitchResult(route, route, False, ok, detail, {"answer": answer, "check_only": True})
+        return SwitchResult(route, route, False, ok, detail, {"answer": facts(answer), "check_only": True})
 
     def verify(self, *, to: str) -> tuple[bool, dict[str, Any]]:
         route = self.current_route()

@@ -1,7 +1,9 @@
-"""Fetching a URL for a smoke or wait check without letting a plan reach what it must not (SSRF guard).
+"""Every outbound HTTP request the portal makes, without letting a plan reach what it must not (SSRF guard).
 
-A plan is written by a person, but its URL is fetched by a worker inside the
-network, and what comes back is shown to everyone who can read the run. So:
+Smoke and wait checks, the traffic drivers' webhook and smoke-through-the-route
+calls, and notification webhooks all send through `send`. A URL is written by a
+person, but it is fetched by a worker inside the network, and what comes back
+may be shown to everyone who can read the run. So:
 
 - only http and https;
 - every address the host name resolves to must be allowed: public addresses,
@@ -10,7 +12,11 @@ network, and what comes back is shown to everyone who can read the run. So:
   (cloud metadata at 169.254.169.254), multicast and reserved ones never by default;
 - the connection goes to the address that was checked (a second DNS answer
   cannot swap it), and the same check is made for every redirect, at most
-  CHECK_MAX_REDIRECTS of them.
+  CHECK_MAX_REDIRECTS of them (a request with a body follows none);
+- callers keep only what they asserted (status, matched fields) as evidence.
+
+A host the operator named in the environment (OUTBOUND_WEBHOOK_URLS) is trusted
+by name; its redirects are still checked.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import http.client
 import ipaddress
 import socket
 import ssl
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -39,6 +46,11 @@ class Answer:
     body: bytes
     url: str
     redirects: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
 def address_allowed(address: Address) -> bool:
@@ -49,14 +61,15 @@ def address_allowed(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def _vetted_address(host: str, port: int) -> str:
+def _vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
     """The first address of `host`, once every address it resolves to is allowed."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise TargetRefused(f"{host} does not resolve") from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
-    if host.lower().rstrip(".") not in settings.CHECK_ALLOWED_HOSTS:
+    name = host.lower().rstrip(".")
+    if name not in settings.CHECK_ALLOWED_HOSTS and name not in trusted:
         for address in addresses:
             if not address_allowed(address):
                 raise TargetRefused(
@@ -86,26 +99,46 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked against the name
 
 
-def fetch(url: str, *, timeout: float, accept: str = "application/json") -> Answer:
-    """GET `url`, following allowed redirects; raises TargetRefused, or OSError/HTTPException when it cannot."""
-    limit = settings.CHECK_MAX_REDIRECTS
+def send(
+    url: str,
+    *,
+    timeout: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    accept: str = "application/json",
+    trusted_hosts: frozenset[str] = frozenset(),
+    max_body: int = MAX_BODY,
+) -> Answer:
+    """Send one request, following allowed redirects for a GET only.
+
+    Raises TargetRefused, or OSError/HTTPException when it cannot reach the target.
+    Any status is an answer (a 4xx/5xx, or a redirect not followed, is returned, not raised).
+    """
+    limit = settings.CHECK_MAX_REDIRECTS if body is None and method == "GET" else 0
+    sent = {"Accept": accept, "User-Agent": "dr-portal-check", **(headers or {})}
     for hop in range(limit + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TargetRefused(f"{url} is not an http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = _vetted_address(parts.hostname, port)
+        address = _vetted_address(parts.hostname, port, trusted=trusted_hosts if hop == 0 else frozenset())
         kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
         connection = kind(parts.hostname, port, address=address, timeout=timeout)
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request("GET", path, headers={"Accept": accept, "User-Agent": "dr-portal-check"})
+            connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
             location = response.getheader("Location")
-            if response.status in REDIRECTS and location:
+            if response.status in REDIRECTS and location and limit:
                 url = urljoin(url, location)
                 continue
-            return Answer(response.status, response.read(MAX_BODY), url, hop)
+            return Answer(response.status, response.read(max_body), url, hop, dict(response.getheaders()))
         finally:
             connection.close()
     raise TargetRefused(f"more than {limit} redirects")
+
+
+def fetch(url: str, *, timeout: float, accept: str = "application/json") -> Answer:
+    """GET `url`, following allowed redirects; raises TargetRefused, or OSError/HTTPException when it cannot."""
+    return send(url, timeout=timeout, accept=accept)
