@@ -20,6 +20,7 @@ from incidents.runs.targets import drill_root, restore_target
 from inventory import connector_io
 from inventory.connectors import ConnectorError
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+from inventory.vault_io import restore_space_problem
 from inventory.verification.forecast import RtoForecast, forecasts_for
 
 MiB = 1024 * 1024
@@ -155,6 +156,11 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
                     f"its policy allows only {', '.join(allowed)}."
                 )
             item.bytes = item.point.size_bytes if item.point else 0
+            if item.bytes and item.target_path.startswith("/") and not connector_io.has_connector(asset):
+                # Before a byte moves: a restore that cannot fit is a problem of the plan, not a surprise.
+                space = restore_space_problem(size_bytes=item.bytes, target_dir=Path(item.target_path), what=asset.name)
+                if space:
+                    result.problems.append(space)
             item.forecast_seconds = item.bytes / result.throughput_bps + STEP_OVERHEAD_SECONDS
             restored[asset.pk] = item
         elif plan_step.kind in (StepKind.VERIFY, StepKind.SMOKE) and asset is not None:

@@ -33,17 +33,16 @@ def test_a_restore_into_a_full_disk_fails_at_once_without_retrying_or_writing(
             policy=RecoveryPolicyFactory.create(name="p-disk", rto_minutes=30, rpo_minutes=60),
         )
         point = backed_up(asset)
-        # Production lost the weights, and the disk is nearly full of something else.
+        # Production lost the weights; the run starts (its dry run saw room), then the disk fills up.
         (source / "weights" / "shard.bin").unlink()
+        started = start_run(
+            plan=make_plan([{"key": "r", "kind": "restore", "asset": asset.name}]), mode="recovery", by=commander
+        )
         free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
         (disk / "logs").write_bytes(b"\0" * (free - 64 * 1024))
         before = {p.name: p.read_bytes() for p in source.rglob("*") if p.is_file()}
 
-        run = drive(
-            start_run(
-                plan=make_plan([{"key": "r", "kind": "restore", "asset": asset.name}]), mode="recovery", by=commander
-            )
-        )
+        run = drive(started)
 
         step = run.steps.get()
         assert step.state == StepState.FAILED and step.error_code == "target_full"
@@ -65,3 +64,27 @@ def test_the_space_check_a_dry_run_can_use_reads_the_nearest_existing_folder(tmp
             f"{human_size(free)} ({free} bytes) free."
         )
         assert vault_io.restore_space_problem(size_bytes=10, target_dir=disk, what="x") is None
+
+
+def test_a_dry_run_names_a_restore_that_cannot_fit_before_anything_moves(
+    tmp_path: Path, keys: Path, fs_vault: Vault
+) -> None:
+    from incidents.runs.resolve import resolve
+
+    with tmpfs(tmp_path / "production", "4m") as disk:
+        source = disk / "model"
+        write_model(source, weights=[0.25, -1.5], extra_mib=1)
+        asset = AssetFactory.create(
+            name="tight-model",
+            source_uri=str(source),
+            vault=fs_vault,
+            policy=RecoveryPolicyFactory.create(name="p-tight", rto_minutes=30, rpo_minutes=60),
+        )
+        backed_up(asset)
+        plan = make_plan([{"key": "r", "kind": "restore", "asset": asset.name}])
+        assert not [p for p in resolve(plan=plan, mode="recovery").problems if "free" in p]
+
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "logs").write_bytes(b"\0" * (free - 64 * 1024))
+        problems = resolve(plan=plan, mode="recovery").problems
+        assert any(p.startswith("Restoring tight-model needs 1.0 MiB") and "free" in p for p in problems), problems
