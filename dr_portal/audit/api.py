@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, viewsets
@@ -36,6 +37,13 @@ class NewestFirst(CursorPagination):
     page_size = 100
 
 
+class AuditEventApiFilter(AuditEventFilter):
+    """The page's filters less its hints: through the API, an incident nobody can name matches no event."""
+
+    class Meta(AuditEventFilter.Meta):
+        form = forms.Form
+
+
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AuditEvent]):
     """Audit events for compliance officers and admins, filterable like the Audit page."""
 
@@ -44,7 +52,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_value_regex = r"\d+"
     pagination_class = NewestFirst
     filter_backends = [DjangoFilterBackend]
-    filterset_class = AuditEventFilter
+    filterset_class = AuditEventApiFilter
     http_method_names = ["get", "head", "options"]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:

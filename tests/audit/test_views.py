@@ -217,6 +217,10 @@ def test_api_lists_filters_and_retrieves_but_never_writes(
         assert response.status_code == 405, method
     assert client.post("/api/v1/audit/events/", data={}, content_type="application/json").status_code == 405
     assert AuditEvent.objects.filter(seq=2, action="step.approved").exists()
+    # An incident nobody can name is no bad request through the API: it matches no event (the page says why).
+    for incident in ("errors", "INC-999"):
+        response = client.get(f"/api/v1/audit/events/?incident={incident}")
+        assert response.status_code == 200 and response.json()["results"] == [], incident
 
 
 def test_admin_site_is_read_only(story: None, admin: User, client_for: Callable[..., Client]) -> None:
