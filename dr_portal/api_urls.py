@@ -37,6 +37,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("incidents/<str:incident_id>/assessments/", api_assessments.assessments, name="incident-assessments"),
     path("incidents/<str:incident_id>/notifications/", compliance_api.notifications, name="incident-notifications"),
     path("incidents/<str:incident_id>/sign-offs/", compliance_api.signoffs, name="incident-sign-offs"),
+    path(
+        "incidents/<str:incident_id>/exports/gdpr.json",
+        compliance_api.export_gdpr,
+        name="incident-export-gdpr",
+    ),
+    path("incidents/<str:incident_id>/exports/hhs.csv", compliance_api.export_hhs, name="incident-export-hhs"),
     path("incidents/<str:incident_id>/obligations/", compliance_api.obligations, name="incident-obligations"),
     path("breach-register/", compliance_api.breach_register_view, name="breach-register"),
     path("action-items/<str:item_id>/status/", incidents_api.action_item_status, name="action-item-status"),

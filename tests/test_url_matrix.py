@@ -439,6 +439,11 @@ MATRIX: dict[str, Row] = {
     # Anyone who sees the incident reaches the sign-off service, which checks the duty and the second factor.
     "compliance:signoffs": route(post=signed_in(REDIRECT), kwargs=an_incident),
     "compliance:breach-register": route(get=only("admin", "compliance")),
+    # Regulator exports: those who read reports, and commanders; each download is audited.
+    "compliance:export-gdpr": route(get=only("admin", "commander", "compliance"), kwargs=an_incident),
+    "compliance:export-hhs": route(get=only("admin", "commander", "compliance"), kwargs=an_incident),
+    "api:incident-export-gdpr": route(get=api_only("admin", "commander", "compliance"), kwargs=an_incident),
+    "api:incident-export-hhs": route(get=api_only("admin", "commander", "compliance"), kwargs=an_incident),
     "api:incident-notifications": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:incident-sign-offs": route(get=api(), post=api(400), kwargs=an_incident),
     "api:incident-obligations": route(get=api(), kwargs=an_incident),

@@ -7,7 +7,8 @@ import binascii
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from dr_portal.accounts.access import Perm, check
 from dr_portal.accounts.models import SignoffDuty
 from dr_portal.api_request import InputSerializer, request_user, validated
 from incidents.access import access_incident_by_id
+from incidents.compliance.exports import access_incident_exports, export_download
 from incidents.compliance.models import RecipientKind, SignoffDecision
 from incidents.compliance.notices import MAX_ATTACHMENT, incident_notifications, notification_record
 from incidents.compliance.obligations import assessment_obligations, time_flags
@@ -175,3 +177,33 @@ def breach_register_view(request: Request) -> Response:
     """GDPR Art. 33(5): every personal-data breach, notified or not, with the reasoning."""
     check(request_user(request), Perm.VIEW_REPORTS)
     return Response(BreachEntryOut(breach_register(), many=True).data)
+
+
+def _export(request: Request, incident_id: str, name: str) -> HttpResponse:
+    incident = access_incident_exports(request.user, incident_id)
+    content_type, body = export_download(incident=incident, name=name, by=request_user(request), via="api")
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-{name}"'
+    return response
+
+
+@extend_schema(
+    responses={(200, "application/json"): OpenApiTypes.OBJECT},
+    description="The GDPR Art. 33 notification facts; keys are `incidents.compliance.exports.GDPR_FIELDS`, "
+    'and a fact nobody has given is "not yet assessed", "not recorded" or "not yet notified".',
+)
+@api_view(["GET"])
+def export_gdpr(request: Request, incident_id: str) -> HttpResponse:
+    """The GDPR breach notification as JSON (compliance, admins, commanders); recorded in the audit log."""
+    return _export(request, incident_id, "gdpr.json")
+
+
+@extend_schema(
+    responses={(200, "text/csv"): OpenApiTypes.STR},
+    description="One header row (`incidents.compliance.exports.HHS_FIELDS`, the OCR breach portal's fields) "
+    "and one row of values.",
+)
+@api_view(["GET"])
+def export_hhs(request: Request, incident_id: str) -> HttpResponse:
+    """The HHS OCR breach-portal fields as CSV (compliance, admins, commanders); recorded in the audit log."""
+    return _export(request, incident_id, "hhs.csv")

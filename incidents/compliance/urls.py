@@ -13,6 +13,8 @@ urlpatterns = [
         views.attachment,
         name="attachment",
     ),
+    path("incidents/<uuid:incident_id>/exports/gdpr.json", views.export, {"name": "gdpr.json"}, name="export-gdpr"),
+    path("incidents/<uuid:incident_id>/exports/hhs.csv", views.export, {"name": "hhs.csv"}, name="export-hhs"),
     path("incidents/<uuid:incident_id>/sign-offs/", views.signoffs, name="signoffs"),
     path("compliance/breach-register/", views.breach_register_page, name="breach-register"),
 ]

@@ -15,6 +15,7 @@ from dr_portal.accounts.access import Perm, can, check
 from dr_portal.accounts.models import User
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, can_write
+from incidents.compliance.exports import access_incident_exports, export_download
 from incidents.compliance.forms import NotificationForm, SignoffForm
 from incidents.compliance.models import Notification
 from incidents.compliance.notices import MAX_ATTACHMENT, incident_notifications, notification_record
@@ -37,6 +38,7 @@ def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
         "signoff_form": SignoffForm(),
         "can_record": can_write(user, incident),
         "can_attachments": can_write(user, incident) or can(user, Perm.VIEW_REPORTS),
+        "can_export": can(user, Perm.VIEW_REPORTS) or can(user, Perm.COMMAND_INCIDENTS),
     }
 
 
@@ -114,3 +116,14 @@ def signoffs(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
 def breach_register_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     check(request.user, Perm.VIEW_REPORTS)
     return render(request, "compliance/breach_register.html", {"entries": breach_register()})
+
+
+@login_required
+@require_GET
+def export(request: AuthenticatedHttpRequest, incident_id: str, name: str) -> HttpResponse:
+    """A regulator export (gdpr.json, hhs.csv) as a download; recorded as incident.export_downloaded."""
+    incident = access_incident_exports(request.user, incident_id)
+    content_type, body = export_download(incident=incident, name=name, by=request.user)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-{name}"'
+    return response
