@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, viewsets
@@ -11,7 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from dr_portal.accounts.access import Perm, check
 from dr_portal.audit.models import AuditEvent
-from dr_portal.audit.selectors import AuditEventFilter, events_base
+from dr_portal.audit.selectors import AuditEventFilter, AuditFilterForm, events_base
 
 
 class AuditEventOut(serializers.Serializer[AuditEvent]):
@@ -37,11 +36,16 @@ class NewestFirst(CursorPagination):
     page_size = 100
 
 
+class _ApiFilterForm(AuditFilterForm):
+    def clean_incident(self) -> str:
+        return str(self.cleaned_data.get("incident") or "").strip()
+
+
 class AuditEventApiFilter(AuditEventFilter):
-    """The page's filters less its hints: through the API, an incident nobody can name matches no event."""
+    """The page's filters less its hint: through the API, an incident nobody can name matches no event."""
 
     class Meta(AuditEventFilter.Meta):
-        form = forms.Form
+        form = _ApiFilterForm
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[AuditEvent]):
