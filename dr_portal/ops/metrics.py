@@ -64,6 +64,26 @@ def _workers() -> Iterator[Metric]:
     yield family
 
 
+@register
+def _queues() -> Iterator[Metric]:
+    """Queue depth per Celery queue, only with `?queues=1`: it asks the broker (bounded by the probe's
+    timeouts), which a scrape of the database figures alone never does."""
+    if not scrape_option("queues"):
+        return
+    from django.conf import settings
+
+    from dr_portal.ops.services import queue_depths
+
+    depths = queue_depths(tuple(settings.TASK_QUEUE_NAMES))
+    up = GaugeMetricFamily("drp_queue_depth_up", "1 when the broker answered the queue-depth read, else 0.")
+    up.add_metric([], 1 if depths is not None else 0)
+    yield up
+    family = GaugeMetricFamily("drp_queue_depth", "Messages waiting per Celery queue.", labels=["queue"])
+    for name, depth in sorted((depths or {}).items()):
+        family.add_metric([name], depth)
+    yield family
+
+
 def counts_by(name: str, doc: str, rows: QuerySet[Any], field: str, label: str) -> GaugeMetricFamily:
     """One gauge per value of `field`: rows counted with one GROUP BY."""
     family = GaugeMetricFamily(name, doc, labels=[label])

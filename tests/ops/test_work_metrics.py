@@ -126,3 +126,33 @@ def test_a_scrape_costs_the_same_queries_whatever_the_rows(settings) -> None:
         BackupFactory.create(started_at=now)
         IncidentFactory.create(severity=f"SEV{n % 4 + 1}")
     assert queries() == before
+
+
+def test_queue_depth_per_queue_only_when_asked(settings, broker_queue) -> None:
+    from dr_portal.queue import send_now
+    from incidents.runs.tasks import run_advance
+    from inventory.tasks import backup_run
+
+    send_now(backup_run, args=(1,))
+    send_now(backup_run, args=(2,))
+    send_now(run_advance, args=(3,))
+    assert not any(name == "drp_queue_depth" for name, _ in scrape(settings))  # the default scrape skips the broker
+    response = Client().get("/metrics", {"queues": "1"}, HTTP_AUTHORIZATION="Bearer scrape-secret")
+    got = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(response.content.decode())
+        for s in f.samples
+    }
+    assert got[("drp_queue_depth_up", ())] == 1
+    assert got[("drp_queue_depth", (("queue", "backups"),))] == 2
+    assert got[("drp_queue_depth", (("queue", "restores"),))] == 1
+    assert got[("drp_queue_depth", (("queue", "reports"),))] == 0
+
+
+def test_queue_depth_says_so_when_the_broker_does_not_answer(settings, closed_broker) -> None:
+    settings.METRICS_TOKEN = "scrape-secret"
+    response = Client().get("/metrics", {"queues": "1"}, HTTP_AUTHORIZATION="Bearer scrape-secret")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "drp_queue_depth_up 0.0" in text and "drp_queue_depth{" not in text
+    assert "drp_runs" in text or "drp_backups" in text or "drp_users" in text
