@@ -89,6 +89,23 @@ def env_mapping(name: str, default: str, *, values: set[str]) -> dict[str, str]:
     return mapping
 
 
+def env_seconds_by_tier(name: str, default: str, *, minimum: int) -> dict[int, int]:
+    """`tier=SECONDS,...` (tiers 0-3), e.g. `0=20,1=30`; tiers not named fall back to the plain setting."""
+    raw = _raw(name)
+    text = default if raw is None or raw == "" else raw
+    mapping: dict[int, int] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in {"0", "1", "2", "3"} or not value.strip().isdigit():
+            _fail(name, f"expected tier=seconds pairs (tiers 0 to 3) separated by commas, got {item.strip()!r}")
+        if int(value) < minimum:
+            _fail(name, f"{value.strip()} seconds for tier {key.strip()} is below the minimum of {minimum}")
+        mapping[int(key)] = int(value)
+    return mapping
+
+
 def env_choices(name: str, default: list[str], *, allowed: set[str]) -> list[str]:
     """A comma-separated list whose every item must be one of `allowed`."""
     items = env_list(name, default)

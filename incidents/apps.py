@@ -12,3 +12,4 @@ class IncidentsConfig(AppConfig):
         from incidents.cockpit.audit_names import IncidentReferences
 
         register_incident_namer(IncidentReferences())
+        from incidents import metrics  # noqa: F401 - registers the incident figures

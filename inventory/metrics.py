@@ -13,7 +13,27 @@ from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from dr_portal.ops.metrics import register, scrape_option
+from dr_portal.ops.metrics import counts_by, durations_by, register, scrape_option, sums_by
+
+
+@register
+def backup_metrics() -> Iterator[Metric]:
+    """Backups by outcome with their durations and bytes; assets with no good point yet, per tier."""
+    from inventory.models import Backup, ReadinessState
+
+    backups = Backup.objects.all()
+    yield counts_by("drp_backups", "Backups per status.", backups, "status", "status")
+    yield durations_by(
+        "drp_backup_duration_seconds", "Finished backups: start to finish, per status.", backups, "status", "status"
+    )
+    yield sums_by(
+        "drp_backup_bytes", "Bytes read by backups, per status.", backups, "status", "status", total="bytes_done"
+    )
+    # drp_asset_backup_age_seconds has no series for an asset never backed up; this counts them.
+    never = ReadinessState.objects.filter(level__isnull=False, ok_data_as_of__isnull=True)
+    yield counts_by(
+        "drp_assets_never_backed_up", "Assets with no good recovery point yet, per tier.", never, "asset__tier", "tier"
+    )
 
 
 @register

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 CollectorFn = Callable[[], Iterable[Metric]]
@@ -60,6 +62,69 @@ def _workers() -> Iterator[Metric]:
     )
     family.add_metric([], (timezone.now() - seen).total_seconds() if seen else -1)
     yield family
+
+
+@register
+def _queues() -> Iterator[Metric]:
+    """Queue depth per Celery queue, only with `?queues=1`: it asks the broker (bounded by the probe's
+    timeouts), which a scrape of the database figures alone never does."""
+    if not scrape_option("queues"):
+        return
+    from django.conf import settings
+
+    from dr_portal.ops.services import queue_depths
+
+    depths = queue_depths(tuple(settings.TASK_QUEUE_NAMES))
+    up = GaugeMetricFamily("drp_queue_depth_up", "1 when the broker answered the queue-depth read, else 0.")
+    up.add_metric([], 1 if depths is not None else 0)
+    yield up
+    family = GaugeMetricFamily("drp_queue_depth", "Messages waiting per Celery queue.", labels=["queue"])
+    for name, depth in sorted((depths or {}).items()):
+        family.add_metric([name], depth)
+    yield family
+
+
+def counts_by(name: str, doc: str, rows: QuerySet[Any], field: str, label: str) -> GaugeMetricFamily:
+    """One gauge per value of `field`: rows counted with one GROUP BY."""
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for row in rows.values(field).annotate(n=Count("pk")).order_by(field):
+        family.add_metric([str(row[field])], row["n"])
+    return family
+
+
+def durations_by(
+    name: str,
+    doc: str,
+    rows: QuerySet[Any],
+    field: str,
+    label: str,
+    *,
+    start: str = "started_at",
+    end: str = "finished_at",
+) -> SummaryMetricFamily:
+    """A summary (count and sum of seconds) of end - start per value of `field`; rows lacking either are left out."""
+    took = ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+    family = SummaryMetricFamily(name, doc, labels=[label])
+    done = rows.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
+    for row in done.values(field).annotate(n=Count("pk"), took=Sum(took)).order_by(field):
+        family.add_metric([str(row[field])], count_value=row["n"], sum_value=_seconds(row["took"]))
+    return family
+
+
+def sums_by(name: str, doc: str, rows: QuerySet[Any], field: str, label: str, *, total: str) -> GaugeMetricFamily:
+    """The sum of `total` per value of `field` (bytes moved, say)."""
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for row in rows.values(field).annotate(total=Sum(total)).order_by(field):
+        family.add_metric([str(row[field])], float(row["total"] or 0))
+    return family
+
+
+def _seconds(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) / 1e6  # a backend that sums durations as microseconds
 
 
 class _AppCollector(Collector):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -46,6 +47,20 @@ def probe_broker() -> str | None:
     except Exception as exc:  # kombu raises many kinds; all mean "not ready"
         return f"broker unreachable: {exc.__class__.__name__}: {exc}".strip()
     return None
+
+
+def queue_depths(names: tuple[str, ...]) -> dict[str, int] | None:
+    """Messages waiting on each queue, asked of the broker with the probe's timeouts; None if it did not answer."""
+    from dr_portal.celery import app
+
+    options = {"max_retries": 0, "socket_connect_timeout": PROBE_TIMEOUT, "socket_timeout": PROBE_TIMEOUT}
+    try:
+        with app.connection_for_write(connect_timeout=PROBE_TIMEOUT, transport_options=options) as conn:
+            channel: Any = conn.default_channel  # kombu's stub type lacks queue_declare
+            # A declare of an existing queue changes nothing and answers with its message count.
+            return {name: int(channel.queue_declare(queue=name).message_count) for name in names}
+    except Exception:  # kombu raises many kinds; all mean "no figure this scrape"
+        return None
 
 
 def probe_worker() -> str | None:

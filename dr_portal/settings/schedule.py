@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dr_portal.settings.audit import AUDIT_CHECKPOINT_SECONDS, AUDIT_VERIFY_SECONDS
-from dr_portal.settings.workers import PAGING_ESCALATE_SECONDS, RUN_RECONCILE_SECONDS, VAULT_PRUNE_SECONDS
+from dr_portal.settings.workers import (
+    PAGING_ESCALATE_SECONDS,
+    RUN_RECONCILE_SECONDS,
+    RUN_RECONCILE_SECONDS_BY_TIER,
+    VAULT_PRUNE_SECONDS,
+)
 
 # --- Periodic tasks (the one beat schedule) ---------------------------------------
 
@@ -30,3 +35,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "audit.verify": AUDIT_VERIFY_SECONDS,
     }.items()
 }
+# A tier that wants its lost steps found sooner than RUN_RECONCILE_SECONDS gets its own, narrower
+# pass: it only re-sends that tier's lost or lapsed steps (incidents/runs/services/reconcile.py).
+for _tier, _seconds in sorted(RUN_RECONCILE_SECONDS_BY_TIER.items()):
+    if _seconds < RUN_RECONCILE_SECONDS:
+        CELERY_BEAT_SCHEDULE[f"runs.reconcile.tier{_tier}"] = {
+            "task": "runs.reconcile",
+            "schedule": float(_seconds),
+            "kwargs": {"tiers": [_tier]},
+        }

@@ -9,7 +9,16 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from dr_portal.env import env_bool, env_broker, env_choices, env_int, env_list, env_path, env_str
+from dr_portal.env import (
+    env_bool,
+    env_broker,
+    env_choices,
+    env_int,
+    env_list,
+    env_path,
+    env_seconds_by_tier,
+    env_str,
+)
 from dr_portal.settings.core import TESTING, VAR_DIR
 
 # --- Celery ---------------------------------------------------------------------
@@ -111,6 +120,11 @@ RUN_PROGRESS_SECONDS = env_int("RUN_PROGRESS_SECONDS", 1, minimum=0)
 RUN_STEP_LEASE_SECONDS = env_int("RUN_STEP_LEASE_SECONDS", 60, minimum=2)
 RUN_STEP_MAX_ATTEMPTS = env_int("RUN_STEP_MAX_ATTEMPTS", 3, minimum=1)
 RUN_RECONCILE_SECONDS = env_int("RUN_RECONCILE_SECONDS", 30, minimum=1)
+# Per asset tier (`0=20,1=30`): the lease of a step on an asset of that tier, and how often the
+# reconciler looks for that tier's lost steps. A tier not named uses the two settings above.
+# Shorter leases take over sooner but falsely take over a step whose worker is merely slow.
+RUN_STEP_LEASE_SECONDS_BY_TIER = env_seconds_by_tier("RUN_STEP_LEASE_SECONDS_BY_TIER", "", minimum=2)
+RUN_RECONCILE_SECONDS_BY_TIER = env_seconds_by_tier("RUN_RECONCILE_SECONDS_BY_TIER", "", minimum=1)
 RUN_APPROVAL_TTL_MINUTES = env_int("RUN_APPROVAL_TTL_MINUTES", 60, minimum=1)
 # On-call paging: how long an acknowledgement link in a page email works, and how often beat escalates.
 PAGING_ACK_LINK_MINUTES = env_int("PAGING_ACK_LINK_MINUTES", 60, minimum=1)

@@ -9,3 +9,6 @@ class RunsConfig(AppConfig):
     name = "incidents.runs"
     label = "runs"
     verbose_name = "Recovery runs"
+
+    def ready(self) -> None:
+        from incidents.runs import metrics  # noqa: F401 - registers the run figures

@@ -23,13 +23,15 @@ class RunQuerySet(models.QuerySet["RecoveryRun"]):
 
 
 class StepQuerySet(models.QuerySet["StepRun"]):
-    def stuck(self, *, queued_before: datetime, silent_since: datetime) -> StepQuerySet:
-        """Queued with no worker on it for too long (a lost message), or running with a lapsed lease."""
+    def stuck(self, *, now: datetime, tiers: list[int] | None = None) -> StepQuerySet:
+        """Queued with no worker on it for a lease (a lost message), or running with a lapsed lease;
+        each step measured against its asset's tier's lease (incidents/runs/services/lease.py)."""
         from incidents.runs.models import StepState
+        from incidents.runs.services.lease import lapsed
 
         return self.filter(
-            Q(state=StepState.QUEUED, queued_at__lt=queued_before)
-            | Q(state=StepState.RUNNING, heartbeat_at__lt=silent_since)
+            (Q(state=StepState.QUEUED) & lapsed(now, field="queued_at", tiers=tiers))
+            | (Q(state=StepState.RUNNING) & lapsed(now, tiers=tiers))
         )
 
     def waiting_for_approval(self) -> StepQuerySet:

@@ -41,6 +41,6 @@ def run_cleanup(run_id: int) -> str:
 
 
 @shared_task(name="runs.reconcile", expires=60)
-def reconcile() -> str:
-    done = runs_reconcile()
+def reconcile(tiers: list[int] | None = None) -> str:
+    done = runs_reconcile(tiers=tiers)
     return "; ".join(done) or "nothing stuck"

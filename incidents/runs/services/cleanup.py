@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.runs.models import RUN_FINISHED, Mode, RecoveryRun, RunStatus, StepState
 from incidents.runs.services.common import audit_run, drill_root, send_advance, send_cleanup
 from incidents.runs.services.connector_steps import connector_cleanup
+from incidents.runs.services.lease import longest_lease
 from inventory import vault_io
 from inventory.models import StepKind
 
@@ -25,16 +24,12 @@ def _release(run: RecoveryRun) -> list[int]:
     return asset_ids
 
 
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.RUN_STEP_LEASE_SECONDS)
-
-
 def run_cleanup_execute(*, run_id: int) -> str:
     """After a run ends: remove drill targets, give the assets back. Waits for workers to let go first."""
     run = RecoveryRun.objects.filter(pk=run_id, status__in=RUN_FINISHED, cleaned_at__isnull=True).first()
     if run is None:
         return f"run {run_id}: nothing to clean"
-    live = run.steps.exclude(worker="").filter(heartbeat_at__gte=timezone.now() - _lease())
+    live = run.steps.exclude(worker="").filter(heartbeat_at__gte=timezone.now() - longest_lease())
     if live.exists():
         send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
         return f"run {run.public_id}: waiting for workers to stop"

@@ -22,6 +22,7 @@ from incidents.runs.checks import CheckResult, http_check, python_check
 from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
 from incidents.runs.services.connector_steps import connector_restore, connector_verify
+from incidents.runs.services.lease import lease_seconds
 from incidents.runs.services.steps import (
     step_await_person,
     step_claim,
@@ -188,7 +189,9 @@ def _switch(step: StepRun) -> Outcome:
 def _wait(step: StepRun) -> Outcome:
     params = step.params
     started = step.started_at or timezone.now()
-    poll = max(1.0, min(float(params.get("poll_seconds", 5)), settings.RUN_STEP_LEASE_SECONDS / 3))
+    poll = max(
+        1.0, min(float(params.get("poll_seconds", 5)), lease_seconds(step.asset.tier if step.asset else None) / 3)
+    )
     if "seconds" in params:
         left = int(params["seconds"]) - (timezone.now() - started).total_seconds()
         if left <= 0:

@@ -20,13 +20,19 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.RUN_STEP_LEASE_SECONDS)
 
 
-def runs_reconcile(*, now: datetime | None = None) -> list[str]:
+def runs_reconcile(*, now: datetime | None = None, tiers: list[int] | None = None) -> list[str]:
     """Re-send whatever is stuck: runs never picked up, steps whose message or worker was lost,
-    finished runs not yet cleaned; expire approvals and time out steps. Safe to run any time."""
+    finished runs not yet cleaned; expire approvals and time out steps. Safe to run any time.
+
+    With `tiers`, only re-send those tiers' lost steps: the quick pass a tier with a shorter
+    RUN_RECONCILE_SECONDS_BY_TIER period gets on beat, so its lost worker is found sooner."""
     from incidents.runs.services.approvals import approvals_expire
     from incidents.runs.services.steps import step_timeout
 
     now = now or timezone.now()
+    if tiers is not None:
+        lost = StepRun.objects.stuck(now=now, tiers=tiers).exclude(kind=StepKind.MANUAL)
+        return [resend_step(step_id=pk) for pk in lost.values_list("pk", flat=True)]
     lease = _lease()
     done: list[str] = []
     # Runs: queued or between steps with nothing in flight, and nobody nudged them lately.
@@ -42,9 +48,7 @@ def runs_reconcile(*, now: datetime | None = None) -> list[str]:
             send_now_advance(run)
         RecoveryRun.objects.filter(pk=run.pk).update(dispatched_at=now)
         done.append(f"nudged run {run.public_id}")
-    for step in StepRun.objects.stuck(queued_before=now - lease, silent_since=now - lease).exclude(
-        kind=StepKind.MANUAL
-    ):
+    for step in StepRun.objects.stuck(now=now).exclude(kind=StepKind.MANUAL):
         done.append(resend_step(step_id=step.pk))
     for step in StepRun.objects.filter(state=StepState.RUNNING, wake_at__lt=now - timedelta(seconds=5)):
         done.append(resend_step(step_id=step.pk))

@@ -42,13 +42,10 @@ from incidents.runs.services.common import (
     send_step,
     step_digest,
 )
+from incidents.runs.services.lease import lapsed
 from inventory.models import RecoveryPoint, StepKind
 
 CLAIMABLE_RUN = [RunStatus.RUNNING, RunStatus.WAITING_APPROVAL]
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.RUN_STEP_LEASE_SECONDS)
 
 
 def step_claim(*, step_id: int, worker: str) -> StepRun | None:
@@ -77,9 +74,9 @@ def step_claim(*, step_id: int, worker: str) -> StepRun | None:
         rows.filter(
             state=StepState.RUNNING,
             wake_at__isnull=True,
-            heartbeat_at__lt=now - _lease(),
             attempt__lt=settings.RUN_STEP_MAX_ATTEMPTS,
         )
+        .filter(lapsed(now))
         .exclude(kind=StepKind.MANUAL)
         .update(**fresh)
     ):
