@@ -147,7 +147,9 @@ class DelayReasonForm(forms.Form):
 class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ActionKind.choices)
-    owner = forms.ModelChoiceField(queryset=User.objects.none())
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), widget=forms.Select(attrs={"data-searchable": "Type to filter people"})
+    )
     due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     critical = forms.BooleanField(required=False, label="Critical (blocks closing)")
 

@@ -309,6 +309,7 @@ MATRIX: dict[str, Row] = {
     "paging:layer-new": route(post=only(*COMMANDERS, ok=400)),
     "paging:page": route(get=only(*RESPONDERS), kwargs=a_page),
     "paging:page-ack": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=a_page),
+    "paging:page-escalate": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=a_page),
     # The link in a page email works without signing in: its signature names the person.
     "paging:ack-link": route(get=statuses(200), post=statuses(200), kwargs=a_page_link),
     "paging:deliveries": route(get=only(*RESPONDERS)),

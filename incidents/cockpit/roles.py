@@ -28,3 +28,8 @@ def role_candidates() -> list[Candidate]:
         if roles:
             found.append(Candidate(user=person, roles=[str(r) for r in roles]))
     return found
+
+
+def first_eligible(candidates: list[Candidate], role: str) -> int | None:
+    """The person the picker starts on for `role`: the first who may hold it (never someone who may not)."""
+    return next((c.user.pk for c in candidates if role in c.roles), None)

@@ -1,4 +1,4 @@
-"""The one call incident services make: page the on-call once the declaration has committed."""
+"""The calls incident services make: page the on-call once a declaration or a severity change has committed."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ def page_on_commit(incident: Incident) -> None:
     from incidents.paging.tasks import paging_open
 
     send_on_commit(paging_open, args=(incident.pk,))
+
+
+def severity_page_on_commit(incident: Incident, previous: str) -> None:
+    from incidents.paging.tasks import paging_severity_changed
+
+    send_on_commit(paging_severity_changed, args=(incident.pk, previous))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("layers/", views.layer_new, name="layer-new"),
     path("pages/<uuid:page_id>/", views.page_detail, name="page"),
     path("pages/<uuid:page_id>/ack/", views.page_ack, name="page-ack"),
+    path("pages/<uuid:page_id>/escalate/", views.page_escalate, name="page-escalate"),
     path("ack/<str:token>/", views.ack_link, name="ack-link"),
     path("deliveries/", views.deliveries, name="deliveries"),
     path("deliveries/<uuid:delivery_id>/replay/", views.delivery_replay_view, name="delivery-replay"),

@@ -16,6 +16,7 @@ from dr_portal.accounts.models import User
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.models import Delivery
 from incidents.paging.access import access_page_by_id, access_paging
+from incidents.paging.changes import page_escalate_now
 from incidents.paging.forms import LayerForm, OverrideForm
 from incidents.paging.links import LinkExpired, LinkInvalid, ack_token_read
 from incidents.paging.models import Page
@@ -101,6 +102,19 @@ def page_ack(request: AuthenticatedHttpRequest, page_id: str) -> HttpResponse:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"You have {page.incident.reference}; escalation stopped.")
+    return redirect("paging:page", page_id=page.public_id)
+
+
+@login_required
+@require_POST
+def page_escalate(request: AuthenticatedHttpRequest, page_id: str) -> HttpResponse:
+    page = access_page_by_id(request.user, page_id)
+    try:
+        page = page_escalate_now(page=page, by=request.user)
+    except PageRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Escalated to level {page.level}; they are being notified now.")
     return redirect("paging:page", page_id=page.public_id)
 
 

@@ -28,7 +28,7 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
-from incidents.paging.trigger import page_on_commit
+from incidents.paging.trigger import page_on_commit, severity_page_on_commit
 from incidents.services.common import IncidentRefused, lock, record, refuse_if_closed
 from incidents.services.outbound import notify
 from inventory.models import Asset, DataClass
@@ -254,6 +254,7 @@ def incident_set_severity(
         system_actor=system_actor,
         payload={"from": previous, "to": severity, "rule": locked.severity_rule},
     )
+    severity_page_on_commit(locked, previous)
     return locked
 
 

@@ -74,6 +74,13 @@ _TEXT: dict[str, Any] = {
     "delivery.sent": lambda p: (
         f"Sent {p.get('event', '').replace('_', ' ')} {p.get('channel')} to {', '.join(p.get('recipients', []))}"
     ),
+    "page.severity_changed": lambda p: (
+        f"Severity {p.get('from')} → {p.get('to')}: paging the {p.get('to')} on-call of {p.get('team') or 'no team'}"
+    ),
+    "page.severity_not_paged": lambda p: f"Severity {p.get('from')} → {p.get('to')}: {p.get('why')}",
+    "page.escalated": lambda p: f"Page escalated to level {p.get('level')}" + (" by hand" if p.get("manual") else ""),
+    "page.notified": lambda p: f"Paged {', '.join(p.get('people', []))} (level {p.get('level')}): {p.get('why')}",
+    "page.nobody_to_notify": lambda p: p.get("problem", "Nobody to page"),
     "delivery.failed": lambda p: (
         f"Could not send {p.get('event', '').replace('_', ' ')} {p.get('channel')} "
         f"after {p.get('attempts')} attempts: {p.get('error')}"

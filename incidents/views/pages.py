@@ -19,7 +19,7 @@ from incidents.cockpit.charts import backups_chart, incidents_chart, recovery_ch
 from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
-from incidents.cockpit.roles import role_candidates
+from incidents.cockpit.roles import first_eligible, role_candidates
 from incidents.cockpit.timeline import timeline_rows
 from incidents.compliance.obligations import active_needing_assessment, needing_assessment
 from incidents.compliance.views import incident_panel
@@ -168,6 +168,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     page = timeline_page(incident=incident, kind=_kind(request), before=_before(request))
     links = incident_assets(incident=incident)
     alert_records = incident_alert_records(incident=incident)
+    candidates = role_candidates()
     context = {
         **_live_context(incident, page),
         "links": links,
@@ -185,7 +186,8 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "note_form": NoteForm(),
         "role_form": RoleForm(),
-        "role_candidates": role_candidates(),
+        "role_candidates": candidates,
+        "role_default": first_eligible(candidates, IncidentRole.COMMANDER),
         "severity_form": SeverityForm(initial={"severity": incident.severity}),
         "filing_form": FilingForm(),
         "delay_form": DelayReasonForm(),

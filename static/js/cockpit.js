@@ -1,4 +1,4 @@
-/* Keyboard shortcuts (? / g i g d a) and flash messages that leave once the page changes under them. */
+/* Keyboard shortcuts (? / g i g d a), flash messages that leave once the page changes under them, searchable pickers. */
 (function () {
   "use strict";
   function urls() {
@@ -42,27 +42,50 @@
       document.querySelectorAll("main > .messages").forEach(function (node) { node.remove(); });
     }
   });
-  // A search box over a long <select multiple>: hides the options that do not match (selected ones stay).
+  // Searchable pickers: a box over a <select> hides the options that do not match (chosen ones of a
+  // multi-select stay); a role picker pointing at the same select also hides people the role does not allow.
+  function refilter(select) {
+    var box = document.querySelector('input[data-filter-select="' + select.id + '"]');
+    var role = document.querySelector('select[data-role-picker="' + select.id + '"]');
+    var needle = box ? box.value.trim().toLowerCase() : "";
+    var first = null;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var eligible = !role || (" " + (option.dataset.roles || "") + " ").indexOf(" " + role.value + " ") !== -1;
+      if (!eligible && option.selected) { option.selected = false; }
+      var matches = needle === "" || option.text.toLowerCase().indexOf(needle) !== -1;
+      option.hidden = !eligible || (!matches && !(select.multiple && option.selected));
+      if (!option.hidden && first === null) { first = option; }
+    });
+    if (!select.multiple) {
+      var current = select.options[select.selectedIndex];
+      if ((!current || current.hidden) && first) { first.selected = true; }
+    }
+  }
+  function addSearchBoxes(root) {
+    root.querySelectorAll("select[data-searchable]").forEach(function (select) {
+      if (!select.id || document.querySelector('input[data-filter-select="' + select.id + '"]')) { return; }
+      var box = document.createElement("input");
+      box.type = "search";
+      box.className = "select-filter";
+      box.dataset.filterSelect = select.id;
+      box.placeholder = select.dataset.searchable;
+      box.setAttribute("aria-label", select.dataset.searchable);
+      select.parentNode.insertBefore(box, select);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { addSearchBoxes(document); });
+  document.addEventListener("htmx:load", function (event) { addSearchBoxes(event.target); });
   document.addEventListener("input", function (event) {
     var box = event.target;
     if (!box.dataset || !box.dataset.filterSelect) { return; }
     var select = document.getElementById(box.dataset.filterSelect);
-    if (!select) { return; }
-    var needle = box.value.trim().toLowerCase();
-    Array.prototype.forEach.call(select.options, function (option) {
-      option.hidden = needle !== "" && !option.selected && option.text.toLowerCase().indexOf(needle) === -1;
-    });
+    if (select) { refilter(select); }
   });
-  // The role picker offers only the people the chosen incident role allows.
   document.addEventListener("change", function (event) {
     var role = event.target;
     if (!role.matches || !role.matches("select[data-role-picker]")) { return; }
     var people = document.getElementById(role.dataset.rolePicker);
-    if (!people) { return; }
-    Array.prototype.forEach.call(people.options, function (option) {
-      option.hidden = (" " + option.dataset.roles + " ").indexOf(" " + role.value + " ") === -1;
-      if (option.hidden && option.selected) { option.selected = false; }
-    });
+    if (people) { refilter(people); }
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest(".kbd-help-open")) { showHelp(); }
