@@ -45,6 +45,9 @@ def worker_env(**extra: str) -> dict[str, str]:
             "DATABASE_URL": test_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "VAR_DIR": str(settings.VAR_DIR),
+            # The same folders as the test itself: its sources and vaults live in the temporary folder.
+            "SOURCE_ROOTS": ",".join(str(p) for p in settings.SOURCE_ROOTS),
+            "VAULT_ROOTS": ",".join(str(p) for p in settings.VAULT_ROOTS),
         }
     )
     if hasattr(settings, "CELERY_FILESYSTEM_DIR"):

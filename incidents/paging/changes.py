@@ -74,7 +74,7 @@ def page_severity_changed(*, incident: Incident, previous: str, now: datetime | 
 def page_escalate_now(*, page: Page, by: User, now: datetime | None = None) -> Page:
     """Someone will not wait for the timer: notify the next level at once. Refused when there is none."""
     now = now or timezone.now()
-    locked = Page.objects.select_for_update().select_related("incident", "policy").get(pk=page.pk)
+    locked = Page.objects.select_for_update(of=("self",)).select_related("incident", "policy").get(pk=page.pk)
     if locked.status != PageStatus.TRIGGERED:
         raise PageRefused(
             f"This page is {locked.get_status_display().lower()}; escalation has stopped. "

@@ -165,7 +165,7 @@ def page_open(*, incident: Incident, now: datetime | None = None) -> Page | None
 @transaction.atomic
 def page_acknowledge(*, page: Page, by: User, via: str) -> Page:
     """Stop escalation: `by` has it. Refused if someone already acknowledged (or it was resolved)."""
-    locked = Page.objects.select_for_update().select_related("incident", "acknowledged_by").get(pk=page.pk)
+    locked = Page.objects.select_for_update(of=("self",)).select_related("incident", "acknowledged_by").get(pk=page.pk)
     if locked.status == PageStatus.ACKNOWLEDGED:
         who = locked.acknowledged_by.get_full_name() if locked.acknowledged_by else "someone"
         raise PageRefused(
@@ -195,7 +195,7 @@ def pages_escalate(*, now: datetime | None = None) -> list[str]:
     done: list[str] = []
     for page_id in _due(now):
         with transaction.atomic():
-            page = Page.objects.select_for_update().select_related("incident", "policy").get(pk=page_id)
+            page = Page.objects.select_for_update(of=("self",)).select_related("incident", "policy").get(pk=page_id)
             if page.status != PageStatus.TRIGGERED or page.next_notify_at is None or page.next_notify_at > now:
                 continue
             if not page.incident.is_open:

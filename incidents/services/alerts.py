@@ -204,7 +204,7 @@ def _upsert(
 
 
 def _resolve(incident: Incident | None, batch: InboundBatch, alert: InboundAlert, result: IntakeResult) -> None:
-    rows = AlertRecord.objects.select_for_update().select_related("incident")
+    rows = AlertRecord.objects.select_for_update(of=("self",)).select_related("incident")
     rows = rows.filter(fingerprint=alert.fingerprint, status=AlertStatus.FIRING, incident__closed_at__isnull=True)
     if incident is not None:
         rows = rows.filter(incident=incident)

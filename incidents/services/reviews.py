@@ -63,7 +63,7 @@ def action_item_add(
 
 @transaction.atomic
 def action_item_set_status(*, item: ActionItem, status: str, by: User) -> ActionItem:
-    locked = ActionItem.objects.select_for_update().select_related("incident").get(pk=item.pk)
+    locked = ActionItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
     if status not in ActionStatus.values:
         raise IncidentRefused(f"Unknown status {status!r}.")
     if status not in ITEM_TRANSITIONS[ActionStatus(locked.status)]:

@@ -12,7 +12,10 @@ from tests.factories import AssetFactory
 
 
 def test_forms_show_the_fields_in_the_one_order() -> None:
-    assert list(AssetForm().fields) == list(ASSET_FIELDS)
+    form = AssetForm()
+    # After the asset's own fields come only the connector's: its hidden kind and one input per config field.
+    assert list(form.fields)[: len(ASSET_FIELDS)] == list(ASSET_FIELDS)
+    assert set(list(form.fields)[len(ASSET_FIELDS) :]) == {"config_kind", *form.config_fields}
     assert list(PolicyForm().fields) == list(POLICY_FIELDS)
     assert list(VaultForm().fields) == list(VAULT_FIELDS)
 
