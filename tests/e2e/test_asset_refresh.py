@@ -38,8 +38,8 @@ def test_finished_backup_refreshes_status_readiness_and_points(live_server, page
     outcome = backup_execute(backup_id=Backup.objects.get(asset=asset).pk)  # what the worker does
     assert "ok" in outcome, outcome
     page.wait_for_selector("#backup-panel >> text=Succeeded", timeout=10_000)
-    page.wait_for_function(
-        "!document.querySelector('#points-card').innerText.includes('No recovery points yet.')", timeout=10_000
-    )
+    # A locator wait, not wait_for_function: the page's CSP (no 'unsafe-eval') may refuse an evaluated string.
+    page.locator("#points-card table tbody tr").first.wait_for(timeout=10_000)
+    assert "No recovery points yet." not in page.locator("#points-card").inner_text()
     assert page.locator("#points-card table tbody tr").count() == 1
     assert "No good backup" not in page.locator("#readiness-card").inner_text()
