@@ -131,4 +131,23 @@ class Command(BaseCommand):
             incident_transition(incident=incident, to=to, by=commander)
         review_save(incident=incident, changes={"root_cause": "A full disk on one node."}, by=commander)
         review_sign_off(incident=incident, by=commander)
+        # Its asset holds personal data, so the assessments are mandatory before it may close.
+        self._assess_no_breach(incident=incident, by=commander)
         incident_transition(incident=incident, to="closed", by=commander)
+
+    @staticmethod
+    def _assess_no_breach(*, incident: Incident, by: User) -> None:
+        """A slow feature store lost, exposed and altered nothing: record that, with the reasons."""
+        from incidents.compliance.obligations import outstanding_obligations
+        from incidents.services.assessments import assessment_answer
+
+        why = "Requests were slow, never refused; no data was read, changed or lost (access logs checked)."
+        decisions = {
+            "gdpr": {"gdpr.personal_data": "no", "gdpr.risk": "unlikely", "gdpr.art34": "not_high_risk"},
+            "hipaa": {"hipaa.phi": "no", "hipaa.outcome": "low_probability"},
+        }
+        answers: dict[str, str] = {}
+        for owed in outstanding_obligations(incident):
+            answers.update(decisions[owed.regime])
+        if answers:
+            assessment_answer(incident=incident, answers=answers, rationale=dict.fromkeys(answers, why), by=by)
