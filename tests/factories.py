@@ -201,19 +201,17 @@ class IncidentFactory(factory.django.DjangoModelFactory[Incident]):
 
 def decide_mandatory_assessments(incident: Any, by: Any) -> None:
     """Settle the determinations an incident's personal-data or PHI assets make mandatory, so it may close."""
-    from incidents.compliance.obligations import outstanding_obligations
-    from incidents.services.assessments import assessment_answer
+    from incidents.compliance.obligations import obligations_settle
 
-    decisions = {
-        "gdpr": {"gdpr.personal_data": "yes", "gdpr.risk": "risk", "gdpr.art34": "not_high_risk"},
-        "hipaa": {"hipaa.phi": "yes", "hipaa.outcome": "breach"},
-    }
-    answers: dict[str, str] = {}
-    for owed in outstanding_obligations(incident):
-        answers.update(decisions[owed.regime])
-    if answers:
-        rationale = dict.fromkeys(answers, "Decided in the test set-up, as the assets' data classes require.")
-        assessment_answer(incident=incident, answers=answers, rationale=rationale, by=by)
+    obligations_settle(
+        incident=incident,
+        decisions={
+            "gdpr": {"gdpr.personal_data": "yes", "gdpr.risk": "risk", "gdpr.art34": "not_high_risk"},
+            "hipaa": {"hipaa.phi": "yes", "hipaa.outcome": "breach"},
+        },
+        why="Decided in the test set-up, as the assets' data classes require.",
+        by=by,
+    )
 
 
 def sign_required(incident: Any, commander: Any, compliance: Any) -> None:

@@ -137,3 +137,14 @@ def active_needing_assessment(limit: int = 50) -> list[Incident]:
         .prefetch_related("asset_links__asset", "assessment_answers")
         .order_by("-declared_at", "-pk")[:limit]
     )
+
+
+def obligations_settle(*, incident: Incident, decisions: Mapping[str, Mapping[str, str]], why: str, by: Any) -> None:
+    """Answer the determinations still owed, per regime from ``decisions``, each with ``why`` as rationale."""
+    from incidents.services.assessments import assessment_answer
+
+    answers: dict[str, str] = {}
+    for owed in outstanding_obligations(incident):
+        answers.update(decisions[owed.regime])
+    if answers:
+        assessment_answer(incident=incident, answers=answers, rationale=dict.fromkeys(answers, why), by=by)

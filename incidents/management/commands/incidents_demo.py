@@ -138,16 +138,14 @@ class Command(BaseCommand):
     @staticmethod
     def _assess_no_breach(*, incident: Incident, by: User) -> None:
         """A slow feature store lost, exposed and altered nothing: record that, with the reasons."""
-        from incidents.compliance.obligations import outstanding_obligations
-        from incidents.services.assessments import assessment_answer
+        from incidents.compliance.obligations import obligations_settle
 
-        why = "Requests were slow, never refused; no data was read, changed or lost (access logs checked)."
-        decisions = {
-            "gdpr": {"gdpr.personal_data": "no", "gdpr.risk": "unlikely", "gdpr.art34": "not_high_risk"},
-            "hipaa": {"hipaa.phi": "no", "hipaa.outcome": "low_probability"},
-        }
-        answers: dict[str, str] = {}
-        for owed in outstanding_obligations(incident):
-            answers.update(decisions[owed.regime])
-        if answers:
-            assessment_answer(incident=incident, answers=answers, rationale=dict.fromkeys(answers, why), by=by)
+        obligations_settle(
+            incident=incident,
+            decisions={
+                "gdpr": {"gdpr.personal_data": "no", "gdpr.risk": "unlikely", "gdpr.art34": "not_high_risk"},
+                "hipaa": {"hipaa.phi": "no", "hipaa.outcome": "low_probability"},
+            },
+            why="Requests were slow, never refused; no data was read, changed or lost (access logs checked).",
+            by=by,
+        )
