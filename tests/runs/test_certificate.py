@@ -125,5 +125,7 @@ def test_the_run_page_shows_the_certificate_as_a_checklist_and_serves_the_file(o
     client.force_login(commander)
     page = client.get(f"/runs/{run.public_id}/").content.decode()
     assert "Recovery-equivalence certificate" in page and "golden outputs</strong> — passed" in page
+    # The run-level lineage row too: one asset alone has no group to be consistent with, and says so.
+    assert "lineage</strong> — not checked: one asset restored on its own" in page
     download = client.get(f"/runs/{run.public_id}/certificate.json")
     assert download.status_code == 200 and download.content.decode() == run.certificate.document
