@@ -29,6 +29,7 @@ from incidents.runs.models import (
 )
 from incidents.runs.resolve import resolve
 from incidents.runs.services.approvals import step_request_approval
+from incidents.runs.services.drill_outcomes import run_drill_outcomes
 from incidents.runs.services.common import (
     RunRefused,
     audit_run,
@@ -239,6 +240,7 @@ def _finish(run: RecoveryRun, status: str, *, error: str = "", by: User | None =
         audit_step("step.cancelled", step, was=step.state)
     open_steps.update(state=StepState.CANCELLED, finished_at=now)
     audit_run(f"run.{status}", run, actor=by, error=error, reason=reason)
+    run_drill_outcomes(run)
     send_cleanup(run)
 
 
