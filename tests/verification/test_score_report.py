@@ -58,7 +58,9 @@ def test_the_readiness_pdf_shows_scores_with_reasons_their_trend_and_the_rto_for
     # Thirty days of history before today: the average climbs from 30 to 59 across the period.
     first = today - timedelta(days=29)
     for n in range(29):
-        ReadinessSample.objects.update_or_create(asset=scorer, day=first + timedelta(days=n), defaults={"score": 40 + 2 * n})
+        ReadinessSample.objects.update_or_create(
+            asset=scorer, day=first + timedelta(days=n), defaults={"score": 40 + 2 * n}
+        )
         ReadinessSample.objects.update_or_create(asset=bare, day=first + timedelta(days=n), defaults={"score": 20})
     states = {s.asset_id: s.score for s in ReadinessState.objects.all()}
     today_avg = round((states[scorer.pk] + states[bare.pk]) / 2)

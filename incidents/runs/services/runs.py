@@ -29,7 +29,6 @@ from incidents.runs.models import (
 )
 from incidents.runs.resolve import resolve
 from incidents.runs.services.approvals import step_request_approval
-from incidents.runs.services.drill_outcomes import run_drill_outcomes
 from incidents.runs.services.common import (
     RunRefused,
     audit_run,
@@ -39,6 +38,7 @@ from incidents.runs.services.common import (
     send_cleanup,
     step_digest,
 )
+from incidents.runs.services.drill_outcomes import run_drill_outcomes
 from inventory.models import RecoveryPlan
 
 log = logging.getLogger(__name__)
