@@ -3,7 +3,8 @@ the 90-day trend up to the period's end (the same SVG as the readiness page), ro
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from dr_portal.charts import Series, line_chart
 from dr_portal.pdf.document import Field, ReportDocument, Section, Table
@@ -25,7 +26,7 @@ def _losses(line: ScoreLine) -> str:
     return " ".join(f"{p['name']} -{p['lost']}: {p['reason']}" for p in line.losses)
 
 
-def _trend_words(points: list[tuple[object, int]]) -> str | None:
+def _trend_words(points: Sequence[tuple[date, int]]) -> str | None:
     if not points:
         return None
     (first_day, first), (last_day, last) = points[0], points[-1]

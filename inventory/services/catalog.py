@@ -146,9 +146,15 @@ def asset_recovery_record(
     rpo_seconds: int | None,
     run_id: uuid.UUID,
     by: User | None = None,
+    bytes_restored: int = 0,
+    vault_id: int | None = None,
+    throughput_bps: float | None = None,
+    approval_wait_seconds: int | None = None,
 ) -> Asset:
     """Record a measured recovery (achieved RTO and RPO) of `asset`; readiness shows the newest.
 
+    The parts of the RTO (bytes and rate from which vault, time waiting for approvals) go into
+    the restore evidence, where the RTO forecast models each on its own.
     A successful drill also moves the drill clock, through `asset_drill_record`.
     """
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
@@ -191,6 +197,10 @@ def asset_recovery_record(
         rpo_seconds=rpo_seconds,
         rto_target_seconds=locked.policy.rto_minutes * 60 if locked.policy else None,
         run_id=run_id,
+        bytes_restored=bytes_restored,
+        vault_id=vault_id,
+        throughput_bps=throughput_bps,
+        approval_wait_seconds=approval_wait_seconds,
     )
     if mode == "drill":
         return asset_drill_record(asset=locked, drilled_at=finished_at, evidence=f"recovery run {run_id}", by=by)

@@ -27,6 +27,9 @@ def restore_evidence_record(
     run_id: uuid.UUID | None = None,
     point_id: uuid.UUID | None = None,
     detail: str = "",
+    vault_id: int | None = None,
+    throughput_bps: float | None = None,
+    approval_wait_seconds: int | None = None,
 ) -> RestoreEvidence:
     """File one measured restore of ``asset``; once per run and asset (a repeat returns the first)."""
     # Imported here: the inventory.services package imports this module while it initialises.
@@ -49,6 +52,9 @@ def restore_evidence_record(
         run_id=run_id,
         point_id=point_id,
         detail=detail,
+        vault_id=vault_id,
+        throughput_bps=throughput_bps,
+        approval_wait_seconds=None if approval_wait_seconds is None else max(0, approval_wait_seconds),
     )
     readiness_facts_changed(asset_ids=[asset.pk])
     audit_append(
