@@ -121,7 +121,8 @@ def score_section(period: Period, items: list[AssetReadiness], doc: ReportDocume
                         line.asset.name,
                         line.asset.tier,
                         f"{line.asset.policy.rto_minutes} min" if line.asset.policy else None,
-                        line.forecast.text,
+                        line.forecast.text
+                        + (f" Typical restore: {line.forecast.parts.text}." if line.forecast.parts else ""),
                     ]
                     for line in critical
                 ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from inventory.policies import TIER_DEFAULTS
 from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
 from inventory.verification.models import EvidenceKind
-from inventory.verification.services import restore_evidence_record
+from inventory.verification.services import NO_PARTS, RestoreParts, restore_evidence_record
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
@@ -146,15 +147,10 @@ def asset_recovery_record(
     rpo_seconds: int | None,
     run_id: uuid.UUID,
     by: User | None = None,
-    bytes_restored: int = 0,
-    vault_id: int | None = None,
-    throughput_bps: float | None = None,
-    approval_wait_seconds: int | None = None,
+    parts: RestoreParts = NO_PARTS,
 ) -> Asset:
     """Record a measured recovery (achieved RTO and RPO) of `asset`; readiness shows the newest.
 
-    The parts of the RTO (bytes and rate from which vault, time waiting for approvals) go into
-    the restore evidence, where the RTO forecast models each on its own.
     A successful drill also moves the drill clock, through `asset_drill_record`.
     """
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
@@ -197,10 +193,7 @@ def asset_recovery_record(
         rpo_seconds=rpo_seconds,
         rto_target_seconds=locked.policy.rto_minutes * 60 if locked.policy else None,
         run_id=run_id,
-        bytes_restored=bytes_restored,
-        vault_id=vault_id,
-        throughput_bps=throughput_bps,
-        approval_wait_seconds=approval_wait_seconds,
+        **asdict(parts),
     )
     if mode == "drill":
         return asset_drill_record(asset=locked, drilled_at=finished_at, evidence=f"recovery run {run_id}", by=by)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -10,6 +11,20 @@ from django.db import transaction
 from dr_portal.audit.services import audit_append
 from inventory.models import Asset
 from inventory.verification.models import RestoreEvidence
+
+
+@dataclass(frozen=True)
+class RestoreParts:
+    """The parts of a measured RTO the forecast models on their own: what moved from which vault how fast,
+    and how long the run waited for people."""
+
+    bytes_restored: int = 0
+    vault_id: int | None = None
+    throughput_bps: float | None = None
+    approval_wait_seconds: int | None = None
+
+
+NO_PARTS = RestoreParts()
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from incidents.runs.waits import run_approval_wait_seconds
 from inventory import vault_io
 from inventory.models import StepKind
 from inventory.services import asset_recovery_record
+from inventory.verification.services import RestoreParts
 
 
 def _verify_targets(run: RecoveryRun) -> list[str]:
@@ -102,10 +103,12 @@ def _complete(
             rto_seconds=run.achieved_rto_seconds,
             rpo_seconds=None if rpo is None else max(0, rpo),
             run_id=run.public_id,
-            bytes_restored=restore.point.size_bytes if restore and restore.point else 0,
-            vault_id=restore.point.vault_id if restore and restore.point else None,
-            throughput_bps=restore.rate_bps if restore else None,
-            approval_wait_seconds=waited,
+            parts=RestoreParts(
+                bytes_restored=restore.point.size_bytes if restore and restore.point else 0,
+                vault_id=restore.point.vault_id if restore and restore.point else None,
+                throughput_bps=restore.rate_bps if restore else None,
+                approval_wait_seconds=waited,
+            ),
         )
     routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
     error = "; ".join(
