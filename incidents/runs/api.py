@@ -160,7 +160,7 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
                 "newest_age_seconds": int(forecast.newest_age.total_seconds()) if forecast.newest_age else None,
                 "text": forecast.text,
                 "typical_seconds": forecast.typical_seconds,
-                "parts": forecast.parts.text if forecast.parts else None,
+                "parts": forecast.parts.text if forecast.parts and forecast.parts.known else None,
             }
             for asset, forecast in resolution.rto_forecasts
         ],

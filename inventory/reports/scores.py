@@ -122,7 +122,11 @@ def score_section(period: Period, items: list[AssetReadiness], doc: ReportDocume
                         line.asset.tier,
                         f"{line.asset.policy.rto_minutes} min" if line.asset.policy else None,
                         line.forecast.text
-                        + (f" Typical restore: {line.forecast.parts.text}." if line.forecast.parts else ""),
+                        + (
+                            f" Typical restore: {line.forecast.parts.text}."
+                            if line.forecast.parts and line.forecast.parts.known
+                            else ""
+                        ),
                     ]
                     for line in critical
                 ],

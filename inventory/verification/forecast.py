@@ -91,6 +91,11 @@ class RtoParts:
     approvals_needed: bool
 
     @property
+    def known(self) -> bool:
+        """Whether any part has been measured (else there is nothing to say beyond "unknown")."""
+        return any(v is not None for v in (self.overhead_seconds, self.transfer_seconds, self.approval_wait_seconds))
+
+    @property
     def text(self) -> str:
         words = []
         if self.overhead_seconds is not None:
