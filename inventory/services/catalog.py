@@ -186,7 +186,6 @@ def asset_recovery_record(
     restore_evidence_record(
         asset=locked,
         kind=EvidenceKind.DRILL if mode == "drill" else EvidenceKind.RECOVERY,
-        passed=True,
         started_at=finished_at - timedelta(seconds=max(0, rto_seconds)),
         finished_at=finished_at,
         rto_seconds=rto_seconds,

@@ -15,9 +15,11 @@ from inventory.verification.models import RestoreEvidence
 
 @dataclass(frozen=True)
 class RestoreParts:
-    """The parts of a measured RTO the forecast models on their own: what moved from which vault how fast,
+    """What a run measured besides its RTO: whether all its checks passed (a partial failure is no proof
+    of recovery), and the parts the forecast models on their own: what moved from which vault how fast,
     and how long the run waited for people."""
 
+    passed: bool = True
     bytes_restored: int = 0
     vault_id: int | None = None
     throughput_bps: float | None = None

@@ -91,6 +91,8 @@ def _complete(
     golden_failed = [g for g in (golden or {}).values() if not g["passed"]]
     for result in (golden or {}).values():
         audit_run("run.golden_checked", run, asset=result["asset"], passed=result["passed"], detail=result["detail"])
+    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
+    all_passed = not (partial or golden_failed or routes_failed)
     waited = run_approval_wait_seconds(run)
     for asset in run.assets.select_related("policy"):
         own = [p for p in points if p.asset_id == asset.pk]
@@ -104,13 +106,13 @@ def _complete(
             rpo_seconds=None if rpo is None else max(0, rpo),
             run_id=run.public_id,
             parts=RestoreParts(
+                passed=all_passed,
                 bytes_restored=restore.point.size_bytes if restore and restore.point else 0,
                 vault_id=restore.point.vault_id if restore and restore.point else None,
                 throughput_bps=restore.rate_bps if restore else None,
                 approval_wait_seconds=waited,
             ),
         )
-    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
     error = "; ".join(
         [f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed]
         + [f"Route of {r['asset']} at the end of the run: {r['detail']}" for r in routes_failed]
