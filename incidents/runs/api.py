@@ -149,6 +149,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
         "rto_target_seconds": resolution.rto_target_seconds,
         "throughput_bytes_per_second": round(resolution.throughput_bps),
         "throughput_measured": resolution.throughput_measured,
+        "approval_wait_seconds": resolution.approval_wait_seconds,
+        "forecast_basis": resolution.basis,
         "rto_probability": [
             {
                 "asset": asset.name,
@@ -157,6 +159,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
                 "runs": forecast.runs,
                 "newest_age_seconds": int(forecast.newest_age.total_seconds()) if forecast.newest_age else None,
                 "text": forecast.text,
+                "typical_seconds": forecast.typical_seconds,
+                "parts": forecast.parts.text if forecast.parts and forecast.parts.known else None,
             }
             for asset, forecast in resolution.rto_forecasts
         ],
