@@ -42,11 +42,23 @@ def _policies(*, required: bool = True, label: str = "Policy") -> forms.ModelCho
     return field
 
 
+class _SetupForm(forms.Form):
+    """The page holds five of these at once: each form's ids carry its kind, so none repeat."""
+
+    kind = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.kind}_%s")
+        super().__init__(*args, **kwargs)
+
+
 def _when(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(label=label, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(_SetupForm):
+    kind = "schedule"
+
     team = forms.CharField(
         max_length=100, help_text="The owner team as assets name it; its incidents page this schedule."
     )
@@ -57,14 +69,22 @@ class ScheduleForm(forms.Form):
         self.fields["team"].widget.attrs["list"] = "known-teams"
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(_SetupForm):
+    kind = "override"
+
     schedule = _schedules()
     user = _people()
     starts_at = _when("From (UTC)")
     ends_at = _when("Until (UTC)")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].label = "Who covers"
 
-class LayerForm(forms.Form):
+
+class LayerForm(_SetupForm):
+    kind = "layer"
+
     schedule = _schedules()
     name = forms.CharField(max_length=100, label="Layer name")
     members = forms.ModelMultipleChoiceField(
@@ -80,7 +100,9 @@ class LayerForm(forms.Form):
         self.fields["members"].label_from_instance = display_name  # type: ignore[attr-defined]
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(_SetupForm):
+    kind = "policy"
+
     severity = forms.ChoiceField(choices=Severity.choices)
     repeat_minutes = forms.IntegerField(
         min_value=1,
@@ -91,7 +113,9 @@ class PolicyForm(forms.Form):
     )
 
 
-class LevelForm(forms.Form):
+class LevelForm(_SetupForm):
+    kind = "level"
+
     policy = _policies()
     schedule = _schedules(required=False, label="Page the on-call of")
     user = _people(required=False)

@@ -22,9 +22,9 @@ from incidents.paging.schedules import level_add
 pytestmark = pytest.mark.django_db
 
 
-def field_error(page: str, field: str) -> str:
-    """The error list Django renders beside the field's input (empty when the field has none)."""
-    found = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
+def field_error(page: str, form: str, field: str) -> str:
+    """The error list Django renders beside the field's input in one form (empty when it has none)."""
+    found = re.search(rf'<ul class="errorlist" id="{form}_{field}_error">(.*?)</ul>', page, re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).strip() if found else ""
 
 
@@ -45,7 +45,7 @@ def test_a_second_schedule_for_a_team_is_refused_beside_the_team_field(client_fo
     response = client_for(commander).post(reverse("paging:schedule-new"), {"team": "ml-platform", "name": "Another"})
     assert response.status_code == 400
     assert "Team ml-platform already has a schedule (“ML platform on call”)" in field_error(
-        response.content.decode(), "team"
+        response.content.decode(), "schedule", "team"
     )
     assert Schedule.objects.count() == 1 and not AuditEvent.objects.filter(action="paging.schedule_added").exists()
 
@@ -56,9 +56,11 @@ def test_a_policy_per_severity_once(client_for, commander) -> None:
     assert EscalationPolicy.objects.get(severity="SEV2").repeat_minutes == 7
     again = client.post(reverse("paging:policy-new"), {"severity": "SEV2", "repeat_minutes": 5})
     assert again.status_code == 400
-    assert "SEV2 already has an escalation policy" in field_error(again.content.decode(), "severity")
+    assert "SEV2 already has an escalation policy" in field_error(again.content.decode(), "policy", "severity")
     bad = client.post(reverse("paging:policy-new"), {"severity": "SEV9", "repeat_minutes": 0})
-    assert field_error(bad.content.decode(), "severity") and field_error(bad.content.decode(), "repeat_minutes")
+    assert field_error(bad.content.decode(), "policy", "severity") and field_error(
+        bad.content.decode(), "policy", "repeat_minutes"
+    )
     assert EscalationPolicy.objects.count() == 1
 
 
@@ -69,7 +71,7 @@ def test_a_level_paging_a_schedule_with_nobody_on_call_is_refused_unless_confirm
     form = {"policy": policy.pk, "schedule": empty.pk, "wait_minutes": 10}
     refused = client.post(reverse("paging:level-new"), form)
     assert refused.status_code == 400
-    assert "Nobody is on call in Data on call now" in field_error(refused.content.decode(), "schedule")
+    assert "Nobody is on call in Data on call now" in field_error(refused.content.decode(), "level", "schedule")
     assert not policy.levels.exists()
     confirmed = client.post(reverse("paging:level-new"), {**form, "nobody_on_call_ok": "on"})
     assert confirmed.status_code == 302
@@ -89,12 +91,12 @@ def test_a_hand_over_that_loops_is_refused_beside_its_field(client_for, commande
         reverse("paging:level-new"), {"policy": sev1_policy.pk, "then_policy": sev2.pk, "wait_minutes": 5}
     )
     assert response.status_code == 400
-    assert "Escalation loops: SEV1 → SEV2 → SEV1" in field_error(response.content.decode(), "then_policy")
+    assert "Escalation loops: SEV1 → SEV2 → SEV1" in field_error(response.content.decode(), "level", "then_policy")
     assert sev1_policy.levels.count() == 2, "the looping level was not kept"
     itself = client_for(commander).post(
         reverse("paging:level-new"), {"policy": sev2.pk, "then_policy": sev2.pk, "wait_minutes": 5}
     )
-    assert "cannot hand over to itself" in field_error(itself.content.decode(), "then_policy")
+    assert "cannot hand over to itself" in field_error(itself.content.decode(), "level", "then_policy")
 
 
 def test_a_level_names_exactly_one_target(client_for, commander, schedule, oncall) -> None:
@@ -105,8 +107,8 @@ def test_a_level_names_exactly_one_target(client_for, commander, schedule, oncal
         {"policy": policy.pk, "schedule": schedule.pk, "user": oncall.pk, "wait_minutes": 5},
     )
     none = client.post(reverse("paging:level-new"), {"policy": policy.pk, "wait_minutes": 5})
-    assert "Choose one" in field_error(both.content.decode(), "user")
-    assert "Choose one" in field_error(none.content.decode(), "schedule")
+    assert "Choose one" in field_error(both.content.decode(), "level", "user")
+    assert "Choose one" in field_error(none.content.decode(), "level", "schedule")
     assert not policy.levels.exists()
 
 
@@ -122,7 +124,7 @@ def test_layers_and_overrides_from_the_page_are_audited(client_for, commander, s
     }
     # The existing weekly layer is open-ended: a new layer overlaps it whenever it starts.
     refused = client.post(reverse("paging:layer-new"), layer)
-    assert "Overlaps layer “weekly”" in field_error(refused.content.decode(), "starts_at")
+    assert "Overlaps layer “weekly”" in field_error(refused.content.decode(), "layer", "starts_at")
     now = timezone.now()
     override = {
         "schedule": schedule.pk,
@@ -134,7 +136,9 @@ def test_layers_and_overrides_from_the_page_are_audited(client_for, commander, s
     event = AuditEvent.objects.get(action="paging.override_added")
     assert event.actor == commander and event.payload["user_id"] == oncall2.pk
     clash = client.post(reverse("paging:override-new"), override)
-    assert f"Overlaps the override of {oncall2.get_full_name()}" in field_error(clash.content.decode(), "starts_at")
+    assert f"Overlaps the override of {oncall2.get_full_name()}" in field_error(
+        clash.content.decode(), "override", "starts_at"
+    )
 
 
 def test_htmx_answers_with_the_board_holding_the_refusal_or_the_fresh_lists(client_for, commander, schedule) -> None:
@@ -144,7 +148,7 @@ def test_htmx_answers_with_the_board_holding_the_refusal_or_the_fresh_lists(clie
     )
     body = refused.content.decode()
     assert refused.status_code == 200 and body.lstrip().startswith('<div id="board">') and "<html" not in body
-    assert "already has a schedule" in field_error(body, "team")
+    assert "already has a schedule" in field_error(body, "schedule", "team")
     added = client.post(reverse("paging:policy-new"), {"severity": "SEV2", "repeat_minutes": 5}, HTTP_HX_REQUEST="true")
     body = added.content.decode()
     assert "SEV2 escalation policy added; add its first level next." in body
