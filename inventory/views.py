@@ -63,7 +63,7 @@ from inventory.services import (
     vault_create,
     vault_update,
 )
-from inventory.verification.pages import readiness_extras, score_lines
+from inventory.verification.pages import readiness_extras, rollup_chart, score_lines
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -321,8 +321,11 @@ def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -
     return _edit(request, _VAULT, vault)
 
 
-def rpo_chart(items: list[AssetReadiness]) -> Any:
-    """The same chart the DR readiness report prints (dr_portal.charts), worst first, linked to each asset."""
+def rpo_chart(items: list[AssetReadiness], *, narrow: bool = False) -> Any:
+    """The same chart the DR readiness report prints (dr_portal.charts), worst first, linked to each asset.
+
+    `narrow` draws the copy phones see (CSS shows one of the two): short labels, large enough text.
+    """
     with_rpo = sorted(items, key=lambda r: -(r.rpo_ratio if r.rpo_ratio is not None else 99))
     rows = [
         Measured(
@@ -334,7 +337,11 @@ def rpo_chart(items: list[AssetReadiness]) -> Any:
         for r in with_rpo
         if r.asset.policy_id
     ]
-    return backup_age_vs_rpo_chart(rows)
+    if not rows:
+        return None
+    if narrow:
+        return backup_age_vs_rpo_chart(rows, width=400, label_width=112, note_width=104, css="chart chart-narrow")
+    return backup_age_vs_rpo_chart(rows, css="chart chart-wide")
 
 
 @login_required
@@ -343,18 +350,23 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
     counts = readiness_counts()
     worst = readiness_worst(limit=WORST_SHOWN)
+    nearest = readiness_nearest_rpo(limit=WORST_SHOWN)
+    tiers, teams, extras = readiness_rollups(by="tier"), readiness_rollups(by="team"), readiness_extras()
     context = {
         "counts": counts,
         "total": sum(counts.values()),
         "worst": worst,
         "worst_shown": WORST_SHOWN,
         "oldest": min((r.assessed_at for r in worst if r.assessed_at), default=None),
-        "tiers": readiness_rollups(by="tier"),
-        "teams": readiness_rollups(by="team"),
-        "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
+        "tiers": tiers,
+        "teams": teams,
+        "chart": rpo_chart(nearest),
+        "chart_narrow": rpo_chart(nearest, narrow=True),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
-        **readiness_extras(),
+        **extras,
+        "tier_chart": rollup_chart(tiers, extras["score_tiers"], by="tier"),
+        "team_chart": rollup_chart(teams, extras["score_teams"], by="team"),
     }
     return render(request, "inventory/readiness.html", context)
 
