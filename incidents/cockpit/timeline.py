@@ -17,6 +17,7 @@ from dr_portal.accounts.people import display_name
 from dr_portal.audit.models import ERASED, AuditEvent
 from incidents.models import AlertRecord, Incident
 from incidents.runs.models import RecoveryRun, StepRun
+from incidents.templatetags.incident_tags import describe_payload
 from inventory.models import StepKind
 from inventory.readiness import human_duration
 
@@ -103,6 +104,8 @@ def _named(events: list[AuditEvent]) -> tuple[set[int], set[str], set[str]]:
                 usernames.update(str(u) for u in p.get("people", []))
         elif e.action.startswith("delivery.") and p.get("channel") == "email":
             emails.update(str(r) for r in p.get("recipients", []))
+        elif e.action in NAMED_BY_USERNAME:
+            usernames.update(str(p[key]) for key in NAMED_BY_USERNAME[e.action] if p.get(key))
     return ids, usernames, emails
 
 
@@ -194,6 +197,24 @@ def _run_text(event: AuditEvent, found: _Lookups) -> tuple[str, str]:
     return f"{ref}{plan} {what}", str(p.get("reason") or p.get("error") or "")
 
 
+# Events that name people by username in their payload, and which keys: shown with display names.
+NAMED_BY_USERNAME = {
+    "incident.role_assigned": ("user", "relieved"),
+    "incident.role_relieved": ("user",),
+    "action_item.added": ("owner",),
+}
+
+
+def _named_text(event: AuditEvent, found: _Lookups) -> str:
+    """The generic wording of `event`, with each username it names swapped for the display name."""
+    p = dict(event.payload)
+    if not event.is_erased:
+        for key in NAMED_BY_USERNAME[event.action]:
+            if p.get(key):
+                p[key] = found.usernames.get(str(p[key]), str(p[key]))
+    return describe_payload(event.action, p)
+
+
 def _paged_text(event: AuditEvent, found: _Lookups) -> str:
     """'Paged Oli Tester (level 1): SEV1 declared' — names as people know them, also for old events."""
     p = event.payload
@@ -245,6 +266,8 @@ def timeline_rows(*, incident: Incident, entries: list[AuditEvent]) -> list[Row]
                 row.text, row.comment = _step_text(event, found)
             elif event.action.startswith("run."):
                 row.text, row.comment = _run_text(event, found)
+            elif event.action in NAMED_BY_USERNAME:
+                row.text = _named_text(event, found)
             elif event.action == "page.notified":
                 row.text = _paged_text(event, found)
             elif event.action in ("delivery.sent", "delivery.failed"):

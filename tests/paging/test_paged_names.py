@@ -12,6 +12,8 @@ from dr_portal.audit.models import AuditEvent
 from dr_portal.audit.services import audit_append, audit_erase_person
 from incidents.models import Incident
 from incidents.paging.services import page_open
+from incidents.services import action_item_add
+from incidents.services.lifecycle import role_assign
 
 
 def _timeline(client_for, user: User, incident: Incident) -> str:
@@ -81,3 +83,18 @@ def test_a_delivery_to_one_persons_address_reads_with_their_name(client_for, pag
         payload={"event": "page", "channel": "email", "recipients": [oncall.email, "ops@example.net"], "attempts": 1},
     )
     assert "Sent page email to Olivia Tanaka, ops@example.net" in _timeline(client_for, commander, paged_incident)
+
+
+def test_role_and_action_item_lines_name_people_by_display_name(
+    client_for, paged_incident, commander, oncall, oncall2
+) -> None:
+    person_update(user_id=oncall.pk, changes={"first_name": "Olivia", "last_name": "Tanaka"}, by=None, via="test")
+    person_update(user_id=oncall2.pk, changes={"first_name": "Olga", "last_name": "Berg"}, by=None, via="test")
+    role_assign(incident=paged_incident, role="scribe", user=oncall, by=commander)
+    role_assign(incident=paged_incident, role="scribe", user=oncall2, by=commander)
+    action_item_add(incident=paged_incident, title="Pin the model", kind="preventive", owner=oncall, by=commander)
+    html = _timeline(client_for, commander, paged_incident)
+    assert "Olga Berg is now Scribe (relieving Olivia Tanaka)" in html
+    assert "Olivia Tanaka is now Scribe" in html
+    assert "Action item: Pin the model, owner Olivia Tanaka" in html
+    assert "oli is now" not in html and "owner oli" not in html
