@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
-from dr_portal.charts import Measured, Node, backup_age_vs_rpo_chart, neighbour_graph
+from dr_portal.charts import Node, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import (
     access_asset_by_id,
@@ -27,6 +26,7 @@ from inventory.access import (
     access_policy_by_id,
     access_vault_by_id,
 )
+from inventory.charts import backups_chart, rpo_chart
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml
@@ -321,29 +321,6 @@ def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -
     return _edit(request, _VAULT, vault)
 
 
-def rpo_chart(items: list[AssetReadiness], *, narrow: bool = False) -> Any:
-    """The same chart the DR readiness report prints (dr_portal.charts), worst first, linked to each asset.
-
-    `narrow` draws the copy phones see (CSS shows one of the two): short labels, large enough text.
-    """
-    with_rpo = sorted(items, key=lambda r: -(r.rpo_ratio if r.rpo_ratio is not None else 99))
-    rows = [
-        Measured(
-            r.asset.name,
-            r.backup_age,
-            timedelta(minutes=r.asset.policy.rpo_minutes) if r.asset.policy else None,
-            href=reverse("inventory:asset", args=[r.asset.public_id]),
-        )
-        for r in with_rpo
-        if r.asset.policy_id
-    ]
-    if not rows:
-        return None
-    if narrow:
-        return backup_age_vs_rpo_chart(rows, width=400, label_width=112, note_width=104, css="chart chart-narrow")
-    return backup_age_vs_rpo_chart(rows, css="chart chart-wide")
-
-
 @login_required
 @require_GET
 def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -362,6 +339,8 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
         "teams": teams,
         "chart": rpo_chart(nearest),
         "chart_narrow": rpo_chart(nearest, narrow=True),
+        "backups": backups_chart(css="chart chart-wide"),
+        "backups_narrow": backups_chart(width=400, label_width=112, note_width=104, css="chart chart-narrow"),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         **extras,

@@ -12,7 +12,7 @@ import time_machine
 from dr_portal.rollup_chart import StackRow, status_stack_chart
 from inventory.models import Asset, ReadinessState
 from inventory.services.readiness import readiness_refresh
-from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryPolicyFactory
+from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,9 +75,19 @@ def test_the_trend_is_drawn_wide_and_narrow_and_captioned_in_words(client_for, c
 
 def test_with_nothing_assessed_the_charts_say_so_instead_of_looking_fine(client_for, compliance) -> None:
     body = client_for(compliance).get("/inventory/readiness/").content.decode()
-    assert "No daily score samples yet" in body and body.count("This is not a good result") == 2
+    assert "No daily score samples yet" in body and body.count("This is not a good result") == 3
+    assert "No backup finished in the last 30 days" in body
     assert body.count("No asset has been assessed yet: nothing to chart.") == 2
     assert "<svg" not in body.split("<main", 1)[1]
+
+
+def test_the_backup_success_rate_per_team_is_drawn_and_said(client_for, compliance) -> None:
+    store = AssetFactory.create(name="feature-store", owner_team="ml-platform")
+    BackupFactory.create(asset=store, status="succeeded")
+    BackupFactory.create(asset=store, status="failed", error="vault full")
+    BackupFactory.create(asset=store, status="running", finished_at=None)  # not finished: not counted
+    body = client_for(compliance).get("/inventory/readiness/").content.decode()
+    assert _described(body, "Backup success rate, last 30 days (%)") == "ml-platform: 50 % (1 of 2 succeeded)."
 
 
 def test_a_stack_chart_leaves_out_empty_groups_and_draws_nothing_for_none() -> None:
