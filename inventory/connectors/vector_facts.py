@@ -6,8 +6,8 @@ way it was taken:
 ``stride`` (current)
     Reads the id column only and sorts it inside Arrow. The sample is every k-th id in
     sorted order (every row of a small table; about ``SAMPLE_TARGET`` rows of a big one),
-    fetched with one filtered scan; the golden queries are the first of that sample by id
-    hash, run as one batch search.
+    fetched by row id; each sampled row is hashed with its vector as raw floats. The
+    golden queries are the first of that sample by id hash, run as one batch search.
 ``hash`` (captures taken before it; no ``method`` key)
     Reads the whole table into Python and samples the rows whose id hashes to ``0…``.
 """
@@ -15,6 +15,7 @@ way it was taken:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 SAMPLE_ALL_BELOW = 1000
 SAMPLE_TARGET = 4096
 STRIDE = "stride"
-FILTER_BATCH = 1000
 
 
 def _row_digest(row: dict[str, Any]) -> str:
@@ -47,18 +47,21 @@ def stride_facts(table: Any, cfg: VectorConfig, golden: list[dict[str, Any]] | N
     import pyarrow.compute as pc
 
     rows = table.count_rows()
-    column = table.search().select([cfg.id_column]).limit(None).to_arrow().column(cfg.id_column)
+    scan = table.search().select([cfg.id_column]).with_row_id(True).limit(None).to_arrow()
+    column = scan.column(cfg.id_column)
     as_text = pc.cast(column, pa.string()) if not pa.types.is_string(column.type) else column
-    ordered = [str(x) for x in pc.take(as_text, pc.sort_indices(as_text)).to_pylist()]
+    order = pc.sort_indices(as_text)
+    ordered = [str(x) for x in pc.take(as_text, order).to_pylist()]
     step = 1 if len(ordered) <= SAMPLE_ALL_BELOW else max(1, len(ordered) // SAMPLE_TARGET)
-    picked = ordered[::step]
-    sample = _fetch(table, cfg, picked, column.type, everything=step == 1)
-    digests = sorted(_row_digest(row) for row in sample)
+    # Row ids address rows within this table; the sample itself is chosen by id, so a copy picks the same rows.
+    picked = pc.take(scan.column("_rowid"), order)[::step].to_pylist()
+    sample = table.take_row_ids(picked).to_arrow() if picked else scan.slice(0, 0).drop_columns(["_rowid"])
+    digests, vectors = _sample_digests(sample, cfg)
     dimension = table.schema.field(cfg.vector_column).type.list_size if ordered else 0
     if golden is None:
-        by_id = {str(row[cfg.id_column]): row for row in sample}
-        chosen = sorted(by_id, key=_id_hash)[: cfg.golden_queries]
-        golden = [{"id": key, "vector": list(by_id[key][cfg.vector_column])} for key in chosen]
+        keys = [str(x) for x in sample.column(cfg.id_column).to_pylist()]
+        chosen = sorted(range(len(keys)), key=lambda i: _id_hash(keys[i]))[: cfg.golden_queries]
+        golden = [{"id": keys[i], "vector": vectors(i)} for i in chosen]
     for query, hits in zip(golden, top_k(table, cfg, [q["vector"] for q in golden]), strict=True):
         query["top_k"] = hits
     return {
@@ -66,29 +69,44 @@ def stride_facts(table: Any, cfg: VectorConfig, golden: list[dict[str, Any]] | N
         "rows": rows,
         "dimension": dimension,
         "ids_checksum": hashlib.sha256("\n".join(ordered).encode()).hexdigest(),
-        "sample_checksum": hashlib.sha256("".join(digests).encode()).hexdigest(),
+        "sample_checksum": hashlib.sha256("".join(sorted(digests)).encode()).hexdigest(),
         "sampled": len(digests),
         "golden": golden,
     }
 
 
-def _fetch(table: Any, cfg: VectorConfig, ids: list[str], id_type: Any, *, everything: bool) -> list[dict[str, Any]]:
-    """The rows holding ``ids``, read with filtered scans (or one plain scan for a small table)."""
+def _sample_digests(sample: Any, cfg: VectorConfig) -> tuple[list[str], Callable[[int], list[float]]]:
+    """One digest per row: its other columns' values by name, then its vector's raw float bytes.
+
+    Hashing the vector as bytes (not as text) keeps this cheap at hundreds of dimensions.
+    Also returns how to read row ``i``'s vector as floats.
+    """
+    import numpy as np
     import pyarrow as pa
 
-    if everything:
-        found: list[dict[str, Any]] = table.search().limit(None).to_arrow().to_pylist()
-        return found
-    if pa.types.is_integer(id_type):
-        literals = [str(int(x)) for x in ids]
+    names = sorted(n for n in sample.column_names if n != cfg.vector_column)
+    values = {name: sample.column(name).to_pylist() for name in names}
+    column = sample.column(cfg.vector_column)
+    if pa.types.is_fixed_size_list(column.type) and sample.num_rows:
+        flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        matrix = np.ascontiguousarray(flat.reshape(sample.num_rows, column.type.list_size))
+        raw = [matrix[i].tobytes() for i in range(sample.num_rows)]
+
+        def vector(i: int) -> list[float]:
+            return [float(x) for x in matrix[i]]
     else:
-        literals = ["'" + x.replace("'", "''") + "'" for x in ids]
-    column = '"' + cfg.id_column.replace('"', '""') + '"'
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(literals), FILTER_BATCH):
-        where = f"{column} IN ({', '.join(literals[start : start + FILTER_BATCH])})"
-        out.extend(table.search().where(where).limit(None).to_arrow().to_pylist())
-    return out
+        listed = column.to_pylist()
+        raw = [repr(v).encode() for v in listed]
+
+        def vector(i: int) -> list[float]:
+            return list(listed[i])
+
+    digests = []
+    for i in range(sample.num_rows):
+        digest = hashlib.sha256(repr([(name, values[name][i]) for name in names]).encode())
+        digest.update(raw[i])
+        digests.append(digest.hexdigest())
+    return digests, vector
 
 
 def top_k(table: Any, cfg: VectorConfig, vectors: list[list[float]]) -> list[list[str]]:

@@ -174,7 +174,6 @@ def test_big_table_samples_by_sorted_id_stride_and_catches_a_changed_sampled_row
     from inventory.connectors import vector_facts
 
     monkeypatch.setattr(vector_facts, "SAMPLE_TARGET", 100)
-    monkeypatch.setattr(vector_facts, "FILTER_BATCH", 40)  # several filtered scans
     conn = get_connector("vector", _cfg(index, model))
     capture, manifest = engine.backup(conn)
     kb = capture.details["tables"]["kb"]
