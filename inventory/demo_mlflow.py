@@ -10,6 +10,7 @@ demo still starts and says the registry asset is unavailable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,15 +143,23 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) 
     raise RuntimeError(f"the MLflow server {url} did not answer within {timeout:.0f} s")
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+def stop_servers(procs: list[subprocess.Popen[bytes]], grace: float = 3.0) -> None:
+    """Stop every server's process group at once; what is still up after ``grace`` seconds is killed.
+
+    Quick, because a process manager (honcho) kills this process too if it takes long.
+    """
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def _register_version(api: MlflowRest, exp: str, files: Path, *, params: dict[str, str], auc: float) -> str:

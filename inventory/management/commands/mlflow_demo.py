@@ -52,8 +52,7 @@ class Command(BaseCommand):
         try:
             done.wait()
         finally:
-            for _url, proc in servers:
-                demo_mlflow.stop_server(proc)
+            demo_mlflow.stop_servers([proc for _url, proc in servers])
 
     def _say(self, text: str, *, warn: bool = False) -> None:
         self.stdout.write(self.style.WARNING(text) if warn else text)

@@ -53,8 +53,7 @@ def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_
         connector.cleanup(target=target)
         assert model_names(MlflowRest(registry.drill_url), ()) == []
     finally:
-        for proc in servers:
-            demo_mlflow.stop_server(proc)
+        demo_mlflow.stop_servers(servers)
     assert all(proc.poll() is not None for proc in servers)
 
 
