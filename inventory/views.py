@@ -27,6 +27,7 @@ from inventory.access import (
     access_vault_by_id,
 )
 from inventory.charts import backups_chart, rpo_chart
+from inventory.connector_io import connector_summary
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml
@@ -143,6 +144,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
+        "captured_by": connector_summary(asset),
     }
     return context | extra
 
