@@ -229,7 +229,6 @@ def _backup(
             writer.add(_resolved(store, waiting.popleft()))
 
     parents = ParentFiles(vault=vault, point=parent, keyring=keyring)
-    started_ns = time.time_ns()
 
     def unchanged(item: SourceFile) -> ChunkedFile | None:
         entry = parents.unchanged(item)
@@ -259,6 +258,7 @@ def _backup(
         digest = hashlib.sha256()
         refs: list[ChunkRef] = []
         size = 0
+        read_ns = time.time_ns()
         with src.open(item) as stream:
             for plain in chunker.chunks(stream, item.size):
                 if not refs:
@@ -288,7 +288,7 @@ def _backup(
             size=size,
             sha256=digest.hexdigest(),
             chunks=tuple(refs),
-            stamp=stamp_to_record(item, started_ns=started_ns) if size == item.size else "",
+            stamp=stamp_to_record(item, read_ns=read_ns) if size == item.size else "",
         )
 
     for item in listed.files():

@@ -4,8 +4,13 @@ What restic and borg call the files cache, kept here in the parent's own manifes
 entry records the stamp its source gave (mtime, ctime and inode for local files). A
 file whose size and stamp match its entry in the parent is not read again; its chunks
 are referenced as they are, provided the vault's index still holds every one of them.
-A stamp is only recorded when the file had not changed in the last seconds before the
-backup began, so a file written within the same clock tick as a backup is read again.
+A stamp is only recorded when the file had not changed for a while before it was opened:
+a file rewritten within the same tick of the file system's clock as its last change
+before the read would keep its stamp, so such a "racy" file is read again next time.
+How long "a while" is depends on the clock the stamps show: nanosecond stamps (ext4,
+xfs, btrfs, tmpfs) tick every few milliseconds, so a tenth of a second is plenty;
+stamps in whole milliseconds or seconds (FAT, HFS+, some network file systems) get
+two seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from inventory.engine.errors import EngineError
 from inventory.engine.sources import SourceFile
 from inventory.engine.vaults import Vault
 
-RACY_NS = 2_000_000_000  # a stamp this close to the backup's start is not trusted next time
+RACY_NS = 2_000_000_000  # coarse stamps this close to the read are not trusted next time
+RACY_FINE_NS = 100_000_000  # the same for stamps with sub-millisecond digits
+_MS = 1_000_000
 
 
 class ParentFiles:
@@ -52,12 +59,14 @@ class ParentFiles:
         return entry
 
 
-def stamp_to_record(item: SourceFile, *, started_ns: int) -> str:
-    """The stamp to keep for a file just read: empty when it changed too close to the backup's start."""
+def stamp_to_record(item: SourceFile, *, read_ns: int) -> str:
+    """The stamp to keep for a file opened at ``read_ns``: empty when it changed too close to that."""
     if not item.stamp:
         return ""
     try:
         mtime_ns, ctime_ns = (int(part) for part in item.stamp.split(":")[:2])
     except ValueError:
         return ""
-    return "" if max(mtime_ns, ctime_ns) >= started_ns - RACY_NS else item.stamp
+    coarse = mtime_ns % _MS == 0 and ctime_ns % _MS == 0
+    window = RACY_NS if coarse else RACY_FINE_NS
+    return "" if max(mtime_ns, ctime_ns) >= read_ns - window else item.stamp
