@@ -21,7 +21,7 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
-from inventory.engine.chunks.parent import ParentFiles, stamp_to_record
+from inventory.engine.chunks.parent import ParentFiles, guided_chunks, stamp_to_record
 from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
@@ -258,13 +258,20 @@ def _backup(
         digest = hashlib.sha256()
         refs: list[ChunkRef] = []
         size = 0
+        before = parents.entry(item.path)
         read_ns = time.time_ns()
         with src.open(item) as stream:
-            for plain in chunker.chunks(stream, item.size):
+            pieces = guided_chunks(
+                chunker=chunker,
+                keys=store.keys,
+                stream=stream,
+                size=item.size,
+                guide=before.chunks if before is not None else (),
+            )
+            for plain, chunk_id in pieces:
                 if not refs:
                     screening.check(item.path, plain, item.size)
                 digest.update(plain)
-                chunk_id = store.keys.chunk_id(plain)
                 ref = store.lookup(chunk_id)
                 if ref is None:
                     ref = store.add(chunk_id, plain, retain_until=retain_until)
