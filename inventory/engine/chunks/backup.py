@@ -228,16 +228,15 @@ def _backup(
         while waiting and (everything or not store.waiting(waiting[0].chunks)):
             writer.add(_resolved(store, waiting.popleft()))
 
-    parents = ParentFiles(vault=vault, point=parent, keyring=keyring)
+    parents = ParentFiles(vault=vault, point=parent, keyring=keyring, key_id=key_id, salt=store.salt)
 
     def unchanged(item: SourceFile) -> ChunkedFile | None:
         entry = parents.unchanged(item)
         if entry is None:
             return None
-        refs = [store.lookup(ref.chunk_id) for ref in entry.chunks]
-        if not all(refs):
-            return None  # a chunk of it was pruned meanwhile: read the file again
-        kept = tuple(ref for ref in refs if ref is not None)
+        kept = entry.chunks
+        if not all(store.has_pack(ref.pack) for ref in kept):
+            return None  # a pack of it was pruned meanwhile (prune takes whole packs): read the file again
         for ref in kept:
             store.hold(ref, retain_until=retain_until)
         totals.files += 1
@@ -310,7 +309,8 @@ def _backup(
     totals.duration_ms = int((time.monotonic() - started) * 1000)
     blocks = writer.finish(skipped=list(listed.skipped), totals=totals, screening=screening.to_json())
     vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
-    manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
+    # Read back from the vault: authenticated and counted (the entries are the ones just written).
+    manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring, entries=False)
     if manifest.totals != totals:
         raise ManifestInvalid(
             f"The manifest of {point_prefix} read back from {vault.uri} differs from the one written."

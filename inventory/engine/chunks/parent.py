@@ -43,14 +43,17 @@ _MS = 1_000_000
 class ParentFiles:
     """The parent point's entries, streamed once in path order alongside the source's listing."""
 
-    def __init__(self, *, vault: Vault, point: str | None, keyring: KeyRing) -> None:
+    def __init__(self, *, vault: Vault, point: str | None, keyring: KeyRing, key_id: str, salt: bytes) -> None:
         self._entries: Iterator[ChunkedFile] = iter(())
         self._current: ChunkedFile | None = None
         if not point:
             return
         try:
-            # Authenticated whole first (one streamed pass): nothing of it is trusted before.
-            manifest = read_manifest_v2(vault=vault, point=point, keyring=keyring)
+            # Authenticated whole first (one streamed pass, entries checked for their MAC only):
+            # nothing of it is trusted before. Each entry is parsed and checked as it is used.
+            manifest = read_manifest_v2(vault=vault, point=point, keyring=keyring, entries=False)
+            if manifest.key_id != key_id or manifest.salt != salt.hex():
+                return  # sealed under another key: its chunks are not this backup's to reference
             self._entries = manifest.files(keyring)
             self._current = next(self._entries, None)
         except EngineError:

@@ -97,11 +97,15 @@ class MacLines:
             self.buffer.close()
 
 
-def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str) -> Iterator[dict[str, Any]]:
+def read_mac_lines(
+    raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str, skip: bytes | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield the records of a :class:`MacLines` object; the MAC is checked before the last one.
 
     The first record names the key id (``key_id``) unless ``key_id_of`` is given. Raises
-    :class:`ManifestInvalid` when the MAC does not verify or the stream ends early.
+    :class:`ManifestInvalid` when the MAC does not verify or the stream ends early. A line
+    (after the first) that starts with ``skip`` is authenticated but not parsed: an empty
+    record stands for it, for a reader that only needs to count such lines.
     """
     reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw_stream))
     mac: hmac.HMAC | None = None
@@ -109,7 +113,7 @@ def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, 
     try:
         for line in reader:
             if pending is not None:
-                record = _parse(pending, what)
+                record = {} if mac is not None and skip and pending.startswith(skip) else _parse(pending, what)
                 if mac is None:
                     key_id = key_id_of or str(record.get("key_id", ""))
                     mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
@@ -153,6 +157,7 @@ class ChunkStore:
         self.keys = ChunkKeys(keyring, key_id, self.salt)
         self.pack_size = pack_size
         self.known = ChunkIndex.empty()
+        self._packs_present: set[str] = set()
         self.index: dict[bytes, ChunkRef] = {}  # chunks this backup added
         self.new_refs: list[ChunkRef] = []
         self._pack: list[bytes] = []
@@ -188,7 +193,7 @@ class ChunkStore:
         Chunks whose pack is no longer in the vault (pruned) are left out, so they are
         stored again rather than referenced.
         """
-        packs = set(self.vault.list(PACKS_DIR))
+        packs = self._packs_present = set(self.vault.list(PACKS_DIR))
         builder = ChunkIndexBuilder()
         for key in self.vault.list(INDEX_DIR):
             with self.vault.open(key) as stream:
@@ -207,6 +212,10 @@ class ChunkStore:
                             builder.add(ref)
         self.known = builder.build()
         return len(self.known)
+
+    def has_pack(self, pack: str) -> bool:
+        """Whether ``pack`` was in the vault when the index was loaded (a prune takes whole packs)."""
+        return pack in self._packs_present
 
     def lookup(self, chunk_id: str) -> ChunkRef | None:
         raw = bytes.fromhex(chunk_id)

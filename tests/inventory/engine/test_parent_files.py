@@ -143,3 +143,35 @@ def test_a_stamp_is_judged_against_the_time_its_file_was_opened_not_the_backup_s
     second = _backup(source, vault, keyring, "a/p2", parent="a/p1")
     assert source.opened == ["a.bin"]  # opened within the window of its change, so read again
     assert second.totals.files_unread == 1
+
+
+def test_a_parent_sealed_under_another_key_is_not_leaned_on(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    root = write_tree(tmp_path / "src", {"a.bin": os.urandom(10_000), "b.bin": os.urandom(10_000)})
+    settle()
+    _backup(CountingSource(root), vault, keyring, "a/p1")
+    source = CountingSource(root)
+    second = backup_chunked(
+        source=source, vault=vault, point_prefix="a/p2", keyring=keyring, key_id="k2", retain_until=None, parent="a/p1"
+    )
+    assert source.opened == ["a.bin", "b.bin"] and second.totals.files_unread == 0
+    target = tmp_path / "restored"
+    restore_tree(vault=vault, manifest=second, target_dir=target, keyring=keyring)
+    assert read_tree(target) == read_tree(root)
+
+
+def test_an_unchanged_file_whose_pack_is_gone_is_read_again(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    root = write_tree(tmp_path / "src", {"a.bin": os.urandom(10_000)})
+    settle()
+    first = _backup(CountingSource(root), vault, keyring, "a/p1")
+    (pack,) = {ref.pack for entry in first.files(keyring) for ref in entry.chunks}
+    vault.delete(pack)  # as a prune would, had no point kept it
+    source = CountingSource(root)
+    second = _backup(source, vault, keyring, "a/p2", parent="a/p1")
+    assert source.opened == ["a.bin"] and second.totals.new_chunks == 1
+    target = tmp_path / "restored"
+    restore_tree(vault=vault, manifest=second, target_dir=target, keyring=keyring)
+    assert read_tree(target) == read_tree(root)
