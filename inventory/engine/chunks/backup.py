@@ -142,6 +142,7 @@ def backup_chunked(
         store.discard_written()
         raise
     finally:
+        store.close()
         lock.release()
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import zstandard
 
+from inventory.engine.chunks.added import AddedChunks
 from inventory.engine.chunks.codec import ChunkKeys
 from inventory.engine.chunks.index import ChunkIndex, ChunkIndexBuilder
 from inventory.engine.chunks.ref import ChunkRef
@@ -38,6 +39,9 @@ INDEX_DIR = f"{STORE_DIR}/index"
 STORE_FORMAT = "dr-portal-chunk-store"
 INDEX_FORMAT = "dr-portal-chunk-index"
 PACK_SIZE = 16 * 1024 * 1024
+# A pack also closes at this many chunks, so a pack of tiny files' chunks does not hold
+# hundreds of thousands of them in memory while it is filled.
+PACK_CHUNKS = 4096
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
@@ -145,8 +149,10 @@ class ChunkStore:
     """One backup's view of a vault's chunk store: what exists, and a pack being filled.
 
     Chunks the vault held before this backup are in a compact :class:`ChunkIndex`
-    (about 49 bytes a chunk, measured in docs/benchmarks.md); chunks this backup adds are
-    in a small dictionary until its own index segment is written.
+    (about 49 bytes a chunk, measured in docs/benchmarks.md). Chunks this backup adds are
+    in a small dictionary while their pack is filled; once it is written they move to
+    :class:`AddedChunks` (spooled to disk, about 12 bytes of memory each) and their lines
+    to the index segment being spooled, which is stored when the backup ends.
     """
 
     def __init__(self, *, vault: Vault, keyring: KeyRing, key_id: str, pack_size: int = PACK_SIZE) -> None:
@@ -158,8 +164,10 @@ class ChunkStore:
         self.pack_size = pack_size
         self.known = ChunkIndex.empty()
         self._packs_present: set[str] = set()
-        self.index: dict[bytes, ChunkRef] = {}  # chunks this backup added
-        self.new_refs: list[ChunkRef] = []
+        self._current: dict[bytes, ChunkRef] = {}  # chunks of the pack being filled
+        self.added = AddedChunks()  # chunks of the packs this backup wrote
+        self._index_lines: MacLines | None = None
+        self._versions: dict[str, str | None] = {}  # version id of each pack written
         self._pack: list[bytes] = []
         self._pack_bytes = 0
         self._pending: list[tuple[str, int, int, int, int]] = []  # id, offset, stored, size, codec
@@ -219,7 +227,7 @@ class ChunkStore:
 
     def lookup(self, chunk_id: str) -> ChunkRef | None:
         raw = bytes.fromhex(chunk_id)
-        return self.index.get(raw) or self.known.get(raw)
+        return self._current.get(raw) or self.added.get(raw) or self.known.get(raw)
 
     def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
         """Keep a reused chunk's pack at least as long as the point now referencing it."""
@@ -241,7 +249,9 @@ class ChunkStore:
     def add(self, chunk_id: str, plain: bytes | memoryview, *, retain_until: datetime | None) -> ChunkRef:
         """Seal and queue a chunk that the store does not hold yet; returns where it will be."""
         sealed = self.keys.seal(chunk_id, plain)
-        if self._pack_bytes and self._pack_bytes + len(sealed.data) > self.pack_size:
+        if self._pack_bytes and (
+            self._pack_bytes + len(sealed.data) > self.pack_size or len(self._pending) >= PACK_CHUNKS
+        ):
             self.flush(retain_until=retain_until)
         if not self._pack:
             self._pack_name = f"{PACKS_DIR}/{secrets.token_hex(16)}"
@@ -250,7 +260,7 @@ class ChunkStore:
         self._pack_bytes += len(sealed.data)
         self._pending.append((chunk_id, offset, len(sealed.data), len(plain), sealed.codec))
         ref = ChunkRef(chunk_id, self._pack_name, offset, len(sealed.data), len(plain), sealed.codec)
-        self.index[bytes.fromhex(chunk_id)] = ref
+        self._current[bytes.fromhex(chunk_id)] = ref
         return ref
 
     def flush(self, *, retain_until: datetime | None) -> None:
@@ -265,10 +275,20 @@ class ChunkStore:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
         self._held[name] = retain_until
         self.written.append(name)
-        for chunk_id, offset, stored, size, codec in pending:
-            ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
-            self.index[bytes.fromhex(chunk_id)] = ref
-            self.new_refs.append(ref)
+        self._versions[name] = info.version_id
+        refs = [
+            ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
+            for chunk_id, offset, stored, size, codec in pending
+        ]
+        self.added.add_pack(refs)
+        if self._index_lines is None:
+            self._index_lines = MacLines(self.keyring, self.key_id)
+            self._index_lines.write(
+                {"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()}
+            )
+        for ref in refs:
+            self._index_lines.write({"c": ref.to_json()})
+        self._current = {}
         self.packs_written += 1
         self.stored_bytes += written
 
@@ -283,16 +303,24 @@ class ChunkStore:
 
     def resolve(self, ref: ChunkRef) -> ChunkRef:
         """The final reference of a chunk (with the pack's version id once the pack is written)."""
-        return self.index.get(bytes.fromhex(ref.chunk_id)) or ref
+        if ref.version_id is None and self._versions.get(ref.pack) is not None:
+            return ChunkRef(
+                ref.chunk_id, ref.pack, ref.offset, ref.stored, ref.size, ref.codec, self._versions[ref.pack]
+            )
+        return ref
 
     def write_index(self, *, name: str, retain_until: datetime | None) -> str | None:
         """Record the chunks this backup added (after their packs are durable)."""
-        if not self.new_refs:
+        lines, self._index_lines = self._index_lines, None
+        if lines is None:
             return None
-        lines = MacLines(self.keyring, self.key_id)
-        lines.write({"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()})
-        for ref in self.new_refs:
-            lines.write({"c": ref.to_json()})
         key = f"{INDEX_DIR}/{name}"
-        self.vault.put(key, lines.finish({"chunks": len(self.new_refs)}), retain_until=retain_until, durable=True)
+        self.vault.put(key, lines.finish({"chunks": len(self.added)}), retain_until=retain_until, durable=True)
         return key
+
+    def close(self) -> None:
+        """Let go of the spooled files (the index segment's, if never written, and the added chunks')."""
+        if self._index_lines is not None:
+            self._index_lines.buffer.close()
+            self._index_lines = None
+        self.added.close()
