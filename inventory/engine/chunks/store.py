@@ -42,7 +42,7 @@ PACK_SIZE = 16 * 1024 * 1024
 # A pack also closes at this many chunks, so a pack of tiny files' chunks does not hold
 # hundreds of thousands of them in memory while it is filled.
 PACK_CHUNKS = 4096
-SPOOL_BYTES = 8 * 1024 * 1024
+SPOOL_BYTES = 1024 * 1024
 
 
 def store_salt(vault: Vault) -> bytes:
@@ -75,7 +75,7 @@ class MacLines:
         self._keyring = keyring
         self._key_id = key_id
         self._mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
-        # Spilled to a temporary file past a few MiB, so a manifest of millions of files
+        # Spilled to a temporary file past 1 MiB, so a manifest of millions of files
         # costs disk, not memory, until it is uploaded.
         self.buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by blocks()
         self._writer = zstandard.ZstdCompressor(level=3).stream_writer(self.buffer, closefd=False)
