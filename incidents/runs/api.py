@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm
+from dr_portal.api_keyset import NewestCreated
 from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user, serialize_many
 from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
@@ -193,6 +194,7 @@ class RunViewSet(
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_fields = ["status", "mode"]
+    pagination_class = NewestCreated
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
@@ -202,7 +204,7 @@ class RunViewSet(
         return (
             RecoveryRun.objects.select_related("plan", "requested_by", "incident")
             .prefetch_related("steps__asset", "steps__point", "steps__run")
-            .order_by("-created_at")
+            .order_by("-created_at", "-pk")
         )
 
     @extend_schema(request=RunIn, responses={201: RunOut})
