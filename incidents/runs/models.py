@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dr_portal.accounts.contents import shown
 from incidents.runs.querysets import RunQuerySet, StepQuerySet
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
 
@@ -224,6 +226,11 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.key} of run {self.run_id} ({self.state})"
+
+    @property
+    def shown_evidence(self) -> dict[str, Any]:
+        """The evidence as the person asking may see it (a point's file names and digests only to restorers)."""
+        return cast("dict[str, Any]", shown(self.evidence))
 
     @property
     def percent(self) -> int | None:
