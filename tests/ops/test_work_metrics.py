@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -176,7 +177,7 @@ def _histogram(family: Any, labels: dict[str, str]) -> tuple[list[tuple[float, f
     total = next(s.value for s in mine if s.name.endswith("_sum"))
     count = next(s.value for s in mine if s.name.endswith("_count"))
     assert [le for le, _ in buckets] == sorted(le for le, _ in buckets) and buckets[-1][0] == float("inf")
-    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:], strict=False)), "buckets are cumulative"
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(buckets)), "buckets are cumulative"
     assert buckets[-1][1] == count
     return buckets, total, count
 

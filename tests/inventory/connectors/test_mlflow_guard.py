@@ -24,7 +24,7 @@ from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
 class _Handler(BaseHTTPRequestHandler):
     seen: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.seen.append(self.path)
         if self.path.startswith("/redirect"):
             self.send_response(302)
@@ -78,7 +78,7 @@ def test_a_registry_on_cloud_metadata_is_refused_with_a_clear_error(tmp_path: Pa
 
 def test_a_registry_on_loopback_is_refused_and_never_asked(registry: tuple[str, list[str]], tmp_path: Path) -> None:
     url, seen = registry
-    with pytest.raises(ConnectorRefused, match="127.0.0.1"):
+    with pytest.raises(ConnectorRefused, match=r"127\.0\.0\.1"):
         get_connector("mlflow", {"tracking_uri": url}).snapshot(tmp_path)
     assert seen == []
 
@@ -91,7 +91,7 @@ def test_a_registry_on_an_allowed_network_answers(registry: tuple[str, list[str]
 
 def test_a_redirect_to_a_forbidden_address_is_refused(registry: tuple[str, list[str]], loopback_allowed: None) -> None:
     url, seen = registry
-    with pytest.raises(ConnectorRefused, match="169.254.169.254"):
+    with pytest.raises(ConnectorRefused, match=r"169\.254\.169\.254"):
         list(MlflowRest(url + "/redirect").download("model.bin"))
     assert len(seen) == 1, "only the allowed server was asked"
 
