@@ -162,7 +162,8 @@ def point_mark_damaged(
         return None
     locked.status = PointStatus.CORRUPT
     locked.note = reason
-    locked.stats = {**(locked.stats or {}), "problems": [{"path": file, "problem": reason}]}
+    found = [{"path": file, "problem": f"found damaged by a restore ({code})"}] if file else []
+    locked.stats = {**(locked.stats or {}), "problems": found}
     locked.save(update_fields=["status", "note", "stats"])
     readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
