@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0005_step_target_config'),
+        ('runs', '0006_recoveryrun_run_newest'),
     ]
 
     operations = [
