@@ -299,8 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where trees and repositories go")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--files", type=int, default=0, help="also measure peak memory for this many tiny files")
+    parser.add_argument(
+        "--tools", default="ours,restic,borg", help="which tools to run, comma-separated (default: all three)"
+    )
     parser.add_argument("--memory-probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    wanted = {name.strip().lower() for name in args.tools.split(",")}
+    if wanted - {"ours", "restic", "borg"} or "ours" not in wanted:
+        parser.error(f"--tools takes ours (always), restic and borg; got {args.tools!r}")
     if args.memory_probe is not None:
         _memory_probe(args.memory_probe, args.workdir)
         return 0
@@ -331,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         tree = work / "tree"
         rows: list[dict[str, Any]] = []
-        for tool in (Ours(work), Restic(work), Borg(work)):
+        tools = (Ours(work), Restic(work), Borg(work))
+        for tool in (tool for tool in tools if tool.name.split()[0].lower() in wanted or tool is tools[0]):
             if not tool.available():
                 print(f"{tool.name}: not installed (apt-get install {tool.name}); skipped", flush=True)
                 continue

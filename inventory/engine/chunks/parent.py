@@ -103,8 +103,13 @@ class _Prefixed:
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
-        got: int = self._stream.readinto(buffer)
-        return got
+        readinto = getattr(self._stream, "readinto", None)
+        if readinto is not None:
+            got: int = readinto(buffer)
+            return got
+        data: bytes = self._stream.read(len(buffer))  # a stream that only reads (an S3 body)
+        buffer[: len(data)] = data
+        return len(data)
 
     def read(self, size: int = -1, /) -> bytes:
         if self._head:

@@ -17,7 +17,7 @@ from inventory.engine.chunks.parent import stamp_to_record
 from inventory.engine.crypto import Readable
 from inventory.engine.sources import LocalSource, SourceFile
 
-from .conftest import read_tree, write_tree
+from .conftest import SMALL_CHUNK, read_tree, write_tree
 
 
 @pytest.fixture(autouse=True)
@@ -172,6 +172,54 @@ def test_an_unchanged_file_whose_pack_is_gone_is_read_again(
     source = CountingSource(root)
     second = _backup(source, vault, keyring, "a/p2", parent="a/p1")
     assert source.opened == ["a.bin"] and second.totals.new_chunks == 1
+    target = tmp_path / "restored"
+    restore_tree(vault=vault, manifest=second, target_dir=target, keyring=keyring)
+    assert read_tree(target) == read_tree(root)
+
+
+class _ReadOnly:
+    """A stream with ``read`` only, as an S3 object's body is."""
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._stream.read(size)
+
+
+class ReadOnlySource(LocalSource):
+    @contextlib.contextmanager
+    def open(self, item: SourceFile) -> Iterator[Readable]:
+        with super().open(item) as stream:
+            yield _ReadOnly(stream)
+
+
+def test_a_changed_file_from_a_stream_that_only_reads_is_cut_and_restored(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    root = write_tree(tmp_path / "src", {"big.bin": os.urandom(300_000)})
+    first = backup_chunked(
+        source=ReadOnlySource(root),
+        vault=vault,
+        point_prefix="a/p1",
+        keyring=keyring,
+        key_id="k1",
+        retain_until=None,
+        average_chunk=SMALL_CHUNK,
+    )
+    with open(root / "big.bin", "ab") as handle:
+        handle.write(os.urandom(5_000))
+    second = backup_chunked(
+        source=ReadOnlySource(root),
+        vault=vault,
+        point_prefix="a/p2",
+        keyring=keyring,
+        key_id="k1",
+        retain_until=None,
+        average_chunk=SMALL_CHUNK,
+        parent="a/p1",
+    )
+    assert first.totals.chunks > 10 and second.totals.new_bytes == 5_000
     target = tmp_path / "restored"
     restore_tree(vault=vault, manifest=second, target_dir=target, keyring=keyring)
     assert read_tree(target) == read_tree(root)
