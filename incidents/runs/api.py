@@ -37,6 +37,8 @@ class StepOut(serializers.ModelSerializer[StepRun]):
     asset = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
     point = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
     run = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
+    # A point's file names and digests only for people who may restore (accounts/contents.py).
+    evidence = serializers.JSONField(source="shown_evidence", read_only=True)
 
     class Meta:
         model = StepRun
@@ -150,6 +152,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
         "rto_target_seconds": resolution.rto_target_seconds,
         "throughput_bytes_per_second": round(resolution.throughput_bps),
         "throughput_measured": resolution.throughput_measured,
+        "approval_wait_seconds": resolution.approval_wait_seconds,
+        "forecast_basis": resolution.basis,
         "rto_probability": [
             {
                 "asset": asset.name,
@@ -158,6 +162,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
                 "runs": forecast.runs,
                 "newest_age_seconds": int(forecast.newest_age.total_seconds()) if forecast.newest_age else None,
                 "text": forecast.text,
+                "typical_seconds": forecast.typical_seconds,
+                "parts": forecast.parts.text if forecast.parts and forecast.parts.known else None,
             }
             for asset, forecast in resolution.rto_forecasts
         ],
