@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
@@ -21,6 +22,32 @@ class Option:
     label: str
 
 
+def distinct_values(column: str) -> list[str]:
+    """The distinct non-empty values of an indexed column of the log, in order, by a skip scan.
+
+    `SELECT DISTINCT` reads every event (a million at a large estate) on each
+    page view; this asks the column's index for the next value above the last
+    one, once per distinct value, so its cost follows the number of values.
+    """
+    if column not in ("action", "system_actor"):  # each has an index that leads with it
+        raise ValueError(column)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    name = connection.ops.quote_name(column)
+    above, order = ">", name
+    if connection.vendor == "postgresql" and column == "action":
+        # Its index uses varchar_pattern_ops (for prefix filters): it serves byte-order operators only.
+        above, order = "~>~", f"{name} USING ~<~"
+    after = f"(SELECT {name} FROM {table} WHERE {name} {above} %s ORDER BY {order} LIMIT 1)"  # noqa: S608 - names above
+    sql = (
+        f"WITH RECURSIVE found(v) AS (SELECT {after}"  # noqa: S608
+        f" UNION ALL SELECT {after.replace('%s', 'found.v')} FROM found WHERE found.v IS NOT NULL)"
+        " SELECT v FROM found WHERE v IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [""])
+        return sorted(value for (value,) in cursor.fetchall())
+
+
 def actor_options() -> list[Option]:
     people = [
         Option(u.username, u.get_full_name().strip() or u.username)
@@ -28,18 +55,13 @@ def actor_options() -> list[Option]:
             "username", "first_name", "last_name"
         )
     ]
-    systems = (
-        AuditEvent.objects.filter(actor__isnull=True)
-        .exclude(system_actor="")
-        .order_by("system_actor")
-        .values_list("system_actor", flat=True)
-        .distinct()
-    )
+    # A system actor is recorded only where no person acted, so every non-empty value is one.
+    systems = distinct_values("system_actor")
     return people + [Option(name, "system") for name in systems]
 
 
 def action_options() -> list[Option]:
-    actions = list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+    actions = distinct_values("action")
     prefixes = sorted({a.split(".")[0] + "." for a in actions})
     return [Option(p, "every action of this area") for p in prefixes] + [Option(a, "") for a in actions]
 
