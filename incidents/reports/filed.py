@@ -33,7 +33,8 @@ def notices_table(rows: list[RegisterRow]) -> Table:
             for r in rows
         ],
         empty="No notice recorded in the register.",
-        note="Each notice is an audit event (incident.notification_recorded) carrying its deadline verdict.",
+        note="Each notice is an audit event (incident.notification_recorded, carrying its deadline verdict; "
+        "incident.filing_recorded for a notice from the former filings register).",
     )  # fmt: skip
 
 
