@@ -119,7 +119,9 @@ def incident_report_document(
         contacts_section(assignments, profile),
         evidence_section(links, refs, doc),
         lessons_section(review, items),
-        signoff_section(review, signoffs),
+        signoff_section(
+            review, signoffs, next((e.seq for e in reversed(events) if e.action == "review.signed_off"), None)
+        ),
         register_section(incident, breach_entry(incident), items),
     ]
     return doc

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dr_portal.accounts.models import OrganisationProfile
+from dr_portal.accounts.models import GdprRole, HipaaRole, OrganisationProfile
+from dr_portal.accounts.selectors import organisation_profile
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import person, ts
 from incidents.compliance.models import Notification, RecipientKind
@@ -40,6 +41,16 @@ def register_keys(notification: Notification) -> tuple[str, ...]:
     return notification.regimes
 
 
+def not_applicable_rows(profile: OrganisationProfile) -> dict[str, str]:
+    """Register rows the organisation's own roles rule out, with the reason."""
+    rows = {}
+    if profile.gdpr_role == GdprRole.CONTROLLER:
+        rows["processor"] = "not applicable — the organisation is the controller (organisation profile)"
+    if profile.hipaa_role == HipaaRole.COVERED_ENTITY:
+        rows["ba_ce"] = "not applicable — the organisation is a covered entity (organisation profile)"
+    return rows
+
+
 def notifications_section(incident: Incident, register: list[RegisterRow]) -> Section:
     """The notices themselves (one table, from the register), the same notices by recipient, the reasons for delay."""
     by_key: dict[str, list[Notification]] = {}
@@ -47,10 +58,14 @@ def notifications_section(incident: Incident, register: list[RegisterRow]) -> Se
         for key in register_keys(row.notification):
             by_key.setdefault(key, []).append(row.notification)
     rows = []
+    not_applicable = not_applicable_rows(organisation_profile())
     for key, label in REGISTER_ROWS:
         mine = by_key.get(key, [])
         value = "; ".join(f"{n.get_phase_display()} {ts(n.sent_at)} to {n.recipient}" for n in mine) or None
-        rows.append([label, value, ", ".join(str(n.audit_seq) for n in mine if n.audit_seq) or None])
+        seqs = ", ".join(str(n.audit_seq) for n in mine if n.audit_seq) or None
+        if not mine and key in not_applicable:
+            value, seqs = not_applicable[key], "not applicable"
+        rows.append([label, value, seqs])
     reasons = [
         [r.get_regime_display(), r.reason, r.recorded_by.username, ts(r.recorded_at)]
         for r in incident_delay_reasons(incident=incident)

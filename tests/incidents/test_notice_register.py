@@ -200,7 +200,7 @@ def test_a_notice_may_be_limited_to_one_regime_its_recipient_covers(breach: Inci
     assert aware is not None
     common: dict[str, Any] = {"incident": breach, "by": commander, "recipient": "Members", "channel": "mail",
                               "count_notified": 10, "sent_at": aware + timedelta(days=1)}  # fmt: skip
-    with pytest.raises(NotificationRefused, match="not HIPAA §164.408"):
+    with pytest.raises(NotificationRefused, match=r"not HIPAA §164\.408"):
         notification_record(kind=RecipientKind.INDIVIDUALS, regime=Regime.HIPAA_HHS, **common)
     with pytest.raises(NotificationRefused, match="stops no regulatory clock"):
         notification_record(kind=RecipientKind.PROCESSOR_CONTROLLER, regime=Regime.GDPR_33, **common)
