@@ -28,6 +28,7 @@ from dr_portal.pdf.trust import AUDIT_KEY_URL, CERTIFICATE_URL, audit_key_finger
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
 TEMPLATE_VERSION = "2026.11-1"
 TIMELINE_CHUNK = 40  # rows per timeline table; small tables keep WeasyPrint's layout cost linear
+TIMELINE_GROUP_MIN = 3  # this many automatic events in a row, same action and actor, print as one counted row
 
 Value = str | int | float | None
 
@@ -146,14 +147,65 @@ class ReportDocument:
     anchor: Anchor | None = None
     verification: Verification | None = None
     subject: dict[str, Any] = field(default_factory=dict)  # what the report is about (incident id, period)
-    charts: dict[str, tuple[SafeString, str]] = field(default_factory=dict)  # key -> (svg, caption); PDF only
+    # key -> (svg, caption, title); PDF only. The title prints above the chart, the caption below.
+    charts: dict[str, tuple[SafeString, str, str]] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
 
     @property
-    def timeline_chunks(self) -> list[list[EventRef]]:
-        return [self.events[i : i + TIMELINE_CHUNK] for i in range(0, len(self.events), TIMELINE_CHUNK)]
+    def timeline_rows(self) -> list[TimelineRow]:
+        return timeline_rows(self.events)
+
+    @property
+    def timeline_chunks(self) -> list[list[TimelineRow]]:
+        rows = self.timeline_rows
+        return [rows[i : i + TIMELINE_CHUNK] for i in range(0, len(rows), TIMELINE_CHUNK)]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A printed timeline row: one event, or a run of the same automatic event (`count` > 1, seq first..last)."""
+
+    first: EventRef
+    last: EventRef
+    count: int = 1
+
+    @property
+    def seq(self) -> str:
+        return str(self.first.seq) if self.count == 1 else f"{self.first.seq}..{self.last.seq}"
+
+    @property
+    def summary(self) -> str:
+        if self.count == 1:
+            return self.first.summary
+        until = self.last.recorded_at[:19]
+        return f"{self.count} times until {until} (each in evidence.json); first: {self.first.summary}".strip()
+
+
+def is_automatic(event: EventRef) -> bool:
+    """Recorded by the system (beat, a worker, intake), not by a signed-in person (whose label carries '(#id)')."""
+    return "(#" not in event.actor
+
+
+def timeline_rows(events: list[EventRef]) -> list[TimelineRow]:
+    """Group runs of the same automatic event (same action and actor) so a report shows a count, not 200 rows."""
+    rows: list[TimelineRow] = []
+    run: list[EventRef] = []
+
+    def flush() -> None:
+        if len(run) >= TIMELINE_GROUP_MIN:
+            rows.append(TimelineRow(run[0], run[-1], len(run)))
+        else:
+            rows.extend(TimelineRow(e, e) for e in run)
+        run.clear()
+
+    for event in events:
+        if run and not (is_automatic(event) and event.action == run[0].action and event.actor == run[0].actor):
+            flush()
+        run.append(event)
+    flush()
+    return rows
 
 
 # --- Audit log: cited events, anchor, verification ---------------------------------
