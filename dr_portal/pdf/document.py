@@ -23,12 +23,12 @@ from dr_portal.audit.models import AuditCheckpoint, AuditEvent
 from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
+from dr_portal.pdf.timeline import TimelineRow, timeline_rows
 from dr_portal.pdf.trust import AUDIT_KEY_URL, CERTIFICATE_URL, audit_key_fingerprint, certificate_fingerprint
 
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
 TEMPLATE_VERSION = "2026.11-1"
 TIMELINE_CHUNK = 40  # rows per timeline table; small tables keep WeasyPrint's layout cost linear
-TIMELINE_GROUP_MIN = 3  # this many automatic events in a row, same action and actor, print as one counted row
 
 Value = str | int | float | None
 
@@ -161,51 +161,6 @@ class ReportDocument:
     def timeline_chunks(self) -> list[list[TimelineRow]]:
         rows = self.timeline_rows
         return [rows[i : i + TIMELINE_CHUNK] for i in range(0, len(rows), TIMELINE_CHUNK)]
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    """A printed timeline row: one event, or a run of the same automatic event (`count` > 1, seq first..last)."""
-
-    first: EventRef
-    last: EventRef
-    count: int = 1
-
-    @property
-    def seq(self) -> str:
-        return str(self.first.seq) if self.count == 1 else f"{self.first.seq}..{self.last.seq}"
-
-    @property
-    def summary(self) -> str:
-        if self.count == 1:
-            return self.first.summary
-        until = self.last.recorded_at[:19]
-        return f"{self.count} times until {until} (each in evidence.json); first: {self.first.summary}".strip()
-
-
-def is_automatic(event: EventRef) -> bool:
-    """Recorded by the system (beat, a worker, intake), not by a signed-in person (whose label carries '(#id)')."""
-    return "(#" not in event.actor
-
-
-def timeline_rows(events: list[EventRef]) -> list[TimelineRow]:
-    """Group runs of the same automatic event (same action and actor) so a report shows a count, not 200 rows."""
-    rows: list[TimelineRow] = []
-    run: list[EventRef] = []
-
-    def flush() -> None:
-        if len(run) >= TIMELINE_GROUP_MIN:
-            rows.append(TimelineRow(run[0], run[-1], len(run)))
-        else:
-            rows.extend(TimelineRow(e, e) for e in run)
-        run.clear()
-
-    for event in events:
-        if run and not (is_automatic(event) and event.action == run[0].action and event.actor == run[0].actor):
-            flush()
-        run.append(event)
-    flush()
-    return rows
 
 
 # --- Audit log: cited events, anchor, verification ---------------------------------

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from dr_portal.charts import Measured, achieved_vs_target_chart
-from dr_portal.pdf.document import EventRef, timeline_rows
+from dr_portal.pdf.document import EventRef
 from dr_portal.pdf.templatetags.reports import chart_figure, dotted
+from dr_portal.pdf.timeline import timeline_rows
 
 
 def event(seq: int, action: str, actor: str = "system:beat", summary: str = "") -> EventRef:
