@@ -3,7 +3,6 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-# The demo's state (database, vault, keys, .env); set VAR_DIR=var-x to run a second demo beside the first.
 VAR_DIR ?= var
 export DJANGO_SETTINGS_MODULE := dr_portal.settings
 

@@ -24,7 +24,7 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
-from incidents.selectors import current_roles, incident_assets, incident_board, suggested_assets, timeline_kind_of
+from incidents.selectors import current_roles, incident_assets, incident_board, suggested_queryset, timeline_kind_of
 from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
 
@@ -120,7 +120,7 @@ class IncidentOut(serializers.Serializer[Incident]):
         ]
 
     def get_suggested_assets(self, incident: Incident) -> list[str]:
-        return [a.name for a in suggested_assets(incident=incident, linked=incident_assets(incident=incident))]
+        return list(suggested_queryset(linked=incident_assets(incident=incident)).values_list("name", flat=True))
 
     def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
         return serialize_many(ClockOut, incident_board(incident=incident).clocks)
@@ -133,7 +133,7 @@ class EntryOut(serializers.Serializer[AuditEvent]):
     action = serializers.CharField()
     kind = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
-    payload = serializers.JSONField()
+    payload = serializers.JSONField(source="shown_payload")
 
     def get_kind(self, event: Any) -> str:
         return timeline_kind_of(event.action)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dr_portal.accounts.contents import shown
 from inventory.models.catalog import Asset, Vault
 from inventory.querysets import BackupQuerySet, RecoveryPointQuerySet
 
@@ -55,11 +57,12 @@ class Backup(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        # The latest backup of an asset (readiness, the backup panel) without a sort.
+        # The latest backup of an asset (readiness, the backup panel) without a sort; the API's
+        # keyset pages walk (created_at, id), so the id is in the index as the tiebreaker.
         indexes = [
             models.Index(fields=["asset", "-created_at"], name="backup_asset_newest"),
-            models.Index(fields=["-created_at"], name="backup_newest"),
-            models.Index(fields=["status", "-created_at"], name="backup_status_newest"),
+            models.Index(fields=["-created_at", "-id"], name="backup_newest"),
+            models.Index(fields=["status", "-created_at", "-id"], name="backup_status_newest"),
         ]
         constraints = [
             # One backup of an asset at a time; a second request joins the first.
@@ -141,9 +144,10 @@ class RecoveryPoint(models.Model):
         ordering = ["-data_as_of"]
         indexes = [
             models.Index(fields=["asset", "status", "-data_as_of"]),
-            # History pages and the API list, per asset and across all assets.
-            models.Index(fields=["asset", "-data_as_of"], name="point_asset_newest"),
-            models.Index(fields=["-data_as_of"], name="point_newest"),
+            # History pages and the API list, per asset and across all assets; the id breaks
+            # ties for the API's keyset pages.
+            models.Index(fields=["asset", "-data_as_of", "-id"], name="point_asset_newest"),
+            models.Index(fields=["-data_as_of", "-id"], name="point_newest"),
             # Retention reads only points that can still expire.
             models.Index(fields=["created_at"], condition=~Q(status="expired"), name="point_unexpired_age"),
         ]
@@ -161,6 +165,16 @@ class RecoveryPoint(models.Model):
 
     def __str__(self) -> str:
         return f"point {self.public_id} of {self.asset_id} ({self.status})"
+
+    @property
+    def shown_manifest(self) -> dict[str, Any]:
+        """The manifest as the person asking may see it: its file list only for people who may restore."""
+        return cast("dict[str, Any]", shown(self.manifest))
+
+    @property
+    def shown_stats(self) -> dict[str, Any]:
+        """The statistics as the person asking may see them (the files screening flagged only to restorers)."""
+        return cast("dict[str, Any]", shown(self.stats))
 
     @property
     def is_good(self) -> bool:
