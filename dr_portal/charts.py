@@ -113,8 +113,7 @@ def bar_chart(
         if bar.href:
             text = _svg('<a href="{}">{}</a>', bar.href, text)
         if bar.value is None:
-            # Nothing measured: say so where the bar would start, never as an empty bar whose note sits
-            # past the target line like a result that met it.
+            # Nothing measured: said where the bar would start, not as an empty bar noted past the target.
             rows.append(
                 _svg(
                     '<g><title>{}: {}</title>{}<text x="{}" y="{}" font-size="11" font-style="italic" '
