@@ -112,6 +112,21 @@ def bar_chart(
         )
         if bar.href:
             text = _svg('<a href="{}">{}</a>', bar.href, text)
+        if bar.value is None:
+            # Nothing measured: said where the bar would start, not as an empty bar noted past the target.
+            rows.append(
+                _svg(
+                    '<g><title>{}: {}</title>{}<text x="{}" y="{}" font-size="11" font-style="italic" '
+                    'fill="#5d6678" class="unmeasured">— {}</text></g>',
+                    bar.label,
+                    bar.note,
+                    text,
+                    label_width + 4,
+                    y + row / 2 + 4,
+                    bar.note or "not measured",
+                )
+            )
+            continue
         rows.append(
             _svg(
                 '<g><title>{}: {}</title>{}<rect x="{}" y="{}" width="{}" height="{}" rx="3" fill="{}"/>{}'

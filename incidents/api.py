@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.api_errors import error_body
 from dr_portal.api_request import request_user, serialize_many, validated
 from incidents.access import access_action_item_by_id, access_incident_by_id, access_incidents
 from incidents.api_serializers import (
@@ -29,8 +31,6 @@ from incidents.api_serializers import (
     DrillOutcomeIn,
     EntryOut,
     FactsIn,
-    FilingIn,
-    FilingOut,
     IncidentListOut,
     IncidentOut,
     NoteIn,
@@ -44,7 +44,6 @@ from incidents.api_serializers import (
 )
 from incidents.models import (
     ActionItem,
-    Filing,
     Incident,
     IncidentKind,
     Note,
@@ -65,7 +64,6 @@ from incidents.services import (
     action_item_set_status,
     delay_reason_record,
     drill_outcome_record,
-    filing_record,
     incident_add_assets,
     incident_declare,
     incident_set_severity,
@@ -256,18 +254,30 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         board = incident_board(incident=self._incident())
         return Response({"clocks": serialize_many(ClockOut, board.clocks), "notes": board.notes})
 
-    @extend_schema(methods=["GET"], responses=FilingOut(many=True))
-    @extend_schema(methods=["POST"], request=FilingIn, responses={201: FilingOut})
+    @extend_schema(
+        methods=["GET", "POST"],
+        request=None,
+        responses={410: OpenApiTypes.OBJECT},
+        deprecated=True,
+        description="Gone: the register moved to `/api/v1/incidents/{incident_id}/notifications/` (one register "
+        "for every notice, with recipient kind, count notified and attachment). Old filings were moved there "
+        "with the same ids. The answer is the error shape, code `moved`, with `location`, and a `Link` header.",
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def filings(self, request: Request, incident_id: str) -> Response:
-        """The notifications register: what was filed, with whom, when, under which reference."""
-        if request.method == "GET":
-            rows: QuerySet[Filing] = self._incident().filings.select_related("recorded_by")
-            return Response(serialize_many(FilingOut, rows))
-        incident = self._incident(write=True)
-        data = validated(FilingIn, request)
-        filing = filing_record(incident=incident, by=request_user(request), **data)
-        return _out(FilingOut, filing, status.HTTP_201_CREATED)
+        """Gone: the filings register became the notification register."""
+        incident = self._incident()
+        location = reverse("api:incident-notifications", args=[incident.public_id])
+        body = error_body(
+            status.HTTP_410_GONE,
+            "moved",
+            f"The filings register moved to {location}: send kind (the recipient), channel and sent_at "
+            "instead of regime and filed_at; old filings are there with the same ids.",
+        )
+        body["error"]["location"] = location
+        response = Response(body, status=status.HTTP_410_GONE)
+        response["Link"] = f'<{location}>; rel="successor-version"'
+        return response
 
     @extend_schema(request=DelayIn, responses={201: DelayIn})
     @action(detail=True, methods=["post"], url_path="delay-reasons")

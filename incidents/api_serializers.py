@@ -16,8 +16,6 @@ from incidents.models import (
     ActionStatus,
     Category,
     DrillOutcome,
-    Filing,
-    FilingPhase,
     Incident,
     IncidentRole,
     IncidentStatus,
@@ -153,18 +151,6 @@ class AssignmentOut(serializers.Serializer[RoleAssignment]):
     relieved_by = serializers.CharField(source="relieved_by.username", allow_null=True, default=None)
 
 
-class FilingOut(serializers.Serializer[Filing]):
-    id = serializers.UUIDField(source="public_id")
-    regime = serializers.CharField()
-    phase = serializers.CharField()
-    recipient = serializers.CharField()
-    channel = serializers.CharField()
-    reference = serializers.CharField()
-    filed_at = serializers.DateTimeField()
-    summary = serializers.CharField()
-    recorded_by = serializers.CharField(source="recorded_by.username")
-
-
 class ActionItemOut(serializers.Serializer[ActionItem]):
     id = serializers.UUIDField(source="public_id")
     incident = serializers.UUIDField(source="incident.public_id")
@@ -254,17 +240,6 @@ class FactsIn(InputSerializer):
     ai_death = serializers.BooleanField(required=False)
     ai_widespread = serializers.BooleanField(required=False)
     ai_critical_infra = serializers.BooleanField(required=False)
-
-
-class FilingIn(InputSerializer):
-    regime = serializers.ChoiceField(choices=Regime.choices)
-    phase = serializers.ChoiceField(choices=FilingPhase.choices, default=FilingPhase.INITIAL)
-    recipient = serializers.CharField(max_length=200)
-    channel = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    reference = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    filed_at = serializers.DateTimeField()
-    summary = serializers.CharField(required=False, default="", allow_blank=True)
-    late_reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 class DelayIn(InputSerializer):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from incidents.models import DelayReason, Filing, Incident, Regime
+from incidents.models import DelayReason, Incident, Regime
 
 GDPR_WINDOW = timedelta(hours=72)
 HIPAA_WINDOW = timedelta(days=60)
@@ -41,7 +41,7 @@ DUE_SOON_FRACTION = 3
 
 
 class Filed(Protocol):
-    """Anything that says a regime's notice went out: a `Filing`, or one regime of a register notification."""
+    """Anything that says a regime's notice went out: one regime of a register notification."""
 
     @property
     def regime(self) -> str: ...
@@ -51,19 +51,19 @@ class Filed(Protocol):
 
 
 def clock_inputs(incident: Incident) -> dict[str, Any]:
-    """Filings, notifications, delay reasons and assessment answers of one incident, through its (prefetchable)
+    """Notices, delay reasons and assessment answers of one incident, through its (prefetchable)
     relations: a list page that prefetches `CLOCK_PREFETCH` computes every row's clocks without a query each."""
     from incidents.assessments import answer_values
     from incidents.compliance.notices import filed_regimes
 
     return {
-        "filings": [*incident.filings.all(), *filed_regimes(incident.notifications.all())],
+        "filings": filed_regimes(incident.notifications.all()),
         "reasons": incident.delay_reasons.all(),
         "answers": answer_values(incident.assessment_answers.all()),
     }
 
 
-CLOCK_PREFETCH = ("filings", "delay_reasons", "notifications", "assessment_answers")
+CLOCK_PREFETCH = ("delay_reasons", "notifications", "assessment_answers")
 
 
 class ClockState(StrEnum):
@@ -212,7 +212,7 @@ def _clock(
 def incident_clocks(
     incident: Incident,
     *,
-    filings: Iterable[Filed | Filing],
+    filings: Iterable[Filed],
     reasons: Iterable[DelayReason],
     now: datetime,
     answers: Mapping[str, Any] | None = None,

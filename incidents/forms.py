@@ -13,7 +13,6 @@ from incidents.models import (
     ActionKind,
     Category,
     DrillOutcome,
-    FilingPhase,
     IncidentRole,
     IncidentStatus,
     Regime,
@@ -124,19 +123,6 @@ class FactsForm(forms.Form):
         for name in ("subject_categories", "record_categories", "summary"):
             data[name] = data.get(name) or ""
         return data
-
-
-class FilingForm(forms.Form):
-    regime = forms.ChoiceField(choices=Regime.choices)
-    phase = forms.ChoiceField(choices=FilingPhase.choices)
-    recipient = forms.CharField(max_length=200, help_text="e.g. the lead supervisory authority")
-    channel = forms.CharField(max_length=100, required=False)
-    reference = forms.CharField(max_length=200, required=False, label="Their reference")
-    filed_at = forms.DateTimeField(widget=DT, input_formats=DT_FORMATS, label="Filed at (UTC)")
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    late_reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason for delay (if after the deadline)"
-    )
 
 
 class DelayReasonForm(forms.Form):

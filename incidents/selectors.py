@@ -23,7 +23,6 @@ from incidents.models import (
     AlertRecord,
     AlertStatus,
     DelayReason,
-    Filing,
     GeneratedReport,
     InboxAlert,
     InboxState,
@@ -48,7 +47,11 @@ TIMELINE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "notes": ("Notes and pins", ("incident.note_", "incident.entry_")),
     "roles": ("Roles", ("incident.role_",)),
     "alerts": ("Alerts", ("alert.",)),
-    "compliance": ("Compliance", ("incident.facts_updated", "incident.filing_", "incident.delay_", "deadline.")),
+    # incident.filing_recorded: the register's events before it was folded into notifications; the log keeps them.
+    "compliance": (
+        "Compliance",
+        ("incident.facts_updated", "incident.notification_", "incident.filing_", "incident.delay_", "deadline."),
+    ),
     "actions": ("Actions and review", ("action_item.", "review.", "drill.")),
     "messages": ("Notifications sent", ("delivery.",)),
     "recovery": ("Recovery", ("run.", "step.")),
@@ -358,10 +361,6 @@ def incident_role_assignments(*, incident: Incident) -> list[RoleAssignment]:
         .select_related("user", "assigned_by", "relieved_by")
         .order_by("assigned_at", "pk")
     )
-
-
-def incident_filings(*, incident: Incident) -> list[Filing]:
-    return list(Filing.objects.filter(incident=incident).select_related("recorded_by").order_by("filed_at", "pk"))
 
 
 def incident_delay_reasons(*, incident: Incident) -> list[DelayReason]:

@@ -24,7 +24,6 @@ urlpatterns = [
     path("incidents/<uuid:incident_id>/assets/", views.assets, name="assets"),
     path("incidents/<uuid:incident_id>/facts/", views.facts, name="facts"),
     path("incidents/<uuid:incident_id>/assessments/<str:regime>/", views.assessment, name="assessment"),
-    path("incidents/<uuid:incident_id>/filings/", views.filings, name="filings"),
     path("incidents/<uuid:incident_id>/delays/", views.delays, name="delays"),
     path("incidents/<uuid:incident_id>/action-items/", views.action_items, name="action-items"),
     path("incidents/<uuid:incident_id>/review/", views.review, name="review"),

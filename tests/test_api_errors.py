@@ -208,7 +208,7 @@ def test_incident_reads_answer_what_the_schema_says(commander: User, incident: I
     client = api(commander)
     schema = client.get("/api/schema/?format=json").json()
     checked = 0
-    for path in ("roles", "timeline", "clocks", "filings", "action-items"):
+    for path in ("roles", "timeline", "clocks", "notifications", "action-items"):
         template = f"/api/v1/incidents/{{incident_id}}/{path}/"
         declared = schema["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         body = client.get(template.replace("{incident_id}", str(incident.public_id))).json()

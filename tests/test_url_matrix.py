@@ -242,7 +242,6 @@ MATRIX: dict[str, Row] = {
     "incidents:notes": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:pins": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:assets": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:filings": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:delays": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:action-items": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:review-sign-off": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
@@ -279,7 +278,8 @@ MATRIX: dict[str, Row] = {
     "api:incident-timeline": route(get=api(), kwargs=an_incident),
     "api:incident-roles": route(get=api(), post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),
     "api:incident-clocks": route(get=api(), kwargs=an_incident),
-    "api:incident-filings": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
+    # Gone: the filings register became the notification register (410 with its new location).
+    "api:incident-filings": route(get=api(ok=410), post=api(ok=410), kwargs=an_incident),
     "api:incident-action-items": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:incident-review": route(get=api(), post=api_only(*RESPONDERS), kwargs=an_incident),
     "api:incident-transition": route(post=api_only(*COMMANDERS, ok=400), kwargs=an_incident),

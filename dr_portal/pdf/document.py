@@ -23,6 +23,7 @@ from dr_portal.audit.models import AuditCheckpoint, AuditEvent
 from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
+from dr_portal.pdf.timeline import TimelineRow, timeline_rows
 from dr_portal.pdf.trust import AUDIT_KEY_URL, CERTIFICATE_URL, audit_key_fingerprint, certificate_fingerprint
 
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
@@ -146,14 +147,20 @@ class ReportDocument:
     anchor: Anchor | None = None
     verification: Verification | None = None
     subject: dict[str, Any] = field(default_factory=dict)  # what the report is about (incident id, period)
-    charts: dict[str, tuple[SafeString, str]] = field(default_factory=dict)  # key -> (svg, caption); PDF only
+    # key -> (svg, caption, title); PDF only. The title prints above the chart, the caption below.
+    charts: dict[str, tuple[SafeString, str, str]] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
 
     @property
-    def timeline_chunks(self) -> list[list[EventRef]]:
-        return [self.events[i : i + TIMELINE_CHUNK] for i in range(0, len(self.events), TIMELINE_CHUNK)]
+    def timeline_rows(self) -> list[TimelineRow]:
+        return timeline_rows(self.events)
+
+    @property
+    def timeline_chunks(self) -> list[list[TimelineRow]]:
+        rows = self.timeline_rows
+        return [rows[i : i + TIMELINE_CHUNK] for i in range(0, len(rows), TIMELINE_CHUNK)]
 
 
 # --- Audit log: cited events, anchor, verification ---------------------------------

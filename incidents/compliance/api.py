@@ -19,18 +19,24 @@ from dr_portal.accounts.models import SignoffDuty
 from dr_portal.api_request import InputSerializer, request_user, validated
 from incidents.access import access_incident_by_id
 from incidents.compliance.exports import access_incident_exports, export_download
-from incidents.compliance.models import RecipientKind, SignoffDecision
+from incidents.compliance.models import NoticePhase, RecipientKind, SignoffDecision
 from incidents.compliance.notices import MAX_ATTACHMENT, incident_notifications, notification_record
 from incidents.compliance.obligations import assessment_obligations, time_flags
 from incidents.compliance.register import breach_register
 from incidents.compliance.signoffs import signoff_record, signoff_status
-from incidents.models import FilingPhase
+from incidents.models import Regime
 
 
 class NotificationOut(serializers.Serializer[Any]):
     id = serializers.UUIDField(source="notification.public_id")
     kind = serializers.CharField(source="notification.kind")
     kind_label = serializers.CharField(source="notification.get_kind_display")
+    regime = serializers.CharField(
+        source="notification.regime", help_text="Blank: every regime of the recipient kind; else the only one."
+    )
+    regimes = serializers.ListField(
+        source="notification.regimes", child=serializers.CharField(), help_text="The clocks this notice stops."
+    )
     phase = serializers.CharField(source="notification.phase")
     recipient = serializers.CharField(source="notification.recipient")
     channel = serializers.CharField(source="notification.channel")
@@ -49,7 +55,8 @@ class NotificationOut(serializers.Serializer[Any]):
 
 class NotificationIn(InputSerializer):
     kind = serializers.ChoiceField(choices=RecipientKind.choices)
-    phase = serializers.ChoiceField(choices=FilingPhase.choices, default=FilingPhase.INITIAL)
+    phase = serializers.ChoiceField(choices=NoticePhase.choices, default=NoticePhase.INITIAL)
+    regime = serializers.ChoiceField(choices=Regime.choices, required=False, allow_blank=True, default="")
     recipient = serializers.CharField(max_length=200)
     channel = serializers.CharField(max_length=100)
     sent_at = serializers.DateTimeField()
@@ -58,6 +65,13 @@ class NotificationIn(InputSerializer):
     summary = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     attachment_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     attachment_base64 = serializers.CharField(required=False, allow_blank=True, default="")
+    late_reason = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required for a notice after its deadline.",
+    )
 
 
 def _attachment(data: dict[str, Any]) -> tuple[str, str, bytes] | None:

@@ -5,13 +5,19 @@ from __future__ import annotations
 from django import forms
 
 from dr_portal.accounts.models import SignoffDuty
-from incidents.compliance.models import RecipientKind, SignoffDecision
-from incidents.models import FilingPhase
+from incidents.compliance.models import NoticePhase, RecipientKind, SignoffDecision
+from incidents.models import Regime
 
 
 class NotificationForm(forms.Form):
     kind = forms.ChoiceField(label="Recipient kind", choices=RecipientKind.choices)
-    phase = forms.ChoiceField(choices=FilingPhase.choices, initial=FilingPhase.INITIAL)
+    regime = forms.ChoiceField(
+        label="Only under",
+        choices=[("", "every regime of this recipient"), *Regime.choices],
+        required=False,
+        help_text="For a notice to individuals that answers GDPR Art. 34 or HIPAA §164.404, not both.",
+    )
+    phase = forms.ChoiceField(choices=NoticePhase.choices, initial=NoticePhase.INITIAL)
     recipient = forms.CharField(max_length=200, help_text="e.g. CNIL, HHS OCR, 1,240 patients, Acme Health (CE)")
     channel = forms.CharField(max_length=100, help_text="Portal, email, first-class mail, press release…")
     sent_at = forms.DateTimeField(label="Sent (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
@@ -19,6 +25,12 @@ class NotificationForm(forms.Form):
     reference = forms.CharField(max_length=200, required=False)
     summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     attachment = forms.FileField(required=False, help_text="The notice as sent (PDF, letter, email), at most 5 MiB.")
+    late_reason = forms.CharField(
+        label="Reasons for the delay",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when the notice is after its deadline (GDPR Art. 33(1)).",
+    )
 
 
 class SignoffForm(forms.Form):

@@ -10,7 +10,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.accounts.models import SignoffDuty
-from incidents.models import FilingPhase, Incident, Regime
+from incidents.models import Incident, Regime
+
+
+class NoticePhase(models.TextChoices):
+    INITIAL = "initial", "Initial"
+    SUPPLEMENTARY = "supplementary", "Supplementary"
+    FINAL = "final", "Final"
 
 
 class RecipientKind(models.TextChoices):
@@ -33,6 +39,17 @@ KIND_REGIMES: dict[str, tuple[str, ...]] = {
     RecipientKind.AI_AUTHORITY: (Regime.AI_ACT,),
 }
 
+# The recipient kind a notice under each regime goes to (the old per-regime filings moved with it).
+REGIME_KIND: dict[str, str] = {
+    Regime.GDPR_33: RecipientKind.AUTHORITY,
+    Regime.GDPR_34: RecipientKind.INDIVIDUALS,
+    Regime.HIPAA_INDIVIDUALS: RecipientKind.INDIVIDUALS,
+    Regime.HIPAA_MEDIA: RecipientKind.MEDIA,
+    Regime.HIPAA_HHS: RecipientKind.HHS,
+    Regime.AI_ACT: RecipientKind.AI_AUTHORITY,
+    Regime.OTHER: RecipientKind.OTHER,
+}
+
 
 class Notification(models.Model):
     """One notice given about a breach: to whom, how, when, how many people, their reference, what was sent."""
@@ -40,7 +57,14 @@ class Notification(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=RecipientKind.choices)
-    phase = models.CharField(max_length=16, choices=FilingPhase.choices, default=FilingPhase.INITIAL)
+    regime = models.CharField(
+        max_length=16,
+        choices=Regime.choices,
+        blank=True,
+        help_text="The one regime this notice answers when its recipient kind covers several (a letter to "
+        "individuals under GDPR Art. 34 only, say); blank: every regime of its recipient kind.",
+    )
+    phase = models.CharField(max_length=16, choices=NoticePhase.choices, default=NoticePhase.INITIAL)
     recipient = models.CharField(max_length=200, help_text="The authority, controller, outlet or group notified.")
     channel = models.CharField(max_length=100, help_text="Portal, email, first-class mail, press release…")
     sent_at = models.DateTimeField()
@@ -60,6 +84,9 @@ class Notification(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=RecipientKind.values), name="notification_kind_known"),
             models.CheckConstraint(
+                condition=Q(regime="") | Q(regime__in=Regime.values), name="notification_regime_known"
+            ),
+            models.CheckConstraint(
                 condition=Q(attachment_name="") | ~Q(attachment_sha256=""), name="notification_attachment_hashed"
             ),
         ]
@@ -69,7 +96,11 @@ class Notification(models.Model):
 
     @property
     def regimes(self) -> tuple[str, ...]:
-        return KIND_REGIMES.get(self.kind, ())
+        """The regulatory clocks this notice stops."""
+        covered = KIND_REGIMES.get(self.kind, ())
+        if self.regime:
+            return tuple(r for r in covered if r == self.regime)
+        return covered
 
 
 class DutyHolder(models.Model):

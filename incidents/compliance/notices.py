@@ -26,9 +26,10 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from incidents.assessments import answer_values
 from incidents.clocks import GDPR_WINDOW, HIPAA_WINDOW, affected_count, ai_act_window, hhs_due
-from incidents.compliance.models import Notification, RecipientKind
-from incidents.models import FilingPhase, Incident
+from incidents.compliance.models import KIND_REGIMES, NoticePhase, Notification, RecipientKind
+from incidents.models import Incident, Regime
 from incidents.services.common import IncidentRefused, lock
+from incidents.services.compliance import REASON_MIN, delay_reason_record
 
 MAX_ATTACHMENT = 5 * 1024 * 1024
 MAX_TEXT = 4000
@@ -93,6 +94,16 @@ def notice_deadline(incident: Incident, kind: str, answers: Mapping[str, Any]) -
     return Deadline(None, "as the contract or law requires")
 
 
+def late_regime(kind: str, regime: str) -> str:
+    """The regime a late notice's reason for the delay is recorded under: the one whose deadline it missed."""
+    if regime:
+        return regime
+    if kind == RecipientKind.INDIVIDUALS:
+        return Regime.HIPAA_INDIVIDUALS  # the only fixed deadline for individuals is HIPAA's 60 days
+    covered = KIND_REGIMES.get(kind, ())
+    return covered[0] if covered else Regime.OTHER
+
+
 def breach_began(incident: Incident, answers: Mapping[str, Any]) -> datetime | None:
     """The earliest recorded moment of the breach: nothing can be notified before it."""
     moments: list[datetime] = [m for m in (incident.started_at, incident.detected_at, incident.declared_at) if m]
@@ -140,19 +151,34 @@ def notification_record(
     recipient: str,
     channel: str,
     sent_at: datetime,
-    phase: str = FilingPhase.INITIAL,
+    phase: str = NoticePhase.INITIAL,
+    regime: str = "",
     count_notified: int | None = None,
     reference: str = "",
     summary: str = "",
     attachment: tuple[str, str, bytes] | None = None,
+    late_reason: str = "",
 ) -> Notification:
-    """Add a notice to the register. Every problem is named at once; nothing is saved unless all is well."""
+    """Add a notice to the register. Every problem is named at once; nothing is saved unless all is well.
+
+    A notice after its deadline must carry the reasons for the delay (GDPR Art. 33(1)): `late_reason`,
+    unless one is already recorded for that regime; it is kept as the regime's `DelayReason`.
+    """
     locked = lock(incident)
     problems: list[str] = []
     if kind not in RecipientKind.values:
         problems.append(f"Unknown recipient kind {kind!r}; use one of {', '.join(RecipientKind.values)}.")
-    if phase not in FilingPhase.values:
-        problems.append(f"Unknown phase {phase!r}; use one of {', '.join(FilingPhase.values)}.")
+    if phase not in NoticePhase.values:
+        problems.append(f"Unknown phase {phase!r}; use one of {', '.join(NoticePhase.values)}.")
+    covered = KIND_REGIMES.get(kind, ())
+    if regime and regime not in covered:
+        labels = " or ".join(Regime(r).label for r in covered)
+        given = Regime(regime).label if regime in Regime.values else repr(str(regime))
+        problems.append(
+            f"A notice to this recipient answers {labels}, not {given}."
+            if covered
+            else f"A notice to this recipient stops no regulatory clock; leave the regime blank, not {given}."
+        )
     recipient = _text(recipient, "recipient", problems, required=True)
     channel = _text(channel, "channel", problems, required=True, limit=100)
     reference = _text(reference, "reference", problems)
@@ -171,6 +197,15 @@ def notification_record(
         problems.append("The number notified must be between 0 and 2,000,000,000.")
     if kind in (RecipientKind.INDIVIDUALS,) and count_notified is None:
         problems.append("Say how many individuals were notified.")
+    deadline = notice_deadline(locked, kind, answers)
+    late = deadline.due_at is not None and sent_at > deadline.due_at
+    delay_regime = late_regime(kind, regime)
+    late_reason = late_reason.strip()
+    if late and len(late_reason) < REASON_MIN and not locked.delay_reasons.filter(regime=delay_regime).exists():
+        problems.append(
+            f"This notice is after its deadline ({deadline.due_at:%Y-%m-%d %H:%M} UTC, {deadline.rule}): "
+            f"give the reasons for the delay (at least {REASON_MIN} characters), which a late notice must include."
+        )
     name, content_type, content = attachment or ("", "", b"")
     if attachment is not None and len(content) > MAX_ATTACHMENT:
         problems.append(f"The attachment is larger than {MAX_ATTACHMENT // (1024 * 1024)} MiB.")
@@ -182,6 +217,7 @@ def notification_record(
     row = Notification.objects.create(
         incident=locked,
         kind=kind,
+        regime=regime,
         phase=phase,
         recipient=recipient,
         channel=channel,
@@ -195,7 +231,8 @@ def notification_record(
         attachment_sha256=digest,
         recorded_by=by,
     )
-    deadline = notice_deadline(locked, kind, answers)
+    if late and late_reason:
+        delay_reason_record(incident=locked, regime=delay_regime, reason=late_reason, by=by)
     event = audit_append(
         action="incident.notification_recorded",
         actor=by,
@@ -203,6 +240,7 @@ def notification_record(
         incident_id=locked.public_id,
         payload={
             "kind": kind,
+            "regime": regime or None,
             "phase": phase,
             "recipient": recipient,
             "channel": channel,
@@ -212,6 +250,7 @@ def notification_record(
             "attachment_sha256": digest,
             "due_at": deadline.due_at.isoformat() if deadline.due_at else None,
             "deadline": deadline.verdict(sent_at),
+            "delay_reason": late_reason if late and late_reason else None,
         },
     )
     row.audit_seq = event.seq

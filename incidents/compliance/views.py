@@ -64,6 +64,7 @@ def notifications(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRe
             incident=incident,
             by=request.user,
             kind=data["kind"],
+            regime=data["regime"],
             phase=data["phase"],
             recipient=data["recipient"],
             channel=data["channel"],
@@ -72,6 +73,7 @@ def notifications(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRe
             reference=data["reference"],
             summary=data["summary"],
             attachment=attachment,
+            late_reason=data["late_reason"],
         )
     except IncidentRefused as refused:
         messages.error(request, str(refused))

@@ -1,4 +1,4 @@
-"""Incidents and drills, with their assets, role holders, notes, pins, filings, action items and review."""
+"""Incidents and drills, with their assets, role holders, notes, pins, delay reasons, action items and review."""
 
 from __future__ import annotations
 
@@ -272,35 +272,6 @@ class Regime(models.TextChoices):
     HIPAA_MEDIA = "hipaa_406", "HIPAA §164.406 — media"
     AI_ACT = "ai_act_73", "EU AI Act Art. 73 — market surveillance authority"
     OTHER = "other", "Other (contract, insurer, NIS2…)"
-
-
-class FilingPhase(models.TextChoices):
-    INITIAL = "initial", "Initial"
-    SUPPLEMENTARY = "supplementary", "Supplementary"
-    FINAL = "final", "Final"
-
-
-class Filing(models.Model):
-    """One entry of the notifications register: what was filed, with whom, when, under which reference."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="filings")
-    regime = models.CharField(max_length=16, choices=Regime.choices)
-    phase = models.CharField(max_length=16, choices=FilingPhase.choices, default=FilingPhase.INITIAL)
-    recipient = models.CharField(max_length=200, help_text="Authority, outlet or group notified.")
-    channel = models.CharField(max_length=100, blank=True, help_text="Portal, email, letter…")
-    reference = models.CharField(max_length=200, blank=True, help_text="Their case or receipt number.")
-    filed_at = models.DateTimeField()
-    summary = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["filed_at", "pk"]
-        constraints = [models.CheckConstraint(condition=Q(regime__in=Regime.values), name="filing_regime_known")]
-
-    def __str__(self) -> str:
-        return f"{self.regime} to {self.recipient}"
 
 
 class DelayReason(models.Model):

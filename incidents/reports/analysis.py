@@ -80,7 +80,7 @@ def measures_section(events: list[AuditEvent], items: list[ActionItem], answers:
             e.seq,
             ts(e.recorded_at),
             f"{e.payload.get('from')} → {e.payload.get('to')}",
-            e.payload.get("reason") or None,
+            e.payload.get("reason") or "none given",
             e.actor_label,
         ]
         for e in events

@@ -90,7 +90,7 @@ def lessons_section(review: Review | None, items: list[ActionItem]) -> Section:
                         i.owner.username,
                         day(i.due_on),
                         i.get_status_display(),
-                        ts(i.closed_at),
+                        ts(i.closed_at) if i.closed_at else "still open",
                     ]
                     for i in items
                 ],

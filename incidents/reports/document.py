@@ -24,7 +24,7 @@ from incidents.compliance.signoffs import signoff_status
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
 from incidents.reports.closing import evidence_section, lessons_section
-from incidents.reports.filed import notices_table, register_section, signoff_section, time_flags_table
+from incidents.reports.filed import register_section, signoff_section, time_flags_table
 from incidents.reports.identification import identification_section, roles_section
 from incidents.reports.notifications import contacts_section, notifications_section
 from incidents.reports.restoration import restoration_section
@@ -35,7 +35,6 @@ from incidents.selectors import (
     incident_assets,
     incident_board,
     incident_events,
-    incident_filings,
     incident_review,
     incident_role_assignments,
 )
@@ -50,7 +49,6 @@ def incident_report_document(
     anchor, verification = anchor_and_verify(first_seq=events[0].seq if events else None)
     links = incident_assets(incident=incident)
     assignments = incident_role_assignments(incident=incident)
-    filings = incident_filings(incident=incident)
     items = incident_action_items(incident=incident)
     review = incident_review(incident=incident)
     board = incident_board(incident=incident, now=now)
@@ -89,8 +87,7 @@ def incident_report_document(
             "status": incident.status,
         },
     )
-    notifications = notifications_section(incident, filings, board)
-    notifications.tables.insert(0, notices_table(incident_notifications(incident=incident)))
+    notifications = notifications_section(incident, incident_notifications(incident=incident))
     identification = identification_section(incident, events, links)
     identification.tables.append(time_flags_table(incident))
     doc.sections = [
@@ -122,7 +119,9 @@ def incident_report_document(
         contacts_section(assignments, profile),
         evidence_section(links, refs, doc),
         lessons_section(review, items),
-        signoff_section(review, signoffs),
+        signoff_section(
+            review, signoffs, next((e.seq for e in reversed(events) if e.action == "review.signed_off"), None)
+        ),
         register_section(incident, breach_entry(incident), items),
     ]
     return doc

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import person, ts, yes_no
+from incidents.compliance.models import Notification, RecipientKind
 from incidents.compliance.notices import RegisterRow
 from incidents.compliance.obligations import time_flags
 from incidents.compliance.register import BreachEntry
 from incidents.compliance.signoffs import SignoffStatus
 from incidents.models import ActionItem, Incident, Review
+
+
+def people_notified(notification: Notification) -> int | str | None:
+    """The count for notices to people (None: not recorded); a regulator, outlet or firm is not counted."""
+    if notification.count_notified is not None:
+        return notification.count_notified
+    if notification.kind in (RecipientKind.INDIVIDUALS, RecipientKind.HHS):
+        return None
+    return "not applicable — not a notice to individuals"
 
 
 def notices_table(rows: list[RegisterRow]) -> Table:
@@ -24,7 +34,7 @@ def notices_table(rows: list[RegisterRow]) -> Table:
                 r.notification.recipient,
                 r.notification.channel,
                 ts(r.notification.sent_at),
-                r.notification.count_notified,
+                people_notified(r.notification),
                 r.notification.reference or None,
                 f"{r.deadline.rule}" + (f", due {ts(r.deadline.due_at)}" if r.deadline.due_at else ""),
                 r.verdict,
@@ -33,7 +43,8 @@ def notices_table(rows: list[RegisterRow]) -> Table:
             for r in rows
         ],
         empty="No notice recorded in the register.",
-        note="Each notice is an audit event (incident.notification_recorded) carrying its deadline verdict.",
+        note="Each notice is an audit event (incident.notification_recorded, carrying its deadline verdict; "
+        "incident.filing_recorded for a notice from the former filings register).",
     )  # fmt: skip
 
 
@@ -47,7 +58,7 @@ def time_flags_table(incident: Incident) -> Table:
     )
 
 
-def signoff_section(review: Review | None, status: SignoffStatus) -> Section:
+def signoff_section(review: Review | None, status: SignoffStatus, review_seq: int | None = None) -> Section:
     signed = review is not None and review.is_signed_off
     rows: list[list[object]] = [
         [
@@ -55,7 +66,7 @@ def signoff_section(review: Review | None, status: SignoffStatus) -> Section:
             person(review.signed_off_by) if signed and review else None,
             ts(review.signed_off_at) if signed and review else None,
             "review signed off" if signed else "review not signed off",
-            None,
+            review_seq if signed else "not applicable — not signed",
         ]
     ]
     for duty in status.duties:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dr_portal.accounts.models import OrganisationProfile
+from dr_portal.accounts.models import GdprRole, HipaaRole, OrganisationProfile
+from dr_portal.accounts.selectors import organisation_profile
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import person, ts
-from incidents.clocks import ClockBoard
-from incidents.models import Filing, Incident, IncidentRole, Regime, RoleAssignment
+from incidents.compliance.models import Notification, RecipientKind
+from incidents.compliance.notices import RegisterRow
+from incidents.models import Incident, IncidentRole, Regime, RoleAssignment
+from incidents.reports.filed import notices_table
 from incidents.selectors import incident_delay_reasons
 
 REGISTER_ROWS: list[tuple[str, str]] = [
@@ -23,31 +26,46 @@ REGISTER_ROWS: list[tuple[str, str]] = [
 ]
 
 
-def notifications_section(incident: Incident, filings: list[Filing], board: ClockBoard) -> Section:
-    due = {c.regime: c for c in board.clocks}
+# Register rows that are not a regime: the recipient kinds that stop no clock.
+KIND_ROWS: dict[str, str] = {
+    RecipientKind.PROCESSOR_CONTROLLER: "processor",
+    RecipientKind.BA_CE: "ba_ce",
+    RecipientKind.OTHER: Regime.OTHER,
+}
+
+
+def register_keys(notification: Notification) -> tuple[str, ...]:
+    """The rows of "Register by recipient" a notice fills: its regimes, or its recipient kind's own row."""
+    if notification.kind in KIND_ROWS:
+        return (KIND_ROWS[notification.kind],)
+    return notification.regimes
+
+
+def not_applicable_rows(profile: OrganisationProfile) -> dict[str, str]:
+    """Register rows the organisation's own roles rule out, with the reason."""
+    rows = {}
+    if profile.gdpr_role == GdprRole.CONTROLLER:
+        rows["processor"] = "not applicable — the organisation is the controller (organisation profile)"
+    if profile.hipaa_role == HipaaRole.COVERED_ENTITY:
+        rows["ba_ce"] = "not applicable — the organisation is a covered entity (organisation profile)"
+    return rows
+
+
+def notifications_section(incident: Incident, register: list[RegisterRow]) -> Section:
+    """The notices themselves (one table, from the register), the same notices by recipient, the reasons for delay."""
+    by_key: dict[str, list[Notification]] = {}
+    for row in register:
+        for key in register_keys(row.notification):
+            by_key.setdefault(key, []).append(row.notification)
     rows = []
-    for f in filings:
-        clock = due.get(f.regime)
-        within = None
-        if clock is not None and clock.due_at is not None:
-            within = "yes" if f.filed_at <= clock.due_at else "no"
-        rows.append(
-            [
-                f.get_regime_display(),
-                f.get_phase_display(),
-                f.recipient,
-                f.channel or None,
-                f.reference or None,
-                ts(f.filed_at),
-                within,
-                f.summary or None,
-            ]
-        )
-    register = []
+    not_applicable = not_applicable_rows(organisation_profile())
     for key, label in REGISTER_ROWS:
-        mine = [f for f in filings if f.regime == key]
-        value = "; ".join(f"{f.get_phase_display()} {ts(f.filed_at)} to {f.recipient}" for f in mine) or None
-        register.append([label, value])
+        mine = by_key.get(key, [])
+        value = "; ".join(f"{n.get_phase_display()} {ts(n.sent_at)} to {n.recipient}" for n in mine) or None
+        seqs = ", ".join(str(n.audit_seq) for n in mine if n.audit_seq) or None
+        if not mine and key in not_applicable:
+            value, seqs = not_applicable[key], "not applicable"
+        rows.append([label, value, seqs])
     reasons = [
         [r.get_regime_display(), r.reason, r.recorded_by.username, ts(r.recorded_at)]
         for r in incident_delay_reasons(incident=incident)
@@ -56,23 +74,8 @@ def notifications_section(incident: Incident, filings: list[Filing], board: Cloc
         "notifications",
         "Notifications register",
         tables=[
-            Table(
-                "filings",
-                "Filings",
-                [
-                    "Regime",
-                    "Phase",
-                    "Recipient",
-                    "Channel",
-                    "Reference",
-                    "Submitted",
-                    "Within deadline",
-                    "Content summary",
-                ],
-                rows,
-                empty="Nothing was filed.",
-            ),
-            Table("register", "Register by recipient", ["Notice", "Recorded"], register),
+            notices_table(register),
+            Table("register", "Register by recipient", ["Notice", "Recorded", "Seq"], rows),
             Table(
                 "delays",
                 "Reasons for delay (GDPR Art. 33(1))",

@@ -22,6 +22,9 @@ from incidents.runs.selectors import runs_for_incident
 from inventory.models import RecoveryPoint
 from inventory.selectors import point_newest_good_before
 
+RTO_TITLE = "RTO achieved by recovery runs vs target"
+RPO_TITLE = "Newest good backup at incident start vs RPO"
+
 
 def restoration_section(incident: Incident, links: list[IncidentAsset], doc: ReportDocument) -> Section:
     start = incident.started_at or incident.detected_at or incident.declared_at
@@ -75,13 +78,15 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
         rpo.append(Measured(asset.name, age, timedelta(minutes=policy.rpo_minutes) if policy else None))
     if links:
         doc.charts["rto"] = (
-            achieved_vs_target_chart(rto, title="RTO achieved by recovery runs vs target"),
+            achieved_vs_target_chart(rto, title=RTO_TITLE),
             "Per asset: the RTO measured by the newest recovery run that restored it (outage start → service "
             "verified), as a share of the policy's target; “not measured” where no run restored it.",
+            RTO_TITLE,
         )
         doc.charts["rpo"] = (
-            backup_age_vs_rpo_chart(rpo, title="Newest good backup at incident start vs RPO"),
+            backup_age_vs_rpo_chart(rpo, title=RPO_TITLE),
             "Data-loss window if restored from the newest good backup taken before the incident started.",
+            RPO_TITLE,
         )
     run_rows = [
         [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incidents.services.alerts import IntakeResult, alerts_ingest
 from incidents.services.common import IncidentRefused
-from incidents.services.compliance import deadlines_scan, delay_reason_record, filing_record
+from incidents.services.compliance import deadlines_scan, delay_reason_record
 from incidents.services.drills import drill_outcome_record, drill_schedule_set, drill_start, drills_open_due
 from incidents.services.lifecycle import (
     incident_add_assets,
@@ -34,7 +34,6 @@ __all__ = [
     "drill_schedule_set",
     "drill_start",
     "drills_open_due",
-    "filing_record",
     "incident_add_assets",
     "incident_declare",
     "incident_set_severity",

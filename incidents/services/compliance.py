@@ -1,8 +1,8 @@
-"""The notifications register, reasons for missed deadlines, and the deadline watcher."""
+"""Reasons for missed deadlines and the deadline watcher (notices: incidents.compliance.notices)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +10,7 @@ from django.utils import timezone
 from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditEvent
 from incidents.clocks import CLOCK_PREFETCH, ClockState, clock_inputs, incident_clocks
-from incidents.models import DelayReason, Filing, FilingPhase, Incident, Regime
+from incidents.models import DelayReason, Incident, Regime
 from incidents.services.common import IncidentRefused, lock, record
 from incidents.services.outbound import notify
 
@@ -19,70 +19,6 @@ REASON_MIN = 10
 
 def _board(incident: Incident, now: datetime):  # type: ignore[no-untyped-def]
     return incident_clocks(incident, now=now, **clock_inputs(incident))
-
-
-@transaction.atomic
-def filing_record(
-    *,
-    incident: Incident,
-    regime: str,
-    recipient: str,
-    filed_at: datetime,
-    by: User,
-    channel: str = "",
-    reference: str = "",
-    phase: str = FilingPhase.INITIAL,
-    summary: str = "",
-    late_reason: str = "",
-) -> Filing:
-    """Add an entry to the register. A filing after its deadline needs the reason for the delay."""
-    locked = lock(incident)
-    if regime not in Regime.values:
-        raise IncidentRefused(f"Unknown regime {regime!r}.")
-    if phase not in FilingPhase.values:
-        raise IncidentRefused(f"Unknown phase {phase!r}.")
-    if not recipient.strip():
-        raise IncidentRefused("Say whom it was filed with.")
-    now = timezone.now()
-    if filed_at > now + timedelta(minutes=5):
-        raise IncidentRefused("The filing time is in the future; record filings once they are made.")
-    clock = next((c for c in _board(locked, now).clocks if c.regime == regime), None)
-    late = clock is not None and clock.due_at is not None and filed_at > clock.due_at
-    if late and not clock.delay_reason and len(late_reason.strip()) < REASON_MIN:  # type: ignore[union-attr]
-        raise IncidentRefused(
-            f"This filing is after the {clock.label} deadline ({clock.due_at:%Y-%m-%d %H:%M} UTC): "  # type: ignore[union-attr]
-            "give the reasons for the delay, which a late notice must include."
-        )
-    filing = Filing.objects.create(
-        incident=locked,
-        regime=regime,
-        phase=phase,
-        recipient=recipient.strip(),
-        channel=channel.strip(),
-        reference=reference.strip(),
-        filed_at=filed_at,
-        summary=summary.strip(),
-        recorded_by=by,
-    )
-    if late and late_reason.strip():
-        DelayReason.objects.create(incident=locked, regime=regime, reason=late_reason.strip(), recorded_by=by)
-    record(
-        locked,
-        "incident.filing_recorded",
-        by=by,
-        obj=filing,
-        payload={
-            "regime": regime,
-            "phase": phase,
-            "recipient": filing.recipient,
-            "channel": filing.channel,
-            "reference": filing.reference,
-            "filed_at": filed_at.isoformat(),
-            "late": late,
-            "delay_reason": late_reason.strip() or None,
-        },
-    )
-    return filing
 
 
 @transaction.atomic

@@ -54,6 +54,11 @@ _TEXT: dict[str, Any] = {
         + (f", ref. {p['reference']}" if p.get("reference") else "")
         + (" — late" if p.get("late") else "")
     ),
+    "incident.notification_recorded": lambda p: (
+        f"Notice ({p.get('phase')}) to {p.get('recipient')} via {p.get('channel')}"
+        + (f", ref. {p['reference']}" if p.get("reference") else "")
+        + (f" — deadline {p['deadline']}" if p.get("deadline") else "")
+    ),
     "incident.delay_reason_recorded": lambda p: f"Reason for delay ({_regime(p.get('regime'))}): {p.get('reason')}",
     "deadline.near": lambda p: f"{p.get('clock')} deadline due soon ({p.get('due_at', '')[:16].replace('T', ' ')} UTC)",
     "deadline.missed": lambda p: f"{p.get('clock')} deadline missed ({p.get('due_at', '')[:16].replace('T', ' ')} UTC)",

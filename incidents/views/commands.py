@@ -26,7 +26,6 @@ from incidents.forms import (
     DelayReasonForm,
     DrillOutcomeForm,
     FactsForm,
-    FilingForm,
     NoteForm,
     PinForm,
     ReviewForm,
@@ -41,7 +40,6 @@ from incidents.services import (
     action_item_set_status,
     delay_reason_record,
     drill_outcome_record,
-    filing_record,
     incident_add_assets,
     incident_set_severity,
     incident_transition,
@@ -213,18 +211,6 @@ def facts(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def filings(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
-    incident = access_incident_by_id(request.user, incident_id, for_write=True)
-
-    def go(data: dict[str, Any]) -> str:
-        filing_record(incident=incident, by=request.user, **data)
-        return "Filing added to the register."
-
-    return _run(request, incident, FilingForm(request.POST), go, "register")
-
-
-@login_required
-@require_POST
 def delays(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     incident = access_incident_by_id(request.user, incident_id, for_write=True)
 
@@ -232,7 +218,7 @@ def delays(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         delay_reason_record(incident=incident, regime=data["regime"], reason=data["reason"], by=request.user)
         return "Reason for the delay recorded."
 
-    return _run(request, incident, DelayReasonForm(request.POST), go, "clocks")
+    return _run(request, incident, DelayReasonForm(request.POST), go, "delays")
 
 
 @login_required

@@ -43,8 +43,9 @@ def backups_section(items: list[AssetReadiness], backups: list[Backup], doc: Rep
             gaps.append([a.name, a.tier, why])
     if measured:
         doc.charts["rpo"] = (
-            backup_age_vs_rpo_chart(measured),
+            backup_age_vs_rpo_chart(measured, title="Newest good backup age vs RPO, per asset"),
             "Age of each asset's newest good backup at generation time as a share of its RPO; amber from 80 %.",
+            "Newest good backup age vs RPO, per asset",
         )
     done = [b for b in backups if b.status in (BackupStatus.SUCCEEDED, BackupStatus.FAILED)]
     failed = [b for b in done if b.status == BackupStatus.FAILED]

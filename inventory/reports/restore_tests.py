@@ -59,6 +59,7 @@ def restore_tests_section(
             achieved_vs_target_chart(rto, title="RTO achieved in restore tests vs target (tier 0-1)"),
             "RTO measured by the newest recovery run in the period that restored the asset (outage start → "
             "service verified), as a share of its policy's target; “not measured” where no run restored it.",
+            "RTO achieved in restore tests vs target (tier 0-1)",
         )
     run_rows = [
         [

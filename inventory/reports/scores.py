@@ -47,15 +47,17 @@ def score_section(period: Period, items: list[AssetReadiness], doc: ReportDocume
     overall = score_trend(end=period.last)
     in_period = [(d, v) for d, v in overall if period.first <= d <= period.last]
     if items:
+        title = f"Average readiness score, {TREND_DAYS} days to {period.last.isoformat()}"
         doc.charts["score_trend"] = (
             line_chart(
                 [Series("all assets", overall, "ok"), Series("tier 0", score_trend(end=period.last, tier=0), "risk")],
-                title=f"Average readiness score, {TREND_DAYS} days to {period.last.isoformat()}",
+                title=title,
                 end=period.last,
                 days=TREND_DAYS,
             ),
             "Daily average of the assets' readiness scores (0-100; the last assessment of each UTC day). Guides at "
             "50 and 80. Days without a sample are gaps.",
+            title,
         )
     average = round(sum(line.score or 0 for line in scored) / len(scored)) if scored else None
     lowest = scored[0] if scored else None

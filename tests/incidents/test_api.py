@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -118,7 +119,7 @@ def test_timeline_pages_newest_first(oncall, incident) -> None:
     assert [e["action"] for e in notes_only["entries"]] == ["incident.role_assigned"]
 
 
-def test_clocks_and_filings(commander, incident) -> None:
+def test_clocks_and_the_notification_register(commander, incident) -> None:
     client = api(commander)
     aware = (timezone.now() - timedelta(hours=2)).isoformat()
     post(client, base(incident) + "facts/", {"personal_data": True, "aware_at": aware})
@@ -127,12 +128,30 @@ def test_clocks_and_filings(commander, incident) -> None:
     assert 69 * 3600 < clock["seconds_left"] <= 70 * 3600
     filed = post(
         client,
-        base(incident) + "filings/",
-        {"regime": "gdpr_33", "recipient": "ICO", "reference": "ICO-77", "filed_at": timezone.now().isoformat()},
-    )
+        base(incident) + "notifications/",
+        {"kind": "authority", "recipient": "ICO", "channel": "portal", "reference": "ICO-77",
+         "sent_at": timezone.now().isoformat()},
+    )  # fmt: skip
     assert filed.status_code == 201
     assert client.get(base(incident) + "clocks/").json()["clocks"][0]["state"] == "met"
-    assert client.get(base(incident) + "filings/").json()[0]["reference"] == "ICO-77"
+    [notice] = client.get(base(incident) + "notifications/").json()
+    assert notice["reference"] == "ICO-77" and notice["regimes"] == ["gdpr_33"]
+
+
+def test_the_old_filings_endpoint_is_gone_and_points_at_the_register(commander, viewer, incident) -> None:
+    client = api(commander)
+    new = f"/api/v1/incidents/{incident.public_id}/notifications/"
+    for response in (
+        client.get(base(incident) + "filings/"),
+        post(client, base(incident) + "filings/", {"regime": "gdpr_33", "recipient": "ICO"}),
+    ):
+        assert response.status_code == 410
+        error = response.json()["error"]
+        assert error["code"] == "moved" and error["location"] == new and new in error["detail"]
+        assert response["Link"] == f'<{new}>; rel="successor-version"'
+    assert not incident.notifications.exists()  # the POST wrote nothing
+    # Someone who may not see the incident learns nothing, not even that it moved.
+    assert api(viewer).get(f"/api/v1/incidents/{uuid.uuid4()}/filings/").status_code == 404
 
 
 def test_drill_via_api_feeds_readiness(commander, fraud_model) -> None:

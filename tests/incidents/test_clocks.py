@@ -10,14 +10,14 @@ from django.core import mail
 
 from dr_portal.audit.models import AuditEvent
 from incidents.clocks import ClockState
+from incidents.compliance.models import RecipientKind
+from incidents.compliance.notices import NotificationRefused, notification_record
 from incidents.models import Delivery, Incident, Regime
 from incidents.selectors import incident_board
 from incidents.services import (
-    IncidentRefused,
     deadlines_scan,
     delay_reason_record,
     delivery_attempt,
-    filing_record,
     incident_declare,
     incident_update_facts,
     role_assign,
@@ -78,34 +78,46 @@ def test_gdpr_exactly_at_the_deadline_is_not_yet_missed(breach) -> None:
     assert after.needs_reason
 
 
-def test_filing_exactly_at_the_deadline_is_in_time(breach, compliance, commander) -> None:
+def _notice(incident: Incident, by, sent_at: datetime, **extra):
+    return notification_record(
+        incident=incident, by=by, kind=RecipientKind.AUTHORITY, recipient="CNIL", channel="portal", sent_at=sent_at,
+        **extra,
+    )  # fmt: skip
+
+
+def test_a_notice_exactly_at_the_deadline_is_in_time(breach, compliance, commander) -> None:
     role_assign(incident=breach, role="compliance_liaison", user=compliance, by=commander)
     due = AWARE + timedelta(hours=72)
     with time_machine.travel(due, tick=False):
-        filing_record(incident=breach, regime=Regime.GDPR_33, recipient="CNIL", filed_at=due, by=compliance)
+        _notice(breach, compliance, due)
     clock = _clock(breach, Regime.GDPR_33, due + timedelta(days=3))
     assert clock.state == ClockState.MET
     assert not clock.needs_reason
 
 
-def test_a_late_filing_needs_the_reason_for_the_delay(breach, compliance) -> None:
+def test_a_late_notice_needs_the_reason_for_the_delay(breach, compliance) -> None:
     late = AWARE + timedelta(hours=72, seconds=1)
     with time_machine.travel(late + timedelta(minutes=1), tick=False):
-        with pytest.raises(IncidentRefused, match="reasons for the delay"):
-            filing_record(incident=breach, regime=Regime.GDPR_33, recipient="CNIL", filed_at=late, by=compliance)
-        assert not breach.filings.exists()
-        filing_record(
-            incident=breach,
-            regime=Regime.GDPR_33,
-            recipient="CNIL",
-            filed_at=late,
-            by=compliance,
-            late_reason="Forensics confirmed the scope only on day four.",
-        )
+        with pytest.raises(NotificationRefused, match="reasons for the delay"):
+            _notice(breach, compliance, late)
+        assert not breach.notifications.exists() and not breach.delay_reasons.exists()
+        row = _notice(breach, compliance, late, late_reason="Forensics confirmed the scope only on day four.")
     clock = _clock(breach, Regime.GDPR_33, late + timedelta(hours=1))
     assert clock.state == ClockState.LATE
     assert clock.delay_reason.startswith("Forensics")
     assert not clock.needs_reason
+    assert AuditEvent.objects.get(seq=row.audit_seq).payload["delay_reason"].startswith("Forensics")
+
+
+def test_a_reason_recorded_before_the_late_notice_is_enough(breach, compliance) -> None:
+    late = AWARE + timedelta(hours=80)
+    with time_machine.travel(late, tick=False):
+        delay_reason_record(
+            incident=breach, regime=Regime.GDPR_33, reason="The processor told us only on day three.", by=compliance
+        )
+        _notice(breach, compliance, late)
+    assert _clock(breach, Regime.GDPR_33, late).state == ClockState.LATE
+    assert breach.delay_reasons.count() == 1
 
 
 def test_a_missed_deadline_asks_for_a_reason_until_one_is_recorded(breach, commander) -> None:

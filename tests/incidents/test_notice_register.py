@@ -60,6 +60,7 @@ def test_each_notice_is_judged_against_its_own_deadline(breach: Incident, comman
         channel="notifications.cnil.fr",
         sent_at=aware + timedelta(hours=80),
         reference="CNIL-42",
+        late_reason="The scope was confirmed by forensics only on day four.",
     )
     notification_record(
         incident=breach,
@@ -182,7 +183,8 @@ def test_the_breach_register_lists_every_breach_notified_or_not(
         assets=[AssetFactory.create(data_classes=["none"])],
     )
     notification_record(incident=breach, by=commander, kind=RecipientKind.AUTHORITY, recipient="CNIL",
-                        channel="portal", sent_at=timezone.now(), reference="CNIL-9")  # fmt: skip
+                        channel="portal", sent_at=timezone.now(), reference="CNIL-9",
+                        late_reason="The breach was confirmed only after the processor's report.")  # fmt: skip
     entries = {e.incident.title: e for e in breach_register()}
     assert set(entries) == {"Claims database exfiltrated", "Laptop lost (encrypted)"}
     assert entries["Claims database exfiltrated"].notified_reference == "CNIL-9"
@@ -191,3 +193,19 @@ def test_the_breach_register_lists_every_breach_notified_or_not(
     page = client_for(compliance).get("/compliance/breach-register/").content.decode()
     assert "Laptop lost (encrypted)" in page and "not notified" in page
     assert client_for(commander).get("/compliance/breach-register/").status_code == 404
+
+
+def test_a_notice_may_be_limited_to_one_regime_its_recipient_covers(breach: Incident, commander: User) -> None:
+    aware = breach.aware_at
+    assert aware is not None
+    common: dict[str, Any] = {"incident": breach, "by": commander, "recipient": "Members", "channel": "mail",
+                              "count_notified": 10, "sent_at": aware + timedelta(days=1)}  # fmt: skip
+    with pytest.raises(NotificationRefused, match=r"not HIPAA §164\.408"):
+        notification_record(kind=RecipientKind.INDIVIDUALS, regime=Regime.HIPAA_HHS, **common)
+    with pytest.raises(NotificationRefused, match="stops no regulatory clock"):
+        notification_record(kind=RecipientKind.PROCESSOR_CONTROLLER, regime=Regime.GDPR_33, **common)
+    assert not Notification.objects.filter(incident=breach).exists()
+    letter = notification_record(kind=RecipientKind.INDIVIDUALS, regime=Regime.GDPR_34, **common)
+    assert letter.regimes == (Regime.GDPR_34,)
+    clocks = {c.regime: c.state for c in incident_board(incident=breach).clocks}
+    assert clocks[Regime.HIPAA_INDIVIDUALS] != ClockState.MET  # a GDPR Art. 34 letter is not the HIPAA notice

@@ -104,18 +104,22 @@ def test_assigned_compliance_liaison_may_file_notifications(client_for, commande
     client_for(commander).post(detail_url(incident, "roles/"), {"role": "compliance_liaison", "user": compliance.pk})
     incident_update_facts(
         incident=incident,
-        changes={"personal_data": True, "aware_at": timezone.now() - timedelta(hours=3)},
+        changes={
+            "personal_data": True,
+            "started_at": timezone.now() - timedelta(hours=4),
+            "aware_at": timezone.now() - timedelta(hours=3),
+        },
         by=commander,
     )
     response = client_for(compliance).post(
-        detail_url(incident, "filings/"),
+        f"/incidents/{incident.public_id}/notifications/",
         {
-            "regime": "gdpr_33",
+            "kind": "authority",
             "phase": "initial",
             "recipient": "Data Protection Commission",
             "channel": "portal",
             "reference": "DPC-2026-001",
-            "filed_at": timezone.now().strftime("%Y-%m-%dT%H:%M"),
+            "sent_at": timezone.now().strftime("%Y-%m-%dT%H:%M"),
         },
         follow=True,
     )

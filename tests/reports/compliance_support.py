@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.pdf import verify_pdf
-from incidents.models import GeneratedReport, Incident, Regime, ReportStatus
+from incidents.compliance.models import RecipientKind
+from incidents.compliance.notices import notification_record
+from incidents.models import GeneratedReport, Incident, ReportStatus
 from incidents.services import (
     action_item_add,
-    filing_record,
     incident_declare,
     incident_transition,
     incident_update_facts,
@@ -46,11 +47,12 @@ def closed_incident(commander: User, compliance: User, assets: list[Asset]) -> I
         by=commander,
     )
     note_add(incident=incident, body="Rolled back to the previous model version.", by=commander)
-    filing_record(
+    notification_record(
         incident=incident,
-        regime=Regime.GDPR_33,
+        kind=RecipientKind.AUTHORITY,
         recipient="CNIL",
-        filed_at=now - timedelta(minutes=30),
+        channel="notifications.cnil.fr",
+        sent_at=now - timedelta(minutes=30),
         by=commander,
         reference="CNIL-2026-0042",
     )

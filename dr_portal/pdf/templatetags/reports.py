@@ -22,8 +22,10 @@ def recorded(value: Any) -> Any:
 
 
 @register.simple_tag
-def chart_figure(svg: SafeString, caption: str = "") -> SafeString:
-    """Wrap an SVG from dr_portal.charts in a figure that will not split across pages."""
+def chart_figure(svg: SafeString, caption: str = "", title: str = "") -> SafeString:
+    """Wrap an SVG from dr_portal.charts in a figure that will not split across pages; the title prints above it."""
+    if title:
+        svg = format_html('<p class="chart-title">{}</p>{}', title, svg)
     if caption:
         return format_html('<figure class="chart">{}<figcaption>{}</figcaption></figure>', svg, caption)
     return format_html('<figure class="chart">{}</figure>', svg)
@@ -57,3 +59,12 @@ def breakable(value: Any) -> Any:
         else:
             parts.append(conditional_escape(token))
     return mark_safe(" ".join(parts))  # noqa: S308 - built from escaped parts
+
+
+@register.filter
+def dotted(value: Any) -> Any:
+    """An identifier such as `incident.notification_recorded` may wrap after a dot or an underscore, never mid-word."""
+    if not isinstance(value, str):
+        return value
+    parts = [conditional_escape(p) for p in value.replace(".", ".\0").replace("_", "_\0").split("\0")]
+    return mark_safe("<wbr>".join(parts))  # noqa: S308 - every part is escaped

@@ -1,4 +1,5 @@
-"""Load demo incidents: one busy incident opened by an alert (200+ timeline entries), a drill, a closed one.
+"""Load demo incidents: one busy incident opened by an alert (200+ timeline entries), a drill, a closed one, and
+the worked breach whose report is complete (incidents/demo_worked.py).
 
 Safe to run again: it does nothing once a demo incident exists. Needs the
 people from `demo_setup` and the estate from `inventory_demo`.
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
+from incidents.demo_worked import worked_incident_create
 from incidents.intake import InboundAlert, InboundBatch
 from incidents.models import Incident
 from incidents.services import (
@@ -32,6 +34,7 @@ from incidents.services import (
 from incidents.services.inbox import portal_asset_ensure
 from inventory.models import Asset
 
+WORKED_ASSETS = ("clinical-inference-eu", "clinical-llm-adapter")
 GROUP_KEY = 'demo:{}:{alertname="ModelErrorRate"}'
 UPDATES = [
     "Error rate on the scoring endpoint at {n} %; still climbing.",
@@ -51,16 +54,22 @@ class Command(BaseCommand):
             self.stdout.write("Demo incidents already exist.")
             return
         people = {
-            u.username: u for u in User.objects.filter(username__in=["commander", "oncall", "oncall2", "compliance"])
+            u.username: u
+            for u in User.objects.filter(username__in=["admin", "commander", "oncall", "oncall2", "compliance"])
         }
         assets = list(Asset.objects.order_by("tier", "name")[:3])
-        if len(people) < 4 or not assets:
+        clinical = list(Asset.objects.filter(name__in=WORKED_ASSETS).order_by("name"))
+        if len(people) < 5 or not assets or len(clinical) < len(WORKED_ASSETS):
             raise CommandError("Run demo_setup and inventory_demo first.")
         busy = self._busy(people, assets[0])
         self._drill(people, assets[-1])
         self._closed(people, assets[1])
         self._inbox()
-        self.stdout.write(f"Demo incidents created; the busy one is {busy.reference}.")
+        worked = worked_incident_create(people, clinical)
+        self.stdout.write(
+            f"Demo incidents created; the busy one is {busy.reference}, the worked breach (report complete) "
+            f"is {worked.reference}."
+        )
 
     def _inbox(self) -> None:
         """The portal's own asset, and one alert about nothing in the inventory waiting for a commander."""

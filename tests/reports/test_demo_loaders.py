@@ -1,0 +1,119 @@
+"""The `make run` loaders on a fresh database, in the Makefile's order, and the worked breach they leave.
+
+Until this test, only the `make run` smoke ran the loaders. The worked breach is the incident a compliance
+officer opens to file: closed, every assessment answered, every notice given in time, every required
+sign-off, a final signed report.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from dr_portal.accounts.models import User
+from dr_portal.pdf import verify_pdf
+from dr_portal.pdf.completeness import document_filled, document_gaps
+from incidents.assessments import NOT_ASSESSED, incident_assessment
+from incidents.compliance.models import RecipientKind
+from incidents.compliance.notices import incident_notifications
+from incidents.compliance.obligations import assessment_obligations
+from incidents.compliance.signoffs import signoff_status
+from incidents.demo_worked import TITLE
+from incidents.models import Incident, ReportKind, ReportStatus
+from incidents.reports.document import incident_report_document
+from incidents.services.reports import report_build, report_path, report_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Loaded in this order by `make run` (Makefile, target run).
+LOADERS = ("demo_setup", "inventory_demo", "incidents_demo", "traffic_demo")
+
+# Facts the product has no source for yet: the report prints them "not recorded". NOT DONE — each needs
+# a record of its own (unmodelled roles, break-glass, emergency mode, legal hold, report WORM copy, law-
+# enforcement delay, plan and risk-analysis revisions) or, for restoration, a recovery run in the demo,
+# whose assets have no backup before the worker starts. The RFC 3161 time comes with a configured TSA.
+KNOWN_OPEN = (
+    "Document control and integrity: RFC 3161 time-stamp",
+    "Document control and integrity: Legal hold",
+    "Executive summary: Contractual / other",
+    "Incident identification: Data fully restored",
+    "Incident command and roles: Break-glass",
+    "Incident command and roles: Assignments / Security Officer (HIPAA)",
+    "Incident command and roles: Assignments / Legal",
+    "Incident command and roles: Assignments / AI-system owner",
+    "Timeline: Occurred at",
+    "Technical analysis: Were backups themselves affected?",
+    "Technical analysis: Integrity check of restored data",
+    "Personal-data / PHI impact: Third-country transfers involved",
+    "Likely consequences: For the organisation",
+    "Likely consequences: AI-specific harms",
+    "Measures taken and proposed: Steps individuals should take",
+    "Restoration of availability:",
+    "Notifications register: Register by recipient / Law-enforcement delay",
+    "Evidence and chain of custody: WORM storage location of this report",
+    "Lessons learned and CAPA: Plan / policy / runbook revisions",
+    "Lessons learned and CAPA: Updates to the risk analysis",
+)
+
+
+@pytest.fixture
+def fresh_var(embedded_signing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    var = tmp_path / "var"
+    for name, value in (
+        ("VAR_DIR", var),
+        ("VAULT_KEY_FILE", var / "keys" / "vault-keys"),
+        ("REPORTS_DIR", tmp_path / "reports"),
+        ("AUDIT_CHECKPOINT_DIR", tmp_path / "checkpoints"),
+    ):
+        monkeypatch.setattr(settings, name, value)
+    return var
+
+
+def test_the_demo_loaders_leave_a_worked_breach_ready_to_file(fresh_var: Path) -> None:
+    for loader in LOADERS:
+        call_command(loader, stdout=StringIO())
+    incident = Incident.objects.get(title=TITLE)
+    assert incident.is_closed and incident.phi and incident.personal_data
+    assert all(o.done for o in assessment_obligations(incident))
+    unanswered = [a.question.key for a in incident_assessment(incident=incident) if a.value in (None, "", NOT_ASSESSED)]
+    assert unanswered == []
+    register = incident_notifications(incident=incident)
+    assert {r.notification.kind for r in register} >= {
+        RecipientKind.AUTHORITY, RecipientKind.INDIVIDUALS, RecipientKind.MEDIA, RecipientKind.HHS,
+        RecipientKind.AI_AUTHORITY,
+    }  # fmt: skip
+    assert {r.verdict for r in register} <= {"met", "no fixed deadline"}
+    assert signoff_status(incident=incident).complete
+
+    compliance = User.objects.get(username="compliance")
+    report = report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident)
+    report_build(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.SUCCEEDED, report.error
+    checked = verify_pdf(report_path(report).read_bytes())
+    assert checked.ok, checked.problems
+    evidence: Any = checked.evidence
+    assert evidence["report"]["status"] == "final"
+
+    doc = incident_report_document(incident=incident, report_id="check", version=2, by=compliance, now=timezone.now())
+    filled, total = document_filled(doc)
+    unexpected = [str(g) for g in document_gaps(doc) if not str(g).startswith(KNOWN_OPEN)]
+    assert unexpected == [], unexpected
+    assert filled / total > 0.85, (filled, total)
+
+
+@pytest.mark.parametrize(
+    ("value", "still_open"),
+    [(None, True), ("", True), ("not recorded", True), ("Not yet assessed", True), ("not yet notified", True),
+     ("not applicable — the organisation is the controller", False), (0, False), ("no", False), ("met", False)],
+)  # fmt: skip
+def test_a_fact_is_open_until_given_or_explained(value: object, still_open: bool) -> None:
+    from dr_portal.pdf.completeness import is_open
+
+    assert is_open(value) is still_open

@@ -1,0 +1,105 @@
+"""Issue #17 item 8, the report layout: action names wrap at dots, repeated automatic events print as one counted
+row, charts carry a title, and "not measured" never looks like a bar that met its target."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dr_portal.charts import Measured, achieved_vs_target_chart
+from dr_portal.pdf.document import EventRef
+from dr_portal.pdf.templatetags.reports import chart_figure, dotted
+from dr_portal.pdf.timeline import timeline_rows
+
+
+def event(seq: int, action: str, actor: str = "system:beat", summary: str = "") -> EventRef:
+    return EventRef(seq, f"h{seq}", f"h{seq - 1}", f"2026-11-30T10:00:{seq:02d}Z", actor, action, "", summary)
+
+
+def test_an_action_name_may_wrap_only_after_a_dot_or_an_underscore() -> None:
+    assert str(dotted("incident.notification_recorded")) == "incident.<wbr>notification_<wbr>recorded"
+    assert str(dotted("a<b.c")) == "a&lt;b.<wbr>c"  # escaped
+    assert dotted(None) is None
+
+
+def test_runs_of_the_same_automatic_event_print_as_one_counted_row() -> None:
+    events = [
+        event(1, "incident.declared", actor="commander (#2)"),
+        *(event(seq, "alert.refiring", summary="ModelErrorRate") for seq in range(2, 202)),
+        event(202, "incident.note_added", actor="oncall (#3)"),
+        event(203, "incident.note_added", actor="oncall (#3)"),
+        event(204, "incident.note_added", actor="oncall (#3)"),
+        event(205, "deadline.near"),
+        event(206, "deadline.near"),
+    ]
+    rows = timeline_rows(events)
+    assert [(r.seq, r.count) for r in rows] == [
+        ("1", 1), ("2..201", 200), ("202", 1), ("203", 1), ("204", 1), ("205", 1), ("206", 1),
+    ]  # fmt: skip
+    grouped = rows[1]
+    assert grouped.summary.startswith("200 times until 2026-11-30T10:00:") and "ModelErrorRate" in grouped.summary
+    # People's entries are never folded, however alike; two automatic events are too few to fold.
+    assert sum(r.count for r in rows) == len(events)
+
+
+def test_not_measured_is_written_where_the_bar_would_start_not_past_the_target() -> None:
+    from datetime import timedelta
+
+    svg = str(
+        achieved_vs_target_chart(
+            [
+                Measured("scoring", timedelta(minutes=30), timedelta(hours=1)),
+                Measured("index", None, timedelta(hours=1)),
+            ]
+        )
+    )
+    groups = re.findall(r"<g><title>(\w+):.*?</g>", svg)
+    assert groups == ["scoring", "index"]
+    index_group = re.search(r"<g><title>index:.*?</g>", svg)
+    assert index_group is not None
+    assert "<rect" not in index_group.group(0)  # no empty bar
+    label = re.search(r'<text x="([\d.]+)"[^>]*class="unmeasured"', index_group.group(0))
+    target = re.search(r'<line x1="([\d.]+)"', svg)
+    assert label is not None and target is not None
+    assert float(label.group(1)) < float(target.group(1))
+    assert "— not measured" in index_group.group(0)
+
+
+def test_a_chart_prints_its_title_above_it() -> None:
+    from django.utils.safestring import SafeString
+
+    html = str(chart_figure(SafeString("<svg></svg>"), "caption", "RTO vs target"))
+    assert html.index("RTO vs target") < html.index("<svg>") < html.index("caption")
+
+
+def test_the_timeline_header_prints_at_the_top_of_pages_only(tmp_path: Path) -> None:
+    from django.utils import timezone
+
+    from dr_portal.pdf.document import Control, ReportDocument, Section
+    from dr_portal.pdf.render import ReportMetadata, render_pdf, render_report_html
+    from tests.reports.conftest import page_texts
+
+    control = Control(
+        report_id="RPT-L", kind="incident", title="Layout", subtitle="s", version=1, status="draft",
+        generated_at=timezone.now(), generated_by="t", generated_by_id=None, classification="c", distribution="d",
+        retention_until="2033-01-01", legal_hold=None,
+    )  # fmt: skip
+    people = [event(seq, "incident.notification_recorded", actor=f"person{seq % 3} (#{seq % 3})", summary="x " * 30)
+              for seq in range(1, 131)]  # fmt: skip
+    doc = ReportDocument(control=control, sections=[Section("timeline", "Timeline", timeline=True)], events=people)
+    context = {"report": {"id": "RPT-L", "title": "Layout", "kind": "Incident audit report", "draft": True}, "doc": doc}
+    pdf = tmp_path / "layout.pdf"
+    pdf.write_bytes(
+        render_pdf(
+            html=render_report_html("reports/incident_report.html", context),
+            attachments=[],
+            metadata=ReportMetadata(title="Layout", report_id="RPT-L"),
+        )
+    )
+    pages = [p for p in page_texts(pdf) if "notification_" in p]
+    assert len(pages) >= 3
+    for text in pages:
+        assert text.count("Recorded (UTC)") == 1
+        assert text.index("Recorded (UTC)") < text.index("notification_")  # above the page's first row
+    # The action name wrapped at its underscore, not inside "notification" or "recorded".
+    assert "notificatio\n" not in "\n".join(pages) and "recorde\n" not in "\n".join(pages)
