@@ -17,16 +17,26 @@ may be shown to everyone who can read the run. So:
 
 A host the operator named in the environment (OUTBOUND_WEBHOOK_URLS) is trusted
 by name; its redirects are still checked.
+
+Connections that are not HTTP take the same decision: ``socket_target`` vets a
+runtime socket (the HAProxy driver's ``tcp:host:port`` or ``unix:/path``) before
+anything is sent. A unix socket is this machine, so it is allowed only where
+loopback is (DEBUG, or 127.0.0.1 in CHECK_ALLOWED_NETWORKS) or when it lies in
+one of CHECK_ALLOWED_SOCKET_DIRS (links resolved first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
+import os
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -61,7 +71,7 @@ def address_allowed(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def _vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
+def vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
     """The first address of `host`, once every address it resolves to is allowed."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -99,6 +109,47 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked against the name
 
 
+@contextlib.contextmanager
+def opened(
+    url: str,
+    *,
+    timeout: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    accept: str = "application/json",
+    trusted_hosts: frozenset[str] = frozenset(),
+) -> Iterator[tuple[http.client.HTTPResponse, str, int]]:
+    """Send one request and yield (response, final URL, redirects followed) for the caller to read.
+
+    For replies too large to hold (an artifact download); a GET follows allowed redirects.
+    Raises TargetRefused, or OSError/HTTPException when it cannot reach the target.
+    """
+    limit = settings.CHECK_MAX_REDIRECTS if body is None and method == "GET" else 0
+    sent = {"Accept": accept, "User-Agent": "dr-portal-check", **(headers or {})}
+    for hop in range(limit + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TargetRefused(f"{url} is not an http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = vetted_address(parts.hostname, port, trusted=trusted_hosts if hop == 0 else frozenset())
+        kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+        connection = kind(parts.hostname, port, address=address, timeout=timeout)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            location = response.getheader("Location")
+            if response.status in REDIRECTS and location and limit:
+                url = urljoin(url, location)
+                continue
+            yield response, url, hop
+            return
+        finally:
+            connection.close()
+    raise TargetRefused(f"more than {limit} redirects")
+
+
 def send(
     url: str,
     *,
@@ -115,30 +166,40 @@ def send(
     Raises TargetRefused, or OSError/HTTPException when it cannot reach the target.
     Any status is an answer (a 4xx/5xx, or a redirect not followed, is returned, not raised).
     """
-    limit = settings.CHECK_MAX_REDIRECTS if body is None and method == "GET" else 0
-    sent = {"Accept": accept, "User-Agent": "dr-portal-check", **(headers or {})}
-    for hop in range(limit + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TargetRefused(f"{url} is not an http(s) URL")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = _vetted_address(parts.hostname, port, trusted=trusted_hosts if hop == 0 else frozenset())
-        kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-        connection = kind(parts.hostname, port, address=address, timeout=timeout)
-        try:
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            location = response.getheader("Location")
-            if response.status in REDIRECTS and location and limit:
-                url = urljoin(url, location)
-                continue
-            return Answer(response.status, response.read(max_body), url, hop, dict(response.getheaders()))
-        finally:
-            connection.close()
-    raise TargetRefused(f"more than {limit} redirects")
+    with opened(
+        url, timeout=timeout, method=method, body=body, headers=headers, accept=accept, trusted_hosts=trusted_hosts
+    ) as (response, final, hops):
+        return Answer(response.status, response.read(max_body), final, hops, dict(response.getheaders()))
 
 
 def fetch(url: str, *, timeout: float, accept: str = "application/json") -> Answer:
     """GET `url`, following allowed redirects; raises TargetRefused, or OSError/HTTPException when it cannot."""
     return send(url, timeout=timeout, accept=accept)
+
+
+def socket_target(address: str) -> tuple[int, Any]:
+    """(address family, connect target) of a runtime socket, once the guard allows it.
+
+    ``tcp:host:port`` is vetted like an HTTP host (every address the name resolves to)
+    and pinned to the address checked; ``unix:/path`` is this machine (see the module
+    docstring). Raises TargetRefused with where and why.
+    """
+    if address.startswith("unix:"):
+        path = address.removeprefix("unix:")
+        real = Path(os.path.realpath(path))
+        if address_allowed(ipaddress.ip_address("127.0.0.1")):
+            return socket.AF_UNIX, path
+        if any(real.is_relative_to(Path(os.path.realpath(d))) for d in settings.CHECK_ALLOWED_SOCKET_DIRS):
+            return socket.AF_UNIX, str(real)
+        raise TargetRefused(
+            f"the unix socket {path} is on this machine, which outbound connections may not reach "
+            "(put it in one of CHECK_ALLOWED_SOCKET_DIRS)"
+        )
+    host, _, port_text = address.removeprefix("tcp:").rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise TargetRefused(f"{address} names no port") from None
+    pinned = vetted_address(host or "127.0.0.1", port)
+    family = socket.AF_INET6 if ":" in pinned else socket.AF_INET
+    return family, (pinned, port)

@@ -135,7 +135,7 @@ class EntryOut(serializers.Serializer[AuditEvent]):
     action = serializers.CharField()
     kind = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
-    payload = serializers.JSONField()
+    payload = serializers.JSONField(source="shown_payload")
 
     def get_kind(self, event: Any) -> str:
         return timeline_kind_of(event.action)

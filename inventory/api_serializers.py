@@ -110,6 +110,8 @@ class PointOut(serializers.ModelSerializer[RecoveryPoint]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     asset: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    # The files screening flagged only for people who may restore (dr_portal/accounts/contents.py).
+    stats = serializers.JSONField(source="shown_stats", read_only=True)
 
     class Meta:
         model = RecoveryPoint
@@ -133,6 +135,9 @@ class PointOut(serializers.ModelSerializer[RecoveryPoint]):
 
 
 class PointDetailOut(PointOut):
+    # Its file list only for people who may restore (dr_portal/accounts/contents.py).
+    manifest = serializers.JSONField(source="shown_manifest", read_only=True)
+
     class Meta(PointOut.Meta):
         fields = [*PointOut.Meta.fields, "manifest"]
 

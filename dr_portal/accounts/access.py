@@ -25,6 +25,9 @@ class Perm(StrEnum):
     RESPOND_INCIDENTS = "respond_incidents"
     COMMAND_INCIDENTS = "command_incidents"
     VIEW_APPROVALS = "view_approvals"
+    # A point's file names and digests: the roles that may restore (start a run, or
+    # approve and act on its restore steps).
+    VIEW_POINT_CONTENTS = "view_point_contents"
     APPROVE_STEPS = "approve_steps"
     VIEW_REPORTS = "view_reports"
     VIEW_AUDIT = "view_audit"
@@ -45,10 +48,18 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.COMMAND_INCIDENTS,
             Perm.VIEW_APPROVALS,
             Perm.APPROVE_STEPS,
+            Perm.VIEW_POINT_CONTENTS,
         }
     ),
     Role.ONCALL_ENGINEER: frozenset(
-        _EVERYONE | {Perm.RUN_BACKUPS, Perm.RESPOND_INCIDENTS, Perm.VIEW_APPROVALS, Perm.APPROVE_STEPS}
+        _EVERYONE
+        | {
+            Perm.RUN_BACKUPS,
+            Perm.RESPOND_INCIDENTS,
+            Perm.VIEW_APPROVALS,
+            Perm.APPROVE_STEPS,
+            Perm.VIEW_POINT_CONTENTS,
+        }
     ),
     Role.COMPLIANCE_OFFICER: frozenset(_EVERYONE | {Perm.VIEW_REPORTS, Perm.VIEW_AUDIT}),
     Role.VIEWER: frozenset(_EVERYONE),

@@ -24,7 +24,8 @@ class AuditEventOut(serializers.Serializer[AuditEvent]):
     object_type = serializers.CharField()
     object_id = serializers.CharField()
     incident_id = serializers.UUIDField(allow_null=True)
-    payload = serializers.DictField()
+    # A point's file names and digests only for people who may restore (accounts/contents.py).
+    payload = serializers.DictField(source="shown_payload")
     personal_erased = serializers.BooleanField(source="is_erased")
     personal_digest = serializers.CharField()
     prev_hash = serializers.CharField()

@@ -28,10 +28,12 @@ COLUMNS = [
     "personal_digest",
     "prev_hash",
     "hash",
+    "payload_hidden",
 ]
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:
+    payload = event.shown_payload
     return {
         "seq": event.seq,
         "recorded_at": utc_text(event.recorded_at),
@@ -43,11 +45,14 @@ def event_row(event: AuditEvent) -> dict[str, Any]:
         "object_type": event.object_type,
         "object_id": event.object_id,
         "incident_id": str(event.incident_id) if event.incident_id else None,
-        "payload": event.payload,
+        # A point's file names and digests only for people who may restore; a row that lost
+        # some says so, since its hash was computed over the whole payload.
+        "payload": payload,
         "personal_erased": event.is_erased,
         "personal_digest": event.personal_digest,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "payload_hidden": payload != event.payload,
     }
 
 

@@ -8,11 +8,12 @@ inserted, by `dr_portal.audit.services`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
 
+from dr_portal.accounts.contents import shown
 from dr_portal.audit.querysets import AuditEventManager
 
 ERASED = "[erased]"
@@ -99,8 +100,13 @@ class AuditEvent(models.Model):
         return ERASED if self.is_erased else f"person #{self.actor_id}"
 
     @property
+    def shown_payload(self) -> dict[str, Any]:
+        """The payload as the person asking may see it: a point's file names and digests only to restorers."""
+        return cast("dict[str, Any]", shown(self.payload))
+
+    @property
     def payload_pretty(self) -> str:
-        return json.dumps(self.payload, indent=2, sort_keys=True, ensure_ascii=False)
+        return json.dumps(self.shown_payload, indent=2, sort_keys=True, ensure_ascii=False)
 
     @property
     def actor_role_label(self) -> str:

@@ -217,6 +217,7 @@ def audit_append_many(*, events: Sequence[EventSpec], batch_size: int = 2000) ->
     if not prepared:
         return []
     with transaction.atomic():
+        _row_locks_first({item.actor_id for item in prepared if item.actor_id is not None})
         head_seq, prev_hash = _lock_and_read_head()
         now = timezone.now()
         built: list[AuditEvent] = []
@@ -234,7 +235,28 @@ def audit_append_many(*, events: Sequence[EventSpec], batch_size: int = 2000) ->
         if personal:
             AuditPersonalData.objects.bulk_create(personal, batch_size=batch_size)
         _checkpoint_due(head_seq + 1, head_seq + len(built))
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's default again for the rest
     return built
+
+
+def _row_locks_first(actor_ids: set[int]) -> None:
+    """Take the row locks an append needs before the chain lock, which comes last (docs/runs.md, "Lock order").
+
+    PostgreSQL checks foreign keys at commit, taking a KEY SHARE lock on each row they
+    point to. Held behind the chain lock, those checks met transactions that had locked
+    such a row (an asset, a run) FOR UPDATE and were waiting for the chain: a deadlock.
+    So the checks this transaction owes run now, as does the one the event's own actor
+    needs, and the chain lock is taken only after them.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if actor_ids:
+            table = AuditEvent._meta.get_field("actor").related_model._meta.db_table  # type: ignore[union-attr]
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [sorted(actor_ids)])  # noqa: S608
 
 
 def events_about_person_q(*, user: Any) -> Q:

@@ -12,9 +12,9 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 CollectorFn = Callable[[], Iterable[Metric]]
@@ -92,6 +92,12 @@ def counts_by(name: str, doc: str, rows: QuerySet[Any], field: str, label: str) 
     return family
 
 
+# Upper bounds (seconds) of the duration buckets: a step of a few seconds to a restore of hours.
+DURATION_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200)
+# How long people take to decide on an approval: a minute to a day (the default TTL is an hour).
+APPROVAL_WAIT_BUCKETS: tuple[float, ...] = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 86400)
+
+
 def durations_by(
     name: str,
     doc: str,
@@ -101,14 +107,25 @@ def durations_by(
     *,
     start: str = "started_at",
     end: str = "finished_at",
-) -> SummaryMetricFamily:
-    """A summary (count and sum of seconds) of end - start per value of `field`; rows lacking either are left out."""
+    buckets: tuple[float, ...] = DURATION_BUCKETS,
+) -> HistogramMetricFamily:
+    """A histogram of end - start (seconds) per value of `field`; rows lacking either are left out.
+
+    One GROUP BY whatever the number of rows: each bucket is a filtered count in the same
+    query (a row in bucket `le` took at most `le` seconds, so the counts are cumulative).
+    """
     took = ExpressionWrapper(F(end) - F(start), output_field=DurationField())
-    family = SummaryMetricFamily(name, doc, labels=[label])
-    done = rows.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
-    for row in done.values(field).annotate(n=Count("pk"), took=Sum(took)).order_by(field):
-        family.add_metric([str(row[field])], count_value=row["n"], sum_value=_seconds(row["took"]))
+    done = rows.filter(**{f"{start}__isnull": False, f"{end}__isnull": False}).annotate(took=took)
+    per_bucket = {f"le_{i}": Count("pk", filter=Q(took__lte=timedelta(seconds=b))) for i, b in enumerate(buckets)}
+    family = HistogramMetricFamily(name, doc, labels=[label])
+    for row in done.values(field).annotate(n=Count("pk"), took_sum=Sum("took"), **per_bucket).order_by(field):
+        counts = [(_le(b), float(row[f"le_{i}"])) for i, b in enumerate(buckets)]
+        family.add_metric([str(row[field])], [*counts, ("+Inf", float(row["n"]))], _seconds(row["took_sum"]))
     return family
+
+
+def _le(bound: float) -> str:
+    return str(float(bound))
 
 
 def sums_by(name: str, doc: str, rows: QuerySet[Any], field: str, label: str, *, total: str) -> GaugeMetricFamily:

@@ -162,4 +162,11 @@ for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
         raise ImproperlyConfigured(f"CHECK_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
 CHECK_ALLOWED_HOSTS = {name.lower().rstrip(".") for name in env_list("CHECK_ALLOWED_HOSTS", [])}
 CHECK_MAX_REDIRECTS = env_int("CHECK_MAX_REDIRECTS", 3, minimum=0)
+# Folders whose unix sockets the HAProxy driver may use (a unix socket is this machine, so it is
+# otherwise allowed only where loopback is). Absolute paths; default none.
+CHECK_ALLOWED_SOCKET_DIRS: list[Path] = []
+for _item in env_list("CHECK_ALLOWED_SOCKET_DIRS", []):
+    if not _item.startswith("/"):
+        raise ImproperlyConfigured(f"CHECK_ALLOWED_SOCKET_DIRS: {_item!r} is not an absolute path")
+    CHECK_ALLOWED_SOCKET_DIRS.append(Path(_item))
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=5)

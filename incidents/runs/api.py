@@ -37,6 +37,8 @@ class StepOut(serializers.ModelSerializer[StepRun]):
     asset = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
     point = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
     run = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
+    # A point's file names and digests only for people who may restore (accounts/contents.py).
+    evidence = serializers.JSONField(source="shown_evidence", read_only=True)
 
     class Meta:
         model = StepRun

@@ -1,7 +1,8 @@
 """Run figures for /metrics: runs, steps and restores by outcome, their durations and bytes, approval waits.
 
 Aggregates only: a fixed handful of GROUP BY queries per scrape, whatever the number of runs.
-Durations are summaries (`_count` and `_sum` in seconds); rate() over them gives a mean.
+Durations are histograms (`_bucket`, `_sum`, `_count`, in seconds) over every finished row, so
+histogram_quantile() over them gives percentiles and rate() gives recent ones.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from dr_portal.ops.metrics import counts_by, durations_by, register, sums_by
+from dr_portal.ops.metrics import APPROVAL_WAIT_BUCKETS, counts_by, durations_by, register, sums_by
 
 
 @register
 def run_metrics() -> Iterator[Metric]:
-    from incidents.runs.models import RecoveryRun, StepRun, StepState
+    from incidents.runs.models import ApprovalWait, RecoveryRun, StepRun, StepState
     from inventory.models import StepKind
 
     runs = RecoveryRun.objects.all()
@@ -55,3 +56,13 @@ def run_metrics() -> Iterator[Metric]:
     since = waiting["oldest"]
     oldest.add_metric([], (timezone.now() - since).total_seconds() if since else 0.0)
     yield from (count, oldest)
+    yield durations_by(
+        "drp_approval_decision_wait_seconds",
+        "Requests for approval that ended in a decision: request to decision, per outcome.",
+        ApprovalWait.objects.all(),
+        "outcome",
+        "outcome",
+        start="requested_at",
+        end="decided_at",
+        buckets=APPROVAL_WAIT_BUCKETS,
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dr_portal.accounts.contents import shown
 from incidents.runs.querysets import RunQuerySet, StepQuerySet
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
 
@@ -230,6 +232,11 @@ class StepRun(models.Model):
         return f"step {self.key} of run {self.run_id} ({self.state})"
 
     @property
+    def shown_evidence(self) -> dict[str, Any]:
+        """The evidence as the person asking may see it (a point's file names and digests only to restorers)."""
+        return cast("dict[str, Any]", shown(self.evidence))
+
+    @property
     def percent(self) -> int | None:
         if not self.bytes_total:
             return 100 if self.state == StepState.SUCCEEDED else None
@@ -275,6 +282,37 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} of {self.step_id} by {self.approver_id}"
+
+
+class WaitOutcome(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class ApprovalWait(models.Model):
+    """One request for approval that ended in a decision: how long people took (the wait's history).
+
+    A step keeps only its current round's request time, so the history of waits is kept here,
+    one row per round that was approved, rejected or expired (a round abandoned by a cancel,
+    a skip or a change of parameters never got a decision and is not one).
+    """
+
+    step = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="approval_waits")
+    round = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=8, choices=WaitOutcome.choices)
+    requested_at = models.DateTimeField()
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "round"], name="approval_wait_once_per_round"),
+            models.CheckConstraint(condition=Q(outcome__in=WaitOutcome.values), name="approval_wait_outcome_known"),
+            models.CheckConstraint(condition=Q(decided_at__gte=F("requested_at")), name="approval_wait_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"wait of {self.step_id} round {self.round}: {self.outcome}"
 
 
 # Models that live in their own packages, registered with this app.

@@ -1,16 +1,21 @@
-"""A small MLflow REST client (stdlib only): the portal never needs the mlflow package itself."""
+"""A small MLflow REST client (stdlib only): the portal never needs the mlflow package itself.
+
+Every request goes through the outbound guard (dr_portal/outbound.py): the tracking URI is an
+admin's setting, and a worker inside the network is the one that connects to it.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from inventory.connectors.errors import AuthFailed, CaptureIncomplete, ConnectorError, Unreachable
+from dr_portal import outbound
+from inventory.connectors.errors import AuthFailed, CaptureIncomplete, ConnectorError, ConnectorRefused, Unreachable
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -50,29 +55,39 @@ class MlflowRest:
         url = self.base + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        request = urllib.request.Request(url, data=body, method=method, headers=dict(self.headers))  # noqa: S310
-        if body is not None:
-            request.add_header("Content-Type", content_type)
+        headers = {**self.headers, **({"Content-Type": content_type} if body is not None else {})}
+        with self._opened(url, method=method, body=body, headers=headers) as response:
+            data: bytes = response.read()
+        if response.status < 400:
+            return data
+        text = data.decode(errors="replace")
+        if response.status in (401, 403):
+            raise AuthFailed(f"MLflow at {self.base} refused the credentials (HTTP {response.status}).")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                data: bytes = response.read()
-                return data
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")
-            if exc.code in (401, 403):
-                raise AuthFailed(f"MLflow at {self.base} refused the credentials (HTTP {exc.code}).") from None
-            try:
-                payload = json.loads(text)
-            except ValueError:
-                payload = {"message": text[:200]}
-            raise MlflowApiError(
-                f"MLflow {method} {path} failed (HTTP {exc.code}): {payload.get('message', '')}",
-                error_code=str(payload.get("error_code", "")),
-                status=exc.code,
+            payload = json.loads(text)
+        except ValueError:
+            payload = {"message": text[:200]}
+        raise MlflowApiError(
+            f"MLflow {method} {path} failed (HTTP {response.status}): {payload.get('message', '')}",
+            error_code=str(payload.get("error_code", "")),
+            status=response.status,
+        )
+
+    @contextlib.contextmanager
+    def _opened(
+        self, url: str, *, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Iterator[http.client.HTTPResponse]:
+        try:
+            with outbound.opened(
+                url, timeout=self.timeout, method=method, body=body, headers=headers or self.headers, accept="*/*"
+            ) as (response, _final, _hops):
+                yield response
+        except outbound.TargetRefused as refused:
+            raise ConnectorRefused(
+                f"MLflow at {self.base} is refused: {refused}.", code="connector_target_refused"
             ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise Unreachable(f"MLflow at {self.base} cannot be reached: {reason}.") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise Unreachable(f"MLflow at {self.base} cannot be reached: {exc}.") from None
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self._request("GET", API + path, params=params) or b"{}")
@@ -115,15 +130,14 @@ class MlflowRest:
 
     def download(self, path: str) -> Iterator[bytes]:
         url = f"{self.base}{ARTIFACTS}/{urllib.parse.quote(path)}"
-        request = urllib.request.Request(url, headers=dict(self.headers))  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+        with self._opened(url) as response:
+            if response.status >= 400:
+                raise CaptureIncomplete(f"The artifact {path} cannot be read from MLflow (HTTP {response.status}).")
+            try:
                 while chunk := response.read(1 << 20):
                     yield chunk
-        except urllib.error.HTTPError as exc:
-            raise CaptureIncomplete(f"The artifact {path} cannot be read from MLflow (HTTP {exc.code}).") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise Unreachable(f"MLflow at {self.base} cannot be reached: {exc}.") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise Unreachable(f"MLflow at {self.base} cannot be reached: {exc}.") from None
 
     def upload(self, path: str, data: bytes) -> None:
         self._request(

@@ -37,6 +37,12 @@ class VerifyReport:
     def files_failed(self) -> int:
         return len({p.path for p in self.problems})
 
+    def brief(self) -> str:
+        """The summary in counts only: no file name or digest (those stay in ``problems``)."""
+        if self.ok or self.point_problem:
+            return self.summary()
+        return f"{self.files_failed} of {self.checked} files failed verification."
+
     def summary(self) -> str:
         if self.ok:
             return f"All {self.checked} files verified."

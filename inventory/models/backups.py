@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dr_portal.accounts.contents import shown
 from inventory.models.catalog import Asset, Vault
 from inventory.querysets import BackupQuerySet, RecoveryPointQuerySet
 
@@ -163,6 +165,16 @@ class RecoveryPoint(models.Model):
 
     def __str__(self) -> str:
         return f"point {self.public_id} of {self.asset_id} ({self.status})"
+
+    @property
+    def shown_manifest(self) -> dict[str, Any]:
+        """The manifest as the person asking may see it: its file list only for people who may restore."""
+        return cast("dict[str, Any]", shown(self.manifest))
+
+    @property
+    def shown_stats(self) -> dict[str, Any]:
+        """The statistics as the person asking may see them (the files screening flagged only to restorers)."""
+        return cast("dict[str, Any]", shown(self.stats))
 
     @property
     def is_good(self) -> bool:

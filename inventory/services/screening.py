@@ -44,8 +44,8 @@ def screen_reasons(*, stats: dict[str, Any], history: list[dict[str, Any]]) -> l
     reasons: list[str] = []
     broken = int(stats.get("signatures_broken") or 0)
     if broken:
-        listed = ", ".join(f"{f['path']} ({f['problem']})" for f in stats.get("broken_files", [])[:5])
-        reasons.append(f"{broken} files of a known format no longer have a valid signature: {listed}.")
+        # Which files: ``stats["broken_files"]``, shown only to people who may restore.
+        reasons.append(f"{broken} files of a known format no longer have a valid signature.")
     past = [h for h in history if h.get("format") == 2 and h.get("compared_with_previous")]
     changed = float(stats.get("changed_share") or 0.0)
     usual_changed = median(float(h.get("changed_share") or 0.0) for h in past) if past else 0.0

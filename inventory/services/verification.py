@@ -59,6 +59,9 @@ def point_verify_request(*, asset: Asset, by: User | None) -> RecoveryPoint:
     return point
 
 
+MAX_SHOWN = 20
+
+
 def _problems(report: Any) -> list[dict[str, str | None]]:
     return [
         {"path": p.path, "problem": p.problem, "expected_sha256": p.expected, "actual_sha256": p.actual}
@@ -113,8 +116,10 @@ def _point_record_verification(
         )
         return locked
     locked.status = PointStatus.CORRUPT
-    locked.note = report.summary()
-    locked.save(update_fields=["status", "note"])
+    # Words for everyone; which files and their digests only where restorers see them.
+    locked.note = report.brief()
+    locked.stats = {**(locked.stats or {}), "problems": _problems(report)[:MAX_SHOWN]}
+    locked.save(update_fields=["status", "note", "stats"])
     readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.corrupt",
@@ -157,7 +162,9 @@ def point_mark_damaged(
         return None
     locked.status = PointStatus.CORRUPT
     locked.note = reason
-    locked.save(update_fields=["status", "note"])
+    found = [{"path": file, "problem": f"found damaged by a restore ({code})"}] if file else []
+    locked.stats = {**(locked.stats or {}), "problems": found}
+    locked.save(update_fields=["status", "note", "stats"])
     readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="point.corrupt",

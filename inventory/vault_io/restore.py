@@ -47,12 +47,25 @@ def _engine_manifest(manifest: dict[str, Any], vault: Vault | None) -> engine.Ma
     return engine.Manifest.from_json(manifest)
 
 
-def _integrity_failure(exc: engine.IntegrityError) -> VaultIOFailure:
-    return VaultIOFailure(
-        exc.code,
-        str(exc),
-        evidence={"file": exc.path, "expected_sha256": exc.expected, "actual_sha256": exc.actual},
-    )
+_FILE_FAILURE_WORDS = {
+    "corrupt_object": "A stored object of the recovery point is damaged; the target was not changed.",
+    "data_missing": "An object of the recovery point is missing from its vault; the target was not changed.",
+    "unsafe_path": "A file of the recovery point would land outside the restore target, or a folder is in its way.",
+}
+
+
+def _file_failure(exc: engine.EngineError) -> VaultIOFailure:
+    """A failure about one file of the point, told in words without the file's name or digests.
+
+    The engine's own message names the file; it goes to the evidence with the file and both
+    digests, which only people who may restore see (dr_portal/accounts/contents.py). Free text
+    (the step's error, the run's, the point's note, the audit reason) stays file-free.
+    """
+    words = _FILE_FAILURE_WORDS.get(exc.code, "A file of the recovery point failed its integrity check.")
+    evidence: dict[str, Any] = {"file_detail": str(exc)}
+    if isinstance(exc, engine.IntegrityError):
+        evidence.update(file=exc.path, expected_sha256=exc.expected, actual_sha256=exc.actual)
+    return VaultIOFailure(exc.code, words, evidence=evidence)
 
 
 def _manifest(manifest: dict[str, Any], vault: Vault | None = None) -> engine.Manifest | engine.ChunkedManifest:
@@ -95,9 +108,11 @@ def restore_point(
     except engine.Cancelled:
         raise BackupStopped from None
     except engine.IntegrityError as exc:
-        failure = _integrity_failure(exc)
+        failure = _file_failure(exc)
         _point_damaged(manifest, failure)
         raise failure from exc
+    except engine.UnsafePath as exc:
+        raise _file_failure(exc) from exc
     except engine.TargetFull as exc:
         raise VaultIOFailure(exc.code, str(exc), evidence={"bytes_needed": exc.needed, "bytes_free": exc.free}) from exc
     except engine.EngineError as exc:
@@ -165,6 +180,8 @@ def verify_restored(
         )
     except engine.Cancelled:
         raise BackupStopped from None
+    except (engine.IntegrityError, engine.UnsafePath) as exc:
+        raise _file_failure(exc) from exc
     except engine.EngineError as exc:
         raise VaultIOFailure(exc.code, str(exc)) from exc
 

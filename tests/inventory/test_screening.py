@@ -62,8 +62,11 @@ def test_a_tree_encrypted_in_place_is_marked_suspicious_and_planning_offers_the_
     encrypt_in_place(source)
     attacked = back_up(estate)
     assert attacked.status == PointStatus.SUSPICIOUS
-    assert "features.parquet (a parquet file that no longer starts with PAR1)" in attacked.note
-    assert "model.safetensors" in attacked.note
+    # Which files: in the statistics, which only people who may restore see; never in the note.
+    broken = {f["path"]: f["problem"] for f in attacked.stats["broken_files"]}
+    assert broken["features.parquet"] == "a parquet file that no longer starts with PAR1"
+    assert "model.safetensors" in broken and "model.safetensors" not in attacked.note
+    assert "2 files of a known format no longer have a valid signature." in attacked.note
     assert "of the files changed" in attacked.note and "looks random" in attacked.note
     event = AuditEvent.objects.get(action="point.suspicious")
     assert event.payload["point"] == str(attacked.public_id) and len(event.payload["reasons"]) == 2
@@ -90,7 +93,10 @@ def test_releasing_a_suspicious_point_needs_a_reason_and_is_audited(estate, sour
     released = point_release(point_id=attacked.pk, by=commander, reason="Checked: the files are meant to be encrypted")
     assert released.status == PointStatus.OK
     event = AuditEvent.objects.get(action="point.released")
-    assert event.payload["reason"].startswith("Checked") and "PAR1" in event.payload["suspicion"]
+    assert (
+        event.payload["reason"].startswith("Checked")
+        and "no longer have a valid signature" in event.payload["suspicion"]
+    )
     with pytest.raises(Refused, match="not marked suspicious"):
         point_release(point_id=attacked.pk, by=commander, reason="Checked it twice over")
 
@@ -110,11 +116,17 @@ def test_the_api_releases_a_suspicious_point_for_managers_only(estate, source: P
     assert attacked.status == PointStatus.OK
 
 
-def test_the_asset_page_shows_the_suspicion_in_words(estate, source: Path, client_for, viewer) -> None:
+def test_the_asset_page_shows_the_suspicion_in_words_and_the_files_only_to_restorers(
+    estate, source: Path, client_for, viewer, commander
+) -> None:
     from django.urls import reverse
 
     back_up(estate)
     encrypt_in_place(source)
     back_up(estate)
-    page = client_for(viewer).get(reverse("inventory:asset", args=[estate.public_id])).content.decode()
-    assert "Suspicious" in page and "no longer starts with PAR1" in page
+    url = reverse("inventory:asset", args=[estate.public_id])
+    page = client_for(viewer).get(url).content.decode()
+    assert "Suspicious" in page and "no longer have a valid signature" in page
+    assert "features.parquet" not in page and "PAR1" not in page
+    page = client_for(commander).get(url).content.decode()
+    assert "features.parquet" in page and "no longer starts with PAR1" in page

@@ -59,7 +59,7 @@ def test_an_intact_point_stays_ok_and_its_verified_at_moves(backed_asset) -> Non
 
 
 def test_a_flipped_byte_marks_the_point_corrupt_naming_the_file_and_both_hashes(
-    backed_asset, fs_vault, client_for, viewer
+    backed_asset, fs_vault, client_for, viewer, commander
 ) -> None:
     older = back_up(backed_asset)
     point = back_up(backed_asset)
@@ -75,7 +75,8 @@ def test_a_flipped_byte_marks_the_point_corrupt_naming_the_file_and_both_hashes(
     assert problem["path"] == "weights/model.bin"
     assert problem["expected_sha256"] == entry["stored_sha256"]
     assert problem["actual_sha256"] and problem["actual_sha256"] != entry["stored_sha256"]
-    assert entry["stored_sha256"] in point.note and problem["actual_sha256"] in point.note
+    # Told in words for everyone; the file and its digests only to people who may restore (#11 item 5).
+    assert point.note == "1 of 2 files failed verification." and "model.bin" not in point.note
 
     # Readiness no longer counts it: the newest good point is the older one.
     facts = asset_readiness(asset=backed_asset)
@@ -83,8 +84,12 @@ def test_a_flipped_byte_marks_the_point_corrupt_naming_the_file_and_both_hashes(
     assert RecoveryPoint.objects.good().filter(asset=backed_asset).get() == older
     assert rpo.level.key == "ok"
 
-    page = client_for(viewer).get(reverse("inventory:asset", args=[backed_asset.public_id])).content.decode()
-    assert "Corrupt" in page and "weights/model.bin" in page
+    url = reverse("inventory:asset", args=[backed_asset.public_id])
+    page = client_for(viewer).get(url).content.decode()
+    assert "Corrupt" in page and "1 of 2 files failed verification" in page
+    assert "weights/model.bin" not in page and entry["stored_sha256"] not in page
+    page = client_for(commander).get(url).content.decode()
+    assert "weights/model.bin" in page
     assert entry["stored_sha256"] in page and problem["actual_sha256"] in page
 
 

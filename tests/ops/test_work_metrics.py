@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents.models import Delivery
+from incidents.runs.models import ApprovalWait
 from inventory.services.readiness import readiness_sweep
 from tests.factories import AssetFactory, BackupFactory, IncidentFactory, RecoveryRunFactory, StepRunFactory
 
@@ -125,6 +127,9 @@ def test_a_scrape_costs_the_same_queries_whatever_the_rows(settings) -> None:
         StepRunFactory.create(run=run, state="failed", error="lost", started_at=now, finished_at=now)
         BackupFactory.create(started_at=now)
         IncidentFactory.create(severity=f"SEV{n % 4 + 1}")
+        ApprovalWait.objects.create(
+            step=StepRunFactory.create(run=run), round=1, outcome="approved", requested_at=now, decided_at=now
+        )
     assert queries() == before
 
 
@@ -156,3 +161,83 @@ def test_queue_depth_says_so_when_the_broker_does_not_answer(settings, closed_br
     text = response.content.decode()
     assert "drp_queue_depth_up 0.0" in text and "drp_queue_depth{" not in text
     assert "drp_runs" in text or "drp_backups" in text or "drp_users" in text
+
+
+def _families(settings: Any) -> dict[str, Any]:
+    settings.METRICS_TOKEN = "scrape-secret"
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
+    return {family.name: family for family in text_string_to_metric_families(response.content.decode())}
+
+
+def _histogram(family: Any, labels: dict[str, str]) -> tuple[list[tuple[float, float]], float, float]:
+    """(cumulative buckets as (le, count), sum, count) of one labelled series, checked for consistency."""
+    assert family.type == "histogram", f"{family.name} is a {family.type}"
+    mine = [s for s in family.samples if {k: v for k, v in s.labels.items() if k != "le"} == labels]
+    buckets = [(float(s.labels["le"]), s.value) for s in mine if s.name.endswith("_bucket")]
+    total = next(s.value for s in mine if s.name.endswith("_sum"))
+    count = next(s.value for s in mine if s.name.endswith("_count"))
+    assert [le for le, _ in buckets] == sorted(le for le, _ in buckets) and buckets[-1][0] == float("inf")
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(buckets)), "buckets are cumulative"
+    assert buckets[-1][1] == count
+    return buckets, total, count
+
+
+def _in_bucket(buckets: list[tuple[float, float]], le: float) -> float:
+    return next(n for bound, n in buckets if bound == le)
+
+
+def test_durations_are_histograms_with_buckets_sum_and_count(settings) -> None:
+    now = timezone.now()
+    asset = AssetFactory.create(name="fraud")
+    for seconds in (3, 30, 4000):
+        BackupFactory.create(asset=asset, started_at=now - timedelta(seconds=seconds), finished_at=now)
+    run = RecoveryRunFactory.create(status="succeeded", started_at=now - timedelta(seconds=700), finished_at=now)
+    StepRunFactory.create(run=run, state="succeeded", started_at=now - timedelta(seconds=45), finished_at=now)
+    families = _families(settings)
+    buckets, total, count = _histogram(families["drp_backup_duration_seconds"], {"status": "succeeded"})
+    assert count == 3 and total == pytest.approx(4033)
+    assert _in_bucket(buckets, 1) == 0 and _in_bucket(buckets, 5) == 1
+    assert _in_bucket(buckets, 15) == 1 and _in_bucket(buckets, 30) == 2  # a bound is inclusive (le)
+    assert _in_bucket(buckets, 3600) == 2 and _in_bucket(buckets, 7200) == 3
+    for name, labels in (
+        ("drp_run_duration_seconds", {"status": "succeeded"}),
+        ("drp_step_duration_seconds", {"kind": "restore"}),
+        ("drp_restore_duration_seconds", {"state": "succeeded"}),
+    ):
+        buckets, _total, count = _histogram(families[name], labels)
+        assert count == 1 and _in_bucket(buckets, 1) == 0, name
+
+
+def test_completed_approval_waits_are_a_histogram_per_outcome(settings, oncall) -> None:
+    from incidents.runs.services.approvals import approvals_expire, step_approve, step_reject
+
+    now = timezone.now()
+    run = RecoveryRunFactory.create(status="waiting_approval", started_at=now - timedelta(hours=3))
+
+    def waiting(seconds: int) -> Any:
+        return StepRunFactory.create(
+            run=run,
+            kind="failover",
+            state="waiting_approval",
+            requires_approval=True,
+            approval_role="oncall_engineer",
+            approval_quorum=1,
+            approval_round=1,
+            approval_requested_at=now - timedelta(seconds=seconds),
+        )
+
+    step_approve(step=waiting(400), by=oncall, comment="checked the target")
+    step_reject(step=waiting(90), by=oncall, comment="wrong region")
+    waiting(2 * 3600)
+    assert approvals_expire()
+    waiting(50)  # still waiting: not a completed wait
+    family = _families(settings)["drp_approval_decision_wait_seconds"]
+    approved, approved_sum, _ = _histogram(family, {"outcome": "approved"})
+    assert _in_bucket(approved, 300) == 0 and _in_bucket(approved, 600) == 1 and 400 <= approved_sum < 430
+    rejected, _, _ = _histogram(family, {"outcome": "rejected"})
+    assert _in_bucket(rejected, 60) == 0 and _in_bucket(rejected, 120) == 1
+    expired, _, count = _histogram(family, {"outcome": "expired"})
+    assert count == 1 and _in_bucket(expired, 7200) == 0 and _in_bucket(expired, 14400) == 1
+    # The longest current wait is still there, beside the history.
+    got = scrape(settings)
+    assert got[("drp_steps_waiting_approval", ())] == 1 and 50 <= got[("drp_approval_wait_seconds", ())] < 80

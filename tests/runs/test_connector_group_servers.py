@@ -21,7 +21,7 @@ from tests.inventory.connectors.conftest import REDIS_PASSWORD, redis_port, sour
 from tests.inventory.connectors.test_mlflow import register_version
 from tests.runs.conftest import backed_up, drive, make_plan, start_run
 
-pytestmark = [pytest.mark.django_db, pytest.mark.servers]
+pytestmark = [pytest.mark.django_db, pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
 __all__ = ["redis_port", "source_url", "target_url"]
 
 

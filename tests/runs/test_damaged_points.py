@@ -52,10 +52,12 @@ def test_a_missing_object_marks_the_point_corrupt_names_the_file_and_the_next_ru
 
     step = run.steps.get()
     assert step.state == StepState.FAILED and step.error_code == "data_missing"
-    assert "model.json" in step.error and step.evidence["file"] == "model.json"
+    # The file is named in the evidence (shown only to people who may restore), never in the words.
+    assert step.evidence["file"] == "model.json" and "model.json" in step.evidence["file_detail"]
+    assert "model.json" not in step.error and "missing from its vault" in step.error
     assert (target / "model.json").read_text() == "what is serving now", "the target keeps its content"
     newer.refresh_from_db()
-    assert newer.status == PointStatus.CORRUPT and "model.json" in newer.note
+    assert newer.status == PointStatus.CORRUPT and "model.json" not in newer.note
     event = AuditEvent.objects.get(action="point.corrupt")
     assert event.payload["point"] == str(newer.public_id) and event.payload["problems"][0]["path"] == "model.json"
     assert event.payload["found_by"] == "restore"

@@ -80,8 +80,8 @@ def test_the_readiness_pdf_shows_scores_with_reasons_their_trend_and_the_rto_for
     # The chart is the shared SVG: its axis, dates and each series' newest value are text in the PDF.
     assert "Daily average of the assets' readiness scores" in section
     chart = text[text.index("0 50 80 100", start) :]
-    assert chart.startswith(f"0 50 80 100 {today - timedelta(days=89):%d %b} {today:%d %b} all assets {today_avg}")
-    assert f"tier 0 {states[scorer.pk]}" in chart
+    assert chart.startswith(f"0 50 80 100 {today - timedelta(days=89):%d %b} {today:%d %b} all assets: {today_avg}")
+    assert f"tier 0: {states[scorer.pk]}" in chart
     # Every point lost, in words, lowest score first.
     losses = section[section.index("Points lost, lowest score first") :]
     assert losses.index("bare-index") < losses.index("fraud-model")

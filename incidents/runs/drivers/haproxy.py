@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from dr_portal.outbound import TargetRefused, socket_target
 from incidents.runs.drivers.base import ROUTES, DriverRefused, DriverUnreachable, SwitchResult, TargetUnhealthy
 
 # srv_admin_state flags (HAProxy's enum srv_admin): maintenance and drain masks.
@@ -44,15 +45,17 @@ class ServerState:
 
 
 def runtime_command(address: str, command: str, *, timeout: float = 3.0) -> str:
-    """Send one command to the runtime API and return its answer (the socket closes after it)."""
+    """Send one command to the runtime API and return its answer (the socket closes after it).
+
+    The address is an admin's setting, and a worker inside the network connects to it: the
+    outbound guard decides first (dr_portal/outbound.py), as for every HTTP request.
+    """
     try:
-        if address.startswith("unix:"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            target: Any = address.removeprefix("unix:")
-        else:
-            host, _, port = address.removeprefix("tcp:").rpartition(":")
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            target = (host or "127.0.0.1", int(port))
+        family, target = socket_target(address)
+    except TargetRefused as refused:
+        raise DriverRefused(f"HAProxy runtime API at {address} is refused: {refused}. Nothing was switched.") from None
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
         with sock:
             sock.settimeout(timeout)
             sock.connect(target)

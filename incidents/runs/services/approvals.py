@@ -21,7 +21,16 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import Role, User
 from dr_portal.audit.checkpoints import checkpoint_now
-from incidents.runs.models import Approval, Decision, RecoveryRun, RunStatus, StepRun, StepState
+from incidents.runs.models import (
+    Approval,
+    ApprovalWait,
+    Decision,
+    RecoveryRun,
+    RunStatus,
+    StepRun,
+    StepState,
+    WaitOutcome,
+)
 from incidents.runs.services.common import (
     RunRefused,
     audit_run,
@@ -169,6 +178,7 @@ def step_approve(*, step: StepRun, by: User, comment: str) -> StepRun:
     if len(approvers) >= locked.approval_quorum:
         locked.state = StepState.APPROVED
         locked.save(update_fields=["state"])
+        _wait_decided(locked, WaitOutcome.APPROVED, now)
         audit_step("step.approved", locked, actor=by, approvers=approvers, digest=locked.params_digest)
         dispatch_step(locked)
         if run.status == RunStatus.WAITING_APPROVAL:
@@ -192,6 +202,7 @@ def step_reject(*, step: StepRun, by: User, comment: str) -> StepRun:
     locked.finished_at = timezone.now()
     locked.error = f"Rejected by {by.get_username()}: {approval.comment}"
     locked.save(update_fields=["state", "finished_at", "error"])
+    _wait_decided(locked, WaitOutcome.REJECTED, locked.finished_at)
     audit_step("step.rejected", locked, actor=by, comment=approval.comment, digest=approval.digest)
     send_advance(run)
     checkpoint_now()  # a signed checkpoint right after each decision, exported once it commits
@@ -203,8 +214,19 @@ def _expire(run: RecoveryRun, step: StepRun) -> None:
     step.finished_at = timezone.now()
     step.error = f"Nobody approved it within {settings.RUN_APPROVAL_TTL_MINUTES} minutes."
     step.save(update_fields=["state", "finished_at", "error"])
+    _wait_decided(step, WaitOutcome.EXPIRED, step.finished_at)
     audit_step("step.approval_expired", step, quorum=step.approval_quorum)
     send_advance(run)
+
+
+def _wait_decided(step: StepRun, outcome: WaitOutcome, at: datetime) -> None:
+    """Keep the round's wait for the approval-wait histogram (/metrics), once per round."""
+    requested = step.approval_requested_at or at
+    ApprovalWait.objects.get_or_create(
+        step=step,
+        round=step.approval_round,
+        defaults={"outcome": outcome, "requested_at": requested, "decided_at": max(at, requested)},
+    )
 
 
 def approvals_expire(*, now: datetime | None = None) -> list[str]:

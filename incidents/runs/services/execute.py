@@ -131,7 +131,7 @@ def _verify(step: StepRun) -> Outcome:
             {"file": p.path, "problem": p.problem, "expected_sha256": p.expected, "actual_sha256": p.actual}
             for p in report.problems[:50]
         ]
-        return _failed("hash_mismatch", report.summary(), {"problems": problems, "files_checked": report.checked})
+        return _failed("hash_mismatch", report.brief(), {"problems": problems, "files_checked": report.checked})
     return _done(
         {
             "files_checked": report.checked,

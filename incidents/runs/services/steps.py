@@ -48,8 +48,13 @@ from inventory.models import RecoveryPoint, StepKind
 CLAIMABLE_RUN = [RunStatus.RUNNING, RunStatus.WAITING_APPROVAL]
 
 
+@transaction.atomic
 def step_claim(*, step_id: int, worker: str) -> StepRun | None:
-    """Take a step for this worker; None when it is not ours to run (finished, or alive elsewhere)."""
+    """Take a step for this worker; None when it is not ours to run (finished, or alive elsewhere).
+
+    The claim and its audit event commit together: an event that fails (a deadlock, a lost
+    connection) takes the claim with it, so every attempt has exactly one start event.
+    """
     now = timezone.now()
     rows = StepRun.objects.filter(pk=step_id, run__status__in=CLAIMABLE_RUN)
     fresh = {
@@ -85,8 +90,7 @@ def step_claim(*, step_id: int, worker: str) -> StepRun | None:
         return None
     step = StepRun.objects.select_related("run", "asset", "asset__policy", "point", "point__vault").get(pk=step_id)
     if how != "woke":
-        with transaction.atomic():
-            audit_step(f"step.{how}", step, worker=step.worker)
+        audit_step(f"step.{how}", step, worker=step.worker)
     return step
 
 

@@ -49,7 +49,7 @@ def _verify_targets(run: RecoveryRun) -> list[str]:
             problems.append(f"{step.title}: {failure}")
             continue
         if not report.ok:
-            problems.append(f"{step.title}: {report.summary()}")
+            problems.append(f"{step.title}: {report.brief()}")
     return problems
 
 

@@ -21,7 +21,7 @@ from tests.inventory.connectors.test_mlflow import register_version
 lancedb = pytest.importorskip("lancedb")
 from tests.inventory.connectors.test_vector import make_model, make_rows  # noqa: E402
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
 from tests.inventory.conftest import free_port
 from tests.inventory.connectors.conftest import Engine
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
 
 
 def register_version(api: MlflowRest, name: str, files: dict[str, bytes], params: dict[str, str], auc: float) -> str:
