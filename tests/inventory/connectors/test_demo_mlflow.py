@@ -16,6 +16,7 @@ from tests.inventory.connectors.conftest import Engine
 
 
 @pytest.mark.servers
+@pytest.mark.usefixtures("loopback_allowed")  # the demo runs with DEBUG on, where the outbound guard allows loopback
 def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_registry(
     engine: Engine, tmp_path: Path
 ) -> None:
