@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.safestring import SafeString
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent
+from dr_portal.pdf.citations import citation_refs
 from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
@@ -150,6 +151,7 @@ class ReportDocument:
     subject: dict[str, Any] = field(default_factory=dict)  # what the report is about (incident id, period)
     charts: dict[str, tuple[SafeString, str]] = field(default_factory=dict)  # key -> (svg, caption); PDF only
     files: list[Attachment] = field(default_factory=list)  # embedded beside evidence.json, listed with digests
+    citations: list[dict[str, Any]] = field(default_factory=list)  # cited events outside the timeline (citations.py)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -317,6 +319,7 @@ def document_evidence(doc: ReportDocument) -> dict[str, Any]:
         "attachments": [attachment_entry(a) for a in doc.files],
         "audit": {
             "events": [asdict(e) for e in doc.events],
+            "citations": doc.citations,
             "anchor": asdict(doc.anchor) if doc.anchor else None,
             "verification": asdict(doc.verification) if doc.verification else None,
             "public_key": "/audit/pubkey",
@@ -361,6 +364,7 @@ def document_pdf(doc: ReportDocument, *, template: str, progress: Callable[[int,
         },
         "doc": doc,
     }
+    doc.citations = citation_refs(doc)
     step(45, "laying out pages")
     html = render_report_html(template, context)
     attachment = Attachment(
