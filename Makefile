@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+VAR_DIR ?= var
 export DJANGO_SETTINGS_MODULE := dr_portal.settings
 
 .PHONY: help venv mlflow-venv run test test-fast fmt lint typecheck check-migrations bench clean
@@ -28,8 +29,8 @@ venv: $(VENV)/.installed
 
 # The settings `make run` uses, kept so that `python manage.py …` in this checkout
 # sees the same configuration (and sessions survive a restart): written once.
-var/.env: | $(BIN)/python
-	@mkdir -p var
+$(VAR_DIR)/.env: | $(BIN)/python
+	@mkdir -p $(VAR_DIR)
 	@printf '# Written by make run; environment variables override these.\nDEBUG=true\nSECRET_KEY=%s\n' \
 		"$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "wrote $@ (DEBUG=true and a new SECRET_KEY)"
@@ -45,7 +46,7 @@ $(VENV)-mlflow/.installed: requirements-mlflow.txt
 
 mlflow-venv: $(VENV)-mlflow/.installed
 
-run: venv var/.env
+run: venv $(VAR_DIR)/.env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py inventory_demo

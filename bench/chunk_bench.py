@@ -32,7 +32,7 @@ from typing import Any
 
 from bench.backup_bench import build_tree, machine
 from inventory.engine import FilesystemVault, KeyRing, restore_tree
-from inventory.engine.chunks import backup_chunked
+from inventory.engine.chunks import backup_chunked, read_manifest_v2
 
 MiB = 1024 * 1024
 # Throwaway repositories under a temporary folder: a fresh random passphrase per run.
@@ -228,35 +228,69 @@ def ratios(ours: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
     return {key: round(ours[key] / other[key], 2) for key in keys}
 
 
-def memory_per_file(work: Path, count: int) -> dict[str, Any]:
-    """Peak RSS of a fresh process that backs up and then restores ``count`` tiny files."""
-    tree = work / "many"
+def _tiny_tree(tree: Path, count: int) -> None:
     for index in range(count):
         folder = tree / f"d{index // 1000:04d}"
         if index % 1000 == 0:
             folder.mkdir(parents=True)
         (folder / f"f{index:07d}.txt").write_bytes(index.to_bytes(8, "big"))
+
+
+def _probe(step: str, tree: Path, work: Path, key: str) -> dict[str, int]:
     probe = subprocess.run(
         [sys.executable, "-m", "bench.chunk_bench", "--memory-probe", str(tree), "--workdir", str(work)],
         capture_output=True,
         check=True,
         text=True,
+        env={**os.environ, "CHUNK_BENCH_PROBE": f"{step}:{key}"},
     )
-    result: dict[str, Any] = json.loads(probe.stdout.strip().splitlines()[-1])
-    result["files"] = count
-    shutil.rmtree(tree, ignore_errors=True)
+    result: dict[str, int] = json.loads(probe.stdout.strip().splitlines()[-1])
+    return result
+
+
+def memory_per_file(work: Path, count: int) -> dict[str, Any]:
+    """Peak RSS of fresh processes backing up, then restoring, ``count`` tiny files (and a quarter as many).
+
+    Each step runs in its own process (VmHWM is per process), and the difference between
+    the two sizes gives the cost of one more file, free of what any run costs whatever its size.
+    """
+    result: dict[str, Any] = {"files": count}
+    for label, files in (("small", count // 4), ("large", count)):
+        tree = work / f"many-{label}"
+        _tiny_tree(tree, files)
+        key = os.urandom(32).hex()
+        vault = work / f"probe-{label}"
+        result[label] = {
+            "files": files,
+            "backup": _probe("backup", tree, vault, key),
+            "restore": _probe("restore", tree, vault, key),
+        }
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(vault, ignore_errors=True)
+    small, large = result["small"], result["large"]
+    for step in ("backup", "restore"):
+        grown = (large[step]["peak_kib"] - small[step]["peak_kib"]) * 1024
+        result[f"{step}_bytes_per_file"] = round(grown / (large["files"] - small["files"]))
+        result[f"{step}_peak_kib"] = large[step]["peak_kib"]
+        result[f"{step}_start_kib"] = large[step]["start_kib"]
     return result
 
 
 def _memory_probe(tree: Path, work: Path) -> None:
     from bench.backup_bench import current_rss_kib, rss_kib
 
-    ours = Ours(work / "probe")
-    before = current_rss_kib()
-    ours.backup(tree)
-    after_backup = rss_kib()
-    ours.restore(work / "probe-restore")
-    print(json.dumps({"rss_before_kib": before, "peak_backup_kib": after_backup, "peak_restore_kib": rss_kib()}))
+    step, key = os.environ["CHUNK_BENCH_PROBE"].split(":")
+    ours = Ours(work)
+    ours.keyring = KeyRing({"bench": bytes.fromhex(key)})
+    start = current_rss_kib()
+    if step == "backup":
+        ours.backup(tree)
+    else:
+        manifest = read_manifest_v2(vault=ours.vault, point="bench/p0", keyring=ours.keyring)
+        ours.points.append(manifest)
+        ours.restore(work / "restored")
+        shutil.rmtree(work / "restored")
+    print(json.dumps({"start_kib": start, "peak_kib": rss_kib()}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,13 +307,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.files:
         with tempfile.TemporaryDirectory(prefix="chunk-bench-mem-", dir=args.workdir) as raw:
             memory = memory_per_file(Path(raw), args.files)
-        grown = max(memory["peak_backup_kib"], memory["peak_restore_kib"]) - memory["rss_before_kib"]
-        print(
-            f"memory, {args.files} files: before {memory['rss_before_kib'] / 1024:.0f} MiB, peak backup "
-            f"{memory['peak_backup_kib'] / 1024:.0f} MiB, peak restore {memory['peak_restore_kib'] / 1024:.0f} MiB "
-            f"({grown * 1024 / args.files:.0f} bytes per file above the start)",
-            flush=True,
-        )
+        for step in ("backup", "restore"):
+            print(
+                f"memory, {step} of {args.files} tiny files in a fresh process: started at "
+                f"{memory[f'{step}_start_kib'] / 1024:.0f} MiB, peak {memory[f'{step}_peak_kib'] / 1024:.0f} MiB; "
+                f"each file past {args.files // 4} added {memory[f'{step}_bytes_per_file']} bytes to the peak",
+                flush=True,
+            )
+        if args.json is not None:
+            args.json.write_text(json.dumps(memory, indent=2))
         return 0
     total = args.mib * MiB
     with tempfile.TemporaryDirectory(prefix="chunk-bench-", dir=args.workdir) as raw:

@@ -2,15 +2,17 @@
 
 For each connector: build a source of about ``--mib`` MiB, then time
   native   the system's own export, hashed (SQLite backup API + SHA-256; ``pg_dump -Fc | sha256``;
-           a copy of the LanceDB folder + SHA-256),
+           a copy of the LanceDB folder + SHA-256; a copy of the MLflow artifact folder + SHA-256),
   backup   connector snapshot + the chunk store (chunked, compressed, encrypted, into a folder vault),
   restore  the chunk store back to files + the connector's restore and verify into a fresh target.
 Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
 
-    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--only sqlite,postgres,vector]
+    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
+                                    [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
-named ``dr_bench_*`` are dropped at the end); otherwise that row is skipped.
+named ``dr_bench_*`` are dropped at the end); otherwise that row is skipped. MLflow runs two
+``mlflow server`` processes from ``.venv-mlflow`` on loopback (skipped without it).
 """
 
 from __future__ import annotations
@@ -209,11 +211,65 @@ def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, fl
     return size, _timed(native), backup, restore
 
 
+def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> tuple[int, float, float, float] | None:
+    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder."""
+    from django.conf import settings
+
+    from inventory import demo_mlflow
+    from inventory.connectors import get_connector
+    from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
+
+    binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
+    if binary is None:
+        return None
+    ports = (demo_mlflow.free_port(), demo_mlflow.free_port())
+    procs = [
+        demo_mlflow.start_server(binary, root / name, port) for name, port in zip(("src", "dst"), ports, strict=True)
+    ]
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            demo_mlflow.wait_ready(f"http://127.0.0.1:{port}", proc)
+        api = MlflowRest(f"http://127.0.0.1:{ports[0]}")
+        api.post("/registered-models/create", {"name": "bench-model"})
+        exp = api.post("/experiments/create", {"name": "bench"})["experiment_id"]
+        per_version = max(1, mib * MiB // versions)
+        for i in range(versions):
+            run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
+            api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "i", "value": str(i)}]})
+            root_path = proxy_path(run["artifact_uri"]) + "/model"
+            api.upload(f"{root_path}/MLmodel", f"flavor: bench {i}".encode())
+            api.upload(f"{root_path}/weights.bin", os.urandom(per_version // 2) + b"\0" * (per_version // 2))
+            source = f"{run['artifact_uri']}/model"
+            api.post("/model-versions/create", {"name": "bench-model", "source": source, "run_id": run["run_id"]})
+        api.post("/registered-models/alias", {"name": "bench-model", "alias": "champion", "version": str(versions)})
+        artifacts = root / "src" / "artifacts"
+        size = _tree_bytes(artifacts)
+
+        def native() -> None:
+            copy = root / "artifacts-copy"
+            shutil.copytree(artifacts, copy)
+            for item in sorted(copy.rglob("*")):
+                if item.is_file():
+                    _sha256_file(item)
+            shutil.rmtree(copy)
+
+        connector = get_connector("mlflow", {"tracking_uri": f"http://127.0.0.1:{ports[0]}"})
+        holder: dict[str, Any] = {}
+        backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
+        target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}"}
+        restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+        return size, _timed(native), backup, restore
+    finally:
+        demo_mlflow.stop_servers(procs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=64, help="size of the SQLite and PostgreSQL sources")
     parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
-    parser.add_argument("--only", default="sqlite,postgres,vector")
+    parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
+    parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
+    parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s")
@@ -223,6 +279,7 @@ def main() -> None:
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
             "postgres": lambda root, store: bench_postgres(root, store, args.mib),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
+            "mlflow": lambda root, store: bench_mlflow(root, store, args.versions, args.mlflow_mib),
         }
         for name, run in runs.items():
             if name not in wanted:
@@ -231,7 +288,7 @@ def main() -> None:
             root.mkdir()
             result = run(root, Store(root))
             if result is None:
-                print(f"{name:<10} skipped (no server)")
+                print(f"{name:<10} skipped (no server{'; make mlflow-venv' if name == 'mlflow' else ''})")
                 continue
             size, native, backup, restore = result
             mib_size = size / MiB

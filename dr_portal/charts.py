@@ -6,9 +6,11 @@ Only presentation attributes, never `style`: pages run under a CSP without
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -26,6 +28,37 @@ def _svg(template: str, *args: object) -> SafeString:
 
 
 COLOURS = {"ok": "#17803d", "risk": "#d08700", "bad": "#b42318", "none": "#9aa3b2"}
+
+
+def svg_frame(*, width: int, height: int, title: str, desc: str, body: SafeString, css: str = "chart") -> SafeString:
+    """The <svg> around a chart: named by its title, described by `desc` (what the chart shows, in words)."""
+    key = "c" + hashlib.sha1(f"{title}|{desc}|{width}".encode()).hexdigest()[:10]  # noqa: S324 - an id, not security
+    if not desc:
+        return _svg(
+            '<svg class="{}" viewBox="0 0 {} {}" width="100%" role="img" aria-labelledby="{}-t" '
+            'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title>{}</svg>',
+            css,
+            width,
+            height,
+            key,
+            key,
+            title,
+            body,
+        )
+    return _svg(
+        '<svg class="{}" viewBox="0 0 {} {}" width="100%" role="img" aria-labelledby="{}-t" aria-describedby="{}-d" '
+        'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
+        css,
+        width,
+        height,
+        key,
+        key,
+        key,
+        title,
+        key,
+        desc,
+        body,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +80,8 @@ def bar_chart(
     row: int = 24,
     label_width: int = 190,
     note_width: int = 150,
+    desc: str = "",
+    css: str = "chart",
 ) -> SafeString:
     """A horizontal bar chart. Values above `cap` are drawn at the cap with an arrow.
 
@@ -67,7 +102,8 @@ def bar_chart(
         y = 20 + i * row
         length = 0.0 if bar.value is None else max(1.5, x(bar.value) - label_width)
         over = bar.value is not None and bar.value > top
-        label = bar.label if len(bar.label) <= 26 else bar.label[:25] + "…"
+        fits = max(8, (label_width - 8) // 7)  # characters of 12 px text the label column holds
+        label = bar.label if len(bar.label) <= fits else bar.label[: fits - 1] + "…"
         text = _svg(
             '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#1c2230">{}</text>',
             label_width - 8,
@@ -106,16 +142,8 @@ def bar_chart(
         '<text x="{0}" y="10" font-size="10" text-anchor="middle" fill="#5d6678">{2}</text>',
         ((_num(x(value)), height - 6, name) for value, name in markers if value <= top),
     )
-    return _svg(
-        '<svg class="chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}{}</svg>',
-        width,
-        height,
-        title,
-        title,
-        SafeString("".join(rows)),
-        lines,
-    )
+    body = SafeString("".join(rows) + lines)
+    return svg_frame(width=width, height=height, title=title, desc=desc, body=body, css=css)
 
 
 @dataclass(frozen=True)
@@ -252,11 +280,18 @@ def achieved_vs_target_chart(
 
 
 def backup_age_vs_rpo_chart(
-    items: Sequence[Measured], *, title: str = "Newest good backup age as a share of RPO", cap: float = 2.0
+    items: Sequence[Measured],
+    *,
+    title: str = "Newest good backup age as a share of RPO",
+    cap: float = 2.0,
+    **size: Any,
 ) -> SafeString:
-    """Age of each asset's newest good backup against its RPO; amber from 80 % of it."""
+    """Age of each asset's newest good backup against its RPO; amber from 80 % of it.
+
+    `size` passes on to `bar_chart` (width, label_width, note_width, desc, css) for a narrow copy.
+    """
     bars = _measured_bars(items, warn_at=0.8, missing="no good backup")
-    return bar_chart(bars, title=title, markers=[(0.8, "80 %"), (1.0, "RPO")], cap=cap)
+    return bar_chart(bars, title=title, markers=[(0.8, "80 %"), (1.0, "RPO")], cap=cap, **size)
 
 
 # --- Trend: one value per day over a window -----------------------------------------
@@ -279,6 +314,8 @@ def line_chart(
     width: int = 720,
     height: int = 200,
     guides: Sequence[float] = (50, 80),
+    desc: str = "",
+    css: str = "chart",
 ) -> SafeString:
     """Daily values of one or more series over the last `days` days, from 0 to `top`."""
     left, right, upper, lower = 34, 110, 14, 24
@@ -337,7 +374,7 @@ def line_chart(
             last = one.points[-1]
             parts.append(
                 _svg(
-                    '<text x="{}" y="{}" font-size="11" fill="{}">{} {}</text>',
+                    '<text x="{}" y="{}" font-size="11" fill="{}">{}: {}</text>',
                     left + plot_w + 6,
                     upper + 12 + 14 * index,
                     colour,
@@ -345,12 +382,4 @@ def line_chart(
                     _num(float(last[1])),
                 )
             )
-    return _svg(
-        '<svg class="chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
-        width,
-        height,
-        title,
-        title,
-        SafeString("".join(parts)),
-    )
+    return svg_frame(width=width, height=height, title=title, desc=desc, body=SafeString("".join(parts)), css=css)

@@ -26,7 +26,7 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
-from incidents.selectors import current_roles, incident_assets, incident_board, suggested_assets, timeline_kind_of
+from incidents.selectors import current_roles, incident_assets, incident_board, suggested_queryset, timeline_kind_of
 from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
 
@@ -122,7 +122,7 @@ class IncidentOut(serializers.Serializer[Incident]):
         ]
 
     def get_suggested_assets(self, incident: Incident) -> list[str]:
-        return [a.name for a in suggested_assets(incident=incident, linked=incident_assets(incident=incident))]
+        return list(suggested_queryset(linked=incident_assets(incident=incident)).values_list("name", flat=True))
 
     def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
         return serialize_many(ClockOut, incident_board(incident=incident).clocks)

@@ -38,7 +38,7 @@ from incidents.models import (
 )
 from inventory.models import Asset
 from inventory.readiness import AssetReadiness
-from inventory.selectors import blast_radius, readiness_counts, readiness_worst
+from inventory.selectors import downstream_assets, readiness_counts, readiness_worst
 
 TIMELINE_PAGE = 50
 
@@ -158,13 +158,35 @@ def incident_alert_records(*, incident: Incident) -> list[AlertRecord]:
     return sorted(incident.alerts.all(), key=lambda a: (a.status != AlertStatus.FIRING, -a.last_seen_at.timestamp()))
 
 
-def suggested_assets(*, incident: Incident, linked: Iterable[IncidentAsset]) -> list[Asset]:
-    """What the dependency graph says is also hit: downstream of the affected assets, not yet listed."""
-    assets = [link.asset for link in linked]
-    if not assets:
-        return []
-    have = {a.pk for a in assets}
-    return [a for a in blast_radius(failed=assets).impacted if a.pk not in have]
+@dataclass(frozen=True)
+class Suggestions:
+    """The first assets the blast radius adds (by name) and how many it adds in all."""
+
+    assets: list[Asset]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.assets)
+
+
+SUGGESTIONS_SHOWN = 25
+
+
+def suggested_queryset(*, linked: Iterable[IncidentAsset]) -> QuerySet[Asset]:
+    """What the dependency graph says is also hit: downstream of the affected assets, not yet listed, by name."""
+    have = {link.asset_id for link in linked}
+    return downstream_assets(have).order_by("name")
+
+
+def suggested_assets(
+    *, incident: Incident, linked: Iterable[IncidentAsset], limit: int = SUGGESTIONS_SHOWN
+) -> Suggestions:
+    """The first `limit` suggestions and their total: two queries however large the graph below."""
+    rows = suggested_queryset(linked=linked)
+    shown = list(rows[:limit])
+    total = len(shown) if len(shown) < limit else rows.count()
+    return Suggestions(assets=shown, total=total)
 
 
 def incident_action_items(*, incident: Incident) -> list[ActionItem]:

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import NotFoundOrForbidden
+from dr_portal.api_keyset import NewestCreated, NewestData
 from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user
 from inventory.access import (
     access_asset_by_id,
@@ -152,6 +153,7 @@ class VaultViewSet(_Readable[Vault]):
 
 class PointViewSet(_Readable[RecoveryPoint]):
     filterset_fields = ["status"]
+    pagination_class = NewestData
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return PointDetailOut if self.action == "retrieve" else PointOut
@@ -161,7 +163,7 @@ class PointViewSet(_Readable[RecoveryPoint]):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[RecoveryPoint]:
-        points = RecoveryPoint.objects.select_related("asset", "vault").order_by("-data_as_of")
+        points = RecoveryPoint.objects.select_related("asset", "vault").order_by("-data_as_of", "-pk")
         asset = self.request.query_params.get("asset")
         return points.filter(asset__name=asset) if asset else points
 
@@ -180,9 +182,10 @@ class PointViewSet(_Readable[RecoveryPoint]):
 class BackupViewSet(_Readable[Backup]):
     serializer_class = BackupOut
     filterset_fields = ["status"]
+    pagination_class = NewestCreated
 
     def get_queryset(self) -> QuerySet[Backup]:
-        return Backup.objects.select_related("asset", "vault", "point").order_by("-created_at")
+        return Backup.objects.select_related("asset", "vault", "point").order_by("-created_at", "-pk")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(BackupOut(access_backup_by_id(request.user, kwargs["id"])).data)

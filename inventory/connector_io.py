@@ -22,6 +22,17 @@ def has_connector(asset: Asset) -> bool:
     return kind not in URI_CONNECTORS
 
 
+def connector_summary(asset: Asset) -> str | None:
+    """What captures the asset, in one line for its page; None when its files are the asset."""
+    if not has_connector(asset):
+        return None
+    try:
+        connector = asset_connector(asset)
+        return f"{connector.label or connector.kind}: {connector.target_label(connector.config_json())}"
+    except ConfigInvalid as exc:
+        return f"{asset.connector} connector, whose configuration is not usable: {exc}"
+
+
 def asset_connector(asset: Asset) -> Connector[Any]:
     """The asset's connector, a consistency group bound to its member assets' connectors."""
     kind, config = asset.source_connector()

@@ -55,6 +55,16 @@ ESTATE: list[DemoAsset] = [
         labels={"service": "fraud", "component": "features"},
     ),
     DemoAsset(
+        "fraud-model-registry",
+        "Fraud model registry (MLflow)",
+        "model",
+        "risk-ml",
+        0,
+        "eu-west-1",
+        {},  # a live MLflow registry (inventory/demo_mlflow.py), captured through its connector
+        labels={"service": "fraud", "component": "registry"},
+    ),
+    DemoAsset(
         "fraud-scoring-eu",
         "Fraud scoring endpoint (EU)",
         "endpoint",

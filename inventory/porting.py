@@ -31,7 +31,7 @@ from inventory.fields import (
     VAULT_FIELDS,
 )
 from inventory.models import Asset, RecoveryPolicy, Vault
-from inventory.porting_yaml import LineLoader
+from inventory.porting_yaml import load_yaml
 from inventory.services.bulk import assets_create_many, dependencies_add_many
 from inventory.services.catalog import (
     asset_create,
@@ -99,7 +99,7 @@ def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
 
 def parse_yaml(text: str) -> dict[str, list[Row]]:
     try:
-        document = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""

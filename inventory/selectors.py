@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from inventory.blast import BlastRadius, blast_radius, downstream_assets  # noqa: F401 - read from here too
 from inventory.models import (
     Asset,
     Backup,
@@ -201,55 +202,9 @@ def vault_list() -> QuerySet[Vault]:
 # --- blast radius -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BlastRadius:
-    failed: list[Asset]
-    impacted: list[Asset]
-    restore_groups: list[list[Asset]]
-
-    @property
-    def affected(self) -> list[Asset]:
-        return [*self.failed, *self.impacted]
-
-
 def dependency_edges() -> list[tuple[int, int]]:
     """Every dependency as (upstream asset pk, downstream asset pk)."""
     return list(Dependency.objects.values_list("upstream_id", "downstream_id"))
-
-
-def blast_radius(*, failed: Iterable[Asset]) -> BlastRadius:
-    """Everything downstream of `failed`, and an order to restore it in.
-
-    Restore groups run upstream first; the assets within one group do not
-    depend on each other, so they may be restored in parallel.
-    """
-    edges = dependency_edges()
-    children: dict[int, set[int]] = {}
-    for up, down in edges:
-        children.setdefault(up, set()).add(down)
-    failed_ids = {a.pk for a in failed}
-    affected = set(failed_ids)
-    frontier = list(failed_ids)
-    while frontier:
-        node = frontier.pop()
-        for child in children.get(node, ()):
-            if child not in affected:
-                affected.add(child)
-                frontier.append(child)
-    by_id = {a.pk: a for a in Asset.objects.filter(pk__in=affected)}
-    # Kahn's algorithm over the affected subgraph, one layer at a time.
-    parents = {pk: {up for up, down in edges if down == pk and up in affected} for pk in affected}
-    groups: list[list[Asset]] = []
-    remaining = set(affected)
-    while remaining:
-        ready = sorted((pk for pk in remaining if not parents[pk] & remaining), key=lambda pk: by_id[pk].name)
-        if not ready:  # a cycle; dependency_add refuses them, but never loop forever
-            ready = sorted(remaining, key=lambda pk: by_id[pk].name)
-        groups.append([by_id[pk] for pk in ready])
-        remaining -= set(ready)
-    failed_rows = sorted((by_id[pk] for pk in failed_ids if pk in by_id), key=lambda a: a.name)
-    impacted = sorted((by_id[pk] for pk in affected - failed_ids), key=lambda a: a.name)
-    return BlastRadius(failed=failed_rows, impacted=impacted, restore_groups=groups)
 
 
 # --- recovery plans ------------------------------------------------------------------

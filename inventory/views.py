@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
-from dr_portal.charts import Measured, Node, backup_age_vs_rpo_chart, neighbour_graph
+from dr_portal.charts import Node, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import (
     access_asset_by_id,
@@ -27,6 +26,8 @@ from inventory.access import (
     access_policy_by_id,
     access_vault_by_id,
 )
+from inventory.charts import backups_chart, rpo_chart
+from inventory.connector_io import connector_summary
 from inventory.forms import AssetFilterForm, AssetForm, DependencyForm, ImportForm, PolicyForm, VaultForm
 from inventory.models import Asset
 from inventory.porting import ImportFailed, export_yaml
@@ -63,7 +64,7 @@ from inventory.services import (
     vault_create,
     vault_update,
 )
-from inventory.verification.pages import readiness_extras, score_lines
+from inventory.verification.pages import readiness_extras, rollup_chart, score_lines
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -143,6 +144,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_manage": can_manage,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
+        "captured_by": connector_summary(asset),
     }
     return context | extra
 
@@ -321,40 +323,31 @@ def vault_edit(request: AuthenticatedHttpRequest, vault_id: str | None = None) -
     return _edit(request, _VAULT, vault)
 
 
-def rpo_chart(items: list[AssetReadiness]) -> Any:
-    """The same chart the DR readiness report prints (dr_portal.charts), worst first, linked to each asset."""
-    with_rpo = sorted(items, key=lambda r: -(r.rpo_ratio if r.rpo_ratio is not None else 99))
-    rows = [
-        Measured(
-            r.asset.name,
-            r.backup_age,
-            timedelta(minutes=r.asset.policy.rpo_minutes) if r.asset.policy else None,
-            href=reverse("inventory:asset", args=[r.asset.public_id]),
-        )
-        for r in with_rpo
-        if r.asset.policy_id
-    ]
-    return backup_age_vs_rpo_chart(rows)
-
-
 @login_required
 @require_GET
 def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
     counts = readiness_counts()
     worst = readiness_worst(limit=WORST_SHOWN)
+    nearest = readiness_nearest_rpo(limit=WORST_SHOWN)
+    tiers, teams, extras = readiness_rollups(by="tier"), readiness_rollups(by="team"), readiness_extras()
     context = {
         "counts": counts,
         "total": sum(counts.values()),
         "worst": worst,
         "worst_shown": WORST_SHOWN,
         "oldest": min((r.assessed_at for r in worst if r.assessed_at), default=None),
-        "tiers": readiness_rollups(by="tier"),
-        "teams": readiness_rollups(by="team"),
-        "chart": rpo_chart(readiness_nearest_rpo(limit=WORST_SHOWN)),
+        "tiers": tiers,
+        "teams": teams,
+        "chart": rpo_chart(nearest),
+        "chart_narrow": rpo_chart(nearest, narrow=True),
+        "backups": backups_chart(css="chart chart-wide"),
+        "backups_narrow": backups_chart(width=400, label_width=112, note_width=104, css="chart chart-narrow"),
         "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
-        **readiness_extras(),
+        **extras,
+        "tier_chart": rollup_chart(tiers, extras["score_tiers"], by="tier"),
+        "team_chart": rollup_chart(teams, extras["score_teams"], by="team"),
     }
     return render(request, "inventory/readiness.html", context)
 

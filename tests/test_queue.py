@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +38,20 @@ def test_every_task_name_is_app_dot_action_and_every_beat_entry_names_a_task() -
     )
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in ours
+
+
+def test_every_beat_entry_is_named_app_dot_action_even_the_per_tier_ones() -> None:
+    # Entries added by settings (a reconciler pass per tier) exist only when the variable is set:
+    # build the schedule in a fresh interpreter with them switched on.
+    code = "import json; from dr_portal.settings import schedule as s; print(json.dumps(s.CELERY_BEAT_SCHEDULE))"
+    env = {**os.environ, "DEBUG": "true", "RUN_RECONCILE_SECONDS": "30", "RUN_RECONCILE_SECONDS_BY_TIER": "0=5,1=10"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    schedule = json.loads(out.stdout)
+    assert len(schedule) == len(settings.CELERY_BEAT_SCHEDULE) + 2
+    for name, entry in schedule.items():
+        # The task's own name, or the task's name with a qualifier on its action: `runs.reconcile_tier0`.
+        assert re.fullmatch(r"[a-z_]+\.[a-z_]+(_[a-z0-9]+)?", name), name
+        assert name == entry["task"] or name.startswith(entry["task"] + "_"), (name, entry["task"])
 
 
 def test_tasks_are_sent_only_through_the_queue_module() -> None:

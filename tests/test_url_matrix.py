@@ -6,23 +6,18 @@ page cannot ship without someone deciding who may open it.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils.http import urlencode
+from django.urls import get_resolver, reverse
 
-from dr_portal.accounts.models import Role, User
+from dr_portal.accounts.models import Role
 from dr_portal.ops.services import heartbeat_record
-from incidents.models import Review
 from tests.factories import (
     AssetFactory,
     BackupFactory,
-    IncidentFactory,
     RecoveryPlanFactory,
     RecoveryPointFactory,
     RecoveryPolicyFactory,
@@ -31,239 +26,54 @@ from tests.factories import (
     UserFactory,
     VaultFactory,
 )
-
-ROLES = ("anonymous", "admin", "admin_without_mfa", "commander", "oncall", "compliance", "viewer")
-LOGIN = "login"  # a redirect to the sign-in page
-MFA = "mfa"  # a redirect to the second-factor page
-HOME = "home"  # a redirect to the dashboard
-REDIRECT = "redirect"  # any other redirect: a command done (or refused with a message) and back to its page
-Outcome = int | str
-Statuses = dict[str, Outcome]
-
-
-@dataclass(frozen=True)
-class Row:
-    """What each role gets from each HTTP method the view takes.
-
-    `kwargs` makes the objects in the URL and `body` what a write sends
-    (JSON to the API, a form elsewhere); both run again for every request,
-    so one role's write never changes what the next role finds.
-    """
-
-    methods: dict[str, Statuses]
-    kwargs: Callable[[], dict[str, Any]] = field(default=dict)
-    body: Callable[[], dict[str, Any]] = field(default=dict)
-
-
-def route(
-    *,
-    kwargs: Callable[[], dict[str, Any]] = dict,
-    body: Callable[[], dict[str, Any]] = dict,
-    **methods: Statuses,
-) -> Row:
-    for statuses in methods.values():
-        assert set(statuses) == set(ROLES), f"a role is missing: {set(ROLES) - set(statuses)}"
-    return Row({method.upper(): statuses for method, statuses in methods.items()}, kwargs, body)
-
-
-def statuses(default: Outcome, **per_role: Outcome) -> Statuses:
-    unknown = set(per_role) - set(ROLES)
-    assert not unknown, f"unknown roles in matrix: {unknown}"
-    return {role: per_role.get(role, default) for role in ROLES}
-
-
-def signed_in(ok: Outcome = 200) -> Statuses:
-    """A page any signed-in role may use; an admin's session needs its second factor first."""
-    return statuses(ok, anonymous=LOGIN, admin_without_mfa=MFA)
-
-
-def only(*roles: str, ok: Outcome = 200) -> Statuses:
-    """A page for these roles; everyone else is told it does not exist."""
-    result: Statuses = {role: (ok if role in roles else 404) for role in ROLES}
-    result["anonymous"] = LOGIN
-    result["admin_without_mfa"] = MFA if "admin" in roles else 404
-    return result
-
-
-def api(ok: Outcome = 200) -> Statuses:
-    """An API route any signed-in role may use; an admin's session needs its second factor."""
-    return statuses(ok, anonymous=401, admin_without_mfa=403)
-
-
-def api_only(*roles: str, ok: Outcome = 200) -> Statuses:
-    result: Statuses = {role: (ok if role in roles else 404) for role in ROLES}
-    result.update({"anonymous": 401, "admin_without_mfa": 403})
-    return result
-
-
-def audit_api() -> Statuses:
-    """The read-only audit and report API: compliance officers and verified admins; others see nothing there."""
-    return api_only("admin", "compliance")
-
-
-# Who may do what: commanders run incidents and recoveries, on-call engineers
-# respond, and only admins change the catalogue.
-COMMANDERS = ("admin", "commander")
-RESPONDERS = ("admin", "commander", "oncall")
-BACKUPS = ("admin", "commander", "oncall")
-
-
-def an_incident() -> dict[str, Any]:
-    incident = IncidentFactory.create()
-    Review.objects.create(incident=incident)
-    return {"incident_id": incident.public_id}
-
-
-def a_notice() -> dict[str, Any]:
-    from django.utils import timezone
-
-    from incidents.compliance.notices import notification_record
-
-    incident = IncidentFactory.create()
-    notice = notification_record(
-        incident=incident, by=UserFactory.create(), kind="authority", recipient="CNIL", channel="portal",
-        sent_at=timezone.now(), attachment=("notice.pdf", "application/pdf", b"%PDF-1.4"),
-    )  # fmt: skip
-    return {"incident_id": incident.public_id, "notification_id": notice.public_id}
-
-
-def an_item() -> dict[str, Any]:
-    from incidents.models import ActionItem
-
-    owner = UserFactory.create()
-    item = ActionItem.objects.create(
-        incident=IncidentFactory.create(), title="rotate keys", kind="corrective", owner=owner, created_by=owner
-    )
-    return {"item_id": item.public_id}
-
-
-def an_inbox_alert() -> dict[str, Any]:
-    from incidents.models import InboxAlert
-
-    alert = InboxAlert.objects.create(source="alertmanager", fingerprint=uuid.uuid4().hex, status="firing")
-    return {"alert_id": alert.public_id}
-
-
-def an_asset() -> dict[str, Any]:
-    return {"asset_id": AssetFactory.create().public_id}
-
-
-def a_dependency() -> dict[str, Any]:
-    from inventory.models import Dependency
-
-    edge = Dependency.objects.create(upstream=AssetFactory.create(), downstream=AssetFactory.create())
-    return {"asset_id": edge.downstream.public_id, "dependency_id": edge.pk}
-
-
-def a_dependency_pk() -> dict[str, Any]:
-    return {"pk": a_dependency()["dependency_id"]}
-
-
-def a_vault() -> dict[str, Any]:
-    return {"vault_id": VaultFactory.create().public_id}
-
-
-def a_policy() -> dict[str, Any]:
-    return {"policy_id": RecoveryPolicyFactory.create().public_id}
-
-
-def a_plan() -> dict[str, Any]:
-    return {"plan_id": RecoveryPlanFactory.create().public_id}
-
-
-def a_run() -> dict[str, Any]:
-    return {"run_id": RecoveryRunFactory.create().public_id}
-
-
-def a_certified_run() -> dict[str, Any]:
-    from incidents.runs.certificate.build import certificate_issue
-
-    run = RecoveryRunFactory.create()
-    certificate_issue(run=run, golden={})
-    return {"run_id": run.public_id}
-
-
-def a_step() -> dict[str, Any]:
-    return {"step_id": StepRunFactory.create().public_id}
-
-
-def _a_page() -> Any:
-    from incidents.paging.models import Page
-
-    return Page.objects.create(incident=IncidentFactory.create())
-
-
-def a_page() -> dict[str, Any]:
-    return {"page_id": _a_page().public_id}
-
-
-def a_page_link() -> dict[str, Any]:
-    from incidents.paging.links import ack_token
-
-    return {"token": ack_token(page_id=str(_a_page().public_id), user_id=UserFactory.create().pk)}
-
-
-def a_delivery() -> dict[str, Any]:
-    from incidents.models import Delivery
-
-    delivery = Delivery.objects.create(event="page", channel="email", recipients=["a@example.org"])
-    return {"delivery_id": delivery.public_id}
-
-
-def a_viewers_token() -> dict[str, Any]:
-    """A token of the matrix's viewer: only its owner may revoke it."""
-    from dr_portal.accounts.services import token_issue
-
-    owner = User.objects.get(username="m-viewer")
-    return {"token_id": token_issue(user=owner, name="matrix", mfa_verified=False).token.public_id}
-
-
-def a_checkpoint() -> dict[str, Any]:
-    from dr_portal.audit.checkpoints import checkpoint_now
-    from dr_portal.audit.services import audit_append
-
-    audit_append(action="matrix.checked", system_actor="system:test")
-    checkpoint = checkpoint_now()
-    assert checkpoint is not None
-    return {"seq": checkpoint.seq}
-
-
-def an_audit_event() -> dict[str, Any]:
-    from dr_portal.audit.services import audit_append
-
-    return {"seq": audit_append(action="matrix.checked", system_actor="system:test").seq}
-
-
-def a_report() -> dict[str, Any]:
-    """A queued readiness report (nothing to download yet)."""
-    from datetime import date
-
-    from incidents.services.reports import report_request
-
-    person = UserFactory.create(role=Role.COMPLIANCE_OFFICER)
-    report = report_request(kind="readiness", by=person, period_first=date(2026, 1, 1), period_last=date(2026, 1, 31))
-    return {"report_id": report.public_id}
-
-
-def by_id(factory: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: {"id": factory.create().public_id}
-
-
-def a_relationship() -> dict[str, Any]:
-    from dr_portal.accounts.models import ProcessorRelationship
-
-    number = ProcessorRelationship.objects.count() + 1
-    made = ProcessorRelationship.objects.create(name=f"Processor {number}", kind="processor")
-    return {"relationship_id": made.public_id}
-
-
-def some_assets() -> dict[str, Any]:
-    return {"assets": [str(AssetFactory.create().public_id)]}
-
-
-def a_readiness_report() -> dict[str, Any]:
-    return {"kind": "readiness"}
-
+from tests.url_matrix_support import (
+    BACKUPS,
+    COMMANDERS,
+    HOME,
+    LOGIN,
+    MFA,
+    REDIRECT,
+    RESPONDERS,
+    ROLES,
+    Row,
+    a_certified_run,
+    a_checkpoint,
+    a_delivery,
+    a_dependency,
+    a_dependency_pk,
+    a_notice,
+    a_page,
+    a_page_link,
+    a_plan,
+    a_policy,
+    a_readiness_report,
+    a_relationship,
+    a_report,
+    a_run,
+    a_step,
+    a_vault,
+    a_viewers_token,
+    an_asset,
+    an_audit_event,
+    an_inbox_alert,
+    an_incident,
+    an_item,
+    api,
+    api_only,
+    audit_api,
+    by_id,
+    methods_taken,
+    needs_args,
+    only,
+    outcome_of,
+    project_urls,
+    route,
+    send_row,
+    signed_in,
+    some_assets,
+    statuses,
+    walk_urls,
+)
 
 # An empty form or JSON body is enough to pass every check but the one on the
 # input: allowed roles get the page back with errors (200), a 400, or a
@@ -307,6 +117,9 @@ MATRIX: dict[str, Row] = {
     "paging:index": route(get=only(*RESPONDERS)),
     "paging:override-new": route(post=only(*COMMANDERS, ok=400)),
     "paging:layer-new": route(post=only(*COMMANDERS, ok=400)),
+    "paging:schedule-new": route(post=only(*COMMANDERS, ok=400)),
+    "paging:policy-new": route(post=only(*COMMANDERS, ok=400)),
+    "paging:level-new": route(post=only(*COMMANDERS, ok=400)),
     "paging:page": route(get=only(*RESPONDERS), kwargs=a_page),
     "paging:page-ack": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=a_page),
     "paging:page-escalate": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=a_page),
@@ -495,19 +308,6 @@ MATRIX: dict[str, Row] = {
 }
 
 
-def _walk(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _walk(entry.url_patterns, inner)
-        elif isinstance(entry, URLPattern):
-            yield f"{namespace}{entry.name}" if entry.name else f"{namespace}<unnamed {entry.pattern}>", entry
-
-
-def project_urls() -> dict[str, URLPattern]:
-    return {name: pattern for name, pattern in _walk(get_resolver().url_patterns) if not name.startswith("admin:")}
-
-
 def test_every_url_has_a_row() -> None:
     missing = sorted(set(project_urls()) - set(MATRIX))
     assert not missing, f"URLs with no row in the access matrix: {missing}"
@@ -532,46 +332,14 @@ def clients(db: None, client_for: Callable[..., Client], settings: Any) -> dict[
     return result
 
 
-def _outcome(response: Any) -> Outcome:
-    if response.status_code == 302:
-        location = response["Location"]
-        if location.startswith(reverse("accounts:login")):
-            return LOGIN
-        if location.startswith(reverse("accounts:mfa")):
-            return MFA
-        if location == reverse("dashboard"):
-            return HOME
-        return REDIRECT
-    return int(response.status_code)
-
-
-def _send(client: Client, method: str, name: str, entry: Row) -> Any:
-    url = reverse(name, kwargs=entry.kwargs() or None)
-    send = getattr(client, method.lower())
-    if method == "GET":
-        return send(url)
-    body = entry.body()
-    if name.startswith("api:") and name != "api:inventory-import":  # the import takes a multipart file upload
-        return send(url, body, content_type="application/json")
-    return send(url, body) if method == "POST" else send(url, urlencode(body))
-
-
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_role_gets_expected_status(name: str, clients: dict[str, Client]) -> None:
     entry = MATRIX[name]
     got = {
-        method: {role: _outcome(_send(clients[role], method, name, entry)) for role in ROLES}
+        method: {role: outcome_of(send_row(clients[role], method, name, entry)) for role in ROLES}
         for method in entry.methods
     }
     assert got == entry.methods
-
-
-def _methods_taken(client: Client, url: str) -> set[str] | None:
-    """The methods a view takes, from the Allow header of its 405 to a TRACE (a method no view takes)."""
-    response = client.generic("TRACE", url)
-    if response.status_code != 405:
-        return None
-    return {m.strip() for m in response["Allow"].split(",")} - {"HEAD", "OPTIONS"}
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -579,14 +347,14 @@ def test_every_method_a_view_takes_has_a_row(name: str, clients: dict[str, Clien
     entry = MATRIX[name]
     url = reverse(name, kwargs=entry.kwargs() or None)
     # The sign-in page sends a signed-in person home before it looks at the method.
-    taken = _methods_taken(clients["admin"], url) or _methods_taken(clients["anonymous"], url)
+    taken = methods_taken(clients["admin"], url) or methods_taken(clients["anonymous"], url)
     assert taken is not None, f"{name} takes any method; limit it with @require_http_methods"
     assert set(entry.methods) == taken
 
 
 def test_admin_site_is_for_verified_admins_only(clients: dict[str, Client]) -> None:
-    admin_urls = [name for name, p in _walk(get_resolver().url_patterns) if name.startswith("admin:")]
-    plain = [name for name in admin_urls if "<unnamed" not in name and not _needs_args(name)]
+    admin_urls = [name for name, p in walk_urls(get_resolver().url_patterns) if name.startswith("admin:")]
+    plain = [name for name in admin_urls if "<unnamed" not in name and not needs_args(name)]
     assert "admin:index" in plain
     assert clients["admin"].get(reverse("admin:index")).status_code == 200
     for role in ("anonymous", "admin_without_mfa", "commander", "oncall", "compliance", "viewer"):
@@ -600,11 +368,3 @@ def test_admin_site_is_for_verified_admins_only(clients: dict[str, Client]) -> N
             if response.status_code == 302:
                 target = response["Location"].split("?")[0]
                 assert target in {reverse("admin:login"), reverse("admin:index")}, (role, name, target)
-
-
-def _needs_args(name: str) -> bool:
-    try:
-        reverse(name)
-    except Exception:
-        return True
-    return False

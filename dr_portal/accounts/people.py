@@ -23,6 +23,11 @@ EDITABLE = ("role", "is_active", "first_name", "last_name", "email")
 PERSONAL = ("first_name", "last_name", "email")  # kept in the event's erasable personal part
 
 
+def display_name(user: User) -> str:
+    """A person as others know them: the full name, else the username."""
+    return user.get_full_name().strip() or user.get_username()
+
+
 def _derive_flags(user: User) -> None:
     user.is_staff = user.role == Role.ADMIN
     user.is_superuser = user.role == Role.ADMIN

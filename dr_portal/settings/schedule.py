@@ -12,7 +12,8 @@ from dr_portal.settings.workers import (
 
 # --- Periodic tasks (the one beat schedule) ---------------------------------------
 
-# Every periodic task, keyed by its task name (`<app>.<action>`); seconds between runs.
+# Every periodic task, keyed by its task name (`<app>.<action>`); seconds between runs. An extra entry for
+# the same task is keyed `<app>.<action>_<qualifier>` (tests/test_queue.py holds every key to that).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     name: {"task": name, "schedule": float(seconds)}
     for name, seconds in {
@@ -39,7 +40,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # pass: it only re-sends that tier's lost or lapsed steps (incidents/runs/services/reconcile.py).
 for _tier, _seconds in sorted(RUN_RECONCILE_SECONDS_BY_TIER.items()):
     if _seconds < RUN_RECONCILE_SECONDS:
-        CELERY_BEAT_SCHEDULE[f"runs.reconcile.tier{_tier}"] = {
+        CELERY_BEAT_SCHEDULE[f"runs.reconcile_tier{_tier}"] = {
             "task": "runs.reconcile",
             "schedule": float(_seconds),
             "kwargs": {"tiers": [_tier]},

@@ -1,4 +1,4 @@
-"""Dashboard charts: RTO/RPO achieved vs target, incidents and MTTR per month, backup success rate.
+"""Dashboard charts: RTO/RPO achieved vs target, incidents and MTTR per month (backup success: inventory/charts.py).
 
 Drawn with the SVG helpers the PDFs use. An empty chart says that nothing was
 measured, so it cannot pass for a good result.
@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from dr_portal.charts import Bar, Measured, achieved_vs_target_chart, bar_chart, short_duration
 from incidents.models import Incident
 from incidents.runs.models import RecoveryRun
-from inventory.models import Backup
 
 MONTHS = 6
 
@@ -72,29 +70,3 @@ def incidents_chart() -> SafeString | None:
         tone = "bad" if by_sev.get("SEV1") else "risk" if by_sev.get("SEV2") else "ok"
         bars.append(Bar(label=f"{month} ({split})", value=float(total), tone=tone, note=note))
     return bar_chart(bars, title="Incidents per month, by severity, with mean time to restore", label_width=240)
-
-
-def backups_chart(*, days: int = 30) -> SafeString | None:
-    """Share of backups that succeeded over the last `days`, per owner team."""
-    since = timezone.now() - timedelta(days=days)
-    rows = (
-        Backup.objects.filter(created_at__gte=since, status__in=["succeeded", "failed"])
-        .values("asset__owner_team")
-        .annotate(total=Count("pk"), ok=Count("pk", filter=Q(status="succeeded")))
-        .order_by("asset__owner_team")
-    )
-    bars = []
-    for row in rows:
-        rate = row["ok"] / row["total"]
-        tone = "ok" if rate >= 0.99 else "risk" if rate >= 0.9 else "bad"
-        bars.append(
-            Bar(
-                label=row["asset__owner_team"] or "—",
-                value=rate * 100,
-                tone=tone,
-                note=f"{row['ok']} of {row['total']}",
-            )
-        )
-    if not bars:
-        return None
-    return bar_chart(bars, title=f"Backup success rate, last {days} days (%)", markers=[(100.0, "100 %")], cap=100.0)

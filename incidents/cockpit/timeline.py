@@ -13,9 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from dr_portal.accounts.models import Role, User
-from dr_portal.audit.models import AuditEvent
+from dr_portal.accounts.people import display_name
+from dr_portal.audit.models import ERASED, AuditEvent
 from incidents.models import AlertRecord, Incident
 from incidents.runs.models import RecoveryRun, StepRun
+from incidents.templatetags.incident_tags import describe_payload
 from inventory.models import StepKind
 from inventory.readiness import human_duration
 
@@ -83,6 +85,28 @@ class _Lookups:
     steps: dict[tuple[str, str], StepRun]
     alert_groups: dict[str, str]
     people: dict[int, str]
+    usernames: dict[str, str]  # username → display name, for events written before ids were kept
+    emails: dict[str, str]  # address → display name, for deliveries to one known person
+
+
+def _named(events: list[AuditEvent]) -> tuple[set[int], set[str], set[str]]:
+    """The person ids, usernames and email addresses that paging and delivery events name."""
+    ids: set[int] = set()
+    usernames: set[str] = set()
+    emails: set[str] = set()
+    for e in events:
+        p = e.payload
+        if e.action == "step.approved":
+            ids.update(i for i in p.get("approvers", []) if isinstance(i, int))
+        elif e.action == "page.notified":
+            ids.update(i for i in p.get("person_ids", []) if isinstance(i, int))
+            if "person_ids" not in p:
+                usernames.update(str(u) for u in p.get("people", []))
+        elif e.action.startswith("delivery.") and p.get("channel") == "email":
+            emails.update(str(r) for r in p.get("recipients", []))
+        elif e.action in NAMED_BY_USERNAME:
+            usernames.update(str(p[key]) for key in NAMED_BY_USERNAME[e.action] if p.get(key))
+    return ids, usernames, emails
 
 
 def _lookups(incident: Incident, events: list[AuditEvent]) -> _Lookups:
@@ -95,12 +119,17 @@ def _lookups(incident: Incident, events: list[AuditEvent]) -> _Lookups:
     groups: dict[str, str] = {}
     if any(e.action.startswith("alert.") for e in events):
         groups = dict(AlertRecord.objects.filter(incident=incident).values_list("fingerprint", "group_key"))
-    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
-    for e in events:
-        if e.action == "step.approved":
-            actor_ids.update(i for i in e.payload.get("approvers", []) if isinstance(i, int))
-    people = {u.pk: (u.get_full_name().strip() or u.get_username()) for u in User.objects.filter(pk__in=actor_ids)}
-    return _Lookups(runs=runs, steps=steps, alert_groups=groups, people=people)
+    ids, usernames, emails = _named(events)
+    ids.update(e.actor_id for e in events if e.actor_id is not None)
+    people = {u.pk: display_name(u) for u in User.objects.filter(pk__in=ids)}
+    by_username = {u.username: display_name(u) for u in User.objects.filter(username__in=usernames)}
+    by_email: dict[str, str] = {}
+    if emails:
+        holders: dict[str, list[str]] = {}
+        for u in User.objects.filter(email__in=emails).order_by("pk"):
+            holders.setdefault(u.email, []).append(display_name(u))
+        by_email = {address: names[0] for address, names in holders.items() if len(names) == 1}
+    return _Lookups(runs=runs, steps=steps, alert_groups=groups, people=people, usernames=by_username, emails=by_email)
 
 
 def _role(value: Any) -> str:
@@ -168,6 +197,48 @@ def _run_text(event: AuditEvent, found: _Lookups) -> tuple[str, str]:
     return f"{ref}{plan} {what}", str(p.get("reason") or p.get("error") or "")
 
 
+# Events that name people by username in their payload, and which keys: shown with display names.
+NAMED_BY_USERNAME = {
+    "incident.role_assigned": ("user", "relieved"),
+    "incident.role_relieved": ("user",),
+    "action_item.added": ("owner",),
+}
+
+
+def _named_text(event: AuditEvent, found: _Lookups) -> str:
+    """The generic wording of `event`, with each username it names swapped for the display name."""
+    p = dict(event.payload)
+    if not event.is_erased:
+        for key in NAMED_BY_USERNAME[event.action]:
+            if p.get(key):
+                p[key] = found.usernames.get(str(p[key]), str(p[key]))
+    return describe_payload(event.action, p)
+
+
+def _paged_text(event: AuditEvent, found: _Lookups) -> str:
+    """'Paged Oli Tester (level 1): SEV1 declared' — names as people know them, also for old events."""
+    p = event.payload
+    if event.is_erased:
+        names = [ERASED]
+    elif "person_ids" in p:
+        kept = [str(n) for n in p.get("people", [])]
+        ids = [i for i in p["person_ids"] if isinstance(i, int)]
+        names = [found.people.get(i) or (kept[n] if n < len(kept) else f"person #{i}") for n, i in enumerate(ids)]
+    else:  # written with usernames only
+        names = [found.usernames.get(str(u), str(u)) for u in p.get("people", [])]
+    return f"Paged {', '.join(names)} (level {p.get('level')}): {p.get('why')}"
+
+
+def _delivery_text(event: AuditEvent, found: _Lookups) -> str:
+    """'Sent page email to Oli Tester': an address one known person holds reads as their name."""
+    p = event.payload
+    what = f"{p.get('event', '').replace('_', ' ')} {p.get('channel')}"
+    to = ", ".join(found.emails.get(str(r), str(r)) for r in p.get("recipients", []))
+    if event.action == "delivery.sent":
+        return f"Sent {what} to {to}"
+    return f"Could not send {what} to {to} after {p.get('attempts')} attempts: {p.get('error')}"
+
+
 def _automatic_step(event: AuditEvent) -> bool:
     return event.actor_id is None and event.action in STEP_STATES
 
@@ -195,6 +266,12 @@ def timeline_rows(*, incident: Incident, entries: list[AuditEvent]) -> list[Row]
                 row.text, row.comment = _step_text(event, found)
             elif event.action.startswith("run."):
                 row.text, row.comment = _run_text(event, found)
+            elif event.action in NAMED_BY_USERNAME:
+                row.text = _named_text(event, found)
+            elif event.action == "page.notified":
+                row.text = _paged_text(event, found)
+            elif event.action in ("delivery.sent", "delivery.failed"):
+                row.text = _delivery_text(event, found)
         except (KeyError, TypeError, ValueError, AttributeError):
             row.text, row.comment = "", ""  # an unexpected payload: the generic wording still shows the event
         rows.append(row)

@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
+from dr_portal.accounts.people import display_name
 from incidents.models import Delivery
-from incidents.paging.models import EscalationPolicy, Page, PageStatus, Schedule
+from incidents.paging.models import EscalationPolicy, Layer, Page, PageStatus, Schedule
 from incidents.paging.schedules import PolicyProblem, oncall_at, policy_problems
 
 
@@ -18,6 +19,7 @@ from incidents.paging.schedules import PolicyProblem, oncall_at, policy_problems
 class ScheduleNow:
     schedule: Schedule
     oncall: User | None
+    layers: list[str]  # "weekly: Oli Tan → Olga Berg, 168 h shifts from 2026-11-30 20:00 UTC"
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,39 @@ def pages_recent(*, limit: int = 20) -> list[Page]:
     return list(Page.objects.select_related("incident", "acknowledged_by").order_by("-created_at")[:limit])
 
 
+def _layer_line(layer: Layer, names: dict[int, str]) -> str:
+    people = " → ".join(names.get(int(m), f"person #{m}") for m in layer.members)
+    until = f" until {layer.ends_at:%Y-%m-%d %H:%M}" if layer.ends_at else ""
+    return f"{layer.name}: {people}, {layer.shift_hours} h shifts from {layer.starts_at:%Y-%m-%d %H:%M}{until} UTC"
+
+
 def schedules_now(*, at: datetime | None = None) -> list[ScheduleNow]:
     at = at or timezone.now()
-    schedules = Schedule.objects.prefetch_related("layers", "overrides__user").order_by("team")
-    return [ScheduleNow(schedule=s, oncall=oncall_at(schedule=s, at=at)) for s in schedules]
+    schedules = list(Schedule.objects.prefetch_related("layers", "overrides__user").order_by("team"))
+    ids = {int(m) for s in schedules for layer in s.layers.all() for m in layer.members}
+    names = {u.pk: display_name(u) for u in User.objects.filter(pk__in=ids)}
+    return [
+        ScheduleNow(
+            schedule=s,
+            oncall=oncall_at(schedule=s, at=at),
+            layers=[_layer_line(layer, names) for layer in s.layers.all()],
+        )
+        for s in schedules
+    ]
 
 
 def policies_checked() -> list[PolicyView]:
     policies = EscalationPolicy.objects.prefetch_related("levels__schedule", "levels__user").order_by("severity")
     return [PolicyView(policy=p, problems=policy_problems(policy=p)) for p in policies]
+
+
+def known_teams() -> list[str]:
+    """Owner teams named on assets, for the schedule form's suggestions."""
+    from inventory.models import Asset
+
+    return list(
+        Asset.objects.exclude(owner_team="").order_by("owner_team").values_list("owner_team", flat=True).distinct()
+    )
 
 
 def people_by_id(ids: list[int]) -> dict[int, User]:

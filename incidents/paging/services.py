@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
+from dr_portal.accounts.people import display_name
 from dr_portal.errors import Refused
 from dr_portal.queue import send_on_commit
 from incidents.models import OPEN_STATUSES, Delivery, DeliveryChannel, Incident
@@ -79,7 +80,7 @@ def _deliver(page: Page, people: list[User], *, event: str, why: str) -> None:
             continue
         payload = {
             **base,
-            "to": person.get_full_name() or person.username,
+            "to": display_name(person),
             "ack_url": ack_url(page_id=str(page.public_id), user_id=person.pk),
         }
         delivery = Delivery.objects.create(
@@ -92,7 +93,7 @@ def _deliver(page: Page, people: list[User], *, event: str, why: str) -> None:
         )
         send_on_commit(delivery_send, args=(delivery.pk,))
     for url in settings.OUTBOUND_WEBHOOK_URLS:
-        payload = {**base, "paged": [p.username for p in people]}
+        payload = {**base, "paged": [p.username for p in people], "paged_names": [display_name(p) for p in people]}
         delivery = Delivery.objects.create(
             incident=incident,
             event=event,
@@ -132,7 +133,10 @@ def _notify_level(page: Page, *, now: datetime, event: str, why: str) -> None:
         by=None,
         system_actor=SYSTEM,
         obj=page,
-        payload={"level": page.level, "people": [p.username for p in people], "why": why, "problem": page.problem},
+        # Ids let the timeline show each person's name as it is now; the names as they were and the
+        # usernames are personal data, kept erasable (an erasure request finds the event by username).
+        payload={"level": page.level, "person_ids": [p.pk for p in people], "why": why, "problem": page.problem},
+        personal={"people": [display_name(p) for p in people], "usernames": [p.username for p in people]},
     )
     _deliver(page, people, event=event, why=why)
 

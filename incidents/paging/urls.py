@@ -8,8 +8,11 @@ app_name = "paging"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("overrides/", views.override_new, name="override-new"),
-    path("layers/", views.layer_new, name="layer-new"),
+    path("schedules/", views.setup_add, {"kind": "schedule"}, name="schedule-new"),
+    path("layers/", views.setup_add, {"kind": "layer"}, name="layer-new"),
+    path("overrides/", views.setup_add, {"kind": "override"}, name="override-new"),
+    path("policies/", views.setup_add, {"kind": "policy"}, name="policy-new"),
+    path("levels/", views.setup_add, {"kind": "level"}, name="level-new"),
     path("pages/<uuid:page_id>/", views.page_detail, name="page"),
     path("pages/<uuid:page_id>/ack/", views.page_ack, name="page-ack"),
     path("pages/<uuid:page_id>/escalate/", views.page_escalate, name="page-escalate"),

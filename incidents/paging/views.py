@@ -7,33 +7,96 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import Perm, can, check, parse_public_id
 from dr_portal.accounts.models import User
+from dr_portal.accounts.people import display_name
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.models import Delivery
 from incidents.paging.access import access_page_by_id, access_paging
 from incidents.paging.changes import page_escalate_now
-from incidents.paging.forms import LayerForm, OverrideForm
+from incidents.paging.forms import LayerForm, LevelForm, OverrideForm, PolicyForm, ScheduleForm
 from incidents.paging.links import LinkExpired, LinkInvalid, ack_token_read
 from incidents.paging.models import Page
-from incidents.paging.schedules import layer_add, override_add
-from incidents.paging.selectors import delivery_log, pages_open, pages_recent, policies_checked, schedules_now
+from incidents.paging.schedules import layer_add, level_add, override_add, policy_add, schedule_add
+from incidents.paging.selectors import (
+    delivery_log,
+    known_teams,
+    pages_open,
+    pages_recent,
+    policies_checked,
+    schedules_now,
+)
 from incidents.paging.services import PageRefused, delivery_replay, page_acknowledge
+
+SetupForm = ScheduleForm | LayerForm | OverrideForm | PolicyForm | LevelForm
+
+# Each set-up form by the kind its URL names: the form, and its name in the page context.
+SETUP: dict[str, tuple[type[SetupForm], str]] = {
+    "schedule": (ScheduleForm, "schedule_form"),
+    "layer": (LayerForm, "layer_form"),
+    "override": (OverrideForm, "override_form"),
+    "policy": (PolicyForm, "policy_form"),
+    "level": (LevelForm, "level_form"),
+}
+
+
+def _save(kind: str, d: dict[str, Any], by: User) -> str:
+    """Call the service for one set-up form; it raises ValidationError (field → message) when it refuses."""
+    if kind == "schedule":
+        schedule = schedule_add(team=d["team"], name=d["name"], by=by)
+        return f"Schedule “{schedule.name}” added for team {schedule.team}; add a rotation layer next."
+    if kind == "layer":
+        members = [u.pk for u in d["members"]]
+        layer_add(
+            schedule=d["schedule"],
+            name=d["name"],
+            members=members,
+            starts_at=d["starts_at"],
+            shift_hours=d["shift_hours"],
+            by=by,
+        )
+        return f"Layer “{d['name']}” added to {d['schedule'].name}."
+    if kind == "override":
+        override_add(schedule=d["schedule"], user=d["user"], starts_at=d["starts_at"], ends_at=d["ends_at"], by=by)
+        return f"Override added: {display_name(d['user'])} covers {d['schedule'].name}."
+    if kind == "policy":
+        policy = policy_add(severity=d["severity"], repeat_minutes=d["repeat_minutes"], by=by)
+        return f"{policy.severity} escalation policy added; add its first level next."
+    level = level_add(
+        policy=d["policy"],
+        wait_minutes=d["wait_minutes"],
+        schedule=d["schedule"],
+        user=d["user"],
+        then_policy=d["then_policy"],
+        nobody_on_call_ok=d["nobody_on_call_ok"],
+        by=by,
+    )
+    return f"Level {level.position} added to the {d['policy'].severity} policy."
+
+
+def _show_refusal(form: SetupForm, refused: ValidationError) -> None:
+    """A service's refusal next to the field it is about (or above the form)."""
+    if not hasattr(refused, "error_dict"):
+        form.add_error(None, refused.messages)
+        return
+    for field, problems in refused.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
 
 
 def _index_context(request: AuthenticatedHttpRequest, **extra: Any) -> dict[str, Any]:
+    forms = {key: form_class() for form_class, key in SETUP.values()}
     return {
         "open_pages": pages_open(),
         "recent": pages_recent(),
         "schedules": schedules_now(),
         "policies": policies_checked(),
+        "known_teams": known_teams(),
         "can_edit": can(request.user, Perm.COMMAND_INCIDENTS),
-        "override_form": OverrideForm(),
-        "layer_form": LayerForm(),
+        **forms,
         **extra,
     }
 
@@ -45,43 +108,32 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "paging/index.html", _index_context(request))
 
 
-def _add(request: AuthenticatedHttpRequest, form: OverrideForm | LayerForm, save: Any, name: str) -> HttpResponse:
+@login_required
+@require_POST
+def setup_add(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
+    """Add a schedule, layer, override, policy or level. A refusal shows next to its field.
+
+    htmx swaps the set-up board (lists and forms, from fresh data); a plain POST redirects, or
+    answers 400 with the page and the form's errors.
+    """
     check(request.user, Perm.COMMAND_INCIDENTS)
+    if kind not in SETUP:
+        raise Http404
+    form_class, key = SETUP[kind]
+    form = form_class(request.POST)
+    done = ""
     if form.is_valid():
         try:
-            save(form.cleaned_data)
-        except ValidationError as invalid:
-            for field, problems in invalid.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            messages.success(request, f"{name} added.")
-            return redirect("paging:index")
-    key = "override_form" if isinstance(form, OverrideForm) else "layer_form"
-    return render(request, "paging/index.html", _index_context(request, **{key: form}), status=400)
-
-
-@login_required
-@require_POST
-def override_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    def save(d: dict[str, Any]) -> None:
-        override_add(schedule=d["schedule"], user=d["user"], starts_at=d["starts_at"], ends_at=d["ends_at"])
-
-    return _add(request, OverrideForm(request.POST), save, "Override")
-
-
-@login_required
-@require_POST
-def layer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    def save(d: dict[str, Any]) -> None:
-        layer_add(
-            schedule=d["schedule"],
-            name=d["name"],
-            members=[u.pk for u in d["members"]],
-            starts_at=d["starts_at"],
-            shift_hours=d["shift_hours"],
-        )
-
-    return _add(request, LayerForm(request.POST), save, "Layer")
+            done = _save(kind, form.cleaned_data, request.user)
+        except ValidationError as refused:
+            _show_refusal(form, refused)
+    if done and not request.htmx:
+        messages.success(request, done)
+        return redirect("paging:index")
+    extra: dict[str, Any] = {"done": done} if done else {key: form}
+    if request.htmx:
+        return render(request, "paging/index.html#board", _index_context(request, **extra))
+    return render(request, "paging/index.html", _index_context(request, **extra), status=400)
 
 
 @login_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dr_portal.pdf.document import Table
 from dr_portal.pdf.formatting import duration, ts
@@ -111,29 +112,45 @@ def integrity_table(runs: list[RecoveryRun]) -> Table:
 
 
 def certificate_table(runs: list[RecoveryRun]) -> Table:
-    rows = []
+    """Each certificate as the run page shows it: a row per check with what it found, the run-level lineage
+    row, then the verdict. The words are the certificate's own status codes, so "not checked" never reads
+    as a pass."""
+    rows: list[list[Any]] = []
     for run in runs:
         cert = run_certificate(run=run)
         if cert is None:
             continue
-        for asset in cert["body"]["assets"]:
+        body = cert["body"]
+        for asset in body["assets"]:
             for check in asset["checks"]:
-                rows.append(
-                    [
-                        run.reference,
-                        asset.get("name") or asset.get("asset"),
-                        check["label"],
-                        f"{check['mark']} {check['status_label']}",
-                        f"{cert['verdict']} (key {cert['key_id']}, {ts(cert['issued_at'])})",
-                    ]
-                )
+                rows.append([run.reference, asset["asset"], check["label"], _result(check), _detail(check)])
+        lineage = body.get("lineage")
+        if lineage:
+            rows.append([run.reference, "all restored", lineage["label"], _result(lineage), lineage["detail"]])
+        signed = f"signed {ts(cert['issued_at'])} with the audit key {cert['key_id']}"
+        rows.append([run.reference, "the run", "verdict", cert["verdict"], signed])
     return Table(
         "certificates",
         "Recovery-equivalence certificates (signed by the audit key; check with certificate_verify)",
-        ["Run", "Asset", "Check", "Result", "Certificate"],
+        ["Run", "Asset", "Check", "Result", "What it found"],
         rows,
         empty="No run issued a recovery-equivalence certificate.",
+        note="✓ passed · ✗ failed · ! recorded only (nothing switched) · - not checked (nothing in the run "
+        "proved it). The verdict is “proven” only when no check failed and nothing was only recorded.",
     )
+
+
+def _result(check: dict[str, Any]) -> str:
+    return f"{check['mark']} {check['status_label']}"
+
+
+def _detail(check: dict[str, Any]) -> str:
+    parts = [str(check.get("detail") or "")]
+    if check.get("data_as_of"):
+        parts.append(f"data as of {ts(datetime.fromisoformat(check['data_as_of']))}")
+    if check.get("route_now"):
+        parts.append(f"route now {check['route_now']}")
+    return "; ".join(p for p in parts if p)
 
 
 def service_restored_from_runs(runs: list[RecoveryRun]) -> datetime | None:

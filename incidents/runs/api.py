@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import Perm
+from dr_portal.api_keyset import NewestCreated
 from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user, serialize_many
 from incidents.access import access_incident_by_id
 from incidents.runs.access import access_approvals, access_run_by_id, access_runs, access_step_by_id
@@ -149,6 +150,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
         "rto_target_seconds": resolution.rto_target_seconds,
         "throughput_bytes_per_second": round(resolution.throughput_bps),
         "throughput_measured": resolution.throughput_measured,
+        "approval_wait_seconds": resolution.approval_wait_seconds,
+        "forecast_basis": resolution.basis,
         "rto_probability": [
             {
                 "asset": asset.name,
@@ -157,6 +160,8 @@ def _dry_run(resolution: Resolution) -> dict[str, Any]:
                 "runs": forecast.runs,
                 "newest_age_seconds": int(forecast.newest_age.total_seconds()) if forecast.newest_age else None,
                 "text": forecast.text,
+                "typical_seconds": forecast.typical_seconds,
+                "parts": forecast.parts.text if forecast.parts and forecast.parts.known else None,
             }
             for asset, forecast in resolution.rto_forecasts
         ],
@@ -189,6 +194,7 @@ class RunViewSet(
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_fields = ["status", "mode"]
+    pagination_class = NewestCreated
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
@@ -198,7 +204,7 @@ class RunViewSet(
         return (
             RecoveryRun.objects.select_related("plan", "requested_by", "incident")
             .prefetch_related("steps__asset", "steps__point", "steps__run")
-            .order_by("-created_at")
+            .order_by("-created_at", "-pk")
         )
 
     @extend_schema(request=RunIn, responses={201: RunOut})

@@ -101,7 +101,11 @@ class RecoveryRun(models.Model):
                 condition=Q(status__in=RUN_ACTIVE) | Q(finished_at__isnull=False), name="run_finished_has_time"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The API's keyset pages: newest first, the id breaking ties.
+            models.Index(fields=["-created_at", "-id"], name="run_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.public_id} ({self.status})"

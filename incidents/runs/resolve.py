@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from incidents.runs.targets import drill_root, restore_target
 from inventory import connector_io
 from inventory.connectors import ConnectorError
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+from inventory.readiness import human_duration
 from inventory.vault_io import restore_space_problem
-from inventory.verification.forecast import RtoForecast, forecasts_for
+from inventory.verification.forecast import RtoForecast, approval_waits, forecasts_for, vault_throughputs
 
 MiB = 1024 * 1024
 STEP_OVERHEAD_SECONDS = 2  # dispatch and bookkeeping per step, measured roughly on a quiet worker
@@ -49,6 +51,10 @@ class Resolution:
     throughput_bps: float = 0.0
     throughput_measured: bool = False
     throughput_samples: int = 0
+    approval_wait_seconds: float | None = None  # the median wait of completed runs; None: none measured
+    approval_samples: int = 0
+    # Each figure of the forecast and what it stands on, in words (the page and the API show them).
+    basis: list[str] = field(default_factory=list)
 
     @property
     def bytes_total(self) -> int:
@@ -77,7 +83,7 @@ class Resolution:
     @cached_property
     def rto_forecasts(self) -> list[tuple[Asset, RtoForecast]]:
         """Each asset's chance of meeting its RTO, from its measured restores (inventory.verification)."""
-        found = forecasts_for(assets=self.assets)
+        found = forecasts_for(assets=self.assets, approvals_needed=self.approvals > 0)
         return [(asset, found[asset.pk]) for asset in self.assets]
 
     @property
@@ -122,6 +128,7 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
     result.throughput_measured = count > 0
     result.throughput_samples = count
     result.throughput_bps = measured or settings.RUN_FORECAST_FALLBACK_MIBPS * MiB
+    rates = _VaultRates(result)
     probe = run or RecoveryRun(plan=plan, mode=mode)
     restored: dict[int, ResolvedStep] = {}
     steps = list(plan.steps.select_related("asset", "asset__policy").order_by("position"))
@@ -161,7 +168,8 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
                 space = restore_space_problem(size_bytes=item.bytes, target_dir=Path(item.target_path), what=asset.name)
                 if space:
                     result.problems.append(space)
-            item.forecast_seconds = item.bytes / result.throughput_bps + STEP_OVERHEAD_SECONDS
+            rate = rates.of(item.point) if item.point else result.throughput_bps
+            item.forecast_seconds = item.bytes / rate + STEP_OVERHEAD_SECONDS
             restored[asset.pk] = item
         elif plan_step.kind in (StepKind.VERIFY, StepKind.SMOKE) and asset is not None:
             source = restored.get(asset.pk)
@@ -183,7 +191,8 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
                 item.target_path, item.target_region = asset.source_uri, asset.region
             if plan_step.kind == StepKind.VERIFY:
                 item.bytes = item.point.size_bytes if item.point else 0
-                item.forecast_seconds = item.bytes / (2 * result.throughput_bps) + STEP_OVERHEAD_SECONDS
+                rate = rates.of(item.point) if item.point else result.throughput_bps
+                item.forecast_seconds = item.bytes / (2 * rate) + STEP_OVERHEAD_SECONDS
             else:
                 item.forecast_seconds = STEP_OVERHEAD_SECONDS
         elif plan_step.kind == StepKind.FAILOVER and asset is not None:
@@ -196,7 +205,66 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
         else:
             item.forecast_seconds = STEP_OVERHEAD_SECONDS
         result.steps.append(item)
+    _add_approval_waits(result)
+    result.basis.append(f"{STEP_OVERHEAD_SECONDS} s per step for dispatch and bookkeeping; steps in one group overlap.")
     return result
+
+
+class _VaultRates:
+    """Restore throughput per vault, as the RTO forecast models it (inventory.verification.forecast)."""
+
+    def __init__(self, result: Resolution) -> None:
+        self.result = result
+        self.seen: dict[int, float] = {}
+
+    def of(self, point: RecoveryPoint) -> float:
+        vault = point.vault
+        if vault.pk not in self.seen:
+            samples = vault_throughputs(vault_ids=[vault.pk])[vault.pk]
+            if samples:
+                rate = statistics.median(samples)
+                why = f"the median of the newest {len(samples)} restore(s) from vault {vault.name}"
+            elif self.result.throughput_measured:
+                rate = self.result.throughput_bps
+                why = (
+                    f"no restore from vault {vault.name} timed yet: the median of the last "
+                    f"{self.result.throughput_samples} restore(s) from any vault"
+                )
+            else:
+                rate = self.result.throughput_bps
+                why = ""
+            self.seen[vault.pk] = rate
+            self.result.basis.append(
+                f"Transfer from vault {vault.name} at {rate / MiB:.1f} MiB/s ({why})."
+                if why
+                else f"No restore has been measured yet, so transfer from vault {vault.name} assumes "
+                f"{rate / MiB:.1f} MiB/s (the fallback RUN_FORECAST_FALLBACK_MIBPS, not a measurement)."
+            )
+        return self.seen[vault.pk]
+
+
+def _add_approval_waits(result: Resolution) -> None:
+    """A run that asks for approvals also waits for people: the median time completed runs that asked waited
+    (a run's waits, overlaps counted once), put on its first step that asks."""
+    asking = [s for s in result.steps if s.plan_step.requires_approval]
+    if not asking:
+        result.basis.append("No step asks for approval: no wait for people in the figure.")
+        return
+    waits = approval_waits()
+    result.approval_samples = len(waits)
+    if not waits:
+        result.basis.append(
+            f"{len(asking)} step(s) wait for approval, but no completed run has waited for one yet: "
+            "the wait is not in the figure."
+        )
+        return
+    wait = statistics.median(waits)
+    result.approval_wait_seconds = wait
+    asking[0].forecast_seconds += wait
+    result.basis.append(
+        f"{len(asking)} step(s) wait for approval: {human_duration(timedelta(seconds=wait))} in all, the median "
+        f"time the last {len(waits)} completed run(s) that asked waited for their approvals."
+    )
 
 
 def _connector_target(item: ResolvedStep, *, asset: Asset, run: RecoveryRun, problems: list[str]) -> None:

@@ -30,8 +30,12 @@ def record(
     system_actor: str = "",
     obj: Any = None,
     payload: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the incident's timeline (the audit log, filtered by incident)."""
+    """Append one event to the incident's timeline (the audit log, filtered by incident).
+
+    `personal` holds payload values that name people (kept erasable, merged back into `payload` on read).
+    """
     return audit_append(
         action=action,
         actor=by,
@@ -39,6 +43,7 @@ def record(
         obj=obj if obj is not None else incident,
         incident_id=incident.public_id,
         payload=payload,
+        personal=personal,
     )
 
 

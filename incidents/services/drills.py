@@ -62,8 +62,21 @@ def drill_start(
 
 
 @transaction.atomic
-def drill_outcome_record(*, incident: Incident, asset: Asset, outcome: str, evidence: str, by: User) -> IncidentAsset:
-    """Record how the drill went for one asset; a pass counts as the asset's newest successful drill."""
+def drill_outcome_record(
+    *,
+    incident: Incident,
+    asset: Asset,
+    outcome: str,
+    evidence: str,
+    by: User | None,
+    system_actor: str = "",
+    drill_clock: bool = True,
+) -> IncidentAsset:
+    """Record how the drill went for one asset; a pass counts as the asset's newest successful drill.
+
+    A drill's own recovery run records it too (``by`` its requester, or a system actor), with
+    ``drill_clock=False``: the run has already moved the asset's drill clock when it measured it.
+    """
     locked = lock(incident)
     if locked.kind != IncidentKind.DRILL:
         raise IncidentRefused(f"{locked.reference} is not a drill.")
@@ -82,9 +95,10 @@ def drill_outcome_record(*, incident: Incident, asset: Asset, outcome: str, evid
         locked,
         "drill.outcome_recorded",
         by=by,
+        system_actor=system_actor,
         payload={"asset": asset.name, "outcome": outcome, "evidence": link.drill_evidence},
     )
-    if outcome == DrillOutcome.PASSED:
+    if outcome == DrillOutcome.PASSED and drill_clock:
         asset_drill_record(asset=asset, drilled_at=now, evidence=f"{locked.reference}: {link.drill_evidence}", by=by)
     return link
 

@@ -88,15 +88,20 @@ _TEXT: dict[str, Any] = {
 }
 
 
+def describe_payload(action: str, payload: dict[str, Any]) -> str:
+    """An event in words, from its action and a payload (the timeline may pass one with names filled in)."""
+    render = _TEXT.get(action)
+    if render is None:
+        return action.replace("_", " ").replace(".", ": ")
+    try:
+        return str(render(payload or {}))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return action
+
+
 @register.filter
 def describe(event: Any) -> str:
-    render = _TEXT.get(event.action)
-    if render is None:
-        return event.action.replace("_", " ").replace(".", ": ")
-    try:
-        return str(render(event.payload or {}))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return event.action
+    return describe_payload(event.action, event.payload)
 
 
 @register.filter

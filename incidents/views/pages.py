@@ -15,7 +15,7 @@ from dr_portal.accounts.access import Perm, can, check
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
 from incidents.cockpit.alerts import alert_groups
-from incidents.cockpit.charts import backups_chart, incidents_chart, recovery_chart
+from incidents.cockpit.charts import incidents_chart, recovery_chart
 from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
@@ -56,6 +56,7 @@ from incidents.selectors import (
     timeline_page,
 )
 from incidents.services import IncidentRefused, incident_declare
+from inventory.charts import backups_chart
 
 PAGE_SIZE = 25
 

@@ -22,6 +22,8 @@ from inventory.connectors.errors import (
 
 FILE_NAME = "database.sqlite3"
 SAMPLE_ALL_BELOW = 1000
+SAMPLE_TARGET = 4096  # about this many rows per big table are hashed
+HASH_SAMPLE = "hash0"
 
 
 @dataclass(frozen=True)
@@ -65,34 +67,58 @@ def _keep_only(conn: sqlite3.Connection, wanted: tuple[str, ...], path: str) -> 
     conn.execute("VACUUM")
 
 
-def table_facts(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+def table_facts(conn: sqlite3.Connection, methods: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Per table: row count and a checksum of sampled rows (every row of small tables).
 
-    The sample is chosen by the rows' own hash, not by position, so the same rows are
-    picked in the source and in a restored copy whatever their physical order.
+    The count and the choice of sample run inside SQLite; only sampled rows reach Python.
+    A rowid table samples the rows whose rowid is a multiple of a stride (a page-for-page
+    restore keeps rowids, so the same rows are picked in the copy); a WITHOUT ROWID table
+    hashes every row and keeps those whose hash starts with 0 (the only method of captures
+    taken before sampling by rowid: ``methods`` names, per table, the method a capture used).
     """
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    ]
+    methods = methods or {}
     facts: dict[str, dict[str, Any]] = {}
-    for name in tables:
+    rowid_tables = _rowid_tables(conn)
+    for name in table_names(conn):
         quoted = '"' + name.replace('"', '""') + '"'
         count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]  # noqa: S608 - quoted identifier
-        hashes = []
-        for row in conn.execute(f"SELECT * FROM {quoted}"):  # noqa: S608
-            digest = hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
-            if count <= SAMPLE_ALL_BELOW or digest[0] == "0":
-                hashes.append(digest)
+        method = methods.get(name) or (f"rowid%{_stride(count)}" if name in rowid_tables else HASH_SAMPLE)
+        if method == HASH_SAMPLE:
+            hashes = []
+            for row in conn.execute(f"SELECT * FROM {quoted}"):  # noqa: S608
+                digest = hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
+                if count <= SAMPLE_ALL_BELOW or digest[0] == "0":
+                    hashes.append(digest)
+        else:
+            stride = int(method.removeprefix("rowid%"))
+            try:
+                rows = conn.execute(f"SELECT * FROM {quoted} WHERE rowid % ? = 0", (stride,))  # noqa: S608
+                hashes = [hashlib.sha256(repr(tuple(row)).encode()).hexdigest() for row in rows]
+            except sqlite3.OperationalError as exc:  # a target whose table has no rowid
+                hashes = [f"unreadable: {exc}"]
         hashes.sort()
         facts[name] = {
             "rows": count,
             "sampled": len(hashes),
+            "sample": method,
             "checksum": hashlib.sha256("".join(hashes).encode()).hexdigest(),
         }
     return facts
+
+
+def _stride(count: int) -> int:
+    """1 (every row) for small tables; else a prime near count / SAMPLE_TARGET, so ids in steps stay sampled."""
+    if count <= SAMPLE_ALL_BELOW:
+        return 1
+    stride = max(2, count // SAMPLE_TARGET)
+    while any(stride % d == 0 for d in range(2, int(stride**0.5) + 1)):
+        stride += 1
+    return stride
+
+
+def _rowid_tables(conn: sqlite3.Connection) -> set[str]:
+    listed = conn.execute("PRAGMA table_list").fetchall()  # (schema, name, type, ncol, without rowid, strict)
+    return {row[1] for row in listed if row[0] == "main" and row[2] == "table" and not row[4]}
 
 
 def _has_tables(path: str) -> bool:
@@ -171,7 +197,7 @@ class SqliteConnector(Connector[SqliteConfig]):
         report = Verification(self.kind)
         report.add("integrity_check", "ok", conn.execute("PRAGMA integrity_check").fetchone()[0])
         expected = capture.details.get("tables", {})
-        found = table_facts(conn)
+        found = table_facts(conn, {name: facts.get("sample", HASH_SAMPLE) for name, facts in expected.items()})
         report.add("tables", sorted(expected), sorted(found))
         for name, facts in expected.items():
             got = found.get(name, {})

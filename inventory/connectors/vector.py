@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors._files import remove, swap_in
 from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import (
@@ -24,11 +25,15 @@ from inventory.connectors.errors import (
     ConnectorRefused,
     EmbeddingMismatch,
     RestoreFailed,
+    SourceChanged,
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.connectors.vector_facts import measure
+from inventory.connectors.vector_files import copy_table, link_version
 
-SAMPLE_ALL_BELOW = 1000
+FILES = "lance-tables"  # the snapshot's folder of table directories (older points hold tables/<name>.arrow)
+STAGED = ".drp-new"  # a restore's tables, beside the target's, until they are verified
 MODEL_FIELDS = ("name", "revision", "dimension", "normalized", "weights_sha256")
 
 
@@ -93,33 +98,6 @@ def _names(db: Any) -> list[str]:
     return sorted(db.list_tables().tables)
 
 
-def _row_digest(row: dict[str, Any]) -> str:
-    return hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()
-
-
-def table_facts(table: Any, cfg: VectorConfig, golden: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Row count, id and sampled-row checksums, dimension; golden queries recorded or re-run."""
-    data = table.to_arrow()
-    ids = [str(x) for x in data.column(cfg.id_column).to_pylist()]
-    order = sorted(range(len(ids)), key=lambda i: hashlib.sha256(ids[i].encode()).hexdigest())
-    picked = [i for i in order if len(ids) <= SAMPLE_ALL_BELOW or hashlib.sha256(ids[i].encode()).hexdigest()[0] == "0"]
-    rows = sorted((_row_digest(r) for r in data.take(picked).to_pylist()) if picked else [])
-    dimension = data.schema.field(cfg.vector_column).type.list_size if len(ids) else 0
-    if golden is None:
-        vectors = data.take(order[: cfg.golden_queries]).column(cfg.vector_column).to_pylist() if ids else []
-        golden = [{"id": ids[i], "vector": v} for i, v in zip(order[: cfg.golden_queries], vectors, strict=True)]
-    for query in golden:
-        hits = table.search(query["vector"], vector_column_name=cfg.vector_column).limit(cfg.top_k).to_list()
-        query["top_k"] = [str(hit[cfg.id_column]) for hit in hits]
-    return {
-        "rows": len(ids),
-        "dimension": dimension,
-        "ids_checksum": hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest(),
-        "sample_checksum": hashlib.sha256("".join(rows).encode()).hexdigest(),
-        "golden": golden,
-    }
-
-
 @register
 class VectorConnector(Connector[VectorConfig]):
     kind = "vector"
@@ -127,23 +105,20 @@ class VectorConnector(Connector[VectorConfig]):
     config_class = VectorConfig
 
     def snapshot(self, staging: Path) -> Snapshot:
-        import pyarrow as pa
-
         cfg = self.config
         db = _db(cfg.uri, must_exist=True)
         names = [n for n in _names(db) if not cfg.tables or n in cfg.tables]
         started = utcnow()
-        tables = {name: db.open_table(name) for name in names}
-        pinned = {name: table.version for name, table in tables.items()}
+        pinned = {name: db.open_table(name).version for name in names}
         facts: dict[str, Any] = {}
-        (staging / "tables").mkdir()
-        for name, table in tables.items():
-            table.checkout(pinned[name])  # later writes make new versions; this one stays as it was
-            with pa.OSFile(str(staging / "tables" / f"{name}.arrow"), "wb") as sink:
-                data = table.to_arrow()
-                with pa.ipc.new_file(sink, data.schema) as writer:
-                    writer.write_table(data)
-            facts[name] = {"version": pinned[name], **table_facts(table, cfg)}
+        copy = staging / FILES
+        for name in names:
+            # Later writes make new versions; the pinned one's files are final, so links to them hold it.
+            link_version(Path(cfg.uri) / f"{name}.lance", copy / f"{name}.lance", pinned[name])
+            table = _db(str(copy), must_exist=True).open_table(name)
+            if table.version != pinned[name]:
+                raise SourceChanged(f"The copy of {name} opens at version {table.version}, not {pinned[name]}.")
+            facts[name] = {"version": pinned[name], **measure(table, cfg)}
         model = cfg.model_identity()
         dims = {f["dimension"] for f in facts.values() if f["rows"]}
         if model["dimension"] and dims - {model["dimension"]}:
@@ -186,19 +161,40 @@ class VectorConnector(Connector[VectorConfig]):
             raise TargetNotEmpty(
                 f"The target {cfg.uri} already holds rows in {', '.join(busy)}; restore only with replace."
             )
-        for name, expected in capture.details["tables"].items():
+        if (restored / FILES).is_dir():
+            self._restore_files(restored / FILES, capture, cfg)
+            return
+        for name, expected in capture.details["tables"].items():  # points taken as Arrow files
             with pa.memory_map(str(restored / "tables" / f"{name}.arrow")) as source:
                 data = pa.ipc.open_file(source).read_all()
             previous = db.open_table(name).version if name in present else None
             # Overwrite makes a new version: the old rows stay as the previous version until verified.
             table = db.create_table(name, data=data, mode="overwrite" if name in present else "create")
-            problems = self._compare(name, expected, table_facts(table, cfg, _queries(expected)), cfg)
+            problems = self._compare(name, expected, measure(table, cfg, expected), cfg)
             if problems.failures:
                 if previous is None:
                     db.drop_table(name)
                 else:
                     table.restore(previous)
                 raise RestoreFailed(f"The restored table {name} does not match the capture: {problems.summary()}")
+
+    def _restore_files(self, files: Path, capture: Capture, cfg: VectorConfig) -> None:
+        """Every table is staged beside the target and checked; only then are they swapped in, all together."""
+        staged = Path(cfg.uri) / STAGED
+        remove(staged)
+        try:
+            for name, expected in capture.details["tables"].items():
+                if not (files / f"{name}.lance").is_dir():
+                    raise RestoreFailed(f"The restored point has no files for the table {name}.")
+                copy_table(files / f"{name}.lance", staged / f"{name}.lance")
+                table = _db(str(staged), must_exist=True).open_table(name)
+                problems = self._compare(name, expected, measure(table, cfg, expected), cfg)
+                if problems.failures:
+                    raise RestoreFailed(f"The restored table {name} does not match the capture: {problems.summary()}")
+            for name in capture.details["tables"]:
+                swap_in(staged / f"{name}.lance", Path(cfg.uri) / f"{name}.lance")
+        finally:
+            remove(staged)
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: VectorConfig = self.parse(target)
@@ -212,7 +208,7 @@ class VectorConnector(Connector[VectorConfig]):
         present = set(_names(db))
         for name, expected in capture.details.get("tables", {}).items():
             if report.add(f"{name} present", True, name in present).ok:
-                found = table_facts(db.open_table(name), cfg, _queries(expected))
+                found = measure(db.open_table(name), cfg, expected)
                 sub = self._compare(name, expected, found, cfg)
                 report.checks.extend(sub.checks)
                 report.notes.extend(sub.notes)
@@ -255,6 +251,7 @@ class VectorConnector(Connector[VectorConfig]):
         for name in _names(db):
             if not cfg.tables or name in cfg.tables:
                 db.drop_table(name)
+        remove(Path(cfg.uri) / STAGED)
         if not any(Path(cfg.uri).iterdir()):
             shutil.rmtree(cfg.uri)
 
@@ -270,7 +267,3 @@ class VectorConnector(Connector[VectorConfig]):
         model = capture.details.get("model", {})
         rows = sum(t["rows"] for t in tables.values())
         return f"{len(tables)} tables, {rows} vectors; model {model.get('name')} {model.get('revision')}"
-
-
-def _queries(expected: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"id": q["id"], "vector": q["vector"]} for q in expected.get("golden", [])]

@@ -55,11 +55,12 @@ class Backup(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        # The latest backup of an asset (readiness, the backup panel) without a sort.
+        # The latest backup of an asset (readiness, the backup panel) without a sort; the API's
+        # keyset pages walk (created_at, id), so the id is in the index as the tiebreaker.
         indexes = [
             models.Index(fields=["asset", "-created_at"], name="backup_asset_newest"),
-            models.Index(fields=["-created_at"], name="backup_newest"),
-            models.Index(fields=["status", "-created_at"], name="backup_status_newest"),
+            models.Index(fields=["-created_at", "-id"], name="backup_newest"),
+            models.Index(fields=["status", "-created_at", "-id"], name="backup_status_newest"),
         ]
         constraints = [
             # One backup of an asset at a time; a second request joins the first.
@@ -141,9 +142,10 @@ class RecoveryPoint(models.Model):
         ordering = ["-data_as_of"]
         indexes = [
             models.Index(fields=["asset", "status", "-data_as_of"]),
-            # History pages and the API list, per asset and across all assets.
-            models.Index(fields=["asset", "-data_as_of"], name="point_asset_newest"),
-            models.Index(fields=["-data_as_of"], name="point_newest"),
+            # History pages and the API list, per asset and across all assets; the id breaks
+            # ties for the API's keyset pages.
+            models.Index(fields=["asset", "-data_as_of", "-id"], name="point_asset_newest"),
+            models.Index(fields=["-data_as_of", "-id"], name="point_newest"),
             # Retention reads only points that can still expire.
             models.Index(fields=["created_at"], condition=~Q(status="expired"), name="point_unexpired_age"),
         ]

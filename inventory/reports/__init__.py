@@ -7,6 +7,7 @@ inventory data: the caller (incidents/) passes those two sections and the
 period's recovery runs in, so that imports keep pointing one way.
 
 document.py assembles the report; one module per group of sections: summary,
+scores (readiness score, its trend, the RTO forecast),
 assets (inventory, NPRM gap view), backups (coverage, immutability, evidence
 index), restore_tests, governance (replication, plans, access, audit controls,
 GDPR linkage, findings, sign-off). scope.py holds the period and the run shape.

@@ -34,6 +34,7 @@ from inventory.reports.governance import (
 )
 from inventory.reports.restore_tests import drills_recorded, restore_coverage, restore_tests_section
 from inventory.reports.scope import MeasuredRun, Period
+from inventory.reports.scores import score_section
 from inventory.reports.summary import summary_section
 from inventory.selectors import backups_created_between
 
@@ -122,6 +123,7 @@ def readiness_report_document(
     doc.sections = [
         control_section,
         summary_section(period, items, backups, now, coverage),
+        score_section(period, items, doc, now),
         inventory_section(period, items),
         backups_section(items, backups, doc),
         immutable_section(items),

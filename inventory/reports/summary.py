@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from django.db.models import Avg
+
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import rate
-from inventory.models import Backup, BackupStatus
+from inventory.models import Backup, BackupStatus, ReadinessState
 from inventory.readiness import AssetReadiness, Level, worst_first
 from inventory.reports.restore_tests import RestoreCoverage
 from inventory.reports.scope import Period, newest_good
@@ -27,6 +29,9 @@ def summary_section(
     with_backup = [r for r in items if good[r.asset.pk].data_as_of is not None]
     immutable = [r for r in with_backup if (until := good[r.asset.pk].immutable_until) and until > now]
     findings = sum(1 for r in items for c in r.checks if c.level == Level.BREACH)
+    scored = ReadinessState.objects.filter(level__isnull=False, asset__in=[r.asset.pk for r in items]).aggregate(
+        avg=Avg("score")
+    )
     top = [f"{r.asset.name}: {r.problems[0].reason}" for r in worst_first(items) if r.problems][:5]
     return Section(
         "summary",
@@ -37,6 +42,12 @@ def summary_section(
                 "Readiness (RAG)",
                 rag,
                 note=f"{counts[Level.OK]} ok, {counts[Level.RISK]} at risk, {counts[Level.BREACH]} in breach",
+            ),
+            Field(
+                "score",
+                "Readiness score (average of the assets, 0-100)",
+                round(scored["avg"]) if scored["avg"] is not None else None,
+                note="Per asset, with every lost point, its trend and the RTO forecast: next section.",
             ),
             Field(
                 "critical_tested",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from inventory.policies import TIER_DEFAULTS
 from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
 from inventory.verification.models import EvidenceKind
-from inventory.verification.services import restore_evidence_record
+from inventory.verification.services import NO_PARTS, RestoreParts, restore_evidence_record
 
 # An arbitrary constant shared by every writer of the dependency graph.
 _GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
@@ -146,6 +147,7 @@ def asset_recovery_record(
     rpo_seconds: int | None,
     run_id: uuid.UUID,
     by: User | None = None,
+    parts: RestoreParts = NO_PARTS,
 ) -> Asset:
     """Record a measured recovery (achieved RTO and RPO) of `asset`; readiness shows the newest.
 
@@ -184,13 +186,13 @@ def asset_recovery_record(
     restore_evidence_record(
         asset=locked,
         kind=EvidenceKind.DRILL if mode == "drill" else EvidenceKind.RECOVERY,
-        passed=True,
         started_at=finished_at - timedelta(seconds=max(0, rto_seconds)),
         finished_at=finished_at,
         rto_seconds=rto_seconds,
         rpo_seconds=rpo_seconds,
         rto_target_seconds=locked.policy.rto_minutes * 60 if locked.policy else None,
         run_id=run_id,
+        **asdict(parts),
     )
     if mode == "drill":
         return asset_drill_record(asset=locked, drilled_at=finished_at, evidence=f"recovery run {run_id}", by=by)

@@ -30,6 +30,17 @@ class RestoreEvidence(models.Model):
     rpo_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Start to the point's data time.")
     rto_target_seconds = models.PositiveIntegerField(null=True, blank=True)
     bytes_restored = models.PositiveBigIntegerField(default=0)
+    # The parts of the RTO, so the forecast models each on its own (inventory.verification.forecast).
+    vault = models.ForeignKey(
+        "inventory.Vault", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The vault the restore read from.",
+    )  # fmt: skip
+    throughput_bps = models.FloatField(
+        null=True, blank=True, help_text="Bytes per second the restore moved (none when too little to time)."
+    )
+    approval_wait_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time the run waited for approvals (none: no step asked for one)."
+    )
     run_id = models.UUIDField(null=True, blank=True, help_text="The recovery run that measured it.")
     point_id = models.UUIDField(null=True, blank=True, help_text="The recovery point restored.")
     detail = models.TextField(blank=True)

@@ -84,11 +84,12 @@ def score_rollups(*, by: str) -> list[ScoreRollup]:
 
 
 def score_trend(
-    *, days: int = TREND_DAYS, asset_id: int | None = None, tier: int | None = None
+    *, days: int = TREND_DAYS, asset_id: int | None = None, tier: int | None = None, end: date | None = None
 ) -> list[tuple[date, int]]:
-    """Average daily score over the last ``days`` (one asset, a tier, or all); days without samples left out."""
-    since = timezone.now().date() - timedelta(days=days - 1)
-    rows = ReadinessSample.objects.filter(day__gte=since)
+    """Average daily score over the ``days`` up to ``end`` (today by default) of one asset, a tier, or all;
+    days without samples left out."""
+    end = end or timezone.now().date()
+    rows = ReadinessSample.objects.filter(day__gte=end - timedelta(days=days - 1), day__lte=end)
     if asset_id is not None:
         rows = rows.filter(asset_id=asset_id)
     if tier is not None:

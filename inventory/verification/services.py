@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -10,6 +11,22 @@ from django.db import transaction
 from dr_portal.audit.services import audit_append
 from inventory.models import Asset
 from inventory.verification.models import RestoreEvidence
+
+
+@dataclass(frozen=True)
+class RestoreParts:
+    """What a run measured besides its RTO: whether all its checks passed (a partial failure is no proof
+    of recovery), and the parts the forecast models on their own: what moved from which vault how fast,
+    and how long the run waited for people."""
+
+    passed: bool = True
+    bytes_restored: int = 0
+    vault_id: int | None = None
+    throughput_bps: float | None = None
+    approval_wait_seconds: int | None = None
+
+
+NO_PARTS = RestoreParts()
 
 
 @transaction.atomic
@@ -27,6 +44,9 @@ def restore_evidence_record(
     run_id: uuid.UUID | None = None,
     point_id: uuid.UUID | None = None,
     detail: str = "",
+    vault_id: int | None = None,
+    throughput_bps: float | None = None,
+    approval_wait_seconds: int | None = None,
 ) -> RestoreEvidence:
     """File one measured restore of ``asset``; once per run and asset (a repeat returns the first)."""
     # Imported here: the inventory.services package imports this module while it initialises.
@@ -49,6 +69,9 @@ def restore_evidence_record(
         run_id=run_id,
         point_id=point_id,
         detail=detail,
+        vault_id=vault_id,
+        throughput_bps=throughput_bps,
+        approval_wait_seconds=None if approval_wait_seconds is None else max(0, approval_wait_seconds),
     )
     readiness_facts_changed(asset_ids=[asset.pk])
     audit_append(

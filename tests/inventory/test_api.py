@@ -147,7 +147,7 @@ def test_points_and_vaults_lists(client_for, viewer) -> None:
     assert points["results"][0]["id"] == str(point.public_id)
     assert "manifest" in client.get(f"{API}/recovery-points/{point.public_id}/").json()
     assert client.get(f"{API}/vaults/").json()["count"] == 1
-    assert client.get(f"{API}/backups/").json()["count"] == 1
+    assert len(client.get(f"{API}/backups/").json()["results"]) == 1
 
 
 def test_import_through_the_api_is_all_or_nothing(client_for, admin) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
+import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from inventory import porting_yaml
 from inventory.models import Vault
-from inventory.porting import MAX_BYTES, ImportFailed, import_file
+from inventory.porting import MAX_BYTES, ImportFailed, import_file, parse_yaml
 from inventory.porting_stream import import_stream
 
 pytestmark = pytest.mark.django_db
@@ -20,16 +23,48 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 
 
-def test_yaml_aliases_are_refused_before_they_expand() -> None:
+@pytest.fixture(params=["libyaml", "pure"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each refusal holds with libyaml's two passes and with the pure-Python fallback."""
+    if request.param == "pure":
+        monkeypatch.setattr(porting_yaml, "FAST", False)
+    elif not porting_yaml.FAST:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
+
+
+def test_yaml_aliases_are_refused_before_they_expand(loader: str) -> None:
     with pytest.raises(ImportFailed, match=r"line 1: .*anchors and aliases"):
         import_file(name="laughs.yaml", data=LAUGHS.encode(), by=None)
 
 
-def test_a_single_anchor_is_refused_too() -> None:
+def test_a_single_anchor_is_refused_too(loader: str) -> None:
     text = "vaults:\n  - &v {name: v1, kind: filesystem, config: {path: /srv/v}}\n"
     with pytest.raises(ImportFailed, match=r"line 2: .*anchors and aliases"):
         import_file(name="v.yaml", data=text.encode(), by=None)
     assert not Vault.objects.exists()
+
+
+def test_a_merge_key_alias_deep_in_the_file_is_refused(loader: str) -> None:
+    text = "assets:\n  - name: a\n    kind: model\n  - name: b\n    <<: *base\n"
+    with pytest.raises(ImportFailed, match=r"line 5: .*(anchors and aliases|alias)"):
+        import_file(name="m.yaml", data=text.encode(), by=None)
+
+
+def test_libyaml_reads_the_import_when_pyyaml_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not porting_yaml.FAST:
+        pytest.skip("PyYAML was built without libyaml")
+    used: list[str] = []
+    real = yaml.load
+
+    def spy(stream: str, Loader: Any) -> Any:
+        used.append(Loader.__mro__[1].__name__)
+        return real(stream, Loader=Loader)
+
+    monkeypatch.setattr(porting_yaml.yaml, "load", spy)
+    sections = parse_yaml("assets:\n  - name: a\n    kind: model\n")
+    assert used == ["CSafeLoader"]
+    assert sections["assets"][0].line == 2 and sections["assets"][0].field_lines == {"name": 2, "kind": 3}
 
 
 class Untouchable(io.BytesIO):

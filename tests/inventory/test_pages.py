@@ -87,6 +87,15 @@ def test_detail_shows_readiness_points_and_graph(client_for, viewer) -> None:
     assert "Back up now" not in page  # a viewer may not start backups
 
 
+def test_detail_names_the_connector_that_captures_the_asset(client_for, viewer) -> None:
+    config = {"tracking_uri": "http://127.0.0.1:5999", "models": ["fraud-detection"]}
+    registry = AssetFactory.create(name="fraud-registry", connector="mlflow", connector_config=config)
+    page = client_for(viewer).get(f"/inventory/assets/{registry.public_id}/").content.decode()
+    assert "Captured by" in page and "MLflow model registry: MLflow http://127.0.0.1:5999 (fraud-detection)" in page
+    files = AssetFactory.create(name="plain-files")
+    assert "Captured by" not in client_for(viewer).get(f"/inventory/assets/{files.public_id}/").content.decode()
+
+
 def test_unknown_or_malformed_asset_id_is_404(client_for, viewer) -> None:
     client = client_for(viewer)
     assert client.get("/inventory/assets/00000000-0000-0000-0000-000000000000/").status_code == 404

@@ -114,11 +114,11 @@ def test_escalating_an_acknowledged_page_is_refused(sev1_policy, paged_incident,
 
 
 def test_the_incident_timeline_says_who_was_paged_after_a_severity_change(
-    client_for, sev1_policy, paged_incident, commander
+    client_for, sev1_policy, paged_incident, commander, oncall
 ) -> None:
     Incident.objects.filter(pk=paged_incident.pk).update(severity="SEV2")
     incident_set_severity(incident=paged_incident, severity="SEV1", rule="Card payments down", by=commander)
     page_severity_changed(incident=paged_incident, previous="SEV2")
     html = client_for(commander).get(reverse("incidents:detail", args=[paged_incident.public_id])).content.decode()
     assert "Severity SEV2 → SEV1: paging the SEV1 on-call of ml-platform" in html
-    assert "Paged oli (level 1): severity changed SEV2 → SEV1" in html
+    assert f"Paged {oncall.get_full_name()} (level 1): severity changed SEV2 → SEV1" in html

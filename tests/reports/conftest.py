@@ -7,16 +7,21 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from dr_portal.audit.checkpoints import signing_key as audit_signing_key
 from dr_portal.pdf import Attachment, ReportMetadata, render_pdf, sign_pdf
 from dr_portal.pdf.sample import sample_report
 from dr_portal.pdf.signing import signing_identity
 from dr_portal.pdf.tsa import tsa_identity
+from inventory.models import Asset
+from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
 
 ROWS = 150  # enough for the timeline to run over several pages
 
@@ -101,3 +106,23 @@ def page_texts(path: Path) -> list[str]:
 def tiny_pdf(text: str = "Hello", *, attachments: tuple[Attachment, ...] = ()) -> bytes:
     html = f"<!doctype html><html><body><p>{text}</p></body></html>"
     return render_pdf(html=html, attachments=list(attachments), metadata=ReportMetadata(title="t", report_id="T-1"))
+
+
+@pytest.fixture
+def report_env(embedded_signing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Reports and checkpoint exports in this test's own directories (exports from other tests would
+    make audit_verify see a log 'rolled back' below their seq)."""
+    monkeypatch.setattr(settings, "REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setattr(settings, "AUDIT_CHECKPOINT_DIR", tmp_path / "checkpoints")
+    yield tmp_path
+
+
+@pytest.fixture
+def estate(db: None) -> list[Asset]:
+    policy = RecoveryPolicyFactory.create(name="tier0", rto_minutes=60, rpo_minutes=15, mtd_minutes=240)
+    scoring = AssetFactory.create(name="fraud-scoring", tier=0, policy=policy, data_classes=["personal"])
+    features = AssetFactory.create(name="feature-store", tier=1, policy=policy)
+    before = timezone.now() - timedelta(hours=3)
+    RecoveryPointFactory.create(asset=scoring, data_as_of=before)
+    BackupFactory.create(asset=scoring)
+    return [scoring, features]

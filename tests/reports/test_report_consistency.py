@@ -24,10 +24,9 @@ from incidents.services.reports import report_path, report_request
 from inventory.models import Asset
 from inventory.services import asset_drill_record
 from tests.factories import AssetFactory, RecoveryPlanFactory, RecoveryPolicyFactory
-from tests.reports.test_compliance_reports import build, closed_incident, estate, evidence_of, report_env
+from tests.reports.compliance_support import build, closed_incident, evidence_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["estate", "report_env"]  # fixtures, imported for these tests
 
 
 def _fields(evidence: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -24,10 +24,9 @@ from incidents.models import GeneratedReport, ReportKind
 from incidents.reports.attached import GDPR_FILE, HHS_FILE
 from incidents.services.reports import report_path, report_request
 from inventory.models import Asset
-from tests.reports.test_compliance_reports import build, closed_incident, estate, report_env
+from tests.reports.compliance_support import build, closed_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["estate", "report_env"]  # fixtures, imported for these tests
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def test_the_incident_report_embeds_both_exports_as_associated_files_listed_in_e
 def test_the_evidence_list_in_the_pdf_names_the_attachments_with_their_digests(
     incident_report: GeneratedReport,
 ) -> None:
-    from tests.reports.test_compliance_reports import reading_order
+    from tests.reports.compliance_support import reading_order
 
     text = reading_order(report_path(incident_report))
     evidence = verify_pdf(report_path(incident_report).read_bytes()).evidence

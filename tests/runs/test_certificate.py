@@ -12,6 +12,7 @@ from dr_portal.audit.checkpoints import public_key_pem
 from incidents.runs.certificate.models import RunCertificate
 from incidents.runs.golden.make_models import make_models
 from incidents.runs.golden.services import golden_set_save
+from inventory.verification.models import RestoreEvidence
 from tests.runs.conftest import backed_up, drive, make_plan, start_run
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,9 @@ def test_a_failing_golden_check_makes_the_run_partially_failed(onnx_model, comma
     assert run.status == "partially_failed"
     assert "Golden check of onnx-scorer failed" in run.error
     assert run.certificate.verdict == "not proven" and checks_of(run.certificate)["golden_outputs"] == "failed"
+    # The measured restore is filed as not passed: a partial failure is no evidence the RTO can be met.
+    evidence = RestoreEvidence.objects.get(asset=asset, run_id=run.public_id)
+    assert evidence.passed is False and evidence.rto_seconds == run.achieved_rto_seconds
 
 
 def test_a_certificate_signed_by_another_key_is_refused(onnx_model, commander, tmp_path) -> None:
@@ -125,5 +129,7 @@ def test_the_run_page_shows_the_certificate_as_a_checklist_and_serves_the_file(o
     client.force_login(commander)
     page = client.get(f"/runs/{run.public_id}/").content.decode()
     assert "Recovery-equivalence certificate" in page and "golden outputs</strong> — passed" in page
+    # The run-level lineage row too: one asset alone has no group to be consistent with, and says so.
+    assert "lineage</strong> — not checked: one asset restored on its own" in page
     download = client.get(f"/runs/{run.public_id}/certificate.json")
     assert download.status_code == 200 and download.content.decode() == run.certificate.document

@@ -26,7 +26,7 @@ from django.test import Client
 
 from dr_portal.accounts.models import User
 from dr_portal.accounts.services import token_issue
-from incidents.models import Incident, IncidentKind
+from incidents.models import Incident, IncidentAsset, IncidentKind
 from incidents.runs.drill_client import judge, parse_duration
 from incidents.runs.models import RUN_FINISHED, Mode, RecoveryRun
 from inventory.models import Asset, RecoveryPlan
@@ -191,7 +191,11 @@ def test_the_command_passes_a_drill_within_its_rto(
     assert suite.tag == "testsuite" and suite.get("failures") == "0" and suite.get("errors") == "0"
     names = [case.get("name") for case in suite.iter("testcase")]
     assert "restore-fraud-model" in names and "verdict" in names
-    assert RecoveryRun.objects.get().mode == Mode.DRILL
+    run = RecoveryRun.objects.get()
+    assert run.mode == Mode.DRILL
+    # The drill records the asset's outcome as one recorded on the drill's page would be.
+    link = IncidentAsset.objects.get(incident=run.incident, asset=model)
+    assert link.drill_outcome == "passed" and link.drill_evidence.startswith(f"recovery run {run.reference} succeeded")
 
 
 def test_the_command_fails_with_1_when_the_drill_takes_longer_than_max_rto(

@@ -97,6 +97,6 @@ def test_a_tier_with_a_shorter_period_gets_its_own_reconciler_pass() -> None:
     entries = json.loads(out.stdout)
     assert entries == {
         "runs.reconcile": {"task": "runs.reconcile", "schedule": 30.0},
-        "runs.reconcile.tier0": {"task": "runs.reconcile", "schedule": 5.0, "kwargs": {"tiers": [0]}},
+        "runs.reconcile_tier0": {"task": "runs.reconcile", "schedule": 5.0, "kwargs": {"tiers": [0]}},
     }
     assert run_reconcile_task(tiers=[0]) == "nothing stuck"

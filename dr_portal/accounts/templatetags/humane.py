@@ -8,6 +8,9 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from dr_portal.accounts.models import User
+from dr_portal.accounts.people import display_name
+
 register = template.Library()
 
 JUST_NOW = timedelta(seconds=45)
@@ -31,8 +34,9 @@ def person(user: Any) -> str:
     """A person as others know them: the display name, else the username."""
     if user is None or user == "":
         return "—"
-    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
-    return full or str(getattr(user, "username", user))
+    if isinstance(user, User):
+        return display_name(user)
+    return str(getattr(user, "username", user))
 
 
 def relative_to(moment: datetime, now: datetime) -> str:

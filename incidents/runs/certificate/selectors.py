@@ -16,9 +16,11 @@ def run_certificate(*, run: RecoveryRun) -> dict[str, Any] | None:
     if cert is None:
         return None
     body = json.loads(cert.document)["certificate"]
-    for asset in body["assets"]:
-        for check in asset["checks"]:
-            check["mark"] = MARKS.get(check["status"], "?")
-            check["label"] = check["check"].replace("_", " ")
-            check["status_label"] = check["status"].replace("_", " ")
+    checks = [check for asset in body["assets"] for check in asset["checks"]]
+    if body.get("lineage"):
+        checks.append(body["lineage"])
+    for check in checks:
+        check["mark"] = MARKS.get(check["status"], "?")
+        check["label"] = check["check"].replace("_", " ")
+        check["status_label"] = check["status"].replace("_", " ")
     return {"body": body, "key_id": cert.key_id, "verdict": cert.verdict, "issued_at": cert.issued_at}

@@ -38,6 +38,7 @@ from incidents.runs.services.common import (
     send_cleanup,
     step_digest,
 )
+from incidents.runs.services.drill_outcomes import run_drill_outcomes
 from inventory.models import RecoveryPlan
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,7 @@ def _finish(run: RecoveryRun, status: str, *, error: str = "", by: User | None =
         audit_step("step.cancelled", step, was=step.state)
     open_steps.update(state=StepState.CANCELLED, finished_at=now)
     audit_run(f"run.{status}", run, actor=by, error=error, reason=reason)
+    run_drill_outcomes(run)
     send_cleanup(run)
 
 

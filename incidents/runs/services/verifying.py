@@ -14,9 +14,11 @@ from incidents.runs.models import STEP_UNSUCCESSFUL, RecoveryRun, RunStatus, Ste
 from incidents.runs.services.common import audit_run
 from incidents.runs.services.connector_steps import connector_recheck
 from incidents.runs.services.runs import _finish
+from incidents.runs.waits import run_approval_wait_seconds
 from inventory import vault_io
 from inventory.models import StepKind
 from inventory.services import asset_recovery_record
+from inventory.verification.services import RestoreParts
 
 
 def _verify_targets(run: RecoveryRun) -> list[str]:
@@ -89,9 +91,13 @@ def _complete(
     golden_failed = [g for g in (golden or {}).values() if not g["passed"]]
     for result in (golden or {}).values():
         audit_run("run.golden_checked", run, asset=result["asset"], passed=result["passed"], detail=result["detail"])
+    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
+    all_passed = not (partial or golden_failed or routes_failed)
+    waited = run_approval_wait_seconds(run)
     for asset in run.assets.select_related("policy"):
         own = [p for p in points if p.asset_id == asset.pk]
         rpo = int((run.outage_started_at - min(p.data_as_of for p in own)).total_seconds()) if own else None
+        restore = next((s for s in steps if s.kind == StepKind.RESTORE and s.asset_id == asset.pk and s.point), None)
         asset_recovery_record(
             asset=asset,
             mode=run.mode,
@@ -99,8 +105,14 @@ def _complete(
             rto_seconds=run.achieved_rto_seconds,
             rpo_seconds=None if rpo is None else max(0, rpo),
             run_id=run.public_id,
+            parts=RestoreParts(
+                passed=all_passed,
+                bytes_restored=restore.point.size_bytes if restore and restore.point else 0,
+                vault_id=restore.point.vault_id if restore and restore.point else None,
+                throughput_bps=restore.rate_bps if restore else None,
+                approval_wait_seconds=waited,
+            ),
         )
-    routes_failed = [r for r in (routes or {}).values() if not r["ok"]]
     error = "; ".join(
         [f"Golden check of {g['asset']} failed: {g['detail']}" for g in golden_failed]
         + [f"Route of {r['asset']} at the end of the run: {r['detail']}" for r in routes_failed]

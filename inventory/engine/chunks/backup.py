@@ -21,7 +21,7 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
-from inventory.engine.chunks.parent import ParentFiles, stamp_to_record
+from inventory.engine.chunks.parent import ParentFiles, guided_chunks, stamp_to_record
 from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
@@ -142,6 +142,7 @@ def backup_chunked(
         store.discard_written()
         raise
     finally:
+        store.close()
         lock.release()
 
 
@@ -228,17 +229,15 @@ def _backup(
         while waiting and (everything or not store.waiting(waiting[0].chunks)):
             writer.add(_resolved(store, waiting.popleft()))
 
-    parents = ParentFiles(vault=vault, point=parent, keyring=keyring)
-    started_ns = time.time_ns()
+    parents = ParentFiles(vault=vault, point=parent, keyring=keyring, key_id=key_id, salt=store.salt)
 
     def unchanged(item: SourceFile) -> ChunkedFile | None:
         entry = parents.unchanged(item)
         if entry is None:
             return None
-        refs = [store.lookup(ref.chunk_id) for ref in entry.chunks]
-        if not all(refs):
-            return None  # a chunk of it was pruned meanwhile: read the file again
-        kept = tuple(ref for ref in refs if ref is not None)
+        kept = entry.chunks
+        if not all(store.has_pack(ref.pack) for ref in kept):
+            return None  # a pack of it was pruned meanwhile (prune takes whole packs): read the file again
         for ref in kept:
             store.hold(ref, retain_until=retain_until)
         totals.files += 1
@@ -259,12 +258,20 @@ def _backup(
         digest = hashlib.sha256()
         refs: list[ChunkRef] = []
         size = 0
+        before = parents.entry(item.path)
+        read_ns = time.time_ns()
         with src.open(item) as stream:
-            for plain in chunker.chunks(stream, item.size):
+            pieces = guided_chunks(
+                chunker=chunker,
+                keys=store.keys,
+                stream=stream,
+                size=item.size,
+                guide=before.chunks if before is not None else (),
+            )
+            for plain, chunk_id in pieces:
                 if not refs:
                     screening.check(item.path, plain, item.size)
                 digest.update(plain)
-                chunk_id = store.keys.chunk_id(plain)
                 ref = store.lookup(chunk_id)
                 if ref is None:
                     ref = store.add(chunk_id, plain, retain_until=retain_until)
@@ -288,7 +295,7 @@ def _backup(
             size=size,
             sha256=digest.hexdigest(),
             chunks=tuple(refs),
-            stamp=stamp_to_record(item, started_ns=started_ns) if size == item.size else "",
+            stamp=stamp_to_record(item, read_ns=read_ns) if size == item.size else "",
         )
 
     for item in listed.files():
@@ -303,7 +310,8 @@ def _backup(
     totals.duration_ms = int((time.monotonic() - started) * 1000)
     blocks = writer.finish(skipped=list(listed.skipped), totals=totals, screening=screening.to_json())
     vault.put(manifest_v2_key(point_prefix), blocks, retain_until=retain_until, durable=True)
-    manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring)
+    # Read back from the vault: authenticated and counted (the entries are the ones just written).
+    manifest = read_manifest_v2(vault=vault, point=point_prefix, keyring=keyring, entries=False)
     if manifest.totals != totals:
         raise ManifestInvalid(
             f"The manifest of {point_prefix} read back from {vault.uri} differs from the one written."

@@ -24,6 +24,7 @@ from typing import Any
 
 import zstandard
 
+from inventory.engine.chunks.added import AddedChunks
 from inventory.engine.chunks.codec import ChunkKeys
 from inventory.engine.chunks.index import ChunkIndex, ChunkIndexBuilder
 from inventory.engine.chunks.ref import ChunkRef
@@ -38,7 +39,10 @@ INDEX_DIR = f"{STORE_DIR}/index"
 STORE_FORMAT = "dr-portal-chunk-store"
 INDEX_FORMAT = "dr-portal-chunk-index"
 PACK_SIZE = 16 * 1024 * 1024
-SPOOL_BYTES = 8 * 1024 * 1024
+# A pack also closes at this many chunks, so a pack of tiny files' chunks does not hold
+# hundreds of thousands of them in memory while it is filled.
+PACK_CHUNKS = 4096
+SPOOL_BYTES = 1024 * 1024
 
 
 def store_salt(vault: Vault) -> bytes:
@@ -71,7 +75,7 @@ class MacLines:
         self._keyring = keyring
         self._key_id = key_id
         self._mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
-        # Spilled to a temporary file past a few MiB, so a manifest of millions of files
+        # Spilled to a temporary file past 1 MiB, so a manifest of millions of files
         # costs disk, not memory, until it is uploaded.
         self.buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by blocks()
         self._writer = zstandard.ZstdCompressor(level=3).stream_writer(self.buffer, closefd=False)
@@ -97,11 +101,15 @@ class MacLines:
             self.buffer.close()
 
 
-def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str) -> Iterator[dict[str, Any]]:
+def read_mac_lines(
+    raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, what: str, skip: bytes | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield the records of a :class:`MacLines` object; the MAC is checked before the last one.
 
     The first record names the key id (``key_id``) unless ``key_id_of`` is given. Raises
-    :class:`ManifestInvalid` when the MAC does not verify or the stream ends early.
+    :class:`ManifestInvalid` when the MAC does not verify or the stream ends early. A line
+    (after the first) that starts with ``skip`` is authenticated but not parsed: an empty
+    record stands for it, for a reader that only needs to count such lines.
     """
     reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw_stream))
     mac: hmac.HMAC | None = None
@@ -109,7 +117,7 @@ def read_mac_lines(raw_stream: Any, *, keyring: KeyRing, key_id_of: str | None, 
     try:
         for line in reader:
             if pending is not None:
-                record = _parse(pending, what)
+                record = {} if mac is not None and skip and pending.startswith(skip) else _parse(pending, what)
                 if mac is None:
                     key_id = key_id_of or str(record.get("key_id", ""))
                     mac = hmac.new(keyring.manifest_mac_key(key_id), digestmod="sha256")
@@ -141,8 +149,10 @@ class ChunkStore:
     """One backup's view of a vault's chunk store: what exists, and a pack being filled.
 
     Chunks the vault held before this backup are in a compact :class:`ChunkIndex`
-    (about 49 bytes a chunk, measured in docs/benchmarks.md); chunks this backup adds are
-    in a small dictionary until its own index segment is written.
+    (about 49 bytes a chunk, measured in docs/benchmarks.md). Chunks this backup adds are
+    in a small dictionary while their pack is filled; once it is written they move to
+    :class:`AddedChunks` (spooled to disk, about 12 bytes of memory each) and their lines
+    to the index segment being spooled, which is stored when the backup ends.
     """
 
     def __init__(self, *, vault: Vault, keyring: KeyRing, key_id: str, pack_size: int = PACK_SIZE) -> None:
@@ -153,8 +163,11 @@ class ChunkStore:
         self.keys = ChunkKeys(keyring, key_id, self.salt)
         self.pack_size = pack_size
         self.known = ChunkIndex.empty()
-        self.index: dict[bytes, ChunkRef] = {}  # chunks this backup added
-        self.new_refs: list[ChunkRef] = []
+        self._packs_present: set[str] = set()
+        self._current: dict[bytes, ChunkRef] = {}  # chunks of the pack being filled
+        self.added = AddedChunks()  # chunks of the packs this backup wrote
+        self._index_lines: MacLines | None = None
+        self._versions: dict[str, str | None] = {}  # version id of each pack written
         self._pack: list[bytes] = []
         self._pack_bytes = 0
         self._pending: list[tuple[str, int, int, int, int]] = []  # id, offset, stored, size, codec
@@ -188,7 +201,7 @@ class ChunkStore:
         Chunks whose pack is no longer in the vault (pruned) are left out, so they are
         stored again rather than referenced.
         """
-        packs = set(self.vault.list(PACKS_DIR))
+        packs = self._packs_present = set(self.vault.list(PACKS_DIR))
         builder = ChunkIndexBuilder()
         for key in self.vault.list(INDEX_DIR):
             with self.vault.open(key) as stream:
@@ -208,9 +221,13 @@ class ChunkStore:
         self.known = builder.build()
         return len(self.known)
 
+    def has_pack(self, pack: str) -> bool:
+        """Whether ``pack`` was in the vault when the index was loaded (a prune takes whole packs)."""
+        return pack in self._packs_present
+
     def lookup(self, chunk_id: str) -> ChunkRef | None:
         raw = bytes.fromhex(chunk_id)
-        return self.index.get(raw) or self.known.get(raw)
+        return self._current.get(raw) or self.added.get(raw) or self.known.get(raw)
 
     def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
         """Keep a reused chunk's pack at least as long as the point now referencing it."""
@@ -232,7 +249,9 @@ class ChunkStore:
     def add(self, chunk_id: str, plain: bytes | memoryview, *, retain_until: datetime | None) -> ChunkRef:
         """Seal and queue a chunk that the store does not hold yet; returns where it will be."""
         sealed = self.keys.seal(chunk_id, plain)
-        if self._pack_bytes and self._pack_bytes + len(sealed.data) > self.pack_size:
+        if self._pack_bytes and (
+            self._pack_bytes + len(sealed.data) > self.pack_size or len(self._pending) >= PACK_CHUNKS
+        ):
             self.flush(retain_until=retain_until)
         if not self._pack:
             self._pack_name = f"{PACKS_DIR}/{secrets.token_hex(16)}"
@@ -241,7 +260,7 @@ class ChunkStore:
         self._pack_bytes += len(sealed.data)
         self._pending.append((chunk_id, offset, len(sealed.data), len(plain), sealed.codec))
         ref = ChunkRef(chunk_id, self._pack_name, offset, len(sealed.data), len(plain), sealed.codec)
-        self.index[bytes.fromhex(chunk_id)] = ref
+        self._current[bytes.fromhex(chunk_id)] = ref
         return ref
 
     def flush(self, *, retain_until: datetime | None) -> None:
@@ -256,10 +275,20 @@ class ChunkStore:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
         self._held[name] = retain_until
         self.written.append(name)
-        for chunk_id, offset, stored, size, codec in pending:
-            ref = ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
-            self.index[bytes.fromhex(chunk_id)] = ref
-            self.new_refs.append(ref)
+        self._versions[name] = info.version_id
+        refs = [
+            ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
+            for chunk_id, offset, stored, size, codec in pending
+        ]
+        self.added.add_pack(refs)
+        if self._index_lines is None:
+            self._index_lines = MacLines(self.keyring, self.key_id)
+            self._index_lines.write(
+                {"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()}
+            )
+        for ref in refs:
+            self._index_lines.write({"c": ref.to_json()})
+        self._current = {}
         self.packs_written += 1
         self.stored_bytes += written
 
@@ -274,16 +303,24 @@ class ChunkStore:
 
     def resolve(self, ref: ChunkRef) -> ChunkRef:
         """The final reference of a chunk (with the pack's version id once the pack is written)."""
-        return self.index.get(bytes.fromhex(ref.chunk_id)) or ref
+        if ref.version_id is None and self._versions.get(ref.pack) is not None:
+            return ChunkRef(
+                ref.chunk_id, ref.pack, ref.offset, ref.stored, ref.size, ref.codec, self._versions[ref.pack]
+            )
+        return ref
 
     def write_index(self, *, name: str, retain_until: datetime | None) -> str | None:
         """Record the chunks this backup added (after their packs are durable)."""
-        if not self.new_refs:
+        lines, self._index_lines = self._index_lines, None
+        if lines is None:
             return None
-        lines = MacLines(self.keyring, self.key_id)
-        lines.write({"format": INDEX_FORMAT, "version": 1, "key_id": self.key_id, "salt": self.salt.hex()})
-        for ref in self.new_refs:
-            lines.write({"c": ref.to_json()})
         key = f"{INDEX_DIR}/{name}"
-        self.vault.put(key, lines.finish({"chunks": len(self.new_refs)}), retain_until=retain_until, durable=True)
+        self.vault.put(key, lines.finish({"chunks": len(self.added)}), retain_until=retain_until, durable=True)
         return key
+
+    def close(self) -> None:
+        """Let go of the spooled files (the index segment's, if never written, and the added chunks')."""
+        if self._index_lines is not None:
+            self._index_lines.buffer.close()
+            self._index_lines = None
+        self.added.close()

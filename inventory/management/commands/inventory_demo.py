@@ -16,8 +16,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from inventory import demo_connectors
+from inventory import demo_connectors, demo_mlflow
 from inventory.demo_estate import ALTERNATES, DEPENDENCIES, ESTATE, MB, PLANS, POLICIES, VAULTS
+from inventory.demo_mlflow import DemoRegistry
 from inventory.engine import generate_key_file
 from inventory.models import Asset, Backup, RecoveryPlan, RecoveryPoint, RecoveryPolicy, Vault
 from inventory.services import (
@@ -72,13 +73,18 @@ class Command(BaseCommand):
             if not RecoveryPolicy.objects.filter(name=fields["name"]).exists():
                 policy_create(by=None, fields=fields)
         created = self._assets(root)
-        for name, (kind, config) in demo_connectors.build(settings.VAR_DIR / "demo-systems").items():
-            asset = Asset.objects.get(name=name)
-            if asset.connector != kind:
-                source = config.get("path") or config.get("uri")
-                asset_update(
-                    asset=asset, by=None, fields={"source_uri": source, "connector": kind, "connector_config": config}
-                )
+        systems = demo_connectors.build(settings.VAR_DIR / "demo-systems")
+        registry = DemoRegistry.prepare(settings.VAR_DIR, settings.BASE_DIR)
+        systems[demo_mlflow.ASSET] = ("mlflow", registry.connector_config())
+        for name, (kind, config) in systems.items():
+            # A registry is reached by URL; its source_uri names the folder its server keeps its data in.
+            source = config.get("path") or config.get("uri") or str(registry.workdir / "source")
+            fields = {"source_uri": source, "connector": kind, "connector_config": config}
+            asset_update(asset=Asset.objects.get(name=name), by=None, fields=fields)  # nothing when unchanged
+        if not demo_mlflow.apply_availability(registry):
+            self.stdout.write(
+                self.style.WARNING(f"mlflow: the demo asset {demo_mlflow.ASSET} is {demo_mlflow.UNAVAILABLE}.")
+            )
         for up, down in DEPENDENCIES:
             dependency_add(upstream=Asset.objects.get(name=up), downstream=Asset.objects.get(name=down), by=None)
         for name, region in ALTERNATES.items():
@@ -133,7 +139,8 @@ class Command(BaseCommand):
 
     def _first_backups(self) -> int:
         queued = 0
-        for asset in Asset.objects.filter(policy__isnull=False, vault__isnull=False):
+        # The MLflow registry's first backup waits for its server: `manage.py mlflow_demo` queues it.
+        for asset in Asset.objects.filter(policy__isnull=False, vault__isnull=False).exclude(connector="mlflow"):
             has_point = RecoveryPoint.objects.good().filter(asset=asset).exists()
             if has_point or Backup.objects.filter(asset=asset).exists():
                 continue

@@ -152,3 +152,39 @@ def test_discovery_lists_tables_and_a_chosen_table_is_captured_alone(
 def sqlite_table_names(path: Path) -> list[str]:
     with sqlite3.connect(path) as db:
         return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+
+
+def test_big_tables_sample_by_rowid_and_a_changed_sampled_row_is_caught(
+    engine: Engine, tmp_path: Path, live_db: Path
+) -> None:
+    with sqlite3.connect(live_db) as db:
+        db.execute("CREATE TABLE tag (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID")
+        db.executemany("INSERT INTO tag VALUES (?, ?)", [(f"k{i}", "v") for i in range(2000)])
+    conn = get_connector("sqlite", {"path": str(live_db)})
+    capture, manifest = engine.backup(conn)
+    tables = capture.details["tables"]
+    stride = int(tables["customer"]["sample"].removeprefix("rowid%"))
+    assert stride >= 2 and tables["customer"]["sampled"] == len(range(0, 3000, stride))
+    assert tables["event"]["sample"] == "rowid%1" and tables["event"]["sampled"] == 40
+    assert tables["tag"]["sample"] == "hash0" and 0 < tables["tag"]["sampled"] < 2000  # no rowid: hashed
+    target = {"path": str(tmp_path / "drill.sqlite3")}
+    conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    assert conn.verify(capture=capture, target=target).ok
+    with sqlite3.connect(target["path"]) as db:
+        db.execute("UPDATE customer SET score = -1 WHERE id = ?", (stride * 3,))  # a sampled row
+    assert [c.name for c in conn.verify(capture=capture, target=target).failures] == ["customer sampled-row checksum"]
+
+
+def test_a_capture_taken_before_rowid_sampling_still_verifies(engine: Engine, live_db: Path, tmp_path: Path) -> None:
+    from inventory.connectors.sqlite import table_facts
+
+    conn = get_connector("sqlite", {"path": str(live_db)})
+    capture, manifest = engine.backup(conn)
+    with sqlite3.connect(live_db) as db:
+        old = table_facts(db, {"customer": "hash0", "event": "hash0"})
+    for facts in old.values():
+        del facts["sample"]  # what an older capture recorded
+    capture.details["tables"] = old
+    target = {"path": str(tmp_path / "drill.sqlite3")}
+    conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    assert conn.verify(capture=capture, target=target).ok

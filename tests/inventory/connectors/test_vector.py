@@ -166,3 +166,53 @@ def test_wrong_dimension_and_missing_database(index: Path, model: Path, tmp_path
         get_connector("vector", _cfg(index, model, dimension=32)).snapshot(tmp_path)
     with pytest.raises(Unreachable, match="does not exist"):
         get_connector("vector", _cfg(tmp_path / "nowhere", model)).snapshot(tmp_path)
+
+
+def test_big_table_samples_by_sorted_id_stride_and_catches_a_changed_sampled_row(
+    engine: Engine, index: Path, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inventory.connectors import vector_facts
+
+    monkeypatch.setattr(vector_facts, "SAMPLE_TARGET", 100)
+    conn = get_connector("vector", _cfg(index, model))
+    capture, manifest = engine.backup(conn)
+    kb = capture.details["tables"]["kb"]
+    assert kb["method"] == "stride" and kb["sampled"] == len(range(0, 1500, 15))
+    target = _cfg(tmp_path / "drill", model)
+    conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    assert conn.verify(capture=capture, target=target).ok
+    assert not (tmp_path / "drill" / ".drp-new").exists()
+    sampled = sorted(f"doc-{i}" for i in range(1500))[15]  # the second id of the sorted stride
+    lancedb.connect(str(tmp_path / "drill")).open_table("kb").update(
+        where=f"id = '{sampled}'", values={"document": "x"}
+    )
+    assert [c.name for c in conn.verify(capture=capture, target=target).failures] == ["kb sample checksum"]
+
+
+def test_a_point_taken_as_arrow_files_still_restores(
+    engine: Engine, index: Path, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Points from before the files layout hold tables/<name>.arrow and hash-sampled facts."""
+    import pyarrow as pa
+
+    from inventory.connectors import Capture
+    from inventory.connectors.base import Snapshot, utcnow
+    from inventory.connectors.vector_facts import hash_facts
+
+    conn = get_connector("vector", _cfg(index, model))
+    table = lancedb.connect(str(index)).open_table("kb")
+    assert not (engine.restore_files(engine.backup(conn)[1]) / "tables").exists()  # today's points hold files
+    staging = tmp_path / "old-staging"
+    (staging / "tables").mkdir(parents=True)
+    data = table.to_arrow()
+    with pa.OSFile(str(staging / "tables" / "kb.arrow"), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+        writer.write_table(data)
+    facts = {"kb": {"version": table.version, **hash_facts(table, conn.config, None)}}
+    details = {"uri": str(index), "model": conn.config.model_identity(), "dataset_version": "", "tables": facts}
+    old = Snapshot(conn.staged(staging), Capture("vector", utcnow(), details))
+    monkeypatch.setattr(type(conn), "snapshot", lambda self, _staging: old)
+    capture, manifest = engine.backup(conn)
+    target = _cfg(tmp_path / "drill", model)
+    conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
+    report = conn.verify(capture=capture, target=target)
+    assert report.ok, report.summary()

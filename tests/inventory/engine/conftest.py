@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from inventory.engine import FilesystemVault, KeyRing
+from inventory.engine import FilesystemVault, KeyRing, Manifest, backup_tree
 
 SMALL_CHUNK = 4096  # the smallest chunk size, so chunk boundaries are cheap to reach
 
@@ -83,3 +83,24 @@ def tmpfs(mountpoint: Path, size: str) -> Iterator[Path]:
         yield mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+# --- A backup of a tree with the small chunk size, and damage to a stored object -------------
+
+
+def backup(source: Path, vault: FilesystemVault, keyring: KeyRing, *, point: str = "asset/p1", **kwargs) -> Manifest:
+    kwargs.setdefault("retain_until", later())
+    kwargs.setdefault("chunk_size", SMALL_CHUNK)
+    return backup_tree(source=source, vault=vault, point_prefix=point, keyring=keyring, key_id="k1", **kwargs)
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "src", mixed_files())
