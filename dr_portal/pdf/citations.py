@@ -50,6 +50,8 @@ def cited_seqs(doc: ReportDocument) -> set[int]:
 def citation_refs(doc: ReportDocument) -> list[dict[str, Any]]:
     """seq and hash of every cited event outside the timeline; CitationError if any is not in the chain."""
     listed = {e.seq for e in doc.events}
+    if doc.anchor is not None:
+        listed.add(doc.anchor.seq)  # the anchoring checkpoint's head: report_verify checks it on its own
     wanted = sorted(cited_seqs(doc) - listed)
     found = dict(AuditEvent.objects.filter(seq__in=wanted).values_list("seq", "hash")) if wanted else {}
     missing = [s for s in wanted if s not in found]
