@@ -44,9 +44,13 @@ def schedule_delete(*, schedule: Schedule, by: User | None = None) -> None:
         {lv.policy.severity for lv in EscalationLevel.objects.filter(schedule=locked).select_related("policy")}
     )
     if used_by:
+        which = (
+            f"The {used_by[0]} escalation policy pages"
+            if len(used_by) == 1
+            else (f"The {', '.join(used_by)} escalation policies page")
+        )
         raise ValidationError(
-            f"The {', '.join(used_by)} escalation policy pages {locked.name}: remove or change that level first, "
-            "or the policy would point nowhere."
+            f"{which} {locked.name}: remove or change those levels first, or a policy would point nowhere."
         )
     waiting = _open_pages(team=locked.team)
     if waiting:
