@@ -80,7 +80,7 @@ def layer_change(
     }
     locked.name, locked.members, locked.shift_hours, locked.ends_at = new_name, members, shift_hours, ends_at
     locked.save(update_fields=["name", "members", "shift_hours", "ends_at"])
-    _still_reaches_someone(schedule, f"this change to layer “{before['name']}”")
+    _still_reaches_someone(schedule, f"This change to layer “{before['name']}”")
     changed = _changes(before, after)
     if changed:
         _audit(
@@ -115,7 +115,7 @@ def override_change(*, override: Override, starts_at: datetime, ends_at: datetim
     after = {"starts_at": _stamp(starts_at), "ends_at": _stamp(ends_at)}
     locked.starts_at, locked.ends_at = starts_at, ends_at
     locked.save(update_fields=["starts_at", "ends_at"])
-    _still_reaches_someone(schedule, f"this change to the override of {display_name(locked.user)}")
+    _still_reaches_someone(schedule, f"This change to the override of {display_name(locked.user)}")
     changed = _changes(before, after)
     if changed:
         payload = {"team": schedule.team, "user_id": locked.user_id, **changed}

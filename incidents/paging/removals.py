@@ -31,7 +31,7 @@ def _still_reaches_someone(schedule: Schedule, what: str) -> None:
     fresh = Schedule.objects.prefetch_related("layers", "overrides__user").get(pk=schedule.pk)
     if oncall_at(schedule=fresh) is None:
         raise ValidationError(
-            f"Removing {what} would leave nobody on call in {schedule.name} while {', '.join(waiting)} "
+            f"{what} would leave nobody on call in {schedule.name} while {', '.join(waiting)} "
             "waits for an acknowledgement. Add cover first (an override), or acknowledge the page."
         )
 
@@ -65,7 +65,7 @@ def layer_delete(*, layer: Layer, by: User | None = None) -> None:
     schedule = Schedule.objects.select_for_update().get(pk=layer.schedule_id)
     name = layer.name
     Layer.objects.filter(pk=layer.pk).delete()
-    _still_reaches_someone(schedule, f"layer “{name}”")
+    _still_reaches_someone(schedule, f"Removing layer “{name}”")
     _audit("paging.layer_deleted", by=by, obj=schedule, payload={"team": schedule.team, "layer": name})
 
 
@@ -80,7 +80,7 @@ def override_delete(*, override: Override, by: User | None = None) -> None:
         "ends_at": override.ends_at.isoformat(),
     }
     Override.objects.filter(pk=override.pk).delete()
-    _still_reaches_someone(schedule, f"the override of {who}")
+    _still_reaches_someone(schedule, f"Removing the override of {who}")
     _audit("paging.override_deleted", by=by, obj=schedule, payload=payload)
 
 
