@@ -52,6 +52,7 @@ run: venv $(VAR_DIR)/.env
 	$(BIN)/python manage.py inventory_demo
 	$(BIN)/python manage.py incidents_demo
 	$(BIN)/python manage.py traffic_demo
+	$(BIN)/python manage.py paging_demo
 	@echo "DR Portal: http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server, worker and beat)"
 	$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 

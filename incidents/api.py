@@ -42,6 +42,7 @@ from incidents.api_serializers import (
     SeverityIn,
     TransitionIn,
 )
+from incidents.cockpit.timeline import entry_texts
 from incidents.models import (
     ActionItem,
     Incident,
@@ -197,8 +198,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             after=int(after) if after.isdigit() else None,
         )
         entries = serialize_many(EntryOut, page.entries)
+        texts = entry_texts(incident=incident, entries=page.entries)
         for entry in entries:
             entry["pinned"] = entry["seq"] in page.pinned
+            entry["text"] = texts[entry["seq"]]
         return Response(
             {"entries": entries, "next_before": page.oldest_seq if page.has_more else None, "newest": page.newest_seq}
         )

@@ -311,3 +311,9 @@ def needs_args(name: str) -> bool:
     except Exception:
         return True
     return False
+
+
+def a_schedule_item() -> dict[str, Any]:
+    from incidents.paging.models import Schedule
+
+    return {"kind": "schedule", "pk": Schedule.objects.create(team=f"team-{uuid.uuid4().hex[:8]}", name="On call").pk}

@@ -243,6 +243,30 @@ def _automatic_step(event: AuditEvent) -> bool:
     return event.actor_id is None and event.action in STEP_STATES
 
 
+def _specific_text(event: AuditEvent, found: _Lookups) -> tuple[str, str]:
+    """(text, comment) with names, steps and assets resolved; ("", "") where the generic wording will do."""
+    try:
+        if event.action.startswith("step."):
+            return _step_text(event, found)
+        if event.action.startswith("run."):
+            return _run_text(event, found)
+        if event.action in NAMED_BY_USERNAME:
+            return _named_text(event, found), ""
+        if event.action == "page.notified":
+            return _paged_text(event, found), ""
+        if event.action in ("delivery.sent", "delivery.failed"):
+            return _delivery_text(event, found), ""
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # an unexpected payload: the generic wording still shows the event
+    return "", ""
+
+
+def entry_texts(*, incident: Incident, entries: list[AuditEvent]) -> dict[int, str]:
+    """Each entry's text by seq, as the timeline words it: the one wording for the pinned list and the API."""
+    found = _lookups(incident, entries)
+    return {e.seq: _specific_text(e, found)[0] or describe_payload(e.action, e.payload) for e in entries}
+
+
 def timeline_rows(*, incident: Incident, entries: list[AuditEvent]) -> list[Row]:
     """The page's events as rows, newest first; a fold sits where its newest event is."""
     found = _lookups(incident, entries)
@@ -261,19 +285,7 @@ def timeline_rows(*, incident: Incident, entries: list[AuditEvent]) -> list[Row]
         row = Row(event=event, events=[event], kind=fold_key[0] if fold_key else "")
         if event.actor_id is not None and not event.is_erased:
             row.actor = found.people.get(event.actor_id, "")
-        try:
-            if event.action.startswith("step."):
-                row.text, row.comment = _step_text(event, found)
-            elif event.action.startswith("run."):
-                row.text, row.comment = _run_text(event, found)
-            elif event.action in NAMED_BY_USERNAME:
-                row.text = _named_text(event, found)
-            elif event.action == "page.notified":
-                row.text = _paged_text(event, found)
-            elif event.action in ("delivery.sent", "delivery.failed"):
-                row.text = _delivery_text(event, found)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            row.text, row.comment = "", ""  # an unexpected payload: the generic wording still shows the event
+        row.text, row.comment = _specific_text(event, found)
         rows.append(row)
         if fold_key is not None:
             folds[fold_key] = row

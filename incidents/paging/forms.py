@@ -52,6 +52,14 @@ class _SetupForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def _members_in_given_order(form: forms.Form) -> list[User]:
+    """The rotation as the person chose it: a multiple choice field hands back its queryset's order instead."""
+    chosen = {str(u.pk): u for u in form.cleaned_data["members"]}
+    order = form.data.getlist(form.add_prefix("members")) if hasattr(form.data, "getlist") else []
+    ordered = [chosen[i] for i in dict.fromkeys(str(i) for i in order) if i in chosen]
+    return ordered + [u for u in chosen.values() if u not in ordered]
+
+
 def _when(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(label=label, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
@@ -99,6 +107,9 @@ class LayerForm(_SetupForm):
         super().__init__(*args, **kwargs)
         self.fields["members"].label_from_instance = display_name  # type: ignore[attr-defined]
 
+    def clean_members(self) -> list[User]:
+        return _members_in_given_order(self)
+
 
 class PolicyForm(_SetupForm):
     kind = "policy"
@@ -139,3 +150,62 @@ class LevelForm(_SetupForm):
             for name in chosen or ["schedule"]:
                 self.add_error(name, message)
         return data
+
+
+class _EditForm(forms.Form):
+    """An edit form sits beside its item on the board: its ids carry "edit_<kind>", apart from the add forms."""
+
+    kind = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"edit_{self.kind}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ScheduleEditForm(_EditForm):
+    kind = "schedule"
+    name = forms.CharField(max_length=200, label="Schedule name")
+
+
+class LayerEditForm(_EditForm):
+    kind = "layer"
+    name = forms.CharField(max_length=100, label="Layer name")
+    members = forms.ModelMultipleChoiceField(
+        queryset=_active_people(),
+        widget=forms.SelectMultiple(attrs={"data-searchable": SEARCH_PEOPLE, "size": 6}),
+        help_text="In rotation order: the first holds the first shift.",
+    )
+    shift_hours = forms.IntegerField(min_value=1, max_value=24 * 28, label="Shift (hours)")
+    ends_at = forms.DateTimeField(
+        required=False,
+        label="Ends (UTC)",
+        help_text="Leave empty for open-ended; end it to make room for a new layer.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].label_from_instance = display_name  # type: ignore[attr-defined]
+
+    def clean_members(self) -> list[User]:
+        return _members_in_given_order(self)
+
+
+class OverrideEditForm(_EditForm):
+    kind = "override"
+    starts_at = forms.DateTimeField(
+        label="From (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    ends_at = forms.DateTimeField(
+        label="Until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+
+
+class PolicyEditForm(_EditForm):
+    kind = "policy"
+    repeat_minutes = forms.IntegerField(min_value=1, max_value=1440, label="Re-notify every (minutes)")
+
+
+class LevelEditForm(_EditForm):
+    kind = "level"
+    wait_minutes = forms.IntegerField(min_value=1, max_value=1440, label="Wait (minutes)")

@@ -19,7 +19,7 @@ from incidents.paging.schedules import PolicyProblem, oncall_at, policy_problems
 class ScheduleNow:
     schedule: Schedule
     oncall: User | None
-    layers: list[str]  # "weekly: Oli Tan → Olga Berg, 168 h shifts from 2026-11-30 20:00 UTC"
+    layers: list[tuple[Layer, str]]  # (layer, "weekly: Oli Tan → Olga Berg, 168 h shifts from 2026-11-30 20:00 UTC")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def schedules_now(*, at: datetime | None = None) -> list[ScheduleNow]:
         ScheduleNow(
             schedule=s,
             oncall=oncall_at(schedule=s, at=at),
-            layers=[_layer_line(layer, names) for layer in s.layers.all()],
+            layers=[(layer, _layer_line(layer, names)) for layer in s.layers.all()],
         )
         for s in schedules
     ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.paging import views
+from incidents.paging import edit_views, views
 
 app_name = "paging"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("overrides/", views.setup_add, {"kind": "override"}, name="override-new"),
     path("policies/", views.setup_add, {"kind": "policy"}, name="policy-new"),
     path("levels/", views.setup_add, {"kind": "level"}, name="level-new"),
+    path("<str:kind>/<int:pk>/edit/", edit_views.setup_edit, name="setup-edit"),
+    path("<str:kind>/<int:pk>/delete/", views.setup_delete, name="setup-delete"),
     path("pages/<uuid:page_id>/", views.page_detail, name="page"),
     path("pages/<uuid:page_id>/ack/", views.page_ack, name="page-ack"),
     path("pages/<uuid:page_id>/escalate/", views.page_escalate, name="page-escalate"),

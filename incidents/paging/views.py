@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import Perm, can, check, parse_public_id
@@ -20,7 +21,8 @@ from incidents.paging.access import access_page_by_id, access_paging
 from incidents.paging.changes import page_escalate_now
 from incidents.paging.forms import LayerForm, LevelForm, OverrideForm, PolicyForm, ScheduleForm
 from incidents.paging.links import LinkExpired, LinkInvalid, ack_token_read
-from incidents.paging.models import Page
+from incidents.paging.models import EscalationLevel, EscalationPolicy, Layer, Override, Page, Schedule
+from incidents.paging.removals import layer_delete, level_delete, override_delete, policy_delete, schedule_delete
 from incidents.paging.schedules import layer_add, level_add, override_add, policy_add, schedule_add
 from incidents.paging.selectors import (
     delivery_log,
@@ -134,6 +136,61 @@ def setup_add(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     if request.htmx:
         return render(request, "paging/index.html#board", _index_context(request, **extra))
     return render(request, "paging/index.html", _index_context(request, **extra), status=400)
+
+
+def _removal(kind: str, pk: int) -> tuple[str, Callable[[User], None]]:
+    """What deleting one set-up item says it removes, and the service that removes it (404 when it is gone)."""
+    if kind == "schedule":
+        schedule = get_object_or_404(Schedule, pk=pk)
+        return (
+            f"schedule “{schedule.name}” (team {schedule.team}) with its layers and overrides",
+            lambda by: schedule_delete(schedule=schedule, by=by),
+        )
+    if kind == "layer":
+        layer = get_object_or_404(Layer.objects.select_related("schedule"), pk=pk)
+        return f"layer “{layer.name}” of {layer.schedule.name}", lambda by: layer_delete(layer=layer, by=by)
+    if kind == "override":
+        override = get_object_or_404(Override.objects.select_related("schedule", "user"), pk=pk)
+        span = f"{override.starts_at:%Y-%m-%d %H:%M} to {override.ends_at:%Y-%m-%d %H:%M} UTC"
+        label = f"the override of {display_name(override.user)} ({span})"
+        return label, lambda by: override_delete(override=override, by=by)
+    if kind == "policy":
+        policy = get_object_or_404(EscalationPolicy, pk=pk)
+        return f"the {policy.severity} escalation policy and its levels", lambda by: policy_delete(policy=policy, by=by)
+    if kind == "level":
+        level = get_object_or_404(EscalationLevel.objects.select_related("policy"), pk=pk)
+        return f"level {level.position} of the {level.policy.severity} policy", lambda by: level_delete(
+            level=level, by=by
+        )
+    raise Http404
+
+
+@login_required
+@require_POST
+def setup_delete(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Delete a schedule, layer, override, policy or level in two steps: the first POST asks to confirm
+    (beside the item), the second (confirm=yes) deletes. A refusal shows beside the item."""
+    check(request.user, Perm.COMMAND_INCIDENTS)
+    label, remove = _removal(kind, pk)
+    target = {"kind": kind, "pk": pk, "label": label}
+    extra: dict[str, Any]
+    if request.POST.get("confirm") != "yes":
+        extra = {"confirm": target}
+    else:
+        try:
+            remove(request.user)
+        except ValidationError as refused:
+            extra = {"refusal": {**target, "message": " ".join(refused.messages)}}
+        else:
+            done = f"Deleted {label}."
+            if not request.htmx:
+                messages.success(request, done)
+                return redirect("paging:index")
+            extra = {"done": done}
+    if request.htmx:
+        return render(request, "paging/index.html#board", _index_context(request, **extra))
+    status = 409 if "refusal" in extra else 200
+    return render(request, "paging/index.html", _index_context(request, **extra), status=status)
 
 
 @login_required

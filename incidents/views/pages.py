@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dr_portal.accounts.access import Perm, can, check
+from dr_portal.audit.models import AuditEvent
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
 from incidents.cockpit.alerts import alert_groups
@@ -20,7 +21,7 @@ from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
 from incidents.cockpit.roles import first_eligible, role_candidates
-from incidents.cockpit.timeline import timeline_rows
+from incidents.cockpit.timeline import entry_texts, timeline_rows
 from incidents.compliance.obligations import active_needing_assessment, needing_assessment
 from incidents.compliance.views import incident_panel
 from incidents.forms import (
@@ -148,6 +149,12 @@ def _before(request: AuthenticatedHttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _pinned(incident: Incident) -> list[tuple[AuditEvent, str]]:
+    entries = pinned_entries(incident=incident)
+    texts = entry_texts(incident=incident, entries=entries)
+    return [(e, texts[e.seq]) for e in entries]
+
+
 def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
     board = incident_board(incident=incident)
     return {
@@ -157,7 +164,7 @@ def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
         "roles": current_roles(incident=incident),
         "page": page,
         "rows": timeline_rows(incident=incident, entries=page.entries),
-        "pinned": pinned_entries(incident=incident),
+        "pinned": _pinned(incident),
         "live": not incident.is_closed,
     }
 

@@ -30,5 +30,6 @@ def test_people_selects_on_incident_and_paging_forms_are_searchable(client_for, 
     incident = client.get(reverse("incidents:detail", args=[sev1.public_id])).content.decode()
     assert 'data-searchable="Type to filter people"' in _select(incident, "id_owner")
     paging = client.get(reverse("paging:index")).content.decode()
-    assert 'data-searchable="Type to filter people"' in _select(paging, "id_user")
-    assert 'data-searchable="Type to filter people"' in _select(paging, "id_members")
+    assert 'data-searchable="Type to filter people"' in _select(paging, "override_user")
+    assert 'data-searchable="Type to filter people"' in _select(paging, "layer_members")
+    assert 'data-searchable="Type to filter people"' in _select(paging, "level_user")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 
+from django.test import Client
 from django.urls import reverse
 
 from dr_portal.accounts.models import User
 from dr_portal.accounts.people import person_update
+from dr_portal.accounts.services import token_issue
 from dr_portal.audit.models import AuditEvent
 from dr_portal.audit.services import audit_append, audit_erase_person
 from incidents.models import Incident
 from incidents.paging.services import page_open
 from incidents.services import action_item_add
 from incidents.services.lifecycle import role_assign
+from incidents.services.timeline import pin_set
 
 
 def _timeline(client_for, user: User, incident: Incident) -> str:
@@ -98,3 +102,24 @@ def test_role_and_action_item_lines_name_people_by_display_name(
     assert "Olivia Tanaka is now Scribe" in html
     assert "Action item: Pin the model, owner Olivia Tanaka" in html
     assert "oli is now" not in html and "owner oli" not in html
+
+
+def test_the_pinned_list_and_the_api_word_an_old_paged_event_as_the_timeline_does(
+    client_for, paged_incident, commander, oncall
+) -> None:
+    person_update(user_id=oncall.pk, changes={"first_name": "Olivia", "last_name": "Tanaka"}, by=None, via="test")
+    event = audit_append(
+        action="page.notified",
+        system_actor="system:paging",
+        incident_id=paged_incident.public_id,
+        payload={"level": 1, "people": ["oli"], "why": "SEV1 declared", "problem": ""},
+    )
+    pin_set(incident=paged_incident, seq=event.seq, pinned=True, by=commander)
+    html = _timeline(client_for, commander, paged_incident)
+    pinned = re.search(r'<ul class="pinned-list">(.*?)</ul>', html, re.S)
+    assert pinned is not None and "Paged Olivia Tanaka (level 1): SEV1 declared" in pinned.group(1)
+    assert "Paged oli" not in html
+    token = token_issue(user=commander, name="test", mfa_verified=False).raw
+    body = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(f"/api/v1/incidents/{paged_incident.public_id}/timeline/")
+    texts = {e["seq"]: e["text"] for e in body.json()["entries"]}
+    assert texts[event.seq] == "Paged Olivia Tanaka (level 1): SEV1 declared"
