@@ -31,6 +31,7 @@ urlpatterns = [
     path("audit/", include("dr_portal.audit.urls")),
     path("reports/certificate.pem", pdf_views.certificate_pem, name="report-certificate"),
     path("reports/audit-key.pem", pdf_views.audit_key_pem, name="report-audit-key"),
+    path("reports/tsa-certificate.pem", pdf_views.tsa_certificate_pem, name="report-tsa-certificate"),
     path("accounts/", include("dr_portal.accounts.urls")),
     path("api/v1/", include("dr_portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

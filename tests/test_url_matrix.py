@@ -152,6 +152,7 @@ MATRIX: dict[str, Row] = {
     # Public material: whoever holds a report must be able to check it without an account.
     "report-certificate": route(get=statuses(200)),
     "report-audit-key": route(get=statuses(200)),
+    "report-tsa-certificate": route(get=statuses(200)),
     "accounts:login": route(
         get=statuses(HOME, anonymous=200), post=statuses(HOME, anonymous=200), put=statuses(HOME, anonymous=200)
     ),

@@ -113,8 +113,10 @@ def _cited_check(audit: dict[str, Any] | None, anchor_seq: int | None) -> tuple[
     from dr_portal.audit.models import AuditEvent
 
     events = audit.get("events", []) if audit else []
-    if not isinstance(events, list):
+    citations = audit.get("citations", []) if audit else []  # facts' seqs outside the timeline
+    if not isinstance(events, list) or not isinstance(citations, list):
         return Check("cited events", False, "evidence.json lists events in an unexpected shape"), None
+    events = events + citations
     if not events:
         return Check("cited events", True, "the report cites no events"), None
     wanted = {int(e["seq"]): str(e["hash"]) for e in events}

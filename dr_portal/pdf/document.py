@@ -9,6 +9,7 @@ PDF shows is what the JSON carries.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,10 +21,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.safestring import SafeString
 
 from dr_portal.audit.models import AuditCheckpoint, AuditEvent
+from dr_portal.pdf.citations import citation_refs
 from dr_portal.pdf.formatting import ts
 from dr_portal.pdf.render import Attachment, ReportMetadata, render_pdf, render_report_html
 from dr_portal.pdf.signing import sign_pdf
 from dr_portal.pdf.timeline import TimelineRow, timeline_rows
+from dr_portal.pdf.timestamping import signature_profile, timestamp_label, tsa_fields
 from dr_portal.pdf.trust import AUDIT_KEY_URL, CERTIFICATE_URL, audit_key_fingerprint, certificate_fingerprint
 
 EVIDENCE_SCHEMA = "drp.report-evidence/1"
@@ -149,6 +152,8 @@ class ReportDocument:
     subject: dict[str, Any] = field(default_factory=dict)  # what the report is about (incident id, period)
     # key -> (svg, caption, title); PDF only. The title prints above the chart, the caption below.
     charts: dict[str, tuple[SafeString, str, str]] = field(default_factory=dict)
+    files: list[Attachment] = field(default_factory=list)  # embedded beside evidence.json, listed with digests
+    citations: list[dict[str, Any]] = field(default_factory=list)  # cited events outside the timeline (citations.py)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -262,7 +267,7 @@ def integrity_fields(doc: ReportDocument) -> list[Field]:
         Field("checkpoint_time", "Checkpoint signed at", a.signed_at if a else None),
         Field("checkpoint_key", "Checkpoint key id (Ed25519)", a.key_id if a else None),
         Field("checkpoint_signature", "Checkpoint signature", a.signature if a else None),
-        Field("rfc3161_time", "RFC 3161 time-stamp", None),
+        Field("rfc3161_time", "RFC 3161 time-stamp", timestamp_label()),
         Field("verify_tool", "Verification tool", v.tool if v else None),
         Field("verify_ran_at", "Verification run at", v.ran_at if v else None),
         Field("verify_result", "Verification result", verified),
@@ -280,7 +285,7 @@ def integrity_fields(doc: ReportDocument) -> list[Field]:
             "computed after signing and recorded in the audit log (event report.generated); "
             "a file cannot contain its own hash",
         ),
-        Field("signature", "Signature", "PAdES B-B (certification, no changes permitted), this file"),
+        Field("signature", "Signature", f"{signature_profile()} (certification, no changes permitted), this file"),
         Field(
             "signing_certificate_sha256",
             f"Signing certificate SHA-256 (public, {CERTIFICATE_URL})",
@@ -291,6 +296,7 @@ def integrity_fields(doc: ReportDocument) -> list[Field]:
             f"Audit-log public key SHA-256 (public, {AUDIT_KEY_URL})",
             _trusted(audit_key_fingerprint),
         ),
+        *tsa_fields(),
         Field("retention_until", "Retain until", c.retention_until),
         Field("legal_hold", "Legal hold", c.legal_hold),
     ]
@@ -316,12 +322,27 @@ def document_evidence(doc: ReportDocument) -> dict[str, Any]:
         "report": control,
         "subject": doc.subject,
         "sections": [asdict(s) for s in doc.sections],
+        "signature": {"profile": signature_profile(), "time_stamp": timestamp_label()},
+        "attachments": [attachment_entry(a) for a in doc.files],
         "audit": {
             "events": [asdict(e) for e in doc.events],
+            "citations": doc.citations,
             "anchor": asdict(doc.anchor) if doc.anchor else None,
             "verification": asdict(doc.verification) if doc.verification else None,
             "public_key": "/audit/pubkey",
         },
+    }
+
+
+def attachment_entry(attachment: Attachment) -> dict[str, Any]:
+    """How evidence.json lists a file embedded beside it: report_verify checks the file against this."""
+    return {
+        "name": attachment.filename,
+        "sha256": hashlib.sha256(attachment.data).hexdigest(),
+        "size": len(attachment.data),
+        "media_type": attachment.mime_type,
+        "relationship": attachment.relationship,
+        "description": attachment.description,
     }
 
 
@@ -350,6 +371,7 @@ def document_pdf(doc: ReportDocument, *, template: str, progress: Callable[[int,
         },
         "doc": doc,
     }
+    doc.citations = citation_refs(doc)
     step(45, "laying out pages")
     html = render_report_html(template, context)
     attachment = Attachment(
@@ -362,7 +384,7 @@ def document_pdf(doc: ReportDocument, *, template: str, progress: Callable[[int,
         keywords=(c.kind, c.status),
         created=c.generated_at,
     )
-    unsigned = render_pdf(html=html, attachments=[attachment], metadata=metadata)
+    unsigned = render_pdf(html=html, attachments=[attachment, *doc.files], metadata=metadata)
     step(85, "signing")
     return sign_pdf(unsigned, reason=f"DR Portal {kind_label} {c.report_id}")
 

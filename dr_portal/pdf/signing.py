@@ -217,8 +217,12 @@ def sign_pdf(
     identity: SigningIdentity | None = None,
     reason: str = "DR Portal audit report: integrity and origin",
     location: str = "",
+    timestamper: Any = "configured",
 ) -> bytes:
-    """Add a PAdES B-B certification signature (no changes permitted) to a PDF.
+    """Add a PAdES certification signature (no changes permitted) to a PDF.
+
+    With a time-stamping authority (`REPORT_TSA_URL`, or `timestamper` given; None for none)
+    the signature carries an RFC 3161 signature time-stamp: PAdES baseline B-T. Otherwise B-B.
 
     The signature is written as an incremental update, so the PDF/A-3b body is
     untouched; pyHanko updates the XMP packet's modification date alongside
@@ -229,6 +233,10 @@ def sign_pdf(
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    from dr_portal.pdf.timestamping import report_timestamper
+
+    if timestamper == "configured":
+        timestamper = report_timestamper()
     identity = identity or signing_identity()
     registry = SimpleCertificateStore()
     registry.register_multiple([to_asn1(c) for c in identity.chain])
@@ -248,7 +256,8 @@ def sign_pdf(
     )
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=True)
     _align_producer(writer)
-    out = outside_event_loop(signers.PdfSigner(meta, signer=signer).sign_pdf, writer)
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+    out = outside_event_loop(pdf_signer.sign_pdf, writer)
     return out.getvalue()
 
 

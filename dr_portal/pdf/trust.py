@@ -17,6 +17,7 @@ from dr_portal.pdf.signing import signing_identity
 
 CERTIFICATE_URL = "/reports/certificate.pem"
 AUDIT_KEY_URL = "/reports/audit-key.pem"
+TSA_CERTIFICATE_URL = "/reports/tsa-certificate.pem"
 
 
 def colon_hex(digest: bytes) -> str:

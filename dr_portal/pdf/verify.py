@@ -28,6 +28,9 @@ class VerificationResult:
     signer: str = ""
     signer_sha256: str = ""
     signed_at: datetime | None = None  # as claimed by the signer; not a trusted timestamp
+    timestamp: datetime | None = None  # the RFC 3161 signature time-stamp (PAdES B-T), when there is one
+    timestamp_authority: str = ""
+    timestamp_authority_sha256: str = ""
     coverage: str = ""
     pdfa: str = ""  # e.g. "3B", from the XMP pdfaid entries
     attachments: dict[str, bytes] = field(default_factory=dict)
@@ -39,13 +42,20 @@ class VerificationResult:
 
 
 def verify_pdf(
-    data: bytes, *, trust: Sequence[x509.Certificate] | None = None, require_evidence: bool = True
+    data: bytes,
+    *,
+    trust: Sequence[x509.Certificate] | None = None,
+    tsa_trust: Sequence[x509.Certificate] | None = None,
+    require_evidence: bool = True,
 ) -> VerificationResult:
     """Verify a signed report, and extract its attachments and parsed evidence.json.
 
     `trust` defaults to `trust_roots()` (REPORT_TRUST_ROOTS, or our own
-    signing certificate). Nothing is fetched from the network. Every reason
-    for failure is listed in `problems`, in words.
+    signing certificate), `tsa_trust` to `tsa_trust_roots()` (the local TSA,
+    plus REPORT_TSA_TRUST_ROOTS). A signature without a time-stamp is not a
+    problem here (B-B reports exist); one whose time-stamp does not verify is.
+    Nothing is fetched from the network. Every reason for failure is listed in
+    `problems`, in words.
     """
     result = VerificationResult(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     try:
@@ -61,7 +71,11 @@ def verify_pdf(
     elif len(signatures) > 1:
         result.problems.append(f"the file carries {len(signatures)} signatures; a report has exactly one")
     else:
-        _check_signature(result, signatures[0], list(trust) if trust is not None else trust_roots(), data)
+        from dr_portal.pdf.timestamping import tsa_trust_roots
+
+        roots = list(trust) if trust is not None else trust_roots()
+        tsa_roots = list(tsa_trust) if tsa_trust is not None else tsa_trust_roots()
+        _check_signature(result, signatures[0], roots, tsa_roots, data)
     try:
         result.pdfa = _pdfa_declaration(reader)
         result.attachments = _attachments(reader)
@@ -77,14 +91,17 @@ def verify_pdf(
     return result
 
 
-def _check_signature(result: VerificationResult, sig: Any, trust: list[x509.Certificate], data: bytes) -> None:
+def _check_signature(
+    result: VerificationResult, sig: Any, trust: list[x509.Certificate], tsa_trust: list[x509.Certificate], data: bytes
+) -> None:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     context = ValidationContext(trust_roots=[to_asn1(c) for c in trust], allow_fetching=False)
+    ts_context = ValidationContext(trust_roots=[to_asn1(c) for c in tsa_trust], allow_fetching=False)
     try:
-        status = outside_event_loop(validate_pdf_signature, sig, context)
+        status = outside_event_loop(validate_pdf_signature, sig, context, ts_context)
     except Exception as exc:
         result.problems.append(f"the signature cannot be validated ({type(exc).__name__}: {exc})")
         return
@@ -105,9 +122,27 @@ def _check_signature(result: VerificationResult, sig: Any, trust: list[x509.Cert
         )
     if status.docmdp_ok is False:
         result.problems.append("the document was modified in a way its certification signature forbids")
+    _check_timestamp(result, status.timestamp_validity)
     problem = _contents_problem(sig, data)
     if problem:
         result.problems.append(problem)
+
+
+def _check_timestamp(result: VerificationResult, token: Any) -> None:
+    """The signature time-stamp (RFC 3161), if any: its imprint must be the signature's, and its TSA trusted."""
+    if token is None:
+        return
+    result.timestamp = token.timestamp
+    result.timestamp_authority = token.signing_cert.subject.human_friendly
+    result.timestamp_authority_sha256 = token.signing_cert.sha256.hex()
+    if not token.intact:
+        result.problems.append("the time-stamp token does not cover this signature (its message imprint differs)")
+    elif not token.valid:
+        result.problems.append("the time-stamp token's own signature does not verify")
+    if not token.trusted:
+        result.problems.append(
+            f"the time-stamping authority ({result.timestamp_authority}) does not chain to a trusted certificate"
+        )
 
 
 def _contents_problem(sig: Any, data: bytes) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -30,6 +31,18 @@ if bool(REPORT_SIGNING_KEY) != bool(REPORT_SIGNING_CERT):
     raise ImproperlyConfigured("REPORT_SIGNING_KEY: needs REPORT_SIGNING_CERT as well (and the other way round)")
 if REPORT_SIGNING_PASSPHRASE and REPORT_SIGNING_PASSPHRASE_FILE:
     raise ImproperlyConfigured("REPORT_SIGNING_PASSPHRASE: set it or REPORT_SIGNING_PASSPHRASE_FILE, not both")
+
+# RFC 3161 time-stamps on report signatures (PAdES B-T): "local" (the portal's own TSA, the default),
+# "off" (PAdES B-B), or an external TSA's http(s) URL, asked through dr_portal/outbound.py.
+REPORT_TSA_URL = env_str("REPORT_TSA_URL", "local").strip() or "local"
+if REPORT_TSA_URL not in ("local", "off"):
+    _tsa = urlsplit(REPORT_TSA_URL)
+    if _tsa.scheme not in ("http", "https") or not _tsa.hostname:
+        raise ImproperlyConfigured(f"REPORT_TSA_URL: {REPORT_TSA_URL!r} is not local, off or an http(s) URL")
+# Certificates an external TSA's tokens chain to (PEM); the local TSA's own certificate is always trusted.
+REPORT_TSA_TRUST_ROOTS = _file(env_optional("REPORT_TSA_TRUST_ROOTS"))
+# Seconds to wait for an external TSA's answer.
+REPORT_TSA_TIMEOUT = env_int("REPORT_TSA_TIMEOUT", 10, minimum=1)
 
 # Generated compliance reports (signed PDFs) are kept here, one file per report.
 REPORTS_DIR = env_path("REPORTS_DIR", VAR_DIR / "reports")

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -151,8 +152,8 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,;\n]", value) if part.strip()]
 
 
-def gdpr_export(incident: Incident) -> dict[str, Any]:
-    """The GDPR Art. 33 notification facts, keyed exactly as `GDPR_FIELDS`."""
+def gdpr_export(incident: Incident, *, at: datetime | None = None) -> dict[str, Any]:
+    """The GDPR Art. 33 notification facts, keyed exactly as `GDPR_FIELDS`; `at` is the export's time (now)."""
     facts = _Facts(incident)
     profile = facts.profile
     states = facts.answer("gdpr.member_states")
@@ -163,7 +164,7 @@ def gdpr_export(incident: Incident) -> dict[str, Any]:
     reasons = [r.reason for r in incident_delay_reasons(incident=incident) if r.regime == Regime.GDPR_33]
     values: dict[str, Any] = {
         "incident_reference": incident.reference,
-        "generated_at": _iso(timezone.now()),
+        "generated_at": _iso(at or timezone.now()),
         "controller_name": _text(profile.legal_name),
         "controller_registration_numbers": _split(profile.registration_numbers) or NOT_RECORDED,
         "controller_address": _text(profile.postal_address),
@@ -239,8 +240,8 @@ def hhs_export(incident: Incident) -> dict[str, Any]:
     return {f.name: values[f.name] for f in HHS_FIELDS}
 
 
-def gdpr_json(incident: Incident) -> str:
-    return json.dumps(gdpr_export(incident), indent=2, ensure_ascii=False) + "\n"
+def gdpr_json(incident: Incident, *, at: datetime | None = None) -> str:
+    return json.dumps(gdpr_export(incident, at=at), indent=2, ensure_ascii=False) + "\n"
 
 
 def hhs_csv(incident: Incident) -> str:
@@ -252,7 +253,7 @@ def hhs_csv(incident: Incident) -> str:
     return out.getvalue()
 
 
-EXPORTS = {
+EXPORTS: dict[str, tuple[str, Callable[[Incident], str]]] = {
     "gdpr.json": ("application/json", gdpr_json),
     "hhs.csv": ("text/csv; charset=utf-8", hhs_csv),
 }

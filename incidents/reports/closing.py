@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from dr_portal.pdf.document import EventRef, Field, ReportDocument, Section, Table
@@ -19,6 +20,16 @@ def evidence_section(links: list[IncidentAsset], refs: list[EventRef], doc: Repo
             "embedded in this PDF",
         ],
     ]
+    for attached in doc.files:
+        rows.append(
+            [
+                f"{attached.filename} (attached)",
+                hashlib.sha256(attached.data).hexdigest(),
+                "DR Portal",
+                ts(doc.control.generated_at),
+                "embedded in this PDF; listed in evidence.json",
+            ]
+        )
     if doc.anchor:
         rows.append(
             [

@@ -23,6 +23,7 @@ from incidents.compliance.register import breach_entry
 from incidents.compliance.signoffs import signoff_status
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
+from incidents.reports.attached import regulator_attachments
 from incidents.reports.closing import evidence_section, lessons_section
 from incidents.reports.filed import register_section, signoff_section, time_flags_table
 from incidents.reports.identification import identification_section, roles_section
@@ -87,6 +88,7 @@ def incident_report_document(
             "status": incident.status,
         },
     )
+    doc.files = regulator_attachments(incident, at=now)
     notifications = notifications_section(incident, incident_notifications(incident=incident))
     identification = identification_section(incident, events, links)
     identification.tables.append(time_flags_table(incident))

@@ -32,7 +32,7 @@ from inventory.reports.governance import (
     plans_section,
     replication_section,
 )
-from inventory.reports.restore_tests import restore_tests_section
+from inventory.reports.restore_tests import drills_recorded, restore_coverage, restore_tests_section
 from inventory.reports.scope import MeasuredRun, Period
 from inventory.reports.scores import score_section
 from inventory.reports.summary import summary_section
@@ -118,14 +118,16 @@ def readiness_report_document(
         ],
         tables=[processors_table(processor_relationships())],
     )
+    recorded = drills_recorded(period)
+    coverage = restore_coverage(items, runs, recorded)
     doc.sections = [
         control_section,
-        summary_section(period, items, backups, now),
+        summary_section(period, items, backups, now, coverage),
         score_section(period, items, doc, now),
         inventory_section(period, items),
         backups_section(items, backups, doc),
         immutable_section(items),
-        restore_tests_section(period, items, doc, runs),
+        restore_tests_section(items, doc, runs, recorded, coverage),
         drills or missing_section("drills", "DR drills and exercises"),
         replication_section(),
         plans_section(),

@@ -11,15 +11,16 @@ from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import rate
 from inventory.models import Backup, BackupStatus, ReadinessState
 from inventory.readiness import AssetReadiness, Level, worst_first
-from inventory.reports.scope import CRITICAL_TIERS, Period, newest_good
+from inventory.reports.restore_tests import RestoreCoverage
+from inventory.reports.scope import Period, newest_good
 from inventory.selectors import backup_outcomes_between
 
 
-def summary_section(period: Period, items: list[AssetReadiness], backups: list[Backup], now: datetime) -> Section:
+def summary_section(
+    period: Period, items: list[AssetReadiness], backups: list[Backup], now: datetime, coverage: RestoreCoverage
+) -> Section:
     counts = Counter(r.level for r in items)
     rag = "no assets" if not items else ("red" if counts[Level.BREACH] else "amber" if counts[Level.RISK] else "green")
-    critical = [r for r in items if r.asset.tier in CRITICAL_TIERS]
-    tested = [r for r in critical if r.asset.last_drill_at and period.start <= r.asset.last_drill_at < period.end]
     done = [b for b in backups if b.status in (BackupStatus.SUCCEEDED, BackupStatus.FAILED)]
     ok = sum(1 for b in done if b.status == BackupStatus.SUCCEEDED)
     prev = period.previous()
@@ -51,8 +52,9 @@ def summary_section(period: Period, items: list[AssetReadiness], backups: list[B
             Field(
                 "critical_tested",
                 "Critical (tier 0-1) assets restore-tested in the period",
-                rate(len(tested), len(critical)),
-                note="A drill recorded for the asset in the period; measured RTO/RPO per run are in Restore tests.",
+                coverage.figure,
+                note="Restored by a recovery run or restore test, or a drill recorded, in the period; "
+                "the RTO chart in Restore tests counts the same way.",
             ),
             Field("backup_success", "Backup success rate in the period", rate(ok, len(done))),
             Field(

@@ -207,3 +207,18 @@ def test_each_download_is_audited_and_viewers_get_nothing(
     assert theirs.get(f"/api/v1/incidents/{breach.public_id}/exports/gdpr.json").status_code == 404
     assert "/exports/" not in theirs.get(f"/incidents/{breach.public_id}/").content.decode()
     assert AuditEvent.objects.filter(action="incident.export_downloaded").count() == before + 2
+
+
+def test_the_incident_page_offers_both_exports_as_downloads_after_the_sign_off(
+    breach: Incident, compliance: User, client_for: Callable[..., Client]
+) -> None:
+    import re
+
+    page = client_for(compliance).get(f"/incidents/{breach.public_id}/").content.decode()
+    card = page[page.index('id="sign-offs"') :]
+    card = card[: card.index("</section>")]
+    for name in ("gdpr.json", "hhs.csv"):
+        link = re.search(rf'<a [^>]*href="/incidents/{breach.public_id}/exports/{re.escape(name)}"[^>]*>', card)
+        assert link and " download" in link.group(0) and 'hx-boost="false"' in link.group(0), name
+    # The exports come after the sign-off decision, under their own heading, not inside its sentences.
+    assert card.index("Regulator exports") > card.index("The report stays a draft") or "Every required" in card

@@ -19,6 +19,7 @@ from dr_portal.audit.checkpoints import signing_key as audit_signing_key
 from dr_portal.pdf import Attachment, ReportMetadata, render_pdf, sign_pdf
 from dr_portal.pdf.sample import sample_report
 from dr_portal.pdf.signing import signing_identity
+from dr_portal.pdf.tsa import tsa_identity
 from inventory.models import Asset
 from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
 
@@ -62,11 +63,13 @@ def embedded_identity(var: Path) -> Iterator[Path]:
     ):
         signing_identity.cache_clear()
         audit_signing_key.cache_clear()
+        tsa_identity.cache_clear()
         try:
             yield var
         finally:
             signing_identity.cache_clear()
             audit_signing_key.cache_clear()
+            tsa_identity.cache_clear()
 
 
 @pytest.fixture(scope="session")

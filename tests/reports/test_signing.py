@@ -27,6 +27,7 @@ from django.test import Client
 from dr_portal.accounts.models import User
 from dr_portal.pdf import public_certificate_pem, sign_pdf, signing_identity, verify_pdf
 from dr_portal.pdf.signing import EMBEDDED_KEY_FILE
+from dr_portal.pdf.tsa import tsa_identity
 from tests.reports.conftest import Sample, tiny_pdf
 from tests.test_startup import manage
 
@@ -273,11 +274,13 @@ def test_pyhanko_cli_verifies_with_only_the_public_certificate(
 ) -> None:
     cert = tmp_path / "certificate.pem"
     cert.write_bytes(public_certificate_pem())
+    tsa = tmp_path / "tsa.pem"
+    tsa.write_bytes(tsa_identity().certificate_pem)
     cli = Path(sys.executable).with_name("pyhanko")
-    command = [str(cli), "sign", "validate", "--trust-replace", "--trust", str(cert)]
+    command = [str(cli), "sign", "validate", "--trust-replace", "--trust", str(cert), "--trust", str(tsa)]
     good = subprocess.run([*command, str(final_report.path)], capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stderr
-    assert "INTACT:TRUSTED,UNTOUCHED" in good.stdout
+    assert "INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,UNTOUCHED" in good.stdout
     tampered = tmp_path / "tampered.pdf"
     data = bytearray(final_report.signed)
     data[len(data) // 2] ^= 0x01

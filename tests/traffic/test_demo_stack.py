@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +38,8 @@ def test_demo_wiring_and_stack(settings: Any, tmp_path: Path) -> None:
     stack = subprocess.Popen(
         [sys.executable, "-m", "incidents.runs.drivers.demo_stack", str(settings.VAR_DIR / "traffic" / "stack.json")],
         cwd=ROOT,
+        # As `make run` does (there through DEBUG in VAR_DIR/.env): the stack may use its own admin socket.
+        env={**os.environ, "CHECK_ALLOWED_SOCKET_DIRS": str(settings.VAR_DIR / "traffic")},
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from dr_portal.pdf.audit_hook import Check, audit_log_checks
+from dr_portal.pdf.evidence_checks import attached_exports_check, timestamp_check
 from dr_portal.pdf.verify import EVIDENCE_FILE, VerificationResult, verify_pdf
 
 
@@ -27,7 +28,9 @@ class Command(BaseCommand):
         result = verify_pdf(data)
         checks = [
             Check("signature", not _signature_problems(result.problems), _signature_detail(result)),
+            timestamp_check(result),
             Check(EVIDENCE_FILE, result.evidence is not None, _evidence_detail(result)),
+            attached_exports_check(result),
             *audit_log_checks(result),
         ]
         out = self.stdout
@@ -35,6 +38,8 @@ class Command(BaseCommand):
         out.write(f"sha256    {result.sha256}")
         out.write(f"signer    {result.signer or '-'}")
         out.write(f"signed at {result.signed_at.isoformat() if result.signed_at else '-'} (signer's clock)")
+        stamped = f"{result.timestamp.isoformat()} by {result.timestamp_authority}" if result.timestamp else "-"
+        out.write(f"timestamp {stamped} (RFC 3161)")
         out.write(f"pdf/a     {result.pdfa or 'not declared'}")
         out.write("")
         for check in checks:
@@ -54,7 +59,7 @@ class Command(BaseCommand):
 
 
 def _signature_problems(problems: list[str]) -> list[str]:
-    return [p for p in problems if EVIDENCE_FILE not in p and "attachments" not in p]
+    return [p for p in problems if EVIDENCE_FILE not in p and "attachments" not in p and "time-stamp" not in p]
 
 
 def _signature_detail(result: VerificationResult) -> str:
