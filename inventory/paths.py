@@ -87,3 +87,36 @@ def vault_path_validate(path: str, *, field: str = "config") -> None:
         why = path_refusal(path, roots=settings.VAULT_ROOTS, resolve=True)
         if why:
             raise ValidationError({field: f"The vault path {why}"})
+
+
+SQLITE_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def portal_own_paths() -> list[Path]:
+    """The portal's own live state: VAR_DIR and, with SQLite, its database file and sidecars."""
+    own = [Path(os.path.realpath(settings.VAR_DIR))]
+    db = settings.DATABASES.get("default", {})
+    if "sqlite" in str(db.get("ENGINE", "")) and str(db.get("NAME", "")) not in ("", ":memory:"):
+        name = os.path.realpath(str(db["NAME"]))
+        own += [Path(name + suffix) for suffix in SQLITE_SIDECARS]
+    return own
+
+
+def portal_overlap_refusal(path: str | Path) -> str | None:
+    """Why a restore or clean-up may not write or remove ``path``: it is the portal's VAR_DIR (or a
+    folder above it), or the portal's own SQLite database, its -wal/-shm/-journal, or a folder above
+    them. Folders inside VAR_DIR (drills, staging) stay allowed. Links are followed first."""
+    real = Path(os.path.realpath(path))
+    var_dir, *db_files = portal_own_paths()
+    if real == var_dir or real in var_dir.parents:
+        return f"{path} is (or holds) the portal's own data folder {var_dir}; it is never restored into or removed."
+    for own in db_files:
+        if real == own or real in own.parents:
+            return f"{path} is (or holds) the portal's own database {own}; it is never restored into or removed."
+    return None
+
+
+def portal_overlap_refuse(path: str | Path) -> None:
+    why = portal_overlap_refusal(path)
+    if why:
+        raise PathRefused(why)

@@ -21,6 +21,7 @@ from incidents.runs.targets import drill_root, restore_target
 from inventory import connector_io
 from inventory.connectors import ConnectorError
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
+from inventory.paths import portal_overlap_refusal
 from inventory.readiness import human_duration
 from inventory.vault_io import restore_space_problem
 from inventory.verification.forecast import RtoForecast, approval_waits, forecasts_for, vault_throughputs
@@ -156,6 +157,8 @@ def resolve(*, plan: RecoveryPlan, mode: str, run: RecoveryRun | None = None) ->
                 result.problems.append(
                     f"{asset.name}: only local folders can be restored into, not {item.target_path}."
                 )
+            elif why := portal_overlap_refusal(item.target_path):
+                result.problems.append(f"{asset.name}: {why}")
             allowed = asset.policy.allowed_regions if asset.policy else []
             if allowed and item.target_region not in allowed:
                 result.problems.append(

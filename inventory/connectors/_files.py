@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors.errors import ConnectorRefused
 from inventory.engine import LocalSource
+from inventory.paths import portal_overlap_refusal
 
 
 def tree_facts(root: Path) -> dict[str, int]:
@@ -31,8 +33,16 @@ def copy_tree(src: Path, dst: Path, *, exclude: tuple[str, ...] = ()) -> None:
             shutil.copy2(item, dst / item.name)
 
 
+def refuse_portal_own(path: Path | str) -> None:
+    """A connector never restores over, swaps out or removes the portal's own VAR_DIR or database."""
+    why = portal_overlap_refusal(path)
+    if why:
+        raise ConnectorRefused(why)
+
+
 def swap_in(new: Path, target: Path) -> None:
     """Put ``new`` where ``target`` is; the old tree is removed only after the rename succeeded."""
+    refuse_portal_own(target)
     old = target.with_name(target.name + ".drp-old")
     if old.exists():
         shutil.rmtree(old)
@@ -44,6 +54,7 @@ def swap_in(new: Path, target: Path) -> None:
 
 
 def remove(path: Path) -> None:
+    refuse_portal_own(path)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():

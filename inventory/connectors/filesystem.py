@@ -74,6 +74,7 @@ class FilesystemConnector(Connector[FilesystemConfig]):
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         dest = Path(self.parse(target).path)
+        _files.refuse_portal_own(dest)
         if not _files.is_empty_dir(dest) and not replace:
             raise TargetNotEmpty(f"The target {dest} already holds files; restore there only with replace.")
         new = dest.with_name(dest.name + ".drp-new")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors._files import refuse_portal_own
 from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import (
@@ -162,6 +163,7 @@ class SqliteConnector(Connector[SqliteConfig]):
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: SqliteConfig = self.parse(target)
+        refuse_portal_own(cfg.path)
         if _has_tables(cfg.path) and not replace:
             raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
         staged = restored / FILE_NAME
@@ -207,6 +209,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: SqliteConfig = self.parse(target)
+        refuse_portal_own(cfg.path)
         for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
             if os.path.exists(cfg.path + suffix):
                 os.unlink(cfg.path + suffix)

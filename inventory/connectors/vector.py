@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors._files import remove, swap_in
+from inventory.connectors._files import refuse_portal_own, remove, swap_in
 from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import (
@@ -151,6 +151,7 @@ class VectorConnector(Connector[VectorConfig]):
 
         self.check_capture(capture)
         cfg: VectorConfig = self.parse(target)
+        refuse_portal_own(cfg.uri)
         if cfg.uri == self.config.uri and not replace:
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         self.check_model(capture, cfg)
@@ -243,6 +244,7 @@ class VectorConnector(Connector[VectorConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: VectorConfig = self.parse(target)
+        refuse_portal_own(cfg.uri)
         if cfg.uri == self.config.uri:
             raise ConnectorRefused("Clean-up removes a drill target; it will not drop the source tables.")
         if not os.path.isdir(cfg.uri):

@@ -27,6 +27,7 @@ from inventory.vault_io.common import (
     point_prefix,
     s3_config,
 )
+from inventory.vault_io.live_sqlite import consistent_source
 
 
 def _backup_source(
@@ -40,7 +41,7 @@ def _backup_source(
         refused = source_root_refusal(asset.source_uri)
         if refused:
             raise VaultIOFailure("source_not_allowed", f"{asset.name}: {refused} (SOURCE_ROOTS)")
-        return engine.source_from_uri(asset.source_uri, s3=s3_config()), None, None
+        return consistent_source(engine.source_from_uri(asset.source_uri, s3=s3_config()), stack), None, None
     # An application-consistent capture: the connector writes a staging copy and says what
     # it holds; the capture travels with the point (a consistency group: all its members).
     staging = stack.enter_context(connectors.staging_dir())

@@ -11,6 +11,7 @@ from inventory import engine
 from inventory.engine.fmt import human_size
 from inventory.engine.target import free_bytes, iter_part_files
 from inventory.models import Vault
+from inventory.paths import portal_overlap_refusal
 from inventory.vault_io.common import BackupStopped, ProgressFn, VaultIOFailure, _Pacer, keyring, open_vault
 
 
@@ -78,6 +79,13 @@ def _manifest(manifest: dict[str, Any], vault: Vault | None = None) -> engine.Ma
         raise VaultIOFailure(exc.code, str(exc)) from exc
 
 
+def _refuse_portal_own(target_dir: Path) -> None:
+    """A restore or clean-up never writes or removes the portal's own VAR_DIR or live database."""
+    why = portal_overlap_refusal(target_dir)
+    if why:
+        raise VaultIOFailure("portal_own_data", why)
+
+
 def restore_point(
     *,
     vault: Vault,
@@ -92,6 +100,7 @@ def restore_point(
     cancel, a skip, or another worker took over); the engine has then removed
     its staging files, so the target holds what it held before.
     """
+    _refuse_portal_own(target_dir)
     pacer = _Pacer(progress, every=settings.RUN_PROGRESS_SECONDS, max_bytes_per_second=max_bytes_per_second)
     try:
         parsed = _manifest(manifest, vault)
@@ -188,6 +197,7 @@ def verify_restored(
 
 def cleanup_restored(*, manifest: dict[str, Any], target_dir: Path, vault: Vault | None = None) -> engine.CleanupResult:
     """Remove what a restore of the point put under a drill target, and the target if left empty."""
+    _refuse_portal_own(target_dir)
     parsed = _manifest(manifest, vault)
     try:
         ring = keyring() if isinstance(parsed, engine.ChunkedManifest) else None
@@ -198,6 +208,7 @@ def cleanup_restored(*, manifest: dict[str, Any], target_dir: Path, vault: Vault
 
 def discard_parts(*, target_dir: Path) -> int:
     """Remove staging parts an interrupted restore left in a real target; finished files stay."""
+    _refuse_portal_own(target_dir)
     if not target_dir.is_dir():
         return 0
     removed = 0
