@@ -69,3 +69,25 @@ def test_a_folder_backup_of_var_dir_takes_the_live_database_as_one_state(
         assert Path(str(db) + "-wal").stat().st_size > 0  # the live database was only read
     finally:
         live.close()
+
+
+def test_a_folder_backup_of_var_dir_leaves_out_the_vaults_and_working_folders(
+    make_asset: Callable[..., Asset], settings: Any, tmp_path: Path
+) -> None:
+    from inventory import vault_io
+    from tests.runs.conftest import backed_up
+
+    var_dir = tmp_path / "portal-var"
+    for folder in ("keys", "vaults/portal", "drills/run-1", "restore-staging", "celery/queue"):
+        (var_dir / folder).mkdir(parents=True)
+        (var_dir / folder / "file.bin").write_bytes(folder.encode())
+    settings.VAR_DIR, settings.SOURCE_ROOTS = var_dir, [var_dir]
+    settings.PORTAL_BACKUP_VAULT = str(var_dir / "vaults" / "portal")
+    asset = make_asset("portal-folder", backup=False)
+    asset.source_uri = str(var_dir)
+    asset.save(update_fields=["source_uri"])
+    point = backed_up(asset)
+    target = tmp_path / "restored"
+    vault_io.restore_point(vault=point.vault, manifest=point.manifest, target_dir=target, progress=lambda d, t: True)
+    assert (target / "keys" / "file.bin").read_bytes() == b"keys"
+    assert sorted(p.name for p in target.iterdir()) == ["keys"]
