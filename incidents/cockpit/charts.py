@@ -77,7 +77,7 @@ def incidents_chart() -> dict[str, SafeString] | None:
     for declared, severity, restored in rows:
         month = f"{declared:%Y-%m}"
         counts[month][severity] += 1
-        if restored is not None:
+        if restored is not None and restored >= declared:  # restored before declared is bad data, not a time
             restore[month].append((restored - declared).total_seconds())
     bars = []
     for month in sorted(counts):

@@ -69,3 +69,12 @@ def test_every_dashboard_chart_is_drawn_wide_and_narrow_and_described(client_for
         assert pair[0].findtext(f"{SVG}desc") == pair[1].findtext(f"{SVG}desc") != "", title
     recovery = by_title["Recovery runs: RTO and RPO achieved as a share of target"][0].findtext(f"{SVG}desc")
     assert recovery == f"{run.reference} RTO: 1h 30m against 1h 00m (150 %); {run.reference} RPO: not measured."
+
+
+def test_a_restore_recorded_before_the_declaration_is_not_a_negative_mttr(client_for, commander) -> None:
+    odd = IncidentFactory.create(kind="real", severity="SEV1")
+    odd.restored_at = odd.declared_at - timedelta(days=4)
+    odd.save()
+    html = client_for(commander).get(reverse("dashboard")).content.decode()
+    charts = html[html.index('id="charts"') : html.index('id="drills"')]
+    assert "MTTR —" in charts and "MTTR -" not in charts
