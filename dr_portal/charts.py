@@ -287,11 +287,11 @@ def _measured_bars(items: Sequence[Measured], *, warn_at: float, missing: str) -
 
 
 def achieved_vs_target_chart(
-    items: Sequence[Measured], *, title: str = "Achieved as a share of target", cap: float = 2.0
+    items: Sequence[Measured], *, title: str = "Achieved as a share of target", cap: float = 2.0, **size: Any
 ) -> SafeString:
-    """RTO or RPO achieved in a run or drill, as a share of its target (1.0 = exactly on target)."""
+    """RTO or RPO achieved in a run or drill as a share of its target (1.0 = on target); `size` as `bar_chart`'s."""
     bars = _measured_bars(items, warn_at=1.0, missing="not measured")
-    return bar_chart(bars, title=title, markers=[(1.0, "target")], cap=cap)
+    return bar_chart(bars, title=title, markers=[(1.0, "target")], cap=cap, **size)
 
 
 def backup_age_vs_rpo_chart(

@@ -65,6 +65,7 @@ from inventory.services import (
     vault_update,
 )
 from inventory.verification.pages import readiness_extras, rollup_chart, score_lines
+from inventory.verification.target_history import readiness_histories
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -331,7 +332,11 @@ def readiness(request: AuthenticatedHttpRequest) -> HttpResponse:
     worst = readiness_worst(limit=WORST_SHOWN)
     nearest = readiness_nearest_rpo(limit=WORST_SHOWN)
     tiers, teams, extras = readiness_rollups(by="tier"), readiness_rollups(by="team"), readiness_extras()
+    candidates = list({r.asset.pk: r.asset for r in [*worst, *nearest]}.values())
+    histories, history_error = readiness_histories(candidates, selected=request.GET.get("history", ""))
     context = {
+        "histories": histories,
+        "history_error": history_error,
         "counts": counts,
         "total": sum(counts.values()),
         "worst": worst,

@@ -16,7 +16,7 @@ from dr_portal.audit.models import AuditEvent
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_incidents, can_write
 from incidents.cockpit.alerts import alert_groups
-from incidents.cockpit.charts import incidents_chart, recovery_chart
+from incidents.cockpit.charts import backup_charts, incidents_chart, recovery_chart
 from incidents.cockpit.declare import declare_initial
 from incidents.cockpit.needs_you import needs_you
 from incidents.cockpit.recovery import incident_recovery_state
@@ -57,7 +57,6 @@ from incidents.selectors import (
     timeline_page,
 )
 from incidents.services import IncidentRefused, incident_declare
-from inventory.charts import backups_chart
 
 PAGE_SIZE = 25
 
@@ -79,7 +78,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "charts": {
             "recovery": recovery_chart(),
             "incidents": incidents_chart(),
-            "backups": backups_chart() if can(request.user, Perm.VIEW_INVENTORY) else None,
+            "backups": backup_charts() if can(request.user, Perm.VIEW_INVENTORY) else None,
         },
         "owed_assessments": needing_assessment(active_needing_assessment()),
     }

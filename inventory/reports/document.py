@@ -23,6 +23,7 @@ from dr_portal.pdf.wording import NPRM_STATUS, report_classification
 from inventory.readiness import readiness_for
 from inventory.reports.assets import inventory_section, nprm_section
 from inventory.reports.backups import appendix_section, backups_section, immutable_section
+from inventory.reports.charts import add_history_charts, add_rollup_charts
 from inventory.reports.governance import (
     access_section,
     attest_section,
@@ -120,14 +121,18 @@ def readiness_report_document(
     )
     recorded = drills_recorded(period)
     coverage = restore_coverage(items, runs, recorded)
+    summary = summary_section(period, items, backups, now, coverage)
+    add_rollup_charts(doc, summary)
+    restore_tests = restore_tests_section(items, doc, runs, recorded, coverage)
+    add_history_charts(doc, restore_tests, items, period, now)
     doc.sections = [
         control_section,
-        summary_section(period, items, backups, now, coverage),
+        summary,
         score_section(period, items, doc, now),
         inventory_section(period, items),
         backups_section(items, backups, doc),
         immutable_section(items),
-        restore_tests_section(items, doc, runs, recorded, coverage),
+        restore_tests,
         drills or missing_section("drills", "DR drills and exercises"),
         replication_section(),
         plans_section(),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from xml.etree import ElementTree
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import BackupStatus
-from tests.factories import AssetFactory, BackupFactory, IncidentFactory
+from tests.factories import AssetFactory, BackupFactory, IncidentFactory, RecoveryRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +31,50 @@ def test_incidents_and_backups_are_drawn_as_svg(client_for, commander) -> None:
     BackupFactory.create(asset=asset, status=BackupStatus.FAILED, error="vault full")
     html = client_for(commander).get(reverse("dashboard")).content.decode()
     charts = html[html.index('id="charts"') : html.index('id="drills"')]
-    assert charts.count("<svg") == 2
+    assert charts.count("<svg") == 4  # each drawn wide and narrow
     assert f"{timezone.now():%Y-%m} (1 SEV1)" in charts and "MTTR 2h 00m" in charts
     assert "ml-platform" in charts and "1 of 2" in charts
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_every_dashboard_chart_is_drawn_wide_and_narrow_and_described(client_for, commander) -> None:
+    """A phone gets a narrower frame (its text drawn larger than the wide copy scaled down) with the same words."""
+    run = RecoveryRunFactory.create(
+        status="succeeded",
+        finished_at=timezone.now(),
+        rto_target_seconds=3600,
+        achieved_rto_seconds=5400,
+        rpo_target_seconds=600,
+        achieved_rpo_seconds=None,
+    )
+    IncidentFactory.create(kind="real", severity="SEV2")
+    BackupFactory.create(asset=AssetFactory.create(owner_team="payments"), status=BackupStatus.SUCCEEDED)
+    html = client_for(commander).get(reverse("dashboard")).content.decode()
+    charts = html[html.index('id="charts"') : html.index('id="drills"')]
+    svgs = [ElementTree.fromstring(s) for s in re.findall(r"<svg .*?</svg>", charts, flags=re.S)]  # noqa: S314
+    by_title: dict[str, list[ElementTree.Element]] = {}
+    for svg in svgs:
+        by_title.setdefault(svg.findtext(f"{SVG}title") or "", []).append(svg)
+    assert sorted(by_title) == [
+        "Backup success rate, last 30 days (%)",
+        "Incidents per month, by severity, with mean time to restore",
+        "Recovery runs: RTO and RPO achieved as a share of target",
+    ]
+    for title, pair in by_title.items():
+        assert [s.get("class") for s in pair] == ["chart chart-wide", "chart chart-narrow"], title
+        widths = [int((s.get("viewBox") or "").split()[2]) for s in pair]
+        assert widths[1] <= 400 < widths[0], title
+        assert pair[0].findtext(f"{SVG}desc") == pair[1].findtext(f"{SVG}desc") != "", title
+    recovery = by_title["Recovery runs: RTO and RPO achieved as a share of target"][0].findtext(f"{SVG}desc")
+    assert recovery == f"{run.reference} RTO: 1h 30m against 1h 00m (150 %); {run.reference} RPO: not measured."
+
+
+def test_a_restore_recorded_before_the_declaration_is_not_a_negative_mttr(client_for, commander) -> None:
+    odd = IncidentFactory.create(kind="real", severity="SEV1")
+    odd.restored_at = odd.declared_at - timedelta(days=4)
+    odd.save()
+    html = client_for(commander).get(reverse("dashboard")).content.decode()
+    charts = html[html.index('id="charts"') : html.index('id="drills"')]
+    assert "MTTR —" in charts and "MTTR -" not in charts

@@ -75,8 +75,9 @@ def test_the_trend_is_drawn_wide_and_narrow_and_captioned_in_words(client_for, c
 
 def test_with_nothing_assessed_the_charts_say_so_instead_of_looking_fine(client_for, compliance) -> None:
     body = client_for(compliance).get("/inventory/readiness/").content.decode()
-    assert "No daily score samples yet" in body and body.count("This is not a good result") == 3
+    assert "No daily score samples yet" in body and body.count("This is not a good result") == 4
     assert "No backup finished in the last 30 days" in body
+    assert "so no RTO or RPO is measured against a target" in body
     assert body.count("No asset has been assessed yet: nothing to chart.") == 2
     assert "<svg" not in body.split("<main", 1)[1]
 

@@ -97,3 +97,36 @@ def test_the_readiness_pdf_shows_scores_with_reasons_their_trend_and_the_rto_for
     assert f"fraud-model 0 30 min {forecast.text}" in section
     summary = text[text.rindex("Executive summary") :]
     assert f"Readiness score (average of the assets, 0-100) {today_avg}" in summary
+
+
+def test_the_readiness_pdf_carries_the_pages_rollup_and_rto_rpo_history_charts(
+    report_dirs: Path, compliance: User
+) -> None:
+    """The same SVG code as the readiness page: roll-up per tier and team, RTO/RPO over time for the worst assets;
+    an asset with no measured restore is said to be unmeasured, not left out."""
+    now = timezone.now()
+    policy = RecoveryPolicyFactory.create(name="tier0", rto_minutes=60, rpo_minutes=240)
+    ledger = AssetFactory.create(name="ledger-db", tier=0, policy=policy, owner_team="payments")
+    quiet = AssetFactory.create(name="quiet-cache", tier=1, policy=policy, owner_team="search")
+    for days_ago, rto, rpo in ((30, 1800, 3600), (5, 5400, 18000)):
+        restore_evidence_record(
+            asset=ledger, kind=EvidenceKind.RESTORE_TEST, passed=True, rto_seconds=rto, rpo_seconds=rpo,
+            started_at=now - timedelta(days=days_ago, seconds=rto), finished_at=now - timedelta(days=days_ago),
+        )  # fmt: skip
+    readiness_refresh(asset_ids=[ledger.pk, quiet.pk], now=now)
+    report = report_request(kind=ReportKind.READINESS, by=compliance, period_first=now.date(), period_last=now.date())
+    report_build(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.SUCCEEDED, report.error
+    text = pdf_text(report_path(report))
+
+    summary = text[text.rindex("Executive summary") : text.rindex("Readiness score, trend and RTO forecast")]
+    assert "Assets by readiness status, per tier" in summary and "Assets by readiness status, per team" in summary
+    low = ReadinessState.objects.get(asset=quiet).score
+    assert "In words: Tier 0: 1 in breach, 0 at risk, 0 ok; score" in summary
+    assert f"search: 1 in breach, 0 at risk, 0 ok; score {low} avg, {low} lowest." in summary
+    tests = text[text.rindex("Restore tests HIPAA") :]
+    assert "ledger-db: RTO and RPO achieved against target, over time" in tests
+    assert "RTO: 1 of 2 within target; newest 1h 30m against 1h 00m" in tests
+    assert "RPO: 1 of 2 within target; newest 5h 00m against 4h 00m" in tests
+    assert "quiet-cache has no measured restore in the last 90 days" in tests and "not the same as met" in tests
