@@ -32,7 +32,7 @@ from incidents.services.reports import report_build, report_path, report_request
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Loaded in this order by `make run` (Makefile, target run).
-LOADERS = ("demo_setup", "inventory_demo", "incidents_demo", "traffic_demo")
+LOADERS = ("demo_setup", "inventory_demo", "incidents_demo", "traffic_demo", "paging_demo")
 
 # Facts the product has no source for yet: the report prints them "not recorded". NOT DONE — each needs
 # a record of its own (unmodelled roles, break-glass, emergency mode, legal hold, report WORM copy, law-
