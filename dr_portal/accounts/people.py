@@ -54,7 +54,7 @@ def person_update(*, user_id: int, changes: Mapping[str, Any], by: User | None, 
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"person_update cannot change {', '.join(sorted(unknown))}")
-    user = User.objects.select_for_update().get(pk=user_id)
+    user = User.objects.select_for_update(no_key=True).get(pk=user_id)
     before = {field: getattr(user, field) for field in changes}
     for field, value in changes.items():
         setattr(user, field, value)
@@ -83,7 +83,7 @@ def person_update(*, user_id: int, changes: Mapping[str, Any], by: User | None, 
 @transaction.atomic
 def person_mfa_reset(*, user_id: int, by: User | None, via: str) -> User:
     """Remove the person's authenticators (they enrol again at next sign-in) and revoke MFA-verified tokens."""
-    user = User.objects.select_for_update().get(pk=user_id)
+    user = User.objects.select_for_update(no_key=True).get(pk=user_id)
     removed, _ = TOTPDevice.objects.filter(user=user).delete()
     revoked = ApiToken.objects.filter(user=user, mfa_verified=True, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

@@ -56,7 +56,7 @@ def token_issue(*, user: User, name: str, mfa_verified: bool) -> IssuedToken:
 
 @transaction.atomic
 def token_revoke(*, token: ApiToken) -> ApiToken:
-    locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+    locked = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
@@ -167,7 +167,7 @@ def organisation_update(*, changes: Mapping[str, Any], by: User) -> Organisation
         raise OrganisationRefused(f"Not a profile field: {', '.join(unknown)}.", code="unknown_field")
     if "required_signoffs" in changes:
         changes = {**changes, "required_signoffs": _duties(changes["required_signoffs"])}
-    profile, _ = OrganisationProfile.objects.select_for_update().get_or_create(id=1)
+    profile, _ = OrganisationProfile.objects.select_for_update(no_key=True).get_or_create(id=1)
     before = {name: getattr(profile, name) for name in changes}
     for name, value in changes.items():
         setattr(profile, name, _clean_text(value) if value is not None else "")
@@ -223,7 +223,7 @@ def processor_add(
 
 @transaction.atomic
 def processor_remove(*, relationship: ProcessorRelationship, by: User) -> None:
-    locked = ProcessorRelationship.objects.select_for_update().filter(pk=relationship.pk).first()
+    locked = ProcessorRelationship.objects.select_for_update(no_key=True).filter(pk=relationship.pk).first()
     if locked is None:
         raise OrganisationRefused("That relationship was already removed.", code="gone")
     payload = {f: getattr(locked, f) for f in RELATIONSHIP_FIELDS}

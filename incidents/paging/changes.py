@@ -26,7 +26,7 @@ def page_severity_changed(*, incident: Incident, previous: str, now: datetime | 
     someone acknowledged re-pages nobody (they already have it); that is recorded too.
     """
     now = now or timezone.now()
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    locked = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
     severity = locked.severity
     if not locked.is_open or severity == previous:
         return None
@@ -41,7 +41,7 @@ def page_severity_changed(*, incident: Incident, previous: str, now: datetime | 
             payload={**change, "why": f"No escalation policy for {severity}; nobody was paged."},
         )
         return None
-    page = Page.objects.select_for_update().filter(incident=locked, status=PageStatus.TRIGGERED).first()
+    page = Page.objects.select_for_update(no_key=True).filter(incident=locked, status=PageStatus.TRIGGERED).first()
     if page is None:
         acknowledged = Page.objects.filter(incident=locked, status=PageStatus.ACKNOWLEDGED).exists()
         if acknowledged and not _raised(previous, severity):
@@ -74,7 +74,9 @@ def page_severity_changed(*, incident: Incident, previous: str, now: datetime | 
 def page_escalate_now(*, page: Page, by: User, now: datetime | None = None) -> Page:
     """Someone will not wait for the timer: notify the next level at once. Refused when there is none."""
     now = now or timezone.now()
-    locked = Page.objects.select_for_update(of=("self",)).select_related("incident", "policy").get(pk=page.pk)
+    locked = (
+        Page.objects.select_for_update(of=("self",), no_key=True).select_related("incident", "policy").get(pk=page.pk)
+    )
     if locked.status != PageStatus.TRIGGERED:
         raise PageRefused(
             f"This page is {locked.get_status_display().lower()}; escalation has stopped. "

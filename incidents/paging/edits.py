@@ -23,7 +23,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def schedule_rename(*, schedule: Schedule, name: str, by: User | None = None) -> Schedule:
-    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    locked = Schedule.objects.select_for_update(no_key=True).get(pk=schedule.pk)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the schedule a name people will recognise."})
@@ -50,7 +50,7 @@ def layer_change(
     by: User | None = None,
 ) -> Layer:
     """Refused when the new end overlaps another layer's start, or an open page would reach no one."""
-    schedule = Schedule.objects.select_for_update().get(pk=layer.schedule_id)
+    schedule = Schedule.objects.select_for_update(no_key=True).get(pk=layer.schedule_id)
     locked = Layer.objects.get(pk=layer.pk)
     _check_members(members)
     if shift_hours < 1:
@@ -94,7 +94,7 @@ def layer_change(
 
 @transaction.atomic
 def override_change(*, override: Override, starts_at: datetime, ends_at: datetime, by: User | None = None) -> Override:
-    schedule = Schedule.objects.select_for_update().get(pk=override.schedule_id)
+    schedule = Schedule.objects.select_for_update(no_key=True).get(pk=override.schedule_id)
     locked = Override.objects.select_related("user").get(pk=override.pk)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "An override must end after it starts."})
@@ -125,7 +125,7 @@ def override_change(*, override: Override, starts_at: datetime, ends_at: datetim
 
 @transaction.atomic
 def policy_change(*, policy: EscalationPolicy, repeat_minutes: int, by: User | None = None) -> EscalationPolicy:
-    locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    locked = EscalationPolicy.objects.select_for_update(no_key=True).get(pk=policy.pk)
     if not 1 <= repeat_minutes <= 1440:
         raise ValidationError({"repeat_minutes": "Re-notify every 1 to 1440 minutes."})
     if repeat_minutes != locked.repeat_minutes:
@@ -138,7 +138,7 @@ def policy_change(*, policy: EscalationPolicy, repeat_minutes: int, by: User | N
 
 @transaction.atomic
 def level_change(*, level: EscalationLevel, wait_minutes: int, by: User | None = None) -> EscalationLevel:
-    policy = EscalationPolicy.objects.select_for_update().get(pk=level.policy_id)
+    policy = EscalationPolicy.objects.select_for_update(no_key=True).get(pk=level.policy_id)
     locked = EscalationLevel.objects.get(pk=level.pk)
     if not 1 <= wait_minutes <= 1440:
         raise ValidationError({"wait_minutes": "Wait 1 to 1440 minutes before the next level."})

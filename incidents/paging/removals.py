@@ -39,7 +39,7 @@ def _still_reaches_someone(schedule: Schedule, what: str) -> None:
 @transaction.atomic
 def schedule_delete(*, schedule: Schedule, by: User | None = None) -> None:
     """Refused while a level pages it or an open page is for its team."""
-    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    locked = Schedule.objects.select_for_update(no_key=True).get(pk=schedule.pk)
     used_by = sorted(
         {lv.policy.severity for lv in EscalationLevel.objects.filter(schedule=locked).select_related("policy")}
     )
@@ -62,7 +62,7 @@ def schedule_delete(*, schedule: Schedule, by: User | None = None) -> None:
 
 @transaction.atomic
 def layer_delete(*, layer: Layer, by: User | None = None) -> None:
-    schedule = Schedule.objects.select_for_update().get(pk=layer.schedule_id)
+    schedule = Schedule.objects.select_for_update(no_key=True).get(pk=layer.schedule_id)
     name = layer.name
     Layer.objects.filter(pk=layer.pk).delete()
     _still_reaches_someone(schedule, f"Removing layer “{name}”")
@@ -71,7 +71,7 @@ def layer_delete(*, layer: Layer, by: User | None = None) -> None:
 
 @transaction.atomic
 def override_delete(*, override: Override, by: User | None = None) -> None:
-    schedule = Schedule.objects.select_for_update().get(pk=override.schedule_id)
+    schedule = Schedule.objects.select_for_update(no_key=True).get(pk=override.schedule_id)
     who = display_name(override.user)
     payload = {
         "team": schedule.team,
@@ -87,7 +87,7 @@ def override_delete(*, override: Override, by: User | None = None) -> None:
 @transaction.atomic
 def policy_delete(*, policy: EscalationPolicy, by: User | None = None) -> None:
     """Refused while one of its pages is open or another policy hands over to it."""
-    locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    locked = EscalationPolicy.objects.select_for_update(no_key=True).get(pk=policy.pk)
     waiting = _open_pages(policy=locked)
     if waiting:
         raise ValidationError(f"{', '.join(waiting)} is being paged with this policy: acknowledge it first.")
@@ -107,7 +107,7 @@ def policy_delete(*, policy: EscalationPolicy, by: User | None = None) -> None:
 def level_delete(*, level: EscalationLevel, by: User | None = None) -> None:
     """Later levels move up one. Refused for the only level (the policy would page no one) and while a page
     with this policy is open (its level number would change under it)."""
-    policy = EscalationPolicy.objects.select_for_update().get(pk=level.policy_id)
+    policy = EscalationPolicy.objects.select_for_update(no_key=True).get(pk=level.policy_id)
     if policy.levels.count() == 1:
         raise ValidationError(
             f"Level {level.position} is the {policy.severity} policy's only level: without it nobody would be paged. "

@@ -77,7 +77,7 @@ def schedule_add(*, team: str, name: str, by: User | None = None) -> Schedule:
         raise ValidationError({"team": "Name the team, as assets name their owner team."})
     if not name:
         raise ValidationError({"name": "Give the schedule a name people will recognise."})
-    existing = Schedule.objects.select_for_update().filter(team=team).first()
+    existing = Schedule.objects.select_for_update(no_key=True).filter(team=team).first()
     if existing is not None:
         raise ValidationError({"team": f"Team {team} already has a schedule (“{existing.name}”): add layers to it."})
     schedule = Schedule.objects.create(team=team, name=name)
@@ -98,7 +98,9 @@ def layer_add(
     by: User | None = None,
 ) -> Layer:
     """A new rotation; refused (ValidationError) when it overlaps another layer of the schedule."""
-    Schedule.objects.select_for_update().get(pk=schedule.pk)  # two layers added at once cannot both pass the check
+    Schedule.objects.select_for_update(no_key=True).get(
+        pk=schedule.pk
+    )  # two layers added at once cannot both pass the check
     _check_members(members)
     if shift_hours < 1:
         raise ValidationError({"shift_hours": "A shift lasts at least one hour."})
@@ -142,7 +144,7 @@ def layer_add(
 def override_add(
     *, schedule: Schedule, user: User, starts_at: datetime, ends_at: datetime, by: User | None = None
 ) -> Override:
-    Schedule.objects.select_for_update().get(pk=schedule.pk)
+    Schedule.objects.select_for_update(no_key=True).get(pk=schedule.pk)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "An override must end after it starts."})
     clash = schedule.overrides.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).select_related("user").first()
@@ -217,7 +219,7 @@ def policy_add(*, severity: str, repeat_minutes: int = 5, by: User | None = None
         raise ValidationError({"severity": f"Unknown severity {severity!r}: one of {', '.join(Severity.values)}."})
     if not 1 <= repeat_minutes <= 1440:
         raise ValidationError({"repeat_minutes": "Re-notify every 1 to 1440 minutes."})
-    if EscalationPolicy.objects.select_for_update().filter(severity=severity).exists():
+    if EscalationPolicy.objects.select_for_update(no_key=True).filter(severity=severity).exists():
         raise ValidationError({"severity": f"{severity} already has an escalation policy: add levels to it."})
     policy = EscalationPolicy.objects.create(severity=severity, repeat_minutes=repeat_minutes)
     _audit("paging.policy_added", by=by, obj=policy, payload={"severity": severity, "repeat_minutes": repeat_minutes})
@@ -238,7 +240,7 @@ def level_add(
     """Append a level. Refused when it names no one (or more than one target), names a schedule with
     nobody on call now (unless `nobody_on_call_ok`: a layer starts later), a person who cannot sign in,
     or hands over in a way that loops."""
-    locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    locked = EscalationPolicy.objects.select_for_update(no_key=True).get(pk=policy.pk)
     if sum(x is not None for x in (schedule, user, then_policy)) != 1:
         raise ValidationError("A level pages one schedule's on-call, one person, or hands over to one policy.")
     if not 1 <= wait_minutes <= 1440:

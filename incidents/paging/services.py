@@ -145,7 +145,7 @@ def _notify_level(page: Page, *, now: datetime, event: str, why: str) -> None:
 def page_open(*, incident: Incident, now: datetime | None = None) -> Page | None:
     """Page the on-call for `incident` if its severity has a policy and no page is open; safe to call twice."""
     now = now or timezone.now()
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    locked = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
     if not locked.is_open or Page.objects.filter(incident=locked, status=PageStatus.TRIGGERED).exists():
         return None
     policy = EscalationPolicy.objects.filter(severity=locked.severity).first()
@@ -169,7 +169,11 @@ def page_open(*, incident: Incident, now: datetime | None = None) -> Page | None
 @transaction.atomic
 def page_acknowledge(*, page: Page, by: User, via: str) -> Page:
     """Stop escalation: `by` has it. Refused if someone already acknowledged (or it was resolved)."""
-    locked = Page.objects.select_for_update(of=("self",)).select_related("incident", "acknowledged_by").get(pk=page.pk)
+    locked = (
+        Page.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("incident", "acknowledged_by")
+        .get(pk=page.pk)
+    )
     if locked.status == PageStatus.ACKNOWLEDGED:
         who = locked.acknowledged_by.get_full_name() if locked.acknowledged_by else "someone"
         raise PageRefused(
@@ -199,7 +203,11 @@ def pages_escalate(*, now: datetime | None = None) -> list[str]:
     done: list[str] = []
     for page_id in _due(now):
         with transaction.atomic():
-            page = Page.objects.select_for_update(of=("self",)).select_related("incident", "policy").get(pk=page_id)
+            page = (
+                Page.objects.select_for_update(of=("self",), no_key=True)
+                .select_related("incident", "policy")
+                .get(pk=page_id)
+            )
             if page.status != PageStatus.TRIGGERED or page.next_notify_at is None or page.next_notify_at > now:
                 continue
             if not page.incident.is_open:
@@ -237,7 +245,7 @@ def delivery_replay(*, delivery: Delivery, by: User) -> Delivery:
     """Send a delivery again (a receiver lost it, or a failure is fixed): reset it and queue it on commit."""
     from incidents.tasks import delivery_send
 
-    locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    locked = Delivery.objects.select_for_update(no_key=True).get(pk=delivery.pk)
     was = locked.status
     locked.status = "pending"
     locked.attempts = 0

@@ -119,7 +119,7 @@ def restore_tests_preempt() -> list[str]:
         "run", "asset"
     ):
         with transaction.atomic():
-            locked = RestoreTest.objects.select_for_update().get(pk=test.pk)
+            locked = RestoreTest.objects.select_for_update(no_key=True).get(pk=test.pk)
             if locked.state != RestoreTestState.RUNNING:
                 continue
             if test.run is not None and test.run.is_active:
@@ -139,7 +139,11 @@ def restore_tests_preempt() -> list[str]:
 @transaction.atomic
 def restore_test_finish(*, test_id: int) -> str | None:
     """File the outcome of a test whose run has finished and whose sandbox is removed; None if not yet."""
-    test = RestoreTest.objects.select_for_update(of=("self",)).select_related("run", "asset", "point").get(pk=test_id)
+    test = (
+        RestoreTest.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("run", "asset", "point")
+        .get(pk=test_id)
+    )
     run = test.run
     if test.state != RestoreTestState.RUNNING:
         return None

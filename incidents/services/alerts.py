@@ -155,7 +155,11 @@ def _declare(batch: InboundBatch, firing: list[InboundAlert], assets: list[Asset
 def _upsert(
     incident: Incident, batch: InboundBatch, alert: InboundAlert, assets: list[Asset], result: IntakeResult
 ) -> None:
-    existing = AlertRecord.objects.select_for_update().filter(incident=incident, fingerprint=alert.fingerprint).first()
+    existing = (
+        AlertRecord.objects.select_for_update(no_key=True)
+        .filter(incident=incident, fingerprint=alert.fingerprint)
+        .first()
+    )
     now = timezone.now()
     if existing is not None and existing.status == AlertStatus.FIRING:
         # The same alert again (Alertmanager repeats every group interval): no new timeline entry.
@@ -204,7 +208,7 @@ def _upsert(
 
 
 def _resolve(incident: Incident | None, batch: InboundBatch, alert: InboundAlert, result: IntakeResult) -> None:
-    rows = AlertRecord.objects.select_for_update(of=("self",)).select_related("incident")
+    rows = AlertRecord.objects.select_for_update(of=("self",), no_key=True).select_related("incident")
     rows = rows.filter(fingerprint=alert.fingerprint, status=AlertStatus.FIRING, incident__closed_at__isnull=True)
     if incident is not None:
         rows = rows.filter(incident=incident)

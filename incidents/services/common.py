@@ -48,7 +48,7 @@ def record(
 
 
 def lock(incident: Incident) -> Incident:
-    return Incident.objects.select_for_update().get(pk=incident.pk)
+    return Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
 
 
 def refuse_if_closed(incident: Incident, what: str) -> None:

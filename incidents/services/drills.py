@@ -85,7 +85,7 @@ def drill_outcome_record(
         raise IncidentRefused("A drill outcome is passed or failed.")
     if not evidence.strip():
         raise IncidentRefused("Say what showed the outcome (a run, a check, a measurement).")
-    link = IncidentAsset.objects.select_for_update().filter(incident=locked, asset=asset).first()
+    link = IncidentAsset.objects.select_for_update(no_key=True).filter(incident=locked, asset=asset).first()
     if link is None:
         raise IncidentRefused(f"{asset.name} is not part of {locked.reference}.")
     now = timezone.now()
@@ -107,7 +107,7 @@ def drill_outcome_record(
 def drill_schedule_set(*, asset: Asset, enabled: bool, scenario: str, by: User) -> DrillSchedule:
     if enabled and asset.policy is None:
         raise IncidentRefused(f"{asset.name} has no recovery policy, so there is no drill cadence to follow.")
-    schedule, created = DrillSchedule.objects.select_for_update().get_or_create(
+    schedule, created = DrillSchedule.objects.select_for_update(no_key=True).get_or_create(
         asset=asset, defaults={"enabled": enabled, "created_by": by}
     )
     schedule.enabled = enabled
@@ -152,7 +152,11 @@ def drills_open_due(*, now: datetime | None = None) -> list[Incident]:
 
 @transaction.atomic
 def _open_if_due(*, schedule_id: int, now: datetime) -> Incident | None:
-    schedule = DrillSchedule.objects.select_for_update(of=("self",)).select_related("asset__policy").get(pk=schedule_id)
+    schedule = (
+        DrillSchedule.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("asset__policy")
+        .get(pk=schedule_id)
+    )
     due = drill_due_at(schedule.asset)
     if not schedule.enabled or due is None or now < due:
         return None

@@ -46,7 +46,11 @@ class InboxRefused(Refused):
 
 def inbox_keep(*, batch: InboundBatch, alert: InboundAlert) -> InboxAlert:
     """Keep a firing alert nobody could place; a repeat of an open one only counts."""
-    row = InboxAlert.objects.select_for_update().filter(fingerprint=alert.fingerprint, state=InboxState.OPEN).first()
+    row = (
+        InboxAlert.objects.select_for_update(no_key=True)
+        .filter(fingerprint=alert.fingerprint, state=InboxState.OPEN)
+        .first()
+    )
     now = timezone.now()
     if row is not None:
         row.times_seen += 1
@@ -78,7 +82,11 @@ def inbox_keep(*, batch: InboundBatch, alert: InboundAlert) -> InboxAlert:
 
 def inbox_resolve(*, alert: InboundAlert) -> bool:
     """A resolved alert for an open inbox entry marks it resolved; False when there is none."""
-    row = InboxAlert.objects.select_for_update().filter(fingerprint=alert.fingerprint, state=InboxState.OPEN).first()
+    row = (
+        InboxAlert.objects.select_for_update(no_key=True)
+        .filter(fingerprint=alert.fingerprint, state=InboxState.OPEN)
+        .first()
+    )
     if row is None:
         return False
     row.status, row.ends_at, row.last_seen_at = AlertStatus.RESOLVED, alert.ends_at or timezone.now(), timezone.now()
@@ -122,7 +130,7 @@ def portal_asset_ensure(*, estate: list[Asset] | None = None) -> Asset:
 
 
 def _lock_open(alert: InboxAlert) -> InboxAlert:
-    locked = InboxAlert.objects.select_for_update().get(pk=alert.pk)
+    locked = InboxAlert.objects.select_for_update(no_key=True).get(pk=alert.pk)
     if locked.state != InboxState.OPEN:
         raise InboxRefused(f"This alert was already handled ({locked.get_state_display().lower()}).")
     return locked
@@ -134,7 +142,11 @@ def _handled(row: InboxAlert, *, state: str, by: User, incident: Incident | None
 
 
 def _attach(row: InboxAlert, incident: Incident, by: User) -> None:
-    existing = AlertRecord.objects.select_for_update().filter(incident=incident, fingerprint=row.fingerprint).first()
+    existing = (
+        AlertRecord.objects.select_for_update(no_key=True)
+        .filter(incident=incident, fingerprint=row.fingerprint)
+        .first()
+    )
     if existing is not None:
         existing.times_seen += row.times_seen
         existing.status, existing.ends_at, existing.last_seen_at = row.status, row.ends_at, row.last_seen_at

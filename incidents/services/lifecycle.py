@@ -348,7 +348,9 @@ def role_assign(
     if why:
         raise IncidentRefused(why)
     current = (
-        RoleAssignment.objects.select_for_update().filter(incident=locked, role=role, relieved_at__isnull=True).first()
+        RoleAssignment.objects.select_for_update(no_key=True)
+        .filter(incident=locked, role=role, relieved_at__isnull=True)
+        .first()
     )
     if current is not None and current.user_id == user.pk:
         raise IncidentRefused(f"{user.username} already is the {IncidentRole(role).label.lower()}.")
@@ -375,7 +377,9 @@ def role_relieve(*, incident: Incident, role: str, by: User | None) -> RoleAssig
     locked = lock(incident)
     refuse_if_closed(locked, "its roles are final")
     current = (
-        RoleAssignment.objects.select_for_update().filter(incident=locked, role=role, relieved_at__isnull=True).first()
+        RoleAssignment.objects.select_for_update(no_key=True)
+        .filter(incident=locked, role=role, relieved_at__isnull=True)
+        .first()
     )
     if current is None:
         raise IncidentRefused(

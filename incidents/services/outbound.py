@@ -214,7 +214,7 @@ class Attempt:
 
 def _claim(delivery_id: int) -> Delivery | None:
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+        delivery = Delivery.objects.select_for_update(no_key=True).filter(pk=delivery_id).first()
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return None
         # A re-dispatched copy arriving while a retry waits for its time: let the retry do it.
@@ -227,7 +227,7 @@ def _claim(delivery_id: int) -> Delivery | None:
 
 def _finish(delivery: Delivery, *, status: str, error: str = "") -> None:
     with transaction.atomic():
-        locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        locked = Delivery.objects.select_for_update(no_key=True).get(pk=delivery.pk)
         locked.status, locked.last_error, locked.finished_at = status, error, timezone.now()
         locked.save(update_fields=["status", "last_error", "finished_at"])
         audit_append(

@@ -85,7 +85,7 @@ def report_request(
         if incident is None:
             raise ReportRefused("Choose the incident to report on.")
         # Versions count per incident; the row lock keeps two requests from taking the same number.
-        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
         version = GeneratedReport.objects.filter(incident=incident).count() + 1
         period_first = period_last = None
         signed = signoff_status(incident=incident).complete
@@ -137,7 +137,7 @@ def report_request(
 @transaction.atomic
 def report_claim(*, report_id: int) -> GeneratedReport | None:
     """queued → running; a running build silent past REPORT_STALE_SECONDS is taken over. None: nothing to do."""
-    report = GeneratedReport.objects.select_for_update().filter(pk=report_id).first()
+    report = GeneratedReport.objects.select_for_update(no_key=True).filter(pk=report_id).first()
     if report is None or not report.is_active:
         return None
     now = timezone.now()
@@ -192,7 +192,11 @@ def report_complete(
     """Mark the report ready, record its SHA-256 (report.generated) and seal that event with a checkpoint."""
     from dr_portal.audit.checkpoints import checkpoint_now
 
-    locked = GeneratedReport.objects.select_for_update(of=("self",)).select_related("incident").get(pk=report.pk)
+    locked = (
+        GeneratedReport.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("incident")
+        .get(pk=report.pk)
+    )
     if locked.status != ReportStatus.RUNNING or locked.attempts != report.attempts:
         return None
     now = timezone.now()
@@ -244,7 +248,11 @@ def report_complete(
 
 @transaction.atomic
 def report_fail(*, report: GeneratedReport, reason: str, only_attempt: int | None = None) -> GeneratedReport | None:
-    locked = GeneratedReport.objects.select_for_update(of=("self",)).select_related("incident").get(pk=report.pk)
+    locked = (
+        GeneratedReport.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("incident")
+        .get(pk=report.pk)
+    )
     if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
         return None
     locked.status = ReportStatus.FAILED

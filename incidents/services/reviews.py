@@ -63,7 +63,7 @@ def action_item_add(
 
 @transaction.atomic
 def action_item_set_status(*, item: ActionItem, status: str, by: User) -> ActionItem:
-    locked = ActionItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
+    locked = ActionItem.objects.select_for_update(of=("self",), no_key=True).select_related("incident").get(pk=item.pk)
     if status not in ActionStatus.values:
         raise IncidentRefused(f"Unknown status {status!r}.")
     if status not in ITEM_TRANSITIONS[ActionStatus(locked.status)]:
@@ -90,7 +90,7 @@ def review_save(*, incident: Incident, changes: Mapping[str, str], by: User) -> 
     unknown = set(changes) - REVIEW_FIELDS
     if unknown:
         raise IncidentRefused(f"Cannot change {', '.join(sorted(unknown))} in a review.")
-    review, _ = Review.objects.select_for_update().get_or_create(incident=locked)
+    review, _ = Review.objects.select_for_update(no_key=True).get_or_create(incident=locked)
     if review.is_signed_off:
         raise IncidentRefused("The review is signed off; it can no longer change.")
     changed = [name for name, value in changes.items() if getattr(review, name) != value.strip()]
@@ -114,7 +114,7 @@ def review_sign_off(*, incident: Incident, by: User) -> Review:
     if commander is None or commander.user_id != by.pk:
         holder = commander.user.username if commander else "nobody"
         raise IncidentRefused(f"Only the incident commander ({holder}) can sign the review off.")
-    review = Review.objects.select_for_update().filter(incident=locked).first()
+    review = Review.objects.select_for_update(no_key=True).filter(incident=locked).first()
     if review is None or not review.root_cause.strip():
         raise IncidentRefused("Write down the root cause before signing the review off.")
     if review.is_signed_off:

@@ -55,7 +55,7 @@ def _enqueue(backup: Backup) -> None:
 @transaction.atomic
 def backup_request(*, asset: Asset, by: User | None, trigger: str = BackupTrigger.MANUAL) -> Backup:
     """Queue a backup of `asset`, or return the one already queued or running."""
-    locked = Asset.objects.select_for_update(of=("self",)).select_related("vault").get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(of=("self",), no_key=True).select_related("vault").get(pk=asset.pk)
     active = Backup.objects.active().filter(asset=locked).first()
     if active is not None:
         return active
@@ -94,7 +94,10 @@ def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Bac
     claimed again: its worker died and the broker redelivered the message.
     """
     backup = (
-        Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").filter(pk=backup_id).first()
+        Backup.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("asset", "vault")
+        .filter(pk=backup_id)
+        .first()
     )
     if backup is None or not backup.is_active:
         return None
@@ -132,7 +135,9 @@ def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None)
 
 @transaction.atomic
 def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> RecoveryPoint | None:
-    locked = Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=backup.pk)
+    locked = (
+        Backup.objects.select_for_update(of=("self",), no_key=True).select_related("asset", "vault").get(pk=backup.pk)
+    )
     if locked.status != BackupStatus.RUNNING or locked.attempts != backup.attempts:
         return None  # someone else finished or re-claimed it meanwhile
     now = timezone.now()
@@ -194,7 +199,9 @@ def backup_fail(
     *, backup: Backup, code: str, reason: str, only_attempt: int | None = None, point_id: uuid.UUID | None = None
 ) -> Backup | None:
     """Mark a backup failed with a reason a person can act on; earlier points are not touched."""
-    locked = Backup.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=backup.pk)
+    locked = (
+        Backup.objects.select_for_update(of=("self",), no_key=True).select_related("asset", "vault").get(pk=backup.pk)
+    )
     if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
         return None
     now = timezone.now()
@@ -325,7 +332,7 @@ def backups_reconcile(*, now: datetime | None = None) -> list[str]:
 
 @transaction.atomic
 def backup_run_again(*, backup: Backup) -> None:
-    locked = Backup.objects.select_for_update().get(pk=backup.pk)
+    locked = Backup.objects.select_for_update(no_key=True).get(pk=backup.pk)
     if locked.is_active:
         _enqueue(locked)
 
@@ -334,7 +341,11 @@ def backup_run_again(*, backup: Backup) -> None:
 def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime | None = None) -> RecoveryPoint:
     """Remove a point's data from its vault and mark it expired; refuses while it is immutable."""
     now = now or timezone.now()
-    locked = RecoveryPoint.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=point.pk)
+    locked = (
+        RecoveryPoint.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("asset", "vault")
+        .get(pk=point.pk)
+    )
     if locked.status == PointStatus.EXPIRED:
         return locked
     if locked.immutable_until is not None and locked.immutable_until > now:

@@ -96,7 +96,7 @@ def asset_create(*, by: User | None, fields: Mapping[str, Any], system_actor: st
 
 @transaction.atomic
 def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) -> Asset:
-    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(no_key=True).get(pk=asset.pk)
     changes = _assign(locked, fields, ASSET_FIELDS)
     if not changes:
         return locked
@@ -122,7 +122,7 @@ def asset_drill_record(*, asset: Asset, drilled_at: datetime, evidence: str, by:
 
     The incidents app calls this when a drill run verifies the asset.
     """
-    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(no_key=True).get(pk=asset.pk)
     if locked.last_drill_at is None or drilled_at > locked.last_drill_at:
         locked.last_drill_at = drilled_at
         locked.save(update_fields=["last_drill_at"])
@@ -153,7 +153,7 @@ def asset_recovery_record(
 
     A successful drill also moves the drill clock, through `asset_drill_record`.
     """
-    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(no_key=True).get(pk=asset.pk)
     if locked.measured_at is None or finished_at >= locked.measured_at:
         locked.measured_at = finished_at
         locked.measured_mode = mode
@@ -204,7 +204,7 @@ def asset_serving_switch(*, asset: Asset, to: str, reason: str, by: User | None 
     """Make the primary, the alternate region or the fallback what serves `asset`."""
     if to not in Serving.values:
         raise ValidationError({"serving": f"Unknown serving mode {to!r}."})
-    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    locked = Asset.objects.select_for_update(no_key=True).get(pk=asset.pk)
     if to == Serving.ALTERNATE and not locked.alternate_region:
         raise ValidationError({"serving": f"{locked.name} has no alternate region."})
     previous = locked.serving
@@ -290,7 +290,11 @@ def dependency_add(*, upstream: Asset, downstream: Asset, by: User | None, note:
 @transaction.atomic
 def dependency_remove(*, dependency: Dependency, by: User | None) -> None:
     _lock_graph()
-    locked = Dependency.objects.select_related("upstream", "downstream").select_for_update().filter(pk=dependency.pk)
+    locked = (
+        Dependency.objects.select_related("upstream", "downstream")
+        .select_for_update(no_key=True)
+        .filter(pk=dependency.pk)
+    )
     row = locked.first()
     if row is None:
         return
@@ -324,7 +328,7 @@ def policy_create(*, by: User | None, fields: Mapping[str, Any]) -> RecoveryPoli
 
 @transaction.atomic
 def policy_update(*, policy: RecoveryPolicy, by: User | None, fields: Mapping[str, Any]) -> RecoveryPolicy:
-    locked = RecoveryPolicy.objects.select_for_update().get(pk=policy.pk)
+    locked = RecoveryPolicy.objects.select_for_update(no_key=True).get(pk=policy.pk)
     changes = _assign(locked, fields, POLICY_FIELDS)
     if not changes:
         return locked
@@ -386,7 +390,7 @@ def vault_create(*, by: User | None, fields: Mapping[str, Any]) -> Vault:
 
 @transaction.atomic
 def vault_update(*, vault: Vault, by: User | None, fields: Mapping[str, Any]) -> Vault:
-    locked = Vault.objects.select_for_update().get(pk=vault.pk)
+    locked = Vault.objects.select_for_update(no_key=True).get(pk=vault.pk)
     changes = _assign(locked, fields, VAULT_FIELDS)
     if not changes:
         return locked

@@ -257,7 +257,7 @@ def plan_save(*, data: Mapping[str, Any], by: User | None, plan: RecoveryPlan | 
         plan = RecoveryPlan.objects.create(name=spec.name, description=spec.description, created_by=by)
         action = "plan.created"
     else:
-        plan = RecoveryPlan.objects.select_for_update().get(pk=plan.pk)
+        plan = RecoveryPlan.objects.select_for_update(no_key=True).get(pk=plan.pk)
         plan.name, plan.description = spec.name, spec.description
         plan.version += 1
         plan.updated_at = now

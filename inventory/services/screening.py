@@ -78,7 +78,7 @@ def point_history(*, asset: Asset, before: RecoveryPoint | None = None) -> list[
 @transaction.atomic
 def point_release(*, point_id: int, by: User, reason: str) -> RecoveryPoint:
     """Declare a suspicious point clean after a person checked it; audited with their reason."""
-    point = RecoveryPoint.objects.select_for_update(of=("self",)).select_related("asset").get(pk=point_id)
+    point = RecoveryPoint.objects.select_for_update(of=("self",), no_key=True).select_related("asset").get(pk=point_id)
     if point.status != PointStatus.SUSPICIOUS:
         raise ScreeningRefused(f"Point {point.public_id} is not marked suspicious.", code="point_not_suspicious")
     if len(reason.strip()) < 10:

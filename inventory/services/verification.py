@@ -101,7 +101,11 @@ def point_verify(*, point_id: int, by: User | None = None, now: datetime | None 
 def _point_record_verification(
     *, point: RecoveryPoint, report: Any, by: User | None, now: datetime
 ) -> RecoveryPoint | None:
-    locked = RecoveryPoint.objects.select_for_update(of=("self",)).select_related("asset", "vault").get(pk=point.pk)
+    locked = (
+        RecoveryPoint.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("asset", "vault")
+        .get(pk=point.pk)
+    )
     if locked.status != PointStatus.OK:
         return None  # expired or judged by another run meanwhile
     if report.ok:
@@ -153,7 +157,7 @@ def point_mark_damaged(
     except ValueError:
         return None
     locked = (
-        RecoveryPoint.objects.select_for_update(of=("self",))
+        RecoveryPoint.objects.select_for_update(of=("self",), no_key=True)
         .select_related("asset", "vault")
         .filter(public_id=public_id)
         .first()

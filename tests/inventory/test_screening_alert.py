@@ -38,7 +38,9 @@ def test_a_suspicious_point_sends_one_alert_that_opens_an_incident_on_its_asset(
     assert list(incident.assets.all()) == [estate]
     alert = AlertRecord.objects.get(incident=incident)
     assert alert.name == "RecoveryPointSuspicious" and alert.labels["point"] == str(attacked.public_id)
-    assert "features.parquet" in alert.annotations["description"]
+    # Said in words; which files looked encrypted is in the point's screening, shown to restorers only.
+    description = alert.annotations["description"]
+    assert "encrypted in place" in description and "features.parquet" not in description
     # Delivered twice (a redelivered message): one alert, counted twice, still one incident.
     point_suspicious_alert_task(attacked.pk)
     assert Incident.objects.count() == 1 and AlertRecord.objects.get().times_seen == 2

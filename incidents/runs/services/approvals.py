@@ -119,8 +119,10 @@ def valid_approvers(step: StepRun, *, now: datetime | None = None) -> list[int]:
 
 
 def _locked(step: StepRun) -> tuple[RecoveryRun, StepRun]:
-    run = RecoveryRun.objects.select_for_update().get(pk=step.run_id)
-    locked = StepRun.objects.select_for_update(of=("self",)).select_related("asset", "point").get(pk=step.pk)
+    run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=step.run_id)
+    locked = (
+        StepRun.objects.select_for_update(of=("self",), no_key=True).select_related("asset", "point").get(pk=step.pk)
+    )
     locked.run = run
     return run, locked
 

@@ -62,7 +62,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
 
 @transaction.atomic
 def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
+    run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.cleaned_at is not None:
         return f"run {run.public_id}: already clean"
     if run.status not in RUN_FINISHED:
@@ -86,7 +86,7 @@ def run_locks_release_finished() -> list[str]:
 
 @transaction.atomic
 def _release_held(*, run_id: int) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
+    run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.status not in RUN_FINISHED or run.cleaned_at is None:
         return ""
     names = list(run.locks.order_by("asset__name").values_list("asset__name", flat=True))

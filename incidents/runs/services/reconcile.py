@@ -78,7 +78,7 @@ def resend_step(*, step_id: int) -> str:
     """Send a stuck step's message again; a step out of attempts is failed instead."""
     from incidents.runs.services.steps import step_fail
 
-    step = StepRun.objects.select_for_update(of=("self",)).select_related("run").get(pk=step_id)
+    step = StepRun.objects.select_for_update(of=("self",), no_key=True).select_related("run").get(pk=step_id)
     if step.state not in (StepState.QUEUED, StepState.RUNNING):
         return f"step {step.key}: no longer stuck"
     if step.state == StepState.RUNNING and step.wake_at is None and step.attempt >= settings.RUN_STEP_MAX_ATTEMPTS:

@@ -80,7 +80,7 @@ def run_start(
         raise RunRefused("The outage cannot start in the future.")
     if incident is not None:
         outage_started_at = outage_started_at or incident.started_at or incident.detected_at or incident.declared_at
-    plan = RecoveryPlan.objects.select_for_update().get(pk=plan.pk)
+    plan = RecoveryPlan.objects.select_for_update(no_key=True).get(pk=plan.pk)
     run = RecoveryRun(
         plan=plan,
         plan_version=plan.version,
@@ -164,7 +164,7 @@ def _acquire(run: RecoveryRun) -> bool:
 @transaction.atomic
 def run_advance(*, run_id: int) -> str:
     """Move a run forward as far as it can go now. Safe to call any number of times."""
-    run = RecoveryRun.objects.select_for_update().filter(pk=run_id).first()
+    run = RecoveryRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
     if run is None or not run.is_active:
         return f"run {run_id}: nothing to do"
     now = timezone.now()
@@ -246,7 +246,7 @@ def _finish(run: RecoveryRun, status: str, *, error: str = "", by: User | None =
 
 @transaction.atomic
 def run_cancel(*, run: RecoveryRun, by: User | None, reason: str) -> RecoveryRun:
-    locked = RecoveryRun.objects.select_for_update().get(pk=run.pk)
+    locked = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run.pk)
     if not reason.strip():
         raise RunRefused("Say why the run is cancelled.")
     if not locked.is_active:

@@ -121,7 +121,7 @@ def step_heartbeat(*, step: StepRun) -> bool:
 
 
 def _locked_running(step_id: int, attempt: int) -> StepRun | None:
-    step = StepRun.objects.select_for_update(of=("self",)).select_related("run").filter(pk=step_id).first()
+    step = StepRun.objects.select_for_update(of=("self",), no_key=True).select_related("run").filter(pk=step_id).first()
     if step is None or step.state != StepState.RUNNING or step.attempt != attempt:
         return None
     return step
@@ -243,9 +243,9 @@ def step_release(*, step: StepRun) -> None:
 
 
 def _lock_pair(step: StepRun) -> tuple[RecoveryRun, StepRun]:
-    run = RecoveryRun.objects.select_for_update().get(pk=step.run_id)
+    run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=step.run_id)
     locked = (
-        StepRun.objects.select_for_update(of=("self",))
+        StepRun.objects.select_for_update(of=("self",), no_key=True)
         .select_related("asset", "asset__policy", "point")
         .get(pk=step.pk)
     )
@@ -375,7 +375,7 @@ def step_change(*, step: StepRun, by: User, point: RecoveryPoint | None = None, 
 
 @transaction.atomic
 def step_timeout(*, step_id: int) -> str:
-    step = StepRun.objects.select_for_update().get(pk=step_id)
+    step = StepRun.objects.select_for_update(no_key=True).get(pk=step_id)
     if step.state != StepState.RUNNING:
         return f"step {step.key}: not running"
     return (

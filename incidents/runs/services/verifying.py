@@ -72,7 +72,7 @@ def _complete(
     golden: dict[int, dict[str, Any]] | None = None,
     routes: dict[int, dict[str, Any]] | None = None,
 ) -> str:
-    run = RecoveryRun.objects.select_for_update().get(pk=run_id)
+    run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.status != RunStatus.VERIFYING:
         return f"run {run.public_id}: no longer verifying"
     if problems:
