@@ -290,11 +290,8 @@ def dependency_add(*, upstream: Asset, downstream: Asset, by: User | None, note:
 @transaction.atomic
 def dependency_remove(*, dependency: Dependency, by: User | None) -> None:
     _lock_graph()
-    locked = (
-        Dependency.objects.select_related("upstream", "downstream")
-        .select_for_update(no_key=True)
-        .filter(pk=dependency.pk)
-    )
+    rows = Dependency.objects.select_related("upstream", "downstream")
+    locked = rows.select_for_update(no_key=True).filter(pk=dependency.pk)
     row = locked.first()
     if row is None:
         return
