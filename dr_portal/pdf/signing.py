@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -17,13 +15,14 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from dr_portal.pdf.selfsigned import self_signed_publish
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,63 +95,20 @@ def _from_pem(key_path: Path, cert_path: Path) -> SigningIdentity:
 
 def _generate_embedded(path: Path) -> None:
     """Make a self-signed RSA key and certificate and publish them atomically (first writer wins)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "DR Portal report signing (self-signed)"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DR Portal embedded mode"),
-        ]
+    made = self_signed_publish(
+        path,
+        key=rsa.generate_private_key(public_exponent=65537, key_size=3072),
+        common_name="DR Portal report signing (self-signed)",
+        organisation="DR Portal embedded mode",
+        validity=EMBEDDED_VALIDITY,
     )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + EMBEDDED_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
+    if made:
+        logger.warning(
+            "Generated a self-signed report-signing certificate in VAR_DIR/keys/%s. Reports signed with it "
+            "prove integrity only to whoever trusts this file; set REPORT_SIGNING_PKCS12 or "
+            "REPORT_SIGNING_KEY/REPORT_SIGNING_CERT in production.",
+            path.name,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ) + cert.public_bytes(serialization.Encoding.PEM)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-signing-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process got there first; theirs stands
-        except FileExistsError:
-            return
-    finally:
-        os.unlink(tmp)
-    logger.warning(
-        "Generated a self-signed report-signing certificate in VAR_DIR/keys/%s. Reports signed with it "
-        "prove integrity only to whoever trusts this file; set REPORT_SIGNING_PKCS12 or "
-        "REPORT_SIGNING_KEY/REPORT_SIGNING_CERT in production.",
-        path.name,
-    )
 
 
 def _embedded() -> SigningIdentity:

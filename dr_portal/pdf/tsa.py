@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -29,8 +27,10 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from django.conf import settings
+
+from dr_portal.pdf.selfsigned import self_signed_publish
 
 logger = logging.getLogger(__name__)
 
@@ -58,60 +58,17 @@ class TsaIdentity:
 
 def _make_identity(path: Path) -> None:
     """A P-256 key and a self-signed certificate good only for time-stamping; first writer wins."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, "DR Portal local time-stamping authority"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DR Portal"),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + TSA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+    made = self_signed_publish(
+        path,
+        key=ec.generate_private_key(ec.SECP256R1()),
+        common_name="DR Portal local time-stamping authority",
+        organisation="DR Portal",
+        validity=TSA_VALIDITY,
         # RFC 3161 §2.3: the TSA certificate has time-stamping as its only extended key usage, critical.
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        critical_extensions=[x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING])],
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ) + cert.public_bytes(serialization.Encoding.PEM)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-tsa-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # another worker may have made one first: theirs stands
-        except FileExistsError:
-            return
-    finally:
-        os.unlink(tmp)
-    logger.info("Made the local time-stamping authority's key and certificate in VAR_DIR/keys/%s", path.name)
+    if made:
+        logger.info("Made the local time-stamping authority's key and certificate in VAR_DIR/keys/%s", path.name)
 
 
 @lru_cache(maxsize=1)
