@@ -147,6 +147,12 @@ class RecoveryPoint(models.Model):
     immutable_until = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    verify_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When someone asked to verify this point now; cleared when a verification ends. "
+        "The reconciler sends a request again that the broker never took.",
+    )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
