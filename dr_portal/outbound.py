@@ -116,7 +116,8 @@ def connector_address(host: str, port: int) -> str:
         why = connector_refusal(address)
         if why:
             raise TargetRefused(f"{host} resolves to {why}" if host != str(address) else why)
-    return str(addresses[0])
+    # One address is pinned: IPv4 first, where database servers listen by default ("localhost" may give ::1 first).
+    return str(min(addresses, key=lambda address: address.version))
 
 
 def vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
