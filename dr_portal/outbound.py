@@ -23,6 +23,14 @@ runtime socket (the HAProxy driver's ``tcp:host:port`` or ``unix:/path``) before
 anything is sent. A unix socket is this machine, so it is allowed only where
 loopback is (DEBUG, or 127.0.0.1 in CHECK_ALLOWED_NETWORKS) or when it lies in
 one of CHECK_ALLOWED_SOCKET_DIRS (links resolved first).
+
+Connectors (PostgreSQL, Redis, S3 endpoints, the MLflow registry) reach systems
+an admin named, which normally live on private networks: ``connector_address``
+allows private and loopback addresses, but never link-local ones (169.254.0.0/16
+and fe80::/10, where cloud metadata answers), and when CONNECTOR_ALLOWED_NETWORKS
+is set, only addresses inside it. Every connector resolves its host through it
+before it connects, and connects to the address it returns. The HAProxy runtime
+socket, a traffic route's setting, keeps the check rules above and adds these.
 """
 
 from __future__ import annotations
@@ -50,6 +58,10 @@ class TargetRefused(Exception):
     """The URL (or a redirect) leads somewhere checks may not go; the message says where and why."""
 
 
+class Unresolvable(TargetRefused):
+    """The host name has no address: nothing to refuse, nothing to reach."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -71,13 +83,46 @@ def address_allowed(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
-    """The first address of `host`, once every address it resolves to is allowed."""
+LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+
+
+def _resolved(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise TargetRefused(f"{host} does not resolve") from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+        raise Unresolvable(f"{host} does not resolve") from None
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+
+
+def connector_refusal(address: Address) -> str | None:
+    """Why a connector may not reach `address`, or None when it may."""
+    plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    if any(plain in network for network in LINK_LOCAL):
+        return f"{address} is link-local (cloud metadata answers there), which connectors may never reach"
+    allowed = settings.CONNECTOR_ALLOWED_NETWORKS
+    if allowed and not any(plain in network for network in allowed):
+        return f"{address} is outside CONNECTOR_ALLOWED_NETWORKS"
+    return None
+
+
+def connector_address(host: str, port: int) -> str:
+    """The address a connector connects to for `host`, once every address it resolves to is allowed.
+
+    Resolve, then check, then connect to the address returned (never the name again).
+    Raises TargetRefused with the host, the address and the rule.
+    """
+    addresses = _resolved(host, port)
+    for address in addresses:
+        why = connector_refusal(address)
+        if why:
+            raise TargetRefused(f"{host} resolves to {why}" if host != str(address) else why)
+    # One address is pinned: IPv4 first, where database servers listen by default ("localhost" may give ::1 first).
+    return str(min(addresses, key=lambda address: address.version))
+
+
+def vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset()) -> str:
+    """The first address of `host`, once every address it resolves to is allowed."""
+    addresses = _resolved(host, port)
     name = host.lower().rstrip(".")
     if name not in settings.CHECK_ALLOWED_HOSTS and name not in trusted:
         for address in addresses:
@@ -119,10 +164,13 @@ def opened(
     headers: Mapping[str, str] | None = None,
     accept: str = "application/json",
     trusted_hosts: frozenset[str] = frozenset(),
+    connector: bool = False,
 ) -> Iterator[tuple[http.client.HTTPResponse, str, int]]:
     """Send one request and yield (response, final URL, redirects followed) for the caller to read.
 
     For replies too large to hold (an artifact download); a GET follows allowed redirects.
+    `connector`: the target is a system an admin named (the MLflow registry), vetted by
+    ``connector_address`` at every hop instead of the check rules.
     Raises TargetRefused, or OSError/HTTPException when it cannot reach the target.
     """
     limit = settings.CHECK_MAX_REDIRECTS if body is None and method == "GET" else 0
@@ -132,7 +180,10 @@ def opened(
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TargetRefused(f"{url} is not an http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = vetted_address(parts.hostname, port, trusted=trusted_hosts if hop == 0 else frozenset())
+        if connector:
+            address = connector_address(parts.hostname, port)
+        else:
+            address = vetted_address(parts.hostname, port, trusted=trusted_hosts if hop == 0 else frozenset())
         kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
         connection = kind(parts.hostname, port, address=address, timeout=timeout)
         try:
@@ -201,5 +252,6 @@ def socket_target(address: str) -> tuple[int, Any]:
     except ValueError:
         raise TargetRefused(f"{address} names no port") from None
     pinned = vetted_address(host or "127.0.0.1", port)
+    connector_address(pinned, port)  # link-local never, and CONNECTOR_ALLOWED_NETWORKS, as for every connector
     family = socket.AF_INET6 if ":" in pinned else socket.AF_INET
     return family, (pinned, port)

@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.ops.counters import alerts_counted
 from incidents.intake import InboundBatch, PayloadInvalid, parse_alertmanager, parse_generic
 from incidents.services import alerts_ingest
 
@@ -49,13 +50,19 @@ def _check_token(request: Request) -> None:
         raise BadIntakeToken
 
 
-def _ingest(request: Request, parse: Callable[[Any], InboundBatch]) -> Response:
-    _check_token(request)
+def _ingest(request: Request, parse: Callable[[Any], InboundBatch], source: str) -> Response:
     try:
-        batch = parse(request.data)
-    except PayloadInvalid as invalid:
-        raise BadPayload(str(invalid)) from None
+        _check_token(request)
+        try:
+            batch = parse(request.data)
+        except PayloadInvalid as invalid:
+            raise BadPayload(str(invalid)) from None
+    except exceptions.APIException:
+        alerts_counted(source, "rejected")  # one per refused request: its alerts cannot be counted
+        raise
     result = alerts_ingest(batch=batch)
+    alerts_counted(source, "accepted", result.new + result.repeated + result.resolved + result.inbox)
+    alerts_counted(source, "ignored", result.ignored + result.truncated)
     code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return Response(result.as_dict(), status=code)
 
@@ -79,7 +86,7 @@ def alertmanager(request: Request) -> Response:
     an asset's own labels) open an incident, or update the open one for the
     same group key or fingerprint; resolved alerts add timeline entries.
     """
-    return _ingest(request, parse_alertmanager)
+    return _ingest(request, parse_alertmanager, "alertmanager")
 
 
 @extend_schema(request=dict, responses=_RESPONSES, auth=[])
@@ -91,4 +98,4 @@ def generic(request: Request) -> Response:
 
     {"dedupe_key", "title", "status": "firing"|"resolved", "labels", "severity"?, "description"?}
     """
-    return _ingest(request, parse_generic)
+    return _ingest(request, parse_generic, "generic")

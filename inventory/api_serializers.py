@@ -112,6 +112,7 @@ class PointOut(serializers.ModelSerializer[RecoveryPoint]):
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     # The files screening flagged only for people who may restore (dr_portal/accounts/contents.py).
     stats = serializers.JSONField(source="shown_stats", read_only=True)
+    note = serializers.CharField(source="shown_note", read_only=True)  # names a file only to restorers
 
     class Meta:
         model = RecoveryPoint
@@ -148,6 +149,7 @@ class BackupOut(serializers.ModelSerializer[Backup]):
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     percent = serializers.IntegerField(read_only=True, allow_null=True)
     point = serializers.SerializerMethodField()
+    error = serializers.CharField(source="shown_error", read_only=True)  # names a file only to restorers
 
     class Meta:
         model = Backup

@@ -16,6 +16,7 @@ from inventory.services import (
 )
 from inventory.services.prune import vaults_prune
 from inventory.services.readiness import readiness_sweep
+from inventory.services.verification import points_verify_reconcile
 
 
 @shared_task(name="inventory.backup_run")
@@ -32,6 +33,9 @@ def backups_schedule() -> str:
 @shared_task(name="inventory.backups_reconcile", expires=100)
 def backups_reconcile_task() -> str:
     done = backups_reconcile()
+    resent = points_verify_reconcile()
+    if resent:
+        done = [*done, f"verify requests sent again: {len(resent)}"]
     return "; ".join(done) or "nothing stuck"
 
 

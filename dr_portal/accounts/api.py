@@ -29,7 +29,8 @@ class TokenRequest(InputSerializer):
     username = serializers.CharField(min_length=1, max_length=150, trim_whitespace=False)
     password = serializers.CharField(min_length=1, trim_whitespace=False)
     otp = serializers.CharField(required=False, allow_blank=True, max_length=12)
-    name = serializers.CharField(required=False, max_length=100, default="API token")
+    # Blank (or spaces) is as good as left out: the schema cannot say "not only spaces".
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="API token")
 
 
 class TokenOut(serializers.Serializer[ApiToken]):
@@ -67,7 +68,7 @@ def token_create(request: Request) -> Response:
         if not allowed:
             raise BadCredentials(otp_refusal(why))
         raise BadCredentials("Wrong or expired one-time code.")
-    issued = token_issue(user=user, name=data.validated_data["name"], mfa_verified=device is not None)
+    issued = token_issue(user=user, name=data.validated_data["name"] or "API token", mfa_verified=device is not None)
     return Response({"token": issued.raw, "details": TokenOut(issued.token).data}, status=status.HTTP_201_CREATED)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from dr_portal.accounts.access import Perm, has_role_perm
+from dr_portal.accounts.contents_text import file_names_hidden
 
 # Keys that name a point's files or carry a file's digest, wherever they sit in
 # a manifest, a capture, step evidence or an audit payload. A number under one of
@@ -81,7 +82,13 @@ def contents_visible() -> bool:
 
 
 def hide_contents(value: Any) -> Any:
-    """A copy of ``value`` (JSON-like) without any key that names files or digests."""
+    """A copy of ``value`` (JSON-like) without any key that names files or digests.
+
+    Strings are told without the file names they carry (``contents_text``): errors and
+    audit reasons recorded before file names moved to ``file_detail`` still hold them.
+    """
+    if isinstance(value, str):
+        return file_names_hidden(value)
     if isinstance(value, dict):
         return {
             k: hide_contents(v)
@@ -96,6 +103,13 @@ def hide_contents(value: Any) -> Any:
 def names_contents(value: Any) -> bool:
     """True when ``value`` holds anything ``hide_contents`` would remove."""
     return hide_contents(value) != value
+
+
+def words_and_detail(message: str) -> tuple[str, dict[str, str]]:
+    """A failure message as recorded: words for everyone, and the whole message under ``file_detail``
+    (a content key) when the words had to leave a file out."""
+    words = file_names_hidden(message)
+    return words, ({"file_detail": message} if words != message else {})
 
 
 def shown(value: Any) -> Any:

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from dr_portal.ops.counters import add_collector
 from dr_portal.ops.metrics import build_registry, scrape_options
 from dr_portal.ops.services import probe_broker, probe_database, probe_worker
 
@@ -42,6 +43,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
                 "metrics need the bearer token in METRICS_TOKEN\n", status=401, content_type="text/plain"
             )
     options = [name for name in request.GET if request.GET.get(name, "").lower() in ("1", "true", "yes")]
+    registry = build_registry()
+    add_collector(registry)
     with scrape_options(options):
-        body = generate_latest(build_registry())
+        body = generate_latest(registry)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

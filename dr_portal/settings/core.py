@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it counts every answer, the other middleware's included (docs/metrics.md).
+    "dr_portal.ops.counters.RequestCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dr_portal.ops.middleware.ContentSecurityPolicyMiddleware",
@@ -220,6 +222,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 METRICS_TOKEN = env_optional("METRICS_TOKEN")
 if METRICS_TOKEN is None and not (DEBUG or TESTING):
     raise ImproperlyConfigured("METRICS_TOKEN: is required when DEBUG is off (Prometheus sends it as a bearer token)")
+# Where each web process keeps its request and alert counts for /metrics to sum (prometheus_client's
+# multiprocess mode); emptied when gunicorn starts. On this host's disk, one folder per server.
+METRICS_PROCESS_DIR = env_path("METRICS_PROCESS_DIR", VAR_DIR / ("metrics-test" if TESTING else "metrics"))
 
 # --- REST API -------------------------------------------------------------------
 

@@ -160,6 +160,14 @@ for _item in env_list("CHECK_ALLOWED_NETWORKS", []):
         CHECK_ALLOWED_NETWORKS.append(ipaddress.ip_network(_item, strict=False))
     except ValueError:
         raise ImproperlyConfigured(f"CHECK_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
+# Where connectors (databases, S3 endpoints, registries, runtime sockets) may connect: empty means any
+# address but link-local (169.254.0.0/16, fe80::/10: cloud metadata), which is refused whatever this says.
+CONNECTOR_ALLOWED_NETWORKS: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+for _item in env_list("CONNECTOR_ALLOWED_NETWORKS", []):
+    try:
+        CONNECTOR_ALLOWED_NETWORKS.append(ipaddress.ip_network(_item, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(f"CONNECTOR_ALLOWED_NETWORKS: {_item!r} is not a network or address") from None
 CHECK_ALLOWED_HOSTS = {name.lower().rstrip(".") for name in env_list("CHECK_ALLOWED_HOSTS", [])}
 CHECK_MAX_REDIRECTS = env_int("CHECK_MAX_REDIRECTS", 3, minimum=0)
 # Folders whose unix sockets the HAProxy driver may use (a unix socket is this machine, so it is

@@ -39,6 +39,7 @@ class StepOut(serializers.ModelSerializer[StepRun]):
     run = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
     # A point's file names and digests only for people who may restore (accounts/contents.py).
     evidence = serializers.JSONField(source="shown_evidence", read_only=True)
+    error = serializers.CharField(source="shown_error", read_only=True)  # names a file only to restorers
 
     class Meta:
         model = StepRun
@@ -84,6 +85,7 @@ class RunOut(serializers.ModelSerializer[RecoveryRun]):
     incident = serializers.SlugRelatedField(slug_field="public_id", read_only=True)  # type: ignore[var-annotated]
     steps = StepOut(many=True, read_only=True)
     queue_position = serializers.SerializerMethodField()
+    error = serializers.CharField(source="shown_error", read_only=True)  # names a file only to restorers
 
     class Meta:
         model = RecoveryRun

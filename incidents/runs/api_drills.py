@@ -73,6 +73,7 @@ def drill_create(request: Request) -> Response:
 
 class DrillStepOut(serializers.ModelSerializer[StepRun]):
     asset = serializers.SlugRelatedField(slug_field="name", read_only=True)  # type: ignore[var-annotated]
+    error = serializers.CharField(source="shown_error", read_only=True)  # names a file only to restorers
 
     class Meta:
         model = StepRun

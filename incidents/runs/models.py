@@ -113,6 +113,11 @@ class RecoveryRun(models.Model):
         return f"run {self.public_id} ({self.status})"
 
     @property
+    def shown_error(self) -> str:
+        """The error as the person asking may see it (a file it names only to restorers)."""
+        return cast("str", shown(self.error))
+
+    @property
     def reference(self) -> str:
         return f"RUN-{self.pk}"
 
@@ -230,6 +235,11 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.key} of run {self.run_id} ({self.state})"
+
+    @property
+    def shown_error(self) -> str:
+        """The error as the person asking may see it (a file it names only to restorers)."""
+        return cast("str", shown(self.error))
 
     @property
     def shown_evidence(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """A small MLflow REST client (stdlib only): the portal never needs the mlflow package itself.
 
-Every request goes through the outbound guard (dr_portal/outbound.py): the tracking URI is an
-admin's setting, and a worker inside the network is the one that connects to it.
+Every request goes through the outbound guard (dr_portal/outbound.py) under the connector rule, as
+every connector's connection does: the tracking URI is an admin's setting, a registry usually
+lives on a private network, and a worker inside it is the one that connects (never link-local,
+and inside CONNECTOR_ALLOWED_NETWORKS when that is set; each redirect is checked again).
 """
 
 from __future__ import annotations
@@ -79,7 +81,13 @@ class MlflowRest:
     ) -> Iterator[http.client.HTTPResponse]:
         try:
             with outbound.opened(
-                url, timeout=self.timeout, method=method, body=body, headers=headers or self.headers, accept="*/*"
+                url,
+                timeout=self.timeout,
+                method=method,
+                body=body,
+                headers=headers or self.headers,
+                accept="*/*",
+                connector=True,
             ) as (response, _final, _hops):
                 yield response
         except outbound.TargetRefused as refused:

@@ -19,6 +19,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.connectors.reach import LOCAL, reach
 
 DUMP_NAME = "database.pgdump"
 SAMPLE_ALL_BELOW = 1000
@@ -47,9 +48,17 @@ class PostgresConfig:
         if bare:
             raise ConfigInvalid(f"tables: name each table as schema.table (not {bare[0]!r}).")
 
+    def address(self) -> str:
+        """The checked address libpq connects to (a socket folder is this machine)."""
+        return reach("PostgreSQL", LOCAL if self.host.startswith("/") else self.host, self.port)
+
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PGCONNECT_TIMEOUT": str(self.connect_timeout)}
         env.pop("PGPASSWORD", None)
+        env.pop("PGHOSTADDR", None)
+        address = self.address()
+        if not self.host.startswith("/"):
+            env["PGHOSTADDR"] = address  # pg_dump/pg_restore connect to the address checked, not a new answer
         if self.password:
             env["PGPASSWORD"] = self.password.resolve()  # the environment, never argv
         return env
@@ -64,9 +73,11 @@ class PostgresConfig:
 def connect(cfg: PostgresConfig, dbname: str | None = None, *, autocommit: bool = False) -> Any:
     import psycopg
 
+    address = cfg.address()
     try:
         return psycopg.connect(
             host=cfg.host,
+            hostaddr=None if cfg.host.startswith("/") else address,
             port=cfg.port,
             user=cfg.user,
             dbname=dbname or cfg.dbname,

@@ -25,6 +25,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.connectors.reach import reach
 
 FILE_NAME = "keys.jsonl"
 STAGE = "__drp_new__:"
@@ -47,7 +48,7 @@ class RedisConfig:
         import redis
 
         r = redis.Redis(
-            host=self.host,
+            host=reach("Redis", self.host, self.port),  # the address checked, not a second answer
             port=self.port,
             db=self.db,
             username=self.username or None,

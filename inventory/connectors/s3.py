@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
 from inventory.connectors.config import SecretRef, field_help
@@ -21,6 +22,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.connectors.reach import reach
 from inventory.engine import S3Config, S3Source
 from inventory.engine.crypto import Readable
 from inventory.engine.sources import SourceFile, SourceScan
@@ -44,6 +46,16 @@ class S3PrefixConfig:
             raise ConfigInvalid("prefix: a key prefix does not start with a slash.")
 
     def s3(self) -> S3Config:
+        """How to reach the service, once its endpoint's addresses are allowed (AWS itself when none is named).
+
+        botocore resolves the name again when it connects (TLS needs the name), so unlike
+        the other connectors the address is checked but not pinned; see docs/security.md.
+        """
+        if self.endpoint_url:
+            parts = urlsplit(self.endpoint_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigInvalid("endpoint_url: give an http(s) URL.")
+            reach("The S3 endpoint", parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         return S3Config(
             endpoint_url=self.endpoint_url or None,
             region=self.region or None,

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dr_portal.accounts.contents import shown
+from dr_portal.accounts.contents import contents_visible, shown
 from inventory.models.catalog import Asset, Vault
 from inventory.querysets import BackupQuerySet, RecoveryPointQuerySet
 
@@ -82,6 +82,18 @@ class Backup(models.Model):
         return f"backup {self.public_id} of {self.asset_id} ({self.status})"
 
     @property
+    def shown_error(self) -> str:
+        """The error as the person asking may see it: the whole message, file named, only to restorers.
+
+        A failure recorded since file names left the error keeps the message under ``file_detail``
+        in the failed point's statistics (dr_portal/accounts/contents.py)."""
+        if contents_visible():
+            point = getattr(self, "point", None) if self.status == BackupStatus.FAILED else None
+            detail = (point.stats or {}).get("file_detail") if point is not None else None
+            return str(detail or self.error)
+        return cast("str", shown(self.error))
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_BACKUP
 
@@ -135,6 +147,12 @@ class RecoveryPoint(models.Model):
     immutable_until = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    verify_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When someone asked to verify this point now; cleared when a verification ends. "
+        "The reconciler sends a request again that the broker never took.",
+    )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -165,6 +183,11 @@ class RecoveryPoint(models.Model):
 
     def __str__(self) -> str:
         return f"point {self.public_id} of {self.asset_id} ({self.status})"
+
+    @property
+    def shown_note(self) -> str:
+        """The note as the person asking may see it (a file it names only to restorers)."""
+        return cast("str", shown(self.note))
 
     @property
     def shown_manifest(self) -> dict[str, Any]:

@@ -12,8 +12,6 @@ from inventory.services.backups import (
     backup_request,
     backups_enqueue_due,
     backups_reconcile,
-    point_expire,
-    points_expire_due,
 )
 from inventory.services.catalog import (
     asset_create,
@@ -29,6 +27,7 @@ from inventory.services.catalog import (
     vault_create,
     vault_update,
 )
+from inventory.services.expiry import point_expire, points_expire_due
 from inventory.services.plan_default import plan_default_data
 from inventory.services.plans import plan_parse, plan_save, plan_to_data
 from inventory.services.screening import ScreeningRefused, point_release

@@ -1,4 +1,4 @@
-"""Backups: request, claim, progress, complete or fail; schedule, reconcile and expire.
+"""Backups: request, claim, progress, complete or fail; schedule and reconcile (expiry: services/expiry.py).
 
 A backup is a `Backup` row moved through queued → running → succeeded | failed
 by the services here. The worker only carries the row's id. The bytes are
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from dr_portal.accounts.contents import words_and_detail
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
@@ -205,9 +206,11 @@ def backup_fail(
     if not locked.is_active or (only_attempt is not None and locked.attempts != only_attempt):
         return None
     now = timezone.now()
+    # A message naming a source file keeps it only where restorers look (dr_portal/accounts/contents.py).
+    words, detail = words_and_detail(reason or "The backup failed without a reason.")
     locked.status = BackupStatus.FAILED
     locked.error_code = code[:32]
-    locked.error = reason or "The backup failed without a reason."
+    locked.error = words
     locked.finished_at = now
     locked.save(update_fields=["status", "error_code", "error", "finished_at"])
     if locked.started_at is not None:
@@ -222,13 +225,20 @@ def backup_fail(
             data_as_of=locked.started_at,
             size_bytes=locked.bytes_done,
             note=locked.error,
+            stats=detail,
         )
     readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.failed",
         system_actor="system:worker",
         obj=locked.asset,
-        payload={"backup": str(locked.public_id), "vault": locked.vault.name, "code": code, "reason": locked.error},
+        payload={
+            "backup": str(locked.public_id),
+            "vault": locked.vault.name,
+            "code": code,
+            "reason": locked.error,
+            **detail,
+        },
     )
     return locked
 
@@ -335,64 +345,3 @@ def backup_run_again(*, backup: Backup) -> None:
     locked = Backup.objects.select_for_update(no_key=True).get(pk=backup.pk)
     if locked.is_active:
         _enqueue(locked)
-
-
-@transaction.atomic
-def point_expire(*, point: RecoveryPoint, by: User | None = None, now: datetime | None = None) -> RecoveryPoint:
-    """Remove a point's data from its vault and mark it expired; refuses while it is immutable."""
-    now = now or timezone.now()
-    locked = (
-        RecoveryPoint.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("asset", "vault")
-        .get(pk=point.pk)
-    )
-    if locked.status == PointStatus.EXPIRED:
-        return locked
-    if locked.immutable_until is not None and locked.immutable_until > now:
-        raise vault_io.VaultIOFailure(
-            "object_locked", f"Point {locked.public_id} is immutable until {locked.immutable_until:%Y-%m-%d %H:%M} UTC."
-        )
-    previous = locked.status
-    vault_io.delete_point(vault=locked.vault, asset_id=locked.asset.public_id, point_id=locked.public_id, now=now)
-    locked.status = PointStatus.EXPIRED
-    locked.expired_at = now
-    locked.save(update_fields=["status", "expired_at"])
-    readiness_facts_changed(asset_ids=[locked.asset_id])
-    audit_append(
-        action="point.expired",
-        actor=by,
-        system_actor="system:retention",
-        obj=locked.asset,
-        payload={"point": str(locked.public_id), "was": previous, "data_as_of": locked.data_as_of.isoformat()},
-    )
-    return locked
-
-
-def points_expire_due(*, now: datetime | None = None) -> list[RecoveryPoint]:
-    """Expire points past their policy's retention and past immutable-until.
-
-    Candidates come from the partial index of unexpired points by age, so a
-    run reads only points older than a retention, not the whole history.
-    The newest good point of an asset is always kept, however old: expiring
-    it would leave nothing to restore (checked on the index rather than the
-    pointer, since a stale pointer must never cost the last good copy).
-    """
-    now = now or timezone.now()
-    expired: list[RecoveryPoint] = []
-    for policy in RecoveryPolicy.objects.all():
-        cutoff = now - timedelta(days=policy.retention_days)
-        candidates = (
-            RecoveryPoint.objects.not_expired()
-            .mutable_at(now)
-            .filter(asset__policy=policy, created_at__lt=cutoff)
-            .select_related("asset", "vault")
-        )
-        for point in candidates:
-            newest = RecoveryPoint.objects.good().filter(asset_id=point.asset_id).order_by("-data_as_of")
-            if newest.values_list("pk", flat=True).first() == point.pk:
-                continue
-            try:
-                expired.append(point_expire(point=point, now=now))
-            except vault_io.VaultIOFailure as exc:
-                log.warning("could not expire point %s: %s", point.public_id, exc)
-    return expired

@@ -12,7 +12,7 @@ from django.utils import timezone
 from dr_portal.audit.services import audit_append
 from inventory import engine, vault_io
 from inventory.models import PointStatus, RecoveryPoint, Vault
-from inventory.services.backups import points_expire_due
+from inventory.services.expiry import points_expire_due
 
 log = logging.getLogger(__name__)
 

@@ -55,8 +55,25 @@ def point_verify_request(*, asset: Asset, by: User | None) -> RecoveryPoint:
         obj=asset,
         payload={"point": str(point.public_id), "vault": point.vault.name},
     )
+    # The request is a row before it is a message: if the broker is down the reconciler sends it again.
+    RecoveryPoint.objects.filter(pk=point.pk).update(verify_requested_at=timezone.now())
     _enqueue_verify(point)
     return point
+
+
+# A request older than this with no verification ended is taken as lost (the worker takes seconds to start one).
+VERIFY_REQUEST_GRACE = timedelta(minutes=2)
+
+
+def points_verify_reconcile(*, now: datetime | None = None) -> list[int]:
+    """Send again each "Verify now" that no verification has answered (the broker was down when it was made)."""
+    before = (now or timezone.now()) - VERIFY_REQUEST_GRACE
+    lost = list(
+        RecoveryPoint.objects.filter(verify_requested_at__lt=before).order_by("pk").values_list("pk", flat=True)[:500]
+    )
+    for pk in lost:
+        _enqueue_verify(RecoveryPoint(pk=pk))
+    return lost
 
 
 MAX_SHOWN = 20
@@ -77,6 +94,8 @@ def point_verify(*, point_id: int, by: User | None = None, now: datetime | None 
     alongside expiry, is harmless. Returns None when there was nothing to do.
     """
     point = RecoveryPoint.objects.select_related("asset", "vault").filter(pk=point_id).first()
+    # Whatever comes of it, a request for this point has been answered.
+    RecoveryPoint.objects.filter(pk=point_id, verify_requested_at__isnull=False).update(verify_requested_at=None)
     if point is None or point.status != PointStatus.OK:
         return None
     try:

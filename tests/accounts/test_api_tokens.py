@@ -51,6 +51,14 @@ def test_token_for_username_and_password_works_on_the_api(chris) -> None:
     assert AuditEvent.objects.filter(action="token.issued", actor=chris).exists()
 
 
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_token_name_is_the_default_name(chris, name: str) -> None:
+    # The schema allows "" (the fuzzer sends it): it must not be a 400.
+    response = issue(APIClient(), username="chris", password=PASSWORD, name=name)
+    assert response.status_code == 201, response.content
+    assert response.json()["details"]["name"] == "API token"
+
+
 def test_no_token_gets_401_in_the_error_shape() -> None:
     response = APIClient().get(reverse("api:me"))
     assert response.status_code == 401

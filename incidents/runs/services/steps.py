@@ -21,6 +21,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dr_portal.accounts.contents import words_and_detail
 from dr_portal.accounts.models import User
 from incidents.runs.models import (
     RUN_FINISHED,
@@ -163,16 +164,19 @@ def step_fail(
     step = _locked_running(step_id, attempt)
     if step is None:
         return None
+    # A message naming a point's file keeps it only in the evidence restorers see (accounts/contents.py).
+    words, detail = words_and_detail(reason or "The step failed without a reason.")
+    evidence = {**detail, **(evidence or {})}
     step.state = StepState.FAILED
     step.finished_at = timezone.now()
     step.error_code = code[:32]
-    step.error = reason or "The step failed without a reason."
-    step.evidence = {**step.evidence, **(evidence or {})}
+    step.error = words
+    step.evidence = {**step.evidence, **evidence}
     step.worker, step.heartbeat_at, step.wake_at = "", None, None
     step.save(
         update_fields=["state", "finished_at", "error_code", "error", "evidence", "worker", "heartbeat_at", "wake_at"]
     )
-    audit_step("step.failed", step, code=code, reason=step.error, evidence=evidence or {})
+    audit_step("step.failed", step, code=code, reason=step.error, evidence=evidence)
     send_advance(step.run)
     return step
 

@@ -19,7 +19,7 @@ from inventory.engine.errors import (
 )
 from inventory.engine.fmt import format_utc, parse_utc
 from inventory.engine.vaults.protocol import ObjectInfo, check_key, utcnow
-from inventory.engine.vaults.s3_client import BodyReader, S3Config, client_error_code, parse_s3_uri
+from inventory.engine.vaults.s3_client import BodyReader, S3Config, client_error_code, endpoint_vetted, parse_s3_uri
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -68,6 +68,7 @@ class S3Vault:
     @property
     def client(self) -> S3Client:
         if self._client is None:
+            endpoint_vetted(self.config)
             self._client = self.config.client()
         return self._client
 

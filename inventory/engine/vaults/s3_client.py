@@ -42,6 +42,24 @@ class S3Config:
         )
 
 
+def endpoint_vetted(config: S3Config) -> None:
+    """An S3 vault's endpoint follows the connector rule (dr_portal/outbound.py): never link-local,
+    inside CONNECTOR_ALLOWED_NETWORKS when set. AWS itself (no endpoint named) is not asked."""
+    from urllib.parse import urlsplit
+
+    from dr_portal import outbound
+    from inventory.engine.errors import VaultUnavailable
+
+    if not config.endpoint_url:
+        return
+    parts = urlsplit(config.endpoint_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        outbound.connector_address(parts.hostname or "", port)
+    except outbound.TargetRefused as refused:
+        raise VaultUnavailable(f"The S3 endpoint {config.endpoint_url} is refused: {refused}.") from None
+
+
 def client_error_code(exc: Exception) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):

@@ -1,12 +1,13 @@
 """The MLflow connector's REST client goes through the outbound guard (dr_portal/outbound.py).
 
-The tracking URI is an admin's setting and a worker connects to it, so it may
-reach only what a check may: a small local HTTP server stands in for MLflow and
-counts the requests that got through.
+The tracking URI is an admin's setting and a worker connects to it, so it follows
+the connector rule (never link-local; inside CONNECTOR_ALLOWED_NETWORKS when set):
+a small local HTTP server stands in for MLflow and counts the requests that got through.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Iterator
@@ -67,18 +68,26 @@ def registry() -> Iterator[tuple[str, list[str]]]:
 def _production_rules(settings: Any) -> None:
     settings.DEBUG = False
     settings.CHECK_ALLOWED_NETWORKS = []
+    settings.CONNECTOR_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+
+
+@pytest.fixture
+def loopback_allowed(settings: Any) -> None:
+    settings.CONNECTOR_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
 
 
 def test_a_registry_on_cloud_metadata_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     connector = get_connector("mlflow", {"tracking_uri": "http://169.254.169.254:5000", "models": ["fraud"]})
-    with pytest.raises(ConnectorRefused, match=r"169\.254\.169\.254.*CHECK_ALLOWED_NETWORKS") as refused:
+    with pytest.raises(ConnectorRefused, match=r"169\.254\.169\.254 is link-local") as refused:
         connector.snapshot(tmp_path)
     assert refused.value.code == "connector_target_refused"
 
 
-def test_a_registry_on_loopback_is_refused_and_never_asked(registry: tuple[str, list[str]], tmp_path: Path) -> None:
+def test_a_registry_outside_the_allowed_networks_is_refused_and_never_asked(
+    registry: tuple[str, list[str]], tmp_path: Path
+) -> None:
     url, seen = registry
-    with pytest.raises(ConnectorRefused, match=r"127\.0\.0\.1"):
+    with pytest.raises(ConnectorRefused, match=r"127\.0\.0\.1 is outside CONNECTOR_ALLOWED_NETWORKS"):
         get_connector("mlflow", {"tracking_uri": url}).snapshot(tmp_path)
     assert seen == []
 

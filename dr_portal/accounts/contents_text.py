@@ -1,0 +1,50 @@
+"""Free text that names a point's files: the messages the engine and connectors write, in words without them.
+
+A backup, restore or verification failure is told by the engine or a connector
+in a message that names the file, object or key it is about ("The file
+secrets/db.env changed while it was being backed up"). Those names are a
+point's contents (dr_portal/accounts/contents.py decides who may see them), so
+the services keep the message whole only under a content key (``file_detail``)
+and record these words as the error. Rows stored before that, and the audit
+log (which is never rewritten), still hold such messages: ``hide_contents``
+applies the same patterns to every string it is given, so a person who may not
+restore reads them in words there too.
+
+Each pattern is one message the code writes (or once wrote); a message that
+names no file passes unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FILE = r"[^\n]+?"
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (rf"The file {_FILE} changed while it was being backed up", "A file changed while it was being backed up"),
+        (rf"The file {_FILE} disappeared from the source", "A file disappeared from the source"),
+        (rf"The file {_FILE} cannot be read:", "A file of the source cannot be read:"),
+        (rf"Reading {_FILE} failed:", "Reading a file of the source failed:"),
+        (rf"The object {_FILE} (disappeared from|was rewritten while)", r"An object \1"),
+        (rf"The object {_FILE} in (\S+) cannot be read", r"An object in \1 cannot be read"),
+        (r"(Part of the source \S+ cannot be read: [^(\n]*?) \([^\n]+\)\.", r"\1 (a file of it)."),
+        (r" \(e\.g\. [^\n]+?\); pause the writers", "; pause the writers"),
+        (rf"Cannot restore {_FILE}: a folder", "Cannot restore a file: a folder"),
+        (rf"Refusing to restore {_FILE}: {_FILE} in the target", "Refusing to restore a file: a folder in the target"),
+        (rf"The artifact {_FILE} cannot be read from MLflow", "An artifact cannot be read from MLflow"),
+        # The engine's integrity messages start with the file's path.
+        (
+            r"(?m)(^|: |; )[^\n:;]+?: (?=its stored object|chunk [0-9a-f]{16}|restored content does not match)",
+            r"\1a file of the point: ",
+        ),
+        (r"\b[0-9a-f]{64}\b", "(digest)"),
+    )
+)
+
+
+def file_names_hidden(text: str) -> str:
+    """``text`` without the file, object or key names (and digests) it carries; unchanged when none."""
+    for pattern, words in PATTERNS:
+        text = pattern.sub(words, text)
+    return text

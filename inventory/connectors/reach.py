@@ -1,0 +1,27 @@
+"""Where a connector may connect: the outbound guard's connector rule, in the connectors' own errors.
+
+Every connector that opens a network connection (PostgreSQL, Redis, S3 endpoints,
+MLflow) asks `reach` first and connects to the address it returns, so the name is
+resolved once and that answer is the one checked (dr_portal/outbound.py,
+``connector_address``: never link-local, and inside CONNECTOR_ALLOWED_NETWORKS
+when that is set).
+"""
+
+from __future__ import annotations
+
+from dr_portal import outbound
+from inventory.connectors.errors import ConnectorRefused, Unreachable
+
+LOCAL = "127.0.0.1"
+
+
+def reach(what: str, host: str, port: int) -> str:
+    """The address to connect to for `host`; a refusal names the system, the address and the rule."""
+    try:
+        return outbound.connector_address(host, port)
+    except outbound.Unresolvable:
+        raise Unreachable(f"{what} at {host}:{port} cannot be reached: {host} does not resolve.") from None
+    except outbound.TargetRefused as refused:
+        raise ConnectorRefused(
+            f"{what} at {host}:{port} is refused: {refused}. Nothing was sent to it.", code="connector_target_refused"
+        ) from None
