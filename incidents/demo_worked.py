@@ -245,7 +245,9 @@ def _response(incident: Incident, people: dict[str, User], started: datetime) ->
         operator=people["oncall"],
         approvers=[people["commander"], people["admin"]],
     )
-    step = next(s for s in run.steps.select_related("point__vault", "asset") if s.kind == "restore" and s.point)
+    restores = [s for s in run.steps.select_related("point__vault", "asset") if s.kind == "restore" and s.point]
+    # The AI system is the adapter (a model); its restored copy is what the rollback went back to.
+    step = next((s for s in restores if s.asset and s.asset.kind == "model"), restores[0])
     point, asset = step.point, step.asset
     assert point is not None and asset is not None
     kept = f"Object Lock until {point.immutable_until:%Y-%m-%d}" if point.immutable_until else "no object lock"

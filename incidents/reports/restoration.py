@@ -28,7 +28,7 @@ from inventory.models import RecoveryPoint
 from inventory.selectors import point_newest_good_before
 
 RTO_TITLE = "RTO achieved by recovery runs vs target"
-RPO_TITLE = "Newest good backup at incident start vs RPO"
+RPO_TITLE = "Data-loss window of the backup a restore used (or would use) vs RPO"
 
 
 def restoration_section(
@@ -102,7 +102,8 @@ def restoration_section(
         )
         doc.charts["rpo"] = (
             backup_age_vs_rpo_chart(rpo, title=RPO_TITLE),
-            "Data-loss window if restored from the newest good backup taken before the incident started.",
+            "Per asset: from the data of the point a verified run restored to that run's outage start; where no run "
+            "restored the asset, from the newest good backup taken before the incident started to its start.",
             RPO_TITLE,
         )
     run_rows = [
