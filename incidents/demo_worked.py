@@ -115,12 +115,15 @@ RESPONSE: dict[str, object] = {
     "response.legal_hold": "hold",
     "response.law_enforcement": "none",
     "response.law_enforcement_details": "not applicable — no law-enforcement official asked for a delay",
-    "response.plan_revisions": "Clinical notes runbook v4: a cache purge and a cross-tenant check before "
-    "re-enabling summaries; incident-response plan v7: break-glass use reviewed within 24 h. Both approved by "
-    "the incident commander.",
-    "response.risk_analysis": "Risk analysis revision 2026-R3: new risk “cross-tenant cache leakage” rated high, "
-    "treated by the tenant-scoped keys; criticality analysis: clinical-llm-adapter stays tier 0, its cache added "
-    "as a dependency.",
+}
+# Revisions the incident triggered; "{on}" is the day they were approved (the day of the rebuild).
+REVISIONS = {
+    "response.plan_revisions": "Clinical notes runbook v4 ({on}): a cache purge and a cross-tenant check before "
+    "re-enabling summaries; incident-response plan v7 ({on}): break-glass use reviewed within 24 h. Both approved "
+    "by the incident commander.",
+    "response.risk_analysis": "Risk analysis revision 2026-R3 ({on}): new risk “cross-tenant cache leakage” rated "
+    "high, treated by the tenant-scoped keys; criticality analysis ({on}): clinical-llm-adapter stays tier 0, its "
+    "cache added as a dependency.",
 }
 RESPONSE_WHY = {
     "response.backups_affected": "The vault copies live in a separate account the adapter cannot write; their "
@@ -236,7 +239,7 @@ def _response(incident: Incident, people: dict[str, User], started: datetime) ->
     assessment_answer(
         incident=incident,
         answers={**RESPONSE, **details},
-        rationale={**dict.fromkeys(RESPONSE, WHY), **RESPONSE_WHY},
+        rationale=RESPONSE_WHY,
         by=people["compliance"],
     )
     run = recovery_run_demo(
@@ -258,6 +261,7 @@ def _response(incident: Incident, people: dict[str, User], started: datetime) ->
             f"(manifest SHA-256 {point.manifest_sha256[:16]}…), restored by {run.reference}",
             "response.ai_validation": "Offline evaluation on 200 held-out notes per clinic: summary accuracy 0.94 "
             "before the incident, 0.94 after the rebuild; zero cross-clinic outputs in 1,000 probes.",
+            **{key: text.format(on=f"{timezone.now():%Y-%m-%d}") for key, text in REVISIONS.items()},
             "response.evidence_location": f"vault {point.vault.name} ({kept}): recovery point {point.public_id}, "
             f"manifest SHA-256 {point.manifest_sha256}",
         },
