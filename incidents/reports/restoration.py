@@ -1,4 +1,4 @@
-"""Restoration of availability: recovery runs, the backup a restore would use, RTO/RPO achieved, the NPRM check."""
+"""Restoration of availability: recovery runs, the backup a restore used or would use, RTO/RPO achieved, NPRM check."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def restoration_section(
             ),
             Table(
                 "restore",
-                "Assets: targets, the backup a restore would use, and what a run achieved",
+                "Assets: targets, the backup a restore used (or would use), and what a run achieved",
                 [
                     "Asset",
                     "RTO target",

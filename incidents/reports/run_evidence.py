@@ -81,11 +81,14 @@ def failovers_table(facts: list[FailoverFact]) -> Table:
 
 
 def files_checked(step: StepRun) -> int | None:
-    """How many files a restore wrote (each checked against its SHA-256) or a verify step checked."""
+    """How many files a verify step checked, or a restore checked against their SHA-256 (all of the point's files,
+    written or already present, when the restore says every hash verified); None when the step does not say."""
     evidence = step.evidence or {}
-    for key in ("files_checked", "files_verified", "files_restored", "files_total"):
+    for key in ("files_checked", "files_verified"):
         if isinstance(evidence.get(key), int):
             return int(evidence[key])
+    if evidence.get("all_hashes_verified") is True and isinstance(evidence.get("files_total"), int):
+        return int(evidence["files_total"])
     return None
 
 

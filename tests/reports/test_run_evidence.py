@@ -102,3 +102,17 @@ def test_the_restore_table_cites_the_point_a_verified_run_restored(commander: Us
     assert row[4] == str(point.public_id) and row[6] == "10m" and row[9] == run.reference
     fields = {f.key: f.value for f in section.fields}
     assert fields["nprm_48h"] == "no — no good backup of an affected asset was taken before the incident started"
+
+
+@pytest.mark.parametrize(
+    ("evidence", "files"),
+    [({"files_total": 3, "files_restored": 0, "files_already_present": 3, "all_hashes_verified": True}, 3),
+     ({"files_total": 3, "files_restored": 3, "all_hashes_verified": False}, None),
+     ({"files_checked": 5}, 5), ({}, None)],
+)  # fmt: skip
+def test_files_checked_counts_what_a_restore_or_verify_step_checked(evidence: dict[str, object], files: int) -> None:
+    """A restore that found its files already present still checked each one: the count is not "0 restored"."""
+    from incidents.reports.run_evidence import files_checked
+    from incidents.runs.models import StepRun
+
+    assert files_checked(StepRun(evidence=evidence)) == files
