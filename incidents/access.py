@@ -33,6 +33,10 @@ ROLE_REQUIRES: dict[str, Perm] = {
     IncidentRole.OPS: Perm.RESPOND_INCIDENTS,
     # The DPO reads the compliance reports; that is what the liaison is for.
     IncidentRole.COMPLIANCE: Perm.VIEW_REPORTS,
+    # The security officer and counsel judge the breach from its records; the AI-system owner works on the system.
+    IncidentRole.SECURITY: Perm.VIEW_REPORTS,
+    IncidentRole.LEGAL: Perm.VIEW_REPORTS,
+    IncidentRole.AI_OWNER: Perm.RESPOND_INCIDENTS,
 }
 
 

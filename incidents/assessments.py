@@ -42,6 +42,7 @@ def _q(
 
 
 G, H, A = AssessmentRegime.GDPR, AssessmentRegime.HIPAA, AssessmentRegime.AI_ACT
+R = AssessmentRegime.RESPONSE
 QUESTIONS: tuple[Question, ...] = (
     _q(G, "personal_data", "Personal data involved?", "determination", YES_NO),
     _q(G, "subject_categories", "Categories of data subjects", "text"),
@@ -95,6 +96,30 @@ QUESTIONS: tuple[Question, ...] = (
         ("other", "Other serious incident: 15 days"))),
     _q(A, "system", "The AI system concerned", "text"),
     _q(A, "evidence_preserved", "Evidence preserved before altering the system", "text"),
+    # The response record: facts of how the incident was handled that no other record holds.
+    _q(R, "other_obligations", "Contractual / other obligations (NIS2, state laws, contracts)", "text"),
+    _q(R, "backups_affected", "Were backups themselves affected?", "determination", YES_NO,
+       help="Ransomware and deletion often reach the backups too."),
+    _q(R, "transfers", "Third-country transfers involved (Art. 30(1)(e))", "text"),
+    _q(R, "consequences_org", "Likely consequences for the organisation", "text"),
+    _q(R, "consequences_ai", "AI-specific harms (wrong outputs acted on, fundamental rights)", "text"),
+    _q(R, "steps_individuals", "Steps individuals should take", "text"),
+    _q(R, "break_glass", "Break-glass / emergency access used?", "determination",
+       ((NOT_ASSESSED, "Not yet assessed"), ("not_used", "Not used"), ("used", "Used"))),
+    _q(R, "break_glass_details", "Break-glass: who, when granted, why, when revoked", "text"),
+    _q(R, "emergency_mode", "Emergency-mode operation (§164.308(a)(7)(ii)(C))?", "determination",
+       ((NOT_ASSESSED, "Not yet assessed"), ("not_activated", "Not activated"), ("activated", "Activated"))),
+    _q(R, "emergency_details", "Emergency mode: activated / deactivated, what ran degraded, ePHI safeguards", "text"),
+    _q(R, "legal_hold", "Legal hold on this incident's records?", "determination",
+       ((NOT_ASSESSED, "Not yet assessed"), ("none", "No hold"), ("hold", "On hold"))),
+    _q(R, "law_enforcement", "Law-enforcement delay of notices (§164.412; GDPR recital 88)?", "determination",
+       ((NOT_ASSESSED, "Not yet assessed"), ("none", "No delay requested"), ("delayed", "Delay requested"))),
+    _q(R, "law_enforcement_details", "Law-enforcement delay: requested by, period, documentation", "text"),
+    _q(R, "ai_rollback", "Model / config version rolled back to; evidence snapshot hash", "text"),
+    _q(R, "ai_validation", "Validation after restore (eval results), when no run checked golden outputs", "text"),
+    _q(R, "evidence_location", "WORM storage location of the evidence (URI and version id)", "text"),
+    _q(R, "plan_revisions", "Plan / policy / runbook revisions (document, new version, date, approver)", "text"),
+    _q(R, "risk_analysis", "Updates to the risk analysis and criticality analysis (version, date)", "text"),
 )  # fmt: skip
 BY_KEY = {q.key: q for q in QUESTIONS}
 

@@ -22,6 +22,7 @@ from dr_portal.accounts.services import organisation_update
 from incidents.compliance.models import RecipientKind
 from incidents.compliance.notices import notification_record
 from incidents.compliance.signoffs import signoff_record
+from incidents.demo_recovery import recovery_run_demo
 from incidents.models import Incident
 from incidents.services import (
     action_item_add,
@@ -95,12 +96,54 @@ ANSWERS: dict[str, object] = {
     "ai_act.evidence_preserved": "Adapter weights and request logs copied to the WORM vault before the rollback.",
 }
 
+# Facts of the response no other record holds (the "response" assessment); times and run facts are added below.
+RESPONSE: dict[str, object] = {
+    "response.other_obligations": "Partner-clinic data-sharing agreements: notice within 48 h (given at 30 h); "
+    "Massachusetts M.G.L. c. 93H: notice to the Attorney General and OCABR with the individuals' letters; "
+    "NIS2: out of scope (Legal: not an entity of Annex I or II).",
+    "response.backups_affected": "no",
+    "response.transfers": "None: the adapter, the endpoint and their vault copies stay in eu-west-1; no data "
+    "left the EEA.",
+    "response.consequences_org": "Filings in Ireland and the US, a likely OCR inquiry, strained trust with two "
+    "partner clinics, and a cyber-insurance claim.",
+    "response.consequences_ai": "Clinicians read summaries of other clinics' patients; both clinics confirmed none "
+    "was used for care. No fundamental-rights impact beyond the loss of confidentiality.",
+    "response.steps_individuals": "Watch for unexpected contact about your care and report it; call 1-800-555-0123 "
+    "with questions. No password or account change is needed.",
+    "response.break_glass": "used",
+    "response.emergency_mode": "activated",
+    "response.legal_hold": "hold",
+    "response.law_enforcement": "none",
+    "response.law_enforcement_details": "not applicable — no law-enforcement official asked for a delay",
+}
+# Revisions the incident triggered; "{on}" is the day they were approved (the day of the rebuild).
+REVISIONS = {
+    "response.plan_revisions": "Clinical notes runbook v4 ({on}): a cache purge and a cross-tenant check before "
+    "re-enabling summaries; incident-response plan v7 ({on}): break-glass use reviewed within 24 h. Both approved "
+    "by the incident commander.",
+    "response.risk_analysis": "Risk analysis revision 2026-R3 ({on}): new risk “cross-tenant cache leakage” rated "
+    "high, treated by the tenant-scoped keys; criticality analysis ({on}): clinical-llm-adapter stays tier 0, its "
+    "cache added as a dependency.",
+}
+RESPONSE_WHY = {
+    "response.backups_affected": "The vault copies live in a separate account the adapter cannot write; their "
+    "manifests verified on restore.",
+    "response.break_glass": "The cache could not be disabled with standing roles during the change freeze.",
+    "response.emergency_mode": "Summaries were switched off and clinicians worked from the manual coding queue.",
+    "response.legal_hold": "Counsel placed a hold pending the likely OCR inquiry: these records outlive their "
+    "retention date until Legal lifts it.",
+    "response.law_enforcement": "The breach was accidental; no law-enforcement agency was involved.",
+}
+
 ROLES = (
     ("deputy", "admin"),
     ("scribe", "oncall2"),
     ("comms_lead", "oncall"),
     ("ops_lead", "oncall"),
     ("compliance_liaison", "compliance"),
+    ("security_officer", "admin"),
+    ("legal", "compliance"),
+    ("ai_owner", "oncall2"),
 )
 
 
@@ -182,6 +225,51 @@ def _sign(incident: Incident, signer: User, duty: str) -> None:
         device.delete()
 
 
+def _response(incident: Incident, people: dict[str, User], started: datetime) -> None:
+    """The response record, then the rebuild from the vault: a real run, whose point the record then cites."""
+    at = started.strftime("%Y-%m-%d")
+    details = {
+        "response.break_glass_details": f"oncall (ops lead) used bg-clinical-ops on {at} from "
+        f"{(started + timedelta(hours=2, minutes=30)):%H:%M} to {(started + timedelta(hours=3, minutes=10)):%H:%M} "
+        "UTC to disable the cache on every replica; revoked by the security officer, use reviewed the next day.",
+        "response.emergency_details": f"activated {(started + timedelta(hours=3)):%Y-%m-%d %H:%M}, deactivated "
+        f"{(started + timedelta(hours=8)):%Y-%m-%d %H:%M} UTC: summaries off, notes coded by hand; ePHI stayed "
+        "behind role-based access and audit logging, no copies outside the record system.",
+    }
+    assessment_answer(
+        incident=incident,
+        answers={**RESPONSE, **details},
+        rationale=RESPONSE_WHY,
+        by=people["compliance"],
+    )
+    run = recovery_run_demo(
+        incident=incident,
+        assets=list(incident.assets.all()),
+        operator=people["oncall"],
+        approvers=[people["commander"], people["admin"]],
+    )
+    restores = [s for s in run.steps.select_related("point__vault", "asset") if s.kind == "restore" and s.point]
+    # The AI system is the adapter (a model); its restored copy is what the rollback went back to.
+    step = next((s for s in restores if s.asset and s.asset.kind == "model"), restores[0])
+    point, asset = step.point, step.asset
+    assert point is not None and asset is not None
+    kept = f"Object Lock until {point.immutable_until:%Y-%m-%d}" if point.immutable_until else "no object lock"
+    assessment_answer(
+        incident=incident,
+        answers={
+            "response.ai_rollback": f"{asset.name}: the copy in recovery point {point.public_id} "
+            f"(manifest SHA-256 {point.manifest_sha256[:16]}…), restored by {run.reference}",
+            "response.ai_validation": "Offline evaluation on 200 held-out notes per clinic: summary accuracy 0.94 "
+            "before the incident, 0.94 after the rebuild; zero cross-clinic outputs in 1,000 probes.",
+            **{key: text.format(on=f"{timezone.now():%Y-%m-%d}") for key, text in REVISIONS.items()},
+            "response.evidence_location": f"vault {point.vault.name} ({kept}): recovery point {point.public_id}, "
+            f"manifest SHA-256 {point.manifest_sha256}",
+        },
+        rationale={},
+        by=people["compliance"],
+    )
+
+
 @transaction.atomic
 def worked_incident_create(people: dict[str, User], assets: list[Asset]) -> Incident:
     """Create the worked breach, closed, every assessment decided, every notice given and every sign-off present."""
@@ -240,6 +328,7 @@ def worked_incident_create(people: dict[str, User], assets: list[Asset]) -> Inci
         incident=incident, body="Cache disabled on all adapter replicas; cross-clinic responses stopped.", by=commander
     )
     _notices(incident, compliance, aware)
+    _response(incident, people, started)
     action_item_add(
         incident=incident,
         title="Scope every cache key by tenant and add a cross-tenant test",

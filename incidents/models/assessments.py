@@ -14,6 +14,7 @@ class AssessmentRegime(models.TextChoices):
     GDPR = "gdpr", "GDPR breach assessment"
     HIPAA = "hipaa", "HIPAA breach risk assessment"
     AI_ACT = "ai_act", "EU AI Act Art. 73 assessment"
+    RESPONSE = "response", "Response record: access, emergency mode, holds, revisions"
 
 
 class AssessmentAnswer(models.Model):

@@ -196,6 +196,9 @@ class IncidentRole(models.TextChoices):
     COMMS = "comms_lead", "Comms lead"
     OPS = "ops_lead", "Ops lead"
     COMPLIANCE = "compliance_liaison", "Compliance liaison (DPO)"
+    SECURITY = "security_officer", "Security Officer (HIPAA)"
+    LEGAL = "legal", "Legal"
+    AI_OWNER = "ai_owner", "AI-system owner"
 
 
 class RoleAssignment(models.Model):

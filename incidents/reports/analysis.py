@@ -10,11 +10,17 @@ from dr_portal.pdf.formatting import choice_label, day, ts, yes_no
 from incidents.assessments import CurrentAnswer
 from incidents.models import ActionItem, Category, Incident, IncidentAsset, Review
 from incidents.reports.assessed import assessed_field
+from incidents.reports.run_evidence import integrity_summary
 from incidents.reports.timeline import seq_of_fact
+from incidents.runs.models import RecoveryRun
 
 
 def technical_section(
-    incident: Incident, review: Review | None, links: list[IncidentAsset], answers: dict[str, CurrentAnswer]
+    incident: Incident,
+    review: Review | None,
+    links: list[IncidentAsset],
+    answers: dict[str, CurrentAnswer],
+    runs: list[RecoveryRun],
 ) -> Section:
     return Section(
         "technical",
@@ -30,13 +36,15 @@ def technical_section(
             ),
             Field("contributing", "Contributing factors", review.contributing_factors if review else None),
             Field("systems", "Systems and data stores affected", ", ".join(link.asset.name for link in links) or None),
-            Field("backups_affected", "Were backups themselves affected?", None),
+            assessed_field(
+                answers, "response.backups_affected", "backups_affected", "Were backups themselves affected?"
+            ),
             Field(
                 "model_artefacts",
                 "Model artefacts affected",
                 ", ".join(link.asset.name for link in links if link.asset.kind == "model") or None,
             ),
-            Field("integrity_check", "Integrity check of restored data (method, result)", None),
+            Field("integrity_check", "Integrity check of restored data (method, result)", integrity_summary(runs)),
         ],
     )
 
@@ -69,7 +77,7 @@ def impact_section(incident: Incident, events: list[AuditEvent], answers: dict[s
             assessed_field(answers, "hipaa.outcome", "hipaa_conclusion", "4-factor conclusion and approver"),
             assessed_field(answers, "hipaa.by_state", "by_state", "Counts by US state (§164.406 media threshold)"),
             assessed_field(answers, "gdpr.member_states", "by_member_state", "EU Member States concerned (lead SA)"),
-            Field("transfers", "Third-country transfers involved", None),
+            assessed_field(answers, "response.transfers", "transfers", "Third-country transfers involved"),
         ],
     )
 
@@ -113,7 +121,7 @@ def measures_section(events: list[AuditEvent], items: list[ActionItem], answers:
             assessed_field(
                 answers, "gdpr.measures_individuals", "mitigation_individuals", "Mitigation for individuals"
             ),
-            Field("steps_individuals", "Steps individuals should take", None),
+            assessed_field(answers, "response.steps_individuals", "steps_individuals", "Steps individuals should take"),
         ],
     )
 
@@ -125,7 +133,12 @@ def consequences_section(answers: dict[str, CurrentAnswer]) -> Section:
         intro="GDPR Art. 33(3)(c).",
         fields=[
             assessed_field(answers, "gdpr.consequences", "consequences_subjects", "For data subjects"),
-            Field("consequences_org", "For the organisation", None),
-            Field("consequences_ai", "AI-specific harms (wrong outputs acted on, fundamental rights)", None),
+            assessed_field(answers, "response.consequences_org", "consequences_org", "For the organisation"),
+            assessed_field(
+                answers,
+                "response.consequences_ai",
+                "consequences_ai",
+                "AI-specific harms (wrong outputs acted on, fundamental rights)",
+            ),
         ],
     )

@@ -23,3 +23,22 @@ def assessed_field(answers: dict[str, CurrentAnswer], question: str, key: str, l
     decided = f"by {answer.answered_by} at {ts(answer.answered_at)}"
     note = f"decided {decided}; rationale: {answer.rationale}" if answer.rationale else f"recorded {decided}"
     return Field(key, label, answer.label, answer.seq, note)
+
+
+def assessed_text(answers: dict[str, CurrentAnswer], question: str) -> str | None:
+    """One answer as a sentence for a field that holds it inline: the answer, then why; None when nobody gave it."""
+    answer = answers[question]
+    if answer.question.is_determination and answer.value == NOT_ASSESSED:
+        return NOT_YET_ASSESSED
+    if answer.label is None:
+        return None
+    return f"{answer.label} — {answer.rationale}" if answer.rationale else answer.label
+
+
+def assessed_pair(answers: dict[str, CurrentAnswer], decision: str, details: str, key: str, label: str) -> Field:
+    """A determination and the facts behind it ("Used" + who/when/why) in one field, cited by the decision's seq."""
+    field = assessed_field(answers, decision, key, label)
+    more = answers[details].label
+    if more and field.value != NOT_YET_ASSESSED:
+        return Field(field.key, field.label, f"{field.value}: {more}", field.seq, field.note)
+    return field

@@ -7,10 +7,14 @@ from typing import Any
 
 from dr_portal.pdf.document import EventRef, Field, ReportDocument, Section, Table
 from dr_portal.pdf.formatting import day, ts, yes_no
+from incidents.assessments import CurrentAnswer
 from incidents.models import ActionItem, IncidentAsset, Review
+from incidents.reports.assessed import assessed_field
 
 
-def evidence_section(links: list[IncidentAsset], refs: list[EventRef], doc: ReportDocument) -> Section:
+def evidence_section(
+    links: list[IncidentAsset], refs: list[EventRef], doc: ReportDocument, answers: dict[str, CurrentAnswer]
+) -> Section:
     rows: list[list[Any]] = [
         [
             "evidence.json (attached)",
@@ -69,13 +73,18 @@ def evidence_section(links: list[IncidentAsset], refs: list[EventRef], doc: Repo
                 "Checkpoint note (verifiable with the public key at /audit/pubkey)",
                 doc.anchor.text if doc.anchor else None,
             ),
-            Field("worm_uri", "WORM storage location of this report", None),
+            assessed_field(
+                answers,
+                "response.evidence_location",
+                "worm_uri",
+                "WORM storage location of the evidence (URI and version id)",
+            ),
             Field("access_log", "Access log", "downloads are audit events report.downloaded"),
         ],
     )
 
 
-def lessons_section(review: Review | None, items: list[ActionItem]) -> Section:
+def lessons_section(review: Review | None, items: list[ActionItem], answers: dict[str, CurrentAnswer]) -> Section:
     return Section(
         "lessons",
         "Lessons learned and CAPA",
@@ -85,8 +94,18 @@ def lessons_section(review: Review | None, items: list[ActionItem]) -> Section:
             ),
             Field("went_well", "What went well", review.went_well if review and review.went_well else None),
             Field("went_badly", "What went badly", review.went_badly if review and review.went_badly else None),
-            Field("plan_revisions", "Plan / policy / runbook revisions (§164.308(a)(7)(ii)(D))", None),
-            Field("risk_analysis", "Updates to the risk analysis and criticality analysis", None),
+            assessed_field(
+                answers,
+                "response.plan_revisions",
+                "plan_revisions",
+                "Plan / policy / runbook revisions (§164.308(a)(7)(ii)(D))",
+            ),
+            assessed_field(
+                answers,
+                "response.risk_analysis",
+                "risk_analysis",
+                "Updates to the risk analysis and criticality analysis",
+            ),
         ],
         tables=[
             Table(

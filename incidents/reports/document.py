@@ -23,6 +23,7 @@ from incidents.compliance.register import breach_entry
 from incidents.compliance.signoffs import signoff_status
 from incidents.models import Incident
 from incidents.reports.analysis import consequences_section, impact_section, measures_section, technical_section
+from incidents.reports.assessed import assessed_text
 from incidents.reports.attached import regulator_attachments
 from incidents.reports.closing import evidence_section, lessons_section
 from incidents.reports.filed import register_section, signoff_section, time_flags_table
@@ -31,6 +32,7 @@ from incidents.reports.notifications import contacts_section, notifications_sect
 from incidents.reports.restoration import restoration_section
 from incidents.reports.summary import summary_section
 from incidents.reports.timeline import event_summary, timeline_section
+from incidents.runs.selectors import runs_for_incident
 from incidents.selectors import (
     incident_action_items,
     incident_assets,
@@ -49,6 +51,7 @@ def incident_report_document(
     refs = [event_ref(e, summary=event_summary(e)) for e in events]
     anchor, verification = anchor_and_verify(first_seq=events[0].seq if events else None)
     links = incident_assets(incident=incident)
+    runs = runs_for_incident(incident=incident)
     assignments = incident_role_assignments(incident=incident)
     items = incident_action_items(incident=incident)
     review = incident_review(incident=incident)
@@ -72,7 +75,7 @@ def incident_report_document(
         distribution="Compliance officers and administrators of DR Portal"
         + (f"; incident role holders: {', '.join(holders)}" if holders else ""),
         retention_until=retention_until(now),
-        legal_hold=None,
+        legal_hold=assessed_text(answers, "response.legal_hold"),
     )
     doc = ReportDocument(
         control=control,
@@ -89,8 +92,8 @@ def incident_report_document(
         },
     )
     doc.files = regulator_attachments(incident, at=now)
-    notifications = notifications_section(incident, incident_notifications(incident=incident))
-    identification = identification_section(incident, events, links)
+    notifications = notifications_section(incident, incident_notifications(incident=incident), answers)
+    identification = identification_section(incident, events, links, runs)
     identification.tables.append(time_flags_table(incident))
     doc.sections = [
         Section(
@@ -110,17 +113,17 @@ def incident_report_document(
         ),
         summary_section(incident, board, answers),
         identification,
-        roles_section(assignments, events),
+        roles_section(assignments, events, answers),
         timeline_section(refs),
-        technical_section(incident, review, links, answers),
+        technical_section(incident, review, links, answers, runs),
         impact_section(incident, events, answers),
         consequences_section(answers),
         measures_section(events, items, answers),
-        restoration_section(incident, links, doc),
+        restoration_section(incident, links, doc, answers, events),
         notifications,
         contacts_section(assignments, profile),
-        evidence_section(links, refs, doc),
-        lessons_section(review, items),
+        evidence_section(links, refs, doc, answers),
+        lessons_section(review, items, answers),
         signoff_section(
             review, signoffs, next((e.seq for e in reversed(events) if e.action == "review.signed_off"), None)
         ),

@@ -8,6 +8,7 @@ from dr_portal.audit.models import AuditEvent
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import choice_label, person, ts
 from dr_portal.pdf.wording import data_classes_label, tier_label
+from incidents.assessments import CurrentAnswer
 from incidents.models import (
     Category,
     DetectionSource,
@@ -18,10 +19,18 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
-from incidents.reports.timeline import first_event, seq_of_fact, seq_of_status
+from incidents.reports.assessed import assessed_pair
+from incidents.reports.run_evidence import data_restored_from_runs, service_restored_from_runs
+from incidents.reports.timeline import first_event, run_event_seq, seq_of_fact, seq_of_status
+from incidents.runs.models import RecoveryRun
 
 
-def identification_section(incident: Incident, events: list[AuditEvent], links: list[IncidentAsset]) -> Section:
+def identification_section(
+    incident: Incident, events: list[AuditEvent], links: list[IncidentAsset], runs: list[RecoveryRun]
+) -> Section:
+    # Without a time given by hand, the recovery runs say when the service was verified and the data was back.
+    run_restored = service_restored_from_runs(runs)
+    data_restored = data_restored_from_runs(runs)
     declared = first_event(events, "incident.declared")
     dseq = declared.seq if declared else None
     restored_seq = seq_of_fact(events, "restored_at") or seq_of_status(events, IncidentStatus.RESOLVED)
@@ -39,9 +48,19 @@ def identification_section(incident: Incident, events: list[AuditEvent], links: 
         Field("ai_aware_at", "AI Act: provider aware", ts(incident.ai_aware_at), seq_of_fact(events, "ai_aware_at")),
         Field("contained_at", "Contained", ts(incident.contained_at), seq_of_fact(events, "contained_at")),
         Field(
-            "restored_at", "Service restored", ts(incident.restored_at), restored_seq if incident.restored_at else None
+            "restored_at",
+            "Service restored",
+            ts(incident.restored_at or run_restored),
+            restored_seq if incident.restored_at else run_event_seq(events, "run.succeeded"),
+            "" if incident.restored_at or not run_restored else "from the recovery run that verified the service",
         ),
-        Field("data_restored_at", "Data fully restored", None),
+        Field(
+            "data_restored_at",
+            "Data fully restored",
+            ts(data_restored),
+            run_event_seq(events, "step.succeeded", kind="restore"),
+            "the last restore step of a verified recovery run finished" if data_restored else "",
+        ),
         Field("closed_at", "Closed", ts(incident.closed_at), seq_of_status(events, IncidentStatus.CLOSED)),
     ]
     rows = [
@@ -81,11 +100,9 @@ def identification_section(incident: Incident, events: list[AuditEvent], links: 
     )
 
 
-# Roles COMPLIANCE.md asks for that DR Portal's incident roles do not have (yet).
-UNMODELLED_ROLES = ("Security Officer (HIPAA)", "Legal", "AI-system owner")
-
-
-def roles_section(assignments: list[RoleAssignment], events: list[AuditEvent]) -> Section:
+def roles_section(
+    assignments: list[RoleAssignment], events: list[AuditEvent], answers: dict[str, CurrentAnswer]
+) -> Section:
     def seq_for(a: RoleAssignment, action: str) -> int | None:
         for event in events:
             if (
@@ -118,8 +135,6 @@ def roles_section(assignments: list[RoleAssignment], events: list[AuditEvent]) -
     for role in IncidentRole:
         if role not in held:
             rows.append([role.label, None, None, None, None, None])
-    for name in UNMODELLED_ROLES:
-        rows.append([name, None, None, None, None, None])
     return Section(
         "roles",
         "Incident command and roles",
@@ -133,11 +148,12 @@ def roles_section(assignments: list[RoleAssignment], events: list[AuditEvent]) -
             )
         ],
         fields=[
-            Field(
+            assessed_pair(
+                answers,
+                "response.break_glass",
+                "response.break_glass_details",
                 "break_glass",
                 "Break-glass / emergency access used",
-                None,
-                note="DR Portal has no break-glass accounts; emergency access outside it is not recorded here.",
             )
         ],
     )

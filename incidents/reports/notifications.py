@@ -6,9 +6,11 @@ from dr_portal.accounts.models import GdprRole, HipaaRole, OrganisationProfile
 from dr_portal.accounts.selectors import organisation_profile
 from dr_portal.pdf.document import Field, Section, Table
 from dr_portal.pdf.formatting import person, ts
+from incidents.assessments import CurrentAnswer
 from incidents.compliance.models import Notification, RecipientKind
 from incidents.compliance.notices import RegisterRow
 from incidents.models import Incident, IncidentRole, Regime, RoleAssignment
+from incidents.reports.assessed import assessed_pair
 from incidents.reports.filed import notices_table
 from incidents.selectors import incident_delay_reasons
 
@@ -51,7 +53,9 @@ def not_applicable_rows(profile: OrganisationProfile) -> dict[str, str]:
     return rows
 
 
-def notifications_section(incident: Incident, register: list[RegisterRow]) -> Section:
+def notifications_section(
+    incident: Incident, register: list[RegisterRow], answers: dict[str, CurrentAnswer]
+) -> Section:
     """The notices themselves (one table, from the register), the same notices by recipient, the reasons for delay."""
     by_key: dict[str, list[Notification]] = {}
     for row in register:
@@ -65,6 +69,9 @@ def notifications_section(incident: Incident, register: list[RegisterRow]) -> Se
         seqs = ", ".join(str(n.audit_seq) for n in mine if n.audit_seq) or None
         if not mine and key in not_applicable:
             value, seqs = not_applicable[key], "not applicable"
+        if key == "law_enforcement":
+            delay = assessed_pair(answers, "response.law_enforcement", "response.law_enforcement_details", key, label)
+            value, seqs = str(delay.value) if delay.value else None, str(delay.seq) if delay.seq else None
         rows.append([label, value, seqs])
     reasons = [
         [r.get_regime_display(), r.reason, r.recorded_by.username, ts(r.recorded_at)]

@@ -1,34 +1,47 @@
-"""Restoration of availability: recovery runs, the backup a restore would use, RTO/RPO achieved, the NPRM check."""
+"""Restoration of availability: recovery runs, the backup a restore used or would use, RTO/RPO achieved, NPRM check."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from dr_portal.audit.models import AuditEvent
 from dr_portal.charts import Measured, achieved_vs_target_chart, backup_age_vs_rpo_chart
 from dr_portal.pdf.document import Field, ReportDocument, Section, Table
 from dr_portal.pdf.formatting import achieved_of_target, duration, duration_seconds, ts
 from dr_portal.pdf.wording import NPRM, NPRM_BACKUP_AGE, NPRM_RESTORE
+from incidents.assessments import CurrentAnswer
 from incidents.models import Incident, IncidentAsset
+from incidents.reports.assessed import assessed_field, assessed_pair
 from incidents.reports.run_evidence import (
     certificate_table,
     failover_facts,
     failovers_summary,
     failovers_table,
     integrity_table,
+    restore_steps,
     service_restored_from_runs,
 )
+from incidents.reports.timeline import run_event_seq
 from incidents.runs.models import RecoveryRun
 from incidents.runs.selectors import runs_for_incident
 from inventory.models import RecoveryPoint
 from inventory.selectors import point_newest_good_before
 
 RTO_TITLE = "RTO achieved by recovery runs vs target"
-RPO_TITLE = "Newest good backup at incident start vs RPO"
+RPO_TITLE = "Data-loss window of the backup a restore used (or would use) vs RPO"
 
 
-def restoration_section(incident: Incident, links: list[IncidentAsset], doc: ReportDocument) -> Section:
+def restoration_section(
+    incident: Incident,
+    links: list[IncidentAsset],
+    doc: ReportDocument,
+    answers: dict[str, CurrentAnswer],
+    events: list[AuditEvent],
+) -> Section:
     start = incident.started_at or incident.detected_at or incident.declared_at
     runs = runs_for_incident(incident=incident)
+    # The point a verified run restored is the backup the restore used; otherwise the one it would use.
+    restored_points = {s.asset_id: s for s in restore_steps(runs) if s.point}
     switches = failover_facts(runs)
     # A run that verified the service is the evidence of "restored" when nobody recorded the time by hand.
     restored_at = incident.restored_at or service_restored_from_runs(runs)
@@ -46,10 +59,14 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
     backup_ages: list[timedelta] = []
     for link in links:
         asset, policy = link.asset, link.asset.policy
-        point = point_newest_good_before(asset_id=asset.pk, moment=start) if start else None
-        age = start - point.data_as_of if point and start else None
-        if age is not None:
-            backup_ages.append(age)
+        newest = point_newest_good_before(asset_id=asset.pk, moment=start) if start else None
+        if newest is not None and start is not None:
+            backup_ages.append(start - newest.data_as_of)
+        used = restored_points.get(asset.pk)
+        point = used.point if used else newest
+        # The data lost by a restore: from the point's data to the outage its run measured from, never negative.
+        lost_from = used.run.outage_started_at if used else start
+        age = max(timedelta(0), lost_from - point.data_as_of) if point and lost_from else None
         measured = measured_by.get(asset.pk)
         rows.append(
             [
@@ -85,7 +102,8 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
         )
         doc.charts["rpo"] = (
             backup_age_vs_rpo_chart(rpo, title=RPO_TITLE),
-            "Data-loss window if restored from the newest good backup taken before the incident started.",
+            "Per asset: from the data of the point a verified run restored to that run's outage start; where no run "
+            "restored the asset, from the newest good backup taken before the incident started to its start.",
             RPO_TITLE,
         )
     run_rows = [
@@ -110,6 +128,8 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
         if worst_age is None or len(backup_ages) < len(links)
         else ("yes" if worst_age <= NPRM_BACKUP_AGE else "no")
     )
+    if nprm_backup is None and links and start is not None:
+        nprm_backup = "no — no good backup of an affected asset was taken before the incident started"
     return Section(
         "restoration",
         "Restoration of availability",
@@ -124,9 +144,32 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
             ),
             Field("recovery_runs", "Recovery runs", len(runs)),
             Field("failovers", "Failovers (approvals, two-person rule)", failovers_summary(switches)),
-            Field("emergency_mode", "Emergency-mode operation (activated / deactivated)", None),
-            Field("ai_rollback", "Model / config version rolled back to; evidence snapshot hash", None),
-            Field("ai_validation", "Validation after restore (eval results)", None),
+            assessed_pair(
+                answers,
+                "response.emergency_mode",
+                "response.emergency_details",
+                "emergency_mode",
+                "Emergency-mode operation (activated / deactivated)",
+            ),
+            assessed_field(
+                answers,
+                "response.ai_rollback",
+                "ai_rollback",
+                "Model / config version rolled back to; evidence snapshot hash",
+            ),
+            Field(
+                "ai_validation",
+                "Validation after restore (eval results)",
+                "; ".join(
+                    f"{e.payload.get('asset')}: {'passed' if e.payload.get('passed') else 'FAILED'} "
+                    f"({e.payload.get('detail')})"
+                    for e in events
+                    if e.action == "run.golden_checked"
+                )
+                or answers["response.ai_validation"].label,
+                run_event_seq(events, "run.golden_checked") or answers["response.ai_validation"].seq,
+                "the recovery runs' golden-output checks, else the response record",
+            ),
             Field("nprm_72h", f"Relevant systems restored ≤ 72 h? ({NPRM})", nprm_restore),
             Field("nprm_48h", f"Last good backup ≤ 48 h old at incident start? ({NPRM})", nprm_backup),
         ],
@@ -152,13 +195,13 @@ def restoration_section(incident: Incident, links: list[IncidentAsset], doc: Rep
             ),
             Table(
                 "restore",
-                "Assets: targets, the backup a restore would use, and what a run achieved",
+                "Assets: targets, the backup a restore used (or would use), and what a run achieved",
                 [
                     "Asset",
                     "RTO target",
                     "MTD",
                     "RPO target",
-                    "Backup (point id)",
+                    "Backup used (or would use)",
                     "Data as of",
                     "Data-loss window",
                     "Immutable until",

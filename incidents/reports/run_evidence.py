@@ -10,7 +10,7 @@ from typing import Any
 from dr_portal.pdf.document import Table
 from dr_portal.pdf.formatting import duration, ts
 from incidents.runs.certificate.selectors import run_certificate
-from incidents.runs.models import Decision, RecoveryRun, StepRun
+from incidents.runs.models import Decision, RecoveryRun, StepRun, StepState
 from inventory.models import StepKind
 
 SWITCH_KINDS = (StepKind.FAILOVER, StepKind.DEGRADE)
@@ -80,6 +80,18 @@ def failovers_table(facts: list[FailoverFact]) -> Table:
     )  # fmt: skip
 
 
+def files_checked(step: StepRun) -> int | None:
+    """How many files a verify step checked, or a restore checked against their SHA-256 (all of the point's files,
+    written or already present, when the restore says every hash verified); None when the step does not say."""
+    evidence = step.evidence or {}
+    for key in ("files_checked", "files_verified"):
+        if isinstance(evidence.get(key), int):
+            return int(evidence[key])
+    if evidence.get("all_hashes_verified") is True and isinstance(evidence.get("files_total"), int):
+        return int(evidence["files_total"])
+    return None
+
+
 def integrity_table(runs: list[RecoveryRun]) -> Table:
     steps = (
         StepRun.objects.filter(run__in=runs, kind__in=CHECK_KINDS)
@@ -88,8 +100,7 @@ def integrity_table(runs: list[RecoveryRun]) -> Table:
     )
     rows = []
     for s in steps:
-        evidence = s.evidence or {}
-        files = evidence.get("files_verified") or evidence.get("files")
+        files = files_checked(s)
         method = "SHA-256 of every file against the point's manifest" if s.kind == StepKind.RESTORE else "verify step"
         rows.append(
             [
@@ -155,3 +166,33 @@ def _detail(check: dict[str, Any]) -> str:
 
 def service_restored_from_runs(runs: list[RecoveryRun]) -> datetime | None:
     return min((r.service_verified_at for r in runs if r.service_verified_at), default=None)
+
+
+def restore_steps(runs: list[RecoveryRun]) -> list[StepRun]:
+    """The restore steps that succeeded in runs that verified the service: what actually brought data back."""
+    return list(
+        StepRun.objects.filter(
+            run__in=[r for r in runs if r.service_verified_at], kind=StepKind.RESTORE, state=StepState.SUCCEEDED
+        )
+        .select_related("run", "asset", "point", "point__vault")
+        .order_by("finished_at", "pk")
+    )
+
+
+def data_restored_from_runs(runs: list[RecoveryRun]) -> datetime | None:
+    """When the last restore step of a verified run finished: the data was fully back then."""
+    return max((s.finished_at for s in restore_steps(runs) if s.finished_at), default=None)
+
+
+def integrity_summary(runs: list[RecoveryRun]) -> str | None:
+    """The restore integrity checks in one line: method, and how many passed of how many."""
+    steps = list(StepRun.objects.filter(run__in=runs, kind__in=CHECK_KINDS).select_related("run"))
+    if not steps:
+        return None
+    passed = sum(1 for s in steps if s.state == StepState.SUCCEEDED)
+    files = sum(files_checked(s) or 0 for s in steps)
+    runs_named = ", ".join(sorted({s.run.reference for s in steps}))
+    return (
+        f"SHA-256 of every restored file against the recovery point's manifest, then a verify step: "
+        f"{passed} of {len(steps)} check step(s) passed ({files} files verified) in {runs_named}"
+    )

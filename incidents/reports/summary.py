@@ -53,7 +53,9 @@ def summary_section(incident: Incident, board: ClockBoard, answers: dict[str, Cu
             ),
             assessed_field(answers, "ai_act.serious", "ai_serious", "EU AI Act: serious incident?", yes_no(ai) or ""),
             assessed_field(answers, "ai_act.category", "ai_category", "EU AI Act: category that sets the deadline"),
-            Field("other_regimes", "Contractual / other (NIS2, state laws)", None),
+            assessed_field(
+                answers, "response.other_obligations", "other_regimes", "Contractual / other (NIS2, state laws)"
+            ),
         ],
         tables=[
             Table(

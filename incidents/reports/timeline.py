@@ -45,6 +45,14 @@ def seq_of_status(events: list[AuditEvent], status: str) -> int | None:
     return None
 
 
+def run_event_seq(events: list[AuditEvent], action: str, *, kind: str = "") -> int | None:
+    """The newest recovery-run event of `action` (and step kind, when given) in the incident's log."""
+    for event in reversed(events):
+        if event.action == action and (not kind or event.payload.get("kind") == kind):
+            return event.seq
+    return None
+
+
 def first_event(events: list[AuditEvent], action: str) -> AuditEvent | None:
     return next((e for e in events if e.action == action), None)
 
@@ -59,6 +67,14 @@ def timeline_section(refs: list[EventRef]) -> Section:
             "part of the incident's timeline. Each row's full hash and prev_hash are in evidence.json "
             "(audit.events) and are sealed by the anchoring checkpoint."
         ),
-        fields=[Field("occurred_at", "Occurred at (as distinct from recorded at)", None)],
+        fields=[
+            Field(
+                "occurred_at",
+                "Occurred at (as distinct from recorded at)",
+                "not applicable — each event is written when it happens, so its recorded_at is when it occurred; "
+                "moments people give afterwards (start, detection, awareness, containment) are the key "
+                "timestamps under Incident identification, each tied to the event that recorded it",
+            )
+        ],
         timeline=True,
     )

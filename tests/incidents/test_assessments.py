@@ -129,3 +129,35 @@ def test_the_page_records_an_assessment_and_refuses_a_determination_without_rati
     assert again.status_code == 302
     assert AssessmentAnswer.objects.count() == 2
     assert client.get(f"/incidents/{incident.public_id}/assessments/nis2/").status_code == 404
+
+
+RESPONSE_DETERMINATIONS = ("response.backups_affected", "response.break_glass", "response.emergency_mode",
+                           "response.legal_hold", "response.law_enforcement")  # fmt: skip
+
+
+def test_the_response_record_is_not_yet_assessed_needs_reasons_and_is_printed(
+    incident: Incident, commander: User, client_for: Callable[..., Client]
+) -> None:
+    """Legal hold, law-enforcement delay, break-glass, emergency mode: determinations like the breach's own."""
+    assert {answers_of(incident)[k] for k in RESPONSE_DETERMINATIONS} == {NOT_ASSESSED}
+    with pytest.raises(AssessmentRefused, match="Legal hold on this incident's records\\?: say why"):
+        assessment_answer(incident=incident, answers={"response.legal_hold": "hold"}, rationale={}, by=commander)
+    url = f"/api/v1/incidents/{incident.public_id}/assessments/"
+    done = client_for(commander).post(
+        url,
+        {"answers": {"response.legal_hold": "hold", "response.law_enforcement": "delayed",
+                     "response.law_enforcement_details": "FBI field office, 30 days from 2026-11-02, letter ref 7"},
+         "rationale": {"response.legal_hold": "Counsel: litigation expected.",
+                       "response.law_enforcement": "A written request under §164.412(a)."}},
+        content_type="application/json",
+    )  # fmt: skip
+    assert done.status_code == 200
+    from incidents.reports.assessed import assessed_pair, assessed_text
+
+    current = {a.question.key: a for a in incident_assessment(incident=incident)}
+    assert assessed_text(current, "response.legal_hold") == "On hold — Counsel: litigation expected."
+    delay = assessed_pair(current, "response.law_enforcement", "response.law_enforcement_details", "le", "LE")
+    assert delay.value == "Delay requested: FBI field office, 30 days from 2026-11-02, letter ref 7" and delay.seq
+    assert assessed_text(current, "response.break_glass") == "not yet assessed"
+    page = client_for(commander).get(f"/incidents/{incident.public_id}/assessments/response/")
+    assert page.status_code == 200 and b"Break-glass" in page.content

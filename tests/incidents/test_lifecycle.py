@@ -104,6 +104,9 @@ def test_cannot_leave_declared_without_a_commander(commander, oncall) -> None:
         ("commander", "oncall", "needs an account that may command incidents"),
         ("scribe", "viewer", "needs an account that may respond incidents"),
         ("compliance_liaison", "oncall", "needs an account that may view reports"),
+        ("security_officer", "oncall", "needs an account that may view reports"),
+        ("legal", "viewer", "needs an account that may view reports"),
+        ("ai_owner", "viewer", "needs an account that may respond incidents"),
     ],
 )
 def test_role_for_someone_without_the_permission_is_refused(request, incident, commander, role, person, why) -> None:
@@ -214,3 +217,14 @@ def test_pins_only_entries_of_this_incident(incident, commander, oncall) -> None
     assert foreign is not None
     with pytest.raises(IncidentRefused, match="not an entry"):
         pin_set(incident=incident, seq=foreign.seq, pinned=True, by=oncall)
+
+
+def test_the_security_officer_legal_and_ai_owner_roles_are_assigned_and_audited(
+    incident, commander, oncall, compliance
+) -> None:
+    for role, user in (("security_officer", compliance), ("legal", compliance), ("ai_owner", oncall)):
+        role_assign(incident=incident, role=role, user=user, by=commander)
+    held = set(RoleAssignment.objects.filter(incident=incident, relieved_at__isnull=True).values_list("role", "user"))
+    assert {("security_officer", compliance.pk), ("legal", compliance.pk), ("ai_owner", oncall.pk)} <= held
+    roles = AuditEvent.objects.filter(incident_id=incident.public_id, action="incident.role_assigned")
+    assert {"security_officer", "legal", "ai_owner"} <= {e.payload["role"] for e in roles}

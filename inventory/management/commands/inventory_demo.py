@@ -7,7 +7,9 @@ none in flight. Some assets are left deliberately at risk or in breach.
 
 from __future__ import annotations
 
+import json
 import random
+import struct
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,17 @@ from inventory.services import (
 from inventory.services.readiness import readiness_sweep
 
 
+def _format_head(name: str, size: int) -> bytes:
+    """The start a file of a known format has, so backup screening does not take filler for damage."""
+    if name.endswith(".parquet"):
+        return b"PAR1"
+    if name.endswith(".safetensors"):
+        header = json.dumps({"__metadata__": {"format": "pt"}}).encode()
+        header += b" " * (-len(header) % 8)
+        return struct.pack("<Q", len(header)) + header if size > 8 + len(header) else b""
+    return b""
+
+
 def _write_file(path: Path, size: int, seed: str) -> None:
     if path.exists() and path.stat().st_size == size:
         return
@@ -43,7 +56,9 @@ def _write_file(path: Path, size: int, seed: str) -> None:
     rng = random.Random(seed)  # noqa: S311 - deterministic filler, not secrets
     part = path.with_suffix(path.suffix + ".part")
     with part.open("wb") as out:
-        left = size
+        head = _format_head(path.name, size)
+        out.write(head)
+        left = size - len(head)
         while left:
             step = min(left, MB)
             out.write(rng.randbytes(step))
