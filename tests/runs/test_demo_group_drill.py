@@ -43,7 +43,31 @@ def demo_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("RUN_PROGRESS_SECONDS", 0),
     ):
         monkeypatch.setattr(settings, name, value)
+    # Logical Redis databases of the test's own, so a `make run` on the same server keeps its demo data.
+    monkeypatch.setattr(demo_servers, "REDIS_DB_CHOICES", (11, 12, 10, 9))
     return var
+
+
+def _drop_server_sources(members: list[str]) -> None:
+    """The test made the demo's feature stores on the shared servers: remove them."""
+    if demo_servers.PG_ASSET in members:
+        from psycopg import sql
+
+        from inventory.connectors.postgres import PostgresConfig, connect
+
+        config, _ = demo_servers.postgres_config()
+        assert config is not None
+        admin = connect(PostgresConfig(**config), "postgres", autocommit=True)
+        try:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config["dbname"])))
+        finally:
+            admin.close()
+    if demo_servers.REDIS_ASSET in members:
+        from inventory.connectors.redis_kv import RedisConfig
+
+        config, _ = demo_servers.redis_config()
+        assert config is not None
+        RedisConfig(**config).client().flushdb()
 
 
 def _server_cleanup_state(members: list[str]) -> dict[str, Any]:
@@ -105,7 +129,7 @@ def test_a_commander_drills_the_demo_fraud_group_and_the_clean_up_leaves_nothing
             )
             assert isinstance(point, RecoveryPoint)
             capture = point.manifest["extra"]["capture"]
-            assert list(capture["details"]["members"]) == members
+            assert sorted(capture["details"]["members"]) == sorted(members)  # jsonb keeps no key order
 
             commander = User.objects.get(username="commander")
             plan = RecoveryPlan.objects.get(name="Fraud model consistency group")
@@ -141,4 +165,5 @@ def test_a_commander_drills_the_demo_fraud_group_and_the_clean_up_leaves_nothing
         assert model_names(MlflowRest(registry.source_url), ()) == [demo_mlflow.MODEL]
     finally:
         demo_mlflow.stop_servers(servers)
+        _drop_server_sources(members)
     assert all(proc.poll() is not None for proc in servers)
