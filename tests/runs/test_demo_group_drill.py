@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import Client
 
 from dr_portal.accounts.models import User
 from incidents.runs.models import RUN_FINISHED, RecoveryRun
@@ -20,14 +21,16 @@ from inventory import demo_group, demo_mlflow, demo_servers
 from inventory.connectors.mlflow_registry import model_names
 from inventory.connectors.mlflow_rest import MlflowRest
 from inventory.models import Asset, RecoveryPlan, RecoveryPoint
+from tests.demo_server_stores import demo_server_stores
 from tests.runs.conftest import start_run
 from tests.workers import running_worker, wait_for
 
+__all__ = ["demo_server_stores"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.servers,
     pytest.mark.worker,
-    pytest.mark.usefixtures("loopback_allowed"),
+    pytest.mark.usefixtures("loopback_allowed", "demo_server_stores"),
 ]
 
 
@@ -43,31 +46,7 @@ def demo_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("RUN_PROGRESS_SECONDS", 0),
     ):
         monkeypatch.setattr(settings, name, value)
-    # Logical Redis databases of the test's own, so a `make run` on the same server keeps its demo data.
-    monkeypatch.setattr(demo_servers, "REDIS_DB_CHOICES", (11, 12, 10, 9))
     return var
-
-
-def _drop_server_sources(members: list[str]) -> None:
-    """The test made the demo's feature stores on the shared servers: remove them."""
-    if demo_servers.PG_ASSET in members:
-        from psycopg import sql
-
-        from inventory.connectors.postgres import PostgresConfig, connect
-
-        config, _ = demo_servers.postgres_config()
-        assert config is not None
-        admin = connect(PostgresConfig(**config), "postgres", autocommit=True)
-        try:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config["dbname"])))
-        finally:
-            admin.close()
-    if demo_servers.REDIS_ASSET in members:
-        from inventory.connectors.redis_kv import RedisConfig
-
-        config, _ = demo_servers.redis_config()
-        assert config is not None
-        RedisConfig(**config).client().flushdb()
 
 
 def _server_cleanup_state(members: list[str]) -> dict[str, Any]:
@@ -156,6 +135,13 @@ def test_a_commander_drills_the_demo_fraud_group_and_the_clean_up_leaves_nothing
             assert any("card_features" in c for c in checks[name]), checks[name]
         page_names = done.steps.get(key=f"restore-{demo_group.GROUP}").evidence["connector"]["members"]
         assert set(page_names) == set(members)
+        # The commander sees each member's verification on the run page, on the step that verified it.
+        client = Client()
+        client.force_login(commander)
+        page = client.get(f"/runs/{done.public_id}/").content.decode()
+        assert "group: all" in page and "members verified" in page
+        for name in members:
+            assert f"<strong>{name}</strong>: {evidence[name]['summary']}" in page
 
         # Nothing left behind: drill folders, the drill registry's models, scratch databases, drill keys.
         assert not (settings.VAR_DIR / "drills" / str(done.public_id)).exists()
@@ -165,5 +151,4 @@ def test_a_commander_drills_the_demo_fraud_group_and_the_clean_up_leaves_nothing
         assert model_names(MlflowRest(registry.source_url), ()) == [demo_mlflow.MODEL]
     finally:
         demo_mlflow.stop_servers(servers)
-        _drop_server_sources(members)
     assert all(proc.poll() is not None for proc in servers)
