@@ -127,6 +127,11 @@ def run_target(
     return target, connector.target_label(target)[:500]
 
 
+def target_paths(*, asset: Asset, target: dict[str, Any]) -> list[Path]:
+    """The local files and folders a connector target lives in (a server target has none)."""
+    return asset_connector(asset).target_paths(target)
+
+
 def _same_as_source(connector: Connector[Any], target: dict[str, Any]) -> bool:
     if isinstance(connector, GroupConnector):
         members = connector._bound().members

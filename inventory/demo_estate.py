@@ -318,10 +318,11 @@ ESTATE: list[DemoAsset] = [
 
 # Where an endpoint can be served from instead, for failover steps.
 ALTERNATES = {"fraud-scoring-eu": "eu-central-1", "support-chat-endpoint": "eu-central-1"}
-# A recovery plan per service, generated from the dependency order (name -> assets).
+# A recovery plan per service, generated from the dependency order (name -> assets); demo_group.py has the group.
 PLANS = {
     "Fraud service recovery": ["fraud-feature-store", "fraud-detection-model", "fraud-scoring-eu"],
     "Support assistant recovery": ["support-embeddings-index", "support-rag-pipeline", "support-chat-endpoint"],
+    "Fraud model consistency group": ["fraud-model-group"],
 }
 
 DEPENDENCIES = [

@@ -228,37 +228,42 @@ def seed(api: MlflowRest, workdir: Path) -> bool:
 
 
 def apply_availability(registry: DemoRegistry) -> bool:
-    """Give the registry asset its tier's policy when MLflow is installed; else say on it that it is unavailable.
+    """Give the registry asset and its consistency group their tier's policy when MLflow is installed;
+    else say on each that it is unavailable.
 
-    Without MLflow the asset keeps no policy (so nothing schedules a backup that cannot run) and its
-    title says why. Returns whether the registry is available.
+    Without MLflow they keep no policy (so nothing schedules a backup that cannot run) and their
+    titles say why. Returns whether the registry is available.
     """
     from django.utils import timezone
 
-    from inventory.demo_estate import ESTATE
+    from inventory.demo_group import ALL_ESTATE, GROUP
     from inventory.models import Asset, RecoveryPoint
     from inventory.services import asset_update, policy_default_for_tier
 
-    asset = Asset.objects.get(name=ASSET)
-    title = next(item.title for item in ESTATE if item.name == ASSET)
-    if registry.installed:
-        fields: dict[str, Any] = {"title": title, "policy": policy_default_for_tier(tier=asset.tier)}
-    else:
-        fields = {"title": f"{title} — {UNAVAILABLE}"[:200], "policy": None}
-    asset = asset_update(asset=asset, by=None, fields=fields)
-    if registry.installed and not RecoveryPoint.objects.good().filter(asset=asset).exists():
-        # Beat must not try before the server is up; `mlflow_demo` queues the first backup when it answers.
-        Asset.objects.filter(pk=asset.pk).update(next_backup_at=timezone.now() + timedelta(minutes=10))
+    for asset in Asset.objects.filter(name__in=(ASSET, GROUP)).order_by("name"):
+        title = next(item.title for item in ALL_ESTATE if item.name == asset.name)
+        if registry.installed:
+            fields: dict[str, Any] = {"title": title, "policy": policy_default_for_tier(tier=asset.tier)}
+        else:
+            fields = {"title": f"{title} — {UNAVAILABLE}"[:200], "policy": None}
+        asset = asset_update(asset=asset, by=None, fields=fields)
+        if registry.installed and not RecoveryPoint.objects.good().filter(asset=asset).exists():
+            # Beat must not try before the server is up; `mlflow_demo` queues the first backups when it answers.
+            Asset.objects.filter(pk=asset.pk).update(next_backup_at=timezone.now() + timedelta(minutes=10))
     return registry.installed
 
 
 def queue_first_backup() -> bool:
-    """Queue the registry asset's first backup once its server answers (as inventory_demo does for the others)."""
+    """Queue the first backups of the registry asset and its consistency group once the server answers
+    (as inventory_demo does for the others); True when any was queued."""
+    from inventory.demo_group import GROUP
     from inventory.models import Asset, RecoveryPoint
     from inventory.services import backup_request
 
-    asset = Asset.objects.get(name=ASSET)
-    if asset.policy_id is None or RecoveryPoint.objects.good().filter(asset=asset).exists():
-        return False
-    backup_request(asset=asset, by=None)  # or the one already queued
-    return True
+    queued = False
+    for asset in Asset.objects.filter(name__in=(ASSET, GROUP)).order_by("-name"):  # the registry first
+        if asset.policy_id is None or RecoveryPoint.objects.good().filter(asset=asset).exists():
+            continue
+        backup_request(asset=asset, by=None)  # or the one already queued
+        queued = True
+    return queued

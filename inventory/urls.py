@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inventory import views, views_history, views_plans
+from inventory import views, views_discover, views_history, views_plans
 
 app_name = "inventory"
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("assets/new/", views.asset_edit, name="asset-new"),
+    path("discover/", views_discover.discover, name="discover"),
     path("assets/<uuid:asset_id>/", views.asset_detail, name="asset"),
     path("assets/<uuid:asset_id>/edit/", views.asset_edit, name="asset-edit"),
     path("assets/<uuid:asset_id>/history/", views_history.asset_history, name="asset-history"),

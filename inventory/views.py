@@ -66,6 +66,7 @@ from inventory.services import (
 )
 from inventory.verification.pages import readiness_extras, rollup_chart, score_lines
 from inventory.verification.target_history import readiness_histories
+from inventory.views_discover import DISCOVERABLE
 
 PAGE_SIZE = 25
 WORST_SHOWN = 30  # the readiness page's worst-first table and chart; the inventory list has the rest
@@ -143,6 +144,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "can_backup": can(request.user, Perm.RUN_BACKUPS),
         "can_declare": can(request.user, Perm.RESPOND_INCIDENTS),
         "can_manage": can_manage,
+        "discoverable": DISCOVERABLE,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
         "captured_by": connector_summary(asset),

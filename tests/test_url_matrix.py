@@ -85,6 +85,7 @@ MATRIX: dict[str, Row] = {
     "inventory:index": route(get=signed_in()),
     "inventory:asset": route(get=signed_in(), kwargs=an_asset),
     "inventory:asset-new": route(get=only("admin"), post=only("admin")),
+    "inventory:discover": route(get=only("admin"), post=only("admin")),
     "inventory:asset-edit": route(get=only("admin"), post=only("admin"), kwargs=an_asset),
     "inventory:asset-history": route(get=signed_in(), kwargs=an_asset),
     "inventory:asset-backup": route(get=signed_in(), post=only(*BACKUPS, ok=REDIRECT), kwargs=an_asset),

@@ -26,8 +26,9 @@ from django.utils import timezone
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
 from incidents.restoretests.models import TEST_COUNTED, RestoreTest, RestoreTestState
-from incidents.runs.models import RUN_ACTIVE, RUN_FINISHED, Mode, RecoveryRun, RunStatus
+from incidents.runs.models import RUN_ACTIVE, RUN_FINISHED, Mode, RecoveryRun, RunStatus, StepRun
 from incidents.runs.services import RunRefused, run_cancel, run_start
+from inventory import connector_io
 from inventory.models import Asset, PointStatus, RecoveryPlan, RecoveryPoint, StepKind
 from inventory.services.plans import plan_save
 from inventory.verification.models import EvidenceKind, PointChoice, RestoreEvidence
@@ -65,12 +66,26 @@ def _test_plan(asset: Asset, point: RecoveryPoint) -> RecoveryPlan:
     return plan_save(data=data, by=None, plan=RecoveryPlan.objects.filter(name=name).first())
 
 
+def _sandbox_paths(step: StepRun) -> list[Path]:
+    """Where a restore step writes: its folder, or for a connector the local files its target names.
+
+    A connector step's ``target_path`` is a label for people ("SQLite …", "MLflow http://…"), not a
+    path. A target on a server (a scratch database, a drill registry or Redis db) has no local path;
+    its connector refuses to restore into it when it holds data.
+    """
+    if not step.target_config:
+        return [Path(step.target_path)]
+    if step.asset is None:
+        return []
+    return connector_io.target_paths(asset=step.asset, target=step.target_config)
+
+
 def _sandbox_problems(run: RecoveryRun) -> list[str]:
     problems = []
-    for step in run.steps.filter(kind=StepKind.RESTORE):
-        target = Path(step.target_path)
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            problems.append(f"The sandbox {target} is not empty; a restore test never writes over anything.")
+    for step in run.steps.filter(kind=StepKind.RESTORE).select_related("asset"):
+        for target in _sandbox_paths(step):
+            if target.exists() and (not target.is_dir() or any(target.iterdir())):
+                problems.append(f"The sandbox {target} is not empty; a restore test never writes over anything.")
     return problems
 
 

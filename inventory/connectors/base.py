@@ -141,6 +141,7 @@ class Proposal:
     config: dict[str, Any]
     owner: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    title: str = ""  # what the system says the thing is (a registered model's description)
 
 
 CfgT = TypeVar("CfgT")
@@ -191,6 +192,10 @@ class Connector(ABC, Generic[CfgT]):
         """One line naming a target, for the run page (never a secret)."""
         cfg = config_to_json(self.parse(config))
         return f"{self.kind}: " + ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in ("", None, [], {}))
+
+    def target_paths(self, config: Any) -> list[Path]:
+        """The local files or folders a target of this kind lives in (none for a server)."""
+        return []
 
     def discover(self) -> list[Proposal]:
         return []

@@ -109,6 +109,9 @@ class FilesystemConnector(Connector[FilesystemConfig]):
     def target_label(self, config: Any) -> str:
         return f"directory {self.parse(config).path}"
 
+    def target_paths(self, config: Any) -> list[Path]:
+        return [Path(self.parse(config).path)]
+
     def describe(self, capture: Capture) -> str:
         files = capture.details.get("files", {})
         return f"{len(files)} files, {sum(files.values())} bytes from {capture.details.get('path')}"

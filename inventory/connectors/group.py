@@ -194,6 +194,10 @@ class GroupConnector(Connector[GroupConfig]):
         members = self._bound().members
         return "; ".join(f"{name} → {members[name].target_label(cfg)}" for name, cfg in dict(config).items())
 
+    def target_paths(self, config: Any) -> list[Path]:
+        members = self._bound().members
+        return [path for name, cfg in dict(config).items() for path in members[name].target_paths(cfg)]
+
     def describe(self, capture: Capture) -> str:
         members = capture.details.get("members", {})
         return f"consistency group of {len(members)}: {', '.join(members)}"

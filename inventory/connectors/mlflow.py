@@ -170,10 +170,21 @@ class MlflowConnector(Connector[MlflowConfig]):
         api = self.config.api()
         out = []
         for name in reg.model_names(api, ()):
-            tags = reg.read_model(api, name)["tags"]
+            model = reg.read_model(api, name)
+            tags = model["tags"]
             labels = {k: tags[k] for k in ("tier", "team") if k in tags}
-            config = {"tracking_uri": self.config.tracking_uri, "models": [name]}
-            out.append(Proposal(name=name, kind=self.kind, config=config, owner=tags.get("owner", ""), labels=labels))
+            config = {**self.config_json(), "models": [name]}  # the same server (and drill registry)
+            title = str(model.get("description") or "").strip().splitlines()
+            out.append(
+                Proposal(
+                    name=name,
+                    kind=self.kind,
+                    config=config,
+                    owner=tags.get("owner", ""),
+                    labels=labels,
+                    title=title[0] if title else "",
+                )
+            )
         return out
 
 

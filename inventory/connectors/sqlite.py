@@ -220,6 +220,9 @@ class SqliteConnector(Connector[SqliteConfig]):
     def target_label(self, config: Any) -> str:
         return f"SQLite {self.parse(config).path}"
 
+    def target_paths(self, config: Any) -> list[Path]:
+        return [Path(self.parse(config).path)]
+
     def discover(self) -> list[Proposal]:
         """One proposal per table, so a person can pick what to protect."""
         conn = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)

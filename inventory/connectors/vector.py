@@ -264,6 +264,9 @@ class VectorConnector(Connector[VectorConfig]):
         cfg: VectorConfig = self.parse(config)
         return f"LanceDB {cfg.uri} (model {cfg.model_name})"
 
+    def target_paths(self, config: Any) -> list[Path]:
+        return [Path(self.parse(config).uri)]
+
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})
         model = capture.details.get("model", {})

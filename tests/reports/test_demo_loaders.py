@@ -28,8 +28,10 @@ from incidents.demo_worked import TITLE
 from incidents.models import Incident, ReportKind, ReportStatus
 from incidents.reports.document import incident_report_document
 from incidents.services.reports import report_build, report_path, report_request
+from tests.demo_server_stores import demo_server_stores
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_server_stores")]
+__all__ = ["demo_server_stores"]
 
 # Loaded in this order by `make run` (Makefile, target run).
 LOADERS = ("demo_setup", "inventory_demo", "incidents_demo", "traffic_demo", "paging_demo")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from inventory import demo_connectors, demo_mlflow
+from inventory import demo_connectors, demo_group, demo_mlflow, demo_servers
 from inventory.demo_estate import ALTERNATES, DEPENDENCIES, ESTATE, MB, PLANS, POLICIES, VAULTS
 from inventory.demo_mlflow import DemoRegistry
 from inventory.engine import generate_key_file
@@ -87,18 +87,30 @@ class Command(BaseCommand):
         for fields in POLICIES:
             if not RecoveryPolicy.objects.filter(name=fields["name"]).exists():
                 policy_create(by=None, fields=fields)
-        created = self._assets(root)
         systems = demo_connectors.build(settings.VAR_DIR / "demo-systems")
+        on_servers, absent = demo_servers.server_systems()
+        systems.update(on_servers)
+        items = ESTATE + demo_group.GROUP_ESTATE + [i for i in demo_group.SERVER_ESTATE if i.name in on_servers]
+        created = self._assets(root, items)
         registry = DemoRegistry.prepare(settings.VAR_DIR, settings.BASE_DIR)
         systems[demo_mlflow.ASSET] = ("mlflow", registry.connector_config())
+        systems[demo_group.GROUP] = ("group", {"members": demo_group.members(set(on_servers))})
         for name, (kind, config) in systems.items():
             # A registry is reached by URL; its source_uri names the folder its server keeps its data in.
-            source = config.get("path") or config.get("uri") or str(registry.workdir / "source")
+            # Server databases and the group have no folder: their connector config is their source.
+            asset = Asset.objects.get(name=name)
+            source = config.get("path") or config.get("uri") or asset.source_uri
+            if kind == "mlflow":
+                source = str(registry.workdir / "source")
             fields = {"source_uri": source, "connector": kind, "connector_config": config}
-            asset_update(asset=Asset.objects.get(name=name), by=None, fields=fields)  # nothing when unchanged
+            asset_update(asset=asset, by=None, fields=fields)  # nothing when unchanged
+        for note in absent:
+            self.stdout.write(note)
         if not demo_mlflow.apply_availability(registry):
             self.stdout.write(
-                self.style.WARNING(f"mlflow: the demo asset {demo_mlflow.ASSET} is {demo_mlflow.UNAVAILABLE}.")
+                self.style.WARNING(
+                    f"mlflow: the demo assets {demo_mlflow.ASSET} and {demo_group.GROUP} are {demo_mlflow.UNAVAILABLE}."
+                )
             )
         for up, down in DEPENDENCIES:
             dependency_add(upstream=Asset.objects.get(name=up), downstream=Asset.objects.get(name=down), by=None)
@@ -112,13 +124,13 @@ class Command(BaseCommand):
         queued = self._first_backups()
         readiness_sweep()  # rows the migration left due, so the first page is not waiting for beat
         self.stdout.write(
-            f"Demo estate: {len(ESTATE)} assets ({created} new), {total / MB:.0f} MB of source files under "
+            f"Demo estate: {len(items)} assets ({created} new), {total / MB:.0f} MB of source files under "
             f"{root.name}/, {queued} first backups queued for the worker."
         )
 
-    def _assets(self, root: Path) -> int:
+    def _assets(self, root: Path, items: list[Any]) -> int:
         created = 0
-        for item in ESTATE:
+        for item in items:
             if Asset.objects.filter(name=item.name).exists():
                 continue
             policy = None
@@ -154,8 +166,9 @@ class Command(BaseCommand):
 
     def _first_backups(self) -> int:
         queued = 0
-        # The MLflow registry's first backup waits for its server: `manage.py mlflow_demo` queues it.
-        for asset in Asset.objects.filter(policy__isnull=False, vault__isnull=False).exclude(connector="mlflow"):
+        # The MLflow registry's first backup (and its group's) waits for its server: `mlflow_demo` queues them.
+        waiting = Asset.objects.filter(connector__in=("mlflow", "group"))
+        for asset in Asset.objects.filter(policy__isnull=False, vault__isnull=False).exclude(pk__in=waiting):
             has_point = RecoveryPoint.objects.good().filter(asset=asset).exists()
             if has_point or Backup.objects.filter(asset=asset).exists():
                 continue

@@ -129,9 +129,16 @@ def test_a_version_whose_artifacts_are_gone_fails_the_capture(source_url: str, t
 
 
 def test_discover_proposes_one_asset_per_model_with_owner_and_tier(source_url: str, fraud: str) -> None:
-    proposals = {p.name: p for p in get_connector("mlflow", {"tracking_uri": source_url}).discover()}
+    found = get_connector("mlflow", {"tracking_uri": source_url, "drill_tracking_uri": "http://127.0.0.1:1"}).discover()
+    proposals = {p.name: p for p in found}
     assert proposals[fraud].owner == "risk-ml" and proposals[fraud].labels == {"tier": "1"}
-    assert proposals[fraud].config == {"tracking_uri": source_url, "models": [fraud]}
+    config = proposals[fraud].config
+    # The proposal keeps the registry's settings (its drill registry too), narrowed to its one model.
+    assert (config["tracking_uri"], config["models"], config["drill_tracking_uri"]) == (
+        source_url,
+        [fraud],
+        "http://127.0.0.1:1",
+    )
 
 
 def test_unreachable_registry(tmp_path: Path) -> None:
