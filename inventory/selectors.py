@@ -93,6 +93,16 @@ def asset_list(*, filters: AssetFilters) -> QuerySet[Asset]:
     return assets.order_by(*order, "pk")
 
 
+def assets_in_order(ids: list[int]) -> list[Asset]:
+    """The assets with these ids, in this order, with their state: the second half of a deferred join.
+
+    A list sorts and pages `asset_list(...).values_list("pk", flat=True)` (narrow rows: the sort keys
+    and the id), then fetches only the page's rows here, instead of sorting whole joined rows.
+    """
+    rows = _with_state().order_by().in_bulk(ids)  # no ORDER BY: the order is the ids' own
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def readiness_counts() -> dict[str, int]:
     """Assets per stored status, by one aggregate query."""
     counts = {level.key: 0 for level in Level}
