@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -172,3 +173,38 @@ def test_the_dashboard_reads_the_roll_ups_not_the_history(client_for, commander)
     # A backup older than the chart's 30 days is left out.
     BackupFactory.create(asset=asset, created_at=now - timedelta(days=31), finished_at=now - timedelta(days=31))
     assert "1 of 2" in _dashboard(client)[1]
+
+
+def test_metrics_count_finished_backups_from_the_roll_ups_and_active_ones_live(settings) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings.METRICS_TOKEN = "scrape-secret"
+
+    def scrape() -> dict[tuple[str, str], float]:
+        body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+        return {
+            (s.name, s.labels.get("status", "") + s.labels.get("le", "")): s.value
+            for f in text_string_to_metric_families(body)
+            for s in f.samples
+            if s.name.startswith("drp_backup")
+        }
+
+    asset = AssetFactory.create(owner_team="payments")
+    now = timezone.now()
+    BackupFactory.create(asset=asset, started_at=now - timedelta(seconds=20), finished_at=now, bytes_done=10)
+    BackupFactory.create(asset=asset, status="running", started_at=now, finished_at=None, bytes_done=3)
+    got = scrape()
+    assert got[("drp_backups", "succeeded")] == 1 and got[("drp_backups", "running")] == 1
+    assert got[("drp_backup_bytes", "running")] == 3 and got[("drp_backup_bytes", "succeeded")] == 10
+    assert got[("drp_backup_duration_seconds_bucket", "succeeded15.0")] == 0
+    assert got[("drp_backup_duration_seconds_bucket", "succeeded30.0")] == 1
+    # Finished history the roll-ups do not hold is not read; the scrape costs the same queries.
+    with CaptureQueriesContext(connection) as before:
+        scrape()
+    Backup.objects.bulk_create(
+        Backup(asset=asset, vault=asset.vault, trigger="manual", status="succeeded", created_at=now, finished_at=now)
+        for _ in range(100)
+    )
+    with CaptureQueriesContext(connection) as after:
+        assert scrape() == got
+    assert len(after) == len(before)
