@@ -24,7 +24,15 @@ from incidents.models import (
     RoleAssignment,
     Severity,
 )
-from incidents.selectors import current_roles, incident_assets, incident_board, suggested_queryset, timeline_kind_of
+from incidents.selectors import (
+    SUGGESTIONS_SHOWN,
+    Suggestions,
+    current_roles,
+    incident_assets,
+    incident_board,
+    suggested_assets,
+    timeline_kind_of,
+)
 from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
 
@@ -91,7 +99,10 @@ class IncidentOut(serializers.Serializer[Incident]):
     data_impact = serializers.SerializerMethodField()
     roles = serializers.SerializerMethodField()
     assets = serializers.SerializerMethodField()
-    suggested_assets = serializers.SerializerMethodField()
+    suggested_assets = serializers.SerializerMethodField(
+        help_text=f"The first {SUGGESTIONS_SHOWN} assets downstream of the affected ones and not yet listed, by name."
+    )
+    suggested_total = serializers.SerializerMethodField(help_text="How many suggestions there are in all.")
     clocks = serializers.SerializerMethodField()
 
     def get_times(self, incident: Incident) -> dict[str, Any]:
@@ -119,8 +130,18 @@ class IncidentOut(serializers.Serializer[Incident]):
             for link in incident_assets(incident=incident)
         ]
 
+    def _suggestions(self, incident: Incident) -> Suggestions:
+        # Capped as on the incident page: an incident on a root asset has the whole estate below it.
+        cache: dict[int, Suggestions] = self.__dict__.setdefault("_suggested", {})
+        if incident.pk not in cache:
+            cache[incident.pk] = suggested_assets(incident=incident, linked=incident_assets(incident=incident))
+        return cache[incident.pk]
+
     def get_suggested_assets(self, incident: Incident) -> list[str]:
-        return list(suggested_queryset(linked=incident_assets(incident=incident)).values_list("name", flat=True))
+        return [asset.name for asset in self._suggestions(incident).assets]
+
+    def get_suggested_total(self, incident: Incident) -> int:
+        return self._suggestions(incident).total
 
     def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
         return serialize_many(ClockOut, incident_board(incident=incident).clocks)

@@ -20,7 +20,14 @@ from inventory.porting import ImportFailed, export_yaml
 from inventory.porting_stream import import_stream
 from inventory.readiness import Level, Rollup
 from inventory.selectors import SORTS as READINESS_SORTS
-from inventory.selectors import blast_radius, readiness_counts, readiness_page, readiness_rollups, stored_readiness
+from inventory.selectors import (
+    assets_in_order,
+    blast_radius,
+    readiness_counts,
+    readiness_page,
+    readiness_rollups,
+    stored_readiness,
+)
 
 
 class RollupOut(serializers.Serializer[Rollup]):
@@ -45,9 +52,9 @@ def readiness(request: Request) -> Response:
     access_inventory(request.user)
     query = ReadinessQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
-    assets = readiness_page(**query.validated_data)
+    ids = readiness_page(**query.validated_data).values_list("pk", flat=True)  # sort and page narrow rows,
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(assets, request) or []
+    page = assets_in_order(list(paginator.paginate_queryset(ids, request) or []))  # then fetch the page's
     now = timezone.now()
     return paginator.get_paginated_response(serialize_many(ReadinessOut, [stored_readiness(a, now=now) for a in page]))
 

@@ -5,38 +5,44 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from dr_portal.charts import Bar, Measured, backup_age_vs_rpo_chart, bar_chart
-from inventory.models import Backup
+from inventory.models import BackupDay
 from inventory.readiness import AssetReadiness
+from inventory.services.rollups import FINISHED, backup_day
 
 
 def backups_chart(*, days: int = 30, **size: Any) -> SafeString | None:
-    """Share of backups that succeeded over the last `days`, per owner team; None when none finished.
+    """Share of backups that succeeded over the last `days` (today and the days before), per owner team;
+    None when none finished.
 
-    `size` passes on to `bar_chart` (width, label_width, note_width, css) for a narrow copy.
+    Read from the daily roll-ups (inventory.models.BackupDay): a few rows per day and team, however many
+    backups ran. `size` passes on to `bar_chart` (width, label_width, note_width, css) for a narrow copy.
     """
-    since = timezone.now() - timedelta(days=days)
+    since = backup_day(timezone.now()) - timedelta(days=days - 1)
     rows = (
-        Backup.objects.filter(created_at__gte=since, status__in=["succeeded", "failed"])
-        .values("asset__owner_team")
-        .annotate(total=Count("pk"), ok=Count("pk", filter=Q(status="succeeded")))
-        .order_by("asset__owner_team")
+        BackupDay.objects.filter(day__gte=since, status__in=FINISHED)
+        .values("team")
+        .annotate(total=Sum("count"), ok=Sum("count", filter=Q(status="succeeded")))
+        .order_by("team")
     )
     bars = []
     for row in rows:
-        rate = row["ok"] / row["total"]
+        if not row["total"]:
+            continue
+        ok = row["ok"] or 0  # Sum over no succeeded rows is NULL
+        rate = ok / row["total"]
         tone = "ok" if rate >= 0.99 else "risk" if rate >= 0.9 else "bad"
         bars.append(
             Bar(
-                label=row["asset__owner_team"] or "—",
+                label=row["team"] or "—",
                 value=rate * 100,
                 tone=tone,
-                note=f"{row['ok']} of {row['total']}",
+                note=f"{ok} of {row['total']}",
             )
         )
     if not bars:

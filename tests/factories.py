@@ -100,14 +100,25 @@ class AssetFactory(factory.django.DjangoModelFactory[Asset]):
 
 
 class BackupFactory(factory.django.DjangoModelFactory[Backup]):
+    """A backup row; a finished one is also counted in the daily roll-ups, as the services that finish
+    backups do (tests/inventory/test_backup_rollups.py proves those services do it themselves)."""
+
     class Meta:
         model = Backup
+        skip_postgeneration_save = True
 
     asset = factory.SubFactory(AssetFactory)
     vault = factory.LazyAttribute(lambda o: o.asset.vault)
     trigger = "manual"
     status = BackupStatus.SUCCEEDED
     finished_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def rollup(obj: Backup, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted is not False and obj.status in (BackupStatus.SUCCEEDED, BackupStatus.FAILED):
+            from inventory.services.rollups import backup_day_add
+
+            backup_day_add(backup=obj)
 
 
 class RecoveryPointFactory(factory.django.DjangoModelFactory[RecoveryPoint]):

@@ -89,6 +89,7 @@ def fill(sizes: Sizes, results: Results) -> dict[str, Any]:
     from inventory.porting import import_file
     from inventory.services.pointers import points_newest_refresh
     from inventory.services.readiness import readiness_sweep
+    from inventory.services.rollups import backup_days_rebuild
 
     User = get_user_model()
     people = {
@@ -150,6 +151,9 @@ def fill(sizes: Sizes, results: Results) -> dict[str, Any]:
 
     made = timed(results.fill, "history (bulk_create)", history)
     timed(results.fill, "newest-point pointers", lambda: points_newest_refresh())
+    # History written with bulk_create bypasses the services that keep the daily roll-ups: recount them
+    # as the migration that made them does.
+    timed(results.fill, "backup roll-ups (recount)", lambda: backup_days_rebuild())
     timed(results.fill, "readiness sweep (every asset)", readiness_sweep)
 
     assets = list(Asset.objects.order_by("pk")[: sizes.incidents])

@@ -4,3 +4,4 @@ from inventory.models.backups import *  # noqa: F403
 from inventory.models.catalog import *  # noqa: F403
 from inventory.models.plans import *  # noqa: F403
 from inventory.models.readiness import *  # noqa: F403
+from inventory.models.rollups import *  # noqa: F403

@@ -1,8 +1,8 @@
 """Backups: request, claim, progress, complete or fail; schedule and reconcile (expiry: services/expiry.py).
 
 A backup is a `Backup` row moved through queued → running → succeeded | failed
-by the services here. The worker only carries the row's id. The bytes are
-moved by `inventory.vault_io`, which wraps the engine.
+by the services here (a finished one is added to the daily roll-ups in the same
+transaction). The worker carries the row's id; `inventory.vault_io` moves the bytes.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from inventory.models import (
 from inventory.selectors import point_previous
 from inventory.services.pointers import backup_next_at
 from inventory.services.readiness import readiness_facts_changed
+from inventory.services.rollups import backup_day_add
 from inventory.services.screening import point_history, screen_reasons
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,7 @@ def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Bac
         return None
     backup.status = BackupStatus.RUNNING
     backup.attempts += 1
-    backup.started_at = now
-    backup.progress_at = now
+    backup.started_at = backup.progress_at = now
     backup.bytes_done = 0
     backup.files_done = 0
     backup.save(update_fields=["status", "attempts", "started_at", "progress_at", "bytes_done", "files_done"])
@@ -167,6 +167,7 @@ def backup_complete(*, backup: Backup, result: vault_io.BackupResult) -> Recover
     locked.bytes_total = result.size_bytes
     locked.files_done = result.file_count
     locked.save(update_fields=["status", "finished_at", "progress_at", "bytes_done", "bytes_total", "files_done"])
+    backup_day_add(backup=locked)
     readiness_facts_changed(asset_ids=[locked.asset_id])
     audit_append(
         action="backup.completed",
@@ -213,6 +214,7 @@ def backup_fail(
     locked.error = words
     locked.finished_at = now
     locked.save(update_fields=["status", "error_code", "error", "finished_at"])
+    backup_day_add(backup=locked)
     if locked.started_at is not None:
         # Bytes may have reached the vault; record the attempt as a failed
         # point so it can never be mistaken for (or restored as) a good one.

@@ -167,3 +167,21 @@ def test_drill_via_api_feeds_readiness(commander, fraud_model) -> None:
     assert fraud_model.last_drill_at is not None
     plan = client.get("/api/v1/drills/schedules/").json()
     assert plan[0]["asset"] == "fraud-model" and plan[0]["overdue"] is False
+
+
+def test_suggested_assets_are_capped_as_on_the_page_with_their_total(commander, incident, fraud_model) -> None:
+    """An incident on an asset with the whole estate below it: the first few by name, and how many in all."""
+    from incidents.selectors import SUGGESTIONS_SHOWN
+    from inventory.services import dependency_add
+    from tests.factories import AssetFactory
+
+    below = [AssetFactory.create(name=f"below-{i:02}") for i in range(SUGGESTIONS_SHOWN + 5)]
+    for asset in below[:10]:
+        dependency_add(upstream=fraud_model, downstream=asset, by=None)
+    for upstream, asset in zip(below[:10], below[10:], strict=False):  # a second level below the first
+        dependency_add(upstream=upstream, downstream=asset, by=None)
+    for asset in below[20:]:
+        dependency_add(upstream=below[19], downstream=asset, by=None)
+    body = api(commander).get(base(incident)).json()
+    assert body["suggested_assets"] == [a.name for a in below[:SUGGESTIONS_SHOWN]]
+    assert body["suggested_total"] == SUGGESTIONS_SHOWN + 5

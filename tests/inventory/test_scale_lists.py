@@ -166,3 +166,36 @@ def test_a_filtered_audit_page_costs_the_same_queries_for_a_short_or_long_log(
         return len(captured)
 
     assert queries(5) >= queries(120)
+
+
+@pytest.mark.parametrize(
+    "url", ["/inventory/?sort=status", "/api/v1/inventory/readiness/?sort=status", "/inventory/readiness/", "/"]
+)
+def test_lists_sort_and_page_the_ids_alone_then_fetch_the_page(url: str, client_for: Any, commander: Any) -> None:
+    """A deferred join: the query that sorts every asset carries only the sort keys and the id, not whole
+    joined rows (policy, vault, stored state); the page's own rows come by id, in the sorted order. The
+    same for the readiness page's and the dashboard's worst and nearest-to-RPO lists."""
+    from inventory.selectors import AssetFilters, asset_list
+    from inventory.services.readiness import readiness_sweep
+    from tests.factories import RecoveryPolicyFactory
+
+    policy = RecoveryPolicyFactory.create()
+    for i in range(30):
+        AssetFactory.create(name=f"a-{i:02}", tier=i % 4, policy=None if i % 3 else policy)
+    readiness_sweep()
+    client = client_for(commander)
+    client.get(url)
+    with CaptureQueriesContext(connection) as seen:
+        body = client.get(url).content.decode()
+    # Sorts across the asset and its stored state (no index serves them: every row is sorted).
+    sorting = [q["sql"] for q in seen if "inventory_readinessstate" in q["sql"].partition("ORDER BY")[2]]
+    assert sorting, "the list sorts its assets on their stored state in the database"
+    for sql in sorting:
+        selected = sql.split(" FROM ", 1)[0]
+        assert '"inventory_asset"."name"' not in selected and "inventory_recoverypolicy" not in selected, sql
+    if "sort=status" not in url:
+        return
+    # The page shows the first rows of the same sort over whole rows, in that order.
+    expected = list(asset_list(filters=AssetFilters(sort="status")).values_list("name", flat=True)[:20])
+    at = [body.index(f'{name}"') if url.startswith("/api") else body.index(f">{name}<") for name in expected]
+    assert at == sorted(at)
