@@ -146,3 +146,16 @@ def test_no_page_is_left_nearly_empty_by_a_forced_break(tmp_path: Path) -> None:
     assert "cell 10.5" in next(text for text in pages if "How to verify this report" in text and "pyhanko" in text)
     body = [len([line for line in text.splitlines() if line.strip()]) for text in pages[1:-1]]
     assert min(body) >= 10, body
+
+
+def test_a_run_of_assessment_answers_says_which_question_each_row_answered() -> None:
+    """A person's answers are never folded, so each of the worked breach's thirty-odd answer rows must say what it
+    answered; they printed an empty Details cell, a wall of identical rows."""
+    import json
+
+    from dr_portal.audit.models import AuditEvent
+    from incidents.reports.timeline import event_summary
+
+    payload = {"question": "gdpr.personal_data", "from": "not_assessed", "to": "yes", "rationale": "r"}
+    answer = AuditEvent(action="incident.assessment_answered", payload_json=json.dumps(payload))
+    assert event_summary(answer) == "gdpr.personal_data: not_assessed → yes"
