@@ -91,6 +91,10 @@ def bar_chart(
     top = max([*values, *(m for m, _ in markers), 1e-9])
     if cap is not None:
         top = min(top, cap)
+    # The label column grows for long names (up to 40 % of the width) rather than cutting them: a cut
+    # "credit-risk-model (untes…" loses the very word that explains the bar.
+    longest = max((len(b.label) for b in bars), default=0)
+    label_width = max(label_width, min(longest * 7 + 8, int(width * 0.4)))
     plot = width - label_width - note_width
     height = row * len(bars) + 28
 

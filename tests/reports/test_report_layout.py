@@ -159,3 +159,11 @@ def test_a_run_of_assessment_answers_says_which_question_each_row_answered() -> 
     payload = {"question": "gdpr.personal_data", "from": "not_assessed", "to": "yes", "rationale": "r"}
     answer = AuditEvent(action="incident.assessment_answered", payload_json=json.dumps(payload))
     assert event_summary(answer) == "gdpr.personal_data: not_assessed → yes"
+
+
+def test_a_long_asset_name_in_a_chart_is_printed_whole() -> None:
+    from datetime import timedelta
+
+    name = "credit-training-dataset (untested)"
+    svg = str(achieved_vs_target_chart([Measured(name, None, timedelta(hours=1))]))
+    assert f">{name}</text>" in svg and "…" not in svg
