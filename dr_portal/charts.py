@@ -91,6 +91,8 @@ def bar_chart(
     top = max([*values, *(m for m, _ in markers), 1e-9])
     if cap is not None:
         top = min(top, cap)
+    # Long names widen the label column (up to 40 % of the width) rather than being cut.
+    label_width = max(label_width, min(max((len(b.label) for b in bars), default=0) * 7 + 8, int(width * 0.4)))
     plot = width - label_width - note_width
     height = row * len(bars) + 28
 
@@ -301,10 +303,7 @@ def backup_age_vs_rpo_chart(
     cap: float = 2.0,
     **size: Any,
 ) -> SafeString:
-    """Age of each asset's newest good backup against its RPO; amber from 80 % of it.
-
-    `size` passes on to `bar_chart` (width, label_width, note_width, desc, css) for a narrow copy.
-    """
+    """Age of each asset's newest good backup against its RPO, amber from 80 % of it; `size` as `bar_chart`'s."""
     bars = _measured_bars(items, warn_at=0.8, missing="no good backup")
     return bar_chart(bars, title=title, markers=[(0.8, "80 %"), (1.0, "RPO")], cap=cap, **size)
 

@@ -24,10 +24,16 @@ def self_signed_publish(
     organisation: str,
     validity: timedelta,
     critical_extensions: Sequence[x509.ExtensionType] = (),
+    trust_anchor: bool = False,
 ) -> bool:
     """Write ``key`` and a certificate for it (signing and non-repudiation only) to ``path`` as one PEM
     file, mode 0600, published atomically. The first writer wins: False when another process had
-    already published one, which then stands."""
+    already published one, which then stands.
+
+    ``trust_anchor`` makes it a CA certificate (basic constraints CA, path length 0, may sign
+    certificates) that signs documents itself: NSS, and so poppler's `pdfsig`, accepts only a CA
+    certificate as the anchor a signature is trusted through, and calls a self-signed end-entity
+    certificate's issuer "unknown" whatever trust it is given."""
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
@@ -43,7 +49,7 @@ def self_signed_publish(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + validity)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=trust_anchor, path_length=0 if trust_anchor else None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -51,7 +57,7 @@ def self_signed_publish(
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
-                key_cert_sign=False,
+                key_cert_sign=trust_anchor,
                 crl_sign=False,
                 encipher_only=False,
                 decipher_only=False,

@@ -101,6 +101,7 @@ def _generate_embedded(path: Path) -> None:
         common_name="DR Portal report signing (self-signed)",
         organisation="DR Portal embedded mode",
         validity=EMBEDDED_VALIDITY,
+        trust_anchor=True,  # so an NSS database (pdfsig) can be told to trust it: see docs/reports.md
     )
     if made:
         logger.warning(

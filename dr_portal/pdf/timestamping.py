@@ -133,6 +133,16 @@ def tsa_trust_roots() -> list[x509.Certificate]:
     return roots
 
 
+def public_tsa_certificates() -> list[x509.Certificate]:
+    """What `/reports/tsa-certificate.pem` publishes and the report prints the fingerprint of: the certificates
+    an outsider checks this portal's time-stamps with. The local TSA's, unless an external TSA is configured:
+    then REPORT_TSA_TRUST_ROOTS (empty when the operator gave none)."""
+    mode = tsa_mode()
+    if mode in (TSA_OFF, TSA_LOCAL):
+        return [tsa_identity().certificate]
+    return tsa_trust_roots()[1:]
+
+
 def timestamp_label() -> str:
     """What the report's integrity section says about its time-stamp before the signature exists."""
     mode = tsa_mode()
@@ -156,17 +166,10 @@ def tsa_fields() -> list[Any]:
     from dr_portal.pdf.document import Field
     from dr_portal.pdf.trust import TSA_CERTIFICATE_URL, certificate_fingerprint
 
-    mode = tsa_mode()
-    if mode == TSA_OFF:
+    published = public_tsa_certificates()
+    if tsa_mode() == TSA_OFF:
         value: str | None = "none: reports are not time-stamped"
-    elif mode == TSA_LOCAL:
-        value = certificate_fingerprint(tsa_identity().certificate)
     else:
-        extra = tsa_trust_roots()[1:]
-        value = certificate_fingerprint(extra[0]) if extra else None
-    label = (
-        f"Time-stamping authority certificate SHA-256 (public, {TSA_CERTIFICATE_URL})"
-        if mode == TSA_LOCAL
-        else "Time-stamping authority certificate SHA-256 (REPORT_TSA_TRUST_ROOTS)"
-    )
+        value = certificate_fingerprint(published[0]) if published else None
+    label = f"Time-stamping authority certificate SHA-256 (public, {TSA_CERTIFICATE_URL})"
     return [Field("tsa_certificate_sha256", label, value)]

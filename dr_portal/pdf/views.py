@@ -6,13 +6,14 @@ verifies it, and compare its fingerprint with the one printed in the report.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from cryptography.hazmat.primitives import serialization
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from dr_portal.audit.checkpoints import public_key_pem
 from dr_portal.pdf.signing import public_certificate_pem
+from dr_portal.pdf.timestamping import public_tsa_certificates
 from dr_portal.pdf.trust import audit_key_fingerprint, certificate_fingerprint
-from dr_portal.pdf.tsa import tsa_identity
 
 
 def _pem(body: bytes, name: str, fingerprint: str) -> HttpResponse:
@@ -34,6 +35,10 @@ def audit_key_pem(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def tsa_certificate_pem(request: HttpRequest) -> HttpResponse:
-    """The local time-stamping authority's certificate: what report time-stamps chain to."""
-    cert = tsa_identity().certificate
-    return _pem(tsa_identity().certificate_pem, "dr-portal-tsa.pem", certificate_fingerprint(cert))
+    """The time-stamping authority's certificate that report time-stamps chain to: the local TSA's, or an
+    external TSA's from REPORT_TSA_TRUST_ROOTS (the whole bundle; the fingerprint is the first's)."""
+    certs = public_tsa_certificates()
+    if not certs:
+        raise Http404("no time-stamping authority certificate is configured (REPORT_TSA_TRUST_ROOTS)")
+    body = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    return _pem(body, "dr-portal-tsa.pem", certificate_fingerprint(certs[0]))

@@ -23,6 +23,8 @@ def event_summary(event: AuditEvent) -> str:
         return f"{p.get('regime')} {p.get('phase')} to {p.get('recipient')}"
     if action == "incident.notification_recorded":
         return f"{p.get('kind')} {p.get('phase')} to {p.get('recipient')}"
+    if action == "incident.assessment_answered":  # which question and the move: a run of answers reads as one each
+        return f"{p.get('question')}: {p.get('from')} → {p.get('to')}"
     if action == "incident.declared":
         return f"{p.get('reference')} {p.get('title')}"
     text = p.get("body") or p.get("title") or p.get("reason") or p.get("summary") or ""

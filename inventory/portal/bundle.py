@@ -18,6 +18,11 @@ CONFIG_FILE = "config/settings.json"
 CHECKPOINT_DIR = "audit/checkpoints"
 AUDIT_PUBLIC_KEY = "keys/audit-signing-public.pem"
 REPORT_CERTIFICATE = "keys/report-signing-certificate.pem"
+# The keys the portal made itself under VAR_DIR/keys (embedded mode): the report-signing key and certificate, and
+# the local time-stamping authority's. Private, but only ever stored encrypted in the vault; without them a rebuilt
+# portal signs with new keys and can no longer vouch for the reports it signed before. Keys the operator configured
+# (REPORT_SIGNING_PKCS12, REPORT_SIGNING_KEY) are secrets to supply, not copied.
+GENERATED_KEYS_DIR = "keys/generated"
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d{12})\.txt$")
 # A setting whose name says it holds a secret is never written; its name is listed instead.
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSPHRASE|TOKEN|(^|_)KEYS?$|SIGNING_KEY$|PKCS12")
@@ -86,7 +91,9 @@ def write_extras(*, directory: Path, head_seq: int, created_at: datetime) -> dic
     certificate = _report_certificate()
     if certificate:
         (directory / REPORT_CERTIFICATE).write_bytes(certificate)
+    generated = copy_generated_keys(directory=directory)
     return {
+        "generated_keys": generated,
         "created_at": created_at.isoformat(),
         "audit_key_id": checkpoints.key_id(),
         "audit_origin": settings.AUDIT_LOG_ORIGIN,
@@ -104,6 +111,59 @@ def _report_certificate() -> bytes | None:
         return signing_identity().certificate_pem
     except Exception:  # an unconfigured or unreadable identity: the backup goes on without it
         return None
+
+
+def _generated_key_files() -> list[Path]:
+    from dr_portal.pdf.signing import EMBEDDED_KEY_FILE
+    from dr_portal.pdf.tsa import TSA_KEY_FILE
+
+    keys = Path(settings.VAR_DIR) / "keys"
+    return [keys / name for name in (EMBEDDED_KEY_FILE, TSA_KEY_FILE) if (keys / name).is_file()]
+
+
+def copy_generated_keys(*, directory: Path) -> list[str]:
+    """Copy the report-signing and local TSA key files the portal generated; returns their names."""
+    target = directory / GENERATED_KEYS_DIR
+    names = []
+    for path in _generated_key_files():
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(path, target / path.name)
+        (target / path.name).chmod(0o600)
+        names.append(path.name)
+    return names
+
+
+def install_generated_keys(*, directory: Path, folder_name: str) -> tuple[list[str], list[str]]:
+    """Put the backed-up generated keys back under VAR_DIR/keys (mode 0600), so reports signed before the loss
+    still verify and new ones are signed by the same identity. A different key already there (made on this
+    machine before the restore) is moved to ``keys/superseded/<folder_name>/``, not lost.
+    Returns (installed, set aside)."""
+    from dr_portal.pdf.signing import signing_identity
+    from dr_portal.pdf.tsa import tsa_identity
+
+    source = directory / GENERATED_KEYS_DIR
+    if not source.is_dir():
+        return [], []
+    keys = Path(settings.VAR_DIR) / "keys"
+    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    installed, aside = [], []
+    for path in sorted(source.iterdir()):
+        existing = keys / path.name
+        if existing.exists():
+            if existing.read_bytes() == path.read_bytes():
+                continue
+            superseded = keys / "superseded" / folder_name
+            superseded.mkdir(parents=True, exist_ok=True, mode=0o700)
+            existing.replace(superseded / path.name)
+            aside.append(path.name)
+        part = existing.with_suffix(".part")
+        part.write_bytes(path.read_bytes())
+        part.chmod(0o600)
+        part.replace(existing)
+        installed.append(path.name)
+    signing_identity.cache_clear()
+    tsa_identity.cache_clear()
+    return installed, aside
 
 
 def copy_checkpoints(*, directory: Path) -> int:

@@ -66,6 +66,8 @@ class PortalRestoreResult:
     checkpoints_installed: int
     checkpoints_differing: list[str] = field(default_factory=list)
     checkpoints_set_aside: int = 0
+    keys_installed: list[str] = field(default_factory=list)
+    keys_set_aside: list[str] = field(default_factory=list)
     verify: VerifyReport | None = None
     configured_key_matches: bool = True
     restored_event_seq: int | None = None
@@ -94,7 +96,8 @@ def portal_backup(
     keyring: engine.KeyRing | None = None,
     record: bool = True,
 ) -> PortalBackupResult:
-    """Copy database, configuration less secrets, checkpoints and public keys into the portal vault."""
+    """Copy database, configuration less secrets, checkpoints, public keys and the report keys the portal
+    generated into the portal vault."""
     from inventory.vault_io import keyring as configured_keyring
 
     ring = keyring or configured_keyring()
@@ -272,6 +275,9 @@ def portal_restore(
         if previous is not None:
             set_aside = bundle.set_aside_other_branch(folder_name=previous.rsplit("/", 1)[-1])
         installed, differing = bundle.install_checkpoints(directory=work)
+        keys_installed, keys_aside = bundle.install_generated_keys(
+            directory=work, folder_name=chosen.rsplit("/", 1)[-1]
+        )
         backed_key = checkpoints.load_public_key_pem((work / bundle.AUDIT_PUBLIC_KEY).read_bytes())
         if keep_dir is not None:
             keep_dir.mkdir(parents=True, exist_ok=True)
@@ -287,6 +293,8 @@ def portal_restore(
         checkpoints_installed=installed,
         checkpoints_differing=differing,
         checkpoints_set_aside=set_aside,
+        keys_installed=keys_installed,
+        keys_set_aside=keys_aside,
     )
     result.configured_key_matches = checkpoints.key_id(backed_key) == _configured_key_id()
     result.verify = verify_log(key=backed_key)

@@ -139,3 +139,38 @@ def test_beat_backs_the_portal_up_when_due_and_not_again_until_the_period_passes
     time_machine.shift(3700)
     assert portal_backup_run().startswith("portal backed up")
     assert RecoveryPoint.objects.filter(asset__name=settings.PORTAL_ASSET_NAME).count() == 2
+
+
+def test_the_report_signing_and_tsa_keys_the_portal_made_are_backed_up_and_restored(
+    portal_vault: str, keys: Path, tmp_path: Path
+) -> None:
+    from dr_portal.pdf import sign_pdf, verify_pdf
+    from dr_portal.pdf.signing import signing_identity
+    from tests.reports.conftest import embedded_identity, tiny_pdf
+
+    with embedded_identity(tmp_path / "var") as var:
+        signed_before = sign_pdf(tiny_pdf())  # makes both keys: report signing and the local TSA
+        made = {p.name: p.read_bytes() for p in (var / "keys").glob("report-*.pem")}
+        assert set(made) == {"report-signing.pem", "report-tsa.pem"}
+        AssetFactory.create(name="fraud-model")
+        call_command("portal_backup", stdout=StringIO())
+
+        # The machine is lost with its keys; the new one has already made keys of its own.
+        _lose_everything(tmp_path / "checkpoints")
+        shutil.rmtree(var / "keys")
+        signing_identity.cache_clear()
+        sign_pdf(tiny_pdf())
+        assert (var / "keys" / "report-signing.pem").read_bytes() != made["report-signing.pem"]
+
+        out = StringIO()
+        call_command("portal_restore", vault=portal_vault, key_file=str(keys), stdout=out)
+        assert "report keys restored under VAR_DIR/keys: report-signing.pem, report-tsa.pem" in out.getvalue()
+        for name, data in made.items():
+            assert (var / "keys" / name).read_bytes() == data
+            assert (var / "keys" / name).stat().st_mode & 0o777 == 0o600
+            assert (var / "keys" / "superseded").is_dir()
+        # A report signed before the loss still verifies (signer and time-stamp), and new ones use the same keys.
+        before = verify_pdf(signed_before, require_evidence=False)
+        assert before.ok and before.timestamp is not None, before.problems
+        after = verify_pdf(sign_pdf(tiny_pdf()), require_evidence=False)
+        assert after.ok and after.signer_sha256 == before.signer_sha256, after.problems

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from dr_portal.pdf.signing import signing_identity
 from dr_portal.pdf.tsa import tsa_identity
 from inventory.models import Asset
 from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryPolicyFactory
+from tests.test_startup import ROOT
 
 ROWS = 150  # enough for the timeline to run over several pages
 
@@ -126,3 +131,41 @@ def estate(db: None) -> list[Asset]:
     RecoveryPointFactory.create(asset=scoring, data_as_of=before)
     BackupFactory.create(asset=scoring)
     return [scoring, features]
+
+
+# --- the local TSA over HTTP, as an external one is reached ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served_tsa(embedded_signing: Path) -> Iterator[str]:
+    """`manage.py tsa_serve` in its own process on loopback, with the same VAR_DIR (so the same TSA key)."""
+    port = free_port()
+    env = {**os.environ, "DEBUG": "true", "VAR_DIR": str(embedded_signing)}
+    env.pop("PYTEST_VERSION", None)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "tsa_serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -267,4 +267,4 @@ def test_report_verify_fails_a_report_anchored_to_a_checkpoint_this_log_does_not
         ]
     else:
         assert failed == [f"FAIL  anchoring checkpoint: checkpoint seq {carried['seq']} is not in the audit log"]
-    assert lines[-1] == "RESULT: NOT VERIFIED"
+    assert lines[-1] == "RESULT: NOT VERIFIED: " + failed[0].removeprefix("FAIL  ")

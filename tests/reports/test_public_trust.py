@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -80,7 +81,44 @@ def test_report_verify_answers_every_tampered_copy_with_a_reason_and_no_tracebac
             call_command("report_verify", str(path), stdout=out)
         text = out.getvalue()
         assert exit_info.value.code == 1, name
-        assert text.rstrip().endswith("RESULT: NOT VERIFIED"), name
+        verdict = text.rstrip().splitlines()[-1]
+        assert verdict.startswith("RESULT: NOT VERIFIED: ") and len(verdict) > 30, (name, verdict)
         assert "Traceback" not in text, name
         reasons = [line for line in text.splitlines() if line.startswith("FAIL")]
         assert reasons and all(len(line) < 400 for line in reasons), (name, text)
+
+
+def test_with_an_external_tsa_its_configured_certificate_is_published_and_printed(
+    embedded_signing: Path, tmp_path: Path, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from dr_portal.pdf.selfsigned import self_signed_publish
+    from dr_portal.pdf.timestamping import tsa_fields
+    from dr_portal.pdf.tsa import tsa_identity
+
+    made = tmp_path / "made.pem"
+    self_signed_publish(
+        made, key=ec.generate_private_key(ec.SECP256R1()), common_name="Other TSA", organisation="Elsewhere",
+        validity=timedelta(days=30),
+    )  # fmt: skip
+    other = tmp_path / "other-tsa.pem"
+    other.write_bytes(x509.load_pem_x509_certificate(made.read_bytes()).public_bytes(serialization.Encoding.PEM))
+    settings.REPORT_TSA_URL = "https://tsa.example/stamp"
+    settings.REPORT_TSA_TRUST_ROOTS = other
+    response = Client().get("/reports/tsa-certificate.pem")
+    assert response.status_code == 200 and response.content == other.read_bytes()
+    external = x509.load_pem_x509_certificate(other.read_bytes())
+    fingerprint = colon_hex(hashlib.sha256(external.public_bytes(serialization.Encoding.DER)).digest())
+    assert response["X-SHA256-Fingerprint"] == fingerprint
+    assert (
+        tsa_fields()[0].value
+        == fingerprint
+        != colon_hex(hashlib.sha256(tsa_identity().certificate.public_bytes(serialization.Encoding.DER)).digest())
+    )
+    # An external TSA whose certificate the operator did not give: nothing to publish, said plainly.
+    settings.REPORT_TSA_TRUST_ROOTS = None
+    missing = Client().get("/reports/tsa-certificate.pem")
+    assert missing.status_code == 404 and tsa_fields()[0].value is None

@@ -103,3 +103,67 @@ def test_the_timeline_header_prints_at_the_top_of_pages_only(tmp_path: Path) -> 
         assert text.index("Recorded (UTC)") < text.index("notification_")  # above the page's first row
     # The action name wrapped at its underscore, not inside "notification" or "recorded".
     assert "notificatio\n" not in "\n".join(pages) and "recorde\n" not in "\n".join(pages)
+
+
+def test_no_page_is_left_nearly_empty_by_a_forced_break(tmp_path: Path) -> None:
+    """A contents list one entry longer than a page, and a last section ending high on its page, used to leave
+    two nearly empty pages: the contents' overflow (section 1 was forced onto a new page) and the end of the last
+    section (the closing "How to verify this report" was forced onto a new page too)."""
+    from django.utils import timezone
+
+    from dr_portal.pdf.document import Control, ReportDocument, Section, Table
+    from dr_portal.pdf.render import ReportMetadata, render_pdf, render_report_html
+    from tests.reports.conftest import page_texts
+
+    control = Control(
+        report_id="RPT-E", kind="readiness", title="Layout", subtitle="s", version=1, status="final",
+        generated_at=timezone.now(), generated_by="t", generated_by_id=None, classification="c", distribution="d",
+        retention_until="2033-01-01", legal_hold=None,
+    )  # fmt: skip
+    sections = [
+        Section(
+            f"s{i}", f"Section {i}", intro=f"Body text of section {i}.",
+            tables=[Table(f"t{i}-{j}", f"Table {i}.{j}", ["A", "B"], [[f"cell {i}.{j}", "x"]]) for j in range(6)],
+        )
+        for i in range(1, 11)
+    ]  # fmt: skip
+    doc = ReportDocument(control=control, sections=sections)
+    context = {"report": {"id": "RPT-E", "title": "Layout", "kind": "DR readiness report", "draft": False}, "doc": doc}
+    pdf = tmp_path / "empty.pdf"
+    pdf.write_bytes(
+        render_pdf(
+            html=render_report_html("reports/readiness_report.html", context),
+            attachments=[],
+            metadata=ReportMetadata(title="Layout", report_id="RPT-E"),
+        )
+    )
+    pages = page_texts(pdf)
+    toc_end = max(i for i, text in enumerate(pages) if "Table 10.5 ." in text or "Table 10.5 ·" in text)
+    assert toc_end >= 2, "the contents should run over a page for this test to mean anything"
+    # Section 1 starts right after the contents, on the page where they end.
+    assert "Body text of section 1." in pages[toc_end]
+    # The closing section follows the last one on its page.
+    assert "cell 10.5" in next(text for text in pages if "How to verify this report" in text and "pyhanko" in text)
+    body = [len([line for line in text.splitlines() if line.strip()]) for text in pages[1:-1]]
+    assert min(body) >= 10, body
+
+
+def test_a_run_of_assessment_answers_says_which_question_each_row_answered() -> None:
+    """A person's answers are never folded, so each of the worked breach's thirty-odd answer rows must say what it
+    answered; they printed an empty Details cell, a wall of identical rows."""
+    import json
+
+    from dr_portal.audit.models import AuditEvent
+    from incidents.reports.timeline import event_summary
+
+    payload = {"question": "gdpr.personal_data", "from": "not_assessed", "to": "yes", "rationale": "r"}
+    answer = AuditEvent(action="incident.assessment_answered", payload_json=json.dumps(payload))
+    assert event_summary(answer) == "gdpr.personal_data: not_assessed → yes"
+
+
+def test_a_long_asset_name_in_a_chart_is_printed_whole() -> None:
+    from datetime import timedelta
+
+    name = "credit-training-dataset (untested)"
+    svg = str(achieved_vs_target_chart([Measured(name, None, timedelta(hours=1))]))
+    assert f">{name}</text>" in svg and "…" not in svg

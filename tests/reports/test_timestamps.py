@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ from dr_portal.pdf import sign_pdf, verify_pdf
 from dr_portal.pdf.evidence_checks import timestamp_check
 from dr_portal.pdf.timestamping import TimestampUnavailable
 from dr_portal.pdf.tsa import TSA_POLICY, TimeStampReply, tsa_identity, tsa_respond
-from tests.reports.conftest import Sample, tiny_pdf
-from tests.test_startup import ROOT, manage
+from tests.reports.conftest import Sample, free_port, tiny_pdf
+from tests.test_startup import manage
 
 # --- the responder ------------------------------------------------------------------------
 
@@ -226,43 +223,6 @@ def test_pdfsig_validates_the_signature_and_openssl_the_time_stamp_it_dumps(
 # --- the TSA over HTTP, as an external one is reached ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def served_tsa(embedded_signing: Path) -> Iterator[str]:
-    """`manage.py tsa_serve` in its own process on loopback, with the same VAR_DIR (so the same TSA key)."""
-    import os
-
-    port = _free_port()
-    env = {**os.environ, "DEBUG": "true", "VAR_DIR": str(embedded_signing)}
-    env.pop("PYTEST_VERSION", None)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "tsa_serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_signatures_are_time_stamped_by_a_tsa_reached_over_http(served_tsa: str, settings: Any) -> None:
     settings.REPORT_TSA_URL = served_tsa
     result = verify_pdf(sign_pdf(tiny_pdf()), require_evidence=False)
@@ -291,7 +251,7 @@ def test_the_served_tsa_refuses_what_is_not_a_time_stamp_query(served_tsa: str) 
 
 
 def test_a_tsa_that_does_not_answer_fails_the_signature_with_the_reason(embedded_signing: Path, settings: Any) -> None:
-    settings.REPORT_TSA_URL = f"http://127.0.0.1:{_free_port()}/"
+    settings.REPORT_TSA_URL = f"http://127.0.0.1:{free_port()}/"
     with pytest.raises(TimestampUnavailable, match=r"the time-stamping authority at 127\.0\.0\.1 did not answer"):
         sign_pdf(tiny_pdf())
 

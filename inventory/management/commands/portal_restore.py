@@ -60,6 +60,10 @@ class Command(BaseCommand):
             f"restored {result.point} ({result.engine}): audit head {result.head_seq}, "
             f"{result.checkpoints_installed} checkpoint files installed"
         )
+        if result.keys_installed:
+            self.stdout.write(f"report keys restored under VAR_DIR/keys: {', '.join(result.keys_installed)}")
+        for name in result.keys_set_aside:
+            self.stdout.write(f"the {name} made here before the restore moved to VAR_DIR/keys/superseded/")
         for name in result.checkpoints_differing:
             self.stderr.write(f"kept the existing {name}: it differs from the backed-up one")
         if not result.configured_key_matches:

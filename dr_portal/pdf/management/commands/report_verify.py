@@ -51,11 +51,19 @@ class Command(BaseCommand):
         out.write("")
         skipped = sum(1 for c in checks if c.passed is None)
         if failed:
-            out.write("RESULT: NOT VERIFIED")
+            out.write(f"RESULT: NOT VERIFIED: {_first_reason(result, checks)}")
         else:
             out.write(f"RESULT: VERIFIED ({skipped} checks skipped)" if skipped else "RESULT: VERIFIED")
         if failed:
             raise SystemExit(1)
+
+
+def _first_reason(result: VerificationResult, checks: list[Check]) -> str:
+    """The verdict's one-line reason: the first problem found, else the first failed check."""
+    if result.problems:
+        return result.problems[0]
+    failed = next(c for c in checks if c.passed is False)
+    return f"{failed.name}: {failed.detail}"
 
 
 def _signature_problems(problems: list[str]) -> list[str]:
