@@ -8,6 +8,7 @@ none in flight. Some assets are left deliberately at risk or in breach.
 from __future__ import annotations
 
 import random
+import struct
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,18 +37,38 @@ from inventory.services import (
 from inventory.services.readiness import readiness_sweep
 
 
+# A demo file of a known format carries that format's signature, as a real one does: the backup's
+# ransomware screening (inventory.engine.chunks.screen) flags a parquet or safetensors file without it.
+_SAFETENSORS_HEADER = b'{"__metadata__":{"format":"pt"}}'.ljust(40)
+
+
+def _format_head(name: str) -> bytes:
+    if name.endswith(".parquet"):
+        return b"PAR1"
+    if name.endswith(".safetensors"):
+        return struct.pack("<Q", len(_SAFETENSORS_HEADER)) + _SAFETENSORS_HEADER
+    return b""
+
+
 def _write_file(path: Path, size: int, seed: str) -> None:
+    head = _format_head(path.name.lower())[:size]
     if path.exists() and path.stat().st_size == size:
-        return
+        with path.open("rb") as existing:
+            if existing.read(len(head)) == head:
+                return
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - deterministic filler, not secrets
     part = path.with_suffix(path.suffix + ".part")
     with part.open("wb") as out:
-        left = size
+        out.write(head)
+        left = size - len(head)
         while left:
             step = min(left, MB)
             out.write(rng.randbytes(step))
             left -= step
+        if path.name.lower().endswith(".parquet") and size >= 8:
+            out.seek(size - 4)
+            out.write(b"PAR1")  # a parquet file ends with its magic too
     part.replace(path)
 
 
