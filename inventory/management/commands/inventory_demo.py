@@ -36,7 +36,6 @@ from inventory.services import (
 )
 from inventory.services.readiness import readiness_sweep
 
-
 # A demo file of a known format carries that format's signature, as a real one does: the backup's
 # ransomware screening (inventory.engine.chunks.screen) flags a parquet or safetensors file without it.
 _SAFETENSORS_HEADER = b'{"__metadata__":{"format":"pt"}}'.ljust(40)
