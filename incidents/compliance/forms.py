@@ -23,11 +23,12 @@ class NotificationForm(forms.Form):
     sent_at = forms.DateTimeField(label="Sent (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     count_notified = forms.IntegerField(label="People notified", required=False, min_value=0)
     reference = forms.CharField(max_length=200, required=False)
-    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    summary = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
     attachment = forms.FileField(required=False, help_text="The notice as sent (PDF, letter, email), at most 5 MiB.")
     late_reason = forms.CharField(
         label="Reasons for the delay",
         required=False,
+        max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required when the notice is after its deadline (GDPR Art. 33(1)).",
     )
@@ -36,4 +37,6 @@ class NotificationForm(forms.Form):
 class SignoffForm(forms.Form):
     duty = forms.ChoiceField(choices=SignoffDuty.choices)
     decision = forms.ChoiceField(choices=SignoffDecision.choices, initial=SignoffDecision.SIGNED)
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required to refuse.")
+    reason = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required to refuse."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -42,6 +43,15 @@ def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
     }
 
 
+def _errors_in_words(form: forms.Form) -> str:
+    """Every error of `form`, each after its field's label as the page shows it (not its internal name)."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(str(e) for e in errors)
+        parts.append(text if name == "__all__" else f"{form[name].label}: {text}")
+    return " ".join(parts)
+
+
 def _back(incident: Incident) -> HttpResponse:
     return redirect(reverse("incidents:detail", args=[incident.public_id]) + "#compliance")
 
@@ -52,7 +62,7 @@ def notifications(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRe
     incident = access_incident_by_id(request.user, incident_id, for_write=True)
     form = NotificationForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
+        messages.error(request, _errors_in_words(form))
         return _back(incident)
     data = form.cleaned_data
     upload = data["attachment"]
@@ -102,7 +112,7 @@ def signoffs(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
     incident = access_incident_by_id(request.user, incident_id)
     form = SignoffForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the duty and the decision.")
+        messages.error(request, _errors_in_words(form))
         return _back(incident)
     try:
         row = signoff_record(incident=incident, by=request.user, **form.cleaned_data)
