@@ -53,7 +53,7 @@ def _parse(question: Question, raw: Any) -> tuple[Any, str]:
         if moment > timezone.now():
             return None, f"{question.label}: that moment is in the future."
         if moment < EARLIEST:
-            return None, f"{question.label}: {moment:%Y-%m-%d} is before 1970; check the year."
+            return None, f"{question.label}: {moment.date().isoformat()} is before 1970; check the year."
         return moment.astimezone(UTC).isoformat().replace("+00:00", "Z"), ""
     text = str(raw).strip()
     if "\x00" in text:

@@ -107,7 +107,7 @@ def test_an_outage_start_in_year_one_or_the_future_is_refused_on_the_page(simple
     body = {"plan": simple_plan.public_id, "mode": "recovery", "incident": real.public_id}
     with nothing_changes(real):
         for typed, reason in [
-            ("0001-01-01T00:00", "more than a year ago"),
+            ("0001-01-01T00:00", "outage start 0001-01-01 00:00+00:00 is more than a year ago"),
             ("2001-06-01T12:00", "more than a year ago"),
             ("9999-12-31T23:59", "cannot start in the future"),
         ]:

@@ -84,7 +84,7 @@ def run_start(
         raise RunRefused("The outage cannot start in the future.")
     if outage_started_at is not None and outage_started_at < now - OUTAGE_LOOKBACK:
         raise RunRefused(
-            f"The outage start {outage_started_at:%Y-%m-%d %H:%M} UTC is more than a year ago; "
+            f"The outage start {outage_started_at.isoformat(sep=' ', timespec='minutes')} is more than a year ago; "
             "check the date (the RTO clock runs from it)."
         )
     if incident is not None:
