@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from django import forms
 
 from dr_portal.accounts.models import SignoffDuty
@@ -40,3 +43,10 @@ class SignoffForm(forms.Form):
     reason = forms.CharField(
         required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required to refuse."
     )
+
+    def __init__(self, *args: Any, duties: Collection[str] | None = None, **kwargs: Any) -> None:
+        """`duties`: offer only these (the ones the person holds), so no one picks a duty they cannot sign."""
+        super().__init__(*args, **kwargs)
+        if duties is not None:
+            field = self.fields["duty"]
+            field.choices = [(k, v) for k, v in SignoffDuty.choices if k in duties]  # type: ignore[attr-defined]

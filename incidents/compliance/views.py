@@ -29,14 +29,15 @@ from incidents.services.common import IncidentRefused
 
 def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
     """What the incident page's compliance partial shows (templates/compliance/_incident.html)."""
+    mine = duties_of(user, incident)
     return {
         "obligations": assessment_obligations(incident),
         "time_flags": time_flags(incident),
         "register": incident_notifications(incident=incident),
         "signoffs": signoff_status(incident=incident),
-        "my_duties": sorted(duties_of(user, incident)),
+        "my_duties": sorted(mine),
         "notification_form": NotificationForm(),
-        "signoff_form": SignoffForm(),
+        "signoff_form": SignoffForm(duties=mine),
         "can_record": can_write(user, incident),
         "can_attachments": can_write(user, incident) or can(user, Perm.VIEW_REPORTS),
         "can_export": can(user, Perm.VIEW_REPORTS) or can(user, Perm.COMMAND_INCIDENTS),
