@@ -200,7 +200,7 @@ class DeclareIn(InputSerializer):
     category = serializers.ChoiceField(choices=Category.choices)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_null=True)
     severity_rule = serializers.CharField(max_length=300, required=False, default="")
-    summary = serializers.CharField(required=False, default="", allow_blank=True)
+    summary = serializers.CharField(max_length=10_000, required=False, default="", allow_blank=True)
     assets = serializers.ListField(child=AssetNameField(), required=False, default=list)
     commander = UsernameField(required=False, allow_null=True)
 
@@ -240,7 +240,7 @@ class AssetsIn(InputSerializer):
 
 class FactsIn(InputSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     detected_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -281,10 +281,10 @@ class ActionStatusIn(InputSerializer):
 
 
 class ReviewIn(InputSerializer):
-    root_cause = serializers.CharField(required=False, allow_blank=True)
-    contributing_factors = serializers.CharField(required=False, allow_blank=True)
-    went_well = serializers.CharField(required=False, allow_blank=True)
-    went_badly = serializers.CharField(required=False, allow_blank=True)
+    root_cause = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    contributing_factors = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    went_well = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    went_badly = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
 
 
 class DrillOutcomeIn(InputSerializer):

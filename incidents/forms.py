@@ -44,7 +44,7 @@ class DeclareForm(forms.Form):
     assets = AssetChoiceField(
         queryset=Asset.objects.none(), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
     take_command = forms.BooleanField(required=False, initial=True, label="I take the commander role")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -95,7 +95,7 @@ class AddAssetsForm(forms.Form):
 class FactsForm(forms.Form):
     title = forms.CharField(max_length=200)
     category = forms.ChoiceField(choices=Category.choices)
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
     started_at = _when("Estimated start")
     detected_at = _when("Detected")
     aware_at = _when("GDPR: became aware", "Starts the 72-hour clock (Art. 33).")
@@ -149,10 +149,14 @@ class ActionStatusForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    contributing_factors = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    went_well = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What went well")
-    went_badly = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What went badly")
+    root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
+    contributing_factors = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
+    went_well = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000, label="What went well"
+    )
+    went_badly = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000, label="What went badly"
+    )
 
 
 class DrillOutcomeForm(forms.Form):

@@ -12,6 +12,7 @@ from inventory import connector_form
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
+from inventory.porting_yaml import load_plain_yaml
 from inventory.readiness import Level
 
 
@@ -207,7 +208,7 @@ class PlanForm(forms.Form):
 
     def clean_definition(self) -> dict[str, Any]:
         try:
-            data = yaml.safe_load(self.cleaned_data["definition"])
+            data = load_plain_yaml(self.cleaned_data["definition"])
         except yaml.YAMLError as exc:
             raise forms.ValidationError(f"This is not valid YAML: {exc}") from None
         if not isinstance(data, dict):

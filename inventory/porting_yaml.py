@@ -30,6 +30,35 @@ def _construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> dict[
     return mapping
 
 
+def _construct_timestamp(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML date or time, or a YAMLError at its line when it matches the form but not the calendar (2026-02-30)."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date or time ({exc})", node.start_mark
+        ) from None
+
+
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class PlainLoader(yaml.SafeLoader):
+    """The safe loader for small documents typed by people (recovery plans): no anchors or aliases, real dates."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        _refuse(self.peek_event())
+        return super().compose_node(parent, index)
+
+
+PlainLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
+
+
+def load_plain_yaml(text: str) -> Any:
+    """The one document in `text` as plain Python values; YAMLError (with its line) if bad or referencing."""
+    return yaml.load(text, Loader=PlainLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 class PureLineLoader(yaml.SafeLoader):
     """Remembers the line each mapping starts on, so errors can point at it; refuses anchors and aliases."""
 
@@ -39,6 +68,7 @@ class PureLineLoader(yaml.SafeLoader):
 
 
 PureLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+PureLineLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 
 if FAST:
 
@@ -46,6 +76,7 @@ if FAST:
         """libyaml's safe loader, remembering the line of each mapping; call only on a stream `load_yaml` scanned."""
 
     CLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    CLineLoader.add_constructor(TIMESTAMP_TAG, _construct_timestamp)
 
 
 def load_yaml(text: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -28,18 +29,28 @@ from incidents.services.common import IncidentRefused
 
 def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
     """What the incident page's compliance partial shows (templates/compliance/_incident.html)."""
+    mine = duties_of(user, incident)
     return {
         "obligations": assessment_obligations(incident),
         "time_flags": time_flags(incident),
         "register": incident_notifications(incident=incident),
         "signoffs": signoff_status(incident=incident),
-        "my_duties": sorted(duties_of(user, incident)),
+        "my_duties": sorted(mine),
         "notification_form": NotificationForm(),
-        "signoff_form": SignoffForm(),
+        "signoff_form": SignoffForm(duties=mine),
         "can_record": can_write(user, incident),
         "can_attachments": can_write(user, incident) or can(user, Perm.VIEW_REPORTS),
         "can_export": can(user, Perm.VIEW_REPORTS) or can(user, Perm.COMMAND_INCIDENTS),
     }
+
+
+def _errors_in_words(form: forms.Form) -> str:
+    """Every error of `form`, each after its field's label as the page shows it (not its internal name)."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(str(e) for e in errors)
+        parts.append(text if name == "__all__" else f"{form[name].label}: {text}")
+    return " ".join(parts)
 
 
 def _back(incident: Incident) -> HttpResponse:
@@ -52,7 +63,7 @@ def notifications(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRe
     incident = access_incident_by_id(request.user, incident_id, for_write=True)
     form = NotificationForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
+        messages.error(request, _errors_in_words(form))
         return _back(incident)
     data = form.cleaned_data
     upload = data["attachment"]
@@ -102,7 +113,7 @@ def signoffs(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
     incident = access_incident_by_id(request.user, incident_id)
     form = SignoffForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the duty and the decision.")
+        messages.error(request, _errors_in_words(form))
         return _back(incident)
     try:
         row = signoff_record(incident=incident, by=request.user, **form.cleaned_data)

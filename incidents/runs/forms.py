@@ -23,7 +23,10 @@ class RunForm(forms.Form):
     outage_started_at = forms.DateTimeField(
         required=False,
         label="Outage started (UTC)",
-        help_text="Starts the RTO clock of a recovery; a drill's clock starts with the drill. Default: now.",
+        help_text=(
+            "Starts the RTO clock of a recovery; a drill's clock starts with the drill. "
+            "Default: the incident's estimated start, else its detection, else its declaration."
+        ),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 

@@ -17,6 +17,8 @@ from incidents.models import AssessmentAnswer, Incident
 from incidents.services.common import IncidentRefused, lock
 
 MAX_TEXT = 4000
+# Before this an assessment date is a typo (year 0001 was accepted and printed in the HHS export).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class AssessmentRefused(IncidentRefused):
@@ -50,8 +52,12 @@ def _parse(question: Question, raw: Any) -> tuple[Any, str]:
             moment = moment.replace(tzinfo=UTC)
         if moment > timezone.now():
             return None, f"{question.label}: that moment is in the future."
+        if moment < EARLIEST:
+            return None, f"{question.label}: {moment.date().isoformat()} is before 1970; check the year."
         return moment.astimezone(UTC).isoformat().replace("+00:00", "Z"), ""
     text = str(raw).strip()
+    if "\x00" in text:
+        return None, f"{question.label}: remove the NUL character (it cannot be stored)."
     if len(text) > MAX_TEXT:
         return None, f"{question.label}: at most {MAX_TEXT} characters."
     return text or None, ""
@@ -85,6 +91,8 @@ def assessment_answer(
             problems.append(f"{question.label}: say why (a rationale is required for every determination).")
         elif len(why) > MAX_TEXT:
             problems.append(f"{question.label}: the rationale is longer than {MAX_TEXT} characters.")
+        elif "\x00" in why:
+            problems.append(f"{question.label}: remove the NUL character from the rationale.")
         parsed[key] = (value, why)
     unknown_rationale = sorted(set(rationale) - set(answers))
     if unknown_rationale:

@@ -72,14 +72,20 @@ def test_a_determination_without_rationale_is_refused_and_nothing_is_saved(incid
         ({"gdpr.records_approx": "-5"}, "between 0 and"),
         ({"gdpr.records_approx": "lots"}, "whole number"),
         ({"gdpr.ended_at": "2999-01-01T00:00Z"}, "in the future"),
+        # Typed into the forms by a tester: year 0001 was stored and printed in the HHS export, and a NUL
+        # character (which PostgreSQL cannot store) went through to the database.
+        ({"hipaa.notice_hhs_at": "0001-01-01T00:00"}, "0001-01-01 is before 1970; check the year"),
+        ({"gdpr.vector": "phishing\x00mail"}, "remove the NUL character"),
+        ({"gdpr.phased": "no"}, "NUL character from the rationale"),
         ({"gdpr.unknown": "x"}, "not a question"),
     ],
 )
 def test_bad_answers_are_refused_with_the_reason(
     incident: Incident, commander: User, answers: dict[str, str], says: str
 ) -> None:
+    why = "because\x00" if "rationale" in says else "because"
     with pytest.raises(AssessmentRefused, match=says):
-        assessment_answer(incident=incident, answers=answers, rationale=dict.fromkeys(answers, "because"), by=commander)
+        assessment_answer(incident=incident, answers=answers, rationale=dict.fromkeys(answers, why), by=commander)
     assert not AssessmentAnswer.objects.exists()
 
 

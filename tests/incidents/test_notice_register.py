@@ -209,3 +209,9 @@ def test_a_notice_may_be_limited_to_one_regime_its_recipient_covers(breach: Inci
     assert letter.regimes == (Regime.GDPR_34,)
     clocks = {c.regime: c.state for c in incident_board(incident=breach).clocks}
     assert clocks[Regime.HIPAA_INDIVIDUALS] != ClockState.MET  # a GDPR Art. 34 letter is not the HIPAA notice
+
+
+def test_the_reports_page_links_to_the_breach_register(client_for: Callable[..., Client], admin: User) -> None:
+    """The register had no link anywhere: a compliance officer could reach it only by typing its address."""
+    page = client_for(admin, mfa=True).get("/reports/").content.decode()
+    assert 'href="/compliance/breach-register/"' in page

@@ -98,3 +98,13 @@ def test_signing_from_the_page_needs_the_second_factor(
     assert (row.user, row.duty, row.decision) == (compliance, "compliance_officer", "signed")
     page = client.get(f"/incidents/{closed.public_id}/").content.decode()
     assert "signed by " + compliance.username in page
+
+
+def test_the_sign_off_form_offers_only_the_duties_the_person_holds(
+    closed: Incident, compliance: User, client_for: Callable[..., Client]
+) -> None:
+    """A compliance officer was offered "Incident commander" first, and signing it was refused."""
+    page = client_for(compliance, mfa=True).get(f"/incidents/{closed.public_id}/").content.decode()
+    form = page.split('id="sign-offs"')[1].split("</form>")[0]
+    assert 'value="compliance_officer"' in form
+    assert 'value="incident_commander"' not in form and 'value="dpo"' not in form

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from incidents.runs.forms import RunForm
 from incidents.runs.models import RecoveryRun, StepState
 from incidents.runs.services import RunRefused
 from inventory.engine.target import iter_part_files
 from inventory.models import RecoveryPoint
+from tests.db_state import nothing_changes
+from tests.factories import IncidentFactory
 from tests.runs.conftest import drive, make_plan, start_run
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +98,20 @@ def test_worker_refuses_the_region_too_if_the_policy_changed_after_the_run_was_c
     assert step.error_code == "region_refused" and "before any byte moved" in step.error
     assert step.bytes_done == 0
     assert not (settings.VAR_DIR / "regions" / "eu-central-1" / model.name).exists()
+
+
+def test_an_outage_start_in_year_one_or_the_future_is_refused_on_the_page(simple_plan, commander, client_for) -> None:
+    """Typed dates out of range: a clear reason on the form, no run (found with year 0001 on /runs/new/)."""
+    real = IncidentFactory.create(kind="real")
+    client = client_for(commander)
+    body = {"plan": simple_plan.public_id, "mode": "recovery", "incident": real.public_id}
+    with nothing_changes(real):
+        for typed, reason in [
+            ("0001-01-01T00:00", "outage start 0001-01-01 00:00+00:00 is more than a year ago"),
+            ("2001-06-01T12:00", "more than a year ago"),
+            ("9999-12-31T23:59", "cannot start in the future"),
+        ]:
+            page = client.post("/runs/new/", {**body, "outage_started_at": typed})
+            assert page.status_code in (200, 400) and reason in page.content.decode(), typed
+    assert not RecoveryRun.objects.exists()
+    assert "Default: the incident's estimated start" in str(RunForm().fields["outage_started_at"].help_text)

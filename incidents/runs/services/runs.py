@@ -8,7 +8,7 @@ by the services here, always under a lock on the run row. Workers get only ids.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -42,6 +42,10 @@ from incidents.runs.services.drill_outcomes import run_drill_outcomes
 from inventory.models import RecoveryPlan
 
 log = logging.getLogger(__name__)
+
+# How far back a stated outage start may lie: further is a typo (a wrong year), and it would put the
+# achieved RTO at years.
+OUTAGE_LOOKBACK = timedelta(days=366)
 
 
 @transaction.atomic
@@ -78,6 +82,11 @@ def run_start(
     now = timezone.now()
     if outage_started_at is not None and outage_started_at > now:
         raise RunRefused("The outage cannot start in the future.")
+    if outage_started_at is not None and outage_started_at < now - OUTAGE_LOOKBACK:
+        raise RunRefused(
+            f"The outage start {outage_started_at.isoformat(sep=' ', timespec='minutes')} is more than a year ago; "
+            "check the date (the RTO clock runs from it)."
+        )
     if incident is not None:
         outage_started_at = outage_started_at or incident.started_at or incident.detected_at or incident.declared_at
     plan = RecoveryPlan.objects.select_for_update(no_key=True).get(pk=plan.pk)

@@ -50,19 +50,24 @@ def _format_head(name: str, size: int) -> bytes:
 
 
 def _write_file(path: Path, size: int, seed: str) -> None:
+    head = _format_head(path.name.lower(), size)
     if path.exists() and path.stat().st_size == size:
-        return
+        with path.open("rb") as existing:
+            if existing.read(len(head)) == head:
+                return
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - deterministic filler, not secrets
     part = path.with_suffix(path.suffix + ".part")
     with part.open("wb") as out:
-        head = _format_head(path.name, size)
         out.write(head)
         left = size - len(head)
         while left:
             step = min(left, MB)
             out.write(rng.randbytes(step))
             left -= step
+        if path.name.lower().endswith(".parquet") and size >= 8:
+            out.seek(size - 4)
+            out.write(b"PAR1")  # a parquet file ends with its magic too
     part.replace(path)
 
 

@@ -1,0 +1,60 @@
+"""The asset page's recovery points on a phone: the "new vs reused bytes" column stays readable.
+
+At 390 px the points table scrolls sideways in its card, and the browser squeezed the changes column to
+a few characters a line ("+0 / file / 0 b / new / reu"): the figure a reader comes for was unreadable.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dr_portal.accounts.models import Role
+from tests.factories import AssetFactory, RecoveryPointFactory, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+STATS = {
+    "format": 2, "files_added": 0, "files_changed": 1, "files_removed": 0, "bytes_new": 1_200_000,
+    "bytes_reused": 6_000_000, "compression_ratio": 1.4, "duration_s": 0.19, "throughput_mib_s": 31.2,
+}  # fmt: skip
+
+
+def test_the_changes_column_is_readable_at_390_px(live_server, browser, settings) -> None:
+    UserFactory.create(username="ada", role=Role.VIEWER, password="browser password")
+    asset = AssetFactory.create(name="fraud-detection-model")
+    for _ in range(3):
+        RecoveryPointFactory.create(asset=asset, stats=STATS)
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", "browser password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/inventory/assets/{asset.public_id}/")
+    cell = page.locator("td.point-stats").first
+    assert "1.1 MB new, 5.7 MB reused" in " ".join(cell.inner_text().split())
+    assert cell.bounding_box()["width"] >= 150
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px too wide"
+    page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-points-390.png"), full_page=True)
+
+
+def test_the_asset_list_fits_a_phone_without_cutting_lines_off(live_server, browser, settings) -> None:
+    """Each asset became a block on a phone, but the table kept a 36rem minimum width inside its scroller:
+    "Region", the backup line and the reason were cut off at the card's edge."""
+    UserFactory.create(username="ada", role=Role.VIEWER, password="browser password")
+    AssetFactory.create(name="archive-dataset", region="eu-west-1", owner_team="risk-ml")
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", "browser password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/inventory/")
+    wrap = page.locator(".table-wrap").first
+    sideways = wrap.evaluate("el => el.scrollWidth - el.clientWidth")
+    assert sideways <= 0, f"the asset list scrolls {sideways} px sideways on a phone"
+    region = page.locator("td[data-label='Region']").first.bounding_box()
+    card = wrap.bounding_box()
+    assert region["x"] + region["width"] <= card["x"] + card["width"] + 0.5
+    page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-list-390.png"), full_page=True)
