@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0007_keyset_indexes'),
+        ('inventory', '0009_backfill_backup_days'),
     ]
 
     operations = [

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from inventory.models import Asset, ReadinessState, RecoveryPoint
 from inventory.readiness import RISK_MARGIN, asset_readiness
-from inventory.services.backups import backup_claim, backup_complete, backup_request, point_expire
+from inventory.services.backups import backup_claim, backup_complete, backup_request
+from inventory.services.expiry import point_expire
 from inventory.services.readiness import readiness_sweep
 from inventory.vault_io import BackupResult
 from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryPolicyFactory
