@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from inventory.engine import FilesystemVault, KeyRing, S3Config, backup_tree, restore_tree, verify_point
-from inventory.engine.chunks import ChunkedManifest, Chunker, backup_chunked, read_manifest_v2
+from inventory.engine.chunks import ChunkedManifest, Chunker, ChunkKeys, backup_chunked, read_manifest_v2
 from inventory.engine.chunks import parent as parent_module
 from inventory.engine.chunks.store import INDEX_DIR, PACKS_DIR
 from inventory.engine.errors import (
@@ -223,7 +223,35 @@ def test_chunk_store_in_an_object_lock_bucket_dedupes_and_restores(
     assert first.totals.new_chunks > 0 and second.totals.new_chunks == 0
     refs = [ref for entry in second.files(keyring) for ref in entry.chunks]
     assert refs and all(ref.version_id for ref in refs)  # each chunk pinned to its pack's version
+    parts = list(second.parts(keyring))
+    assert parts and all(ref.version_id for ref in parts)  # and so is each part holding the entries
     restore_tree(vault=vault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
     head = s3.head_object(Bucket=bucket_name, Key=f"dr/{refs[0].pack}")
     assert head["ObjectLockMode"] == "COMPLIANCE"
+
+
+def test_a_chunk_whose_bytes_do_not_hash_to_its_id_under_the_dedup_key_is_refused(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    src = write_tree(tmp_path / "src", {"model.bin": os.urandom(20_000), "other.bin": os.urandom(30_000)})
+    manifest = backup(src, vault, keyring, "asset/p1")
+    entry = next(e for e in manifest.files(keyring) if e.path == "model.bin")
+    [ref] = entry.chunks
+    # Sealed with this vault's seal key under the right id, so it authenticates; but its bytes
+    # are not the ones the id was computed from (what a writer with another dedup key leaves).
+    keys = ChunkKeys(keyring, "k1", bytes.fromhex(manifest.salt))
+    forged = keys.seal(ref.chunk_id, os.urandom(ref.size)).data
+    assert len(forged) == ref.stored
+    path = vault.path_of(ref.pack)
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[ref.offset : ref.offset + ref.stored] = forged
+    path.write_bytes(bytes(data))
+    target = write_tree(tmp_path / "target", {"model.bin": b"previous"})
+    with pytest.raises(CorruptObject, match=r"model\.bin: chunk [0-9a-f]{16}.*dedup key") as caught:
+        restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    assert caught.value.path == "model.bin"
+    assert read_tree(target) == {"model.bin": b"previous"}
+    report = verify_point(vault=vault, manifest=manifest, keyring=keyring, decrypt=True)
+    assert [p.path for p in report.problems] == ["model.bin"] and "dedup key" in report.problems[0].problem
