@@ -45,7 +45,9 @@ def test_a_second_backup_of_an_unchanged_asset_adds_almost_nothing(backed_asset,
     assert stored < 40_000  # 1 MiB of a repeating pattern compresses to little
 
     second = back_up(backed_asset)
-    assert pack_bytes(root) == stored
+    # Nothing but, at most, the part holding its entries, when a file's stamp is trusted only now.
+    assert pack_bytes(root) - stored == second.stats["bytes_manifest_stored"] < 1000
+    assert second.stats["manifest_parts"] == 1
     assert second.stats["bytes_new"] == 0 and second.stats["bytes_reused"] == second.size_bytes
     assert (second.stats["files_added"], second.stats["files_changed"], second.stats["files_removed"]) == (0, 0, 0)
     assert second.stats["compared_with_previous"] is True
@@ -78,7 +80,7 @@ def test_a_damaged_chunk_marks_the_point_corrupt_naming_file_and_chunk(backed_as
     settings.POINT_VERIFY_DECRYPT = True
     point = back_up(backed_asset)
     root = Path(fs_vault.config["path"])
-    [pack] = packs(root)
+    pack = max(packs(root), key=lambda p: p.stat().st_size)  # the files' chunks, not the part of the entries
     os.chmod(pack, 0o644)
     data = bytearray(pack.read_bytes())
     data[60] ^= 0x01
@@ -125,5 +127,5 @@ def test_a_fresh_full_chain_starts_when_the_chain_is_older_than_the_setting(back
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         third = back_up(backed_asset)
     assert third.stats["fresh_chain"] is True and third.stats["bytes_new"] == third.size_bytes
-    assert pack_bytes(root) >= 2 * stored  # every chunk stored again, in new packs
+    assert pack_bytes(root) - stored >= first.stats["bytes_stored"]  # every chunk stored again, in new packs
     assert vault_io.verify_point(vault=fs_vault, manifest=third.manifest, decrypt=True).ok

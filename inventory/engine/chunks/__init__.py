@@ -2,6 +2,8 @@
 
 Points written here have a format-2 manifest (``<point>/manifest.v2``) kept in the vault
 beside a chunk index, so the vault and the key file alone list, verify and restore them.
+Its file entries are themselves chunks (:mod:`inventory.engine.chunks.entries`), shared
+with the parent point where they did not change.
 Points of format 1 (``<point>/manifest.json``, one sealed object per file or pack) are
 still read and verified by :mod:`inventory.engine.format1.read`; both formats are restored
 by the one :func:`inventory.engine.restore.restore_tree`.

@@ -57,11 +57,7 @@ class AddedChunks:
         self._runs.append((keys[order], rows[order]))
         self._rows += len(prefixes)
         while len(self._runs) >= 2 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            (keys_a, rows_a), (keys_b, rows_b) = self._runs[-2], self._runs[-1]
-            keys = np.concatenate((keys_a, keys_b))
-            rows = np.concatenate((rows_a, rows_b))
-            order = np.argsort(keys, kind="stable")
-            self._runs[-2:] = [(keys[order], rows[order])]
+            self._runs[-2:] = [_merge(self._runs[-2], self._runs[-1])]
 
     def get(self, chunk_id: bytes) -> ChunkRef | None:
         key = np.uint64(int.from_bytes(chunk_id[:8], "big"))
@@ -84,3 +80,27 @@ class AddedChunks:
     def memory_bytes(self) -> int:
         """Bytes of the in-memory runs (pack names aside: one string per pack)."""
         return sum(int(keys.nbytes + rows.nbytes) for keys, rows in self._runs)
+
+
+def _merge(older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One sorted run of two, placing each element directly (equal keys: the older run's first).
+
+    Concatenating and sorting again held some 44 bytes a chunk at the moment of a merge
+    (the runs, their concatenation, the sort order and the sorted copy): 42 MiB when a
+    backup's millionth new chunk merged the runs into one. This holds about 30.
+    """
+    keys_a, rows_a = older
+    keys_b, rows_b = newer
+    total = len(keys_a) + len(keys_b)
+    at = np.searchsorted(keys_a, keys_b, side="right")
+    at += np.arange(len(keys_b), dtype=at.dtype)
+    keys = np.empty(total, dtype=np.uint64)
+    rows = np.empty(total, dtype=np.uint32)
+    keys[at] = keys_b
+    rows[at] = rows_b
+    from_older = np.ones(total, dtype=bool)
+    from_older[at] = False
+    del at
+    keys[from_older] = keys_a
+    rows[from_older] = rows_a
+    return keys, rows

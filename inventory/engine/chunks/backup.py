@@ -218,7 +218,7 @@ def _backup(
         "extra": dict(extra or {}),
         "fresh_chain": fresh_chain,
     }
-    writer = ManifestWriter(keyring=keyring, header=header)
+    writer = ManifestWriter(keyring=keyring, header=header, store=store, retain_until=retain_until)
     screening = Screening()
     # A file's line is written once every pack it uses is stored (S3 gives each pack a
     # version id then); until then it waits here. Only files touching the pack being
@@ -303,6 +303,7 @@ def _backup(
         drain()
     store.flush(retain_until=retain_until)
     drain(everything=True)
+    writer.end_entries()  # the last parts of the entries, and the pack holding them
     ticker.poll(force=True)
     vault.sync()
     token = f"{clock():%Y%m%dT%H%M%S}-{secrets.token_hex(8)}"

@@ -7,7 +7,8 @@ once at least one of them sees the other and steps back (a backup raises
 lock older than ``stale_after`` is one left by a killed process and is ignored.
 
 The sweep works per pack: a pack goes only when no point's manifest references any
-of its chunks and its retention has ended. Index segments whose packs are all gone
+of its chunks — data chunks, or the parts that hold a point's file entries — and its
+retention has ended. Index segments whose packs are all gone
 go too. Re-running a prune that was killed half-way finishes the job: everything it
 does is idempotent, and backups skip index entries whose pack is missing.
 """
@@ -130,7 +131,9 @@ def prune_chunks(
             if version != 2:
                 continue
             report.points += 1
-            manifest = read_manifest_v2(vault=vault, point=prefix, keyring=keyring)
+            # The point object is authenticated first; files() then checks each part it reads.
+            manifest = read_manifest_v2(vault=vault, point=prefix, keyring=keyring, entries=False)
+            live.update(ref.pack for ref in manifest.parts(keyring))  # the chunks holding its entries
             for entry in manifest.files(keyring):
                 live.update(ref.pack for ref in entry.chunks)
         report.packs_live = len(live)

@@ -61,3 +61,27 @@ def test_a_backup_of_many_tiny_files_closes_packs_by_count_and_still_dedups_acro
     target = tmp_path / "restored"
     restore_tree(vault=vault, manifest=point, target_dir=target, keyring=keyring)
     assert read_tree(target) == files
+
+
+def test_merging_two_runs_sorts_them_stably_in_little_more_than_the_result() -> None:
+    import tracemalloc
+
+    import numpy as np
+
+    from inventory.engine.chunks.added import _merge
+
+    rng = np.random.default_rng(7)
+    half = 400_000
+    keys_a = np.sort(rng.integers(0, 2**40, half, dtype=np.uint64))
+    keys_b = np.sort(np.concatenate((rng.integers(0, 2**40, half - 1000, dtype=np.uint64), keys_a[:1000])))
+    rows_a = np.arange(half, dtype=np.uint32)
+    rows_b = np.arange(half, 2 * half, dtype=np.uint32)
+    tracemalloc.start()
+    keys, rows = _merge((keys_a, rows_a), (keys_b, rows_b))
+    _now, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    order = np.argsort(np.concatenate((keys_a, keys_b)), kind="stable")  # equal keys: the older run's first
+    assert np.array_equal(keys, np.concatenate((keys_a, keys_b))[order])
+    assert np.array_equal(rows, np.concatenate((rows_a, rows_b))[order])
+    # Concatenating and sorting again took 32 bytes a chunk besides the two runs; the result is 12.
+    assert peak < 24 * 2 * half

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inventory.engine import FilesystemVault, KeyRing, S3Config, backup_tree, restore_tree, verify_point
-from inventory.engine.chunks import ChunkedManifest, Chunker, backup_chunked, read_manifest_v2
+from inventory.engine.chunks import ChunkedManifest, Chunker, ChunkKeys, backup_chunked, read_manifest_v2
+from inventory.engine.chunks import parent as parent_module
 from inventory.engine.chunks.store import INDEX_DIR, PACKS_DIR
 from inventory.engine.errors import (
     CorruptObject,
@@ -68,10 +70,17 @@ def test_chunker_cuts_by_content_so_an_insertion_moves_only_nearby_chunks() -> N
     assert 20 < len(before) < 60  # about 64 KiB on average
 
 
+def data_pack(manifest: ChunkedManifest, keyring: KeyRing) -> str:
+    """The pack of the first data chunk (a point's packs also hold the parts of its manifest)."""
+    return next(ref.pack for entry in manifest.files(keyring) for ref in entry.chunks)
+
+
 def test_round_trip_and_second_backup_of_unchanged_tree_stores_nothing_new(
-    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(parent_module, "RACY_NS", 100_000_000)
     src = tree(tmp_path / "src")
+    time.sleep(0.2)  # each file's change stamp is trusted, so its manifest line is the same both times
     first = backup(src, vault, keyring, "asset/p1")
     assert first.totals.files == 6 and first.totals.reused_bytes > 0  # the copied log dedupes within one point
     assert first.totals.stored_new_bytes < 900_000 + 20_000  # the weights as they are, the text compressed
@@ -82,6 +91,7 @@ def test_round_trip_and_second_backup_of_unchanged_tree_stores_nothing_new(
     second = backup(src, vault, keyring, "asset/p2")
     assert second.totals.new_bytes == 0 and second.totals.new_chunks == 0
     assert second.totals.reused_bytes == second.totals.bytes
+    assert second.totals.manifest_parts == 1 and second.totals.manifest_new_parts == 0  # its entries are p1's
     assert stored_bytes(vault) == size_after_first
 
     target = tmp_path / "restored"
@@ -157,7 +167,7 @@ def test_damaged_chunks_fail_naming_file_and_chunk_and_leave_the_target_as_it_wa
     src = write_tree(tmp_path / "src", {"only.bin": os.urandom(300_000)})
     manifest = backup(src, vault, keyring, "asset/p1")
     target = write_tree(tmp_path / "target", {"only.bin": b"previous content"})
-    pack = next(iter(vault.list(PACKS_DIR)))
+    pack = data_pack(manifest, keyring)
     if damage == "flip":
         _damage(vault, pack, 100)
     elif damage == "truncate":
@@ -181,10 +191,10 @@ def test_a_chunk_from_another_vault_is_refused(tmp_path: Path, keyring: KeyRing)
     one = FilesystemVault(tmp_path / "one")
     two = FilesystemVault(tmp_path / "two")
     manifest = backup(src, one, keyring, "asset/p1")
-    backup(src, two, keyring, "asset/p1")
+    other = backup(src, two, keyring, "asset/p1")
     # the same point name and content in both vaults: swap vault two's pack into vault one
-    pack_one = next(iter(one.list(PACKS_DIR)))
-    pack_two = next(iter(two.list(PACKS_DIR)))
+    pack_one = data_pack(manifest, keyring)
+    pack_two = data_pack(other, keyring)
     assert pack_one != pack_two  # chunk ids differ per vault, and so do pack names
     path = one.path_of(pack_one)
     path.chmod(0o644)
@@ -213,7 +223,35 @@ def test_chunk_store_in_an_object_lock_bucket_dedupes_and_restores(
     assert first.totals.new_chunks > 0 and second.totals.new_chunks == 0
     refs = [ref for entry in second.files(keyring) for ref in entry.chunks]
     assert refs and all(ref.version_id for ref in refs)  # each chunk pinned to its pack's version
+    parts = list(second.parts(keyring))
+    assert parts and all(ref.version_id for ref in parts)  # and so is each part holding the entries
     restore_tree(vault=vault, manifest=second, target_dir=tmp_path / "t", keyring=keyring)
     assert read_tree(tmp_path / "t") == read_tree(src)
     head = s3.head_object(Bucket=bucket_name, Key=f"dr/{refs[0].pack}")
     assert head["ObjectLockMode"] == "COMPLIANCE"
+
+
+def test_a_chunk_whose_bytes_do_not_hash_to_its_id_under_the_dedup_key_is_refused(
+    tmp_path: Path, vault: FilesystemVault, keyring: KeyRing
+) -> None:
+    src = write_tree(tmp_path / "src", {"model.bin": os.urandom(20_000), "other.bin": os.urandom(30_000)})
+    manifest = backup(src, vault, keyring, "asset/p1")
+    entry = next(e for e in manifest.files(keyring) if e.path == "model.bin")
+    [ref] = entry.chunks
+    # Sealed with this vault's seal key under the right id, so it authenticates; but its bytes
+    # are not the ones the id was computed from (what a writer with another dedup key leaves).
+    keys = ChunkKeys(keyring, "k1", bytes.fromhex(manifest.salt))
+    forged = keys.seal(ref.chunk_id, os.urandom(ref.size)).data
+    assert len(forged) == ref.stored
+    path = vault.path_of(ref.pack)
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[ref.offset : ref.offset + ref.stored] = forged
+    path.write_bytes(bytes(data))
+    target = write_tree(tmp_path / "target", {"model.bin": b"previous"})
+    with pytest.raises(CorruptObject, match=r"model\.bin: chunk [0-9a-f]{16}.*dedup key") as caught:
+        restore_tree(vault=vault, manifest=manifest, target_dir=target, keyring=keyring)
+    assert caught.value.path == "model.bin"
+    assert read_tree(target) == {"model.bin": b"previous"}
+    report = verify_point(vault=vault, manifest=manifest, keyring=keyring, decrypt=True)
+    assert [p.path for p in report.problems] == ["model.bin"] and "dedup key" in report.problems[0].problem
