@@ -35,6 +35,9 @@ from incidents.services.inbox import portal_asset_ensure
 from inventory.models import Asset
 
 WORKED_ASSETS = ("clinical-inference-eu", "clinical-llm-adapter")
+# How long before the load INC-1's outage began: a run started on it from the demo measures its RTO from
+# there, so this must read like a live outage (minutes, not days) against the asset's RTO target.
+OUTAGE_AGE = timedelta(minutes=10)
 GROUP_KEY = 'demo:{}:{alertname="ModelErrorRate"}'
 UPDATES = [
     "Error rate on the scoring endpoint at {n} %; still climbing.",
@@ -84,7 +87,7 @@ class Command(BaseCommand):
         commander, oncall, oncall2, dpo = people["commander"], people["oncall"], people["oncall2"], people["compliance"]
         labels = {"alertname": "ModelErrorRate", "severity": "critical", "asset": asset.name}
         alert = InboundAlert("demo-fp-1", "firing", labels, {"summary": f"{asset.name} error rate above 5 %"},
-                             timezone.now() - timedelta(hours=51), None)  # fmt: skip
+                             timezone.now() - OUTAGE_AGE, None)  # fmt: skip
         result = alerts_ingest(batch=InboundBatch("alertmanager", GROUP_KEY, [alert], {}))
         assert result.incident is not None
         incident = result.incident
@@ -102,9 +105,9 @@ class Command(BaseCommand):
                 "subjects_approx": 18_000,
                 "record_categories": "transaction scores",
                 "records_approx": 240_000,
-                "aware_at": now - timedelta(hours=50),
+                "aware_at": now - OUTAGE_AGE + timedelta(minutes=3),
                 "ai_serious": True,
-                "ai_aware_at": now - timedelta(hours=40),
+                "ai_aware_at": now - OUTAGE_AGE + timedelta(minutes=6),
             },
         )
         incident_transition(incident=incident, to="investigating", by=commander)
