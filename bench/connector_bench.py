@@ -11,8 +11,8 @@ Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6
                                     [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
-named ``dr_bench_*`` are dropped at the end); otherwise that row is skipped. MLflow runs two
-``mlflow server`` processes from ``.venv-mlflow`` on loopback (skipped without it).
+named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that
+row is skipped. MLflow runs two ``mlflow server`` processes from ``.venv-mlflow`` on loopback (skipped without it).
 """
 
 from __future__ import annotations
@@ -125,7 +125,9 @@ def bench_sqlite(root: Path, store: Store, mib: int) -> tuple[int, float, float,
     return size, _timed(native), backup, restore
 
 
-def bench_postgres(root: Path, store: Store, mib: int) -> tuple[int, float, float, float] | None:
+def bench_postgres(
+    root: Path, store: Store, mib: int, prefix: str = "dr_bench"
+) -> tuple[int, float, float, float] | None:
     import psycopg
 
     from inventory.connectors import get_connector
@@ -135,7 +137,7 @@ def bench_postgres(root: Path, store: Store, mib: int) -> tuple[int, float, floa
         psycopg.connect(admin_url, connect_timeout=3).close()
     except psycopg.OperationalError:
         return None
-    source, target = f"dr_bench_{uuid.uuid4().hex[:8]}", f"dr_bench_{uuid.uuid4().hex[:8]}"
+    source, target = f"{prefix}_{uuid.uuid4().hex[:8]}", f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{source}"')
     try:
@@ -270,6 +272,7 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
+    parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s")
@@ -277,7 +280,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         runs: dict[str, Callable[[Path, Store], Any]] = {
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
-            "postgres": lambda root, store: bench_postgres(root, store, args.mib),
+            "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
             "mlflow": lambda root, store: bench_mlflow(root, store, args.versions, args.mlflow_mib),
         }

@@ -9,8 +9,10 @@ and after three tries the capture fails naming the change.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +72,18 @@ class MlflowConnector(Connector[MlflowConfig]):
                 break
         else:
             raise SourceChanged(f"The registry at {self.config.tracking_uri} kept changing during {ATTEMPTS} reads.")
+        wanted = []
         for index, (name, model) in enumerate(models.items()):
             model["dir"] = f"artifacts/{index}"
-            for number, version in model["versions"].items():
-                version["artifacts"] = reg.fetch_artifacts(api, name, number, staging / model["dir"] / number)
+            wanted += [
+                (name, number, staging / model["dir"] / number, version)
+                for number, version in model["versions"].items()
+            ]
+        fetched = reg.in_parallel(
+            [partial(reg.fetch_artifacts, api, name, number, dest) for name, number, dest, _ in wanted]
+        )
+        for (_name, _number, _dest, version), hashes in zip(wanted, fetched, strict=True):
+            version["artifacts"] = hashes
         (staging / FILE_NAME).write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
         details = {"tracking_uri": self.config.tracking_uri, "models": models}
         return Snapshot(source=self.staged(staging), capture=Capture(self.kind, started, details))
@@ -92,7 +102,9 @@ class MlflowConnector(Connector[MlflowConfig]):
         try:
             for name, model in models.items():
                 reg.write_model(api, name=names[name], model=model, files=restored / model["dir"], exp=exp)
-            report = self._check(capture, api, names)
+            # The artifacts were hashed against the capture as they were uploaded; here the
+            # server's listing must hold each at its size (verify() downloads and hashes them).
+            report = self._check(capture, api, names, uploaded=restored)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
         except Exception:
@@ -109,23 +121,43 @@ class MlflowConnector(Connector[MlflowConfig]):
         api = self.parse(target).api()
         return self._check(capture, api, {name: name for name in capture.details.get("models", {})})
 
-    def _check(self, capture: Capture, api: MlflowRest, names: dict[str, str]) -> Verification:
+    def _check(
+        self, capture: Capture, api: MlflowRest, names: dict[str, str], *, uploaded: Path | None = None
+    ) -> Verification:
+        """Compare the registry with the capture; artifacts by their hashes (downloaded), or with
+        ``uploaded`` (the restored files just sent) by the server's listing of paths and sizes."""
         report = Verification(self.kind)
-        for name, expected in capture.details.get("models", {}).items():
-            model = reg.get_model(api, names[name])
-            report.add(f"{name} registered", True, model is not None)
-            if model is None:
+        models: dict[str, Any] = capture.details.get("models", {})
+        found = {name: reg.read_model(api, names[name]) if reg.get_model(api, names[name]) else None for name in models}
+        pairs = [
+            (name, number)
+            for name, model in models.items()
+            for number in model["versions"]
+            if number in (found[name] or {}).get("versions", {})
+        ]
+        jobs: list[Callable[[], Any]] = []
+        for n, v in pairs:
+            if uploaded is None:
+                jobs.append(partial(reg.fetch_artifacts, api, names[n], v, None))
+            else:
+                jobs.append(partial(reg.artifact_sizes, api, names[n], v))
+        artifacts = dict(zip(pairs, reg.in_parallel(jobs), strict=True))
+        for name, expected in models.items():
+            got_model = found[name]
+            report.add(f"{name} registered", True, got_model is not None)
+            if got_model is None:
                 continue
-            found = reg.read_model(api, names[name])
-            report.add(f"{name} versions", sorted(expected["versions"], key=int), sorted(found["versions"], key=int))
-            report.add(f"{name} aliases", expected["aliases"], found["aliases"])
+            report.add(
+                f"{name} versions", sorted(expected["versions"], key=int), sorted(got_model["versions"], key=int)
+            )
+            report.add(f"{name} aliases", expected["aliases"], got_model["aliases"])
             report.add(
                 f"{name} tags and description",
                 (expected["tags"], expected["description"]),
-                (found["tags"], found["description"]),
+                (got_model["tags"], got_model["description"]),
             )
             for number, want in expected["versions"].items():
-                got = found["versions"].get(number)
+                got = got_model["versions"].get(number)
                 if got is None:
                     continue
                 keep = ("stage", "description", "tags")
@@ -135,11 +167,12 @@ class MlflowConnector(Connector[MlflowConfig]):
                     (want["run"].get("params"), want["run"].get("metrics")),
                     (got["run"].get("params"), got["run"].get("metrics")),
                 )
-                report.add(
-                    f"{name} v{number} artifact hashes",
-                    want.get("artifacts"),
-                    reg.fetch_artifacts(api, names[name], number, None),
-                )
+                if uploaded is None:
+                    report.add(f"{name} v{number} artifact hashes", want.get("artifacts"), artifacts[(name, number)])
+                else:
+                    sent = uploaded / expected["dir"] / number
+                    sizes = {rel: (sent / rel).stat().st_size for rel in want.get("artifacts", {})}
+                    report.add(f"{name} v{number} artifact sizes", sizes, artifacts[(name, number)])
         return report
 
     def cleanup(self, *, target: object) -> None:

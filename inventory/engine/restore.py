@@ -12,15 +12,14 @@ import contextlib
 import errno
 import hashlib
 import os
-import queue
 import stat as stat_mod
-import threading
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from inventory.engine._fsutil import flush, flush_staged, start_writeback
+from inventory.engine._restore_io import PART_FLAGS, THREADED_WRITE_MIN, PartMaker, Writer, write_all
 from inventory.engine.chunks.manifest import ChunkedManifest
 from inventory.engine.chunks.read import ChunkReader
 from inventory.engine.crypto import KeyRing
@@ -83,77 +82,23 @@ def reader_for(*, vault: Vault, manifest: Manifest | ChunkedManifest, keyring: K
     return Format1Reader(vault=vault, manifest=manifest, keyring=keyring)
 
 
-_THREADED_WRITE_MIN = 256 * 1024
 # Small files are left to the final flush: starting writeback costs a syscall and an I/O
 # submission each, which for thousands of small files cost more than it saved.
 _EARLY_WRITEBACK_MIN = 1024 * 1024
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
-    # pwrite with explicit offsets: chunks written here and on the writer thread can
-    # never land out of order, whichever finishes first.
-    view = memoryview(data)
-    while view:
-        done = os.pwrite(fd, view, offset)
-        view = view[done:]
-        offset += done
-
-
-class _Writer:
-    """Writes chunks on a second thread while the caller decrypts and hashes the next one.
-
-    Both ``os.pwrite`` and SHA-256 of large buffers release the GIL, so on two cores the
-    copy into the page cache overlaps with the hashing instead of following it. At most
-    ``depth`` chunks wait in the queue, so memory stays a few chunks whatever the size.
-    """
-
-    def __init__(self, depth: int = 3) -> None:
-        self._queue: queue.Queue[tuple[int, bytes, int] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="restore-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                if self._error is None:
-                    _write_all(*item)
-            except BaseException as exc:  # handed to the caller at the next drain
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def write(self, fd: int, data: bytes, offset: int) -> None:
-        if self._error is not None:
-            self.drain()
-        self._queue.put((fd, data, offset))
-
-    def drain(self, *, raise_errors: bool = True) -> None:
-        self._queue.join()
-        error, self._error = self._error, None
-        if error is not None and raise_errors:
-            raise error
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-
-def _stage(reader: PointReader, entry: Entry, part: str, ticker: Ticker, writer: _Writer) -> None:
+def _stage(reader: PointReader, entry: Entry, part: str, ticker: Ticker, writer: Writer) -> None:
     """Write one file's plaintext into ``part``, checking its hash; on any failure ``part`` is removed."""
     digest = hashlib.sha256()
     written = 0
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = os.open(part, PART_FLAGS, 0o600)
     try:
         with contextlib.closing(reader.plain(entry)) as chunks:
             for plain in chunks:
-                if len(plain) >= _THREADED_WRITE_MIN:
+                if len(plain) >= THREADED_WRITE_MIN:
                     writer.write(fd, plain, written)
                 else:
-                    _write_all(fd, plain, written)
+                    write_all(fd, plain, written)
                 digest.update(plain)
                 written += len(plain)
                 ticker.add(len(plain))
@@ -300,22 +245,24 @@ def restore_tree(
     places = _Places(root)
     need = _refuse_if_full(reader=reader, root=root)
     ticker.poll(force=True)
-    writer = _Writer()
+    writer = Writer()
+    maker = PartMaker(places)
     staged = 0
     try:
-        for entry in reader.entries():
-            found = places.of(entry.path, create=True)
+        for entry in _staging_entries(reader, places, maker, resume=resume):
+            made = maker.take(entry.path)  # its part was created ahead: nothing of it was in the target
+            found = made or places.of(entry.path, create=True)
             assert found is not None
             final, part = found
             final_info = _lstat(final)
             if final_info is not None and stat_mod.S_ISDIR(final_info.st_mode):
                 raise UnsafePath(f"Cannot restore {entry.path}: a folder of that name is in the way in the target.")
-            if resume and final_info is not None and _matches(final, entry, final_info):
+            if not made and resume and final_info is not None and _matches(final, entry, final_info):
                 result.files_skipped += 1
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(part)
                 ticker.add(entry.size)
-            elif resume and _matches(part, entry):
+            elif not made and resume and _matches(part, entry):
                 staged += 1
                 ticker.add(entry.size)
             else:
@@ -323,12 +270,13 @@ def restore_tree(
                 staged += 1
                 result.bytes_restored += entry.size
             ticker.files_done += 1
+        maker.close()
         ticker.poll(force=True)
         flush_staged(count=staged, files=lambda: _parts(reader, places), anchor=root)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise  # verified parts stay for the next attempt
-        _remove_parts(reader, places)
+        _remove_parts(reader, places, maker)
         free = free_bytes(root) or 0
         raise TargetFull(
             f"The restore target {root} ran out of space: this restore needs {human_size(need)} ({need} bytes) "
@@ -338,9 +286,10 @@ def restore_tree(
             free=free,
         ) from None
     except (Cancelled, IntegrityError, UnsafePath):
-        _remove_parts(reader, places)
+        _remove_parts(reader, places, maker)
         raise
     finally:
+        maker.close()
         writer.close()
         reader.close()
     folders: set[Path] = set()
@@ -358,6 +307,24 @@ def restore_tree(
     return result
 
 
+def _staging_entries(reader: PointReader, places: _Places, maker: PartMaker, *, resume: bool) -> Iterable[Any]:
+    """The entries to stage; for those not yet in the target, a reader that can reads their chunks
+    ahead, and their parts are created ahead on ``maker``'s thread."""
+    staging = getattr(reader, "staging", None)
+    if staging is None:
+        return reader.entries()
+
+    def wanted(entry: Entry) -> bool:
+        found = places.of(entry.path, create=False) if resume else None
+        if found is None or not any(_lstat(name) for name in found):
+            maker.ahead(entry.path)
+            return True
+        return False
+
+    result: Iterable[Any] = staging(wanted)
+    return result
+
+
 def _parts(reader: PointReader, places: _Places) -> list[Path]:
     found = []
     for entry in reader.entries():
@@ -367,7 +334,8 @@ def _parts(reader: PointReader, places: _Places) -> list[Path]:
     return found
 
 
-def _remove_parts(reader: PointReader, places: _Places) -> None:
+def _remove_parts(reader: PointReader, places: _Places, maker: PartMaker) -> None:
+    maker.close()  # no part is created behind the removal
     with contextlib.suppress(EngineError):
         for entry in reader.entries():
             where = places.of(entry.path, create=False)

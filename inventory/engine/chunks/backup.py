@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
+from inventory.engine.chunks.overlap import FileDigest
 from inventory.engine.chunks.parent import ParentFiles, guided_chunks, stamp_to_record
 from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
@@ -255,7 +256,7 @@ def _backup(
         same = unchanged(item)
         if same is not None:
             return same
-        digest = hashlib.sha256()
+        digest = FileDigest(helper)
         refs: list[ChunkRef] = []
         size = 0
         before = parents.entry(item.path)
@@ -267,11 +268,11 @@ def _backup(
                 stream=stream,
                 size=item.size,
                 guide=before.chunks if before is not None else (),
+                digest=digest,
             )
             for plain, chunk_id in pieces:
                 if not refs:
                     screening.check(item.path, plain, item.size)
-                digest.update(plain)
                 ref = store.lookup(chunk_id)
                 if ref is None:
                     ref = store.add(chunk_id, plain, retain_until=retain_until)
@@ -298,10 +299,11 @@ def _backup(
             stamp=stamp_to_record(item, read_ns=read_ns) if size == item.size else "",
         )
 
-    for item in listed.files():
-        waiting.append(one(item))
-        drain()
-    store.flush(retain_until=retain_until)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash") as helper:
+        for item in listed.files():
+            waiting.append(one(item))
+            drain()
+    store.finish_writes(retain_until=retain_until)
     drain(everything=True)
     writer.end_entries()  # the last parts of the entries, and the pack holding them
     ticker.poll(force=True)

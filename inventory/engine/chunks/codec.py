@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import secrets
 import struct
+import threading
 from dataclasses import dataclass
 
 import zstandard
@@ -69,7 +70,14 @@ class ChunkKeys:
         self._prefix = CHUNK_MAGIC + struct.pack(">BB", CHUNK_VERSION, len(kid)) + kid
         self._compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         self._sampler = zstandard.ZstdCompressor(level=1)
-        self._decompressor = zstandard.ZstdDecompressor()
+        self._local = threading.local()  # a zstd context is not to be shared between threads
+
+    @property
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        found: zstandard.ZstdDecompressor | None = getattr(self._local, "decompressor", None)
+        if found is None:
+            found = self._local.decompressor = zstandard.ZstdDecompressor()
+        return found
 
     def chunk_id(self, plain: bytes | memoryview) -> str:
         return hmac.new(self._id_key, plain, hashlib.sha256).hexdigest()

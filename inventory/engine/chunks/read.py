@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 from inventory.engine.chunks.codec import ChunkKeys
 from inventory.engine.chunks.manifest import ChunkedFile, ChunkedManifest
+from inventory.engine.chunks.prefetch import Prefetcher
 from inventory.engine.chunks.store import ChunkRef
 from inventory.engine.crypto import KeyRing
 from inventory.engine.errors import CorruptObject, DataMissing, IntegrityError, ObjectMissing
@@ -49,7 +50,8 @@ class ChunkReader:
 
     Files come in path order, streamed from the manifest in the vault (so memory does
     not grow with their number); each chunk is authenticated, decompressed and
-    re-hashed to its id before its bytes are handed on.
+    re-hashed to its id before its bytes are handed on. While staging, the chunks of
+    the next files are opened ahead on helper threads (:class:`Prefetcher`).
     """
 
     def __init__(self, *, vault: Vault, manifest: ChunkedManifest, keyring: KeyRing) -> None:
@@ -59,16 +61,32 @@ class ChunkReader:
         self.keys = _keys(manifest, keyring)
         self.total_files = manifest.total_files
         self.total_bytes = manifest.total_bytes
+        self._ahead: Prefetcher | None = None
 
     def entries(self) -> Iterable[ChunkedFile]:
         return self.manifest.files(self.keyring)
 
+    def staging(self, wanted: Callable[[ChunkedFile], bool]) -> Iterable[ChunkedFile]:
+        """The entries, with the chunks of those ``wanted`` says will be staged read ahead."""
+        if self._ahead is not None:
+            self._ahead.close()
+        self._ahead = Prefetcher(self._read)
+        return self._ahead.entries(self.entries(), wanted)
+
+    def _read(self, ref: ChunkRef, path: str) -> bytes:
+        return read_chunk(self.vault, self.keys, ref, path=path)
+
     def plain(self, entry: ChunkedFile) -> Generator[bytes, None, None]:
+        if self._ahead is not None:
+            yield from self._ahead.plain(entry)
+            return
         for ref in entry.chunks:
             yield read_chunk(self.vault, self.keys, ref, path=entry.path)
 
     def close(self) -> None:
-        pass
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.close()
 
 
 def verify_chunked(

@@ -13,12 +13,16 @@ index edited in the vault is refused rather than trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import io
 import json
 import secrets
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +34,7 @@ from inventory.engine.chunks.index import ChunkIndex, ChunkIndexBuilder
 from inventory.engine.chunks.ref import ChunkRef
 from inventory.engine.crypto import KeyRing
 from inventory.engine.errors import EngineError, ManifestInvalid, ObjectExists, ObjectLocked, ObjectMissing, VaultFull
-from inventory.engine.vaults import Vault
+from inventory.engine.vaults import ObjectInfo, Vault
 
 STORE_DIR = "chunks"
 CONFIG_KEY = f"{STORE_DIR}/config.json"
@@ -43,6 +47,9 @@ PACK_SIZE = 16 * 1024 * 1024
 # hundreds of thousands of them in memory while it is filled.
 PACK_CHUNKS = 4096
 SPOOL_BYTES = 1024 * 1024
+# Packs handed to the writer thread and not yet written. The backup goes on cutting,
+# hashing and sealing while one pack is written; memory stays two packs at most.
+PACKS_IN_FLIGHT = 1
 
 
 def store_salt(vault: Vault) -> bytes:
@@ -153,6 +160,11 @@ class ChunkStore:
     in a small dictionary while their pack is filled; once it is written they move to
     :class:`AddedChunks` (spooled to disk, about 12 bytes of memory each) and their lines
     to the index segment being spooled, which is stored when the backup ends.
+
+    A full pack is written on one background thread (:class:`_InFlight`) while the
+    caller fills the next; at most ``PACKS_IN_FLIGHT`` wait. Packs are written and
+    recorded in the order they were filled, and a write that fails is raised to the
+    caller at its next :meth:`add`, :meth:`flush` or :meth:`finish_writes`.
     """
 
     def __init__(self, *, vault: Vault, keyring: KeyRing, key_id: str, pack_size: int = PACK_SIZE) -> None:
@@ -176,6 +188,8 @@ class ChunkStore:
         self._held: dict[str, datetime | None] = {}
         self.packs_extended = 0
         self.written: list[str] = []
+        self._in_flight: deque[_InFlight] = deque()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-writer")
 
     def discard_written(self) -> tuple[int, list[str]]:
         """After a failed backup: delete the packs it wrote (no index names them yet).
@@ -184,6 +198,13 @@ class ChunkStore:
         takes those once it has). Best effort: a vault that fails here is left as is.
         """
         deleted, kept = 0, []
+        while self._in_flight:  # let every write end first, so none lands after the deletes
+            job = self._in_flight.popleft()
+            if job.future.exception() is None:
+                self.written.append(job.name)
+            else:
+                with contextlib.suppress(EngineError):  # a failed write normally leaves nothing
+                    self.vault.delete(job.name)
         for name in self.written:
             try:
                 self.vault.delete(name)
@@ -227,7 +248,10 @@ class ChunkStore:
 
     def lookup(self, chunk_id: str) -> ChunkRef | None:
         raw = bytes.fromhex(chunk_id)
-        return self._current.get(raw) or self.added.get(raw) or self.known.get(raw)
+        found = self._current.get(raw)
+        for job in self._in_flight:
+            found = found or job.chunks.get(raw)
+        return found or self.added.get(raw) or self.known.get(raw)
 
     def hold(self, ref: ChunkRef, *, retain_until: datetime | None) -> None:
         """Keep a reused chunk's pack at least as long as the point now referencing it."""
@@ -264,21 +288,41 @@ class ChunkStore:
         return ref
 
     def flush(self, *, retain_until: datetime | None) -> None:
-        """Write the pack being filled (not yet durable: call ``vault.sync()`` before indexing it)."""
+        """Hand the pack being filled to the writer thread (not yet durable: ``vault.sync()`` before indexing it)."""
         if not self._pack:
             return
-        name, data, pending = self._pack_name, self._pack, self._pending
-        info = self.vault.put(name, data, retain_until=retain_until, durable=False)
-        self._pack, self._pack_bytes, self._pending = [], 0, []
-        written = sum(len(part) for part in data)
+        name, data = self._pack_name, self._pack
+        job = _InFlight(
+            name=name,
+            future=self._writer.submit(self.vault.put, name, data, retain_until=retain_until, durable=False),
+            pending=self._pending,
+            chunks=self._current,
+            size=self._pack_bytes,
+        )
+        self._held[name] = retain_until
+        self._in_flight.append(job)
+        self._pack, self._pack_bytes, self._pending, self._current = [], 0, [], {}
+        while len(self._in_flight) > PACKS_IN_FLIGHT:
+            self._complete_oldest()
+
+    def finish_writes(self, *, retain_until: datetime | None) -> None:
+        """Write the last pack and wait until every pack is written and recorded."""
+        self.flush(retain_until=retain_until)
+        while self._in_flight:
+            self._complete_oldest()
+
+    def _complete_oldest(self) -> None:
+        job = self._in_flight[0]
+        info: ObjectInfo = job.future.result()  # the writer's error, if any, is raised here
+        self._in_flight.popleft()
+        name, written = job.name, job.size
+        self.written.append(name)
         if info.size != written:
             raise VaultFull(f"The vault stored {info.size} of {written} bytes of pack {name}.")
-        self._held[name] = retain_until
-        self.written.append(name)
         self._versions[name] = info.version_id
         refs = [
             ChunkRef(chunk_id, name, offset, stored, size, codec, info.version_id)
-            for chunk_id, offset, stored, size, codec in pending
+            for chunk_id, offset, stored, size, codec in job.pending
         ]
         self.added.add_pack(refs)
         if self._index_lines is None:
@@ -288,18 +332,20 @@ class ChunkStore:
             )
         for ref in refs:
             self._index_lines.write({"c": ref.to_json()})
-        self._current = {}
         self.packs_written += 1
         self.stored_bytes += written
 
     @property
     def pending_bytes(self) -> int:
-        """Sealed bytes of the pack being filled (not written yet)."""
-        return self._pack_bytes
+        """Sealed bytes of the pack being filled and of packs still being written."""
+        return self._pack_bytes + sum(job.size for job in self._in_flight)
 
     def waiting(self, refs: tuple[ChunkRef, ...]) -> bool:
-        """True while one of ``refs`` is in the pack still being filled (its version is unknown)."""
-        return bool(self._pack) and any(ref.pack == self._pack_name for ref in refs)
+        """True while one of ``refs`` is in a pack not written yet (its version is unknown)."""
+        unwritten = {job.name for job in self._in_flight}
+        if self._pack:
+            unwritten.add(self._pack_name)
+        return bool(unwritten) and any(ref.pack in unwritten for ref in refs)
 
     def resolve(self, ref: ChunkRef) -> ChunkRef:
         """The final reference of a chunk (with the pack's version id once the pack is written)."""
@@ -319,8 +365,20 @@ class ChunkStore:
         return key
 
     def close(self) -> None:
-        """Let go of the spooled files (the index segment's, if never written, and the added chunks')."""
+        """Let go of the writer thread and the spooled files (the index segment's and the added chunks')."""
+        self._writer.shutdown(wait=True)
         if self._index_lines is not None:
             self._index_lines.buffer.close()
             self._index_lines = None
         self.added.close()
+
+
+@dataclass
+class _InFlight:
+    """A pack handed to the writer thread: its name, the write, and its chunks' records."""
+
+    name: str
+    future: Future[ObjectInfo]
+    pending: list[tuple[str, int, int, int, int]]
+    chunks: dict[bytes, ChunkRef]
+    size: int
