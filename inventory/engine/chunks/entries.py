@@ -93,7 +93,7 @@ class EntryParts:
         """Store the last part and write the pack being filled: every part is ready after this."""
         if self._lines:
             self._cut()
-        self._store.flush(retain_until=self._retain_until)
+        self._store.finish_writes(retain_until=self._retain_until)
 
 
 def read_part(vault: Vault, keys: ChunkKeys, ref: ChunkRef, *, what: str) -> bytes:
