@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 VAR_DIR ?= var
 export DJANGO_SETTINGS_MODULE := dr_portal.settings
+# Links in the demo's emails follow the port served on (SITE_URL, when set, still wins).
+export SITE_PORT := $(PORT)
 
 .PHONY: help venv mlflow-venv run test test-fast fmt lint typecheck check-migrations bench clean
 

@@ -58,6 +58,10 @@ class AssetQuerySet(models.QuerySet["Asset"]):
             "ok_vault_worm": F("newest_point__vault__worm_capable"),
             "last_backup_status": Subquery(latest_backup.values("status")[:1]),
             "last_backup_error": Subquery(latest_backup.values("error")[:1]),
+            # The whole message when the words had to leave a file or server path out (contents.py).
+            "last_backup_detail": Subquery(
+                latest_backup.values("point__stats__file_detail")[:1], output_field=models.JSONField()
+            ),
             "last_backup_at": Subquery(latest_backup.values("created_at")[:1]),
         }
         return self.select_related("policy", "vault").annotate(**fields)

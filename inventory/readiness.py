@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
+from dr_portal.accounts.contents import shown
 from inventory.models import Asset, BackupStatus, RecoveryPoint
 
 RISK_MARGIN = 0.2  # "at risk" once 80 % of a limit is used up
@@ -59,11 +60,17 @@ CHECK_LABELS = {
 class Check:
     name: str
     level: Level
-    reason: str
+    text: str  # the reason as the rules say it (and as it is stored), server paths included
 
     @property
     def label(self) -> str:
         return CHECK_LABELS.get(self.name, self.name)
+
+    @property
+    def reason(self) -> str:
+        """The reason as the person asking may read it: a failed backup's message can name
+        the source's or vault's server path, which only roles that may restore see."""
+        return cast("str", shown(self.text))
 
 
 @dataclass
@@ -127,9 +134,15 @@ def _check_rpo(asset: Any, now: datetime) -> tuple[Check, timedelta, timedelta]:
     return Check("rpo", level, reason), age, rpo
 
 
+def _backup_error(asset: Any) -> str:
+    """The latest backup's whole message (``Check.reason`` tells it in words to those who may not restore)."""
+    detail = getattr(asset, "last_backup_detail", None)
+    return str(detail) if isinstance(detail, str) and detail else str(asset.last_backup_error)
+
+
 def _check_last_backup(asset: Any) -> Check:
     if asset.last_backup_status == BackupStatus.FAILED:
-        return Check("backup", Level.RISK, f"The latest backup failed: {asset.last_backup_error}")
+        return Check("backup", Level.RISK, f"The latest backup failed: {_backup_error(asset)}")
     if asset.last_backup_status in (BackupStatus.QUEUED, BackupStatus.RUNNING):
         return Check("backup", Level.OK, "A backup is in progress.")
     return Check("backup", Level.OK, "The latest backup succeeded.")
@@ -243,7 +256,7 @@ def assess(asset: Any, *, now: datetime, point_regions: set[str] | None = None) 
     if asset.ok_data_as_of is None:
         why = "No good backup exists."
         if asset.last_backup_status == BackupStatus.FAILED:
-            why += f" The latest attempt failed: {asset.last_backup_error}"
+            why += f" The latest attempt failed: {_backup_error(asset)}"
         elif asset.last_backup_status in (BackupStatus.QUEUED, BackupStatus.RUNNING):
             why += " The first one is in progress."
         checks.append(Check("coverage", Level.BREACH, why))

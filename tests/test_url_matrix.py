@@ -252,7 +252,9 @@ MATRIX: dict[str, Row] = {
     "incidents:review-sign-off": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
     # The notification register and sign-offs (incidents/compliance); an empty form comes back with a message.
-    "compliance:notifications": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "compliance:notifications": route(
+        get=signed_in(ok=REDIRECT), post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident
+    ),
     "compliance:attachment": route(get=only(*RESPONDERS, "compliance"), kwargs=a_notice),
     # Anyone who sees the incident reaches the sign-off service, which checks the duty and the second factor.
     "compliance:signoffs": route(post=signed_in(REDIRECT), kwargs=an_incident),

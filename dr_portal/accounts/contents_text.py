@@ -1,4 +1,4 @@
-"""Free text that names a point's files: the messages the engine and connectors write, in words without them.
+"""Free text that names a point's files or a server path: the messages the code writes, in words without them.
 
 A backup, restore or verification failure is told by the engine or a connector
 in a message that names the file, object or key it is about ("The file
@@ -10,6 +10,10 @@ log (which is never rewritten), still hold such messages: ``hide_contents``
 applies the same patterns to every string it is given, so a person who may not
 restore reads them in words there too.
 
+The server paths of a source, a vault or a restore target ("The source
+/srv/models does not exist") are told the same way: they show where the data
+lies on our servers, which only the roles that may restore need to know.
+
 Each pattern is one message the code writes (or once wrote); a message that
 names no file passes unchanged.
 """
@@ -19,6 +23,8 @@ from __future__ import annotations
 import re
 
 _FILE = r"[^\n]+?"
+# An absolute path or file:// address up to the space (or the closing punctuation) after it.
+_PATH = r"(?:file://)?/[^\s]*?(?=[.:,;)]?(?:\s|$))"
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), words)
     for pattern, words in (
@@ -39,6 +45,12 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"\1a file of the point: ",
         ),
         (r"\b[0-9a-f]{64}\b", "(digest)"),
+        # Server paths of a source, a vault or a restore target (after the patterns above,
+        # which read "the source X" as one word).
+        (rf"([Tt]he source|[Tt]he vault directory|[Tt]he restore target) {_PATH}", r"\1"),
+        (rf"([Tt]he vault) at {_PATH}", r"\1"),
+        (rf"Refusing to clean {_PATH}:", "Refusing to clean a folder:"),
+        (rf"(missing from) file://{_PATH}", r"\1 the vault"),
     )
 )
 

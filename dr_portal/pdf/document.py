@@ -329,7 +329,7 @@ def document_evidence(doc: ReportDocument) -> dict[str, Any]:
             "citations": doc.citations,
             "anchor": asdict(doc.anchor) if doc.anchor else None,
             "verification": asdict(doc.verification) if doc.verification else None,
-            "public_key": "/audit/pubkey",
+            "public_key": "published on the portal's Audit page, by the key id of the anchor",
         },
     }
 

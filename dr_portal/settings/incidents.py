@@ -8,8 +8,11 @@ from dr_portal.env import env_choices, env_int, env_list, env_mapping, env_optio
 
 # --- Incidents: alert intake and notifications -----------------------------------
 
-# Base URL people open the portal at; links in emails and webhooks start with it.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Base URL people open the portal at; links in emails and webhooks start with it. Unset, it is the
+# loopback address on SITE_PORT, which `make run` sets from PORT (honcho gives each process its own
+# PORT, so the worker's PORT is not the web server's).
+SITE_PORT = env_int("SITE_PORT", 8000, minimum=1)
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{SITE_PORT}")
 # Alert intake (/api/v1/intake/...) accepts only `Authorization: Bearer <this>`; unset turns intake off.
 ALERT_INTAKE_TOKEN = env_optional("ALERT_INTAKE_TOKEN")
 if ALERT_INTAKE_TOKEN is not None and len(ALERT_INTAKE_TOKEN) < 24:

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import Perm, can, check
 from dr_portal.accounts.models import User
@@ -58,8 +58,12 @@ def _back(incident: Incident) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def notifications(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
+    """POST records a notice. GET (a reload after posting, a bookmark) leads to the register on the incident page."""
+    if request.method == "GET":
+        incident = access_incident_by_id(request.user, incident_id)
+        return redirect(reverse("incidents:detail", args=[incident.public_id]) + "#notice-register")
     incident = access_incident_by_id(request.user, incident_id, for_write=True)
     form = NotificationForm(request.POST, request.FILES)
     if not form.is_valid():

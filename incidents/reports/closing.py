@@ -41,7 +41,9 @@ def evidence_section(
                 doc.anchor.head_hash,
                 "DR Portal",
                 doc.anchor.signed_at,
-                f"/audit/checkpoints/{doc.anchor.seq}.txt and the checkpoint export",
+                # By number and public identity: a report names no server path (#17 item 5).
+                f"checkpoint {doc.anchor.seq} of the audit log {doc.anchor.origin}, signed with key "
+                f"{doc.anchor.key_id}; on the portal's Audit page and in the checkpoint export",
             ]
         )
     for link in links:
@@ -70,7 +72,7 @@ def evidence_section(
             ),
             Field(
                 "checkpoint_note",
-                "Checkpoint note (verifiable with the public key at /audit/pubkey)",
+                "Checkpoint note (verifiable with the public key on the portal's Audit page)",
                 doc.anchor.text if doc.anchor else None,
             ),
             assessed_field(

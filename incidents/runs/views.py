@@ -48,7 +48,10 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """GET with a plan: the dry run. POST: start the run."""
+    """GET with a plan (a link from an incident or plan) or POST with ``dry_run``: the dry run. POST: start the run.
+
+    The dry run's button and the preview on change post the form without starting anything, so the
+    CSRF token never lands in a URL (history, proxy and server logs)."""
     access_runs(request.user, for_write=True)
     # A link from an incident or a plan pre-selects; the dry run needs at least the plan.
     bound = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
@@ -56,7 +59,7 @@ def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     preview, error = None, ""
     if form.is_valid():
         data = form.cleaned_data
-        if request.method == "POST":
+        if request.method == "POST" and "dry_run" not in request.POST:
             try:
                 run = run_start(
                     plan=data["plan"],

@@ -258,6 +258,15 @@ class Asset(models.Model):
         return self.title or self.name
 
     @property
+    def shown_source(self) -> str:
+        """The source as the person asking may read it: a server path only for roles that may restore."""
+        from dr_portal.accounts.contents import PATH_HIDDEN_NOTE, contents_visible
+
+        if contents_visible() or not self.source_uri.startswith(("/", "file:")):
+            return self.source_uri
+        return PATH_HIDDEN_NOTE
+
+    @property
     def data_class_labels(self) -> list[str]:
         return [DataClass(c).label for c in self.data_classes if c in DataClass.values]
 

@@ -66,7 +66,7 @@ def _next_change(item: AssetReadiness, now: datetime) -> datetime:
 
 def _stored(item: AssetReadiness, now: datetime, facts: ScoreFacts | None = None) -> dict[str, Any]:
     asset: Any = item.asset
-    checks = [{"name": c.name, "level": int(c.level), "reason": c.reason} for c in item.checks]
+    checks = [{"name": c.name, "level": int(c.level), "reason": c.text} for c in item.checks]
     card = readiness_score(item, now=now, facts=facts)
     return {
         "level": int(item.level),

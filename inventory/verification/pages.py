@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from dr_portal.accounts.contents import shown
 from dr_portal.charts import Series, line_chart
 from dr_portal.rollup_chart import StackRow, status_stack_chart
 from inventory.models import Asset
@@ -42,7 +43,10 @@ def score_lines(assets: list[Asset]) -> list[ScoreLine]:
     for asset in assets:
         state = getattr(asset, "readiness_state", None)
         parts = (state.facts or {}).get("score", []) if state is not None else []
-        losses = [{**p, "lost": p["weight"] - p["got"]} for p in parts if p["got"] < p["weight"]]
+        # A reason quoting a failed backup may name a server path: shown in words unless one may restore.
+        losses = [
+            {**p, "lost": p["weight"] - p["got"], "reason": shown(p["reason"])} for p in parts if p["got"] < p["weight"]
+        ]
         losses.sort(key=lambda p: -p["lost"])
         score = state.score if state is not None and state.level is not None else None
         lines.append(ScoreLine(asset, score, losses, forecasts[asset.pk]))

@@ -155,7 +155,7 @@ def _from_checks(item: AssetReadiness, names: Collection[str], name: str, weight
         return ScorePart(name, weight, weight, ok_reason)
     share = weight / len(names)
     got = weight - share * len(failing)
-    return ScorePart(name, weight, got, " ".join(c.reason for c in failing) + f" {round(weight - got)} points lost.")
+    return ScorePart(name, weight, got, " ".join(c.text for c in failing) + f" {round(weight - got)} points lost.")
 
 
 def _alerts(asset: Any) -> ScorePart:

@@ -72,7 +72,7 @@ def test_running_the_task_twice_does_the_work_once(backed_asset) -> None:
 
 
 def test_a_missing_source_fails_with_the_reason_and_keeps_earlier_points(
-    backed_asset, source, client_for, viewer
+    backed_asset, source, client_for, viewer, commander
 ) -> None:
     good = run(backed_asset)
     assert good.status == BackupStatus.SUCCEEDED
@@ -80,13 +80,16 @@ def test_a_missing_source_fails_with_the_reason_and_keeps_earlier_points(
     backed_asset.save()
     failed = run(backed_asset)
     assert failed.status == BackupStatus.FAILED and failed.error_code == "source_missing"
-    assert "gone" in failed.error
+    # The error is in words; the whole message, server path included, is kept for restorers.
+    assert failed.error == "The source does not exist."
     points = dict(RecoveryPoint.objects.filter(asset=backed_asset).values_list("status", "backup_id"))
     assert points == {PointStatus.OK: good.pk, PointStatus.FAILED: failed.pk}
     event = AuditEvent.objects.get(action="backup.failed")
     assert event.payload["code"] == "source_missing" and event.payload["reason"] == failed.error
     page = client_for(viewer).get(f"/inventory/assets/{backed_asset.public_id}/").content.decode()
-    assert "gone" in page and "Earlier recovery points are untouched" in page
+    assert "gone" not in page and "Earlier recovery points are untouched" in page
+    page = client_for(commander).get(f"/inventory/assets/{backed_asset.public_id}/").content.decode()
+    assert f"The source {source / 'gone'} does not exist." in page
 
 
 def test_a_missing_key_fails_before_writing_anything(backed_asset, settings) -> None:

@@ -7,8 +7,9 @@ sign-off, a final signed report.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ def test_the_demo_loaders_leave_a_worked_breach_ready_to_file(fresh_var: Path) -
     evidence: Any = checked.evidence
     assert evidence["report"]["status"] == "final"
 
+    leaks = _server_paths(_pdf_text(report_path(report).read_bytes()), fresh_var)
+    leaks += _server_paths(json.dumps(evidence), fresh_var)
+    assert leaks == [], leaks
+
     doc = incident_report_document(incident=incident, report_id="check", version=2, by=compliance, now=timezone.now())
     filled, total = document_filled(doc)
     unexpected = [str(g) for g in document_gaps(doc) if not str(g).startswith(KNOWN_OPEN)]
@@ -132,6 +137,33 @@ def _the_worked_run_is_measured_from_detection(incident: Incident) -> None:
     restored = [s.point for s in run.steps.select_related("point") if s.kind == "restore" and s.point]
     assert restored and run.data_as_of == min(p.data_as_of for p in restored)
     assert run.achieved_rpo_seconds == max(0, int((incident.detected_at - run.data_as_of).total_seconds()))
+
+
+# A report names no server file (#17 item 5): these mark an absolute path on the portal's machine.
+SERVER_PATH_MARKS = ("/audit/", "/var/", "/home/", "/tmp/")  # noqa: S108 (searched for, not used)
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(BytesIO(data)).pages)
+
+
+def _server_paths(text: str, var_dir: Path) -> list[str]:
+    """Each place in ``text`` that shows a server path, with a little context."""
+    marks = (*SERVER_PATH_MARKS, str(var_dir), str(settings.BASE_DIR))
+    found = []
+    for mark in marks:
+        start = text.find(mark)
+        if start >= 0:
+            found.append(text[max(0, start - 60) : start + 60])
+    return found
+
+
+def test_the_path_scan_finds_a_checkpoint_path(tmp_path: Path) -> None:
+    assert _server_paths("Where: /audit/checkpoints/413.txt and the export", tmp_path)
+    assert _server_paths(f"kept in {tmp_path}/reports", tmp_path)
+    assert _server_paths("checkpoint 413 of the audit log dr-portal, signed with key k1", tmp_path) == []
 
 
 @pytest.mark.parametrize(
