@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,18 @@ from inventory.services.catalog import (
 MAX_BYTES = 5 * 1024 * 1024
 
 
+_WHERE = re.compile(r"line (\d+)(?:, field (\w+))?")
+
+
+def _by_line(error: str) -> tuple[int, str]:
+    """Where an error points, to list them as the file reads: by line, then field (file-wide problems first)."""
+    where = _WHERE.match(error)
+    return (int(where[1]), where[2] or "") if where else (0, "")
+
+
 class ImportFailed(Exception):
     def __init__(self, errors: list[str]) -> None:
+        errors = sorted(errors, key=_by_line)
         super().__init__("; ".join(errors))
         self.errors = errors
 

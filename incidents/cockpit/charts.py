@@ -63,7 +63,11 @@ def _said(item: Measured) -> str:
 
 
 def incidents_chart() -> dict[str, SafeString] | None:
-    """Real incidents per month (by severity) with their mean time to restore."""
+    """Mean time to restore per month, real incidents only, with the month's incidents by severity in its label.
+
+    The bar is the MTTR. A month with no restore measured (incidents still open, or only times that are not
+    times) draws no bar: it says "not measured", so an open incident cannot pass for a zero-second restore.
+    """
     since = (timezone.now() - timedelta(days=31 * MONTHS)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rows = list(
         Incident.objects.filter(kind="real", declared_at__gte=since).values_list(
@@ -77,22 +81,26 @@ def incidents_chart() -> dict[str, SafeString] | None:
     for declared, severity, restored in rows:
         month = f"{declared:%Y-%m}"
         counts[month][severity] += 1
-        if restored is not None and restored >= declared:  # restored before declared is bad data, not a time
+        # Restored before, or within a second of, the declaration is a record written after the fact, not a time.
+        if restored is not None and (restored - declared).total_seconds() >= 1:
             restore[month].append((restored - declared).total_seconds())
     bars = []
     for month in sorted(counts):
         by_sev = counts[month]
-        total = sum(by_sev.values())
         mttr = restore[month]
-        note = f"MTTR {short_duration(timedelta(seconds=sum(mttr) / len(mttr)))}" if mttr else "MTTR —"
         split = ", ".join(f"{n} {s}" for s, n in sorted(by_sev.items()))
         tone = "bad" if by_sev.get("SEV1") else "risk" if by_sev.get("SEV2") else "ok"
-        bars.append(Bar(label=f"{month} ({split})", value=float(total), tone=tone, note=note))
-    desc = "; ".join(f"{b.label}: {round(b.value or 0)} incidents, {b.note}" for b in bars) + "."
-    title = "Incidents per month, by severity, with mean time to restore"
+        if mttr:
+            mean = sum(mttr) / len(mttr)
+            note = f"MTTR {short_duration(timedelta(seconds=mean))}"
+            bars.append(Bar(label=f"{month} ({split})", value=mean, tone=tone, note=note))
+        else:
+            bars.append(Bar(label=f"{month} ({split})", value=None, tone=tone, note="MTTR not measured"))
+    desc = "; ".join(f"{b.label}: {sum(counts[b.label[:7]].values())} incidents, {b.note}" for b in bars) + "."
+    title = "Mean time to restore per month, with incidents by severity"
     return {
         "wide": bar_chart(bars, title=title, label_width=240, desc=desc, css="chart chart-wide"),
-        "narrow": bar_chart(bars, title=title, desc=desc, **{**NARROW, "label_width": 200}),
+        "narrow": bar_chart(bars, title=title, desc=desc, **{**NARROW, "label_width": 180, "note_width": 110}),
     }
 
 

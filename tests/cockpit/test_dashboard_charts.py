@@ -59,7 +59,7 @@ def test_every_dashboard_chart_is_drawn_wide_and_narrow_and_described(client_for
         by_title.setdefault(svg.findtext(f"{SVG}title") or "", []).append(svg)
     assert sorted(by_title) == [
         "Backup success rate, last 30 days (%)",
-        "Incidents per month, by severity, with mean time to restore",
+        "Mean time to restore per month, with incidents by severity",
         "Recovery runs: RTO and RPO achieved as a share of target",
     ]
     for title, pair in by_title.items():
@@ -77,4 +77,38 @@ def test_a_restore_recorded_before_the_declaration_is_not_a_negative_mttr(client
     odd.save()
     html = client_for(commander).get(reverse("dashboard")).content.decode()
     charts = html[html.index('id="charts"') : html.index('id="drills"')]
-    assert "MTTR —" in charts and "MTTR -" not in charts
+    assert "MTTR not measured" in charts and "MTTR -" not in charts
+
+
+def _incident_svgs(html: str) -> list[ElementTree.Element]:
+    charts = html[html.index('id="charts"') : html.index('id="drills"')]
+    svgs = [ElementTree.fromstring(s) for s in re.findall(r"<svg .*?</svg>", charts, flags=re.S)]  # noqa: S314
+    return [s for s in svgs if (s.findtext(f"{SVG}title") or "").startswith("Mean time to restore")]
+
+
+def test_open_incidents_draw_no_mttr_bar_and_say_not_measured(client_for, commander) -> None:
+    """Incidents still open (and a restore stamped at the declaration itself) are no time to restore: no bar, words."""
+    IncidentFactory.create(kind="real", severity="SEV1")
+    IncidentFactory.create(kind="real", severity="SEV1")
+    instant = IncidentFactory.create(kind="real", severity="SEV2")
+    instant.restored_at = instant.declared_at
+    instant.save()
+    svgs = _incident_svgs(client_for(commander).get(reverse("dashboard")).content.decode())
+    assert len(svgs) == 2  # wide and narrow
+    for svg in svgs:
+        assert svg.findall(f".//{SVG}rect") == [], "a bar drawn for a time to restore nobody measured"
+        said = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "unmeasured"]
+        assert said == ["— MTTR not measured"]
+        assert "0s" not in ElementTree.tostring(svg, encoding="unicode")
+        assert svg.findtext(f"{SVG}desc") == f"{timezone.now():%Y-%m} (2 SEV1, 1 SEV2): 3 incidents, MTTR not measured."
+
+
+def test_the_bar_is_the_mean_time_to_restore_of_the_restored_incidents(client_for, commander) -> None:
+    for hours in (1, 3):
+        restored = IncidentFactory.create(kind="real", severity="SEV2")
+        restored.restored_at = restored.declared_at + timedelta(hours=hours)
+        restored.save()
+    IncidentFactory.create(kind="real", severity="SEV2")  # still open: not a sample
+    wide = _incident_svgs(client_for(commander).get(reverse("dashboard")).content.decode())[0]
+    assert len(wide.findall(f".//{SVG}rect")) == 1
+    assert "MTTR 2h 00m" in ElementTree.tostring(wide, encoding="unicode")

@@ -133,3 +133,32 @@ def test_management_commands(tmp_path, capsys) -> None:
     bad.write_text("name,kind\nx,model\n")
     with pytest.raises(CommandError, match="missing column 'owner_team'"):
         call_command("inventory_import", str(bad))
+
+
+def test_problems_are_listed_by_line_then_field() -> None:
+    """Validation reports fields in the model's order; the file is read by line, so the list is too."""
+    bad = """\
+assets:
+  - name: fraud-model
+    tier: 9
+    kind: spaceship
+    owner_team: risk
+    region: eu-west-1
+    source_uri: /srv/fraud
+  - name: other
+    kind: model
+    tier: 12
+    owner_team: risk
+    region: eu-west-1
+    source_uri: /srv/other
+"""
+    with pytest.raises(ImportFailed) as caught:
+        import_file(name="estate.yaml", data=bad.encode(), by=None)
+    assert [e.split(":")[0] for e in caught.value.errors] == [
+        "line 3, field tier",
+        "line 4, field kind",
+        "line 10, field tier",
+    ]
+    # Fields on one line (a CSV row) in field order; file-wide problems before any line.
+    mixed = ImportFailed(["line 4, field vault: a", "line 2: b", "line 4, field kind: c", "The file: d"]).errors
+    assert mixed == ["The file: d", "line 2: b", "line 4, field kind: c", "line 4, field vault: a"]
