@@ -1,7 +1,8 @@
 """Readiness figures for /metrics, read from the stored readiness (inventory.services.readiness).
 
-By default only aggregates (assets per status by tier and by team), so a
-scrape costs a few grouped queries whatever the estate's size; per-asset
+By default only aggregates (assets per status by tier and by team, read
+from the roll-ups in inventory.models.ReadinessGroup), so a scrape costs a
+few grouped queries over a few rows whatever the estate's size; per-asset
 series come with `?per_asset=1` (set `params` in the Prometheus job).
 """
 
@@ -14,7 +15,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from dr_portal.ops.metrics import counts_by, register, scrape_option
+from dr_portal.ops.metrics import register, scrape_option
 
 
 @register
@@ -24,7 +25,7 @@ def backup_metrics() -> Iterator[Metric]:
     Finished backups come from the daily roll-ups (one GROUP BY over a few rows per day), queued and
     running ones from the backups themselves (an index on status): neither grows with the history.
     """
-    from inventory.models import ACTIVE_BACKUP, BACKUP_DAY_BUCKETS, UNTIMED, Backup, BackupDay, ReadinessState
+    from inventory.models import ACTIVE_BACKUP, BACKUP_DAY_BUCKETS, UNTIMED, Backup, BackupDay, ReadinessGroup
 
     counts = GaugeMetricFamily("drp_backups", "Backups per status.", labels=["status"])
     durations = HistogramMetricFamily(
@@ -52,23 +53,27 @@ def backup_metrics() -> Iterator[Metric]:
             buckets.append(("+Inf", float(sum(v[0] for v in timed))))
             durations.add_metric([status], buckets, sum(v[2] for v in timed))
     yield from (counts, durations, done_bytes)
-    # drp_asset_backup_age_seconds has no series for an asset never backed up; this counts them.
-    never = ReadinessState.objects.filter(level__isnull=False, ok_data_as_of__isnull=True)
-    yield counts_by(
-        "drp_assets_never_backed_up", "Assets with no good recovery point yet, per tier.", never, "asset__tier", "tier"
+    # drp_asset_backup_age_seconds has no series for an asset never backed up; this counts them (roll-ups).
+    never = GaugeMetricFamily(
+        "drp_assets_never_backed_up", "Assets with no good recovery point yet, per tier.", labels=["tier"]
     )
+    rows = ReadinessGroup.objects.filter(no_point__gt=0).values("tier").annotate(n=Sum("no_point"))
+    for row in rows.order_by("tier"):
+        never.add_metric([str(row["tier"])], row["n"])
+    yield never
 
 
 @register
 def readiness_metrics() -> Iterator[Metric]:
-    from inventory.models import ReadinessState
+    from inventory.models import ReadinessGroup, ReadinessState
     from inventory.readiness import Level
 
-    for by, column in (("tier", "asset__tier"), ("team", "asset__owner_team")):
+    for by in ("tier", "team"):
         family = GaugeMetricFamily(
             f"drp_readiness_assets_by_{by}", f"Assets per readiness status and {by}.", labels=[by, "status"]
         )
-        rows = ReadinessState.objects.filter(level__isnull=False).values(column, "level").annotate(n=Count("pk"))
+        column = by  # the roll-ups (inventory.models.ReadinessGroup): a few rows per tier and team
+        rows = ReadinessGroup.objects.filter(count__gt=0).values(column, "level").annotate(n=Sum("count"))
         for row in rows.order_by(column, "level"):
             key = f"Tier {row[column]}" if by == "tier" else str(row[column])
             family.add_metric([key, Level(row["level"]).key], row["n"])

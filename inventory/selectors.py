@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from inventory.blast import BlastRadius, blast_radius, downstream_assets  # noqa: F401 - read from here too
@@ -18,6 +18,7 @@ from inventory.models import (
     Dependency,
     PlanStep,
     PointStatus,
+    ReadinessGroup,
     ReadinessState,
     RecoveryPlan,
     RecoveryPoint,
@@ -104,9 +105,9 @@ def assets_in_order(ids: list[int]) -> list[Asset]:
 
 
 def readiness_counts() -> dict[str, int]:
-    """Assets per stored status, by one aggregate query."""
+    """Assets per stored status, from the roll-ups (one query over a few rows, whatever the estate's size)."""
     counts = {level.key: 0 for level in Level}
-    for row in ReadinessState.objects.filter(level__isnull=False).values("level").annotate(n=Count("pk")):
+    for row in ReadinessGroup.objects.filter(count__gt=0).values("level").annotate(n=Sum("count")):
         counts[Level(row["level"]).key] = row["n"]
     return counts
 
@@ -130,10 +131,11 @@ def readiness_nearest_rpo(*, limit: int) -> list[AssetReadiness]:
 
 
 def readiness_rollups(*, by: str) -> list[Rollup]:
-    """Counts by stored status per tier (`by="tier"`) or team (`by="team"`), worst groups first; one query."""
-    column = "asset__tier" if by == "tier" else "asset__owner_team"
+    """Counts by stored status per tier (`by="tier"`) or team (`by="team"`), worst groups first; one query
+    over the roll-ups (inventory.models.ReadinessGroup)."""
+    column = "tier" if by == "tier" else "team"
     groups: dict[str, Rollup] = {}
-    rows = ReadinessState.objects.filter(level__isnull=False).values(column, "level").annotate(n=Count("pk"))
+    rows = ReadinessGroup.objects.filter(count__gt=0).values(column, "level").annotate(n=Sum("count"))
     for row in rows:
         key = f"Tier {row[column]}" if by == "tier" else str(row[column])
         group = groups.setdefault(key, Rollup(key))

@@ -41,7 +41,7 @@ def report(results: Results, *, label: str, machine: str) -> str:
             for name, (p50, p95, p99, rate) in results.twenty.items()
         ],
         "",
-        "**Periodic tasks** (steady state: the second of two runs, nothing due):",
+        "**Periodic tasks** (steady state: each run until it reports nothing to do, then timed once more):",
         "",
         "| task | time |",
         "|---|---:|",

@@ -30,6 +30,9 @@ class ReadinessState(models.Model):
         null=True, blank=True, help_text="When time alone next changes a check (null: never); due rows are swept."
     )
     version = models.PositiveBigIntegerField(default=0)
+    # The tier and team the row is counted under in ReadinessGroup (the asset's, as of its last assessment).
+    counted_tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    counted_team = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         indexes = [

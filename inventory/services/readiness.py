@@ -1,6 +1,7 @@
 """Readiness as stored state: each asset's assessment kept in a ReadinessState row.
 
-Three ways a row is rewritten, all through `readiness_refresh`:
+Three ways a row is rewritten, all through `readiness_refresh` (which moves the
+tier and team roll-ups, inventory.models.ReadinessGroup, in the same transaction):
 
 * a fact changes (a backup or point changes state, a drill or recovery is
   recorded, the asset, its policy or its vault is edited): the service that
@@ -32,6 +33,7 @@ from django.utils import timezone
 from inventory.models import Asset, ReadinessState
 from inventory.readiness import RISK_MARGIN, AssetReadiness, readiness_for
 from inventory.services.pointers import points_newest_refresh
+from inventory.services.readiness_groups import GroupDeltas, GroupKey, group_key, readiness_groups_apply
 from inventory.verification.samples import readiness_samples_record
 from inventory.verification.score import ScoreFacts, readiness_score
 from inventory.verification.selectors import score_facts
@@ -106,17 +108,48 @@ def readiness_refresh(*, asset_ids: Collection[int], now: datetime | None = None
         )
     # Versions first, facts second: a fact change after this read bumps the version and the write below misses.
     versions = dict(ReadinessState.objects.filter(asset_id__in=ids).values_list("asset_id", "version"))
-    written = 0
     facts = score_facts(asset_ids=ids)
-    scores: dict[int, int] = {}
+    assessed: dict[int, dict[str, Any]] = {}
     for item in readiness_for(Asset.objects.with_facts().filter(pk__in=ids), now=now):
-        pk = item.asset.pk
-        stored = _stored(item, now, facts.get(pk))
-        if ReadinessState.objects.filter(asset_id=pk, version=versions[pk]).update(**stored):
-            written += 1
-            scores[pk] = stored["score"]
+        asset: Any = item.asset
+        assessed[asset.pk] = {
+            **_stored(item, now, facts.get(asset.pk)),
+            "counted_tier": asset.tier,
+            "counted_team": asset.owner_team,
+        }
+    scores = _write(assessed, versions)
     readiness_samples_record(scores=scores, now=now)
-    return written
+    return len(scores)
+
+
+_COUNTED = ("version", "counted_tier", "counted_team", "level", "score", "ok_data_as_of")
+
+
+def _counted_key(row: dict[str, Any]) -> GroupKey | None:
+    return group_key(tier=row["counted_tier"], team=row["counted_team"], level=row["level"], score=row["score"])
+
+
+@transaction.atomic
+def _write(assessed: dict[int, dict[str, Any]], versions: dict[int, int]) -> dict[int, int]:
+    """Store the assessments whose version has not moved, and move the roll-ups with them; one transaction.
+
+    The rows are locked (in asset order) before they are read, so what leaves the roll-ups is what the
+    row held, even if another refresh of the same asset runs at the same time. Returns {asset: score}.
+    """
+    locked = ReadinessState.objects.select_for_update().filter(asset_id__in=sorted(assessed)).order_by("asset_id")
+    old = {row["asset_id"]: row for row in locked.values("asset_id", *_COUNTED)}
+    deltas = GroupDeltas()
+    scores: dict[int, int] = {}
+    for pk, stored in assessed.items():
+        before = old.get(pk)
+        if before is None or before["version"] != versions[pk]:
+            continue  # a fact changed since the facts were read: the row stays due
+        ReadinessState.objects.filter(asset_id=pk).update(**stored)
+        deltas.add(_counted_key(before), no_point=before["ok_data_as_of"] is None, sign=-1)
+        deltas.add(_counted_key(stored), no_point=stored["ok_data_as_of"] is None, sign=1)
+        scores[pk] = stored["score"]
+    readiness_groups_apply(deltas)
+    return scores
 
 
 def readiness_facts_changed(*, asset_ids: Collection[int]) -> None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, Min
+from django.db.models import Avg, F, Min, Sum
 from django.utils import timezone
 
-from inventory.models import PlanStep, ReadinessState, RecoveryPlan
+from inventory.models import PlanStep, ReadinessGroup, RecoveryPlan
 from inventory.verification.models import EvidenceKind, ReadinessSample, RestoreEvidence, RestoreTestPolicy
 from inventory.verification.score import RESTORE_TEST_CADENCE_DAYS, ScoreFacts
 
@@ -63,19 +63,20 @@ class ScoreRollup:
 
 
 def score_rollups(*, by: str) -> list[ScoreRollup]:
-    """Average and lowest stored score per tier or team, lowest average first; one query."""
-    column = "asset__tier" if by == "tier" else "asset__owner_team"
+    """Average and lowest stored score per tier or team, lowest average first; one query over the roll-ups
+    (inventory.models.ReadinessGroup: the sum of count * score over the count, the lowest score counted)."""
+    column = "tier" if by == "tier" else "team"
     rows = (
-        ReadinessState.objects.filter(level__isnull=False)
+        ReadinessGroup.objects.filter(count__gt=0)
         .values(column)
-        .annotate(n=Count("pk"), avg=Avg("score"), low=Min("score"))
+        .annotate(n=Sum("count"), total=Sum(F("count") * F("score")), low=Min("score"))
         .order_by(column)
     )
     out = [
         ScoreRollup(
             key=f"Tier {row[column]}" if by == "tier" else str(row[column]),
             assets=row["n"],
-            average=round(row["avg"] or 0),
+            average=round(row["total"] / row["n"]),
             lowest=row["low"] or 0,
         )
         for row in rows
