@@ -88,6 +88,7 @@ bench: venv
 	$(BIN)/python bench/audit_bench.py $(BENCH_ARGS)
 	$(BIN)/python -m bench.backup_bench $(BACKUP_BENCH_ARGS)
 	$(BIN)/python -m bench.chunk_bench $(CHUNK_BENCH_ARGS)
+	$(BIN)/python -m bench.chunk_index_bench $(CHUNK_INDEX_BENCH_ARGS)
 	DEBUG=true $(BIN)/python -m bench.failover_bench $(FAILOVER_BENCH_ARGS)
 	$(BIN)/python -m bench.scale_bench $(SCALE_BENCH_ARGS)
 	DEBUG=true $(BIN)/python -m bench.connector_bench $(CONNECTOR_BENCH_ARGS)
