@@ -74,9 +74,8 @@ def main() -> int:
     print(f"chunks: {n:,}  load and build: {built:.1f} s")
     print(f"columns: {index.nbytes / 2**20:.0f} MiB ({index.nbytes / n:.0f} bytes a chunk)")
     print(f"rss before the first row: {start_mib:.0f} MiB")
-    print(
-        f"rss with the rows collected, before sorting: {loaded_mib:.0f} MiB ({(loaded_mib - start_mib) * 2**20 / n:.0f} bytes a chunk)"
-    )
+    per_row = (loaded_mib - start_mib) * 2**20 / n
+    print(f"rss with the rows collected, before sorting: {loaded_mib:.0f} MiB ({per_row:.0f} bytes a chunk)")
     print(f"rss once built: {held_mib:.0f} MiB ({(held_mib - start_mib) * 2**20 / n:.0f} bytes a chunk)")
     print(f"peak rss: {peak_mib:.0f} MiB ({(peak_mib - start_mib) * 2**20 / n:.0f} bytes a chunk above the start)")
     print(f"lookup: {lookup_us:.1f} µs each over {len(probes):,} ids, half absent")
