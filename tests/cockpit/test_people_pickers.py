@@ -21,7 +21,7 @@ def test_role_picker_defaults_to_an_eligible_person_not_the_first_listed(client_
     picker = _select(html, "role-person")
     assert "Aaron Able" in picker, "an on-call engineer may be scribe, so is listed first"
     chosen = re.findall(r'<option value="(\d+)" data-roles="([^"]*)"[^>]*\sselected>', picker)
-    assert chosen == [(str(commander.pk), "commander deputy scribe comms_lead ops_lead")]
+    assert chosen == [(str(commander.pk), "commander deputy scribe comms_lead ops_lead ai_owner")]
     assert 'data-searchable="Type to filter people"' in picker
 
 
