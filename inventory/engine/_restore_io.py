@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
+
+from inventory.engine.in_order import InOrder
 
 if TYPE_CHECKING:
     from inventory.engine.restore import _Places
@@ -31,47 +31,18 @@ def write_all(fd: int, data: bytes, offset: int) -> None:
         offset += done
 
 
-class Writer:
+class Writer(InOrder):
     """Writes chunks on a second thread while the caller decrypts and hashes the next one.
 
     Both ``os.pwrite`` and SHA-256 of large buffers release the GIL, so on two cores the
-    copy into the page cache overlaps with the hashing instead of following it. At most
-    ``depth`` chunks wait in the queue, so memory stays a few chunks whatever the size.
+    copy into the page cache overlaps with the hashing instead of following it.
     """
 
     def __init__(self, depth: int = 3) -> None:
-        self._queue: queue.Queue[tuple[int, bytes, int] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="restore-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                if self._error is None:
-                    write_all(*item)
-            except BaseException as exc:  # handed to the caller at the next drain
-                self._error = exc
-            finally:
-                self._queue.task_done()
+        super().__init__("restore-writer", depth)
 
     def write(self, fd: int, data: bytes, offset: int) -> None:
-        if self._error is not None:
-            self.drain()
-        self._queue.put((fd, data, offset))
-
-    def drain(self, *, raise_errors: bool = True) -> None:
-        self._queue.join()
-        error, self._error = self._error, None
-        if error is not None and raise_errors:
-            raise error
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        self.call(write_all, fd, data, offset)
 
 
 class PartMaker:

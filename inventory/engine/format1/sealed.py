@@ -29,10 +29,8 @@ many objects one master key seals.
 from __future__ import annotations
 
 import hashlib
-import queue
 import secrets
 import struct
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from inventory.engine.crypto import KeyRing, Readable, derive_key, valid_key_id
 from inventory.engine.errors import CorruptObject, KeyMissing
+from inventory.engine.in_order import InOrder
 
 MAGIC = b"DRPV"
 FORMAT_VERSION = 1
@@ -106,44 +105,21 @@ class SealResult:
     chunks: int = 0
 
 
-class BackgroundHasher:
+class BackgroundHasher(InOrder):
     """Feeds SHA-256 objects on a second thread, strictly in the order given.
 
     Hashing a large buffer releases the GIL, so while this thread hashes sealed chunk
-    *n*, the caller reads, hashes and encrypts chunk *n+1*. At most ``depth`` chunks
-    wait, so memory stays bounded whatever the file size.
+    *n*, the caller reads, hashes and encrypts chunk *n+1*.
     """
 
     def __init__(self, depth: int = 3) -> None:
-        self._queue: queue.Queue[tuple[Any, bytes] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="sealed-hasher", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                item[0].update(item[1])
-            except BaseException as exc:  # reported by the next wait()
-                self._error = exc
-            finally:
-                self._queue.task_done()
+        super().__init__("sealed-hasher", depth)
 
     def update(self, digest: Any, data: bytes) -> None:
-        self._queue.put((digest, data))
+        self.call(digest.update, data)
 
     def wait(self) -> None:
-        self._queue.join()
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        self.drain()
 
 
 class Sealer:
