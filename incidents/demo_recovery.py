@@ -7,6 +7,8 @@ verify, clean up). Every fact the report prints about it comes from the run itse
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from dr_portal.accounts.models import Role, User
 from incidents.models import Incident
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, RunStatus, StepRun, StepState
@@ -86,6 +88,7 @@ def recovery_run_demo(*, incident: Incident, assets: list[Asset], operator: User
     """Withdraw the clinical assets, rebuild them from the vault's copies, and check them, as the ops lead."""
     _backed_up(assets)
     plan = _plan(assets)
+    withdrawn_at = timezone.now()
     note_add(
         incident=incident,
         body="Adapter and endpoint withdrawn from service to be rebuilt from the vault's clean copies.",
@@ -94,9 +97,10 @@ def recovery_run_demo(*, incident: Incident, assets: list[Asset], operator: User
     incident = Incident.objects.get(pk=incident.pk)  # the caller's copy predates the recorded facts
     if incident.detected_at is None:
         raise DemoRecoveryFailed(f"{incident.reference} has no detection time to measure the rebuild from")
-    # The clinics lost the service when the breach was detected (the cache was switched off then): the run's
-    # RTO runs from there to the verified rebuild, and its RPO compares the restored point with that moment.
-    run = run_start(plan=plan, mode="recovery", by=operator, incident=incident, outage_started_at=incident.detected_at)
+    # The clinics' service came back hours after detection with the cache switched off (the incident's own
+    # "service restored"); this rebuild is a second outage of its own, from the withdrawal to the verified
+    # rebuild, so that is what its RTO measures, and its RPO compares the restored point with the withdrawal.
+    run = run_start(plan=plan, mode="recovery", by=operator, incident=incident, outage_started_at=withdrawn_at)
     run = _drive(run, approvers)
     if run.status != RunStatus.SUCCEEDED:
         raise DemoRecoveryFailed(f"{run.reference} {run.status}: {run.error}")
