@@ -9,6 +9,7 @@ asset is unavailable and waits, so the rest of the demo runs on.
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 from typing import Any
 
@@ -24,35 +25,49 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         done = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        signal.signal(signal.SIGINT, lambda *_: done.set())
+        started: list[subprocess.Popen[bytes]] = []
+
+        def stop(*_: Any) -> None:
+            # At once, even while the servers are still starting: they run in sessions of their own, so a
+            # process manager that kills this command after its grace period would leave them running.
+            done.set()
+            demo_mlflow.stop_servers(started)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         registry = demo_mlflow.DemoRegistry.load(settings.VAR_DIR, settings.BASE_DIR)
         binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
         if binary is None:
             self._say(f"mlflow: the demo asset {demo_mlflow.ASSET} is {demo_mlflow.UNAVAILABLE}.", warn=True)
             done.wait()
             return
-        servers = [
-            (registry.source_url, demo_mlflow.start_server(binary, registry.workdir / "source", registry.source_port)),
-            (registry.drill_url, demo_mlflow.start_server(binary, registry.workdir / "drill", registry.drill_port)),
-        ]
+        servers: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
-            for url, proc in servers:
-                demo_mlflow.wait_ready(url, proc)
-            added = demo_mlflow.seed(MlflowRest(registry.source_url), registry.workdir)
-            queued = demo_mlflow.queue_first_backup()
-            self._say(
-                f"mlflow: registry at {registry.source_url} ({'fraud model registered' if added else 'kept'}), "
-                f"drill registry at {registry.drill_url}" + ("; first backup queued" if queued else "")
-            )
-        except Exception as exc:  # the demo runs on without its registry, and says why
-            self._say(
-                f"mlflow: the demo registry could not start ({exc}); {demo_mlflow.ASSET} is unavailable.", warn=True
-            )
-        try:
+            for url, name, port in (
+                (registry.source_url, "source", registry.source_port),
+                (registry.drill_url, "drill", registry.drill_port),
+            ):
+                if not done.is_set():
+                    servers.append((url, demo_mlflow.start_server(binary, registry.workdir / name, port)))
+                    started.append(servers[-1][1])
+            try:
+                for url, proc in servers:
+                    demo_mlflow.wait_ready(url, proc)
+                added = demo_mlflow.seed(MlflowRest(registry.source_url), registry.workdir)
+                queued = demo_mlflow.queue_first_backup()
+                self._say(
+                    f"mlflow: registry at {registry.source_url} ({'fraud model registered' if added else 'kept'}), "
+                    f"drill registry at {registry.drill_url}" + ("; first backup queued" if queued else "")
+                )
+            except Exception as exc:  # the demo runs on without its registry, and says why
+                if not done.is_set():  # (stopped while starting: not a failure to report)
+                    self._say(
+                        f"mlflow: the demo registry could not start ({exc}); {demo_mlflow.ASSET} is unavailable.",
+                        warn=True,
+                    )
             done.wait()
         finally:
-            demo_mlflow.stop_servers([proc for _url, proc in servers])
+            demo_mlflow.stop_servers(started)
 
     def _say(self, text: str, *, warn: bool = False) -> None:
         self.stdout.write(self.style.WARNING(text) if warn else text)

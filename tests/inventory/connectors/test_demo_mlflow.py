@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,57 @@ def test_prepare_keeps_free_ports_and_replaces_taken_ones(tmp_path: Path) -> Non
         busy.bind(("127.0.0.1", first.source_port))
         second = demo_mlflow.DemoRegistry.prepare(tmp_path, tmp_path)
     assert second.drill_port == first.drill_port and second.source_port != first.source_port
+
+
+def _processes_under(folder: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(folder) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.servers
+def test_stopping_the_demo_command_while_its_servers_start_leaves_no_server_behind(tmp_path: Path) -> None:
+    """`make run` stopped early (honcho: SIGTERM, then SIGKILL after a grace period) must not leave the demo's
+    MLflow servers running: they live in sessions of their own, so only the command can stop them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if demo_mlflow.mlflow_binary(settings.BASE_DIR) is None:
+        pytest.skip("mlflow is not installed: run `make mlflow-venv`")
+    var = tmp_path / "var"
+    registry = demo_mlflow.DemoRegistry.prepare(var, settings.BASE_DIR)
+    env = {**os.environ, "VAR_DIR": str(var), "DEBUG": "true"}
+    env.pop("DATABASE_URL", None)
+    command = subprocess.Popen(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "mlflow_demo"], env=env, cwd=settings.BASE_DIR
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (registry.workdir / "drill" / "server.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert command.poll() is None, "the command started its servers"
+        command.send_signal(signal.SIGTERM)
+        try:
+            command.wait(timeout=2)  # honcho's grace period, shortened
+        except subprocess.TimeoutExpired:
+            command.kill()
+            command.wait()
+        deadline = time.monotonic() + 15
+        while _processes_under(registry.workdir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_under(registry.workdir) == []
+    finally:
+        if command.poll() is None:
+            command.kill()
+        for pid in _processes_under(registry.workdir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
