@@ -26,11 +26,21 @@ def connector_summary(asset: Asset) -> str | None:
     """What captures the asset, in one line for its page; None when its files are the asset."""
     if not has_connector(asset):
         return None
+    from dr_portal.accounts.contents import contents_visible
+
     try:
         connector = asset_connector(asset)
-        return f"{connector.label or connector.kind}: {connector.target_label(connector.config_json())}"
     except ConfigInvalid as exc:
+        if not contents_visible():
+            return f"{asset.connector} connector, whose configuration is not usable"
         return f"{asset.connector} connector, whose configuration is not usable: {exc}"
+    name = connector.label or connector.kind
+    if isinstance(connector, GroupConnector):
+        members = list(connector.config.members)
+        return f"Consistency group of {len(members)}: {', '.join(members)}"
+    if not contents_visible():
+        return f"{name} (its server and location are shown to people who may restore)"
+    return f"{name}: {connector.target_label(connector.config_json())}"
 
 
 def asset_connector(asset: Asset) -> Connector[Any]:

@@ -193,3 +193,21 @@ def test_a_point_taken_before_the_asset_had_a_connector_is_refused(tmp_path: Pat
     type(point).objects.filter(pk=point.pk).update(manifest=manifest)
     with pytest.raises(RunRefused, match="holds files only, not a sqlite capture"):
         start_run(plan=make_plan(_restore_and_verify(flags)), mode="drill", by=commander)
+
+
+def test_a_group_asset_page_names_its_members_and_hides_member_locations_from_a_viewer(
+    tmp_path: Path, flags: Asset, connector_asset: Callable[..., Asset], client, viewer, commander
+) -> None:
+    connector_asset("kb-index", "vector", demo_connectors.articles_index(tmp_path / "systems" / "kb"), backup=False)
+    group = connector_asset("kb-group", "group", {"members": ["kb-index", "flags-db"]}, backup=False)
+    url = f"/inventory/assets/{group.public_id}/"
+    for user in (viewer, commander):
+        client.force_login(user)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Consistency group of 2: kb-index, flags-db" in page.content.decode()
+    client.force_login(viewer)
+    member = client.get(f"/inventory/assets/{flags.public_id}/").content.decode()
+    assert "SQLite" in member and flags.connector_config["path"] not in member
+    client.force_login(commander)
+    assert flags.connector_config["path"] in client.get(f"/inventory/assets/{flags.public_id}/").content.decode()
