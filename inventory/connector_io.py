@@ -22,15 +22,19 @@ def has_connector(asset: Asset) -> bool:
     return kind not in URI_CONNECTORS
 
 
-def connector_summary(asset: Asset) -> str | None:
-    """What captures the asset, in one line for its page; None when its files are the asset."""
+def connector_summary(asset: Asset, *, where: bool) -> str | None:
+    """What captures the asset, in one line for its page; None when its files are the asset.
+
+    ``where``: also the system it reads (a host, a path), for people who may restore.
+    """
     if not has_connector(asset):
         return None
     try:
         connector = asset_connector(asset)
-        return f"{connector.label or connector.kind}: {connector.target_label(connector.config_json())}"
     except ConfigInvalid as exc:
-        return f"{asset.connector} connector, whose configuration is not usable: {exc}"
+        return f"{asset.connector} connector, whose configuration is not usable" + (f": {exc}" if where else ".")
+    what = connector.label or connector.kind
+    return f"{what}: {connector.target_label(connector.config_json())}" if where else what
 
 
 def asset_connector(asset: Asset) -> Connector[Any]:
