@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import api_view
@@ -14,7 +14,8 @@ from dr_portal.api_request import InputSerializer, request_user, validated
 from incidents.access import access_incident_by_id, access_report_by_id, access_reports
 from incidents.models import GeneratedReport, ReportKind, ReportStatus
 from incidents.selectors import report_list
-from incidents.services.reports import report_download, report_path, report_request
+from incidents.services.reports import report_request
+from incidents.views.reports import report_file_response
 
 
 class ReportOut(serializers.ModelSerializer[GeneratedReport]):
@@ -95,15 +96,4 @@ def report_readiness_create(request: Request) -> Response:
 @api_view(["GET"])
 def report_download_view(request: Request, report_id: str) -> FileResponse:
     """The signed PDF; the download is recorded in the audit log (report.downloaded)."""
-    report = access_report_by_id(request.user, report_id)
-    if report.status != ReportStatus.SUCCEEDED or not report_path(report).is_file():
-        raise Http404
-    path = report_download(report=report, by=request_user(request), via="api")
-    response = FileResponse(
-        path.open("rb"),
-        content_type="application/pdf",
-        as_attachment=True,
-        filename=report.download_name,
-    )
-    response["X-Report-SHA256"] = report.sha256
-    return response
+    return report_file_response(access_report_by_id(request.user, report_id), by=request_user(request), via="api")

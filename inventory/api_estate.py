@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dr_portal.accounts.contents import contents_visible
 from dr_portal.api_request import InputSerializer, request_user, serialize_many
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
@@ -143,4 +144,4 @@ def import_view(request: Request) -> Response:
 def export_view(request: Request) -> HttpResponse:
     """The whole catalogue as YAML, in the format the import takes."""
     access_inventory(request.user)
-    return HttpResponse(export_yaml(), content_type="application/yaml")
+    return HttpResponse(export_yaml(sources=contents_visible()), content_type="application/yaml")

@@ -38,12 +38,22 @@ class VaultOut(serializers.ModelSerializer[Vault]):
         fields = ["id", *VAULT_FIELDS, "created_at"]
 
 
+SOURCE_HIDDEN = "null for people whose role may not restore: it names a server path, a bucket or a host."
+
+
 class AssetOut(serializers.ModelSerializer[Asset]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     vault: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="name", read_only=True)
     data_classes = serializers.ListField(child=serializers.CharField())
     labels = serializers.DictField(child=serializers.CharField())
+    # Where the data lies only for people who may restore (dr_portal/accounts/contents.py).
+    source_uri = serializers.CharField(
+        source="shown_source_uri", read_only=True, allow_null=True, help_text=SOURCE_HIDDEN
+    )
+    connector_config = serializers.JSONField(
+        source="shown_connector_config", read_only=True, allow_null=True, help_text=SOURCE_HIDDEN
+    )
 
     class Meta:
         model = Asset

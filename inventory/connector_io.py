@@ -22,25 +22,22 @@ def has_connector(asset: Asset) -> bool:
     return kind not in URI_CONNECTORS
 
 
-def connector_summary(asset: Asset) -> str | None:
-    """What captures the asset, in one line for its page; None when its files are the asset."""
+def connector_summary(asset: Asset, *, where: bool) -> str | None:
+    """What captures the asset, in one line for its page; None when its files are the asset.
+
+    ``where``: also the system it reads (a host, a path), for people who may restore.
+    """
     if not has_connector(asset):
         return None
-    from dr_portal.accounts.contents import contents_visible
-
     try:
         connector = asset_connector(asset)
     except ConfigInvalid as exc:
-        if not contents_visible():
-            return f"{asset.connector} connector, whose configuration is not usable"
-        return f"{asset.connector} connector, whose configuration is not usable: {exc}"
-    name = connector.label or connector.kind
+        return f"{asset.connector} connector, whose configuration is not usable" + (f": {exc}" if where else ".")
+    what = connector.label or connector.kind
     if isinstance(connector, GroupConnector):
         members = list(connector.config.members)
         return f"Consistency group of {len(members)}: {', '.join(members)}"
-    if not contents_visible():
-        return f"{name} (its server and location are shown to people who may restore)"
-    return f"{name}: {connector.target_label(connector.config_json())}"
+    return f"{what}: {connector.target_label(connector.config_json())}" if where else what
 
 
 def asset_connector(asset: Asset) -> Connector[Any]:

@@ -13,8 +13,16 @@ import yaml
 from inventory.fields import ASSET_FIELDS, ASSET_REFERENCES, CSV_COLUMNS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
 
+# Where an asset's data lies (dr_portal/accounts/contents.py): left out for people who may not restore.
+SOURCE_FIELDS = ("source_uri", "connector_config")
+SOURCES_LEFT_OUT = (
+    "# Each asset's source_uri and connector_config are left out (null): they are shown to people who may restore.\n"
+)
 
-def export_data() -> dict[str, list[dict[str, Any]]]:
+
+def export_data(*, sources: bool) -> dict[str, list[dict[str, Any]]]:
+    """The catalogue; with ``sources=False`` every asset's source fields are None."""
+
     def pick(row: Any, names: Collection[str]) -> dict[str, Any]:
         return {n: getattr(row, n) for n in names}
 
@@ -22,6 +30,8 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
         values = pick(asset, ASSET_FIELDS)
         for key in ASSET_REFERENCES:
             values[key] = values[key].name if values[key] is not None else None
+        if not sources:
+            values.update(dict.fromkeys(SOURCE_FIELDS))
         return values
 
     assets = [asset_values(a) for a in Asset.objects.select_related(*ASSET_REFERENCES).order_by("name")]
@@ -34,12 +44,14 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def export_yaml() -> str:
-    return yaml.safe_dump(export_data(), sort_keys=False, allow_unicode=True)
+def export_yaml(*, sources: bool) -> str:
+    text = yaml.safe_dump(export_data(sources=sources), sort_keys=False, allow_unicode=True)
+    return text if sources else SOURCES_LEFT_OUT + text
 
 
 def export_csv() -> str:
-    data = export_data()
+    """The assets as CSV, for the export command: with their sources, as the import needs them."""
+    data = export_data(sources=True)
     ups: dict[str, list[str]] = {}
     for edge in data["dependencies"]:
         ups.setdefault(edge["downstream"], []).append(edge["upstream"])

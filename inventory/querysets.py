@@ -28,16 +28,16 @@ class AssetQuerySet(models.QuerySet["Asset"]):
     def in_region(self, region: str) -> AssetQuerySet:
         return self.filter(region=region) if region else self
 
-    def matching(self, text: str) -> AssetQuerySet:
+    def matching(self, text: str, *, in_sources: bool = False) -> AssetQuerySet:
+        """Assets whose name, title or team holds ``text``; their source too with ``in_sources``.
+
+        Only for people who may read sources: a search that matched a hidden path would confirm it.
+        """
         text = text.strip()
         if not text:
             return self
-        return self.filter(
-            Q(name__icontains=text)
-            | Q(title__icontains=text)
-            | Q(owner_team__icontains=text)
-            | Q(source_uri__icontains=text)
-        )
+        found = Q(name__icontains=text) | Q(title__icontains=text) | Q(owner_team__icontains=text)
+        return self.filter(found | Q(source_uri__icontains=text) if in_sources else found)
 
     def with_facts(self) -> AssetQuerySet:
         """Join policy, vault and the newest good point (the asset's pointer) and annotate the latest backup.

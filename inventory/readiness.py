@@ -17,6 +17,7 @@ from typing import Any, cast
 from django.utils import timezone
 
 from dr_portal.accounts.contents import shown
+from dr_portal.accounts.templatetags.humane import human_duration
 from inventory.models import Asset, BackupStatus, RecoveryPoint
 
 RISK_MARGIN = 0.2  # "at risk" once 80 % of a limit is used up
@@ -95,21 +96,6 @@ class AssetReadiness:
         if self.backup_age is None or not self.rpo:
             return None
         return self.backup_age / self.rpo
-
-
-def human_duration(span: timedelta) -> str:
-    """'3 d 4 h', '2 h 5 min', '40 s' — two units at most."""
-    seconds = max(0, int(span.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 def _ratio_level(used: float) -> Level:

@@ -50,6 +50,7 @@ class AssetFilters:
     q: str = ""
     sort: str = "name"
     descending: bool = False
+    q_in_sources: bool = False  # only for people who may read sources (Asset.shown_source)
 
 
 def stored_readiness(asset: Asset, *, now: datetime | None = None) -> AssetReadiness:
@@ -84,7 +85,7 @@ def asset_list(*, filters: AssetFilters) -> QuerySet[Asset]:
         .of_tier(filters.tier)
         .of_team(filters.team)
         .in_region(filters.region)
-        .matching(filters.q)
+        .matching(filters.q, in_sources=filters.q_in_sources)
     )
     if filters.status in LEVEL_BY_KEY:
         assets = assets.filter(readiness_state__level=int(LEVEL_BY_KEY[filters.status]))

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dr_portal.accounts.access import NotFoundOrForbidden, Perm, can
+from dr_portal.accounts.contents import contents_visible
 from dr_portal.charts import Node, neighbour_graph
 from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import (
@@ -86,6 +87,7 @@ def _filters(form: AssetFilterForm) -> AssetFilters:
         q=data.get("q") or "",
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
+        q_in_sources=contents_visible(),
     )
 
 
@@ -151,7 +153,7 @@ def _detail_context(request: AuthenticatedHttpRequest, asset: Asset, **extra: An
         "discoverable": DISCOVERABLE,
         "dependency_form": DependencyForm(asset=asset) if can_manage else None,
         "scoreline": score_lines([asset])[0],
-        "captured_by": connector_summary(asset),
+        "captured_by": connector_summary(asset, where=contents_visible()),
     }
     return context | extra
 
@@ -385,6 +387,6 @@ def import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def export_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_inventory(request.user)
-    response = HttpResponse(export_yaml(), content_type="application/yaml")
+    response = HttpResponse(export_yaml(sources=contents_visible()), content_type="application/yaml")
     response["Content-Disposition"] = 'attachment; filename="inventory.yaml"'
     return response

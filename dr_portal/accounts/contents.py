@@ -38,6 +38,7 @@ CONTENT_KEYS = frozenset(
 
 HIDDEN_NOTE = "File names and digests are shown to people who may restore."
 PATH_HIDDEN_NOTE = "A folder on the server (shown to people who may restore)"
+SOURCE_HIDDEN_NOTE = "A server or bucket (shown to people who may restore)"
 
 _request: ContextVar[HttpRequest | None] = ContextVar("drp_contents_request", default=None)
 

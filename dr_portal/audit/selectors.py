@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -162,3 +163,14 @@ def verifications_finished_between(*, start: datetime, end: datetime) -> list[Au
 
 def checkpoint_count_between(*, start: datetime, end: datetime) -> int:
     return AuditCheckpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).count()
+
+
+def events_newest_per_object(
+    *, object_type: str, object_ids: Collection[str], actions: Collection[str]
+) -> dict[str, AuditEvent]:
+    """The newest event of one of ``actions`` on each of these objects, by object id (absent: none recorded)."""
+    events = AuditEvent.objects.filter(object_type=object_type, object_id__in=object_ids, action__in=actions)
+    newest: dict[str, AuditEvent] = {}
+    for event in events.order_by("seq"):
+        newest[event.object_id] = event
+    return newest

@@ -40,6 +40,13 @@ class StepOut(serializers.ModelSerializer[StepRun]):
     # A point's file names and digests only for people who may restore (accounts/contents.py).
     evidence = serializers.JSONField(source="shown_evidence", read_only=True)
     error = serializers.CharField(source="shown_error", read_only=True)  # names a file only to restorers
+    # Where it restores to only for people who may restore: null to others.
+    target_path = serializers.CharField(
+        source="shown_target_path",
+        read_only=True,
+        allow_null=True,
+        help_text="null for people whose role may not restore: it names a server folder or a system's address.",
+    )
 
     class Meta:
         model = StepRun

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dr_portal.accounts.contents import shown
+from dr_portal.accounts.contents import contents_visible, shown
 from incidents.runs.querysets import RunQuerySet, StepQuerySet
 from inventory.models import Asset, PlanStep, RecoveryPlan, RecoveryPoint, StepKind
 
@@ -240,6 +240,11 @@ class StepRun(models.Model):
     def shown_error(self) -> str:
         """The error as the person asking may see it (a file it names only to restorers)."""
         return cast("str", shown(self.error))
+
+    @property
+    def shown_target_path(self) -> str | None:
+        """Where the step restores to (a server folder, a system's address) only for people who may restore."""
+        return self.target_path if contents_visible() else None
 
     @property
     def shown_evidence(self) -> dict[str, Any]:

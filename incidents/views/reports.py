@@ -8,10 +8,11 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from dr_portal.accounts.models import User
 from dr_portal.http import AuthenticatedHttpRequest
 from incidents.access import access_incident_by_id, access_report_by_id, access_reports
 from incidents.forms import IncidentReportForm, ReadinessReportForm, last_month
-from incidents.models import ReportKind, ReportStatus
+from incidents.models import GeneratedReport, ReportKind, ReportStatus
 from incidents.selectors import report_incident_choices, report_list
 from incidents.services.reports import ReportRefused, report_download, report_path, report_request
 
@@ -79,17 +80,16 @@ def report_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def report_file(request: AuthenticatedHttpRequest, report_id: str) -> FileResponse:
-    report = access_report_by_id(request.user, report_id)
-    if report.status != ReportStatus.SUCCEEDED:
+    return report_file_response(access_report_by_id(request.user, report_id), by=request.user, via="web")
+
+
+def report_file_response(report: GeneratedReport, *, by: User, via: str) -> FileResponse:
+    """The signed PDF as a download (recorded as report.downloaded); a 404 until it is built (page and API)."""
+    if report.status != ReportStatus.SUCCEEDED or not report_path(report).is_file():
         raise Http404
-    if not report_path(report).is_file():
-        raise Http404
-    path = report_download(report=report, by=request.user)
+    path = report_download(report=report, by=by, via=via)
     response = FileResponse(
-        path.open("rb"),
-        content_type="application/pdf",
-        as_attachment=True,
-        filename=report.download_name,
+        path.open("rb"), content_type="application/pdf", as_attachment=True, filename=report.download_name
     )
     response["X-Report-SHA256"] = report.sha256
     return response

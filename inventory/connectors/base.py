@@ -105,6 +105,14 @@ class Verification:
         self.checks.append(check)
         return check
 
+    def add_tables(self, expected: dict[str, Any], found: dict[str, Any]) -> None:
+        """A database's tables as captured against those found: names, and each one's rows and row checksum."""
+        self.add("tables", sorted(expected), sorted(found))
+        for name, facts in expected.items():
+            got = found.get(name, {})
+            self.add(f"{name} rows", facts["rows"], got.get("rows"))
+            self.add(f"{name} sampled-row checksum", facts["checksum"], got.get("checksum"))
+
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)

@@ -265,11 +265,7 @@ class PostgresConnector(Connector[PostgresConfig]):
         finally:
             conn.close()
         expected = capture.details.get("tables", {})
-        report.add("tables", sorted(expected), sorted(found))
-        for name, facts in expected.items():
-            got = found.get(name, {})
-            report.add(f"{name} rows", facts["rows"], got.get("rows"))
-            report.add(f"{name} sampled-row checksum", facts["checksum"], got.get("checksum"))
+        report.add_tables(expected, found)
         return report
 
     def cleanup(self, *, target: object) -> None:

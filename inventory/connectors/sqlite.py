@@ -200,11 +200,7 @@ class SqliteConnector(Connector[SqliteConfig]):
         report.add("integrity_check", "ok", conn.execute("PRAGMA integrity_check").fetchone()[0])
         expected = capture.details.get("tables", {})
         found = table_facts(conn, {name: facts.get("sample", HASH_SAMPLE) for name, facts in expected.items()})
-        report.add("tables", sorted(expected), sorted(found))
-        for name, facts in expected.items():
-            got = found.get(name, {})
-            report.add(f"{name} rows", facts["rows"], got.get("rows"))
-            report.add(f"{name} sampled-row checksum", facts["checksum"], got.get("checksum"))
+        report.add_tables(expected, found)
         return report
 
     def cleanup(self, *, target: object) -> None:

@@ -257,14 +257,32 @@ class Asset(models.Model):
     def label(self) -> str:
         return self.title or self.name
 
+    # Where the data lies: the source URI (a server path, a bucket) and the connector's config (a
+    # path, a host and port, a database) are shown only to roles that may restore
+    # (dr_portal/accounts/contents.py); the connector's kind is shown to everyone.
+
     @property
     def shown_source(self) -> str:
-        """The source as the person asking may read it: a server path only for roles that may restore."""
-        from dr_portal.accounts.contents import PATH_HIDDEN_NOTE, contents_visible
+        """The source for a page: the URI, or words saying what kind of place it is."""
+        from dr_portal.accounts.contents import PATH_HIDDEN_NOTE, SOURCE_HIDDEN_NOTE, contents_visible
 
-        if contents_visible() or not self.source_uri.startswith(("/", "file:")):
+        if contents_visible() or not self.source_uri:
             return self.source_uri
-        return PATH_HIDDEN_NOTE
+        return PATH_HIDDEN_NOTE if self.source_uri.startswith(("/", "file:")) else SOURCE_HIDDEN_NOTE
+
+    @property
+    def shown_source_uri(self) -> str | None:
+        """The source URI for the API and exports; None (hidden) to people who may not restore."""
+        from dr_portal.accounts.contents import contents_visible
+
+        return self.source_uri if contents_visible() else None
+
+    @property
+    def shown_connector_config(self) -> dict[str, Any] | None:
+        """The connector's config for the API and exports; None (hidden) to people who may not restore."""
+        from dr_portal.accounts.contents import contents_visible
+
+        return dict(self.connector_config or {}) if contents_visible() else None
 
     @property
     def data_class_labels(self) -> list[str]:

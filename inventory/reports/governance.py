@@ -9,11 +9,21 @@ from django.db import connection
 from dr_portal.accounts.models import User
 from dr_portal.accounts.selectors import user_ids_with_mfa, users_active
 from dr_portal.audit import guards
-from dr_portal.audit.selectors import checkpoint_count_between, event_areas_between, verifications_finished_between
+from dr_portal.audit.selectors import (
+    checkpoint_count_between,
+    event_areas_between,
+    events_newest_per_object,
+    verifications_finished_between,
+)
 from dr_portal.pdf.document import Field, Section, Table
-from dr_portal.pdf.formatting import rate, yes_no
+from dr_portal.pdf.formatting import rate, ts, yes_no
+from inventory.models import RecoveryPlan
 from inventory.readiness import AssetReadiness, worst_first
 from inventory.reports.scope import Period
+from inventory.selectors import plan_list
+
+# The audit actions that change a plan's steps (inventory.services.plans.plan_save).
+PLAN_REVISIONS = ("plan.created", "plan.updated")
 
 # Which rule each readiness check evidences.
 CONTROL_REFS = {
@@ -41,18 +51,62 @@ def replication_section() -> Section:
 
 
 def plans_section() -> Section:
+    """The recovery plans as they stand: each one's version, and when and by whom it was last revised."""
+    plans = list(plan_list())
+    revisions = events_newest_per_object(
+        object_type=RecoveryPlan._meta.label_lower,
+        object_ids=[str(p.public_id) for p in plans],
+        actions=PLAN_REVISIONS,
+    )
+    rows = []
+    for plan in plans:
+        event = revisions.get(str(plan.public_id))
+        rows.append(
+            [
+                plan.name,
+                plan.version,
+                ts(plan.updated_at),
+                event.actor_label if event else None,
+                event.seq if event else None,
+                plan.step_count,  # type: ignore[attr-defined]
+                plan.asset_count,  # type: ignore[attr-defined]
+            ]
+        )
     return Section(
         "plans",
         "Contingency-plan testing and revision",
         intro="HIPAA §164.308(a)(7)(ii)(D); §164.316(b)(2)(iii).",
         fields=[
-            Field("dr_plan", "DR plan: version, last reviewed, last revised, approver", None),
+            Field(
+                "dr_plan",
+                "DR plans: how many, the newest revision",
+                _plans_summary(plans),
+                note="Plans as they stand at generation; each save of a plan raises its version",
+            ),
+            Field("plan_review", "DR plan: last reviewed, approver", None),
             Field("backup_plan", "Backup plan", None),
             Field("emergency_plan", "Emergency-mode operation plan", None),
             Field("ir_plan", "Incident-response plan", None),
             Field("next_review", "Next review due", None),
         ],
+        tables=[
+            Table(
+                "plans",
+                "Recovery plans",
+                ["Plan", "Version", "Last revised", "Revised by", "Audit seq", "Steps", "Assets"],
+                rows,
+                empty="No recovery plan is recorded.",
+            )
+        ],
     )
+
+
+def _plans_summary(plans: list[RecoveryPlan]) -> str | None:
+    newest = max(plans, key=lambda p: p.updated_at, default=None)
+    if newest is None:
+        return None
+    count = f"{len(plans)} plan" if len(plans) == 1 else f"{len(plans)} plans"
+    return f"{count}; newest: {newest.name} version {newest.version}, {ts(newest.updated_at)}"
 
 
 def access_section() -> Section:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from dr_portal.accounts.models import Role
-from tests.factories import AssetFactory, RecoveryPointFactory, UserFactory
+from tests.e2e.conftest import assert_within_card
+from tests.factories import AssetFactory, RecoveryPointFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,17 +20,11 @@ STATS = {
 }  # fmt: skip
 
 
-def test_the_changes_column_is_readable_at_390_px(live_server, browser, settings) -> None:
-    UserFactory.create(username="ada", role=Role.VIEWER, password="browser password")
+def test_the_changes_column_is_readable_at_390_px(live_server, phone, settings) -> None:
     asset = AssetFactory.create(name="fraud-detection-model")
     for _ in range(3):
         RecoveryPointFactory.create(asset=asset, stats=STATS)
-    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "browser password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page = phone(Role.VIEWER)
     page.goto(f"{live_server.url}/inventory/assets/{asset.public_id}/")
     cell = page.locator("td.point-stats").first
     assert "1.1 MB new, 5.7 MB reused" in " ".join(cell.inner_text().split())
@@ -39,22 +34,11 @@ def test_the_changes_column_is_readable_at_390_px(live_server, browser, settings
     page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-points-390.png"), full_page=True)
 
 
-def test_the_asset_list_fits_a_phone_without_cutting_lines_off(live_server, browser, settings) -> None:
+def test_the_asset_list_fits_a_phone_without_cutting_lines_off(live_server, phone, settings) -> None:
     """Each asset became a block on a phone, but the table kept a 36rem minimum width inside its scroller:
     "Region", the backup line and the reason were cut off at the card's edge."""
-    UserFactory.create(username="ada", role=Role.VIEWER, password="browser password")
     AssetFactory.create(name="archive-dataset", region="eu-west-1", owner_team="risk-ml")
-    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "browser password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page = phone(Role.VIEWER)
     page.goto(f"{live_server.url}/inventory/")
-    wrap = page.locator(".table-wrap").first
-    sideways = wrap.evaluate("el => el.scrollWidth - el.clientWidth")
-    assert sideways <= 0, f"the asset list scrolls {sideways} px sideways on a phone"
-    region = page.locator("td[data-label='Region']").first.bounding_box()
-    card = wrap.bounding_box()
-    assert region["x"] + region["width"] <= card["x"] + card["width"] + 0.5
+    assert_within_card(page, page.locator(".table-wrap").first, "td[data-label='Region']")
     page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-list-390.png"), full_page=True)

@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from dr_portal.accounts.models import Role
-from tests.factories import RecoveryPlanFactory, RecoveryRunFactory, StepRunFactory, UserFactory
+from tests.e2e.conftest import assert_within_card
+from tests.factories import RecoveryPlanFactory, RecoveryRunFactory, StepRunFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,31 +24,8 @@ MEMBERS = {
 }
 
 
-def _phone(browser: Any, live_server: Any) -> Any:
-    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "chris")
-    page.fill("#id_password", "browser password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
-def _within(page: Any, wrap: Any, selector: str) -> None:
-    """Nothing scrolls sideways in the card, and every `selector` ends inside it."""
-    sideways = wrap.evaluate("el => el.scrollWidth - el.clientWidth")
-    assert sideways <= 0, f"the table scrolls {sideways} px sideways on a phone"
-    card = wrap.bounding_box()
-    found = page.locator(selector)
-    assert found.count() > 0, selector
-    for i in range(found.count()):
-        box = found.nth(i).bounding_box()
-        assert box is not None and box["x"] + box["width"] <= card["x"] + card["width"] + 0.5, (selector, i, box, card)
-
-
 @pytest.fixture
 def run(db: Any) -> Any:
-    UserFactory.create(username="chris", role=Role.INCIDENT_COMMANDER, password="browser password")
     plan = RecoveryPlanFactory.create(name="Fraud model consistency group, restored as one set")
     now = timezone.now()
     return RecoveryRunFactory.create(
@@ -55,26 +33,24 @@ def run(db: Any) -> Any:
     )
 
 
-def test_the_runs_list_shows_each_runs_status_within_the_card_at_390_px(live_server, browser, run, settings) -> None:
-    page = _phone(browser, live_server)
+def test_the_runs_list_shows_each_runs_status_within_the_card_at_390_px(live_server, phone, run, settings) -> None:
+    page = phone(Role.INCIDENT_COMMANDER)
     page.goto(f"{live_server.url}/runs/")
-    _within(page, page.locator(".table-wrap").first, "td[data-label='Status'] .status")
+    assert_within_card(page, page.locator(".table-wrap").first, "td[data-label='Status'] .status")
     page.screenshot(path=str(settings.VAR_DIR / "e2e-runs-list-390.png"), full_page=True)
 
 
-def test_a_group_steps_state_and_member_lines_are_within_the_card_at_390_px(
-    live_server, browser, run, settings
-) -> None:
+def test_a_group_steps_state_and_member_lines_are_within_the_card_at_390_px(live_server, phone, run, settings) -> None:
     connector = {"ok": False, "kind": "group", "summary": "2 of 3 members verified", "members": MEMBERS}
     StepRunFactory.create(
         run=run, key="verify-group", title="Verify the fraud model group", kind="verify", state="failed",
         error="a member of the group did not verify", evidence={"connector": connector},
     )  # fmt: skip
-    page = _phone(browser, live_server)
+    page = phone(Role.INCIDENT_COMMANDER)
     page.goto(f"{live_server.url}/runs/{run.public_id}/")
     wrap = page.locator("table.steps").locator("xpath=ancestor::div[contains(@class,'table-wrap')]")
-    _within(page, wrap, "#step-verify-group .status")
-    _within(page, wrap, "#step-verify-group .connector-evidence strong")
+    assert_within_card(page, wrap, "#step-verify-group .status")
+    assert_within_card(page, wrap, "#step-verify-group .connector-evidence strong")
     lines = page.locator("#step-verify-group .connector-evidence").inner_text()
     assert all(name in lines for name in MEMBERS), lines
     page.screenshot(path=str(settings.VAR_DIR / "e2e-run-steps-390.png"), full_page=True)

@@ -31,7 +31,7 @@ def test_api_inputs_take_exactly_the_editable_fields_and_outputs_show_them_in_or
 @pytest.mark.django_db
 def test_export_writes_the_fields_in_the_one_order() -> None:
     AssetFactory.create(name="fraud-model")
-    data = export_data()
+    data = export_data(sources=True)
     assert tuple(data["assets"][0]) == ASSET_FIELDS
     assert tuple(data["policies"][0]) == POLICY_FIELDS
     assert tuple(data["vaults"][0]) == VAULT_FIELDS

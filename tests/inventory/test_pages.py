@@ -87,11 +87,14 @@ def test_detail_shows_readiness_points_and_graph(client_for, viewer) -> None:
     assert "Back up now" not in page  # a viewer may not start backups
 
 
-def test_detail_names_the_connector_that_captures_the_asset(client_for, viewer) -> None:
+def test_detail_names_the_connector_that_captures_the_asset(client_for, viewer, oncall) -> None:
     config = {"tracking_uri": "http://127.0.0.1:5999", "models": ["fraud-detection"]}
     registry = AssetFactory.create(name="fraud-registry", connector="mlflow", connector_config=config)
-    page = client_for(viewer).get(f"/inventory/assets/{registry.public_id}/").content.decode()
+    page = client_for(oncall).get(f"/inventory/assets/{registry.public_id}/").content.decode()
     assert "Captured by" in page and "MLflow model registry: MLflow http://127.0.0.1:5999 (fraud-detection)" in page
+    # Where the registry lies only for people who may restore (tests/inventory/test_source_visibility.py).
+    page = client_for(viewer).get(f"/inventory/assets/{registry.public_id}/").content.decode()
+    assert "<dt>Captured by</dt><dd>MLflow model registry</dd>" in page and "127.0.0.1:5999" not in page
     files = AssetFactory.create(name="plain-files")
     assert "Captured by" not in client_for(viewer).get(f"/inventory/assets/{files.public_id}/").content.decode()
 

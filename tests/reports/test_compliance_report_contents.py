@@ -154,3 +154,27 @@ def test_incident_report_prints_assessed_determinations_with_who_when_why_and_th
     assert fields["hipaa_breach"]["value"] == "not yet assessed"
     assert fields["ai_serious"]["value"] == "not yet assessed"
     assert "not yet assessed" in reading_order(report_path(report))
+
+
+def test_readiness_report_prints_each_plans_version_and_who_revised_it(
+    report_env: Path, admin: User, commander: User, compliance: User, estate: list[Asset]
+) -> None:
+    """The contingency-plan section printed "not recorded" for the plans' versions: its fields were never filled."""
+    from inventory.services import plan_default_data, plan_save
+
+    plan = plan_save(data=plan_default_data(assets=estate, name="Restore the scoring estate"), by=admin)
+    data = plan_default_data(assets=estate, name="Restore the scoring estate")
+    data["description"] = "Second revision: the feature store first."
+    plan = plan_save(data=data, plan=plan, by=commander)
+    assert plan.version == 2
+    today = timezone.now().date()
+    report = build(report_request(kind=ReportKind.READINESS, by=compliance, period_first=today, period_last=today))
+    (section,) = [s for s in evidence_of(report)["sections"] if s["key"] == "plans"]
+    fields = {f["key"]: f["value"] for f in section["fields"]}
+    assert fields["dr_plan"].startswith("1 plan; newest: Restore the scoring estate version 2, ")
+    (table,) = section["tables"]
+    revised = AuditEvent.objects.filter(action="plan.updated").get()
+    (row,) = table["rows"]
+    assert row[:2] == ["Restore the scoring estate", 2] and row[3:5] == [commander.username, revised.seq]
+    flat = reading_order(report_path(report))
+    assert "Recovery plans" in flat and "Restore the scoring estate" in flat

@@ -16,8 +16,8 @@ register = template.Library()
 JUST_NOW = timedelta(seconds=45)
 
 
-def short_span(span: timedelta) -> str:
-    """'3 d 4 h', '2 h 5 min', '40 s': two units at most."""
+def human_duration(span: timedelta) -> str:
+    """'3 d 4 h', '2 h 5 min', '40 s': two units at most (pages, reasons and evidence all say it so)."""
     seconds = max(0, int(span.total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -44,8 +44,8 @@ def relative_to(moment: datetime, now: datetime) -> str:
     if abs(delta) < JUST_NOW:
         return "just now"
     if delta > timedelta(0):
-        return f"{short_span(delta)} ago"
-    return f"in {short_span(-delta)}"
+        return f"{human_duration(delta)} ago"
+    return f"in {human_duration(-delta)}"
 
 
 @register.filter
@@ -61,4 +61,4 @@ def span(value: timedelta | None) -> str:
     """A timedelta in words: '2 h 5 min'."""
     if value is None or value == "":
         return "—"
-    return short_span(value)
+    return human_duration(value)

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from inventory.engine.chunks.read import read_chunk
 from inventory.engine.chunks.ref import ChunkRef
-from inventory.engine.errors import CorruptObject, DataMissing, ManifestInvalid, ObjectMissing
+from inventory.engine.errors import ManifestInvalid
 from inventory.engine.vaults import Vault
 
 if TYPE_CHECKING:
@@ -96,37 +97,12 @@ class EntryParts:
         self._store.finish_writes(retain_until=self._retain_until)
 
 
-def read_part(vault: Vault, keys: ChunkKeys, ref: ChunkRef, *, what: str) -> bytes:
-    """One part's lines, proven to be the part the point object names."""
-    try:
-        with vault.open(ref.pack, version_id=ref.version_id, offset=ref.offset, length=ref.stored) as stream:
-            sealed = stream.read(ref.stored + 1)
-    except ObjectMissing:
-        raise DataMissing(
-            f"{what}: its part {ref.chunk_id[:16]}… is missing (pack {ref.pack} is not in the vault).",
-            path=what,
-            expected=ref.chunk_id,
-        ) from None
-    if len(sealed) != ref.stored:
-        raise CorruptObject(
-            f"{what}: its part {ref.chunk_id[:16]}… is truncated in pack {ref.pack} "
-            f"({len(sealed)} of {ref.stored} bytes).",
-            path=what,
-            expected=ref.chunk_id,
-        )
-    try:
-        plain = keys.open(ref.chunk_id, sealed, plain_size=ref.size)
-    except CorruptObject as exc:
-        raise CorruptObject(f"{what}: part {exc}.", path=what, expected=ref.chunk_id) from None
-    if not plain.endswith(b"\n"):
-        raise ManifestInvalid(f"{what}: part {ref.chunk_id[:16]}… does not end with a whole line.")
-    return plain
-
-
 def part_records(vault: Vault, keys: ChunkKeys, parts: Iterator[ChunkRef], *, what: str) -> Iterator[dict[str, Any]]:
     """The records of the parts ``parts``, in order; one part is held in memory at a time."""
     for ref in parts:
-        plain = read_part(vault, keys, ref, what=what)
+        plain = read_chunk(vault, keys, ref, path=what, kind="part")
+        if not plain.endswith(b"\n"):
+            raise ManifestInvalid(f"{what}: part {ref.chunk_id[:16]}… does not end with a whole line.")
         for line in plain[:-1].split(b"\n"):
             try:
                 record = json.loads(line)

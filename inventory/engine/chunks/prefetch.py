@@ -14,9 +14,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inventory.engine.chunks.manifest import ChunkedFile
 from inventory.engine.chunks.ref import ChunkRef
+
+if TYPE_CHECKING:
+    from inventory.engine.chunks.manifest import ChunkedFile
 
 WORKERS = 2
 WINDOW_BYTES = 32 * 1024 * 1024

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Literal
 
 from inventory.engine.chunks.codec import ChunkKeys
-from inventory.engine.chunks.manifest import ChunkedFile, ChunkedManifest
 from inventory.engine.chunks.prefetch import Prefetcher
 from inventory.engine.chunks.store import ChunkRef
 from inventory.engine.crypto import KeyRing
@@ -15,34 +15,52 @@ from inventory.engine.progress import CancelFn, ProgressFn, Ticker
 from inventory.engine.report import Problem, VerifyReport
 from inventory.engine.vaults import Vault
 
+if TYPE_CHECKING:
+    # Only named: the manifest reads its parts through read_chunk, so importing it here would be a cycle.
+    from inventory.engine.chunks.manifest import ChunkedFile, ChunkedManifest
+
+# How an error names what could not be read: a file's chunk, or a part of a point's entry list.
+# The texts are what people read in a failed restore or verification; tests pin them.
+_WORDING: dict[str, dict[str, str]] = {
+    "chunk": {
+        "missing": "{at}: chunk {chunk}… is missing (its pack {pack} is not in the vault). The target was not changed.",
+        "truncated": "{at}: chunk {chunk}… is truncated in pack {pack} ({got} of {stored} bytes).",
+        "corrupt": "{at}: {exc}.",
+    },
+    "part": {
+        "missing": "{at}: its part {chunk}… is missing (pack {pack} is not in the vault).",
+        "truncated": "{at}: its part {chunk}… is truncated in pack {pack} ({got} of {stored} bytes).",
+        "corrupt": "{at}: part {exc}.",
+    },
+}
+
 
 def _keys(manifest: ChunkedManifest, keyring: KeyRing) -> ChunkKeys:
     return ChunkKeys(keyring, manifest.key_id, bytes.fromhex(manifest.salt))
 
 
-def read_chunk(vault: Vault, keys: ChunkKeys, ref: ChunkRef, *, path: str) -> bytes:
-    """One chunk's plaintext, proven; errors name the file and the chunk."""
+def read_chunk(
+    vault: Vault, keys: ChunkKeys, ref: ChunkRef, *, path: str, kind: Literal["chunk", "part"] = "chunk"
+) -> bytes:
+    """One chunk's plaintext, proven; errors name ``path`` and the chunk.
+
+    ``kind="part"`` words the errors for a part of a point's entry list, ``path`` then
+    being the point object's key.
+    """
+    wording = _WORDING[kind]
+    names = {"at": path, "chunk": ref.chunk_id[:16], "pack": ref.pack}
     try:
         with vault.open(ref.pack, version_id=ref.version_id, offset=ref.offset, length=ref.stored) as stream:
             sealed = stream.read(ref.stored + 1)
     except ObjectMissing:
-        raise DataMissing(
-            f"{path}: chunk {ref.chunk_id[:16]}… is missing (its pack {ref.pack} is not in the vault). "
-            "The target was not changed.",
-            path=path,
-            expected=ref.chunk_id,
-        ) from None
+        raise DataMissing(wording["missing"].format(**names), path=path, expected=ref.chunk_id) from None
     if len(sealed) != ref.stored:
-        raise CorruptObject(
-            f"{path}: chunk {ref.chunk_id[:16]}… is truncated in pack {ref.pack} "
-            f"({len(sealed)} of {ref.stored} bytes).",
-            path=path,
-            expected=ref.chunk_id,
-        )
+        message = wording["truncated"].format(**names, got=len(sealed), stored=ref.stored)
+        raise CorruptObject(message, path=path, expected=ref.chunk_id)
     try:
         return keys.open(ref.chunk_id, sealed, plain_size=ref.size)
     except CorruptObject as exc:
-        raise CorruptObject(f"{path}: {exc}.", path=path, expected=ref.chunk_id) from None
+        raise CorruptObject(wording["corrupt"].format(**names, exc=exc), path=path, expected=ref.chunk_id) from None
 
 
 class ChunkReader:

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", type=Path, help="Write here instead of standard output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        text = export_csv() if options["format"] == "csv" else export_yaml()
+        text = export_csv() if options["format"] == "csv" else export_yaml(sources=True)
         if options["output"]:
             options["output"].write_text(text, encoding="utf-8")
             self.stdout.write(f"Wrote {options['output']}.")
