@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -189,34 +188,3 @@ def test_a_capture_taken_before_rowid_sampling_still_verifies(engine: Engine, li
     target = {"path": str(tmp_path / "drill.sqlite3")}
     conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
     assert conn.verify(capture=capture, target=target).ok
-
-
-@pytest.mark.parametrize("rowids", ["dense", "negative", "sparse"])
-def test_a_big_tables_sample_is_the_rowid_multiples_found_by_lookup_not_by_scan(rowids: str, tmp_path: Path) -> None:
-    from inventory.connectors.sqlite import _stride, table_facts
-
-    count = 60_000
-    start, step = {"dense": (1, 1), "negative": (-30_000, 1), "sparse": (7, 1_000_003)}[rowids]
-    conn = sqlite3.connect(tmp_path / "big.sqlite3")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    conn.executemany("INSERT INTO t VALUES (?, ?)", ((start + i * step, f"row {i}") for i in range(count)))
-    conn.commit()
-    stride = _stride(count)
-    statements: list[str] = []
-    conn.set_trace_callback(statements.append)
-    facts = table_facts(conn)
-    conn.set_trace_callback(None)
-    scanned = [
-        hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
-        for row in conn.execute("SELECT * FROM t WHERE rowid % ? = 0", (stride,))
-    ]
-    assert facts["t"]["sample"] == f"rowid%{stride}" and facts["t"]["sampled"] == len(scanned) > 0
-    assert facts["t"]["checksum"] == hashlib.sha256("".join(sorted(scanned)).encode()).hexdigest()
-    lookups = [sql for sql in statements if sql.startswith("WITH RECURSIVE")]
-    if rowids == "sparse":  # the multiples between the ends would be millions of searches: the table is scanned
-        assert not lookups
-    else:  # a few thousand rowid searches, not a second pass over every row after the count
-        assert len(lookups) == 1
-        plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + lookups[0]))
-        assert "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)" in plan and "SCAN t" not in plan
-    conn.close()
