@@ -9,6 +9,8 @@ For each connector: build a source of about ``--mib`` MiB, then time
            also shown split: ``snap s`` the connector's snapshot and facts, ``store s`` the chunk store,
   restore  the chunk store back to files + the connector's restore and verify into a fresh target.
 Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
+``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
+not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
                                     [--only sqlite,postgres,vector,mlflow]
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -35,8 +38,6 @@ from pathlib import Path
 from typing import Any
 
 MiB = 1024 * 1024
-# Source bytes, the native baselines' seconds by label ("" when a kind has one), backup and restore seconds.
-Result = tuple[int, dict[str, float], float, float]
 
 
 def _sha256_file(path: Path) -> str:
@@ -51,10 +52,27 @@ def _tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def _timed(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
+class Seconds(float):
+    """Wall-clock seconds of a call; ``cpu`` is the CPU time it used (this process and the children it waited for)."""
+
+    cpu: float = 0.0
+
+
+# Source bytes, the native baselines' seconds by label ("" when a kind has one), backup and restore seconds.
+Result = tuple[int, dict[str, Seconds], Seconds, Seconds]
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(fn: Callable[[], Any]) -> Seconds:
+    started, cpu = time.perf_counter(), _cpu()
     fn()
-    return time.perf_counter() - started
+    took = Seconds(time.perf_counter() - started)
+    took.cpu = _cpu() - cpu
+    return took
 
 
 class Store:
@@ -283,6 +301,12 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | 
         demo_mlflow.stop_servers(procs)
 
 
+def _ratio(native: float, backup: float) -> str:
+    """Native CPU seconds / backup CPU seconds: the work each did, whatever else ran on the machine."""
+    native_cpu, backup_cpu = getattr(native, "cpu", 0.0), getattr(backup, "cpu", 0.0)
+    return f"{native_cpu / backup_cpu:.2f}" if backup_cpu > 0 else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=64, help="size of the SQLite and PostgreSQL sources")
@@ -296,7 +320,7 @@ def main() -> None:
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
-        f" {header[6]:>7} {header[7]:>7}   load {os.getloadavg()[0]:.2f}"
+        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}   load {os.getloadavg()[0]:.2f}"
     )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         runs: dict[str, Callable[[Path, Store], Any]] = {
@@ -323,7 +347,7 @@ def main() -> None:
                 print(
                     f"{row:<16} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
                     f"{native / backup:>6.2f} {mib_size / restore:>14.1f} {snap:>7.2f} {stored:>7.2f}"
-                    f"   load {os.getloadavg()[0]:.2f}"
+                    f" {_ratio(native, backup):>9}   load {os.getloadavg()[0]:.2f}"
                 )
 
 
