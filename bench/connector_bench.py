@@ -2,10 +2,15 @@
 
 For each connector: build a source of about ``--mib`` MiB, then time
   native   the system's own export, hashed (SQLite backup API + SHA-256; ``pg_dump -Fc | sha256``;
-           a copy of the LanceDB folder + SHA-256; a copy of the MLflow artifact folder + SHA-256),
+           for LanceDB two rows: ``copy``, a copy of the folder with every file hashed, and
+           ``export``, the table read into Arrow and written as an Arrow IPC file, hashed;
+           a copy of the MLflow artifact folder + SHA-256),
   backup   connector snapshot + the chunk store (chunked, compressed, encrypted, into a folder vault),
+           also shown split: ``snap s`` the connector's snapshot and facts, ``store s`` the chunk store,
   restore  the chunk store back to files + the connector's restore and verify into a fresh target.
 Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
+``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
+not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
                                     [--only sqlite,postgres,vector,mlflow]
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -46,10 +52,27 @@ def _tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def _timed(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
+class Seconds(float):
+    """Wall-clock seconds of a call; ``cpu`` is the CPU time it used (this process and the children it waited for)."""
+
+    cpu: float = 0.0
+
+
+# Source bytes, the native baselines' seconds by label ("" when a kind has one), backup and restore seconds.
+Result = tuple[int, dict[str, Seconds], Seconds, Seconds]
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(fn: Callable[[], Any]) -> Seconds:
+    started, cpu = time.perf_counter(), _cpu()
     fn()
-    return time.perf_counter() - started
+    took = Seconds(time.perf_counter() - started)
+    took.cpu = _cpu() - cpu
+    return took
 
 
 class Store:
@@ -62,6 +85,7 @@ class Store:
         self.vault = FilesystemVault(root / "vault")
         self.keyring = KeyRing.from_file(generate_key_file(root / "keys", key_id="bench"))
         self.count = 0
+        self.phases: tuple[float, float] = (0.0, 0.0)  # snapshot, chunk store of the last backup
 
     def backup(self, connector: Any) -> tuple[Any, Any]:
         from inventory.connectors import Capture, staging_dir
@@ -70,7 +94,9 @@ class Store:
 
         self.count += 1
         with staging_dir(self.root) as staging:
+            started = time.perf_counter()
             snap = connector.snapshot(staging)
+            snapped = time.perf_counter()
             manifest = backup_chunked(
                 source=snap.source,
                 vault=self.vault,
@@ -81,6 +107,7 @@ class Store:
                 data_as_of=snap.capture.data_as_of,
                 extra={"capture": snap.capture.to_json()},
             )
+            self.phases = (snapped - started, time.perf_counter() - snapped)
         return Capture.from_json(manifest.extra["capture"]), manifest
 
     def restore(self, connector: Any, capture: Any, manifest: Any, target: dict[str, Any]) -> None:
@@ -95,7 +122,7 @@ class Store:
         shutil.rmtree(files)
 
 
-def bench_sqlite(root: Path, store: Store, mib: int) -> tuple[int, float, float, float]:
+def bench_sqlite(root: Path, store: Store, mib: int) -> Result:
     from inventory.connectors import get_connector
 
     path = root / "source.sqlite3"
@@ -122,12 +149,10 @@ def bench_sqlite(root: Path, store: Store, mib: int) -> tuple[int, float, float,
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {"path": str(root / "restored.sqlite3")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
-    return size, _timed(native), backup, restore
+    return size, {"": _timed(native)}, backup, restore
 
 
-def bench_postgres(
-    root: Path, store: Store, mib: int, prefix: str = "dr_bench"
-) -> tuple[int, float, float, float] | None:
+def bench_postgres(root: Path, store: Store, mib: int, prefix: str = "dr_bench") -> Result | None:
     import psycopg
 
     from inventory.connectors import get_connector
@@ -166,14 +191,14 @@ def bench_postgres(
         holder: dict[str, Any] = {}
         backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
         restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], {"dbname": target}))
-        return size, _timed(native), backup, restore
+        return size, {"": _timed(native)}, backup, restore
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             for name in (source, target, f"{target}__drp_new"):
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, float, float]:
+def bench_vector(root: Path, store: Store, vectors: int) -> Result:
     import lancedb
     import numpy as np
 
@@ -196,7 +221,7 @@ def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, fl
             table.add(rows)
     size = _tree_bytes(uri)
 
-    def native() -> None:
+    def native_copy() -> None:
         copy = root / "lance-copy"
         shutil.copytree(uri, copy)
         for item in sorted(copy.rglob("*")):
@@ -204,16 +229,27 @@ def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, fl
                 _sha256_file(item)
         shutil.rmtree(copy)
 
+    def native_export() -> None:
+        """LanceDB's own export: the table read into Arrow, written as an Arrow IPC file, hashed."""
+        import pyarrow as pa
+
+        data = lancedb.connect(str(uri)).open_table("items").to_arrow()
+        out = root / "export.arrow"
+        with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+            writer.write_table(data)
+        _sha256_file(out)
+        out.unlink()
+
     config = {"uri": str(uri), "model_name": "bench-random", "normalized": True, "dimension": 128, "min_overlap": 0.9}
     connector = get_connector("vector", config)
     holder: dict[str, Any] = {}
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {**config, "uri": str(root / "lance-restored")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
-    return size, _timed(native), backup, restore
+    return size, {"copy": _timed(native_copy), "export": _timed(native_export)}, backup, restore
 
 
-def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> tuple[int, float, float, float] | None:
+def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | None:
     """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder."""
     from django.conf import settings
 
@@ -260,9 +296,15 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> tuple[int
         backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
         target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}"}
         restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
-        return size, _timed(native), backup, restore
+        return size, {"": _timed(native)}, backup, restore
     finally:
         demo_mlflow.stop_servers(procs)
+
+
+def _ratio(native: float, backup: float) -> str:
+    """Native CPU seconds / backup CPU seconds: the work each did, whatever else ran on the machine."""
+    native_cpu, backup_cpu = getattr(native, "cpu", 0.0), getattr(backup, "cpu", 0.0)
+    return f"{native_cpu / backup_cpu:.2f}" if backup_cpu > 0 else "-"
 
 
 def main() -> None:
@@ -275,8 +317,11 @@ def main() -> None:
     parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
-    header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s")
-    print(f"{header[0]:<10} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}")
+    header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
+    print(
+        f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
+        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}   load {os.getloadavg()[0]:.2f}"
+    )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         runs: dict[str, Callable[[Path, Store], Any]] = {
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
@@ -289,16 +334,21 @@ def main() -> None:
                 continue
             root = Path(tmp) / name
             root.mkdir()
-            result = run(root, Store(root))
+            root_store = Store(root)
+            result = run(root, root_store)
             if result is None:
-                print(f"{name:<10} skipped (no server{'; make mlflow-venv' if name == 'mlflow' else ''})")
+                print(f"{name:<16} skipped (no server{'; make mlflow-venv' if name == 'mlflow' else ''})")
                 continue
-            size, native, backup, restore = result
+            size, natives, backup, restore = result
             mib_size = size / MiB
-            print(
-                f"{name:<10} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
-                f"{native / backup:>6.2f} {mib_size / restore:>14.1f}"
-            )
+            snap, stored = root_store.phases
+            for label, native in natives.items():
+                row = f"{name} ({label})" if label else name
+                print(
+                    f"{row:<16} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
+                    f"{native / backup:>6.2f} {mib_size / restore:>14.1f} {snap:>7.2f} {stored:>7.2f}"
+                    f" {_ratio(native, backup):>9}   load {os.getloadavg()[0]:.2f}"
+                )
 
 
 if __name__ == "__main__":

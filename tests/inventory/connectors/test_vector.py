@@ -216,3 +216,27 @@ def test_a_point_taken_as_arrow_files_still_restores(
     conn.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
     report = conn.verify(capture=capture, target=target)
     assert report.ok, report.summary()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [["doc-2", "doc-10"], ["é-ß", "doc-1"]],  # two chunks, text beyond ASCII
+        [["a", None], ["b"]],  # a null id counts as None, as str(None) made it
+        [[]],
+        [[7, 3, 11]],  # integer ids, cast to text first as the connector does
+    ],
+)
+def test_the_ids_checksum_is_joined_in_arrow_as_python_joined_it(ids: list[list[Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from inventory.connectors.vector_facts import joined_ids_sha256
+
+    column = pa.chunked_array(
+        [pa.array(chunk, type=pa.int64() if ids == [[7, 3, 11]] else pa.string()) for chunk in ids]
+    )
+    as_text = pc.cast(column, pa.string())
+    ordered = pc.take(as_text, pc.sort_indices(as_text))
+    as_python = "\n".join(str(x) for x in ordered.to_pylist())  # how captures before it were checksummed
+    assert joined_ids_sha256(ordered) == hashlib.sha256(as_python.encode()).hexdigest()
