@@ -167,6 +167,15 @@ def test_postgres_tables_bounded_and_marked_as_part_of_a_wider_asset(
         assert "Showing the first 2 of 3 tables." in page and "<dt>Rows</dt><dd>3</dd>" in page
         assert page.count("Already captured as part of") == 2  # the whole database is an asset already
         assert all("disabled" not in _checkbox(page, i) for i in rows.values())  # each may still be added alone
+
+        # A table over the exact-count size shows the planner's estimate instead of being read through.
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{dbname}", autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        monkeypatch.setattr("inventory.connectors.postgres.EXACT_COUNT_BYTES", -1)
+        from inventory.connectors import get_connector
+
+        found = {p.labels["table"]: p.labels["rows"] for p in get_connector("postgres", whole).discover().proposals}
+        assert found["ledger.entry"] == "about 3" and found["public.card"] == "about 5"
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
