@@ -16,11 +16,14 @@ from django import forms
 from inventory.models import URI_CONNECTORS
 
 PREFIX = "config_"
+ACRONYMS = {"uri": "URI", "url": "URL", "ttl": "TTL"}
+NAMES = {"db": "Logical database", "drill_db": "Drill database"}
 
 
 def _form_field(spec: dict[str, Any]) -> forms.Field:
     required = bool(spec["required"])
-    label = spec["name"].replace("_", " ").capitalize()
+    words = " ".join(ACRONYMS.get(word, word) for word in spec["name"].split("_"))
+    label = NAMES.get(spec["name"]) or words[:1].upper() + words[1:]
     help_text = spec["help"]
     if spec["type"] == "boolean":
         return forms.BooleanField(label=label, required=False, help_text=help_text)

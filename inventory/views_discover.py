@@ -26,12 +26,34 @@ from dr_portal.audit.services import audit_append
 from dr_portal.http import AuthenticatedHttpRequest
 from inventory import connector_form
 from inventory.access import access_asset_by_id, access_inventory
-from inventory.connectors import ConnectorError, Proposal, get_connector
+from inventory.connectors import ConnectorError, Discovery, Proposal, connector_class, get_connector
+from inventory.connectors.base import DISCOVER_LIMIT
 from inventory.models import Asset, AssetKind
+from inventory.paths import source_root_refusal
 from inventory.services import asset_create
 
 # Kinds whose connector can list what a system holds, and the asset kind a proposal becomes.
-DISCOVERABLE = {"mlflow": AssetKind.MODEL, "postgres": AssetKind.DATASET, "sqlite": AssetKind.DATASET}
+DISCOVERABLE = {
+    "mlflow": AssetKind.MODEL,
+    "postgres": AssetKind.DATASET,
+    "sqlite": AssetKind.DATASET,
+    "vector": AssetKind.VECTOR_INDEX,
+    "redis": AssetKind.FEATURE_STORE,
+}
+# Fields a look may leave empty because each thing found may say them itself (a table's model).
+OPTIONAL = {"vector": {"model_name": "Leave empty to use the model each table records in its metadata."}}
+# Fields step one shows first; the others (settings the proposed assets get) are folded away.
+PRIMARY = {
+    "mlflow": ("tracking_uri", "token", "username", "password"),
+    "postgres": ("dbname", "host", "port", "user", "password"),
+    "sqlite": ("path",),
+    "vector": ("uri", "model_name", "model_revision", "model_path"),
+    "redis": ("host", "port", "db", "prefix", "username", "password"),
+}
+# Fields naming a local file or folder: a look reads only where a backup may read (SOURCE_ROOTS).
+LOCAL = {"sqlite": "path", "vector": "uri"}
+LIMIT = DISCOVER_LIMIT  # proposals one look lists
+FACT_NAMES = {"with_ttl": "With a TTL", "model_from": "Model from", "db": "Logical database"}
 SALT = "inventory.discover"
 MAX_AGE = 3600
 TIERS = [(0, "0 — mission critical"), (1, "1 — business critical"), (2, "2 — important"), (3, "3 — best effort")]
@@ -53,13 +75,51 @@ class SourceForm(forms.Form):
         field.initial = kind
         self.chosen_kind = kind
         connector_form.add_config_fields(self, kind, config)
+        for name, help_text in OPTIONAL.get(kind, {}).items():
+            optional = self.fields[connector_form.PREFIX + name]
+            optional.required = False
+            optional.help_text = f"{optional.help_text} {help_text}"
+
+    def _config_fields(self, *, primary: bool) -> list[Any]:
+        first = {connector_form.PREFIX + name for name in PRIMARY.get(self.chosen_kind, ())}
+        return [
+            field
+            for field in self.visible_fields()
+            if field.name.startswith(connector_form.PREFIX) and (field.name in first or field.field.required) == primary
+        ]
+
+    def primary_fields(self) -> list[Any]:
+        """The system, its region, and the fields that name the system to look into."""
+        return [self["kind"], self["region"], *self._config_fields(primary=True)]
+
+    def more_fields(self) -> list[Any]:
+        return self._config_fields(primary=False)
+
+    def more_has_errors(self) -> bool:
+        return any(field.errors for field in self.more_fields())
+
+    def config(self) -> dict[str, Any]:
+        """The configuration to look with (optional fields left empty are empty text)."""
+        config = connector_form.config_from(self, self.chosen_kind)
+        for name in OPTIONAL.get(self.chosen_kind, {}):
+            config.setdefault(name, "")
+        return config
+
+    def refused_path(self, config: dict[str, Any]) -> bool:
+        """A local path outside the folders backups may read is refused on its field."""
+        name = LOCAL.get(self.chosen_kind)
+        value = config.get(name or "")
+        why = source_root_refusal(value) if name and isinstance(value, str) and value.startswith("/") else None
+        if why:
+            self.add_error(connector_form.PREFIX + str(name), f"{why} Discovery reads only where backups may read.")
+        return bool(why)
 
 
 def proposal_row(proposal: Proposal, *, kind: str, source_uri: str) -> dict[str, Any]:
     """A proposal as the editable row the person sees: team and tier from the system's labels where given."""
     tier = proposal.labels.get("tier", "")
     team = proposal.labels.get("team") or proposal.owner
-    path = proposal.config.get("path")
+    path = proposal.source or proposal.config.get("path")
     return {
         "name": proposal.name.lower()[:100],
         "title": (proposal.title or proposal.name)[:200],
@@ -72,8 +132,38 @@ def proposal_row(proposal: Proposal, *, kind: str, source_uri: str) -> dict[str,
         "config": proposal.config,
         "labels": {k: str(v) for k, v in proposal.labels.items()},
         "source_uri": path if isinstance(path, str) and path.startswith("/") else source_uri,
-        "exists": Asset.objects.filter(name=proposal.name.lower()[:100]).exists(),
+        "facts": [(FACT_NAMES.get(k, k.replace("_", " ").capitalize()), str(v)) for k, v in proposal.labels.items()],
+        "problem": proposal.problem,
+        "exists": "",  # the public id of the asset that already has this name
+        "covered_by": None,
     }
+
+
+def mark_known(kind: str, rows: list[dict[str, Any]]) -> None:
+    """Say which proposals the inventory already holds: by name, or by an asset capturing the same thing."""
+    taken = dict(Asset.objects.filter(name__in=[row["name"] for row in rows]).values_list("name", "public_id"))
+    cls = connector_class(kind)
+    mine: dict[int, Any] = {}
+    for i, row in enumerate(rows):
+        row["exists"] = str(taken[row["name"]]) if row["name"] in taken else ""
+        try:
+            mine[i] = cls(row["config"])
+        except ConnectorError:
+            continue
+    for asset in Asset.objects.filter(connector=kind).order_by("name").only("name", "public_id", "connector_config"):
+        try:
+            theirs = cls(asset.connector_config)
+        except ConnectorError:
+            continue
+        for i, row in enumerate(rows):
+            proposed = mine.get(i)
+            if row["covered_by"] or proposed is None or not theirs.covers(proposed.config):
+                continue
+            scope = cls.scope_field
+            same = not scope or getattr(theirs.config, scope) == getattr(proposed.config, scope)
+            row["covered_by"] = {"name": asset.name, "id": str(asset.public_id), "same": same}
+    for row in rows:
+        row["addable"] = not (row["exists"] or row["problem"] or (row["covered_by"] or {}).get("same"))
 
 
 def _edited(row: dict[str, Any], post: Any, i: int) -> dict[str, Any]:
@@ -94,7 +184,14 @@ def _confirm(request: AuthenticatedHttpRequest, state: dict[str, Any]) -> tuple[
     chosen = [row for row in rows if row["checked"]]
     if not chosen:
         return rows, ["Tick at least one proposal to add, or go back to the inventory."]
-    problems: list[str] = []
+    problems = [f"{row['name']}: {row['problem']}" for row in chosen if row.get("problem")]
+    problems += [
+        f"{row['name']}: already captured by {row['covered_by']['name']}."
+        for row in chosen
+        if (row.get("covered_by") or {}).get("same")
+    ]
+    if problems:
+        return rows, problems
     try:
         with transaction.atomic():
             for row in chosen:
@@ -172,15 +269,18 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
         form.fields["region"].initial = start.region
     context: dict[str, Any] = {"form": form, "start": start, "rows": None, "tiers": TIERS}
     if bound and form.is_valid():
-        config = connector_form.config_from(form, kind)
+        config = form.config()
+        found: Discovery | None = None
         try:
             connector = get_connector(kind, config)
-            found = connector.discover()
+            if not form.refused_path(config):
+                found = connector.discover(limit=LIMIT)
         except ConnectorError as exc:
             connector_form.attach_errors(form, kind, str(exc))
-        else:
+        if found is not None:
             source_uri = start.source_uri if start else f"/discovered/{kind}"
-            rows = [proposal_row(p, kind=kind, source_uri=source_uri) for p in found]
+            rows = [proposal_row(p, kind=kind, source_uri=source_uri) for p in found.proposals]
+            mark_known(kind, rows)
             for row in rows:
                 row["checked"] = False
             state = {
@@ -188,6 +288,7 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "system": connector.target_label(config),
                 "region": form.cleaned_data["region"],
                 "rows": rows,
+                "bounded": [text for text in (found.bounded, *found.notes) if text],
             }
             context.update(rows=rows, state=state, token=signing.dumps(state, salt=SALT, compress=True))
     return render(request, "inventory/discover.html", context)

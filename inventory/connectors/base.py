@@ -150,6 +150,27 @@ class Proposal:
     owner: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     title: str = ""  # what the system says the thing is (a registered model's description)
+    problem: str = ""  # why it cannot be added as proposed (shown; the row cannot be ticked)
+    source: str = ""  # the absolute path it lives at, when it is local (the asset's source URI)
+
+
+DISCOVER_LIMIT = 100  # proposals one look returns; the page says when there were more
+
+
+@dataclass
+class Discovery:
+    """What one look into a system found: at most ``limit`` proposals, and what the bound left out."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    bounded: str = ""  # said on the page when the bound cut the look short ("showing the first 100 of 240 tables")
+    notes: list[str] = field(default_factory=list)  # what else the page should say (keys that fit no prefix)
+
+    @classmethod
+    def first(cls, proposals: list[Proposal], *, limit: int, total: int, things: str) -> Discovery:
+        """The first ``limit`` of ``proposals`` (``total`` found in all), saying so when some were left out."""
+        shown = proposals[:limit]
+        bounded = f"Showing the first {len(shown)} of {total} {things}." if total > len(shown) else ""
+        return cls(shown, bounded)
 
 
 CfgT = TypeVar("CfgT")
@@ -161,6 +182,10 @@ class Connector(ABC, Generic[CfgT]):
     kind: ClassVar[str]
     config_class: ClassVar[type]
     label: ClassVar[str] = ""
+    # Which configuration fields name the system, and which one narrows it to part of it
+    # (tables, models, a key prefix): how discovery tells that an asset already covers a proposal.
+    system_fields: ClassVar[tuple[str, ...]] = ()
+    scope_field: ClassVar[str] = ""
 
     def __init__(self, config: CfgT | dict[str, Any]) -> None:
         self.config: CfgT = self.parse(config)
@@ -205,8 +230,23 @@ class Connector(ABC, Generic[CfgT]):
         """The local files or folders a target of this kind lives in (none for a server)."""
         return []
 
-    def discover(self) -> list[Proposal]:
-        return []
+    def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
+        """Propose assets for what the system holds, reading no more than ``limit`` proposals need."""
+        return Discovery()
+
+    def covers(self, config: Any) -> bool:
+        """Whether this configuration (an asset's) already captures what ``config`` (a proposal's) names."""
+        if not self.system_fields:
+            return False
+        other = self.parse(config)
+        if any(getattr(self.config, f) != getattr(other, f) for f in self.system_fields):
+            return False
+        if not self.scope_field:
+            return True
+        mine, theirs = getattr(self.config, self.scope_field), getattr(other, self.scope_field)
+        if isinstance(mine, str):  # a key prefix covers every longer prefix
+            return str(theirs).startswith(mine)
+        return not mine or (bool(theirs) and set(theirs) <= set(mine))
 
     def check_capture(self, capture: Capture) -> None:
         if capture.kind != self.kind:

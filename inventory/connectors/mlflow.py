@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from inventory.connectors import mlflow_registry as reg
-from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
+from inventory.connectors.base import (
+    DISCOVER_LIMIT,
+    Capture,
+    Connector,
+    Discovery,
+    Proposal,
+    Snapshot,
+    Verification,
+    register,
+    utcnow,
+)
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, RestoreFailed, SourceChanged, TargetNotEmpty
 from inventory.connectors.mlflow_rest import MlflowRest
@@ -60,6 +70,8 @@ class MlflowConnector(Connector[MlflowConfig]):
     kind = "mlflow"
     label = "MLflow model registry"
     config_class = MlflowConfig
+    system_fields = ("tracking_uri",)
+    scope_field = "models"
 
     def snapshot(self, staging: Path) -> Snapshot:
         api = self.config.api()
@@ -199,12 +211,18 @@ class MlflowConnector(Connector[MlflowConfig]):
         versions = sum(len(m["versions"]) for m in models.values())
         return f"{len(models)} registered models, {versions} versions from {capture.details.get('tracking_uri')}"
 
-    def discover(self) -> list[Proposal]:
+    def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
+        """One proposal per registered model (the first ``limit`` by name), from the search listing alone."""
         api = self.config.api()
+        models: list[dict[str, Any]] = []
+        for model in api.pages("/registered-models/search", "registered_models", max_results=min(limit + 1, 1000)):
+            models.append(model)
+            if len(models) > limit:
+                break
         out = []
-        for name in reg.model_names(api, ()):
-            model = reg.read_model(api, name)
-            tags = model["tags"]
+        for model in sorted(models, key=lambda m: str(m["name"]))[:limit]:
+            name = str(model["name"])
+            tags = {t["key"]: t.get("value", "") for t in model.get("tags") or []}
             labels = {k: tags[k] for k in ("tier", "team") if k in tags}
             config = {**self.config_json(), "models": [name]}  # the same server (and drill registry)
             title = str(model.get("description") or "").strip().splitlines()
@@ -218,7 +236,8 @@ class MlflowConnector(Connector[MlflowConfig]):
                     title=title[0] if title else "",
                 )
             )
-        return out
+        more = len(models) > limit
+        return Discovery(out, f"Showing the first {limit} registered models; the registry holds more." if more else "")
 
 
 def alias_history(captures: list[Capture]) -> dict[str, list[dict[str, Any]]]:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register
+from inventory.connectors.base import (
+    DISCOVER_LIMIT,
+    Capture,
+    Connector,
+    Discovery,
+    Proposal,
+    Snapshot,
+    Verification,
+    register,
+)
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import (
     AuthFailed,
@@ -23,6 +32,7 @@ from inventory.connectors.reach import LOCAL, reach
 
 DUMP_NAME = "database.pgdump"
 SAMPLE_ALL_BELOW = 1000
+EXACT_COUNT_BYTES = 64 << 20  # discovery counts the rows of tables up to this size, estimates beyond
 _USER_TABLES = """
     SELECT schemaname, tablename FROM pg_tables
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2
@@ -149,6 +159,8 @@ class PostgresConnector(Connector[PostgresConfig]):
     kind = "postgres"
     label = "PostgreSQL database"
     config_class = PostgresConfig
+    system_fields = ("host", "port", "dbname")
+    scope_field = "tables"
 
     def snapshot(self, staging: Path) -> Snapshot:
         cfg = self.config
@@ -289,22 +301,42 @@ class PostgresConnector(Connector[PostgresConfig]):
         cfg: PostgresConfig = self.parse(config)
         return f"PostgreSQL {cfg.host}:{cfg.port}/{cfg.dbname}"
 
-    def discover(self) -> list[Proposal]:
-        """One proposal per user table, so a person can pick what to protect."""
+    def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
+        """One proposal per user table (the first ``limit`` by schema and name), with its rows.
+
+        Rows are counted for tables up to ``EXACT_COUNT_BYTES``; a bigger table shows the
+        planner's estimate ("about N"), so a look never reads a large table through.
+        """
+        from psycopg import sql
+
         conn = connect(self.config)
         try:
-            facts = table_facts(conn)
+            names = conn.execute(_USER_TABLES).fetchall()
+            found = []
+            for schema, table in names[:limit]:
+                ident = sql.Identifier(schema, table)
+                estimate, size = conn.execute(
+                    "SELECT reltuples::bigint, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = %s::regclass",
+                    (ident.as_string(conn),),
+                ).fetchone()
+                if size <= EXACT_COUNT_BYTES:
+                    rows = str(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0])
+                else:
+                    rows = f"about {estimate}" if estimate >= 0 else "not counted (large, not yet analysed)"
+                name = f"{schema}.{table}"
+                found.append(
+                    Proposal(
+                        name=f"{self.config.dbname}-{name.removeprefix('public.')}".lower()
+                        .replace("_", "-")
+                        .replace(".", "-")[:100],
+                        kind=self.kind,
+                        config={**self.config_json(), "tables": [name]},
+                        labels={"table": name, "schema": schema, "rows": rows},
+                    )
+                )
         finally:
             conn.close()
-        return [
-            Proposal(
-                name=f"{self.config.dbname}-{name.removeprefix('public.')}".lower().replace("_", "-").replace(".", "-"),
-                kind=self.kind,
-                config={**self.config_json(), "tables": [name]},
-                labels={"table": name, "rows": str(info["rows"])},
-            )
-            for name, info in facts.items()
-        ]
+        return Discovery.first(found, limit=limit, total=len(names), things="tables")
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.base import (
+    DISCOVER_LIMIT,
+    Capture,
+    Connector,
+    Discovery,
+    Snapshot,
+    Verification,
+    register,
+    utcnow,
+)
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import (
     AuthFailed,
@@ -123,6 +132,8 @@ class RedisConnector(Connector[RedisConfig]):
     kind = "redis"
     label = "Redis keys (feature store)"
     config_class = RedisConfig
+    system_fields = ("host", "port", "db")
+    scope_field = "prefix"
 
     def snapshot(self, staging: Path) -> Snapshot:
         r = self.config.client()
@@ -237,6 +248,12 @@ class RedisConnector(Connector[RedisConfig]):
     def target_label(self, config: Any) -> str:
         cfg: RedisConfig = self.parse(config)
         return f"Redis {cfg.host}:{cfg.port} db {cfg.db}" + (f" prefix {cfg.prefix}" if cfg.prefix else "")
+
+    def discover(self, *, limit: int = DISCOVER_LIMIT, scan_limit: int | None = None) -> Discovery:
+        """One proposal per key prefix of the db (and one for the whole db), from a bounded SCAN."""
+        from inventory.connectors.redis_discover import discover_keys
+
+        return discover_keys(self.config, self.config_json(), limit=limit, scan_limit=scan_limit)
 
     def describe(self, capture: Capture) -> str:
         where = capture.details.get("prefix") or "the root"

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from inventory.connectors._files import refuse_portal_own
-from inventory.connectors.base import Capture, Connector, Proposal, Snapshot, Verification, register, utcnow
+from inventory.connectors.base import (
+    DISCOVER_LIMIT,
+    Capture,
+    Connector,
+    Discovery,
+    Proposal,
+    Snapshot,
+    Verification,
+    register,
+    utcnow,
+)
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import (
     CaptureIncomplete,
@@ -150,6 +160,8 @@ class SqliteConnector(Connector[SqliteConfig]):
     kind = "sqlite"
     label = "SQLite database"
     config_class = SqliteConfig
+    system_fields = ("path",)
+    scope_field = "tables"
 
     def snapshot(self, staging: Path) -> Snapshot:
         src = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
@@ -230,23 +242,26 @@ class SqliteConnector(Connector[SqliteConfig]):
     def target_paths(self, config: Any) -> list[Path]:
         return [Path(self.parse(config).path)]
 
-    def discover(self) -> list[Proposal]:
-        """One proposal per table, so a person can pick what to protect."""
+    def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
+        """One proposal per table (the first ``limit`` by name), with its row count."""
         conn = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
         try:
-            facts = table_facts(conn)
+            names = table_names(conn)
+            quoted = {name: '"' + name.replace('"', '""') + '"' for name in names[:limit]}
+            rows = {name: conn.execute(f"SELECT count(*) FROM {q}").fetchone()[0] for name, q in quoted.items()}  # noqa: S608
         finally:
             conn.close()
         stem = Path(self.config.path).stem
-        return [
+        found = [
             Proposal(
                 name=f"{stem}-{name}".lower().replace("_", "-")[:100],
                 kind=self.kind,
                 config={**self.config_json(), "tables": [name]},
-                labels={"table": name, "rows": str(info["rows"])},
+                labels={"table": name, "rows": str(count)},
             )
-            for name, info in facts.items()
+            for name, count in rows.items()
         ]
+        return Discovery.first(found, limit=limit, total=len(names), things="tables")
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

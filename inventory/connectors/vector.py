@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from inventory.connectors._files import refuse_portal_own, remove, swap_in
-from inventory.connectors.base import Capture, Connector, Snapshot, Verification, register, utcnow
+from inventory.connectors.base import (
+    DISCOVER_LIMIT,
+    Capture,
+    Connector,
+    Discovery,
+    Snapshot,
+    Verification,
+    register,
+    utcnow,
+)
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import (
     ConfigInvalid,
@@ -103,6 +112,8 @@ class VectorConnector(Connector[VectorConfig]):
     kind = "vector"
     label = "Vector index (LanceDB)"
     config_class = VectorConfig
+    system_fields = ("uri",)
+    scope_field = "tables"
 
     def snapshot(self, staging: Path) -> Snapshot:
         cfg = self.config
@@ -262,10 +273,17 @@ class VectorConnector(Connector[VectorConfig]):
 
     def target_label(self, config: Any) -> str:
         cfg: VectorConfig = self.parse(config)
-        return f"LanceDB {cfg.uri} (model {cfg.model_name})"
+        return f"LanceDB {cfg.uri}" + (f" (model {cfg.model_name})" if cfg.model_name else "")
 
     def target_paths(self, config: Any) -> list[Path]:
         return [Path(self.parse(config).uri)]
+
+    def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
+        """One proposal per table (the first ``limit`` by name): rows, dimension, model and labels it records."""
+        from inventory.connectors.vector_discover import discover_tables
+
+        db = _db(self.config.uri, must_exist=True)
+        return discover_tables(db, _names(db), self.config, self.config_json(), limit)
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

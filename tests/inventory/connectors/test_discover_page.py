@@ -92,7 +92,7 @@ def test_mlflow_models_are_proposed_with_tags_mapped_and_added_only_once_confirm
 
     # The proposals cannot be altered on the way: a changed token is refused and adds nothing.
     again = _find(client, kind="mlflow", region="eu-west-1", config_tracking_uri=source_url)
-    assert "already in the inventory" in again
+    assert "Already in the inventory as" in again
     forged = client.post(
         "/inventory/discover/", {"action": "confirm", "proposals": _token(again) + "x", f"add-{j}": "1"}
     )

@@ -129,7 +129,11 @@ def test_a_version_whose_artifacts_are_gone_fails_the_capture(source_url: str, t
 
 
 def test_discover_proposes_one_asset_per_model_with_owner_and_tier(source_url: str, fraud: str) -> None:
-    found = get_connector("mlflow", {"tracking_uri": source_url, "drill_tracking_uri": "http://127.0.0.1:1"}).discover()
+    found = (
+        get_connector("mlflow", {"tracking_uri": source_url, "drill_tracking_uri": "http://127.0.0.1:1"})
+        .discover()
+        .proposals
+    )
     proposals = {p.name: p for p in found}
     assert proposals[fraud].owner == "risk-ml" and proposals[fraud].labels == {"tier": "1"}
     config = proposals[fraud].config

@@ -167,7 +167,7 @@ def test_discovery_lists_tables_and_a_chosen_table_is_dumped_alone(
     engine: Engine, source_db: str, names: list[str]
 ) -> None:
     conn = get_connector("postgres", _cfg(source_db))
-    proposals = {p.labels["table"]: p for p in conn.discover()}
+    proposals = {p.labels["table"]: p for p in conn.discover().proposals}
     assert set(proposals) == {"public.features", "ledger.entry"}
     assert proposals["ledger.entry"].labels["rows"] == "20"
     assert proposals["ledger.entry"].name == f"{source_db.replace('_', '-')}-ledger-entry"

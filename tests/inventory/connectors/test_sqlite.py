@@ -131,7 +131,7 @@ def test_discovery_lists_tables_and_a_chosen_table_is_captured_alone(
     engine: Engine, live_db: Path, tmp_path: Path
 ) -> None:
     conn = get_connector("sqlite", {"path": str(live_db)})
-    proposals = {p.labels["table"]: p for p in conn.discover()}
+    proposals = {p.labels["table"]: p for p in conn.discover().proposals}
     assert set(proposals) == set(sqlite_table_names(live_db))
     chosen = sorted(proposals)[0]
     assert proposals[chosen].config["tables"] == [chosen]
