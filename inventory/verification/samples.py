@@ -3,15 +3,19 @@ the daily sums per tier the score trend reads (inventory.verification.models.Rea
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from inventory.verification.models import ReadinessSample, ReadinessScoreDay
+
+log = logging.getLogger(__name__)
 
 
 def readiness_samples_record(
@@ -53,6 +57,9 @@ def _days_apply(day: date, deltas: Mapping[int, list[int]]) -> None:
         change = {"count": F("count") + n, "total": F("total") + total}
         if ReadinessScoreDay.objects.filter(day=day, tier=tier).update(**change):
             continue
+        if n < 0:  # only possible if the rows were edited by hand: a rebuild puts them right
+            log.warning("readiness score day %s tier %s missing while a sample leaves it", day, tier)
+            continue
         try:
             with transaction.atomic():  # a savepoint: another writer may make the same row first
                 ReadinessScoreDay.objects.create(day=day, tier=tier, count=n, total=total)
@@ -60,15 +67,15 @@ def _days_apply(day: date, deltas: Mapping[int, list[int]]) -> None:
             ReadinessScoreDay.objects.filter(day=day, tier=tier).update(**change)
 
 
-def readiness_score_days_rebuild(sample_model: type | None = None, day_model: type | None = None) -> int:
+def readiness_score_days_rebuild(sample_model: Any = None, day_model: Any = None) -> int:
     """Recount every day's sums from the samples in one aggregate query; returns the rows.
 
     Takes the models so the data migration can pass its historical ones; assumes no refresh runs meanwhile.
     """
     from django.db.models import Count, Sum
 
-    samples: type = sample_model or ReadinessSample
-    days: type = day_model or ReadinessScoreDay
+    samples = sample_model or ReadinessSample
+    days = day_model or ReadinessScoreDay
     rows = samples.objects.order_by().values("day", "tier").annotate(n=Count("pk"), total=Sum("score"))
     made = [days(day=r["day"], tier=r["tier"], count=r["n"], total=r["total"]) for r in rows]
     with transaction.atomic():

@@ -76,7 +76,8 @@ def test_nearest_to_rpo_follows_a_rename_and_a_policy_removed(
 
 
 def test_worst_first_is_level_then_tier_then_name(estate: dict[str, Asset]) -> None:
-    levels = dict(ReadinessState.objects.values_list("asset__name", "level"))
+    rows = ReadinessState.objects.filter(level__isnull=False).values_list("asset__name", "level")
+    levels = {name: level or 0 for name, level in rows}
     worst = _names(readiness_worst(limit=20))
     expected = sorted(
         (name for name, level in levels.items() if level),
