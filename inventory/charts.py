@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q, Sum
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -63,7 +62,7 @@ def rpo_chart(items: list[AssetReadiness], *, narrow: bool = False) -> Any:
             r.asset.name,
             r.backup_age,
             timedelta(minutes=r.asset.policy.rpo_minutes) if r.asset.policy else None,
-            href=reverse("inventory:asset", args=[r.asset.public_id]),
+            href=r.asset.get_absolute_url(),
         )
         for r in with_rpo
         if r.asset.policy_id

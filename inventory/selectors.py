@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -114,19 +115,35 @@ def readiness_counts() -> dict[str, int]:
 
 
 def readiness_worst(*, limit: int) -> list[AssetReadiness]:
-    """The assets in the worst state, worst first: tier, then name."""
-    assets = Asset.objects.filter(readiness_state__level__gt=Level.OK)
-    ids = assets.order_by("-readiness_state__level", "tier", "name").values_list("pk", flat=True)[:limit]
+    """The assets in the worst state, worst first: tier, then name (as of their last assessment).
+
+    Sorted on the stored row alone, so its partial index (`readiness_worst_by_tier`) yields the first
+    `limit` rows without sorting every asset in breach.
+    """
+    ids = (
+        ReadinessState.objects.filter(level__gt=Level.OK)
+        .order_by("-level", "counted_tier", "asset_name")
+        .values_list("asset_id", flat=True)[:limit]
+    )
     rows = assets_in_order(list(ids))  # sort narrow rows, then fetch the few (see assets_in_order)
     now = timezone.now()
     return [stored_readiness(a, now=now) for a in rows]
 
 
 def readiness_nearest_rpo(*, limit: int) -> list[AssetReadiness]:
-    """Assets with a policy, those without a good backup first, then by when their backup passes the RPO."""
-    assets = Asset.objects.filter(policy__isnull=False, readiness_state__level__isnull=False)
-    order = (F("readiness_state__rpo_breach_at").asc(nulls_first=True), "name")
-    rows = assets_in_order(list(assets.order_by(*order).values_list("pk", flat=True)[:limit]))
+    """Assets with a policy, those without a good backup first, then by when their backup passes the RPO;
+    ties by name.
+
+    Read from the stored rows alone (whether the asset had a policy, and its name, as of its last
+    assessment), each part from its own partial index: the first `limit` ids without sorting every asset.
+    """
+    assessed = ReadinessState.objects.filter(has_policy=True, level__isnull=False)
+    bare = assessed.filter(rpo_breach_at__isnull=True).order_by("asset_name")
+    ids = list(bare.values_list("asset_id", flat=True)[:limit])
+    if len(ids) < limit:
+        timed = assessed.filter(rpo_breach_at__isnull=False).order_by("rpo_breach_at", "asset_name")
+        ids += timed.values_list("asset_id", flat=True)[: limit - len(ids)]
+    rows = assets_in_order(ids)
     now = timezone.now()
     return [stored_readiness(a, now=now) for a in rows]
 
@@ -157,10 +174,28 @@ def readiness_page(
     )
 
 
+def _distinct_asset_values(column: str) -> list[str]:
+    """The distinct values of an asset column that leads an index, in order, by a skip scan.
+
+    `SELECT DISTINCT` reads every asset on each view of the inventory list; this asks the column's index
+    (asset_team_name, asset_region_name) for the next value above the last one, once per distinct value.
+    """
+    if column not in ("owner_team", "region"):
+        raise ValueError(column)
+    table, name = connection.ops.quote_name(Asset._meta.db_table), connection.ops.quote_name(column)
+    first = f"(SELECT {name} FROM {table} ORDER BY {name} LIMIT 1)"  # noqa: S608 - names above
+    above = f"(SELECT {name} FROM {table} WHERE {name} > found.v ORDER BY {name} LIMIT 1)"  # noqa: S608
+    sql = (
+        f"WITH RECURSIVE found(v) AS (SELECT {first} UNION ALL SELECT {above} FROM found WHERE found.v IS NOT NULL)"  # noqa: S608
+        " SELECT v FROM found WHERE v IS NOT NULL ORDER BY v"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [value for (value,) in cursor.fetchall()]
+
+
 def asset_filter_choices() -> dict[str, list[str]]:
-    teams = Asset.objects.order_by("owner_team").values_list("owner_team", flat=True).distinct()
-    regions = Asset.objects.order_by("region").values_list("region", flat=True).distinct()
-    return {"teams": list(teams), "regions": list(regions)}
+    return {"teams": _distinct_asset_values("owner_team"), "regions": _distinct_asset_values("region")}
 
 
 def asset_dependencies(*, asset: Asset) -> tuple[list[Dependency], list[Dependency]]:

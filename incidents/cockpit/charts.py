@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -69,29 +71,37 @@ def incidents_chart() -> dict[str, SafeString] | None:
     times) draws no bar: it says "not measured", so an open incident cannot pass for a zero-second restore.
     """
     since = (timezone.now() - timedelta(days=31 * MONTHS)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = list(
-        Incident.objects.filter(kind="real", declared_at__gte=since).values_list(
-            "declared_at", "severity", "restored_at"
+    # Restored before, or within a second of, the declaration is a record written after the fact, not a time.
+    timed = Q(restored_at__gte=F("declared_at") + timedelta(seconds=1))
+    rows = (
+        Incident.objects.filter(kind="real", declared_at__gte=since)
+        .annotate(month=TruncMonth("declared_at"))
+        .values("month", "severity")
+        .annotate(
+            n=Count("pk"),
+            restored=Count("pk", filter=timed),
+            took=Sum(F("restored_at") - F("declared_at"), filter=timed),
         )
-    )
-    if not rows:
-        return None
+        .order_by()
+    )  # one row per month and severity, however many incidents
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    restore: dict[str, list[float]] = defaultdict(list)
-    for declared, severity, restored in rows:
-        month = f"{declared:%Y-%m}"
-        counts[month][severity] += 1
-        # Restored before, or within a second of, the declaration is a record written after the fact, not a time.
-        if restored is not None and (restored - declared).total_seconds() >= 1:
-            restore[month].append((restored - declared).total_seconds())
+    restore: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])  # month -> [seconds, restored incidents]
+    for row in rows:
+        month = f"{row['month']:%Y-%m}"
+        counts[month][row["severity"]] += row["n"]
+        if row["restored"]:
+            restore[month][0] += row["took"].total_seconds()
+            restore[month][1] += row["restored"]
+    if not counts:
+        return None
     bars = []
     for month in sorted(counts):
         by_sev = counts[month]
-        mttr = restore[month]
+        took, restored = restore[month]
         split = ", ".join(f"{n} {s}" for s, n in sorted(by_sev.items()))
         tone = "bad" if by_sev.get("SEV1") else "risk" if by_sev.get("SEV2") else "ok"
-        if mttr:
-            mean = sum(mttr) / len(mttr)
+        if restored:
+            mean = took / restored
             note = f"MTTR {short_duration(timedelta(seconds=mean))}"
             bars.append(Bar(label=f"{month} ({split})", value=mean, tone=tone, note=note))
         else:

@@ -16,8 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Prefetch
+
 from incidents.assessments import BY_KEY, NOT_ASSESSED, answer_values
-from incidents.models import AssessmentRegime, Incident, IncidentKind
+from incidents.models import AssessmentRegime, Incident, IncidentAsset, IncidentKind
 from inventory.models import DataClass
 
 # The determinations each mandatory assessment must settle.
@@ -25,6 +27,8 @@ MANDATORY_QUESTIONS: dict[str, tuple[str, ...]] = {
     AssessmentRegime.GDPR: ("gdpr.personal_data", "gdpr.risk", "gdpr.art34"),
     AssessmentRegime.HIPAA: ("hipaa.phi", "hipaa.outcome"),
 }
+# What `assessment_obligations` and the dashboard's list of owed assessments read of an incident.
+NEEDED_COLUMNS = ("public_id", "kind", "title", "declared_at", "personal_data", "special_categories", "phi")
 TRIGGERS: dict[str, tuple[str, ...]] = {
     AssessmentRegime.GDPR: (DataClass.PERSONAL, DataClass.SPECIAL, DataClass.PHI),
     AssessmentRegime.HIPAA: (DataClass.PHI,),
@@ -131,10 +135,17 @@ def refuse_close_while_assessments_owed(incident: Incident) -> None:
 
 
 def active_needing_assessment(limit: int = 50) -> list[Incident]:
-    """Not-closed incidents with what `needing_assessment` reads, prefetched (three queries whatever the count)."""
+    """Not-closed incidents with what `needing_assessment` reads, prefetched (three queries whatever the count).
+
+    Only the columns the obligations and the dashboard's list read, of the incidents and their assets.
+    """
+    links = IncidentAsset.objects.select_related("asset").only(
+        "incident_id", "asset_id", "asset__name", "asset__data_classes"
+    )
     return list(
         Incident.objects.not_closed()
-        .prefetch_related("asset_links__asset", "assessment_answers")
+        .only(*NEEDED_COLUMNS)
+        .prefetch_related(Prefetch("asset_links", queryset=links), "assessment_answers")
         .order_by("-declared_at", "-pk")[:limit]
     )
 

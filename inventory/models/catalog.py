@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -9,10 +10,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
+
+
+@functools.lru_cache(maxsize=8)
+def _asset_url_around(prefix: str) -> tuple[str, str]:
+    """The asset page's URL before and after its id, under this script prefix (`reverse` costs about 50 µs)."""
+    marker = str(uuid.UUID(int=0))
+    head, _, tail = reverse("inventory:asset", args=[marker]).partition(marker)
+    return head, tail
 
 
 class AssetKind(models.TextChoices):
@@ -252,6 +262,11 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """The asset's page: `reverse` once per script prefix, then the id put in (lists link every row)."""
+        head, tail = _asset_url_around(get_script_prefix())
+        return f"{head}{self.public_id}{tail}"
 
     @property
     def label(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from inventory.models.catalog import Asset
 
@@ -33,12 +33,36 @@ class ReadinessState(models.Model):
     # The tier and team the row is counted under in ReadinessGroup (the asset's, as of its last assessment).
     counted_tier = models.PositiveSmallIntegerField(null=True, blank=True)
     counted_team = models.CharField(max_length=100, blank=True, default="")
+    # The asset's name and whether it had a policy, as of its last assessment: with `counted_tier`, what the
+    # readiness lists sort and filter on, so an index on this row alone serves them (no sort of every asset).
+    asset_name = models.CharField(max_length=100, blank=True, default="")
+    has_policy = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["next_change_at"], name="readiness_next_change"),
             models.Index(fields=["-level", "asset"], name="readiness_worst_first"),
             models.Index(fields=["rpo_breach_at"], name="readiness_rpo_breach"),
+            # "Nearest to its RPO" (assets with a policy): those without a good point first, by name; then the
+            # rest by when they pass the RPO, then name. Two indexes, as SQLite cannot index NULLS FIRST.
+            models.Index(
+                fields=["asset_name"],
+                name="readiness_nearest_no_point",
+                condition=Q(has_policy=True, level__isnull=False, rpo_breach_at__isnull=True),
+            ),
+            models.Index(
+                fields=["rpo_breach_at", "asset_name"],
+                name="readiness_nearest_rpo",
+                condition=Q(has_policy=True, level__isnull=False, rpo_breach_at__isnull=False),
+            ),
+            # "Worst first": breach before at risk, then tier, then name.
+            models.Index(
+                F("level").desc(),
+                "counted_tier",
+                "asset_name",
+                name="readiness_worst_by_tier",
+                condition=Q(level__gt=0),
+            ),
             models.Index(fields=["ok_data_as_of"], name="readiness_newest_data"),
         ]
         constraints = [

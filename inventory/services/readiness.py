@@ -116,10 +116,10 @@ def readiness_refresh(*, asset_ids: Collection[int], now: datetime | None = None
             **_stored(item, now, facts.get(asset.pk)),
             "counted_tier": asset.tier,
             "counted_team": asset.owner_team,
+            "asset_name": asset.name,
+            "has_policy": asset.policy_id is not None,
         }
-    scores = _write(assessed, versions)
-    readiness_samples_record(scores=scores, now=now)
-    return len(scores)
+    return _write(assessed, versions, now)
 
 
 _COUNTED = ("version", "counted_tier", "counted_team", "level", "score", "ok_data_as_of")
@@ -130,11 +130,13 @@ def _counted_key(row: dict[str, Any]) -> GroupKey | None:
 
 
 @transaction.atomic
-def _write(assessed: dict[int, dict[str, Any]], versions: dict[int, int]) -> dict[int, int]:
-    """Store the assessments whose version has not moved, and move the roll-ups with them; one transaction.
+def _write(assessed: dict[int, dict[str, Any]], versions: dict[int, int], now: datetime) -> int:
+    """Store the assessments whose version has not moved, and move the roll-ups and the day's score samples
+    with them; one transaction.
 
-    The rows are locked (in asset order) before they are read, so what leaves the roll-ups is what the
-    row held, even if another refresh of the same asset runs at the same time. Returns {asset: score}.
+    The rows are locked (in asset order) before they are read, so what leaves the roll-ups (and the day's
+    score sums) is what the row held, even if another refresh of the same asset runs at the same time.
+    Returns how many rows were written.
     """
     locked = ReadinessState.objects.select_for_update().filter(asset_id__in=sorted(assessed)).order_by("asset_id")
     old = {row["asset_id"]: row for row in locked.values("asset_id", *_COUNTED)}
@@ -149,7 +151,9 @@ def _write(assessed: dict[int, dict[str, Any]], versions: dict[int, int]) -> dic
         deltas.add(_counted_key(stored), no_point=stored["ok_data_as_of"] is None, sign=1)
         scores[pk] = stored["score"]
     readiness_groups_apply(deltas)
-    return scores
+    tiers = {pk: assessed[pk]["counted_tier"] for pk in scores}
+    readiness_samples_record(scores=scores, tiers=tiers, now=now)
+    return len(scores)
 
 
 def readiness_facts_changed(*, asset_ids: Collection[int]) -> None:

@@ -59,11 +59,13 @@ class RestoreEvidence(models.Model):
 
 
 class ReadinessSample(models.Model):
-    """The asset's readiness score on one UTC day (the last assessment of that day)."""
+    """The asset's readiness score on one UTC day (the last assessment of that day), and the tier it is
+    counted under in that day's ReadinessScoreDay."""
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="readiness_samples")
     day = models.DateField()
     score = models.PositiveSmallIntegerField()
+    tier = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["day"]
@@ -97,3 +99,25 @@ class RestoreTestPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"restore tests every {self.cadence_days} d"
+
+
+class ReadinessScoreDay(models.Model):
+    """One day's readiness samples of one tier: how many and the sum of their scores.
+
+    What the score trend reads (the daily average over all assets or a tier) instead of every sample: a
+    few rows per day, however many assets. `inventory.verification.samples.readiness_samples_record` moves
+    an asset's sample in and out of its row with F() increments in the transaction that stores the new
+    assessment; the migration that made the table filled it from the samples. Rows are not changed when
+    an asset is deleted, so a past day's average stays what it was that day.
+    """
+
+    day = models.DateField()
+    tier = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0, help_text="The sum of the day's scores of the tier.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "tier"], name="readiness_score_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} tier {self.tier}: {self.count} samples"

@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, F, Min, Sum
+from django.db.models import F, Min, Sum
 from django.utils import timezone
 
 from inventory.models import PlanStep, ReadinessGroup, RecoveryPlan
-from inventory.verification.models import EvidenceKind, ReadinessSample, RestoreEvidence, RestoreTestPolicy
+from inventory.verification.models import (
+    EvidenceKind,
+    ReadinessSample,
+    ReadinessScoreDay,
+    RestoreEvidence,
+    RestoreTestPolicy,
+)
 from inventory.verification.score import RESTORE_TEST_CADENCE_DAYS, ScoreFacts
 
 TREND_DAYS = 90
@@ -87,16 +93,21 @@ def score_rollups(*, by: str) -> list[ScoreRollup]:
 def score_trend(
     *, days: int = TREND_DAYS, asset_id: int | None = None, tier: int | None = None, end: date | None = None
 ) -> list[tuple[date, int]]:
-    """Average daily score over the ``days`` up to ``end`` (today by default) of one asset, a tier, or all;
-    days without samples left out."""
+    """Average daily score over the ``days`` up to ``end`` (today by default) of one asset, a tier (the
+    assets sampled under it that day), or all; days without samples left out.
+
+    A tier or all assets read the daily sums (ReadinessScoreDay: a few rows a day), not every sample.
+    """
     end = end or timezone.now().date()
-    rows = ReadinessSample.objects.filter(day__gte=end - timedelta(days=days - 1), day__lte=end)
+    since = end - timedelta(days=days - 1)
     if asset_id is not None:
-        rows = rows.filter(asset_id=asset_id)
+        samples = ReadinessSample.objects.filter(asset_id=asset_id, day__gte=since, day__lte=end)
+        return [(day, score) for day, score in samples.order_by("day").values_list("day", "score")]
+    sums = ReadinessScoreDay.objects.filter(day__gte=since, day__lte=end, count__gt=0)
     if tier is not None:
-        rows = rows.filter(asset__tier=tier)
-    daily = rows.values("day").annotate(avg=Avg("score")).order_by("day")
-    return [(row["day"], round(row["avg"])) for row in daily]
+        sums = sums.filter(tier=tier)
+    daily = sums.values("day").annotate(n=Sum("count"), total=Sum("total")).order_by("day")
+    return [(row["day"], round(row["total"] / row["n"])) for row in daily if row["n"]]
 
 
 def restore_history(*, asset_id: int, limit: int = 50) -> list[RestoreEvidence]:

@@ -19,7 +19,8 @@ from incidents.services.reports import report_build, report_path, report_request
 from inventory.models import ReadinessState
 from inventory.services.readiness import readiness_refresh
 from inventory.verification.forecast import asset_rto_forecast
-from inventory.verification.models import EvidenceKind, ReadinessSample
+from inventory.verification.models import EvidenceKind
+from inventory.verification.samples import readiness_samples_record
 from inventory.verification.services import restore_evidence_record
 from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryPolicyFactory
 from tests.reports.conftest import embedded_identity
@@ -58,10 +59,11 @@ def test_the_readiness_pdf_shows_scores_with_reasons_their_trend_and_the_rto_for
     # Thirty days of history before today: the average climbs from 30 to 59 across the period.
     first = today - timedelta(days=29)
     for n in range(29):
-        ReadinessSample.objects.update_or_create(
-            asset=scorer, day=first + timedelta(days=n), defaults={"score": 40 + 2 * n}
+        readiness_samples_record(
+            scores={scorer.pk: 40 + 2 * n, bare.pk: 20},
+            tiers={scorer.pk: 0, bare.pk: 2},
+            now=now - timedelta(days=29 - n),
         )
-        ReadinessSample.objects.update_or_create(asset=bare, day=first + timedelta(days=n), defaults={"score": 20})
     states = {s.asset_id: s.score for s in ReadinessState.objects.all()}
     today_avg = round((states[scorer.pk] + states[bare.pk]) / 2)
 
