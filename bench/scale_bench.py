@@ -22,9 +22,15 @@ the one DATABASE_URL names, then:
 3. counts SQL queries per page in-process and times every periodic task
    (each run twice; the second, steady-state run is reported);
 4. serves the pages with gunicorn (3 workers) and times them with 1 and with
-   20 concurrent clients: p50 / p95 / p99;
-5. starts 1, 2 and 4 Celery worker processes on the `backups` queue against
-   PostgreSQL and Redis and times real backups of many small assets.
+   20 concurrent clients: p50 / p95 / p99; then 20 clients on a few pages
+   against gunicorn with 1 and with 3 workers (p50 / p95, pages/s);
+5. starts `celery beat` (the project's schedule) and one worker on every queue
+   but the measured one, then 1, 2 and 4 Celery worker processes on the
+   `backups` queue timing real backups of many small assets, then 1, 2 and 4
+   on the `restores` queue timing a real drill run that restores them all.
+
+Every process it starts (workers, beat, gunicorn) is stopped when it ends,
+fails, or is stopped with Ctrl-C, SIGTERM or SIGHUP.
 
 Without PostgreSQL it says so and exits 0, so `make bench` works anywhere.
 """
@@ -41,11 +47,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scale import procs
 from bench.scale.common import SECRET, TINY, LoadSampler, Results, bench_url, drop_database, recreate_database, scaled
 from bench.scale.estate import fill, time_imports
 from bench.scale.inprocess import count_queries, pages, time_tasks
 from bench.scale.report import report, write_section
-from bench.scale.serve import serve_and_time, server_env
+from bench.scale.serve import serve_and_time, server_env, time_web_tier
 from bench.scale.workers import time_workers
 
 
@@ -57,7 +64,8 @@ def main() -> int:
     size.add_argument("--scale", type=float, metavar="F", help="this fraction of the whole estate (0 < F <= 1)")
     size.add_argument("--tiny", action="store_true", help="a token estate, for the worker part alone")
     parser.add_argument("--no-workers", action="store_true", help="skip the worker scale-out part")
-    parser.add_argument("--no-pages", action="store_true", help="skip the gunicorn part")
+    parser.add_argument("--no-pages", action="store_true", help="skip timing every page (gunicorn, 3 workers)")
+    parser.add_argument("--no-web-tier", action="store_true", help="skip 20 clients on 1 against 3 gunicorn workers")
     parser.add_argument("--write", type=Path, help="replace the scale section of this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure the estate a --keep run left (no fill)")
@@ -93,6 +101,7 @@ def main() -> int:
     from django.core.management import call_command
 
     results = Results(sizes=sizes)
+    procs.stop_on_signals()
     load = LoadSampler()
     load.start()
     try:
@@ -131,9 +140,12 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        print("serving with gunicorn", flush=True)
         if not args.no_pages:
+            print("serving with gunicorn", flush=True)
             serve_and_time(urls, cookie, env, sizes, results)
+        if not args.no_web_tier:
+            print("web tier: gunicorn with 1 and with 3 workers", flush=True)
+            time_web_tier(urls, cookie, env, results)
         if not args.no_workers:
             print("workers", flush=True)
             time_workers(sizes, env, var_dir, results)
@@ -144,6 +156,7 @@ def main() -> int:
             write_section(args.write, section)
         (var_dir / "results.json").write_text(json.dumps(results.__dict__, default=str))
     finally:
+        procs.stop_all()
         load.stop()
         from django.db import connections
 

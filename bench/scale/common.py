@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,7 +86,15 @@ class Results:
     tasks: dict[str, float] = field(default_factory=dict)
     one: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     twenty: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
-    workers: dict[int, float] = field(default_factory=dict)
+    workers: dict[int, float] = field(default_factory=dict)  # worker processes -> backups a minute
+    # worker processes -> (restores a minute, seconds to the last restore, seconds of the whole run, bytes)
+    restores: dict[int, tuple[float, float, float, int]] = field(default_factory=dict)
+    worker_loads: dict[str, tuple[float, float]] = field(default_factory=dict)  # round -> 1-min load, start, end
+    windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)  # round -> local start, end
+    beat_sent: dict[str, dict[str, int]] = field(default_factory=dict)  # round -> periodic task -> sends
+    # gunicorn workers -> page -> (p50, p95, p99, pages/s) with 20 clients
+    web: dict[int, dict[str, tuple[float, float, float, float]]] = field(default_factory=dict)
+    web_loads: dict[int, tuple[float, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 

@@ -1,17 +1,20 @@
-"""The pages served by gunicorn (3 workers, DEBUG off), timed with one client and with 20."""
+"""The pages served by gunicorn (DEBUG off): every page with one client and with 20 (3 workers), and a few
+pages with 20 clients against 1 and 3 workers (the web tier scaled out)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from bench.scale import procs
 from bench.scale.common import PORT, ROOT, SECRET, Results, Sizes
 
 
@@ -53,63 +56,100 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return cut[49] * 1000, cut[94] * 1000, cut[98] * 1000
 
 
-def serve_and_time(urls: dict[str, str], cookie: str, env: dict[str, str], sizes: Sizes, results: Results) -> None:
-    # DEBUG is off, as in production: the pages need the collected, hashed static files.
+def static_env(env: dict[str, str]) -> dict[str, str]:
+    """DEBUG is off, as in production: the pages need the collected, hashed static files."""
     env = {**env, "STATIC_ROOT": str(Path(env["VAR_DIR"]) / "static")}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
-    log = open(Path(env["VAR_DIR"]) / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "dr_portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "3",
-        ],
-        cwd=ROOT,
+    if not Path(env["STATIC_ROOT"]).is_dir():
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
+    return env
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, workers: int) -> Iterator[str]:
+    """gunicorn with `workers` processes on the bench port, answering; stopped when the block ends."""
+    server = procs.spawn(
+        [sys.executable, "-m", "gunicorn", "dr_portal.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers)],
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        log=Path(env["VAR_DIR"]) / f"gunicorn-{workers}.log",
     )
     base = f"http://127.0.0.1:{PORT}"
-    try:
-        for _ in range(100):
+    with procs.started(server):
+        for _ in range(300):
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited at start; see gunicorn-{workers}.log")
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=2).read()  # noqa: S310 - our own local server
                 break
             except OSError:
                 time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not answer on {base} in a minute")
+        yield base
+
+
+def concurrent(base: str, url: str, cookie: str, *, clients: int = 20, each: int = 5) -> tuple[float, ...]:
+    """`clients` threads each fetching `url` `each` times at once: (p50, p95, p99, pages/s)."""
+    samples: list[float] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        try:
+            mine = [get(base + url, cookie) for _ in range(each)]
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{url}: {len(errors)} of {clients} clients failed: {errors[0]}")
+    return (*percentiles(samples), len(samples) / wall)
+
+
+def serve_and_time(urls: dict[str, str], cookie: str, env: dict[str, str], sizes: Sizes, results: Results) -> None:
+    with gunicorn(static_env(env), workers=3) as base:
         for name, url in urls.items():
             for _ in range(3):
                 get(base + url, cookie)
             results.one[name] = percentiles([get(base + url, cookie) for _ in range(sizes.requests)])
             print(f"  1 client  {name}: p50 {results.one[name][0]:.0f} ms, p95 {results.one[name][1]:.0f} ms")
         for name in ("dashboard", "inventory", "readiness", "audit", "API readiness"):
-            samples: list[float] = []
-            lock = threading.Lock()
+            p50, p95, p99, rate = concurrent(base, urls[name], cookie)
+            results.twenty[name] = (p50, p95, p99, rate)
+            print(f"  20 clients {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, {rate:.1f} pages/s")
 
-            def client(url: str = urls[name], samples: list[float] = samples, lock: threading.Lock = lock) -> None:
-                mine = [get(base + url, cookie) for _ in range(5)]
-                with lock:
-                    samples.extend(mine)
 
-            threads = [threading.Thread(target=client) for _ in range(20)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - start
-            p50, p95, p99 = percentiles(samples)
-            results.twenty[name] = (p50, p95, p99, len(samples) / wall)
-            print(f"  20 clients {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, {len(samples) / wall:.1f} pages/s")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-        log.close()
+WEB_TIER_PAGES = ("dashboard", "inventory", "API readiness")
+WEB_TIER_WORKERS = (1, 3)
+
+
+def time_web_tier(urls: dict[str, str], cookie: str, env: dict[str, str], results: Results) -> None:
+    """The same 20 clients on a few pages against gunicorn with 1 and with 3 worker processes."""
+    env = static_env(env)
+    for workers in WEB_TIER_WORKERS:
+        with gunicorn(env, workers=workers) as base:
+            for name in WEB_TIER_PAGES:  # every worker process warm, its database connection open
+                concurrent(base, urls[name], cookie, clients=4 * workers, each=1)
+            load = os.getloadavg()[0]
+            figures = {}
+            for name in WEB_TIER_PAGES:
+                p50, p95, p99, rate = concurrent(base, urls[name], cookie)
+                figures[name] = (p50, p95, p99, rate)
+                print(
+                    f"  gunicorn {workers} worker(s), 20 clients, {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms,"
+                    f" {rate:.1f} pages/s",
+                    flush=True,
+                )
+            results.web[workers] = figures
+            results.web_loads[workers] = (load, os.getloadavg()[0])

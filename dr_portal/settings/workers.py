@@ -77,6 +77,7 @@ CELERY_TASK_ROUTES = {
     "inventory.vault_prune": {"queue": "backups"},
     "inventory.portal_backup": {"queue": "backups"},
     "runs.advance": {"queue": "restores"},
+    "runs.step": {"queue": "restores"},  # the restore itself: never behind beat's housekeeping on `celery`
     "runs.verify": {"queue": "restores"},
     "runs.cleanup": {"queue": "restores"},
     "incidents.report_build": {"queue": "reports"},

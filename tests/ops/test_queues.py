@@ -18,6 +18,7 @@ EXPECTED = {
     "inventory.point_verify": "backups",
     "inventory.portal_backup": "backups",
     "runs.advance": "restores",
+    "runs.step": "restores",
     "runs.verify": "restores",
     "runs.cleanup": "restores",
     "incidents.report_build": "reports",
@@ -39,6 +40,10 @@ def test_every_task_is_routed_to_a_declared_queue() -> None:
     assert declared == set(settings.TASK_QUEUE_NAMES)
     assert {name: queue_of(name) for name in EXPECTED} == EXPECTED
     assert all(queue_of(name) in declared for name in ours)
+    # Every task that carries a run forward (its restores above all) is on `restores`; only the reconciler,
+    # beat's housekeeping, runs on the default queue.
+    run_tasks = {name: queue_of(name) for name in ours if name.startswith("runs.") and name != "runs.reconcile"}
+    assert set(run_tasks.values()) == {"restores"}, run_tasks
     # Nothing names a queue the table does not declare: a worker without -Q would never see it.
     assert {r["queue"] for r in settings.CELERY_TASK_ROUTES.values()} <= declared
 
