@@ -53,10 +53,10 @@ from incidents.selectors import (
     readiness_summary,
     recent_drills,
     role_history,
-    suggested_assets,
     timeline_page,
 )
 from incidents.services import IncidentRefused, incident_declare
+from incidents.suggestions import suggested_assets
 
 PAGE_SIZE = 25
 
@@ -176,8 +176,13 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     links = incident_assets(incident=incident)
     alert_records = incident_alert_records(incident=incident)
     candidates = role_candidates()
+    paged = _before(request) is not None
     context = {
         **_live_context(incident, page),
+        # An older page of the timeline (a link without JavaScript, a bookmark) does not poll: new entries would
+        # land on top of old ones, with everything between them missing.
+        "live": not incident.is_closed and not paged,
+        "paged": paged,
         "links": links,
         "alert_records": alert_records,
         "alert_groups": alert_groups(records=alert_records),
