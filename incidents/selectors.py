@@ -127,9 +127,14 @@ def timeline_page(
     )
 
 
-def pinned_entries(*, incident: Incident) -> list[AuditEvent]:
-    seqs = Pin.objects.filter(incident=incident).values_list("seq", flat=True)
-    return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=seqs).order_by("-seq"))
+def pinned_entries(*, incident: Incident, seqs: Iterable[int] | None = None) -> list[AuditEvent]:
+    """The pinned entries, newest first; `seqs`: the pins when the caller has them (no query when there are none)."""
+    if seqs is None:
+        seqs = list(Pin.objects.filter(incident=incident).values_list("seq", flat=True))
+    wanted = sorted(seqs)
+    if not wanted:
+        return []
+    return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=wanted).order_by("-seq"))
 
 
 # --- one incident -----------------------------------------------------------------
