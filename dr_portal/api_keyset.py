@@ -157,3 +157,9 @@ class NewestData(KeysetPagination):
     """Recovery points: newest data first (the order a restore picks from)."""
 
     field = "data_as_of"
+
+
+class NewestDeclared(KeysetPagination):
+    """Incidents: the most recently declared first."""
+
+    field = "declared_at"

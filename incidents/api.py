@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.api_errors import error_body
+from dr_portal.api_keyset import NewestDeclared
 from dr_portal.api_request import request_user, serialize_many, validated
 from incidents.access import access_action_item_by_id, access_incident_by_id, access_incidents
 from incidents.api_serializers import (
@@ -55,8 +56,8 @@ from incidents.selectors import (
     TIMELINE_KINDS,
     IncidentFilters,
     incident_action_items,
+    incident_api_list,
     incident_board,
-    incident_list,
     role_history,
     timeline_page,
 )
@@ -91,6 +92,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     lookup_field = "public_id"
     lookup_url_kwarg = "incident_id"
+    pagination_class = NewestDeclared
 
     def get_serializer_class(self) -> type[serializers.Serializer[Incident]]:
         return IncidentListOut if self.action == "list" else IncidentOut
@@ -104,7 +106,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             status=params.get("status", ""), kind=params.get("kind", ""), severity=params.get("severity", ""),
             q=params.get("q", ""),
         )  # fmt: skip
-        return incident_list(filters=filters)
+        return incident_api_list(filters=filters)
 
     def get_object(self) -> Incident:
         return self._incident()
@@ -122,6 +124,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The most recently declared first, by keyset: follow `next` for older ones."""
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=DeclareIn, responses={201: IncidentOut})

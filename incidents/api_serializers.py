@@ -25,14 +25,12 @@ from incidents.models import (
     Severity,
 )
 from incidents.selectors import (
-    SUGGESTIONS_SHOWN,
-    Suggestions,
     current_roles,
     incident_assets,
     incident_board,
-    suggested_assets,
     timeline_kind_of,
 )
+from incidents.suggestions import SUGGESTIONS_COUNTED, SUGGESTIONS_SHOWN, Suggestions, suggested_assets
 from incidents.templatetags.incident_tags import describe
 from inventory.models import Asset
 
@@ -100,9 +98,15 @@ class IncidentOut(serializers.Serializer[Incident]):
     roles = serializers.SerializerMethodField()
     assets = serializers.SerializerMethodField()
     suggested_assets = serializers.SerializerMethodField(
-        help_text=f"The first {SUGGESTIONS_SHOWN} assets downstream of the affected ones and not yet listed, by name."
+        help_text=f"The {SUGGESTIONS_SHOWN} nearest assets downstream of the affected ones and not yet listed "
+        "(direct dependents first, by name within a level)."
     )
-    suggested_total = serializers.SerializerMethodField(help_text="How many suggestions there are in all.")
+    suggested_total = serializers.SerializerMethodField(
+        help_text=f"How many suggestions there are in all, counted up to {SUGGESTIONS_COUNTED}."
+    )
+    suggested_complete = serializers.SerializerMethodField(
+        help_text=f"False when there are more than suggested_total ({SUGGESTIONS_COUNTED}): the count stopped there."
+    )
     clocks = serializers.SerializerMethodField()
 
     def get_times(self, incident: Incident) -> dict[str, Any]:
@@ -131,7 +135,7 @@ class IncidentOut(serializers.Serializer[Incident]):
         ]
 
     def _suggestions(self, incident: Incident) -> Suggestions:
-        # Capped as on the incident page: an incident on a root asset has the whole estate below it.
+        # Capped and counted as on the incident page: an incident on a root asset has the whole estate below it.
         cache: dict[int, Suggestions] = self.__dict__.setdefault("_suggested", {})
         if incident.pk not in cache:
             cache[incident.pk] = suggested_assets(incident=incident, linked=incident_assets(incident=incident))
@@ -142,6 +146,9 @@ class IncidentOut(serializers.Serializer[Incident]):
 
     def get_suggested_total(self, incident: Incident) -> int:
         return self._suggestions(incident).total
+
+    def get_suggested_complete(self, incident: Incident) -> bool:
+        return self._suggestions(incident).complete
 
     def get_clocks(self, incident: Incident) -> list[dict[str, Any]]:
         return serialize_many(ClockOut, incident_board(incident=incident).clocks)

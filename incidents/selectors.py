@@ -37,7 +37,7 @@ from incidents.models import (
 )
 from inventory.models import Asset
 from inventory.readiness import AssetReadiness
-from inventory.selectors import downstream_assets, readiness_counts, readiness_worst
+from inventory.selectors import readiness_counts, readiness_worst
 
 TIMELINE_PAGE = 50
 
@@ -127,9 +127,14 @@ def timeline_page(
     )
 
 
-def pinned_entries(*, incident: Incident) -> list[AuditEvent]:
-    seqs = Pin.objects.filter(incident=incident).values_list("seq", flat=True)
-    return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=seqs).order_by("-seq"))
+def pinned_entries(*, incident: Incident, seqs: Iterable[int] | None = None) -> list[AuditEvent]:
+    """The pinned entries, newest first; `seqs`: the pins when the caller has them (no query when there are none)."""
+    if seqs is None:
+        seqs = list(Pin.objects.filter(incident=incident).values_list("seq", flat=True))
+    wanted = sorted(seqs)
+    if not wanted:
+        return []
+    return list(AuditEvent.objects.filter(incident_id=incident.public_id, seq__in=wanted).order_by("-seq"))
 
 
 # --- one incident -----------------------------------------------------------------
@@ -161,37 +166,6 @@ def incident_alert_records(*, incident: Incident) -> list[AlertRecord]:
     return sorted(incident.alerts.all(), key=lambda a: (a.status != AlertStatus.FIRING, -a.last_seen_at.timestamp()))
 
 
-@dataclass(frozen=True)
-class Suggestions:
-    """The first assets the blast radius adds (by name) and how many it adds in all."""
-
-    assets: list[Asset]
-    total: int
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.assets)
-
-
-SUGGESTIONS_SHOWN = 25
-
-
-def suggested_queryset(*, linked: Iterable[IncidentAsset]) -> QuerySet[Asset]:
-    """What the dependency graph says is also hit: downstream of the affected assets, not yet listed, by name."""
-    have = {link.asset_id for link in linked}
-    return downstream_assets(have).order_by("name")
-
-
-def suggested_assets(
-    *, incident: Incident, linked: Iterable[IncidentAsset], limit: int = SUGGESTIONS_SHOWN
-) -> Suggestions:
-    """The first `limit` suggestions and their total: two queries however large the graph below."""
-    rows = suggested_queryset(linked=linked)
-    shown = list(rows[:limit])
-    total = len(shown) if len(shown) < limit else rows.count()
-    return Suggestions(assets=shown, total=total)
-
-
 def incident_action_items(*, incident: Incident) -> list[ActionItem]:
     return list(ActionItem.objects.filter(incident=incident).select_related("owner").order_by("status", "due_on", "pk"))
 
@@ -207,7 +181,8 @@ class IncidentFilters:
     q: str = ""
 
 
-def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
+def incident_filtered(*, filters: IncidentFilters) -> QuerySet[Incident]:
+    """Incidents matching the filters, nothing joined or counted yet."""
     rows = Incident.objects.all()
     if filters.status == "open":
         rows = rows.open()
@@ -221,14 +196,30 @@ def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
         rows = rows.filter(severity=filters.severity)
     if filters.q.strip():
         rows = rows.filter(title__icontains=filters.q.strip())
+    return rows
+
+
+def _with_commanders(rows: QuerySet[Incident]) -> QuerySet[Incident]:
     commanders = RoleAssignment.objects.filter(role=IncidentRole.COMMANDER, relieved_at__isnull=True).select_related(
         "user"
     )
+    return rows.prefetch_related(Prefetch("assignments", queryset=commanders, to_attr="commanders"))
+
+
+def incident_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
+    """For the pages: each row's asset count, commander and clock inputs, newest first."""
     return (
-        rows.annotate(asset_count=Count("asset_links", distinct=True))
-        .prefetch_related(Prefetch("assignments", queryset=commanders, to_attr="commanders"), *CLOCK_PREFETCH)
+        _with_commanders(incident_filtered(filters=filters))
+        .annotate(asset_count=Count("asset_links", distinct=True))
+        .prefetch_related(*CLOCK_PREFETCH)
         .order_by("-declared_at", "-pk")
     )
+
+
+def incident_api_list(*, filters: IncidentFilters) -> QuerySet[Incident]:
+    """For the API's list: only what it shows (the commander), so a page of it is one indexed range read and one
+    prefetch however many incidents there are (no count, no aggregate over every incident before the page)."""
+    return _with_commanders(incident_filtered(filters=filters)).order_by("-declared_at", "-pk")
 
 
 @dataclass

@@ -117,7 +117,7 @@ def test_an_unexpected_error_is_a_500_in_the_error_shape_and_logged(
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("the selector fell over")
 
-    monkeypatch.setattr("incidents.api.incident_list", broken)
+    monkeypatch.setattr("incidents.api.incident_api_list", broken)
     error = error_of(api(commander).get("/api/v1/incidents/"), 500)
     assert error["code"] == "server_error" and "fell over" not in error["detail"]
     assert any(r.exc_info and "the selector fell over" in str(r.exc_info[1]) for r in caplog.records)

@@ -15,13 +15,14 @@ from django.test.utils import CaptureQueriesContext
 
 from dr_portal.api_keyset import decode_cursor, encode_cursor
 from inventory.models import Asset
-from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory, RecoveryRunFactory
+from tests.factories import AssetFactory, BackupFactory, IncidentFactory, RecoveryPointFactory, RecoveryRunFactory
 
 pytestmark = pytest.mark.django_db
 
 POINTS = "/api/v1/inventory/recovery-points/"
 BACKUPS = "/api/v1/inventory/backups/"
 RUNS = "/api/v1/runs/"
+INCIDENTS = "/api/v1/incidents/"
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -38,10 +39,15 @@ def make_run(asset: Asset, at: datetime) -> Any:
     return RecoveryRunFactory.create(created_at=at)
 
 
+def make_incident(asset: Asset, at: datetime) -> Any:
+    return IncidentFactory.create(declared_at=at)
+
+
 LISTS = [
     pytest.param(POINTS, make_point, "viewer", id="recovery-points"),
     pytest.param(BACKUPS, make_backup, "viewer", id="backups"),
     pytest.param(RUNS, make_run, "commander", id="runs"),
+    pytest.param(INCIDENTS, make_incident, "commander", id="incidents"),
 ]
 
 
@@ -145,7 +151,7 @@ def test_a_page_costs_the_same_queries_however_long_the_history(
 
 def test_the_schema_declares_the_cursor_and_the_page_shape(viewer: Any, client_for: Any) -> None:
     schema = client_for(viewer).get("/api/schema/?format=json").json()
-    for path in (POINTS, BACKUPS, RUNS):
+    for path in (POINTS, BACKUPS, RUNS, INCIDENTS):
         operation = schema["paths"][path]["get"]
         params = {p["name"]: p for p in operation["parameters"]}
         assert params["cursor"]["schema"]["type"] == "string"

@@ -76,7 +76,10 @@ class AuditEventFilter(django_filters.FilterSet):
         value = value.strip()
         # One indexed column per kind of actor: a username cannot contain ':', a system name always does.
         if value.startswith("system:"):
-            return queryset.filter(actor__isnull=True, system_actor=value)
+            # The system name alone: `audit_append` records one only where no person acted. Adding
+            # `actor IS NULL` let the planner AND two bitmaps, one of them nearly the whole log (a
+            # million entries, 120 ms), instead of reading the newest 50 from the (system_actor, seq) index.
+            return queryset.filter(system_actor=value)
         user_id = get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
         return queryset.filter(actor_id=user_id) if user_id is not None else queryset.none()
 

@@ -16,7 +16,7 @@ from dr_portal.audit import checkpoints, exports
 from dr_portal.audit.forms import ErasePersonForm
 from dr_portal.audit.models import AuditCheckpoint
 from dr_portal.audit.pickers import picker_context
-from dr_portal.audit.selectors import event_page, events_filtered, head_seq, latest_checkpoint, latest_verification
+from dr_portal.audit.selectors import event_page, events_filtered, latest_checkpoint
 from dr_portal.audit.services import audit_append, audit_erase_person
 from dr_portal.audit.verify_views import verify_state
 from dr_portal.http import AuthenticatedHttpRequest
@@ -46,12 +46,10 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
         "older": older,
         "newer": newer,
         "query": query.urlencode(),
-        "verification": latest_verification(),
         "checkpoint": latest_checkpoint(),
-        "head_seq": head_seq(),
         "erase_form": ErasePersonForm() if can(request.user, Perm.REDACT_AUDIT) else None,
         **picker_context(rows=rows, query=query),
-        **verify_state(request),
+        **verify_state(request),  # the newest verification and the head of the log, read once
     }
     template = "audit/index.html#results" if request.htmx and request.htmx.target == "results" else "audit/index.html"
     return render(request, template, context)

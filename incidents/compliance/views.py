@@ -27,8 +27,9 @@ from incidents.models import Incident
 from incidents.services.common import IncidentRefused
 
 
-def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
-    """What the incident page's compliance partial shows (templates/compliance/_incident.html)."""
+def incident_panel(*, incident: Incident, user: User, writable: bool) -> dict[str, Any]:
+    """What the incident page's compliance partial shows (templates/compliance/_incident.html);
+    `writable`: whether `user` may write to the incident, as the page has already worked out."""
     mine = duties_of(user, incident)
     return {
         "obligations": assessment_obligations(incident),
@@ -38,8 +39,8 @@ def incident_panel(*, incident: Incident, user: User) -> dict[str, Any]:
         "my_duties": sorted(mine),
         "notification_form": NotificationForm(),
         "signoff_form": SignoffForm(duties=mine),
-        "can_record": can_write(user, incident),
-        "can_attachments": can_write(user, incident) or can(user, Perm.VIEW_REPORTS),
+        "can_record": writable,
+        "can_attachments": writable or can(user, Perm.VIEW_REPORTS),
         "can_export": can(user, Perm.VIEW_REPORTS) or can(user, Perm.COMMAND_INCIDENTS),
     }
 

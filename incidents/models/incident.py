@@ -136,7 +136,11 @@ class Incident(models.Model):
                 condition=~Q(status=IncidentStatus.CLOSED) | Q(closed_at__isnull=False), name="incident_closed_has_time"
             ),
         ]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            # The API's list pages by keyset, the most recently declared first.
+            models.Index(fields=["-declared_at", "-id"], name="incident_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,14 +26,48 @@ from incidents.runs.resolve import Resolution, resolve
 from incidents.runs.services.approvals import valid_approvers
 from inventory.models import RecoveryPlan
 
+RUN_PAGE = 50
+
+
+def _counted(runs: QuerySet[RecoveryRun]) -> QuerySet[RecoveryRun]:
+    return (
+        runs.select_related("plan", "requested_by", "incident")
+        .annotate(step_count=Count("steps"), done_count=Count("steps", filter=Q(steps__state__in=STEP_FINISHED)))
+        .order_by("-created_at", "-pk")
+    )
+
 
 def run_list(*, incident: Incident | None = None, limit: int = 100) -> QuerySet[RecoveryRun]:
-    runs = RecoveryRun.objects.select_related("plan", "requested_by", "incident").annotate(
-        step_count=Count("steps"), done_count=Count("steps", filter=Q(steps__state__in=STEP_FINISHED))
-    )
-    if incident is not None:
-        runs = runs.filter(incident=incident)
-    return runs.order_by("-created_at")[:limit]
+    """The newest runs with their step counts; the counts are taken for these runs only, not every run."""
+    runs = RecoveryRun.objects.all() if incident is None else RecoveryRun.objects.filter(incident=incident)
+    newest = runs.order_by("-created_at", "-pk").values("pk")[:limit]
+    return _counted(RecoveryRun.objects.filter(pk__in=newest))
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RecoveryRun]
+    older: str  # the public id to page on from, when older runs exist; "" on the last page
+
+
+def run_page(*, before: str = "", size: int = RUN_PAGE) -> RunPage:
+    """One page of the runs list, newest first, by keyset on (created_at, id) after the run named `before`.
+
+    A `before` that names no run (mistyped, or not an id at all) starts from the newest."""
+    runs = RecoveryRun.objects.all()
+    mark = None
+    if before:
+        try:
+            mark = RecoveryRun.objects.filter(public_id=uuid.UUID(before)).values_list("created_at", "pk").first()
+        except ValueError:
+            mark = None
+    if mark is not None:
+        at, pk = mark
+        # `created_at <= at` bounds the index range; the OR only decides the ties at `at` itself.
+        runs = runs.filter(Q(created_at__lte=at), Q(created_at__lt=at) | Q(pk__lt=pk))
+    newest = runs.order_by("-created_at", "-pk").values("pk")[: size + 1]
+    rows = list(_counted(RecoveryRun.objects.filter(pk__in=newest)))
+    return RunPage(runs=rows[:size], older=str(rows[size - 1].public_id) if len(rows) > size else "")
 
 
 def run_steps(*, run: RecoveryRun) -> list[StepRun]:

@@ -20,7 +20,7 @@ from incidents.runs.models import RecoveryRun
 from incidents.runs.selectors import (
     approvals_pending,
     run_dry_run,
-    run_list,
+    run_page,
     run_progress,
     run_queue_place,
     run_steps,
@@ -41,7 +41,14 @@ from incidents.runs.services import (
 @require_GET
 def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     access_runs(request.user)
-    context = {"runs": run_list(), "can_start": can(request.user, Perm.COMMAND_INCIDENTS)}
+    before = request.GET.get("before", "")
+    page = run_page(before=before)
+    context = {
+        "runs": page.runs,
+        "older": page.older,
+        "paged": bool(before),
+        "can_start": can(request.user, Perm.COMMAND_INCIDENTS),
+    }
     return render(request, "runs/index.html", context)
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dr_portal.accounts.access import Perm, can, check
@@ -53,10 +54,10 @@ from incidents.selectors import (
     readiness_summary,
     recent_drills,
     role_history,
-    suggested_assets,
     timeline_page,
 )
 from incidents.services import IncidentRefused, incident_declare
+from incidents.suggestions import suggested_assets
 
 PAGE_SIZE = 25
 
@@ -148,22 +149,28 @@ def _before(request: AuthenticatedHttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _pinned(incident: Incident) -> list[tuple[AuditEvent, str]]:
-    entries = pinned_entries(incident=incident)
+def _pinned(incident: Incident, page: TimelinePage) -> list[tuple[AuditEvent, str]]:
+    entries = pinned_entries(incident=incident, seqs=page.pinned)
     texts = entry_texts(incident=incident, entries=entries)
     return [(e, texts[e.seq]) for e in entries]
+
+
+def _pins_url(incident: Incident) -> str:
+    """Reversed once for the page: each timeline entry's pin form posts here."""
+    return reverse("incidents:pins", args=[incident.public_id])
 
 
 def _live_context(incident: Incident, page: TimelinePage) -> dict[str, Any]:
     board = incident_board(incident=incident)
     return {
         "incident": incident,
+        "pins_url": _pins_url(incident),
         "board": board,
         "recovery": incident_recovery_state(incident=incident, next_due=board.next_due),
         "roles": current_roles(incident=incident),
         "page": page,
         "rows": timeline_rows(incident=incident, entries=page.entries),
-        "pinned": _pinned(incident),
+        "pinned": _pinned(incident, page),
         "live": not incident.is_closed,
     }
 
@@ -176,8 +183,14 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
     links = incident_assets(incident=incident)
     alert_records = incident_alert_records(incident=incident)
     candidates = role_candidates()
+    paged = _before(request) is not None
+    writable = can_write(request.user, incident)
     context = {
         **_live_context(incident, page),
+        # An older page of the timeline (a link without JavaScript, a bookmark) does not poll: new entries would
+        # land on top of old ones, with everything between them missing.
+        "live": not incident.is_closed and not paged,
+        "paged": paged,
         "links": links,
         "alert_records": alert_records,
         "alert_groups": alert_groups(records=alert_records),
@@ -189,7 +202,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "kinds": [(key, label) for key, (label, _) in TIMELINE_KINDS.items()],
         "incident_roles": IncidentRole.choices,
         "assessment_regimes": AssessmentRegime.choices,
-        "can_write": can_write(request.user, incident),
+        "can_write": writable,
         "can_command": can(request.user, Perm.COMMAND_INCIDENTS),
         "note_form": NoteForm(),
         "role_form": RoleForm(),
@@ -202,7 +215,7 @@ def detail(request: AuthenticatedHttpRequest, incident_id: str) -> HttpResponse:
         "statuses": IncidentStatus,
         "incident_runs": run_list(incident=incident),
         "can_start_run": incident.is_open and can(request.user, Perm.COMMAND_INCIDENTS),
-        "compliance": incident_panel(incident=incident, user=request.user),
+        "compliance": incident_panel(incident=incident, user=request.user, writable=writable),
     }
     return render(request, "incidents/detail.html", context)
 
@@ -227,6 +240,7 @@ def timeline(request: AuthenticatedHttpRequest, incident_id: str) -> HttpRespons
     page = timeline_page(incident=incident, kind=kind, before=_before(request))
     context = {
         "incident": incident,
+        "pins_url": _pins_url(incident),
         "page": page,
         "rows": timeline_rows(incident=incident, entries=page.entries),
         "can_write": can_write(request.user, incident),

@@ -170,8 +170,8 @@ def test_drill_via_api_feeds_readiness(commander, fraud_model) -> None:
 
 
 def test_suggested_assets_are_capped_as_on_the_page_with_their_total(commander, incident, fraud_model) -> None:
-    """An incident on an asset with the whole estate below it: the first few by name, and how many in all."""
-    from incidents.selectors import SUGGESTIONS_SHOWN
+    """An incident on an asset with the whole estate below it: the nearest few, and how many in all."""
+    from incidents.suggestions import SUGGESTIONS_SHOWN
     from inventory.services import dependency_add
     from tests.factories import AssetFactory
 
@@ -184,4 +184,4 @@ def test_suggested_assets_are_capped_as_on_the_page_with_their_total(commander, 
         dependency_add(upstream=below[19], downstream=asset, by=None)
     body = api(commander).get(base(incident)).json()
     assert body["suggested_assets"] == [a.name for a in below[:SUGGESTIONS_SHOWN]]
-    assert body["suggested_total"] == SUGGESTIONS_SHOWN + 5
+    assert body["suggested_total"] == SUGGESTIONS_SHOWN + 5 and body["suggested_complete"] is True

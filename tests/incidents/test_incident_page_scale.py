@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dr_portal.audit.services import EventSpec, audit_append_many
 from incidents.models import Incident, IncidentAsset
-from inventory.blast import blast_radius, downstream_edges
+from inventory.blast import blast_radius, downstream_edges, downstream_nearest
 from inventory.models import Asset, Dependency
 from tests.factories import AssetFactory, IncidentFactory
 
@@ -82,7 +82,60 @@ def test_a_large_blast_radius_is_counted_not_listed(client_for: Any, commander: 
     many, body = page(client, incident)
     assert many == few
     assert body.count('name="assets" value=') == 25
-    assert "333 assets, the first 25 by name shown" in body and "and 308 more downstream" in body
+    assert "333 assets, the 25 nearest shown" in body and "and 308 more downstream" in body
+
+
+def test_the_blast_radius_suggests_the_nearest_assets_first(client_for: Any, commander: Any) -> None:
+    """A direct dependent leads, even when thirty assets further down come before it by name."""
+    root = AssetFactory.create(name="feature-store")
+    incident = IncidentFactory.create()
+    IncidentAsset.objects.create(incident=incident, asset=root)
+    direct = AssetFactory.create(name="zz-direct")
+    middle = AssetFactory.create(name="mid-tier")
+    deep = [AssetFactory.create(name=f"aa-deep-{k:02}") for k in range(30)]
+    Dependency.objects.bulk_create(
+        [Dependency(upstream=root, downstream=direct), Dependency(upstream=root, downstream=middle)]
+        + [Dependency(upstream=middle, downstream=d) for d in deep]
+    )
+    _, body = page(client_for(commander), incident)
+    shown = re.findall(r'name="assets" value="\d+" checked> ([\w-]+)', body)
+    assert shown == ["mid-tier", "zz-direct", *[d.name for d in deep[:23]]]
+    assert "32 assets, the 25 nearest shown" in body and "and 7 more downstream" in body
+
+
+def test_the_blast_radius_count_stops_at_its_cap(
+    client_for: Any, commander: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cap the page says "more than" and walks no further: its cost follows the cap, not the estate."""
+    monkeypatch.setattr("incidents.suggestions.SUGGESTIONS_COUNTED", 40)
+    root = AssetFactory.create(name="feature-store")
+    incident = IncidentFactory.create()
+    IncidentAsset.objects.create(incident=incident, asset=root)
+    client = client_for(commander)
+    star(root, 40)
+    page(client, incident)
+    _, exactly = page(client, incident)
+    assert "40 assets, the 25 nearest shown" in exactly and "more than 40" not in exactly
+    star(root, 1)
+    _, over = page(client, incident)
+    assert "more than 40 assets, the 25 nearest shown" in over and "and more than 15 more downstream" in over
+
+
+def test_the_nearest_walk_reads_no_further_than_its_cap() -> None:
+    root, other = AssetFactory.create_batch(2)
+    chain = AssetFactory.create_batch(30)
+    Dependency.objects.bulk_create(
+        [Dependency(upstream=root, downstream=chain[0]), Dependency(upstream=other, downstream=chain[3])]
+        + [Dependency(upstream=a, downstream=b) for a, b in itertools.pairwise(chain)]
+    )
+    found = downstream_nearest([root.pk], cap=10)
+    assert found.ids == [a.pk for a in chain[:10]] and not found.complete
+    everything = downstream_nearest([root.pk], cap=30)
+    assert everything.ids == [a.pk for a in chain] and everything.complete
+    # Two seeds: each asset at its level below the nearest one; the seeds themselves are never suggested.
+    both = downstream_nearest([root.pk, other.pk, chain[1].pk], cap=100)
+    assert set(both.ids[:3]) == {chain[0].pk, chain[2].pk, chain[3].pk}
+    assert chain[1].pk not in both.ids and len(both.ids) == 29
 
 
 def test_blast_radius_reads_only_the_graph_below_in_a_constant_number_of_queries() -> None:
@@ -116,4 +169,18 @@ def test_a_damaged_graph_with_a_cycle_still_ends() -> None:
     )
     result = blast_radius(failed=[a])
     assert {x.pk for x in result.impacted} == {b.pk, c.pk}
+    assert set(downstream_nearest([a.pk], cap=10).ids) == {b.pk, c.pk}
     assert result.restore_groups[0] == [a] and {x.pk for x in result.restore_groups[1]} == {b.pk, c.pk}
+
+
+def test_an_older_page_of_the_timeline_links_back_and_does_not_poll(client_for: Any, commander: Any) -> None:
+    """Polling from an old page would stack the newest entries on top of old ones, with hundreds missing between."""
+    incident = IncidentFactory.create()
+    events_for(incident, commander, 120)
+    client = client_for(commander)
+    _, newest = page(client, incident)
+    assert "?after=" in newest and "back to the newest" not in newest
+    oldest_shown = min(int(seq) for seq in re.findall(r'class="seq" href="#e(\d+)"', newest))
+    older = client.get(f"/incidents/{incident.public_id}/?before={oldest_shown}").content.decode()
+    assert "?after=" not in older and "back to the newest" in older
+    assert max(int(seq) for seq in re.findall(r'class="seq" href="#e(\d+)"', older)) < oldest_shown
