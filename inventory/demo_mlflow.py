@@ -102,6 +102,9 @@ def start_server(binary: Path, workdir: Path, port: int) -> subprocess.Popen[byt
     """``mlflow server`` on 127.0.0.1:port in its own process group (it forks workers)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    # The registry needs no server-side jobs; with them on, each server keeps a pool of idle job
+    # consumers (10 processes and about 1.1 GiB of memory against 2 and 0.36 GiB, measured).
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     log = (workdir / "server.log").open("ab")
     try:
         return subprocess.Popen(

@@ -16,6 +16,14 @@ from inventory.connectors.mlflow_rest import MlflowRest
 from tests.inventory.connectors.conftest import Engine
 
 
+def _group_of(proc_dir: Path) -> int | None:
+    """The process group of a /proc entry, None once the process is gone."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        # Fields after the command name, which is in parentheses and may hold spaces: state, ppid, pgrp.
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[2])
+    return None
+
+
 @pytest.mark.servers
 @pytest.mark.usefixtures("loopback_allowed")  # the demo runs with DEBUG on, where the outbound guard allows loopback
 def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_registry(
@@ -34,6 +42,10 @@ def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_
     try:
         demo_mlflow.wait_ready(registry.source_url, servers[0])
         demo_mlflow.wait_ready(registry.drill_url, servers[1])
+        # No idle job consumers (they cost about 1 GiB a server): the server and its one worker.
+        for proc in servers:
+            group = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _group_of(p) == proc.pid]
+            assert len(group) <= 3, f"{len(group)} processes in the MLflow server's group"
         source = MlflowRest(registry.source_url)
         assert demo_mlflow.seed(source, registry.workdir) is True
         assert demo_mlflow.seed(source, registry.workdir) is False  # a restart keeps what is there
