@@ -8,7 +8,7 @@ For each connector: build a source of about ``--mib`` MiB, then time
 Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
-                                    [--only sqlite,postgres,vector,mlflow]
+                                    [--mlflow-ports 8150,8151] [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
 named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that
@@ -213,7 +213,9 @@ def bench_vector(root: Path, store: Store, vectors: int) -> tuple[int, float, fl
     return size, _timed(native), backup, restore
 
 
-def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> tuple[int, float, float, float] | None:
+def bench_mlflow(
+    root: Path, store: Store, versions: int, mib: int, ports: tuple[int, int] | None = None
+) -> tuple[int, float, float, float] | None:
     """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder."""
     from django.conf import settings
 
@@ -224,7 +226,7 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> tuple[int
     binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
     if binary is None:
         return None
-    ports = (demo_mlflow.free_port(), demo_mlflow.free_port())
+    ports = ports or (demo_mlflow.free_port(), demo_mlflow.free_port())
     procs = [
         demo_mlflow.start_server(binary, root / name, port) for name, port in zip(("src", "dst"), ports, strict=True)
     ]
@@ -271,10 +273,15 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
+    parser.add_argument("--mlflow-ports", default="", help="two loopback ports for the MLflow servers, e.g. 8150,8151")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
     parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
+    given = [int(p) for p in args.mlflow_ports.split(",") if p]
+    if given and len(given) != 2:
+        parser.error("--mlflow-ports takes two ports, e.g. 8150,8151")
+    mlflow_ports = (given[0], given[1]) if given else None
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s")
     print(f"{header[0]:<10} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}")
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
@@ -282,7 +289,7 @@ def main() -> None:
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
             "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
-            "mlflow": lambda root, store: bench_mlflow(root, store, args.versions, args.mlflow_mib),
+            "mlflow": lambda root, store: bench_mlflow(root, store, args.versions, args.mlflow_mib, mlflow_ports),
         }
         for name, run in runs.items():
             if name not in wanted:
