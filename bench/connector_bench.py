@@ -13,7 +13,7 @@ Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6
 not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
-                                    [--only sqlite,postgres,vector,mlflow]
+                                    [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
 named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that
@@ -249,8 +249,15 @@ def bench_vector(root: Path, store: Store, vectors: int) -> Result:
     return size, {"copy": _timed(native_copy), "export": _timed(native_export)}, backup, restore
 
 
-def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | None:
-    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder."""
+def bench_mlflow(
+    root: Path, store: Store, versions: int, mib: int, ports: tuple[int, int] | None = None, *, warm: bool = True
+) -> Result | None:
+    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder.
+
+    ``warm``: a one-version model is backed up and restored first, untimed, so that neither
+    server pays inside the timing for the code it loads on the first request of each kind
+    (seconds on a loaded machine); a registry in service has long loaded it.
+    """
     from django.conf import settings
 
     from inventory import demo_mlflow
@@ -260,7 +267,7 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | 
     binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
     if binary is None:
         return None
-    ports = (demo_mlflow.free_port(), demo_mlflow.free_port())
+    ports = ports or (demo_mlflow.free_port(), demo_mlflow.free_port())
     procs = [
         demo_mlflow.start_server(binary, root / name, port) for name, port in zip(("src", "dst"), ports, strict=True)
     ]
@@ -280,6 +287,17 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | 
             source = f"{run['artifact_uri']}/model"
             api.post("/model-versions/create", {"name": "bench-model", "source": source, "run_id": run["run_id"]})
         api.post("/registered-models/alias", {"name": "bench-model", "alias": "champion", "version": str(versions)})
+        if warm:
+            api.post("/registered-models/create", {"name": "warm-up"})
+            run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
+            api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "warm", "value": "1"}]})
+            api.upload(proxy_path(run["artifact_uri"]) + "/model/MLmodel", b"flavor: warm-up")
+            source = f"{run['artifact_uri']}/model"
+            api.post("/model-versions/create", {"name": "warm-up", "source": source, "run_id": run["run_id"]})
+            first = get_connector("mlflow", {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["warm-up"]})
+            warm_target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}", "models": ["warm-up"]}
+            store.restore(first, *store.backup(first), warm_target)
+            first.cleanup(target=warm_target)
         artifacts = root / "src" / "artifacts"
         size = _tree_bytes(artifacts)
 
@@ -291,10 +309,11 @@ def bench_mlflow(root: Path, store: Store, versions: int, mib: int) -> Result | 
                     _sha256_file(item)
             shutil.rmtree(copy)
 
-        connector = get_connector("mlflow", {"tracking_uri": f"http://127.0.0.1:{ports[0]}"})
+        config = {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["bench-model"]}
+        connector = get_connector("mlflow", config)
         holder: dict[str, Any] = {}
         backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
-        target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}"}
+        target = {**config, "tracking_uri": f"http://127.0.0.1:{ports[1]}"}
         restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
         return size, {"": _timed(native)}, backup, restore
     finally:
@@ -313,10 +332,16 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
+    parser.add_argument("--mlflow-ports", default="", help="two loopback ports for the MLflow servers, e.g. 8150,8151")
+    parser.add_argument("--mlflow-cold", action="store_true", help="time the MLflow servers' first requests too")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
     parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
+    given = [int(p) for p in args.mlflow_ports.split(",") if p]
+    if given and len(given) != 2:
+        parser.error("--mlflow-ports takes two ports, e.g. 8150,8151")
+    mlflow_ports = (given[0], given[1]) if given else None
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
@@ -327,7 +352,9 @@ def main() -> None:
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
             "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
-            "mlflow": lambda root, store: bench_mlflow(root, store, args.versions, args.mlflow_mib),
+            "mlflow": lambda root, store: bench_mlflow(
+                root, store, args.versions, args.mlflow_mib, mlflow_ports, warm=not args.mlflow_cold
+            ),
         }
         for name, run in runs.items():
             if name not in wanted:

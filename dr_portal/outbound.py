@@ -154,6 +154,21 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked against the name
 
 
+def connector_connection(url: str, *, timeout: float) -> http.client.HTTPConnection:
+    """An unopened connection to `url`'s server for a connector to keep alive across requests.
+
+    The host is vetted by ``connector_address`` now and the connection pinned to that address:
+    it may reconnect (keep-alive closed by the server), but only ever to the address checked.
+    It follows no redirect; a caller that receives one follows it through ``opened``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused(f"{url} is not an http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    return kind(parts.hostname, port, address=connector_address(parts.hostname, port), timeout=timeout)
+
+
 @contextlib.contextmanager
 def opened(
     url: str,

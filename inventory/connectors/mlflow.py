@@ -29,7 +29,14 @@ from inventory.connectors.base import (
     utcnow,
 )
 from inventory.connectors.config import SecretRef, field_help
-from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, RestoreFailed, SourceChanged, TargetNotEmpty
+from inventory.connectors.errors import (
+    ConfigInvalid,
+    ConnectorError,
+    ConnectorRefused,
+    RestoreFailed,
+    SourceChanged,
+    TargetNotEmpty,
+)
 from inventory.connectors.mlflow_rest import MlflowRest
 
 FILE_NAME = "registry.json"
@@ -74,12 +81,15 @@ class MlflowConnector(Connector[MlflowConfig]):
     scope_field = "models"
 
     def snapshot(self, staging: Path) -> Snapshot:
-        api = self.config.api()
+        with self.config.api() as api:
+            return self._snapshot(api, staging)
+
+    def _snapshot(self, api: MlflowRest, staging: Path) -> Snapshot:
         names = reg.model_names(api, self.config.models)
         for _attempt in range(ATTEMPTS):
             started = utcnow()
             before = reg.fingerprint(api, names)
-            models = {name: reg.read_model(api, name) for name in names}
+            models = reg.read_models(api, names)
             if reg.fingerprint(api, names) == before:
                 break
         else:
@@ -92,7 +102,7 @@ class MlflowConnector(Connector[MlflowConfig]):
                 for number, version in model["versions"].items()
             ]
         fetched = reg.in_parallel(
-            [partial(reg.fetch_artifacts, api, name, number, dest) for name, number, dest, _ in wanted]
+            [partial(reg.fetch_artifacts, api, name, n, dest, v.get("source", "")) for name, n, dest, v in wanted]
         )
         for (_name, _number, _dest, version), hashes in zip(wanted, fetched, strict=True):
             version["artifacts"] = hashes
@@ -103,7 +113,10 @@ class MlflowConnector(Connector[MlflowConfig]):
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: MlflowConfig = self.parse(target)
-        api = cfg.api()
+        with cfg.api() as api:
+            self._restore(api, cfg, restored=restored, capture=capture, replace=replace)
+
+    def _restore(self, api: MlflowRest, cfg: MlflowConfig, *, restored: Path, capture: Capture, replace: bool) -> None:
         models: dict[str, Any] = json.loads((restored / FILE_NAME).read_text())["models"]
         present = [name for name in models if reg.get_model(api, name) is not None]
         if present and not replace:
@@ -111,27 +124,40 @@ class MlflowConnector(Connector[MlflowConfig]):
         exp = reg.experiment_id(api, cfg.experiment)
         # A model already present is rebuilt beside it and swapped in only once verified.
         names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
+        runs: list[str] = []
         try:
             for name, model in models.items():
-                reg.write_model(api, name=names[name], model=model, files=restored / model["dir"], exp=exp)
+                reg.write_model(api, name=names[name], model=model, files=restored / model["dir"], exp=exp, runs=runs)
             # The artifacts were hashed against the capture as they were uploaded; here the
             # server's listing must hold each at its size (verify() downloads and hashes them).
             report = self._check(capture, api, names, uploaded=restored)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
-        except Exception:
-            for staged in names.values():
-                if staged not in present and reg.get_model(api, staged) is not None:
-                    api.delete("/registered-models/delete", {"name": staged})
+        except Exception as failed:
+            self._undo(api, [n for n in names.values() if n not in present], runs, failed)
             raise
         for name in present:
             api.post("/registered-models/rename", {"name": name, "new_name": f"{name}__drp_old"})
             api.post("/registered-models/rename", {"name": names[name], "new_name": name})
             api.delete("/registered-models/delete", {"name": f"{name}__drp_old"})
 
+    @staticmethod
+    def _undo(api: MlflowRest, staged: list[str], runs: list[str], failed: Exception) -> None:
+        """Remove what a failed restore wrote (its models, the runs it created), so nothing is left looking restored."""
+        try:
+            for name in staged:
+                if reg.get_model(api, name) is not None:
+                    api.delete("/registered-models/delete", {"name": name})
+            reg.in_parallel([partial(api.post, "/runs/delete", {"run_id": run}) for run in runs])
+        except ConnectorError as undo:
+            raise RestoreFailed(
+                f"{failed} The partly restored models ({', '.join(staged)}) could not be removed from the target: "
+                f"{undo} Delete them before using the target."
+            ) from failed
+
     def verify(self, *, capture: Capture, target: object) -> Verification:
-        api = self.parse(target).api()
-        return self._check(capture, api, {name: name for name in capture.details.get("models", {})})
+        with self.parse(target).api() as api:
+            return self._check(capture, api, {name: name for name in capture.details.get("models", {})})
 
     def _check(
         self, capture: Capture, api: MlflowRest, names: dict[str, str], *, uploaded: Path | None = None
@@ -140,7 +166,9 @@ class MlflowConnector(Connector[MlflowConfig]):
         ``uploaded`` (the restored files just sent) by the server's listing of paths and sizes."""
         report = Verification(self.kind)
         models: dict[str, Any] = capture.details.get("models", {})
-        found = {name: reg.read_model(api, names[name]) if reg.get_model(api, names[name]) else None for name in models}
+        held = reg.in_parallel([partial(reg.get_model, api, names[name]) for name in models])
+        read = reg.read_models(api, [names[name] for name, model in zip(models, held, strict=True) if model])
+        found = {name: read.get(names[name]) for name in models}
         pairs = [
             (name, number)
             for name, model in models.items()
@@ -149,10 +177,11 @@ class MlflowConnector(Connector[MlflowConfig]):
         ]
         jobs: list[Callable[[], Any]] = []
         for n, v in pairs:
+            source = (found[n] or {})["versions"][v].get("source", "")
             if uploaded is None:
-                jobs.append(partial(reg.fetch_artifacts, api, names[n], v, None))
+                jobs.append(partial(reg.fetch_artifacts, api, names[n], v, None, source))
             else:
-                jobs.append(partial(reg.artifact_sizes, api, names[n], v))
+                jobs.append(partial(reg.artifact_sizes, api, names[n], v, source))
         artifacts = dict(zip(pairs, reg.in_parallel(jobs), strict=True))
         for name, expected in models.items():
             got_model = found[name]
@@ -191,11 +220,11 @@ class MlflowConnector(Connector[MlflowConfig]):
         cfg: MlflowConfig = self.parse(target)
         if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
             raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source registry's models.")
-        api = cfg.api()
-        for name in reg.model_names(api, ()):
-            base = name.removesuffix("__drp_new").removesuffix("__drp_old")
-            if not cfg.models or base in cfg.models:
-                api.delete("/registered-models/delete", {"name": name})
+        with cfg.api() as api:
+            for name in reg.model_names(api, ()):
+                base = name.removesuffix("__drp_new").removesuffix("__drp_old")
+                if not cfg.models or base in cfg.models:
+                    api.delete("/registered-models/delete", {"name": name})
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:
@@ -213,7 +242,10 @@ class MlflowConnector(Connector[MlflowConfig]):
 
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
         """One proposal per registered model (the first ``limit`` by name), from the search listing alone."""
-        api = self.config.api()
+        with self.config.api() as api:
+            return self._discover(api, limit)
+
+    def _discover(self, api: MlflowRest, limit: int) -> Discovery:
         models: list[dict[str, Any]] = []
         for model in api.pages("/registered-models/search", "registered_models", max_results=min(limit + 1, 1000)):
             models.append(model)

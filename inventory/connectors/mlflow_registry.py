@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors import workers
 from inventory.connectors.errors import CaptureIncomplete, RestoreFailed
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest, proxy_path
 
 ARTIFACT_DIR = "model"
-# Artifacts move through the server's proxy this many at a time: one file at a time
-# left the network and the server idle between requests (docs/benchmarks.md).
-TRANSFER_THREADS = 4
+# Requests to the registry run this many at a time: one after another, a capture or restore
+# of 100 versions spent its time waiting on hundreds of round trips (docs/benchmarks.md).
+THREADS = 8
+THREAD_NAME = "mlflow-transfer"
+# Source runs read per search (the filter names each run id); MLflow's log-batch takes at most
+# 100 params, 100 tags and 1,000 entries in all per request.
+RUNS_PER_SEARCH = 100
+PARAMS_PER_BATCH = 100
+TAGS_PER_BATCH = 100
+METRICS_PER_BATCH = 800
 
 
 def in_parallel(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
-    """Run ``jobs`` on ``TRANSFER_THREADS`` threads; results in the jobs' order, the first error raised."""
-    if len(jobs) <= 1:
-        return [job() for job in jobs]
-    pool = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="mlflow-transfer")
-    try:
-        futures = [pool.submit(job) for job in jobs]
-        return [future.result() for future in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """Run ``jobs`` on ``THREADS`` threads; results in the jobs' order, the first failure raised."""
+    return workers.in_parallel(jobs, threads=THREADS, name=THREAD_NAME)
 
 
 def _tags(items: list[dict[str, Any]] | None, *, system: bool = True) -> dict[str, str]:
@@ -49,47 +50,109 @@ def get_model(api: MlflowRest, name: str) -> dict[str, Any] | None:
         raise
 
 
+def _version_stamps(api: MlflowRest, name: str) -> tuple[Any, ...]:
+    model = get_model(api, name) or {}
+    versions = api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000)
+    return (
+        name,
+        model.get("last_updated_timestamp"),
+        sorted((a["alias"], a["version"]) for a in model.get("aliases", [])),
+        sorted((v["version"], v.get("last_updated_timestamp"), v.get("current_stage")) for v in versions),
+    )
+
+
 def fingerprint(api: MlflowRest, names: list[str]) -> list[Any]:
     """What must not move while a capture is read: timestamps, stages and aliases of every version."""
-    out: list[Any] = []
-    for name in names:
-        model = get_model(api, name) or {}
-        versions = api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000)
-        out.append(
-            (
-                name,
-                model.get("last_updated_timestamp"),
-                sorted((a["alias"], a["version"]) for a in model.get("aliases", [])),
-                sorted((v["version"], v.get("last_updated_timestamp"), v.get("current_stage")) for v in versions),
-            )
-        )
-    return out
+    return in_parallel([partial(_version_stamps, api, name) for name in names])
 
 
 def _q(name: str) -> str:
     return name.replace("'", "\\'")
 
 
-def read_model(api: MlflowRest, name: str) -> dict[str, Any]:
+def _run_facts(run: dict[str, Any]) -> dict[str, Any]:
+    data = run.get("data", {})
+    return {
+        "params": {p["key"]: p["value"] for p in data.get("params", [])},
+        "metrics": {m["key"]: m["value"] for m in data.get("metrics", [])},
+        "tags": _tags(data.get("tags"), system=False),
+    }
+
+
+def _get_run(api: MlflowRest, run_id: str) -> dict[str, Any] | None:
+    try:
+        return _run_facts(api.get("/runs/get", run_id=run_id)["run"])
+    except MlflowApiError as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or exc.status == 404:
+            return None
+        raise
+
+
+def read_runs(api: MlflowRest, run_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """``{run id: params, metrics and user tags}`` (``None`` for a run the server no longer has).
+
+    Read with a few ``runs/search`` calls naming the runs, not one ``runs/get`` each; what
+    the search does not return (or every run, on a server that refuses such a search) is
+    read run by run, several at a time.
+    """
+    wanted = sorted({run_id for run_id in run_ids if run_id})
+    found: dict[str, dict[str, Any] | None] = {}
+    if wanted:
+        try:
+            search = {"max_results": 1000, "view_type": "ALL"}
+            experiments = [e["experiment_id"] for e in api.post_pages("/experiments/search", "experiments", search)]
+            for start in range(0, len(wanted), RUNS_PER_SEARCH):
+                chunk = wanted[start : start + RUNS_PER_SEARCH]
+                query = {
+                    "experiment_ids": experiments,
+                    "filter": "attributes.run_id IN (" + ", ".join(f"'{_q(r)}'" for r in chunk) + ")",
+                    "run_view_type": "ALL",
+                    "max_results": len(chunk),
+                }
+                for run in api.post_pages("/runs/search", "runs", query):
+                    found[run["info"]["run_id"]] = _run_facts(run)
+        except MlflowApiError:
+            pass  # not a search this server answers: read below, run by run
+    missing = [run_id for run_id in wanted if run_id not in found]
+    found.update(zip(missing, in_parallel([partial(_get_run, api, run_id) for run_id in missing]), strict=True))
+    return found
+
+
+def _listing(api: MlflowRest, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     model = get_model(api, name)
     if model is None:
         raise CaptureIncomplete(f"The registered model {name} disappeared during the capture.")
+    versions = api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000)
+    return model, list(versions)
+
+
+def read_models(api: MlflowRest, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Each model's description, tags, aliases and versions, with every version's source run:
+    the models are listed several at a time, then their runs read together."""
+    listed = dict(zip(names, in_parallel([partial(_listing, api, name) for name in names]), strict=True))
+    runs = read_runs(api, (v.get("run_id", "") for _model, versions in listed.values() for v in versions))
+    return {name: _model_facts(name, model, versions, runs) for name, (model, versions) in listed.items()}
+
+
+def _model_facts(
+    name: str, model: dict[str, Any], listed: list[dict[str, Any]], runs: dict[str, dict[str, Any] | None]
+) -> dict[str, Any]:
     versions: dict[str, Any] = {}
-    for v in api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000):
-        run: dict[str, Any] = {}
-        if v.get("run_id"):
-            data = api.get("/runs/get", run_id=v["run_id"])["run"].get("data", {})
-            run = {
-                "params": {p["key"]: p["value"] for p in data.get("params", [])},
-                "metrics": {m["key"]: m["value"] for m in data.get("metrics", [])},
-                "tags": _tags(data.get("tags"), system=False),
-            }
+    for v in listed:
+        run_id = v.get("run_id", "")
+        run = runs.get(run_id, {}) if run_id else {}
+        if run is None:
+            raise CaptureIncomplete(
+                f"Version {v['version']} of {name} was trained in run {run_id}, which the server no longer has: "
+                "its params and metrics cannot be captured."
+            )
         versions[str(v["version"])] = {
             "stage": v.get("current_stage", "None"),
             "description": v.get("description", ""),
             "tags": _tags(v.get("tags")),
-            "run_id": v.get("run_id", ""),
+            "run_id": run_id,
             "run": run,
+            "source": v.get("source", ""),
         }
     return {
         "description": model.get("description", ""),
@@ -99,14 +162,18 @@ def read_model(api: MlflowRest, name: str) -> dict[str, Any]:
     }
 
 
-def artifact_root(api: MlflowRest, name: str, version: str) -> str:
+def artifact_root(api: MlflowRest, name: str, version: str, source: str = "") -> str:
+    """The proxy path of a version's files. A source the artifact proxy serves is where they are
+    (MLflow resolves only a ``models:/`` source elsewhere); anything else is asked of the server."""
+    if source.startswith("mlflow-artifacts:"):
+        return proxy_path(source)
     uri = api.get("/model-versions/get-download-uri", name=name, version=version)["artifact_uri"]
     return proxy_path(uri)
 
 
-def fetch_artifacts(api: MlflowRest, name: str, version: str, dest: Path | None) -> dict[str, str]:
+def fetch_artifacts(api: MlflowRest, name: str, version: str, dest: Path | None, source: str = "") -> dict[str, str]:
     """``{relative path: sha256}`` of a version's artifacts, written under ``dest`` when given."""
-    root = artifact_root(api, name, version)
+    root = artifact_root(api, name, version, source)
     files = api.list_artifacts(root)
     if not files:
         raise CaptureIncomplete(
@@ -132,9 +199,9 @@ def fetch_artifacts(api: MlflowRest, name: str, version: str, dest: Path | None)
     return hashes
 
 
-def artifact_sizes(api: MlflowRest, name: str, version: str) -> dict[str, int]:
+def artifact_sizes(api: MlflowRest, name: str, version: str, source: str = "") -> dict[str, int]:
     """``{relative path: size}`` of a version's artifacts, as the server lists them (nothing downloaded)."""
-    return dict(api.list_artifacts(artifact_root(api, name, version)))
+    return dict(api.list_artifacts(artifact_root(api, name, version, source)))
 
 
 def _upload(api: MlflowRest, path: str, file: Path, expected: str | None) -> None:
@@ -153,7 +220,22 @@ def experiment_id(api: MlflowRest, name: str) -> str:
     return str(api.post("/experiments/create", {"name": name})["experiment_id"])
 
 
+def _batches(run: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """A run's params, metrics and user tags as log-batch payloads within MLflow's per-request limits."""
+    params = [{"key": k, "value": v} for k, v in run.get("params", {}).items()]
+    metrics = [{"key": k, "value": v, "timestamp": now, "step": 0} for k, v in run.get("metrics", {}).items()]
+    tags = [{"key": k, "value": v} for k, v in run.get("tags", {}).items()]
+    out = []
+    while params or metrics or tags:
+        out.append(
+            {"params": params[:PARAMS_PER_BATCH], "metrics": metrics[:METRICS_PER_BATCH], "tags": tags[:TAGS_PER_BATCH]}
+        )
+        params, metrics, tags = params[PARAMS_PER_BATCH:], metrics[METRICS_PER_BATCH:], tags[TAGS_PER_BATCH:]
+    return out
+
+
 def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) -> tuple[str, str]:
+    """A finished run holding ``run``'s params, metrics and tags: ``(run id, artifact URI)``."""
     created = api.post(
         "/runs/create",
         {
@@ -163,21 +245,23 @@ def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) ->
         },
     )["run"]["info"]
     now = int(time.time() * 1000)
-    api.post(
-        "/runs/log-batch",
-        {
-            "run_id": created["run_id"],
-            "params": [{"key": k, "value": v} for k, v in run.get("params", {}).items()],
-            "metrics": [{"key": k, "value": v, "timestamp": now, "step": 0} for k, v in run.get("metrics", {}).items()],
-            "tags": [{"key": k, "value": v} for k, v in run.get("tags", {}).items()],
-        },
-    )
+    for batch in _batches(run, now):
+        api.post("/runs/log-batch", {"run_id": created["run_id"], **batch})
     api.post("/runs/update", {"run_id": created["run_id"], "status": "FINISHED", "end_time": now})
     return created["run_id"], created["artifact_uri"]
 
 
-def write_model(api: MlflowRest, *, name: str, model: dict[str, Any], files: Path, exp: str) -> None:
-    """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted."""
+def write_model(
+    api: MlflowRest, *, name: str, model: dict[str, Any], files: Path, exp: str, runs: list[str] | None = None
+) -> None:
+    """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted.
+
+    Each version's source run and its artifacts are written on worker threads, several
+    versions at once; the versions are registered on this thread strictly in order, each
+    once its own run exists and its files were uploaded (and matched the capture's hashes),
+    so MLflow gives them the captured numbers. ``runs`` receives the id of every run created,
+    for the caller to delete if the restore fails.
+    """
     api.post(
         "/registered-models/create",
         {
@@ -188,42 +272,54 @@ def write_model(api: MlflowRest, *, name: str, model: dict[str, Any], files: Pat
     )
     versions = model["versions"]
     top = max((int(v) for v in versions), default=0)
-    runs: dict[int, tuple[str, str]] = {}
-    uploads: list[Callable[[], Any]] = []
-    for number in range(1, top + 1):
-        meta = versions.get(str(number))
-        runs[number] = _new_run(api, exp, (meta or {}).get("run", {}), (meta or {}).get("run_id", ""))
-        if meta is not None:
-            root = proxy_path(runs[number][1]) + "/" + ARTIFACT_DIR
-            hashes = meta.get("artifacts") or {}
-            for path in sorted(p for p in (files / str(number)).rglob("*") if p.is_file()):
-                rel = path.relative_to(files / str(number)).as_posix()
-                uploads.append(partial(_upload, api, f"{root}/{rel}", path, hashes.get(rel)))
-    in_parallel(uploads)  # every artifact is in place (and was the captured bytes) before a version names it
-    placeholders = []
-    for number in range(1, top + 1):
-        meta = versions.get(str(number))
-        run_id, artifact_uri = runs[number]
-        created = api.post(
-            "/model-versions/create",
-            {
-                "name": name,
-                "source": f"{artifact_uri}/{ARTIFACT_DIR}",
-                "run_id": run_id,
-                "description": (meta or {}).get("description", ""),
-                "tags": [{"key": k, "value": v} for k, v in (meta or {}).get("tags", {}).items()],
-            },
-        )["model_version"]
-        if str(created["version"]) != str(number):
-            raise RestoreFailed(f"MLflow numbered the restored version {created['version']} instead of {number}.")
-        if meta is None:
-            placeholders.append(str(number))
-        elif meta["stage"] not in ("", "None"):
-            api.post(
-                "/model-versions/transition-stage",
-                {"name": name, "version": str(number), "stage": meta["stage"], "archive_existing_versions": False},
-            )
-    for gap in placeholders:
+    created_runs = runs if runs is not None else []
+    with workers.Workers(THREADS, name=THREAD_NAME) as pool:
+
+        def prepare(number: int) -> tuple[str, str, list[Future[None]]]:
+            meta = versions.get(str(number)) or {}
+            run_id, artifact_uri = _new_run(api, exp, meta.get("run", {}), meta.get("run_id", ""))
+            created_runs.append(run_id)
+            root = proxy_path(artifact_uri) + "/" + ARTIFACT_DIR
+            uploads: list[Future[None]] = []
+            if meta:
+                folder, hashes = files / str(number), meta.get("artifacts") or {}
+                for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    rel = path.relative_to(folder).as_posix()
+                    uploads.append(pool.submit(_upload, api, f"{root}/{rel}", path, hashes.get(rel)))
+            return run_id, artifact_uri, uploads
+
+        # Runs are prepared a bounded distance ahead of the version being registered, so the
+        # uploads of the next versions are not queued behind every remaining run.
+        ahead: dict[int, Future[tuple[str, str, list[Future[None]]]]] = {}
+        placeholders: list[tuple[str, str]] = []
+        for number in range(1, top + 1):
+            for later in range(len(ahead) + 1, min(number + 2 * THREADS, top) + 1):
+                ahead[later] = pool.submit(prepare, later)
+            run_id, artifact_uri, uploads = pool.result(ahead[number])
+            for upload in uploads:
+                pool.result(upload)
+            meta = versions.get(str(number))
+            created = api.post(
+                "/model-versions/create",
+                {
+                    "name": name,
+                    "source": f"{artifact_uri}/{ARTIFACT_DIR}",
+                    "run_id": run_id,
+                    "description": (meta or {}).get("description", ""),
+                    "tags": [{"key": k, "value": v} for k, v in (meta or {}).get("tags", {}).items()],
+                },
+            )["model_version"]
+            if str(created["version"]) != str(number):
+                raise RestoreFailed(f"MLflow numbered the restored version {created['version']} instead of {number}.")
+            if meta is None:
+                placeholders.append((str(number), run_id))
+            elif meta["stage"] not in ("", "None"):
+                api.post(
+                    "/model-versions/transition-stage",
+                    {"name": name, "version": str(number), "stage": meta["stage"], "archive_existing_versions": False},
+                )
+    for gap, run_id in placeholders:
         api.delete("/model-versions/delete", {"name": name, "version": gap})
+        api.post("/runs/delete", {"run_id": run_id})
     for alias, version in model["aliases"].items():
         api.post("/registered-models/alias", {"name": name, "alias": alias, "version": version})

@@ -12,6 +12,8 @@ import base64
 import contextlib
 import http.client
 import json
+import select
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +23,8 @@ from inventory.connectors.errors import AuthFailed, CaptureIncomplete, Connector
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+# Kept-alive connections waiting for the next request; more than the connector's threads.
+IDLE_CONNECTIONS = 16
 
 
 class MlflowApiError(ConnectorError):
@@ -33,17 +37,41 @@ class MlflowApiError(ConnectorError):
 
 
 class MlflowRest:
+    """One registry's REST API; safe to share between threads.
+
+    Connections are kept alive and reused (a pool of idle ones, one per thread at most in
+    use): a capture or restore makes several requests per model version, and opening a
+    connection for each was a good part of their cost. Each is vetted and pinned when
+    opened (``outbound.connector_connection``); a redirect is followed through
+    ``outbound.opened``, which vets every hop.
+    """
+
     def __init__(
         self, base_url: str, *, token: str = "", username: str = "", password: str = "", timeout: float = 30
     ) -> None:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, str] = {"Accept": "*/*", "User-Agent": "dr-portal-connector"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         elif username:
             basic = base64.b64encode(f"{username}:{password}".encode()).decode()
             self.headers["Authorization"] = f"Basic {basic}"
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> MlflowRest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the idle connections (those in use close when their request ends)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
     def _request(
         self,
@@ -75,21 +103,71 @@ class MlflowRest:
             status=response.status,
         )
 
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle kept-alive connection (``True``) or a new one (``False``)."""
+        with self._lock:
+            while self._idle:
+                kept = self._idle.pop()
+                if not _dropped(kept):
+                    return kept, True
+                kept.close()
+        return outbound.connector_connection(self.base, timeout=self.timeout), False
+
+    def _release(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _send(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        parts = urllib.parse.urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        while True:
+            connection, reused = self._connection()
+            try:
+                connection.request(method, target, body=body, headers=headers)
+                return connection, connection.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                connection.close()
+                # A kept connection the server closed as it was reused: once more on a new one,
+                # for requests that may be repeated (never a create or a delete).
+                if not (reused and method in ("GET", "PUT")):
+                    raise
+            except BaseException:
+                connection.close()
+                raise
+
     @contextlib.contextmanager
     def _opened(
         self, url: str, *, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Iterator[http.client.HTTPResponse]:
+        sent = headers or self.headers
         try:
-            with outbound.opened(
-                url,
-                timeout=self.timeout,
-                method=method,
-                body=body,
-                headers=headers or self.headers,
-                accept="*/*",
-                connector=True,
-            ) as (response, _final, _hops):
+            connection, response = self._send(method, url, body, sent)
+            location = response.getheader("Location")
+            if method == "GET" and response.status in outbound.REDIRECTS and location:
+                response.read()
+                self._release(connection)
+                with outbound.opened(
+                    urllib.parse.urljoin(url, location),
+                    timeout=self.timeout,
+                    headers=sent,
+                    accept="*/*",
+                    connector=True,
+                ) as (followed, _final, _hops):
+                    yield followed
+                return
+            try:
                 yield response
+            finally:
+                # Reusable only when the whole answer was read; otherwise its bytes are still in the way.
+                if response.isclosed():
+                    self._release(connection)
+                else:
+                    connection.close()
         except outbound.TargetRefused as refused:
             raise ConnectorRefused(
                 f"MLflow at {self.base} is refused: {refused}.", code="connector_target_refused"
@@ -109,6 +187,16 @@ class MlflowRest:
 
     def delete(self, path: str, payload: dict[str, Any]) -> None:
         self._request("DELETE", API + path, body=json.dumps(payload).encode())
+
+    def post_pages(self, path: str, key: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The items under ``key`` of every page of a search that is sent as a POST."""
+        token = ""
+        while True:
+            page = self.post(path, {**payload, **({"page_token": token} if token else {})})
+            yield from page.get(key, [])
+            token = page.get("next_page_token", "")
+            if not token:
+                return
 
     def pages(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
         token = ""
@@ -151,6 +239,18 @@ class MlflowRest:
         self._request(
             "PUT", f"{ARTIFACTS}/{urllib.parse.quote(path)}", body=data, content_type="application/octet-stream"
         )
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server closed a kept connection while it was idle (it reads as ready: EOF)."""
+    sock = connection.sock
+    if sock is None:
+        return False  # closed on our side; the next request opens it again, to the same pinned address
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def proxy_path(uri: str) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,11 @@ from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
 
 class _Handler(BaseHTTPRequestHandler):
     seen: list[str]
+    clients: list[int]
 
     def do_GET(self) -> None:
         self.seen.append(self.path)
+        self.clients.append(self.client_address[1])
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -52,16 +56,23 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def _serving(**handler: Any) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), handler))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def registry() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
-    handler = type("Handler", (_Handler,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with _serving(seen=seen, clients=[]) as url:
+        yield url, seen
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +124,18 @@ def test_errors_keep_their_meaning_through_the_guard(registry: tuple[str, list[s
     with pytest.raises(MlflowApiError, match="no such model") as missing:
         api.get("/registered-models/get", name="fraud")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST" and missing.value.status == 404
+
+
+def test_connections_are_kept_alive_and_a_closed_one_is_replaced(loopback_allowed: None) -> None:
+    """Requests reuse one connection; one the server closed while idle is noticed, and a new one opened."""
+    clients: list[int] = []
+    # HTTP/1.1 keeps the connection; the server drops it after 0.3 s without a request.
+    with _serving(seen=[], clients=clients, protocol_version="HTTP/1.1", timeout=0.3) as url:
+        api = MlflowRest(url)
+        for _ in range(3):
+            assert api.get("/registered-models/search") == {"registered_models": []}
+        assert len(set(clients)) == 1, "three requests, one connection"
+        time.sleep(0.8)
+        assert api.get("/registered-models/search") == {"registered_models": []}
+        assert len(set(clients)) == 2 and len(clients) == 4
+        api.close()
