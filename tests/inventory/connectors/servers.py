@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -64,7 +65,6 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30
 
 def mlflow_binary() -> str | None:
     """The mlflow server lives in its own virtualenv (see requirements-mlflow.txt)."""
-    import os
 
     explicit = os.environ.get("MLFLOW_SERVER_BIN")
     if explicit:
@@ -101,6 +101,8 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=workdir,
+        # As the demo's servers: no idle job consumers (about 1 GiB a server under a full suite).
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         start_new_session=True,
     )
     try:
@@ -108,7 +110,6 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
         _wait_for_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        import os
         import signal
 
         # The server forks workers; stop its whole process group, which only it is in.
