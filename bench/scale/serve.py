@@ -124,8 +124,8 @@ def serve_and_time(urls: dict[str, str], cookie: str, env: dict[str, str], sizes
                 get(base + url, cookie)
             results.one[name] = percentiles([get(base + url, cookie) for _ in range(sizes.requests)])
             print(f"  1 client  {name}: p50 {results.one[name][0]:.0f} ms, p95 {results.one[name][1]:.0f} ms")
-        for name in ("dashboard", "inventory", "readiness", "audit", "API readiness"):
-            p50, p95, p99, rate = concurrent(base, urls[name], cookie)
+        for name, url in urls.items():
+            p50, p95, p99, rate = concurrent(base, url, cookie)
             results.twenty[name] = (p50, p95, p99, rate)
             print(f"  20 clients {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, {rate:.1f} pages/s")
 
