@@ -188,3 +188,13 @@ def test_every_look_bounds_its_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["mlflow"] == DISCOVER_TIMEOUT and seen["postgres"] == int(DISCOVER_TIMEOUT)
     assert seen["redis"] == DISCOVER_TIMEOUT and seen["redis-connect"] <= DISCOVER_TIMEOUT
     assert get_connector("mlflow", looks["mlflow"]).config.timeout == 120  # the asset keeps its own setting
+
+
+def test_only_a_server_connector_may_leave_the_source_empty() -> None:
+    from django.core.exceptions import ValidationError
+
+    asset = AssetFactory.build(source_uri="", connector="", connector_config={})
+    with pytest.raises(ValidationError, match="Give the source"):
+        asset.full_clean()
+    server = AssetFactory.build(source_uri="", connector="mlflow", connector_config=MLFLOW)
+    server.full_clean(exclude=["policy", "vault"])
