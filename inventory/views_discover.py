@@ -303,5 +303,8 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
             }
             context.update(rows=rows, state=state, token=signing.dumps(state, salt=SALT, compress=True))
             context.update(discover_rows.choices(state["region"]))
+            if not context["tier_policies"]:  # no policy is named for a tier: none until a person chooses
+                for row in rows:
+                    row["policy"] = ""
             context["vault_chosen"] = context["vault_default"]
     return render(request, "inventory/discover.html", context)
