@@ -20,14 +20,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from dr_portal.audit.services import audit_append
 from dr_portal.http import AuthenticatedHttpRequest
-from inventory import connector_form
+from inventory import connector_form, discover_rows
 from inventory.access import access_asset_by_id, access_inventory
-from inventory.connectors import ConnectorError, Discovery, Proposal, connector_class, get_connector
-from inventory.connectors.base import DISCOVER_LIMIT
+from inventory.connectors import ConnectorError, Discovery, connector_class, get_connector
+from inventory.connectors.base import DISCOVER_LIMIT, DISCOVER_TIMEOUT
 from inventory.models import Asset, AssetKind
 from inventory.paths import source_root_refusal
 from inventory.services import asset_create
@@ -53,7 +54,6 @@ PRIMARY = {
 # Fields naming a local file or folder: a look reads only where a backup may read (SOURCE_ROOTS).
 LOCAL = {"sqlite": "path", "vector": "uri"}
 LIMIT = DISCOVER_LIMIT  # proposals one look lists
-FACT_NAMES = {"with_ttl": "With a TTL", "model_from": "Model from", "db": "Logical database"}
 SALT = "inventory.discover"
 MAX_AGE = 3600
 TIERS = [(0, "0 — mission critical"), (1, "1 — business critical"), (2, "2 — important"), (3, "3 — best effort")]
@@ -74,6 +74,8 @@ class SourceForm(forms.Form):
         field.choices = [(k, connector_class(k).label or k) for k in DISCOVERABLE]
         field.initial = kind
         self.chosen_kind = kind
+        self.kind_label = connector_class(kind).label or kind
+        self.timeout = f"{DISCOVER_TIMEOUT:g}"
         connector_form.add_config_fields(self, kind, config)
         for name, help_text in OPTIONAL.get(kind, {}).items():
             optional = self.fields[connector_form.PREFIX + name]
@@ -115,30 +117,6 @@ class SourceForm(forms.Form):
         return bool(why)
 
 
-def proposal_row(proposal: Proposal, *, kind: str, source_uri: str) -> dict[str, Any]:
-    """A proposal as the editable row the person sees: team and tier from the system's labels where given."""
-    tier = proposal.labels.get("tier", "")
-    team = proposal.labels.get("team") or proposal.owner
-    path = proposal.source or proposal.config.get("path")
-    return {
-        "name": proposal.name.lower()[:100],
-        "title": (proposal.title or proposal.name)[:200],
-        "team": team[:100],
-        "tier": int(tier) if tier.isdigit() and int(tier) <= 3 else 2,
-        "tier_labelled": tier.isdigit() and int(tier) <= 3,
-        "team_labelled": bool(team),
-        "kind": DISCOVERABLE[kind],
-        "connector": kind,
-        "config": proposal.config,
-        "labels": {k: str(v) for k, v in proposal.labels.items()},
-        "source_uri": path if isinstance(path, str) and path.startswith("/") else source_uri,
-        "facts": [(FACT_NAMES.get(k, k.replace("_", " ").capitalize()), str(v)) for k, v in proposal.labels.items()],
-        "problem": proposal.problem,
-        "exists": "",  # the public id of the asset that already has this name
-        "covered_by": None,
-    }
-
-
 def mark_known(kind: str, rows: list[dict[str, Any]]) -> None:
     """Say which proposals the inventory already holds: by name, or by an asset capturing the same thing."""
     taken = dict(Asset.objects.filter(name__in=[row["name"] for row in rows]).values_list("name", "public_id"))
@@ -175,6 +153,7 @@ def _edited(row: dict[str, Any], post: Any, i: int) -> dict[str, Any]:
         "team": post.get(f"team-{i}", row["team"]).strip(),
         "tier": int(tier) if tier.isdigit() else row["tier"],
         "checked": bool(post.get(f"add-{i}")),
+        "policy": post.get(f"policy-{i}", discover_rows.TIER_POLICY),
     }
 
 
@@ -190,11 +169,17 @@ def _confirm(request: AuthenticatedHttpRequest, state: dict[str, Any]) -> tuple[
         for row in chosen
         if (row.get("covered_by") or {}).get("same")
     ]
+    vault = request.POST.get("vault", "")
+    chosen_with = []
+    for row in chosen:
+        policy, found_vault, missing = discover_rows.resolve(row, row["policy"], vault)
+        problems += missing
+        chosen_with.append((row, policy, found_vault))
     if problems:
         return rows, problems
     try:
         with transaction.atomic():
-            for row in chosen:
+            for row, policy, found_vault in chosen_with:
                 fields = {
                     "name": row["name"],
                     "title": row["title"],
@@ -208,12 +193,13 @@ def _confirm(request: AuthenticatedHttpRequest, state: dict[str, Any]) -> tuple[
                     "labels": row["labels"],
                     "connector": row["connector"],
                     "connector_config": row["config"],
+                    "policy": policy,
+                    "vault": found_vault,
                 }
                 try:
                     asset_create(by=request.user, fields=fields)
                 except ValidationError as invalid:
-                    for field, errors in invalid.message_dict.items():
-                        problems += [f"{row['name'] or '(no name)'}: {field}: {e}" for e in errors]
+                    problems += discover_rows.error_lines(row["name"], invalid.message_dict)
             if problems:
                 raise ValidationError(problems)
             audit_append(
@@ -231,6 +217,24 @@ def _confirm(request: AuthenticatedHttpRequest, state: dict[str, Any]) -> tuple[
     except ValidationError:
         return rows, problems
     return rows, []
+
+
+def swap_kind(form: SourceForm, request: AuthenticatedHttpRequest, start: Asset | None) -> None:
+    """Changing System fetches the page for that kind and swaps the form in place (htmx)."""
+    url = reverse("inventory:discover") + (f"?from={start.public_id}" if start else "")
+    form.fields["kind"].widget.attrs.update(
+        {
+            "hx-get": url,
+            "hx-trigger": "change",
+            "hx-target": "#discover",
+            "hx-select": "#discover",
+            "hx-swap": "outerHTML",
+            "hx-push-url": "false",
+            "hx-indicator": "#kind-busy",
+            "hx-disabled-elt": "this",
+            "aria-controls": "discover",
+        }
+    )
 
 
 @login_required
@@ -256,6 +260,8 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
             "token": request.POST["proposals"],
             "state": state,
             "tiers": TIERS,
+            "vault_chosen": request.POST.get("vault", ""),
+            **discover_rows.choices(state["region"]),
         }
         return render(request, "inventory/discover.html", shown)
 
@@ -263,11 +269,15 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
     if kind not in DISCOVERABLE:
         kind = start.connector if start and start.connector in DISCOVERABLE else "mlflow"
     config = dict(start.connector_config or {}) if start and start.connector == kind else {}
+    scope = connector_class(kind).scope_field
+    config.pop(scope, None)  # the whole system: what the starting asset already covers is marked
     bound = action == "find" and request.POST.get("config_kind") == kind
     form = SourceForm(request.POST if bound else None, kind=kind, config=config)
     if start:
         form.fields["region"].initial = start.region
-    context: dict[str, Any] = {"form": form, "start": start, "rows": None, "tiers": TIERS}
+    swap_kind(form, request, start)
+    switched = action == "find" and not bound  # no script: the System changed, its fields are new
+    context: dict[str, Any] = {"form": form, "start": start, "rows": None, "tiers": TIERS, "switched": switched}
     if bound and form.is_valid():
         config = form.config()
         found: Discovery | None = None
@@ -278,11 +288,12 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ConnectorError as exc:
             connector_form.attach_errors(form, kind, str(exc))
         if found is not None:
-            source_uri = start.source_uri if start else f"/discovered/{kind}"
-            rows = [proposal_row(p, kind=kind, source_uri=source_uri) for p in found.proposals]
+            rows = [discover_rows.proposal_row(p, kind=kind, asset_kind=DISCOVERABLE[kind]) for p in found.proposals]
+            discover_rows.unique_names(rows)
             mark_known(kind, rows)
             for row in rows:
                 row["checked"] = False
+                row["policy"] = discover_rows.TIER_POLICY
             state = {
                 "kind": kind,
                 "system": connector.target_label(config),
@@ -291,4 +302,9 @@ def discover(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "bounded": [text for text in (found.bounded, *found.notes) if text],
             }
             context.update(rows=rows, state=state, token=signing.dumps(state, salt=SALT, compress=True))
+            context.update(discover_rows.choices(state["region"]))
+            if not context["tier_policies"]:  # no policy is named for a tier: none until a person chooses
+                for row in rows:
+                    row["policy"] = ""
+            context["vault_chosen"] = context["vault_default"]
     return render(request, "inventory/discover.html", context)

@@ -155,6 +155,9 @@ class Proposal:
 
 
 DISCOVER_LIMIT = 100  # proposals one look returns; the page says when there were more
+# Seconds a look waits to connect and for each answer, whatever the configured timeouts (which
+# the proposed assets keep for their backups): a system that never answers fails the look fast.
+DISCOVER_TIMEOUT = 5.0
 
 
 @dataclass

@@ -9,8 +9,9 @@ and after three tries the capture fails naming the change.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from inventory.connectors import mlflow_registry as reg
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
+    DISCOVER_TIMEOUT,
     Capture,
     Connector,
     Discovery,
@@ -240,9 +242,18 @@ class MlflowConnector(Connector[MlflowConfig]):
         versions = sum(len(m["versions"]) for m in models.values())
         return f"{len(models)} registered models, {versions} versions from {capture.details.get('tracking_uri')}"
 
+    def covers(self, config: Any) -> bool:
+        """Whether this asset's models on the same server (however its address is written) include ``config``'s."""
+        other: MlflowConfig = self.parse(config)
+        if same_server(self.config.tracking_uri, other.tracking_uri):
+            mine = self.config.models
+            return not mine or (bool(other.models) and set(other.models) <= set(mine))
+        return False
+
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
         """One proposal per registered model (the first ``limit`` by name), from the search listing alone."""
-        with self.config.api() as api:
+        bounded = replace(self.config, timeout=min(self.config.timeout, DISCOVER_TIMEOUT))
+        with bounded.api() as api:  # a look waits DISCOVER_TIMEOUT at most for each answer
             return self._discover(api, limit)
 
     def _discover(self, api: MlflowRest, limit: int) -> Discovery:
@@ -270,6 +281,22 @@ class MlflowConnector(Connector[MlflowConfig]):
             )
         more = len(models) > limit
         return Discovery(out, f"Showing the first {limit} registered models; the registry holds more." if more else "")
+
+
+def same_server(a: str, b: str) -> bool:
+    """Two tracking URIs name one server: case, a trailing slash, the default port, localhost/127.0.0.1 aside."""
+
+    def norm(uri: str) -> tuple[str, str, int | None, str]:
+        parts = urllib.parse.urlsplit(uri.strip())
+        host = (parts.hostname or "").lower()
+        host = "127.0.0.1" if host in ("localhost", "::1", "ip6-localhost") else host
+        try:
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:
+            port = None
+        return parts.scheme.lower(), host, port, parts.path.rstrip("/")
+
+    return norm(a) == norm(b)
 
 
 def alias_history(captures: list[Capture]) -> dict[str, list[dict[str, Any]]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
+    DISCOVER_TIMEOUT,
     Capture,
     Connector,
     Discovery,
@@ -309,8 +310,10 @@ class PostgresConnector(Connector[PostgresConfig]):
         """
         from psycopg import sql
 
-        conn = connect(self.config)
+        bounded = replace(self.config, connect_timeout=min(self.config.connect_timeout, int(DISCOVER_TIMEOUT)))
+        conn = connect(bounded)  # a look waits DISCOVER_TIMEOUT at most to connect, and for each statement
         try:
+            conn.execute(f"SET statement_timeout = {int(DISCOVER_TIMEOUT * 1000)}")
             names = conn.execute(_USER_TABLES).fetchall()
             found = []
             for schema, table in names[:limit]:

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from inventory.connectors.base import Discovery, Proposal
+from inventory.connectors.base import DISCOVER_TIMEOUT, Discovery, Proposal
 
 if TYPE_CHECKING:
     from inventory.connectors.redis_kv import RedisConfig
@@ -78,7 +78,7 @@ def _facts(keys: list[tuple[int, str]], *, complete: bool) -> dict[str, str]:
 
 def discover_keys(cfg: RedisConfig, base: dict[str, Any], *, limit: int, scan_limit: int | None = None) -> Discovery:
     scan_limit = scan_limit or SCAN_LIMIT
-    r = cfg.client()
+    r = cfg.client(timeout=DISCOVER_TIMEOUT)  # a look waits DISCOVER_TIMEOUT at most to connect and per answer
     total = int(r.dbsize())
     keys, examined = scan_keys(r, cfg.prefix, scan_limit)
     complete = not examined

@@ -53,7 +53,7 @@ class RedisConfig:
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the password."})
     drill_db: int | None = field_help("Logical database a drill restores into (kept empty for drills).", default=None)
 
-    def client(self) -> Any:
+    def client(self, *, timeout: float = 30) -> Any:
         import redis
 
         r = redis.Redis(
@@ -62,8 +62,8 @@ class RedisConfig:
             db=self.db,
             username=self.username or None,
             password=self.password.resolve() if self.password else None,
-            socket_connect_timeout=5,
-            socket_timeout=30,
+            socket_connect_timeout=min(5, timeout),
+            socket_timeout=timeout,
         )
         try:
             r.ping()

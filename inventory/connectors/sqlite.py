@@ -12,6 +12,7 @@ from typing import Any
 from inventory.connectors._files import refuse_portal_own
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
+    DISCOVER_TIMEOUT,
     Capture,
     Connector,
     Discovery,
@@ -244,7 +245,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
         """One proposal per table (the first ``limit`` by name), with its row count."""
-        conn = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
+        conn = _open(self.config.path, readonly=True, timeout=min(self.config.busy_timeout, DISCOVER_TIMEOUT))
         try:
             names = table_names(conn)
             quoted = {name: '"' + name.replace('"', '""') + '"' for name in names[:limit]}

@@ -190,7 +190,10 @@ class Asset(models.Model):
     region = models.CharField(max_length=64)
     environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.PRODUCTION)
     source_uri = models.CharField(
-        "Source URI", max_length=500, help_text="A local directory or file, or s3://bucket/prefix."
+        "Source URI",
+        max_length=500,
+        blank=True,
+        help_text="A local directory or file, or s3://bucket/prefix; empty when a server connector is the source.",
     )
     connector = models.CharField(
         max_length=32,
@@ -325,6 +328,9 @@ class Asset(models.Model):
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
         elif uri and not uri.startswith("/"):
             errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
+        elif not uri and (not self.connector or self.connector in URI_CONNECTORS):
+            # A server connector (a registry, a database) is its own source; a folder or bucket is not.
+            errors["source_uri"] = "Give the source: an absolute path or s3://bucket/prefix."
         errors.update(self._connector_errors())
         if errors:
             raise ValidationError(errors)

@@ -80,3 +80,14 @@ def test_redis_proposals_say_the_scan_bound(
     assert "of the 372 keys in db 6" in page.locator("[role=status]").inner_text()
     _fits(page)
     page.screenshot(path=str(settings.VAR_DIR / f"e2e-discover-redis-{width}.png"), full_page=True)
+
+
+def test_changing_the_system_swaps_its_fields_in_place(live_server: Any, browser: Any, settings: Any) -> None:
+    page = _signed_in(browser, live_server.url, 1440)
+    assert page.locator("#id_config_tracking_uri").is_visible()
+    assert not page.locator("#look-busy").is_visible()  # the indicator shows only while a look runs
+    page.select_option("#id_kind", "postgres")
+    page.wait_for_selector("#id_config_dbname")  # swapped on change, nothing submitted
+    assert page.locator("#id_config_tracking_uri").count() == 0
+    assert page.url.endswith("/inventory/discover/")
+    page.screenshot(path=str(settings.VAR_DIR / "e2e-discover-swap-1440.png"), full_page=True)

@@ -75,7 +75,7 @@ def test_mlflow_models_are_proposed_with_tags_mapped_and_added_only_once_confirm
             f"tier-{j}": "3",
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 302, re.findall(r"<li>(.*?)</li>", response.content.decode())
     asset = Asset.objects.get(name=labelled)
     assert (asset.title, asset.owner_team, asset.tier, asset.connector) == (
         "Churn scorer (edited)",
