@@ -156,7 +156,7 @@ def test_every_look_bounds_its_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 
     seen: dict[str, float] = {}
 
-    def opened(url: str, *, timeout: float, **kwargs: Any) -> Any:
+    def connection(base: str, *, timeout: float, **kwargs: Any) -> Any:
         seen["mlflow"] = timeout
         raise OSError("no answer")
 
@@ -174,7 +174,7 @@ def test_every_look_bounds_its_waits(monkeypatch: pytest.MonkeyPatch) -> None:
         def ping(self) -> None:
             raise ConnectionError("no answer")
 
-    monkeypatch.setattr("inventory.connectors.mlflow_rest.outbound.opened", opened)
+    monkeypatch.setattr("inventory.connectors.mlflow_rest.outbound.connector_connection", connection)
     monkeypatch.setattr("psycopg.connect", pg_connect)
     monkeypatch.setattr("redis.Redis", Redis)
     looks = {
