@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that it counts every answer, the other middleware's included (docs/metrics.md).
     "dr_portal.ops.counters.RequestCountMiddleware",
+    "dr_portal.api_errors.ApiNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dr_portal.ops.middleware.ContentSecurityPolicyMiddleware",
