@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from inventory.models import URI_CONNECTORS
+from inventory.models.catalog import S3_OWN_FIELDS
 
 PREFIX = "config_"
 ACRONYMS = {"uri": "URI", "url": "URL", "ttl": "TTL"}
@@ -49,12 +50,15 @@ def _form_field(spec: dict[str, Any]) -> forms.Field:
 def kind_specs(kind: str) -> list[dict[str, Any]]:
     from inventory.connectors import ConfigInvalid, kind_fields
 
-    if not kind or kind in URI_CONNECTORS:
-        return []  # these follow the source URI
+    if not kind or kind == "filesystem":
+        return []  # the path is the source URI
     try:
-        return kind_fields(kind)
+        specs = kind_fields(kind)
     except ConfigInvalid:
         return []
+    if kind in URI_CONNECTORS:  # an S3 prefix: the bucket and prefix are the source URI, the rest is asked
+        return [spec for spec in specs if spec["name"] in S3_OWN_FIELDS]
+    return specs
 
 
 def add_config_fields(form: forms.BaseForm, kind: str, config: dict[str, Any]) -> list[str]:

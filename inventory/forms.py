@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from inventory import connector_form
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
-from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
+from inventory.models import URI_CONNECTORS, Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.porting_yaml import load_plain_yaml
 from inventory.readiness import Level
@@ -142,7 +142,7 @@ class AssetForm(forms.ModelForm[Asset]):
             return cleaned
         config = connector_form.config_from(self, kind)
         cleaned["connector_config"] = config
-        if connector_form.kind_specs(kind):
+        if connector_form.kind_specs(kind) and kind not in URI_CONNECTORS:  # those are checked with their URI
             from inventory.connectors import ConfigInvalid, connector_class
 
             try:

@@ -164,15 +164,33 @@ class Serving(models.TextChoices):
 
 
 URI_CONNECTORS = ("filesystem", "s3")
+# An S3 source's own fields besides the bucket and prefix its source URI gives.
+S3_OWN_FIELDS = ("endpoint_url", "region", "access_key_id", "secret_access_key")
 
 
-def connector_for_uri(uri: str) -> tuple[str, dict[str, Any]]:
-    """Map a plain source URI to the filesystem or s3 connector's configuration."""
+def connector_for_uri(uri: str, config: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """Map a plain source URI to the filesystem or s3 connector's configuration.
+
+    The URI gives the path, or the bucket and prefix; an S3 source keeps its endpoint, region
+    and credential references from ``config``.
+    """
     text = (uri or "").strip()
     if text.startswith("s3://"):
         bucket, _, prefix = text[5:].partition("/")
-        return "s3", {"bucket": bucket, "prefix": prefix.strip("/")}
+        own = {k: v for k, v in (config or {}).items() if k in S3_OWN_FIELDS and v not in (None, "")}
+        return "s3", {"bucket": bucket, "prefix": prefix.strip("/"), **own}
     return "filesystem", {"path": text}
+
+
+def _uri_conflicts(given: dict[str, Any], derived: dict[str, Any], uri: str) -> str:
+    """Why a URI connector's config cannot stand beside its source URI, or ""."""
+    for name, value in given.items():
+        if name in derived and str(value).strip("/") != str(derived[name]).strip("/"):
+            return (
+                f"{name}: {str(value)[:200]!r} differs from the source URI {uri[:200]}; for this kind the "
+                f"source URI says where the data is, so leave {name} out or give the same."
+            )
+    return ""
 
 
 class Asset(models.Model):
@@ -240,6 +258,7 @@ class Asset(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = AssetQuerySet.as_manager()
+    _loaded_connector_config: dict[str, Any] | None = None  # set by from_db
 
     class Meta:
         ordering = ["name"]
@@ -335,8 +354,17 @@ class Asset(models.Model):
         if self.connector_config is None:
             self.connector_config = {}
         if self.connector in URI_CONNECTORS and self.source_uri:
-            # For these kinds the source URI is the source: the config follows it.
-            self.connector, self.connector_config = connector_for_uri(self.source_uri)
+            # For these kinds the source URI is the source: the config follows it. A config given
+            # now (not the stored one, left behind by a new URI) must agree with it, and keeps
+            # its other fields (an S3 endpoint, credential references); nothing is dropped unsaid.
+            given = dict(self.connector_config or {})
+            kind, derived = connector_for_uri(self.source_uri, given)
+            if kind == self.connector and given != getattr(self, "_loaded_connector_config", None):
+                conflict = _uri_conflicts(given, derived, self.source_uri)
+                if conflict:
+                    return {"connector_config": conflict}
+                derived = {**given, **derived}
+            self.connector, self.connector_config = kind, derived
         if not self.connector:
             return {} if self.connector_config in ({}, None) else {"connector": "Choose a connector for this config."}
         try:
@@ -354,7 +382,14 @@ class Asset(models.Model):
         if self.connector and self.connector not in URI_CONNECTORS:
             return self.connector, dict(self.connector_config or {})
         # For a directory or S3 prefix the source URI is authoritative, whatever the stored config says.
-        return connector_for_uri(self.source_uri)
+        return connector_for_uri(self.source_uri, self.connector_config if self.connector == "s3" else None)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Asset:
+        row = super().from_db(db, field_names, values)
+        # What was stored, so that clean() can tell a config given now from one a new URI left stale.
+        row._loaded_connector_config = dict(row.__dict__.get("connector_config") or {})
+        return row
 
 
 class Dependency(models.Model):
