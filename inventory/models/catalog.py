@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
+from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri, uri_conflicts
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -161,36 +162,6 @@ class Serving(models.TextChoices):
     PRIMARY = "primary", "Primary"
     ALTERNATE = "alternate", "Alternate region"
     FALLBACK = "fallback", "Fallback (degraded)"
-
-
-URI_CONNECTORS = ("filesystem", "s3")
-# An S3 source's own fields besides the bucket and prefix its source URI gives.
-S3_OWN_FIELDS = ("endpoint_url", "region", "access_key_id", "secret_access_key")
-
-
-def connector_for_uri(uri: str, config: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    """Map a plain source URI to the filesystem or s3 connector's configuration.
-
-    The URI gives the path, or the bucket and prefix; an S3 source keeps its endpoint, region
-    and credential references from ``config``.
-    """
-    text = (uri or "").strip()
-    if text.startswith("s3://"):
-        bucket, _, prefix = text[5:].partition("/")
-        own = {k: v for k, v in (config or {}).items() if k in S3_OWN_FIELDS and v not in (None, "")}
-        return "s3", {"bucket": bucket, "prefix": prefix.strip("/"), **own}
-    return "filesystem", {"path": text}
-
-
-def _uri_conflicts(given: dict[str, Any], derived: dict[str, Any], uri: str) -> str:
-    """Why a URI connector's config cannot stand beside its source URI, or ""."""
-    for name, value in given.items():
-        if name in derived and str(value).strip("/") != str(derived[name]).strip("/"):
-            return (
-                f"{name}: {str(value)[:200]!r} differs from the source URI {uri[:200]}; for this kind the "
-                f"source URI says where the data is, so leave {name} out or give the same."
-            )
-    return ""
 
 
 class Asset(models.Model):
@@ -342,7 +313,8 @@ class Asset(models.Model):
         if uri.startswith("s3://"):
             if not uri[5:].split("/")[0]:
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
-        elif uri and not uri.startswith("/"):
+        elif uri and not uri.startswith("/") and (not self.connector or self.connector in URI_CONNECTORS):
+            # (An application connector's config says where its data is; its URI only describes it.)
             errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
         errors.update(self._connector_errors())
         if errors:
@@ -360,7 +332,7 @@ class Asset(models.Model):
             given = dict(self.connector_config or {})
             kind, derived = connector_for_uri(self.source_uri, given)
             if kind == self.connector and given != getattr(self, "_loaded_connector_config", None):
-                conflict = _uri_conflicts(given, derived, self.source_uri)
+                conflict = uri_conflicts(given, derived, self.source_uri)
                 if conflict:
                     return {"connector_config": conflict}
                 derived = {**given, **derived}
