@@ -34,7 +34,8 @@ def plan(db: Any) -> Any:
     plan = RecoveryPlanFactory.create(name="Fraud model consistency group, restored as one set")
     PlanStepFactory.create(
         plan=plan, asset=asset, key="restore-fraud-detection-model-weights", title="Restore the fraud weights",
-        requires_approval=True, approval_quorum=2, approval_role=Role.INCIDENT_COMMANDER, params={"target_path": "/srv/restore/fraud-detection/weights/new"},
+        requires_approval=True, approval_quorum=2, approval_role=Role.INCIDENT_COMMANDER,
+        params={"target_path": "/srv/restore/fraud-detection/weights/new"},
     )  # fmt: skip
     plan.incident = IncidentFactory.create(title="Fraud scores drift")
     return plan
@@ -42,9 +43,10 @@ def plan(db: Any) -> Any:
 
 def _pages(live_server: Any, plan: Any) -> dict[str, str]:
     asset = plan.steps.first().asset
+    run = f"plan={plan.public_id}&mode=recovery&incident={plan.incident.public_id}"
     return {
         "plan": f"{live_server.url}/inventory/plans/{plan.public_id}/",
-        "dry run": f"{live_server.url}/runs/new/?plan={plan.public_id}&mode=recovery&incident={plan.incident.public_id}",
+        "dry run": f"{live_server.url}/runs/new/?{run}",
         "asset": f"{live_server.url}/inventory/assets/{asset.public_id}/",
     }
 
