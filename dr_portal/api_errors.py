@@ -10,12 +10,14 @@ Every error under /api/ is `{"error": {"status", "code", "detail", "fields"?}}`:
 - anything unexpected is 500 in the same shape, its traceback logged.
 
 Django's own 404/500 pages are replaced for /api/ paths by `handler404` and
-`handler500` below, so a URL that matches no route is JSON too.
+`handler500` below, so a URL that matches no route is JSON too; with DEBUG on Django
+skips `handler404` for its debug page, so `ApiNotFoundMiddleware` gives the same answer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -123,6 +125,27 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
     return defaults.page_not_found(request, exception)
+
+
+class ApiNotFoundMiddleware:
+    """Any 404 under /api/ that is not already JSON becomes the error shape, whatever DEBUG says.
+
+    With DEBUG on Django answers a URL no route matches with its HTML debug page and never
+    calls `handler404`; clients of the API must see the same JSON in development and production.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and _is_api(request)
+            and not str(response.get("Content-Type", "")).startswith("application/json")
+        ):
+            return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
+        return response
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django.http import QueryDict
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.utils.serializer_helpers import ReturnList
@@ -23,7 +24,21 @@ _Instance = TypeVar("_Instance")
 # A command's input: it only validates request data and never wraps an instance, hence `None`.
 # (A comment, not a docstring: the schema would print a docstring on every input.)
 class InputSerializer(serializers.Serializer[None]):
-    pass
+    def to_internal_value(self, data: Any) -> Any:
+        # A query string (or form) may repeat a name; for a one-value field DRF would quietly
+        # keep the last, so `status=breach&status=ok` is refused rather than half-read.
+        if isinstance(data, QueryDict):
+            repeated = {
+                name: [f"Give {name} once; it takes one value."]
+                for name, field in self.fields.items()
+                if not isinstance(field, _MANY_VALUES) and len(data.getlist(name)) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
+        return super().to_internal_value(data)
+
+
+_MANY_VALUES = (serializers.ListField, serializers.MultipleChoiceField, serializers.ListSerializer)
 
 
 def request_user(request: Request) -> User:

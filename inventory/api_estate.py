@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.contents import contents_visible
+from dr_portal.api_pages import PagePagination
 from dr_portal.api_request import InputSerializer, request_user, serialize_many
 from inventory.access import access_asset_by_id, access_inventory
 from inventory.api_serializers import ReadinessOut
@@ -46,15 +46,23 @@ class ReadinessQuery(InputSerializer):
     )
 
 
-@extend_schema(parameters=[ReadinessQuery], responses=ReadinessOut(many=True))
+@extend_schema(
+    parameters=[
+        ReadinessQuery,
+        OpenApiParameter("page", int, description="Page number from 1; past the end an empty page."),
+        OpenApiParameter("page_size", int, description="Rows per page, 1 to 200 (default 50)."),
+    ],
+    responses=ReadinessOut(many=True),
+)
 @api_view(["GET"])
 def readiness(request: Request) -> Response:
-    """Each asset's stored readiness with its reasons, a page at a time; filter by status, tier or team."""
+    """Each asset's stored readiness with its reasons, a page at a time (`page`, `page_size` up to 200);
+    filter by status, tier or team, each given once."""
     access_inventory(request.user)
     query = ReadinessQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
     ids = readiness_page(**query.validated_data).values_list("pk", flat=True)  # sort and page narrow rows,
-    paginator = PageNumberPagination()
+    paginator = PagePagination()
     page = assets_in_order(list(paginator.paginate_queryset(ids, request) or []))  # then fetch the page's
     now = timezone.now()
     return paginator.get_paginated_response(serialize_many(ReadinessOut, [stored_readiness(a, now=now) for a in page]))

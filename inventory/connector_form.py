@@ -1,8 +1,9 @@
 """An asset form's connector configuration as one input per field of the chosen kind.
 
-The form shows the fields of the kind it was rendered with (``config_kind``, hidden). When a
-person picks another kind and saves, nothing is saved: the page comes back with that kind's
-fields to fill in. Errors are put on the field they concern; secrets are references
+The form shows the fields of the kind it was rendered with (``config_kind``, hidden). Choosing
+another kind swaps them in at once (htmx; without JavaScript a "Show its fields" button does the
+same); a Save with a kind whose fields were never shown saves nothing and asks for them.
+Errors are put on the field they concern; secrets are references
 (``env:NAME`` / ``file:/path``) and shown as such, never as values.
 """
 
@@ -14,10 +15,17 @@ from typing import Any
 from django import forms
 
 from inventory.models import URI_CONNECTORS
+from inventory.models.uri_sources import S3_OWN_FIELDS
 
 PREFIX = "config_"
-ACRONYMS = {"uri": "URI", "url": "URL", "ttl": "TTL"}
-NAMES = {"db": "Logical database", "drill_db": "Drill database"}
+ACRONYMS = {"uri": "URI", "url": "URL", "ttl": "TTL", "id": "ID"}
+NAMES = {
+    "db": "Logical database",
+    "drill_db": "Drill database",
+    "dbname": "Database name",
+    "top_k": "Results per query (top k)",
+    "min_overlap": "Minimum overlap",
+}
 
 
 def _form_field(spec: dict[str, Any]) -> forms.Field:
@@ -49,12 +57,15 @@ def _form_field(spec: dict[str, Any]) -> forms.Field:
 def kind_specs(kind: str) -> list[dict[str, Any]]:
     from inventory.connectors import ConfigInvalid, kind_fields
 
-    if not kind or kind in URI_CONNECTORS:
-        return []  # these follow the source URI
+    if not kind or kind == "filesystem":
+        return []  # the path is the source URI
     try:
-        return kind_fields(kind)
+        specs = kind_fields(kind)
     except ConfigInvalid:
         return []
+    if kind in URI_CONNECTORS:  # an S3 prefix: the bucket and prefix are the source URI, the rest is asked
+        return [spec for spec in specs if spec["name"] in S3_OWN_FIELDS]
+    return specs
 
 
 def add_config_fields(form: forms.BaseForm, kind: str, config: dict[str, Any]) -> list[str]:
@@ -89,6 +100,20 @@ def config_from(form: forms.BaseForm, kind: str) -> dict[str, Any]:
             continue
         config[spec["name"]] = value
     return config
+
+
+def derived_source_uri(kind: str, config: dict[str, Any]) -> str:
+    """Where an application connector's data is, in one line, for an asset whose source URI was not asked for."""
+    for name in ("path", "uri"):
+        value = str(config.get(name) or "")
+        if value.startswith("/"):
+            return value
+    if config.get("tracking_uri"):
+        return str(config["tracking_uri"])[:500]
+    host = str(config.get("host") or "localhost")
+    port = f":{config['port']}" if config.get("port") else ""
+    database = config.get("dbname") if config.get("dbname") is not None else config.get("db")
+    return f"{kind}://{host}{port}/{database if database is not None else ''}"[:500]
 
 
 def attach_errors(form: forms.BaseForm, kind: str, message: str) -> None:

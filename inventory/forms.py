@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from inventory import connector_form
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
-from inventory.models import Asset, AssetKind, DataClass, RecoveryPolicy, Vault
+from inventory.models import URI_CONNECTORS, Asset, AssetKind, DataClass, RecoveryPolicy, Vault
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.porting_yaml import load_plain_yaml
 from inventory.readiness import Level
@@ -82,7 +82,7 @@ class AssetForm(forms.ModelForm[Asset]):
     connector = forms.ChoiceField(
         choices=_connector_choices,
         required=False,
-        help_text="How the source is captured. After choosing another kind, save to get its fields.",
+        help_text="How the source is captured; choosing a kind shows its fields.",
     )
     data_classes = forms.MultipleChoiceField(
         choices=DataClass.choices, widget=forms.CheckboxSelectMultiple, required=False
@@ -93,6 +93,8 @@ class AssetForm(forms.ModelForm[Asset]):
         model = Asset
         fields = list(ASSET_FIELDS)
         widgets = {"fallback": forms.Textarea(attrs={"rows": 2}), "connector_config": forms.HiddenInput}
+
+    config_refused = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,11 +116,25 @@ class AssetForm(forms.ModelForm[Asset]):
                     if name not in data and initial not in (None, False, ""):
                         data[name] = str(initial)
             self.data = data
+        if self.config_kind and self.config_kind not in URI_CONNECTORS:
+            # An application connector's config says where the data is: the source URI is not asked
+            # for (it is derived from the config in clean()) and an existing one is kept as it was.
+            self.fields["source_uri"].required = False
+            self.fields["source_uri"].widget = forms.HiddenInput()
         # Show the kind's inputs right after the kind.
         order = list(self.fields)
         rest = [n for n in order if n not in self.config_fields]
         at = rest.index("connector") + 1
         self.order_fields(rest[:at] + self.config_fields + rest[at:])
+
+    def kind_label(self, kind: str) -> str:
+        return dict(_connector_choices()).get(kind, kind)
+
+    def redisplay(self) -> None:
+        """Show the form again with what was typed and no errors: the person only chose a kind."""
+        from django.forms.utils import ErrorDict
+
+        self._errors = ErrorDict()
 
     def config_inputs(self) -> list[Any]:
         return [self[name] for name in self.config_fields]
@@ -129,25 +145,38 @@ class AssetForm(forms.ModelForm[Asset]):
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]
         # The model's own check of the config repeats what the inputs already say, less precisely.
-        if self.shown_kind != self.config_kind or any(name in self.errors for name in self.config_fields):
+        # So does the form's own parse, when it already said what is wrong (once is enough).
+        if (
+            self.shown_kind != self.config_kind
+            or self.config_refused
+            or any(name in self.errors for name in self.config_fields)
+        ):
             self.errors.pop("connector_config", None)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind = self.config_kind
+        self.config_refused = False
         if self.shown_kind != kind and connector_form.kind_specs(kind):
-            self.add_error(None, f"Fill in the fields of the {kind} connector below, then save.")
+            # The fields were never shown (no JavaScript, and Save instead of "Show its fields"):
+            # say what to do, not "required" against inputs the person has not seen.
+            for name in self.config_fields:
+                self.errors.pop(name, None)
+            self.add_error(None, f"Fill in the fields of the {self.kind_label(kind)} connector below, then save.")
             return cleaned
         if any(name in self.errors for name in self.config_fields):
             return cleaned
         config = connector_form.config_from(self, kind)
         cleaned["connector_config"] = config
-        if connector_form.kind_specs(kind):
+        if kind and kind not in URI_CONNECTORS and not cleaned.get("source_uri"):
+            cleaned["source_uri"] = connector_form.derived_source_uri(kind, config)
+        if connector_form.kind_specs(kind) and kind not in URI_CONNECTORS:  # those are checked with their URI
             from inventory.connectors import ConfigInvalid, connector_class
 
             try:
                 connector_class(kind).parse(config)
             except ConfigInvalid as exc:
+                self.config_refused = True
                 connector_form.attach_errors(self, kind, str(exc))
         return cleaned
 

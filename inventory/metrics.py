@@ -75,7 +75,7 @@ def readiness_metrics() -> Iterator[Metric]:
         column = by  # the roll-ups (inventory.models.ReadinessGroup): a few rows per tier and team
         rows = ReadinessGroup.objects.filter(count__gt=0).values(column, "level").annotate(n=Sum("count"))
         for row in rows.order_by(column, "level"):
-            key = f"Tier {row[column]}" if by == "tier" else str(row[column])
+            key = str(row[column])  # the bare tier number, as in every other series' tier label
             family.add_metric([key, Level(row["level"]).key], row["n"])
         yield family
     due = GaugeMetricFamily(

@@ -259,6 +259,10 @@ def _edit(request: AuthenticatedHttpRequest, editor: _Editor, instance: Model | 
     if instance is None:
         access_inventory(request.user, for_write=True)
     form = editor.form(request.POST or None, instance=instance)
+    if request.method == "POST" and "show_kind" in request.POST and hasattr(form, "redisplay"):
+        form.redisplay()  # a kind was chosen: its fields, no errors, nothing saved
+        template = f"{editor.template}#{editor.noun}_form" if request.htmx else editor.template
+        return render(request, template, {"form": form, editor.noun: instance})
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form._meta.fields or ()}
         try:

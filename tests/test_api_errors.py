@@ -87,6 +87,15 @@ def test_a_path_no_route_matches_is_a_json_404_under_the_api_only(commander: Use
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
 
 
+def test_an_unknown_api_path_is_json_even_with_debug_on(commander: User, settings: Any) -> None:
+    settings.DEBUG = True  # `make run`: Django would answer with its HTML debug page
+    response = api(commander).get("/api/v1/nope/")
+    assert error_of(response, 404)["code"] == "not_found"
+    assert len(response.content) < 200
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 

@@ -33,6 +33,27 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
 
 
+SCRAPE_OPTIONS = ("per_asset", "queues")
+_YES, _NO = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def _scrape_options(request: HttpRequest) -> tuple[list[str], str]:
+    """The options asked for, or why the query cannot be read: a typo must not pass for "off"."""
+    options = []
+    for name in request.GET:
+        values = request.GET.getlist(name)
+        if name not in SCRAPE_OPTIONS:
+            return [], f"unknown parameter {name!r}; the options are {', '.join(SCRAPE_OPTIONS)}"
+        if len(values) > 1:
+            return [], f"give {name} once"
+        value = values[0].strip().lower()
+        if value not in _YES + _NO:
+            return [], f"{name} must be 1, true, yes, 0, false or no, not {values[0][:40]!r}"
+        if value in _YES:
+            options.append(name)
+    return options, ""
+
+
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
@@ -42,7 +63,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return HttpResponse(
                 "metrics need the bearer token in METRICS_TOKEN\n", status=401, content_type="text/plain"
             )
-    options = [name for name in request.GET if request.GET.get(name, "").lower() in ("1", "true", "yes")]
+    options, problem = _scrape_options(request)
+    if problem:
+        return HttpResponse(f"{problem}\n", status=400, content_type="text/plain")
     registry = build_registry()
     add_collector(registry)
     with scrape_options(options):

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that it counts every answer, the other middleware's included (docs/metrics.md).
     "dr_portal.ops.counters.RequestCountMiddleware",
+    "dr_portal.api_errors.ApiNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dr_portal.ops.middleware.ContentSecurityPolicyMiddleware",
@@ -242,7 +243,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "dr_portal.api_pages.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "dr_portal.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
+from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri, uri_conflicts
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -163,18 +164,6 @@ class Serving(models.TextChoices):
     FALLBACK = "fallback", "Fallback (degraded)"
 
 
-URI_CONNECTORS = ("filesystem", "s3")
-
-
-def connector_for_uri(uri: str) -> tuple[str, dict[str, Any]]:
-    """Map a plain source URI to the filesystem or s3 connector's configuration."""
-    text = (uri or "").strip()
-    if text.startswith("s3://"):
-        bucket, _, prefix = text[5:].partition("/")
-        return "s3", {"bucket": bucket, "prefix": prefix.strip("/")}
-    return "filesystem", {"path": text}
-
-
 class Asset(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.SlugField(max_length=100, unique=True, help_text="A short unique name, e.g. fraud-model.")
@@ -243,6 +232,7 @@ class Asset(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = AssetQuerySet.as_manager()
+    _loaded_connector_config: dict[str, Any] | None = None  # set by from_db
 
     class Meta:
         ordering = ["name"]
@@ -326,7 +316,8 @@ class Asset(models.Model):
         if uri.startswith("s3://"):
             if not uri[5:].split("/")[0]:
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
-        elif uri and not uri.startswith("/"):
+        elif uri and not uri.startswith("/") and (not self.connector or self.connector in URI_CONNECTORS):
+            # (An application connector's config says where its data is; its URI only describes it.)
             errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
         elif not uri and (not self.connector or self.connector in URI_CONNECTORS):
             # A server connector (a registry, a database) is its own source; a folder or bucket is not.
@@ -341,8 +332,17 @@ class Asset(models.Model):
         if self.connector_config is None:
             self.connector_config = {}
         if self.connector in URI_CONNECTORS and self.source_uri:
-            # For these kinds the source URI is the source: the config follows it.
-            self.connector, self.connector_config = connector_for_uri(self.source_uri)
+            # For these kinds the source URI is the source: the config follows it. A config given
+            # now (not the stored one, left behind by a new URI) must agree with it, and keeps
+            # its other fields (an S3 endpoint, credential references); nothing is dropped unsaid.
+            given = dict(self.connector_config or {})
+            kind, derived = connector_for_uri(self.source_uri, given)
+            if kind == self.connector and given != getattr(self, "_loaded_connector_config", None):
+                conflict = uri_conflicts(given, derived, self.source_uri)
+                if conflict:
+                    return {"connector_config": conflict}
+                derived = {**given, **derived}
+            self.connector, self.connector_config = kind, derived
         if not self.connector:
             return {} if self.connector_config in ({}, None) else {"connector": "Choose a connector for this config."}
         try:
@@ -360,7 +360,14 @@ class Asset(models.Model):
         if self.connector and self.connector not in URI_CONNECTORS:
             return self.connector, dict(self.connector_config or {})
         # For a directory or S3 prefix the source URI is authoritative, whatever the stored config says.
-        return connector_for_uri(self.source_uri)
+        return connector_for_uri(self.source_uri, self.connector_config if self.connector == "s3" else None)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Asset:
+        row = super().from_db(db, field_names, values)
+        # What was stored, so that clean() can tell a config given now from one a new URI left stale.
+        row._loaded_connector_config = dict(row.__dict__.get("connector_config") or {})
+        return row
 
 
 class Dependency(models.Model):

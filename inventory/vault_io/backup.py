@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import time
 import uuid
@@ -36,17 +37,32 @@ def _backup_source(
     """What the engine streams for this asset, the data's time if the connector knows it, and its capture."""
     from inventory.connector_io import asset_connector
 
-    kind, _ = asset.source_connector()
+    kind, config = asset.source_connector()
     if kind in URI_CONNECTORS:
         refused = source_root_refusal(asset.source_uri)
         if refused:
             raise VaultIOFailure("source_not_allowed", f"{asset.name}: {refused} (SOURCE_ROOTS)")
-        return consistent_source(engine.source_from_uri(asset.source_uri, s3=s3_config()), stack), None, None
+        s3 = _source_s3(config) if kind == "s3" else None
+        return consistent_source(engine.source_from_uri(asset.source_uri, s3=s3), stack), None, None
     # An application-consistent capture: the connector writes a staging copy and says what
     # it holds; the capture travels with the point (a consistency group: all its members).
     staging = stack.enter_context(connectors.staging_dir())
     snap = asset_connector(asset).snapshot(staging)
     return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
+
+
+def _source_s3(config: dict[str, Any]) -> engine.S3Config:
+    """How to reach an S3 source: its own endpoint and credential references, else the portal's defaults."""
+    from inventory.connectors.s3 import S3PrefixConfig
+
+    cfg = connectors.parse_config(S3PrefixConfig, config, kind="s3")
+    if cfg.endpoint_url:
+        return cfg.s3()  # an endpoint named by the asset passes the connector address rule first
+    return dataclasses.replace(
+        s3_config(region=cfg.region or None),
+        access_key_id=cfg.access_key_id.resolve() if cfg.access_key_id else None,
+        secret_access_key=cfg.secret_access_key.resolve() if cfg.secret_access_key else None,
+    )
 
 
 def take_backup(

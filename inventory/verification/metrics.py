@@ -22,8 +22,10 @@ def score_metrics() -> Iterator[Metric]:
             f"drp_readiness_score_min_by_{by}", f"Lowest readiness score (0-100) per {by}.", labels=[by]
         )
         for group in score_rollups(by=by):
-            average.add_metric([group.key], group.average)
-            lowest.add_metric([group.key], group.lowest)
+            # The roll-up's key is words for a page ("Tier 1"); a tier label is the bare number everywhere.
+            key = group.key.removeprefix("Tier ") if by == "tier" else group.key
+            average.add_metric([key], group.average)
+            lowest.add_metric([key], group.lowest)
         yield average
         yield lowest
     if scrape_option("per_asset"):

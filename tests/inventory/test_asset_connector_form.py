@@ -30,15 +30,55 @@ def _inputs(body: str) -> set[str]:
     return set(re.findall(r'name="(config_[a-z_]+)"', body))
 
 
-def test_choosing_a_kind_shows_its_fields_without_saving(client_for, admin) -> None:
+def test_choosing_a_kind_shows_its_fields_at_once_without_errors(client_for, admin) -> None:
     client = client_for(admin, mfa=True)
-    assert not _inputs(client.get(NEW).content.decode()) - {"config_kind"}
-    response = client.post(NEW, {**BASE, "connector": "sqlite", "config_kind": ""})
-    body = response.content.decode()
-    assert response.status_code == 200 and "Fill in the fields of the sqlite connector below" in body
-    assert {"config_path", "config_busy_timeout", "config_tables"} <= _inputs(body)
-    assert 'name="config_busy_timeout" value="10.0"' in body  # the kind's defaults, prefilled
+    page = client.get(NEW).content.decode()
+    assert not _inputs(page) - {"config_kind"}
+    assert 'hx-trigger="change from:#id_connector"' in page and 'name="show_kind"' in page  # htmx, and a button
+    for headers in ({"HTTP_HX_REQUEST": "true"}, {}):  # the htmx swap, and the no-JavaScript button
+        response = client.post(NEW, {**BASE, "connector": "sqlite", "config_kind": "", "show_kind": "1"}, **headers)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert ("<html" in body) is not bool(headers)  # htmx gets the form alone
+        assert {"config_path", "config_busy_timeout", "config_tables"} <= _inputs(body)
+        assert 'name="config_busy_timeout" value="10.0"' in body  # the kind's defaults, prefilled
+        assert 'name="config_kind" value="sqlite"' in body
+        assert "field-error" not in body and "alert-error" not in body
     assert not Asset.objects.exists()
+
+
+def test_saving_a_kind_whose_fields_were_never_shown_asks_for_them_by_its_label(client_for, admin) -> None:
+    body = client_for(admin, mfa=True).post(NEW, {**BASE, "connector": "postgres", "config_kind": ""}).content.decode()
+    assert "Fill in the fields of the PostgreSQL database connector below, then save." in body
+    assert "This field is required" not in body  # not against inputs nobody has seen yet
+    assert "config_dbname" in _inputs(body) and not Asset.objects.exists()
+
+
+def test_an_application_connector_is_not_asked_for_a_source_uri(client_for, admin) -> None:
+    client = client_for(admin, mfa=True)
+    data = {**BASE, "source_uri": "", "connector": "postgres", "config_kind": "postgres", "show_kind": "1"}
+    body = client.post(NEW, data).content.decode()
+    assert 'type="hidden" name="source_uri"' in body and "Database name" in body and "Dbname" not in body
+    data = {**data, "config_dbname": "features", "config_host": "db.internal", "config_port": "5432"}
+    del data["show_kind"]
+    response = client.post(NEW, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Asset.objects.get().source_uri == "postgres://db.internal:5432/features"
+
+
+def test_a_vector_range_error_is_shown_once(client_for, admin, tmp_path) -> None:
+    data = {
+        **BASE,
+        "connector": "vector",
+        "config_kind": "vector",
+        "config_uri": str(tmp_path),
+        "config_model_name": "m",
+        "config_dimension": "8",
+        "config_tables": "docs",
+        "config_min_overlap": "3",
+    }
+    body = client_for(admin, mfa=True).post(NEW, data).content.decode()
+    assert body.count("min_overlap must be between 0 and 1") == 1, body[:3000]
 
 
 def test_errors_land_on_the_field_and_a_pasted_secret_is_not_sent_back(client_for, admin) -> None:

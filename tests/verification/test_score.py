@@ -151,6 +151,6 @@ def test_metrics_carry_scores_per_tier_team_and_asset(exemplary) -> None:
 
     readiness_refresh(asset_ids=[exemplary.pk], now=NOW)
     text = Client().get("/metrics", {"per_asset": "1"}).content.decode()
-    assert 'drp_readiness_score_avg_by_tier{tier="Tier 1"} 100.0' in text
+    assert 'drp_readiness_score_avg_by_tier{tier="1"} 100.0' in text
     assert 'drp_readiness_score_min_by_team{team="ml-platform"} 100.0' in text
     assert 'drp_asset_readiness_score{asset="fraud-model",team="ml-platform",tier="1"} 100.0' in text
