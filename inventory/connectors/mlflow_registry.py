@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory.connectors.errors import CaptureIncomplete, RestoreFailed
+from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest, proxy_path
 
 ARTIFACT_DIR = "model"
@@ -144,16 +145,29 @@ def _upload(api: MlflowRest, path: str, file: Path, expected: str | None) -> Non
     api.upload(path, data)
 
 
-def experiment_id(api: MlflowRest, name: str) -> str:
+def experiment_id(api: MlflowRest, name: str, ledger: Ledger | None = None) -> str:
+    """The experiment's id; created (or brought back from deleted) when needed, and then recorded in ``ledger``."""
     try:
-        return str(api.get("/experiments/get-by-name", experiment_name=name)["experiment"]["experiment_id"])
+        found = api.get("/experiments/get-by-name", experiment_name=name)["experiment"]
     except MlflowApiError as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-    return str(api.post("/experiments/create", {"name": name})["experiment_id"])
+    else:
+        exp = str(found["experiment_id"])
+        if found.get("lifecycle_stage") == "deleted":  # an earlier drill's clean-up deleted it
+            if ledger is not None:
+                ledger.created("experiment", [exp])
+            api.post("/experiments/restore", {"experiment_id": exp})
+        return exp
+    exp = str(api.post("/experiments/create", {"name": name})["experiment_id"])
+    if ledger is not None:
+        ledger.created("experiment", [exp])
+    return exp
 
 
-def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) -> tuple[str, str]:
+def _new_run(
+    api: MlflowRest, exp: str, run: dict[str, Any], source_run: str, ledger: Ledger | None = None
+) -> tuple[str, str]:
     created = api.post(
         "/runs/create",
         {
@@ -162,6 +176,8 @@ def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) ->
             "tags": [{"key": "drp.source_run_id", "value": source_run}],
         },
     )["run"]["info"]
+    if ledger is not None:  # its artifacts folder goes with it at clean-up
+        ledger.created("run", [created["run_id"]], artifacts=proxy_path(created["artifact_uri"]).rsplit("/", 1)[0])
     now = int(time.time() * 1000)
     api.post(
         "/runs/log-batch",
@@ -176,7 +192,9 @@ def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) ->
     return created["run_id"], created["artifact_uri"]
 
 
-def write_model(api: MlflowRest, *, name: str, model: dict[str, Any], files: Path, exp: str) -> None:
+def write_model(
+    api: MlflowRest, *, name: str, model: dict[str, Any], files: Path, exp: str, ledger: Ledger | None = None
+) -> None:
     """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted."""
     api.post(
         "/registered-models/create",
@@ -192,7 +210,7 @@ def write_model(api: MlflowRest, *, name: str, model: dict[str, Any], files: Pat
     uploads: list[Callable[[], Any]] = []
     for number in range(1, top + 1):
         meta = versions.get(str(number))
-        runs[number] = _new_run(api, exp, (meta or {}).get("run", {}), (meta or {}).get("run_id", ""))
+        runs[number] = _new_run(api, exp, (meta or {}).get("run", {}), (meta or {}).get("run_id", ""), ledger)
         if meta is not None:
             root = proxy_path(runs[number][1]) + "/" + ARTIFACT_DIR
             hashes = meta.get("artifacts") or {}
