@@ -222,7 +222,9 @@ class MlflowConnector(Connector[MlflowConfig]):
                     raise
             ledger.removed("run", run_id)
         for exp in ledger.names("experiment"):
-            others = api.post("/runs/search", {"experiment_ids": [exp], "max_results": 1}).get("runs")
+            search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+            mine = set(ledger.names("run", "removed"))
+            others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
             if others:
                 ledger.kept("experiment", exp, "another run's restored models still use it")
                 continue
