@@ -226,7 +226,8 @@ class MlflowConnector(Connector[MlflowConfig]):
             mine = set(ledger.names("run", "removed"))
             others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
             if others:
-                ledger.kept("experiment", exp, "another run's restored models still use it")
+                ids = ", ".join(sorted(r["info"]["run_id"] for r in others)[:3])
+                ledger.kept("experiment", exp, f"it holds runs this restore did not make ({ids})")
                 continue
             api.post("/experiments/delete", {"experiment_id": exp})
             api.delete_artifacts(exp)

@@ -158,6 +158,11 @@ def experiment_id(api: MlflowRest, name: str, ledger: Ledger | None = None) -> s
             if ledger is not None:
                 ledger.created("experiment", [exp])
             api.post("/experiments/restore", {"experiment_id": exp})
+            # Restoring an experiment brings its deleted runs back too; they stay deleted.
+            search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+            while revived := api.post("/runs/search", search).get("runs", []):
+                for run in revived:
+                    api.post("/runs/delete", {"run_id": run["info"]["run_id"]})
         return exp
     exp = str(api.post("/experiments/create", {"name": name})["experiment_id"])
     if ledger is not None:

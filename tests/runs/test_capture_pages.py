@@ -124,7 +124,10 @@ def test_run_page_lists_checks_overlap_and_what_clean_up_removed_and_kept(client
     page = client_for(commander).get(f"/runs/{run.public_id}/").content.decode().replace("\xa0", " ")
     assert "534.4 KB / 534.4 KB" not in page
     assert "534.4 KB of 534.4 KB read back from the vault; the run failed" in page
-    assert "<td>cases golden top-5 overlap at least 0.8</td>" in page and "✗ no" in page
+    assert (
+        '✗ <strong>cases golden top-5 overlap at least 0.8</strong>: expected <code class="wrap">true</code>, found <code class="wrap">false</code>'
+        in page
+    )
     assert "top-5 overlap mean 0.73, min 0.60" in page
     assert "Clean-up removed:</strong> run abc123" in page
     assert "Kept:</strong> model fraud-detection — it was in the target registry before this run" in page
