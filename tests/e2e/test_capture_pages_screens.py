@@ -13,6 +13,8 @@ from tests.runs.test_capture_pages import T0, _mlflow, _point
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 WIDTHS = (1440, 390)
+KEPT_WHY = "it was in the target registry before this run"
+ASK = "model=fraud-detection&alias=champion&at=2026-11-30T10:30"
 
 
 def _run() -> Any:
@@ -28,7 +30,7 @@ def _run() -> Any:
         "notes": ["cases: 3 golden queries, top-5 overlap mean 0.93, min 0.80"],
     }
     ledger = [
-        {"kind": "model", "name": "fraud-detection", "state": "kept", "why": "it was in the target registry before this run"},
+        {"kind": "model", "name": "fraud-detection", "state": "kept", "why": KEPT_WHY},
         {"kind": "run", "name": "935deeac3d684656a20ad7236f467b52", "state": "removed"},
         {"kind": "experiment", "name": "2", "state": "removed"},
     ]  # fmt: skip
@@ -46,7 +48,7 @@ def test_capture_and_clean_up_pages_at_1440_and_390(live_server, browser, phone,
     run = _run()
     tab = phone(Role.INCIDENT_COMMANDER)
     pages = {
-        "history": f"/inventory/assets/{asset.public_id}/history/?model=fraud-detection&alias=champion&at=2026-11-30T10:30",
+        "history": f"/inventory/assets/{asset.public_id}/history/?{ASK}",
         "run": f"/runs/{run.public_id}/",
     }
     for width in WIDTHS:

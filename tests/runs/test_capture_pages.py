@@ -53,8 +53,8 @@ def test_points_say_what_each_connector_captured(client_for: Any, commander: Any
     assert "2 tables, 1,203 rows of features: card_features (1,200 rows), merchants (3 rows)" in pages["features-pg"]
     assert "605 keys under feat: of db 0, 1 with a TTL" in pages["features-redis"]
     assert (
-        "1 vector table, 500 vectors: cases (500 vectors); embedding model minilm (revision r7, 384 dimensions, normalised)"
-        in pages["case-index"]
+        "1 vector table, 500 vectors: cases (500 vectors); "
+        "embedding model minilm (revision r7, 384 dimensions, normalised)" in pages["case-index"]
     )
     assert "fraud-detection v2, v3 (challenger → v2, champion → v3)" in pages["fraud-model"]
     detail = client.get(f"/inventory/assets/{features.public_id}/").content.decode()
@@ -125,8 +125,8 @@ def test_run_page_lists_checks_overlap_and_what_clean_up_removed_and_kept(client
     assert "534.4 KB / 534.4 KB" not in page
     assert "534.4 KB of 534.4 KB read back from the vault; the run failed" in page
     assert (
-        '✗ <strong>cases golden top-5 overlap at least 0.8</strong>: expected <code class="wrap">true</code>, found <code class="wrap">false</code>'
-        in page
+        "✗ <strong>cases golden top-5 overlap at least 0.8</strong>: expected "
+        '<code class="wrap">true</code>, found <code class="wrap">false</code>' in page
     )
     assert "top-5 overlap mean 0.73, min 0.60" in page
     assert "Clean-up removed:</strong> run abc123" in page
