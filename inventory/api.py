@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dr_portal.accounts.access import NotFoundOrForbidden
+from dr_portal.accounts.contents import contents_visible
 from dr_portal.api_keyset import NewestCreated, NewestData
 from dr_portal.api_request import InputSerializer, PublicIdLookup, request_user
 from inventory.access import (
@@ -22,6 +24,7 @@ from inventory.access import (
     access_plan_by_id,
     access_policy_by_id,
 )
+from inventory.aliases import alias_context
 from inventory.api_serializers import (
     AssetIn,
     AssetOut,
@@ -118,6 +121,30 @@ class AssetViewSet(_Editable[Asset]):
     def readiness(self, request: Request, id: str) -> Response:
         asset = access_asset_by_id(request.user, id)
         return Response(ReadinessOut(stored_readiness(asset)).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str, description="registered model name"),
+            OpenApiParameter("alias", str, description="alias name, e.g. champion"),
+            OpenApiParameter("at", str, description="ISO time (UTC when no offset); with model and alias"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"])
+    def aliases(self, request: Request, id: str) -> Response:
+        """An MLflow asset's alias history from its points; with model, alias and at, the version it named then."""
+        asset = access_asset_by_id(request.user, id)
+        if not contents_visible():
+            raise exceptions.PermissionDenied("Your role may not see what recovery points hold.")
+        found = alias_context(asset, request.query_params)
+        if found is None:
+            return Response({"detail": f"{asset.name} has no MLflow capture with aliases."}, status=404)
+        if "error" in found:
+            return Response({"detail": found["error"]}, status=400)
+        body = {"changes": found["changes"], "models": found["models"], "aliases": found["aliases"]}
+        if "answer" in found:
+            body["answer"] = found["answer"]
+        return Response(body)
 
     @extend_schema(request=None, responses={202: BackupOut})
     @action(detail=True, methods=["post"])

@@ -14,6 +14,7 @@ from typing import Any
 from inventory import connectors
 from inventory.connectors import Capture, ConfigInvalid, Connector, Verification
 from inventory.connectors.group import GroupConnector
+from inventory.connectors.ledger import Ledger
 from inventory.models import URI_CONNECTORS, Asset, RecoveryPoint
 
 
@@ -81,6 +82,38 @@ def point_capture(point: RecoveryPoint) -> Capture:
     return Capture.from_json(extra["capture"])
 
 
+def capture_text(point: RecoveryPoint) -> str:
+    """What a connector captured in this point, for people (tables and rows, keys, models and
+    versions, vector tables and their embedding model); "" for a point of plain files."""
+    extra = (point.manifest or {}).get("extra") or {}
+    if "capture" not in extra:
+        return ""
+    try:
+        capture = Capture.from_json(extra["capture"])
+    except (ConfigInvalid, KeyError, TypeError, ValueError):
+        return ""
+    return describe_capture(capture)
+
+
+def describe_capture(capture: Capture) -> str:
+    if capture.kind == GroupConnector.kind:
+        members = capture.details.get("members", {})
+        lines = []
+        for name, member in members.items():
+            try:
+                inner = Capture.from_json(member["capture"])
+            except (ConfigInvalid, KeyError, TypeError, ValueError):
+                continue
+            lines.append(f"{name}: {describe_capture(inner)}")
+        return "; ".join(lines)
+    try:
+        cls = connectors.connector_class(capture.kind)
+    except ConfigInvalid:
+        return f"{capture.kind} capture"
+    # describe() reads only the capture, so it needs no connection (nor a valid current config).
+    return cls.describe(cls.__new__(cls), capture)
+
+
 def _own_target(connector: Connector[Any]) -> dict[str, Any]:
     if isinstance(connector, GroupConnector):
         return {name: member.config_json() for name, member in connector._bound().members.items()}
@@ -146,9 +179,21 @@ def _same_as_source(connector: Connector[Any], target: dict[str, Any]) -> bool:
     return connector.config_json() == target
 
 
-def restore(*, asset: Asset, point: RecoveryPoint, restored: Path, target: dict[str, Any], replace: bool) -> None:
-    """Load the files restored from ``point`` (under ``restored``) into the target system."""
-    asset_connector(asset).restore(restored=restored, capture=point_capture(point), target=target, replace=replace)
+def restore(
+    *,
+    asset: Asset,
+    point: RecoveryPoint,
+    restored: Path,
+    target: dict[str, Any],
+    replace: bool,
+    ledger: Ledger | None = None,
+) -> None:
+    """Load the files restored from ``point`` (under ``restored``) into the target system; what it
+    creates there is written into ``ledger`` as it goes."""
+    connector = asset_connector(asset)
+    if ledger is not None:
+        connector.ledger = ledger
+    connector.restore(restored=restored, capture=point_capture(point), target=target, replace=replace)
 
 
 def verify(*, asset: Asset, point: RecoveryPoint, target: dict[str, Any]) -> dict[str, Any]:
@@ -180,5 +225,8 @@ def verify(*, asset: Asset, point: RecoveryPoint, target: dict[str, Any]) -> dic
     return evidence
 
 
-def cleanup(*, asset: Asset, target: dict[str, Any]) -> None:
-    asset_connector(asset).cleanup(target=target)
+def cleanup(*, asset: Asset, target: dict[str, Any], ledger: Ledger) -> None:
+    """Remove from the target exactly what ``ledger`` says the restore created."""
+    connector = asset_connector(asset)
+    connector.ledger = ledger
+    connector.cleanup(target=target)

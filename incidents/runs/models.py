@@ -195,6 +195,8 @@ class StepRun(models.Model):
     celery_task_id = models.CharField(max_length=64, blank=True)
     wake_at = models.DateTimeField(null=True, blank=True, help_text="A waiting step looks again at this time.")
     evidence = models.JSONField(default=dict, blank=True)
+    # What a connector restore created in its target (saved as it goes) and what clean-up did with it.
+    ledger = models.JSONField(default=list, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
     skip_reason = models.TextField(blank=True)

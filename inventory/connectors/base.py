@@ -13,7 +13,8 @@ A connector knows one kind of system. Its hooks, in the order a drill uses them:
 ``verify(capture=, target=)``
     Check the target against the capture, fact by fact.
 ``cleanup(target=)``
-    Remove a drill target completely.
+    Remove from a drill target exactly what the restore created, as ``self.ledger``
+    recorded it (see :mod:`inventory.connectors.ledger`), and nothing that was there before.
 ``describe(capture)`` / ``discover()``
     Say in a line what a capture holds; propose assets found in the system.
 """
@@ -30,10 +31,29 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from inventory.connectors.config import config_fields, config_to_json, parse_config
 from inventory.connectors.errors import ConfigInvalid, KindMismatch
+from inventory.connectors.ledger import Ledger
 from inventory.engine import LocalSource, Source
 
 FORMAT = 1
 KIND_MODULES = ("filesystem", "s3", "sqlite", "postgres", "redis_kv", "mlflow", "vector", "group")
+
+
+def seconds_text(seconds: float | None) -> str:
+    """A short span for people: ``0.5 s``, ``3.5 s``, ``42 s``; never ``0.496115 s``."""
+    value = float(seconds or 0)
+    if value == 0:
+        return "0 s"
+    if value < 0.01:
+        return "under 0.01 s"
+    return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
+
+
+def tables_text(tables: dict[str, Any], *, unit: str = "rows", limit: int = 6) -> str:
+    """``card_features (1,200 rows), merchants (3 rows)`` for the first tables by name, and how many more."""
+    names = sorted(tables)
+    shown = [f"{n} ({tables[n].get('rows', 0):,} {unit})" for n in names[:limit]]
+    more = len(names) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def utcnow() -> datetime:
@@ -192,6 +212,8 @@ class Connector(ABC, Generic[CfgT]):
 
     def __init__(self, config: CfgT | dict[str, Any]) -> None:
         self.config: CfgT = self.parse(config)
+        # What restore() created in its target and cleanup() removes; the portal supplies a saved one.
+        self.ledger = Ledger()
 
     @classmethod
     def parse(cls, config: Any) -> Any:

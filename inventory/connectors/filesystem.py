@@ -76,8 +76,11 @@ class FilesystemConnector(Connector[FilesystemConfig]):
         dest = Path(self.parse(target).path)
         _files.refuse_portal_own(dest)
         if not _files.is_empty_dir(dest) and not replace:
+            self.ledger.kept("folder", str(dest), "it held files before this run")
             raise TargetNotEmpty(f"The target {dest} already holds files; restore there only with replace.")
         new = dest.with_name(dest.name + ".drp-new")
+        if not replace:  # the folder was empty or missing: what lands there is this run's
+            self.ledger.created("folder", [str(dest), str(new)])
         _files.remove(new)
         _files.copy_tree(restored, new)
         check = self._verify_dir(capture, new)
@@ -101,7 +104,9 @@ class FilesystemConnector(Connector[FilesystemConfig]):
         return report
 
     def cleanup(self, *, target: object) -> None:
-        _files.remove(Path(self.parse(target).path))
+        for folder in self.ledger.names("folder"):  # only the folders this restore filled
+            _files.remove(Path(folder))
+            self.ledger.removed("folder", folder)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
         return {"path": str(root / "files")}

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors.base import Capture, Check, Connector, Snapshot, Verification, get_connector, register
+from inventory.connectors.base import (
+    Capture,
+    Check,
+    Connector,
+    Snapshot,
+    Verification,
+    get_connector,
+    register,
+    seconds_text,
+)
 from inventory.connectors.config import field_help
 from inventory.connectors.errors import ConfigInvalid, ConnectorError
 from inventory.engine import Source
@@ -121,8 +130,15 @@ class Group:
         }
 
     def cleanup(self, *, targets: dict[str, Any]) -> None:
+        """Every member's clean-up runs, even after one fails; the first failure is raised at the end."""
+        failures: list[ConnectorError] = []
         for name in reversed(list(self.members)):
-            self.members[name].cleanup(target=targets[name])
+            try:
+                self.members[name].cleanup(target=targets[name])
+            except ConnectorError as exc:
+                failures.append(type(exc)(f"Group member {name}: {exc}"))
+        if failures:
+            raise failures[0]
 
 
 @dataclass(frozen=True)
@@ -163,23 +179,32 @@ class GroupConnector(Connector[GroupConfig]):
     def snapshot(self, staging: Path) -> Snapshot:
         return self._bound().snapshot(staging)
 
+    def _share_ledger(self) -> Group:
+        """Each member writes what it creates into the group's ledger, under its own name."""
+        group = self._bound()
+        for name, member in group.members.items():
+            member.ledger = self.ledger.member(name)
+        return group
+
     def restore(self, *, restored: Path, capture: Capture, target: Any, replace: bool = False) -> None:
         self.check_capture(capture)
-        self._bound().restore(restored=restored, capture=capture, targets=dict(target), replace=replace)
+        self._share_ledger().restore(restored=restored, capture=capture, targets=dict(target), replace=replace)
 
     def verify(self, *, capture: Capture, target: Any) -> Verification:
         report = Verification(self.kind)
         for name, member in self.verify_members(capture=capture, target=target).items():
             report.checks.extend(Check(f"{name}: {c.name}", c.expected, c.found) for c in member.checks)
             report.notes.extend(f"{name}: {note}" for note in member.notes)
-        report.notes.append(f"members captured within {capture.details.get('spread_seconds', 0):g} s of each other")
+        report.notes.append(
+            f"members captured within {seconds_text(capture.details.get('spread_seconds', 0))} of each other"
+        )
         return report
 
     def verify_members(self, *, capture: Capture, target: Any) -> dict[str, Verification]:
         return self._bound().verify(capture=capture, targets=dict(target))
 
     def cleanup(self, *, target: Any) -> None:
-        self._bound().cleanup(targets=dict(target))
+        self._share_ledger().cleanup(targets=dict(target))
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         targets = {}

@@ -39,7 +39,8 @@ from inventory.connectors.errors import (
     SourceChanged,
     TargetNotEmpty,
 )
-from inventory.connectors.mlflow_rest import MlflowRest
+from inventory.connectors.ledger import Ledger
+from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
 
 FILE_NAME = "registry.json"
 ATTEMPTS = 3
@@ -122,26 +123,42 @@ class MlflowConnector(Connector[MlflowConfig]):
         models: dict[str, Any] = json.loads((restored / FILE_NAME).read_text())["models"]
         present = [name for name in models if reg.get_model(api, name) is not None]
         if present and not replace:
+            for name in present:
+                self.ledger.kept("model", name, "it was in the target registry before this run")
             raise TargetNotEmpty(f"The target registry already holds {', '.join(present)}; restore only with replace.")
-        exp = reg.experiment_id(api, cfg.experiment)
+        exp = reg.experiment_id(api, cfg.experiment, self.ledger)
         # A model already present is rebuilt beside it and swapped in only once verified.
         names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
         runs: list[str] = []
         try:
             for name, model in models.items():
-                reg.write_model(api, name=names[name], model=model, files=restored / model["dir"], exp=exp, runs=runs)
+                self.ledger.created("model", [names[name]])
+                reg.write_model(
+                    api,
+                    name=names[name],
+                    model=model,
+                    files=restored / model["dir"],
+                    exp=exp,
+                    runs=runs,
+                    ledger=self.ledger,
+                )
             # The artifacts were hashed against the capture as they were uploaded; here the
             # server's listing must hold each at its size (verify() downloads and hashes them).
             report = self._check(capture, api, names, uploaded=restored)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
         except Exception as failed:
-            self._undo(api, [n for n in names.values() if n not in present], runs, failed)
+            self.ledger.flush()  # what worker threads recorded before the failure
+            staged = [n for n in names.values() if n not in present]
+            self._undo(api, staged, runs, failed)
+            for name in staged:
+                self.ledger.removed("model", name)
             raise
         for name in present:
             api.post("/registered-models/rename", {"name": name, "new_name": f"{name}__drp_old"})
             api.post("/registered-models/rename", {"name": names[name], "new_name": name})
             api.delete("/registered-models/delete", {"name": f"{name}__drp_old"})
+            self.ledger.forget("model", names[name])  # now the target's own model, no longer a staged copy
 
     @staticmethod
     def _undo(api: MlflowRest, staged: list[str], runs: list[str], failed: Exception) -> None:
@@ -219,14 +236,47 @@ class MlflowConnector(Connector[MlflowConfig]):
         return report
 
     def cleanup(self, *, target: object) -> None:
+        """Delete the models, source runs (with their artifacts) and experiment this restore created.
+
+        MLflow's REST API marks runs and experiments deleted rather than erasing their rows
+        (``mlflow gc`` purges them); their artifact folders are removed from the store here.
+        """
         cfg: MlflowConfig = self.parse(target)
         if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
             raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source registry's models.")
+        ledger = self.ledger
+        if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
+            return
         with cfg.api() as api:
-            for name in reg.model_names(api, ()):
-                base = name.removesuffix("__drp_new").removesuffix("__drp_old")
-                if not cfg.models or base in cfg.models:
-                    api.delete("/registered-models/delete", {"name": name})
+            self._cleanup(api, ledger)
+
+    @staticmethod
+    def _cleanup(api: MlflowRest, ledger: Ledger) -> None:
+        for name in ledger.names("model"):
+            if reg.get_model(api, name) is not None:
+                api.delete("/registered-models/delete", {"name": name})
+            ledger.removed("model", name)
+        for run_id in ledger.names("run"):
+            entry = ledger.get("run", run_id) or {}
+            if entry.get("artifacts"):
+                api.delete_artifacts(str(entry["artifacts"]))
+            try:
+                api.post("/runs/delete", {"run_id": run_id})
+            except MlflowApiError as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+            ledger.removed("run", run_id)
+        for exp in ledger.names("experiment"):
+            search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+            mine = set(ledger.names("run", "removed"))
+            others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
+            if others:
+                ids = ", ".join(sorted(r["info"]["run_id"] for r in others)[:3])
+                ledger.kept("experiment", exp, f"it holds runs this restore did not make ({ids})")
+                continue
+            api.post("/experiments/delete", {"experiment_id": exp})
+            api.delete_artifacts(exp)
+            ledger.removed("experiment", exp)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:
@@ -240,7 +290,14 @@ class MlflowConnector(Connector[MlflowConfig]):
     def describe(self, capture: Capture) -> str:
         models = capture.details.get("models", {})
         versions = sum(len(m["versions"]) for m in models.values())
-        return f"{len(models)} registered models, {versions} versions from {capture.details.get('tracking_uri')}"
+        parts = []
+        for name in sorted(models)[:6]:
+            model = models[name]
+            numbers = ", ".join(f"v{n}" for n in sorted(model["versions"], key=int))
+            aliases = ", ".join(f"{a} → v{v}" for a, v in sorted(model.get("aliases", {}).items()))
+            parts.append(f"{name} {numbers}" + (f" ({aliases})" if aliases else ""))
+        head = f"{len(models)} registered model{'s' if len(models) != 1 else ''}, {versions} versions"
+        return f"{head}: {'; '.join(parts)}" if parts else head
 
     def covers(self, config: Any) -> bool:
         """Whether this asset's models on the same server (however its address is written) include ``config``'s."""

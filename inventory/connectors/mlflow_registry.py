@@ -12,6 +12,7 @@ from typing import Any
 
 from inventory.connectors import workers
 from inventory.connectors.errors import CaptureIncomplete, RestoreFailed
+from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest, proxy_path
 
 ARTIFACT_DIR = "model"
@@ -211,13 +212,29 @@ def _upload(api: MlflowRest, path: str, file: Path, expected: str | None) -> Non
     api.upload(path, data)
 
 
-def experiment_id(api: MlflowRest, name: str) -> str:
+def experiment_id(api: MlflowRest, name: str, ledger: Ledger | None = None) -> str:
+    """The experiment's id; created (or brought back from deleted) when needed, and then recorded in ``ledger``."""
     try:
-        return str(api.get("/experiments/get-by-name", experiment_name=name)["experiment"]["experiment_id"])
+        found = api.get("/experiments/get-by-name", experiment_name=name)["experiment"]
     except MlflowApiError as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-    return str(api.post("/experiments/create", {"name": name})["experiment_id"])
+    else:
+        exp = str(found["experiment_id"])
+        if found.get("lifecycle_stage") == "deleted":  # an earlier drill's clean-up deleted it
+            if ledger is not None:
+                ledger.created("experiment", [exp])
+            api.post("/experiments/restore", {"experiment_id": exp})
+            # Restoring an experiment brings its deleted runs back too; they stay deleted.
+            search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+            while revived := api.post("/runs/search", search).get("runs", []):
+                for run in revived:
+                    api.post("/runs/delete", {"run_id": run["info"]["run_id"]})
+        return exp
+    exp = str(api.post("/experiments/create", {"name": name})["experiment_id"])
+    if ledger is not None:
+        ledger.created("experiment", [exp])
+    return exp
 
 
 def _batches(run: dict[str, Any], now: int) -> list[dict[str, Any]]:
@@ -234,7 +251,9 @@ def _batches(run: dict[str, Any], now: int) -> list[dict[str, Any]]:
     return out
 
 
-def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) -> tuple[str, str]:
+def _new_run(
+    api: MlflowRest, exp: str, run: dict[str, Any], source_run: str, ledger: Ledger | None = None
+) -> tuple[str, str]:
     """A finished run holding ``run``'s params, metrics and tags: ``(run id, artifact URI)``."""
     created = api.post(
         "/runs/create",
@@ -244,6 +263,8 @@ def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) ->
             "tags": [{"key": "drp.source_run_id", "value": source_run}],
         },
     )["run"]["info"]
+    if ledger is not None:  # its artifacts folder goes with it at clean-up
+        ledger.created("run", [created["run_id"]], artifacts=proxy_path(created["artifact_uri"]).rsplit("/", 1)[0])
     now = int(time.time() * 1000)
     for batch in _batches(run, now):
         api.post("/runs/log-batch", {"run_id": created["run_id"], **batch})
@@ -252,7 +273,14 @@ def _new_run(api: MlflowRest, exp: str, run: dict[str, Any], source_run: str) ->
 
 
 def write_model(
-    api: MlflowRest, *, name: str, model: dict[str, Any], files: Path, exp: str, runs: list[str] | None = None
+    api: MlflowRest,
+    *,
+    name: str,
+    model: dict[str, Any],
+    files: Path,
+    exp: str,
+    runs: list[str] | None = None,
+    ledger: Ledger | None = None,
 ) -> None:
     """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted.
 
@@ -260,7 +288,8 @@ def write_model(
     versions at once; the versions are registered on this thread strictly in order, each
     once its own run exists and its files were uploaded (and matched the capture's hashes),
     so MLflow gives them the captured numbers. ``runs`` receives the id of every run created,
-    for the caller to delete if the restore fails.
+    for the caller to delete if the restore fails; ``ledger`` records each run before its
+    files are written, for a drill's clean-up.
     """
     api.post(
         "/registered-models/create",
@@ -277,7 +306,7 @@ def write_model(
 
         def prepare(number: int) -> tuple[str, str, list[Future[None]]]:
             meta = versions.get(str(number)) or {}
-            run_id, artifact_uri = _new_run(api, exp, meta.get("run", {}), meta.get("run_id", ""))
+            run_id, artifact_uri = _new_run(api, exp, meta.get("run", {}), meta.get("run_id", ""), ledger)
             created_runs.append(run_id)
             root = proxy_path(artifact_uri) + "/" + ARTIFACT_DIR
             uploads: list[Future[None]] = []
@@ -296,6 +325,8 @@ def write_model(
             for later in range(len(ahead) + 1, min(number + 2 * THREADS, top) + 1):
                 ahead[later] = pool.submit(prepare, later)
             run_id, artifact_uri, uploads = pool.result(ahead[number])
+            if ledger is not None:
+                ledger.flush()  # the runs recorded on worker threads
             for upload in uploads:
                 pool.result(upload)
             meta = versions.get(str(number))

@@ -235,6 +235,10 @@ class MlflowRest:
             except (OSError, http.client.HTTPException) as exc:
                 raise Unreachable(f"MLflow at {self.base} cannot be reached: {exc}.") from None
 
+    def delete_artifacts(self, path: str) -> None:
+        """Remove a file or folder (with everything under it) from the server's artifact store."""
+        self._request("DELETE", f"{ARTIFACTS}/{urllib.parse.quote(path)}")
+
     def upload(self, path: str, data: bytes) -> None:
         self._request(
             "PUT", f"{ARTIFACTS}/{urllib.parse.quote(path)}", body=data, content_type="application/octet-stream"

@@ -18,6 +18,7 @@ from inventory.connectors.base import (
     Snapshot,
     Verification,
     register,
+    tables_text,
 )
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import (
@@ -221,6 +222,7 @@ class PostgresConnector(Connector[PostgresConfig]):
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         holds = self._holds_tables(cfg)
         if holds and not replace:
+            self.ledger.kept("database", cfg.dbname, "it held tables before this run")
             raise TargetNotEmpty(f"The database {cfg.dbname} already holds tables; restore there only with replace.")
         dump = restored / DUMP_NAME
         if not dump.is_file():
@@ -228,6 +230,7 @@ class PostgresConnector(Connector[PostgresConfig]):
         new = f"{cfg.dbname}__drp_new"
         admin = connect(cfg, "postgres", autocommit=True)
         try:
+            self.ledger.created("database", [new])
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(new)))
             try:
@@ -250,6 +253,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                     raise RestoreFailed(f"The restored database does not match the capture: {report.summary()}")
             except Exception:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
+                self.ledger.removed("database", new)
                 raise
             # Only now, with the new copy verified, does the old content step aside.
             old = f"{cfg.dbname}__drp_old"
@@ -258,9 +262,12 @@ class PostgresConnector(Connector[PostgresConfig]):
                 admin.execute(
                     sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(cfg.dbname), sql.Identifier(old))
                 )
+            if not replace:  # the restored copy takes the target's name; it is this run's to drop
+                self.ledger.created("database", [cfg.dbname])
             admin.execute(
                 sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(new), sql.Identifier(cfg.dbname))
             )
+            self.ledger.forget("database", new)
             if holds is not None:
                 admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old)))
         finally:
@@ -287,10 +294,14 @@ class PostgresConnector(Connector[PostgresConfig]):
         cfg: PostgresConfig = self.parse(target)
         if cfg.same_database(self.config):
             raise ConnectorRefused("Clean-up removes a drill target; it will not drop the source database.")
+        made = self.ledger.names("database")
+        if not made:
+            return
         admin = connect(cfg, "postgres", autocommit=True)
         try:
-            for name in (cfg.dbname, f"{cfg.dbname}__drp_new", f"{cfg.dbname}__drp_old"):
+            for name in made:  # the databases this restore created, never one that was there before
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                self.ledger.removed("database", name)
         finally:
             admin.close()
 
@@ -344,4 +355,7 @@ class PostgresConnector(Connector[PostgresConfig]):
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})
         rows = sum(t["rows"] for t in tables.values())
-        return f"{len(tables)} tables, {rows} rows of {capture.details.get('database')}"
+        head = (
+            f"{len(tables)} table{'s' if len(tables) != 1 else ''}, {rows:,} rows of {capture.details.get('database')}"
+        )
+        return f"{head}: {tables_text(tables)}" if tables else head

@@ -86,6 +86,11 @@ def _keys(r: Any, prefix: str) -> list[bytes]:
     return sorted(k for k in r.scan_iter(match=pattern, count=1000) if not k.startswith(STAGE.encode()))
 
 
+def _batch_name(keys: list[bytes]) -> str:
+    first = keys[0].decode("utf-8", "backslashreplace")
+    return f"{first} and {len(keys) - 1} more" if len(keys) > 1 else first
+
+
 def _batches(items: list[bytes]) -> Iterator[list[bytes]]:
     for start in range(0, len(items), BATCH):
         yield items[start : start + BATCH]
@@ -179,6 +184,8 @@ class RedisConnector(Connector[RedisConfig]):
         r = cfg.client()
         existing = _keys(r, cfg.prefix)
         if existing and not replace:
+            where = f"under {cfg.prefix}" if cfg.prefix else "in the db"
+            self.ledger.kept("keys", f"{len(existing)} keys {where}", "they were in the target db before this run")
             raise TargetNotEmpty(
                 f"The target db {cfg.db} already holds {len(existing)} keys under "
                 f"{cfg.prefix or 'its root'}; restore there only with replace."
@@ -190,6 +197,15 @@ class RedisConnector(Connector[RedisConfig]):
         staged: list[tuple[bytes, bytes]] = []
         cut = len(str(capture.details.get("prefix", "")).encode())
         pipe = r.pipeline(transaction=False)
+        batch: list[bytes] = []
+
+        def send() -> None:
+            # Recorded before they are written: clean-up deletes these keys (and their staging names) only.
+            if batch and not replace:
+                self.ledger.created("keys", [_batch_name(batch)], b64=[base64.b64encode(k).decode() for k in batch])
+            pipe.execute()
+            batch.clear()
+
         with path.open() as lines:
             for line in lines:
                 row = json.loads(line)
@@ -197,9 +213,10 @@ class RedisConnector(Connector[RedisConfig]):
                 temp = STAGE.encode() + key
                 pipe.restore(temp, max(int(row["ttl"]), 0), base64.b64decode(row["v"]), replace=True)
                 staged.append((temp, key))
+                batch.append(key)
                 if len(pipe) >= BATCH:
-                    pipe.execute()
-        pipe.execute()
+                    send()
+        send()
         if len(staged) != capture.details.get("keys"):
             for batch in _batches([temp for temp, _ in staged]):
                 r.delete(*batch)
@@ -233,12 +250,20 @@ class RedisConnector(Connector[RedisConfig]):
         return report
 
     def cleanup(self, *, target: object) -> None:
+        """Delete the keys this restore wrote (and their staging names); no other key of the db."""
         cfg: RedisConfig = self.parse(target)
         if cfg.where() == self.config.where():
             raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source keys.")
+        written = self.ledger.names("keys")
+        if not written:
+            return
         r = cfg.client()
-        for batch in _batches(_keys(r, cfg.prefix) + sorted(r.scan_iter(match=STAGE + "*"))):
-            r.delete(*batch)
+        for name in written:
+            entry = self.ledger.get("keys", name) or {}
+            keys = [base64.b64decode(k) for k in entry.get("b64", [])]
+            for part in _batches(keys + [STAGE.encode() + k for k in keys]):
+                r.delete(*part)
+            self.ledger.removed("keys", name)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if self.config.drill_db is None or self.config.drill_db == self.config.db:
@@ -256,8 +281,12 @@ class RedisConnector(Connector[RedisConfig]):
         return discover_keys(self.config, self.config_json(), limit=limit, scan_limit=scan_limit)
 
     def describe(self, capture: Capture) -> str:
-        where = capture.details.get("prefix") or "the root"
-        return f"{capture.details.get('keys')} keys under {where} of db {capture.details.get('db')}"
+        prefix = capture.details.get("prefix")
+        where = f"under {prefix}" if prefix else "(the whole db)"
+        ttl = capture.details.get("with_ttl")
+        keys = int(capture.details.get("keys") or 0)
+        text = f"{keys:,} key{'s' if keys != 1 else ''} {where} of db {capture.details.get('db')}"
+        return text + (f", {ttl:,} with a TTL" if ttl else "")
 
 
 def _ttls(r: Any, keys: list[bytes]) -> list[int]:

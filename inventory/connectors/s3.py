@@ -167,11 +167,14 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
         client = cfg.s3().client()
         existing = _list(client, cfg)
         if existing and not replace:
+            self.ledger.kept("objects", f"s3://{cfg.bucket}/{cfg.base}", "they were under the prefix before this run")
             raise TargetNotEmpty(
                 f"s3://{cfg.bucket}/{cfg.base} already holds {len(existing)} objects; restore there only with replace."
             )
         files = {p.relative_to(restored).as_posix(): p for p in sorted(restored.rglob("*")) if p.is_file()}
         if not existing:
+            if not replace:  # recorded before they land: clean-up deletes these objects only
+                self.ledger.created("objects", [f"s3://{cfg.bucket}/{cfg.base}"], keys=list(files))
             for rel, path in files.items():
                 client.upload_file(str(path), cfg.bucket, cfg.base + rel)
             return
@@ -226,9 +229,11 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: S3PrefixConfig = self.parse(target)
-        client = cfg.s3().client()
-        for rel in _list(client, cfg):
-            client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+        for name in self.ledger.names("objects"):  # only the objects this restore uploaded
+            client = cfg.s3().client()
+            for rel in (self.ledger.get("objects", name) or {}).get("keys", []):
+                client.delete_object(Bucket=cfg.bucket, Key=cfg.base + rel)
+            self.ledger.removed("objects", name)
 
     def describe(self, capture: Capture) -> str:
         objects = capture.details.get("objects", {})

@@ -20,6 +20,7 @@ from inventory.connectors.base import (
     Snapshot,
     Verification,
     register,
+    tables_text,
     utcnow,
 )
 from inventory.connectors.config import field_help
@@ -189,11 +190,14 @@ class SqliteConnector(Connector[SqliteConfig]):
         cfg: SqliteConfig = self.parse(target)
         refuse_portal_own(cfg.path)
         if _has_tables(cfg.path) and not replace:
+            self.ledger.kept("file", cfg.path, "it held tables before this run")
             raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
         staged = restored / FILE_NAME
         if not staged.is_file():
             raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
         new = cfg.path + ".drp-new"
+        if not replace:  # the restored database and its staging copy are this run's to remove
+            self.ledger.created("file", [cfg.path, new])
         Path(cfg.path).parent.mkdir(parents=True, exist_ok=True)
         for leftover in (new, new + "-journal"):
             if os.path.exists(leftover):
@@ -230,9 +234,11 @@ class SqliteConnector(Connector[SqliteConfig]):
     def cleanup(self, *, target: object) -> None:
         cfg: SqliteConfig = self.parse(target)
         refuse_portal_own(cfg.path)
-        for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
-            if os.path.exists(cfg.path + suffix):
-                os.unlink(cfg.path + suffix)
+        for path in self.ledger.names("file"):  # only files this restore created
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.unlink(path + suffix)
+            self.ledger.removed("file", path)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
         return {**self.config_json(), "path": str(root / FILE_NAME)}
@@ -267,4 +273,5 @@ class SqliteConnector(Connector[SqliteConfig]):
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})
         rows = sum(t["rows"] for t in tables.values())
-        return f"{len(tables)} tables, {rows} rows from {capture.details.get('path')}"
+        head = f"{len(tables)} table{'s' if len(tables) != 1 else ''}, {rows:,} rows"
+        return f"{head}: {tables_text(tables)}" if tables else head

@@ -26,6 +26,7 @@ from inventory.connectors.base import (
     Snapshot,
     Verification,
     register,
+    tables_text,
     utcnow,
 )
 from inventory.connectors.config import field_help
@@ -166,13 +167,20 @@ class VectorConnector(Connector[VectorConfig]):
         if cfg.uri == self.config.uri and not replace:
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         self.check_model(capture, cfg)
+        fresh_folder = not os.path.isdir(cfg.uri)
         db = _db(cfg.uri, must_exist=False)
         present = set(_names(db))
         busy = [n for n in capture.details["tables"] if n in present and db.open_table(n).count_rows()]
         if busy and not replace:
+            for name in busy:
+                self.ledger.kept("table", name, "it held rows before this run")
             raise TargetNotEmpty(
                 f"The target {cfg.uri} already holds rows in {', '.join(busy)}; restore only with replace."
             )
+        if not replace:  # recorded before they are made: clean-up removes these and nothing else
+            if fresh_folder:
+                self.ledger.created("folder", [cfg.uri])
+            self.ledger.created("table", list(capture.details["tables"]))
         if (restored / FILES).is_dir():
             self._restore_files(restored / FILES, capture, cfg)
             return
@@ -258,15 +266,24 @@ class VectorConnector(Connector[VectorConfig]):
         refuse_portal_own(cfg.uri)
         if cfg.uri == self.config.uri:
             raise ConnectorRefused("Clean-up removes a drill target; it will not drop the source tables.")
-        if not os.path.isdir(cfg.uri):
+        tables, folders = self.ledger.names("table"), self.ledger.names("folder")
+        if not os.path.isdir(cfg.uri) or not (tables or folders):
+            for name in tables + folders:
+                self.ledger.removed("table" if name in tables else "folder", name)
             return
         db = _db(cfg.uri, must_exist=True)
-        for name in _names(db):
-            if not cfg.tables or name in cfg.tables:
+        present = set(_names(db))
+        for name in tables:  # only the tables this restore wrote
+            if name in present:
                 db.drop_table(name)
+            self.ledger.removed("table", name)
         remove(Path(cfg.uri) / STAGED)
-        if not any(Path(cfg.uri).iterdir()):
-            shutil.rmtree(cfg.uri)
+        for folder in folders:
+            if not any(Path(folder).iterdir()):
+                shutil.rmtree(folder)
+                self.ledger.removed("folder", folder)
+            else:
+                self.ledger.kept("folder", folder, "it holds tables this run did not write")
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any]:
         return {**self.config_json(), "uri": str(root / "lancedb")}
@@ -289,4 +306,12 @@ class VectorConnector(Connector[VectorConfig]):
         tables = capture.details.get("tables", {})
         model = capture.details.get("model", {})
         rows = sum(t["rows"] for t in tables.values())
-        return f"{len(tables)} tables, {rows} vectors; model {model.get('name')} {model.get('revision')}"
+        head = f"{len(tables)} vector table{'s' if len(tables) != 1 else ''}, {rows:,} vectors"
+        shown = tables_text(tables, unit="vectors")
+        facts = [
+            f"revision {model.get('revision')}" if model.get("revision") else "",
+            f"{model.get('dimension')} dimensions" if model.get("dimension") else "",
+            "normalised" if model.get("normalized") else "",
+        ]
+        extra = ", ".join(f for f in facts if f)
+        return f"{head}: {shown}; embedding model {model.get('name')}" + (f" ({extra})" if extra else "")

@@ -147,10 +147,12 @@ def _drill(asset: Any, now: datetime) -> ScorePart:
     )
 
 
-def _from_checks(item: AssetReadiness, names: Collection[str], name: str, weight: int, ok_reason: str) -> ScorePart:
+def _from_checks(
+    item: AssetReadiness, names: Collection[str], name: str, weight: int, ok_reason: str, no_policy: str
+) -> ScorePart:
     failing = [c for c in item.checks if c.name in names and c.level is Level.BREACH]
     if item.asset.policy is None:
-        return ScorePart(name, weight, 0, f"No policy to check against: {weight} points lost.")
+        return ScorePart(name, weight, 0, f"{no_policy}: {weight} points lost.")
     if not failing:
         return ScorePart(name, weight, weight, ok_reason)
     share = weight / len(names)
@@ -190,9 +192,21 @@ def readiness_score(item: AssetReadiness, *, now: datetime, facts: ScoreFacts | 
             _restore_test(asset, facts, now),
             _drill(asset, now),
             _from_checks(
-                item, ("worm", "encryption"), "protection", 10, "Backups are locked and encrypted as the policy asks."
+                item,
+                ("worm", "encryption"),
+                "protection",
+                10,
+                "Backups are locked and encrypted as the policy asks.",
+                "No policy says whether its backups must be locked and encrypted",
             ),
-            _from_checks(item, ("residency",), "residency", 10, "Backups stay within the allowed regions."),
+            _from_checks(
+                item,
+                ("residency",),
+                "residency",
+                10,
+                "Backups stay within the allowed regions.",
+                "No policy says in which regions its backups may be kept",
+            ),
             _alerts(asset),
             _plan(asset, facts, now),
         )

@@ -37,7 +37,7 @@ def plan(db: Any) -> Any:
         requires_approval=True, approval_quorum=2, approval_role=Role.INCIDENT_COMMANDER,
         params={"target_path": "/srv/restore/fraud-detection/weights/new"},
     )  # fmt: skip
-    plan.incident = IncidentFactory.create(title="Fraud scores drift")
+    plan.incident = IncidentFactory.create(title="Fraud scores drift")  # type: ignore[attr-defined]  # for _pages
     return plan
 
 

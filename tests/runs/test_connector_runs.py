@@ -79,6 +79,9 @@ def test_a_drill_restores_a_database_through_its_connector_into_a_scratch_copy(f
     assert run.steps.get(key="verify").evidence["connector"]["ok"] is True
     # Clean-up removed the scratch database, the drill folder and the staging files; the source is untouched.
     assert not Path(drill_copy).exists()
+    # ...because its restore recorded creating it, and the clean-up marked it removed.
+    restore.refresh_from_db()
+    assert {(i["kind"], i["name"], i["state"]) for i in restore.ledger} >= {("file", drill_copy, "removed")}
     assert not (settings.VAR_DIR / "drills" / str(run.public_id)).exists()
     assert not (settings.VAR_DIR / "restore-staging" / str(run.public_id)).exists()
     assert _rows(source) == 1500

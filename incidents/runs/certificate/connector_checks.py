@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from incidents.runs.models import StepRun, StepState
+from inventory.connectors.base import seconds_text
 from inventory.models import StepKind
 
 PASSED, FAILED, NOT_CHECKED = "passed", "failed", "not_checked"
@@ -103,7 +104,7 @@ def lineage(steps: list[StepRun]) -> dict[str, Any]:
     if len(points) == 1 and groups:
         spread = groups[0]["group_spread_seconds"] or 0
         members = ", ".join(groups[0]["group_members"])
-        detail = f"{members} restored from one consistency-group point (captured within {spread:g} s)"
+        detail = f"{members} restored from one consistency-group point (captured within {seconds_text(spread)})"
         return _row("lineage", PASSED, detail, data_sets=sets)
     if len(sets) == 1:
         detail = "one asset restored on its own; no group to be consistent with"
@@ -112,7 +113,7 @@ def lineage(steps: list[StepRun]) -> dict[str, Any]:
     spread = (times[-1] - times[0]).total_seconds()
     status = PASSED if spread <= LINEAGE_MAX_SPREAD_SECONDS else FAILED
     detail = (
-        f"{len(sets)} data sets from {len(points)} points, {spread:g} s apart "
+        f"{len(sets)} data sets from {len(points)} points, {seconds_text(spread)} apart "
         f"({'within' if status == PASSED else 'beyond'} {LINEAGE_MAX_SPREAD_SECONDS} s)"
     )
     return _row("lineage", status, detail, spread_seconds=spread, data_sets=sets)

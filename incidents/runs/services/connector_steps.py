@@ -21,6 +21,8 @@ from incidents.runs.models import Mode, RecoveryRun, StepRun
 from incidents.runs.targets import drill_root
 from inventory import connector_io, vault_io
 from inventory.connectors import AuthFailed, ConnectorError, ConnectorRefused, Unreachable
+from inventory.connectors.ledger import Ledger
+from inventory.connectors.ledger import summary as ledger_summary
 
 ProgressFn = Callable[[int, int], bool]
 
@@ -58,8 +60,11 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
         return "failed", evidence, failure.code, f"Restoring {asset.name} from point {point.public_id}: {failure}"
     # A drill never writes over data; a recovery does only when its step says replace.
     replace = bool(step.params.get("replace")) and step.run.mode != Mode.DRILL
+    ledger = step_ledger(step)
     try:
-        connector_io.restore(asset=asset, point=point, restored=staging, target=step.target_config, replace=replace)
+        connector_io.restore(
+            asset=asset, point=point, restored=staging, target=step.target_config, replace=replace, ledger=ledger
+        )
         verification = connector_io.verify(asset=asset, point=point, target=step.target_config)
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
@@ -73,6 +78,17 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
     if not verification["ok"]:
         return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
     return "done", evidence, "", ""
+
+
+def step_ledger(step: StepRun) -> Ledger:
+    """The step's record of what its restore created, saved to the database at every change
+    (a retried restore adds to the same record; a worker that dies leaves it complete)."""
+
+    def save(items: list[dict[str, Any]]) -> None:
+        step.ledger = items
+        StepRun.objects.filter(pk=step.pk).update(ledger=items)
+
+    return Ledger(step.ledger or [], save)
 
 
 def connector_verify(step: StepRun) -> tuple[str, dict[str, Any], str, str]:
@@ -99,20 +115,25 @@ def connector_recheck(step: StepRun) -> str | None:
 def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str]]:
     """Remove the drill targets of a run's connector restores, and the run's staging folder.
 
-    Returns (targets removed, what could not be removed). Only drill targets: a recovery
-    restored into real systems, which stay.
+    Returns (things removed, what was kept and why). Each restore's ledger says what it
+    created; only that is removed, never what the target held before the run. Only drill
+    targets: a recovery restored into real systems, which stay.
     """
     removed, kept = 0, []
     if run.mode == Mode.DRILL:
         steps = run.steps.filter(kind="restore", asset__isnull=False).exclude(target_config={})
         for step in steps.select_related("asset"):
             assert step.asset is not None
+            ledger = step_ledger(step)
             try:
-                connector_io.cleanup(asset=step.asset, target=step.target_config)
+                connector_io.cleanup(asset=step.asset, target=step.target_config, ledger=ledger)
             except ConnectorError as exc:
                 kept.append(f"{step.target_path}: {exc}")
                 continue
-            removed += 1
+            finally:
+                done = ledger_summary(ledger.items)
+                kept += [f"{step.asset.name}: {line}" for line in done["kept"]]
+            removed += len(done["removed"])
             _remove_empty_dirs(drill_root(run) / step.asset.name)
     shutil.rmtree(staging_dir(run), ignore_errors=True)
     return removed, kept

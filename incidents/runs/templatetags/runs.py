@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 from django import template
 from django.template.defaultfilters import filesizeformat
 
 from dr_portal.accounts.models import Role
+from inventory.connectors.ledger import summary as ledger_summary
 from inventory.readiness import human_duration
 
 register = template.Library()
@@ -52,3 +55,16 @@ def tone(state: str) -> str:
 @register.filter
 def role_label(role: str) -> str:
     return Role(role).label if role in Role.values else role
+
+
+@register.filter
+def ledger_lines(items: list[dict[str, Any]] | None) -> dict[str, list[str]]:
+    """A restore ledger as the removed / kept (with why) / left lines its clean-up block shows."""
+    return ledger_summary(items or [])
+
+
+@register.filter
+def check_value(value: Any) -> str:
+    """A connector check's expected or found value, short enough for a table cell."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 160 else text[:157] + "…"

@@ -115,8 +115,11 @@ def test_target_holding_the_model_is_refused_unless_replace(
         assert api.get("/registered-models/get", name=fraud)["registered_model"]["description"] == "an older copy"
         conn.restore(restored=restored, capture=capture, target=target, replace=True)
         assert conn.verify(capture=capture, target=target).ok
-    finally:
+        # Replaced in place, the model is the target's own again: a clean-up leaves it.
         conn.cleanup(target=target)
+        assert api.get("/registered-models/get", name=fraud)["registered_model"]["description"] == "card fraud scorer"
+    finally:
+        api.delete("/registered-models/delete", {"name": fraud})
 
 
 def test_a_version_whose_artifacts_are_gone_fails_the_capture(source_url: str, tmp_path: Path) -> None:

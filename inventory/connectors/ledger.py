@@ -1,0 +1,133 @@
+"""What a restore created in its target, written down as it goes, so clean-up removes exactly that.
+
+A drill target may already hold things the drill did not make (a model someone registered
+in the drill registry, keys in the drill Redis db). Clean-up must never touch those, and
+must remove everything the restore made, even when the restore failed halfway. So each
+restore hook records what it creates *before or as* it creates it (``created``), what it
+found there and left alone (``kept``), and clean-up works from that record alone, marking
+each entry ``removed`` or ``kept`` with the reason. The portal saves the record after each
+change (``save``), so a worker that dies mid-restore still leaves a complete list behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+CREATED, REMOVED, KEPT = "created", "removed", "kept"
+
+
+class Ledger:
+    """Entries ``{kind, name, state, why?, member?}``; a group's members write into one ledger."""
+
+    def __init__(
+        self,
+        items: Iterable[dict[str, Any]] | None = None,
+        save: Callable[[list[dict[str, Any]]], None] | None = None,
+        *,
+        parent: Ledger | None = None,
+        member: str = "",
+    ) -> None:
+        self._items: list[dict[str, Any]] = [dict(i) for i in items or []]
+        self._save = save
+        self._parent = parent
+        self._member = member
+        # A restore may record from worker threads (MLflow writes runs several at once); only
+        # the thread that made the ledger saves it (the portal's database connection is that
+        # thread's), the others leave it marked unsaved until that thread's next change or flush().
+        self._lock = threading.RLock()
+        self._owner = threading.get_ident()
+        self._unsaved = False
+
+    @property
+    def root(self) -> Ledger:
+        return self._parent.root if self._parent is not None else self
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """This ledger's entries (a member's view holds only that member's)."""
+        if self._parent is None:
+            return self._items
+        return [i for i in self._parent.items if i.get("member") == self._member]
+
+    def member(self, name: str) -> Ledger:
+        return Ledger(parent=self, member=name)
+
+    def _changed(self) -> None:
+        root = self.root
+        root._unsaved = True
+        if threading.get_ident() == root._owner:
+            root.flush()
+
+    def flush(self) -> None:
+        """Save the record if a change is unsaved (call on the thread that made the ledger)."""
+        root = self.root
+        with root._lock:
+            if root._unsaved and root._save is not None:
+                root._save([dict(i) for i in root._items])
+            root._unsaved = False
+
+    def _find(self, kind: str, name: str) -> dict[str, Any] | None:
+        return next((i for i in self.items if i["kind"] == kind and i["name"] == name), None)
+
+    def created(self, kind: str, names: Iterable[str], **extra: Any) -> None:
+        """Record things about to be made (call before making them: a crash in between leaves a
+        name clean-up finds missing, which is harmless; the other order could leave one unrecorded)."""
+        with self.root._lock:
+            fresh = False
+            for name in names:
+                if self._find(kind, name) is None:
+                    entry = {"kind": kind, "name": name, "state": CREATED, **extra}
+                    if self._member:
+                        entry["member"] = self._member
+                    self.root._items.append(entry)
+                    fresh = True
+        if fresh:
+            self._changed()
+
+    def kept(self, kind: str, name: str, why: str) -> None:
+        """Something clean-up leaves where it is, and why (it was there before, or removing it failed)."""
+        entry = self._find(kind, name)
+        if entry is None:
+            entry = {"kind": kind, "name": name}
+            if self._member:
+                entry["member"] = self._member
+            self.root._items.append(entry)
+        entry.update(state=KEPT, why=why)
+        self._changed()
+
+    def removed(self, kind: str, name: str) -> None:
+        entry = self._find(kind, name)
+        if entry is not None:
+            entry["state"] = REMOVED
+            self._changed()
+
+    def forget(self, kind: str, name: str) -> None:
+        """No longer ours to remove (a staged copy renamed over the real target in a recovery)."""
+        entry = self._find(kind, name)
+        if entry is not None:
+            self.root._items.remove(entry)
+            self._changed()
+
+    def names(self, kind: str, state: str = CREATED) -> list[str]:
+        return [i["name"] for i in self.items if i["kind"] == kind and i.get("state") == state]
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self._find(kind, name)
+
+
+def summary(items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``{"removed": [...], "kept": [...], "left": [...]}`` lines for a run page."""
+    out: dict[str, list[str]] = {"removed": [], "kept": [], "left": []}
+    for item in items:
+        where = f"{item['member']}: " if item.get("member") else ""
+        line = f"{where}{item['kind']} {item['name']}"
+        state = item.get("state")
+        if state == REMOVED:
+            out["removed"].append(line)
+        elif state == KEPT:
+            out["kept"].append(f"{line} — {item.get('why', '')}".rstrip(" —"))
+        else:
+            out["left"].append(line)
+    return out
