@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors._files import refuse_portal_own
+from inventory.connectors._files import refuse_source_path, refuse_target_path
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
     Capture,
@@ -30,6 +30,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.paths import path_shape_refusal
 
 FILE_NAME = "database.sqlite3"
 SAMPLE_ALL_BELOW = 1000
@@ -46,6 +47,9 @@ class SqliteConfig:
     def check(self) -> None:
         if not self.path.startswith("/"):
             raise ConfigInvalid("path: give an absolute path.")
+        why = path_shape_refusal(self.path)
+        if why:
+            raise ConfigInvalid(f"path: {why}")
 
 
 def _open(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
@@ -163,7 +167,11 @@ class SqliteConnector(Connector[SqliteConfig]):
     system_fields = ("path",)
     scope_field = "tables"
 
+    def source_paths(self) -> list[str]:
+        return [self.config.path]
+
     def snapshot(self, staging: Path) -> Snapshot:
+        refuse_source_path(self.config.path, field="path")
         src = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
         copy = staging / FILE_NAME
         try:
@@ -186,7 +194,7 @@ class SqliteConnector(Connector[SqliteConfig]):
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: SqliteConfig = self.parse(target)
-        refuse_portal_own(cfg.path)
+        refuse_target_path(cfg.path)
         if _has_tables(cfg.path) and not replace:
             raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
         staged = restored / FILE_NAME
@@ -212,6 +220,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: SqliteConfig = self.parse(target)
+        refuse_target_path(cfg.path)
         conn = _open(cfg.path, readonly=True, timeout=cfg.busy_timeout)
         try:
             return self._check(capture, conn)
@@ -228,7 +237,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: SqliteConfig = self.parse(target)
-        refuse_portal_own(cfg.path)
+        refuse_target_path(cfg.path)
         for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
             if os.path.exists(cfg.path + suffix):
                 os.unlink(cfg.path + suffix)
@@ -244,6 +253,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
         """One proposal per table (the first ``limit`` by name), with its row count."""
+        refuse_source_path(self.config.path, field="path")
         conn = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
         try:
             names = table_names(conn)
