@@ -97,11 +97,17 @@ def path_shape_refusal(path: str) -> str | None:
 
 
 def target_path_refusal(path: str | Path) -> str | None:
-    """For a restore or drill target, right before it is written: its shape (after resolving links)
-    and never the portal's own data folder, keys or database (folders inside VAR_DIR stay allowed)."""
+    """For a restore or drill target, right before it is written: absolute, no `..`, no system folder
+    (links resolved), never the portal's own data folder, keys or database (folders inside VAR_DIR
+    such as the drills stay allowed)."""
     text = str(path)
+    if not text.startswith("/"):
+        return f"{text} is not an absolute path."
     return (
-        path_shape_refusal(text) or path_refusal(text, roots=[Path("/")], resolve=True) or portal_overlap_refusal(text)
+        path_refusal(text, roots=[Path("/")], resolve=False)
+        or path_refusal(text, roots=[Path("/")], resolve=True)
+        or portal_overlap_refusal(text)
+        or portal_secret_refusal(text)
     )
 
 
