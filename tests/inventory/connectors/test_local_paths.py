@@ -118,7 +118,7 @@ def test_a_restore_never_writes_a_system_file_or_the_portals_keys(rooted: tuple[
     (allowed / "keys-link").symlink_to(var_dir / "keys")
     connector = get_connector("sqlite", {"path": str(allowed / "app.sqlite3")})
     for target in ("/proc/self/environ", str(allowed / "keys-link")):
-        with pytest.raises((ConfigInvalid, ConnectorRefused), match="system folder|portal's own"):
+        with pytest.raises((ConfigInvalid, ConnectorRefused), match=r"system folder|portal's own"):
             connector.cleanup(target={"path": target})
     with pytest.raises((ConfigInvalid, ConnectorRefused), match="portal's own"):
         connector.cleanup(target={"path": str(allowed / "keys-link" / "vault-keys")})
