@@ -50,9 +50,9 @@ def test_system_files_dotdot_and_the_portals_keys_are_refused_in_the_config(root
 
 def test_a_sqlite_file_outside_source_roots_is_not_backed_up(rooted: tuple[Path, Path], tmp_path: Path) -> None:
     allowed, outside = rooted
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    assert get_connector("sqlite", {"path": str(allowed / "app.sqlite3")}).snapshot(staging).capture.details
+    for name in ("staging", "s2", "s3", "s4"):
+        (tmp_path / name).mkdir()
+    assert get_connector("sqlite", {"path": str(allowed / "app.sqlite3")}).snapshot(tmp_path / "staging").capture
     with pytest.raises(ConnectorRefused, match="outside the allowed folders"):
         get_connector("sqlite", {"path": str(outside / "app.sqlite3")}).snapshot(tmp_path / "s2")
     with pytest.raises(ConnectorRefused, match="outside the allowed folders"):
