@@ -154,6 +154,8 @@ def parse_config(cls: type[C], data: object, *, kind: str) -> C:
         for text in texts:
             # An address with user:password@ in it would be stored and shown in the clear.
             why = userinfo_refusal(text, field=name) if isinstance(text, str) else None
+            if isinstance(text, str) and name.endswith("host") and "@" in text:
+                why = userinfo_refusal(f"x://{text}", field=name)  # user:password@host in a host field
             if why:
                 raise ConfigInvalid(why)
     obj = cls(**values)

@@ -17,6 +17,8 @@ from inventory.connectors import ConfigInvalid, SecretRef, SecretUnavailable, ge
 from inventory.engine.vaults.s3_client import parse_s3_uri
 from inventory.models import Asset
 from inventory.paths import source_validate
+from inventory.porting import ImportFailed, import_file
+from inventory.services.catalog import vault_create
 from inventory.vault_io.backup import _backup_source
 from inventory.vault_io.common import VaultIOFailure
 from tests.factories import AssetFactory
@@ -204,3 +206,22 @@ def test_a_stored_s3_source_with_keys_fails_its_backup_without_repeating_them() 
     with contextlib.ExitStack() as stack, pytest.raises(VaultIOFailure) as caught:
         _backup_source(asset, stack)
     assert "secretkey" not in str(caught.value) and "AKIAEXAMPLE" not in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_yaml_import_and_vaults_refuse_credentials_in_addresses(admin: Any) -> None:
+    text = (
+        "assets:\n  - name: fraud\n    kind: model\n    owner_team: risk\n    tier: 1\n    region: eu\n"
+        f"    source_uri: {S3_WITH_KEYS}\n"
+    )
+    with pytest.raises(ImportFailed) as caught:
+        import_file(name="a.yaml", data=text.encode(), by=None)
+    assert "secretkey" not in str(caught.value) and "env:NAME" in str(caught.value)
+    assert not Asset.objects.exists()
+    for config in ({"bucket": "AKIA:secretkey@b"}, {"bucket": "b", "endpoint_url": "http://AKIA:secretkey@minio:9000"}):
+        with pytest.raises(ValidationError) as refused:
+            vault_create(by=admin, fields={"name": "v", "kind": "s3", "region": "eu", "config": config})
+        assert "secretkey" not in str(refused.value)
+    with pytest.raises(ConfigInvalid) as host:
+        get_connector("postgres", {"dbname": "d", "host": "admin:hunter2@db"})
+    assert "hunter2" not in str(host.value)
