@@ -64,28 +64,35 @@ def path_refusal(path: str, *, roots: Iterable[Path | str], resolve: bool) -> st
 
 
 def source_validate(uri: str, *, field: str = "source_uri") -> None:
-    """For the catalogue: no credentials in an address, no `..`, no system folders, not the portal's
-    keys or database (the roots are checked again when a worker reads)."""
+    """For the catalogue: no credentials in an address, no `..`, no system folders (the roots are
+    checked again when a worker reads)."""
     why = userinfo_refusal(uri, field=field)
     if why:
         raise ValidationError({field: why})
     local = _local(uri)
     if local and local.startswith("/"):
-        why = path_shape_refusal(local)
+        why = path_refusal(local, roots=[Path("/")], resolve=False)
         if why:
             raise ValidationError({field: why})
 
 
 def source_root_refusal(uri: str) -> str | None:
-    """The one check before anything local is read (a folder or S3 source, a SQLite file, a LanceDB
-    folder, discovery): no `..`, no system folder, under SOURCE_ROOTS after resolving links, and
-    never the portal's own keys or database. An address with credentials in it is refused too."""
-    if userinfo_refusal(uri, field="source"):
-        return userinfo_refusal(uri, field="source")
+    """For the worker, right before reading a folder or S3 source (and discovery): no credentials in
+    the address, no `..`, no system folder, under SOURCE_ROOTS after resolving links."""
+    why = userinfo_refusal(uri, field="source")
+    if why:
+        return why
     local = _local(uri)
     if local is None:
         return None
-    return path_refusal(local, roots=settings.SOURCE_ROOTS, resolve=True) or portal_secret_refusal(local)
+    return path_refusal(local, roots=settings.SOURCE_ROOTS, resolve=True)
+
+
+def connector_path_refusal(path: str) -> str | None:
+    """The folder-source rules for a path a connector reads (a SQLite file, a LanceDB folder, model
+    weights), plus: never the portal's own keys or database. (The portal's own `dr-portal` folder
+    asset on VAR_DIR is a folder source and reads its database through inventory/vault_io/live_sqlite.py.)"""
+    return source_root_refusal(path) or portal_secret_refusal(path)
 
 
 def path_shape_refusal(path: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from inventory.connectors.errors import ConnectorRefused
 from inventory.engine import LocalSource
-from inventory.paths import portal_overlap_refusal, source_root_refusal, target_path_refusal
+from inventory.paths import connector_path_refusal, portal_overlap_refusal, target_path_refusal
 
 
 def tree_facts(root: Path) -> dict[str, int]:
@@ -42,7 +42,7 @@ def refuse_portal_own(path: Path | str) -> None:
 
 def refuse_source_path(path: str, *, field: str) -> None:
     """Right before a connector reads a local file or folder: the folder-source rules (inventory/paths.py)."""
-    why = source_root_refusal(path)
+    why = connector_path_refusal(path)
     if why:
         raise ConnectorRefused(f"{field}: {why} A connector reads only under SOURCE_ROOTS.")
 

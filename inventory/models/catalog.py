@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
-from inventory.paths import has_userinfo, source_root_refusal, userinfo_refusal
+from inventory.paths import connector_path_refusal, has_userinfo, userinfo_refusal
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -353,7 +353,7 @@ class Asset(models.Model):
         if self.connector not in URI_CONNECTORS and self.connector != "group":
             # What the connector will read must lie where a folder source may (checked again at backup).
             for path in cls(self.connector_config).source_paths():
-                why = source_root_refusal(path)
+                why = connector_path_refusal(path)
                 if why:
                     return {"connector_config": f"{why} A backup reads only under SOURCE_ROOTS."}
         return {}
