@@ -204,3 +204,12 @@ def userinfo_refusal(uri: str, *, field: str) -> str | None:
         "shown in the clear. Leave it out of the address and give the secret as a reference "
         "(env:NAME or file:/path) in the connector's secret fields. The value given was not shown."
     )
+
+
+def vault_userinfo_validate(config: dict[str, object], *, field: str = "config") -> None:
+    """For a vault's settings: no ``key:secret@`` in an endpoint or a bucket name."""
+    for key, value in config.items():
+        if isinstance(value, str):
+            why = userinfo_refusal(f"s3://{value}" if key == "bucket" else value, field=str(key))
+            if why:
+                raise ValidationError({field: why})
