@@ -16,6 +16,7 @@ from inventory.connectors import Capture, ConfigInvalid, Connector, Verification
 from inventory.connectors.group import GroupConnector
 from inventory.connectors.ledger import Ledger
 from inventory.models import URI_CONNECTORS, Asset, RecoveryPoint
+from inventory.paths import drill_path_refusal, target_path_refusal
 
 
 def has_connector(asset: Asset) -> bool:
@@ -164,6 +165,12 @@ def run_target(
         connector.parse(target)
     if drill and _same_as_source(connector, target):
         raise ConfigInvalid(f"{asset.name}: a drill target must not be the asset's own system.")
+    for path in connector.target_paths(target):
+        # A local target stays where the product allows: a drill only under VAR_DIR/drills, any
+        # restore never into /proc, /sys, /dev, with '..', or over the portal's own data, keys or database.
+        why = target_path_refusal(path) or (drill_path_refusal(path) if drill else None)
+        if why:
+            raise ConfigInvalid(f"{asset.name}: {why}")
     return target, connector.target_label(target)[:500]
 
 

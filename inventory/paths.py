@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from dr_portal.accounts.contents_text import USERINFO
 from dr_portal.errors import Refused
 
 
@@ -63,7 +64,11 @@ def path_refusal(path: str, *, roots: Iterable[Path | str], resolve: bool) -> st
 
 
 def source_validate(uri: str, *, field: str = "source_uri") -> None:
-    """For the catalogue: no `..`, no system folders (the roots are checked again when a worker reads)."""
+    """For the catalogue: no credentials in an address, no `..`, no system folders (the roots are
+    checked again when a worker reads)."""
+    why = userinfo_refusal(uri, field=field)
+    if why:
+        raise ValidationError({field: why})
     local = _local(uri)
     if local and local.startswith("/"):
         why = path_refusal(local, roots=[Path("/")], resolve=False)
@@ -72,11 +77,52 @@ def source_validate(uri: str, *, field: str = "source_uri") -> None:
 
 
 def source_root_refusal(uri: str) -> str | None:
-    """For the worker, right before reading: the resolved source must lie under SOURCE_ROOTS."""
+    """For the worker, right before reading a folder or S3 source (and discovery): no credentials in
+    the address, no `..`, no system folder, under SOURCE_ROOTS after resolving links."""
+    why = userinfo_refusal(uri, field="source")
+    if why:
+        return why
     local = _local(uri)
     if local is None:
         return None
     return path_refusal(local, roots=settings.SOURCE_ROOTS, resolve=True)
+
+
+def connector_path_refusal(path: str) -> str | None:
+    """The folder-source rules for a path a connector reads (a SQLite file, a LanceDB folder, model
+    weights), plus: never the portal's own keys or database. (The portal's own `dr-portal` folder
+    asset on VAR_DIR is a folder source and reads its database through inventory/vault_io/live_sqlite.py.)"""
+    return source_root_refusal(path) or portal_secret_refusal(path)
+
+
+def path_shape_refusal(path: str) -> str | None:
+    """What a path a connector reads or writes may never be, whatever the settings say: relative,
+    with `..`, in /proc, /sys or /dev, or the portal's own keys or database."""
+    if not path.startswith("/"):
+        return f"{path} is not an absolute path."
+    return path_refusal(path, roots=[Path("/")], resolve=False) or portal_secret_refusal(path)
+
+
+def target_path_refusal(path: str | Path) -> str | None:
+    """For a restore or drill target, right before it is written: absolute, no `..`, no system folder
+    (links resolved), never the portal's own data folder, keys or database (folders inside VAR_DIR
+    such as the drills stay allowed)."""
+    text = str(path)
+    if not text.startswith("/"):
+        return f"{text} is not an absolute path."
+    return (
+        path_refusal(text, roots=[Path("/")], resolve=False)
+        or path_refusal(text, roots=[Path("/")], resolve=True)
+        or portal_overlap_refusal(text)
+        or portal_secret_refusal(text)
+    )
+
+
+def drill_path_refusal(path: str | Path) -> str | None:
+    """A drill restores only into a folder under VAR_DIR/drills (links resolved)."""
+    drills = Path(settings.VAR_DIR) / "drills"
+    why = path_refusal(str(path), roots=[drills], resolve=True)
+    return f"A drill restores only under the drills folder: {why}" if why else None
 
 
 def vault_path_validate(path: str, *, field: str = "config") -> None:
@@ -102,6 +148,25 @@ def portal_own_paths() -> list[Path]:
     return own
 
 
+def portal_secret_paths() -> list[Path]:
+    """What no connector or source may read or write: the portal's key folder (and vault key file)
+    and, with SQLite, its database file and sidecars. Links resolved."""
+    own = [Path(os.path.realpath(Path(settings.VAR_DIR) / "keys"))]
+    key_file = getattr(settings, "VAULT_KEY_FILE", None)
+    if key_file:
+        own.append(Path(os.path.realpath(key_file)))
+    return own + portal_own_paths()[1:]
+
+
+def portal_secret_refusal(path: str | Path) -> str | None:
+    """Why ``path`` may not be read: it is (or holds, or lies in) the portal's keys or database."""
+    real = Path(os.path.realpath(path))
+    for own in portal_secret_paths():
+        if real == own or own in real.parents or real in own.parents:
+            return f"{path} is (or holds) the portal's own keys or database; no connector reads or writes it."
+    return None
+
+
 def portal_overlap_refusal(path: str | Path) -> str | None:
     """Why a restore or clean-up may not write or remove ``path``: it is the portal's VAR_DIR (or a
     folder above it), or the portal's own SQLite database, its -wal/-shm/-journal, or a folder above
@@ -120,3 +185,31 @@ def portal_overlap_refuse(path: str | Path) -> None:
     why = portal_overlap_refusal(path)
     if why:
         raise PathRefused(why)
+
+
+# --- credentials in addresses ---------------------------------------------------------
+
+
+def has_userinfo(uri: str) -> bool:
+    return bool(USERINFO.search(uri or ""))
+
+
+def userinfo_refusal(uri: str, *, field: str) -> str | None:
+    """Why an address may not be stored: it carries a user name or password (``user:pass@host``).
+    The message never repeats the address, which holds the secret."""
+    if not has_userinfo(uri):
+        return None
+    return (
+        f"{field}: the address carries a user name or password (user:password@); it would be stored and "
+        "shown in the clear. Leave it out of the address and give the secret as a reference "
+        "(env:NAME or file:/path) in the connector's secret fields. The value given was not shown."
+    )
+
+
+def vault_userinfo_validate(config: dict[str, object], *, field: str = "config") -> None:
+    """For a vault's settings: no ``key:secret@`` in an endpoint or a bucket name."""
+    for key, value in config.items():
+        if isinstance(value, str):
+            why = userinfo_refusal(f"s3://{value}" if key == "bucket" else value, field=str(key))
+            if why:
+                raise ValidationError({field: why})

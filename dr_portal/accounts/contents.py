@@ -27,7 +27,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from dr_portal.accounts.access import Perm, has_role_perm
-from dr_portal.accounts.contents_text import file_names_hidden
+from dr_portal.accounts.contents_text import file_names_hidden, strip_userinfo
 
 # Keys that name a point's files or carry a file's digest, wherever they sit in
 # a manifest, a capture, step evidence or an audit payload. A number under one of
@@ -109,7 +109,9 @@ def names_contents(value: Any) -> bool:
 
 def words_and_detail(message: str) -> tuple[str, dict[str, str]]:
     """A failure message as recorded: words for everyone, and the whole message under ``file_detail``
-    (a content key) when the words had to leave a file out."""
+    (a content key) when the words had to leave a file out. A ``user:password@`` written into an
+    address is removed from both before anything is stored."""
+    message = strip_userinfo(message)
     words = file_names_hidden(message)
     return words, ({"file_detail": message} if words != message else {})
 

@@ -55,8 +55,18 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+# The ``user:password@`` of an address (http://admin:pw@host, s3://KEY:SECRET@bucket): a secret, never shown.
+USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*@)")
+
+
+def strip_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every address in it removed."""
+    return USERINFO.sub(lambda m: m.group("scheme"), text or "")
+
+
 def file_names_hidden(text: str) -> str:
     """``text`` without the file, object or key names (and digests) it carries; unchanged when none."""
+    text = strip_userinfo(text)
     for pattern, words in PATTERNS:
         text = pattern.sub(words, text)
     return text

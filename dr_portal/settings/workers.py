@@ -148,6 +148,13 @@ for _name, _roots in (("SOURCE_ROOTS", SOURCE_ROOTS), ("VAULT_ROOTS", VAULT_ROOT
         if not _item.startswith("/"):
             raise ImproperlyConfigured(f"{_name}: {_item!r} is not an absolute path")
         _roots.append(Path(_item))
+# Folders a connector's file: secret reference may name (inventory/connectors/config.py); the
+# portal's own keys and database are refused whatever this says.
+CONNECTOR_SECRET_DIRS: list[Path] = []
+for _item in env_list("CONNECTOR_SECRET_DIRS", [str(VAR_DIR / "secrets"), "/run/secrets"]):
+    if not _item.startswith("/"):
+        raise ImproperlyConfigured(f"CONNECTOR_SECRET_DIRS: {_item!r} is not an absolute path")
+    CONNECTOR_SECRET_DIRS.append(Path(_item))
 # Throughput assumed for an RTO forecast before any restore has been measured (MiB/s).
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.

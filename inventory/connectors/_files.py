@@ -9,7 +9,7 @@ from typing import Any
 
 from inventory.connectors.errors import ConnectorRefused
 from inventory.engine import LocalSource
-from inventory.paths import portal_overlap_refusal
+from inventory.paths import connector_path_refusal, portal_overlap_refusal, target_path_refusal
 
 
 def tree_facts(root: Path) -> dict[str, int]:
@@ -36,6 +36,21 @@ def copy_tree(src: Path, dst: Path, *, exclude: tuple[str, ...] = ()) -> None:
 def refuse_portal_own(path: Path | str) -> None:
     """A connector never restores over, swaps out or removes the portal's own VAR_DIR or database."""
     why = portal_overlap_refusal(path)
+    if why:
+        raise ConnectorRefused(why)
+
+
+def refuse_source_path(path: str, *, field: str) -> None:
+    """Right before a connector reads a local file or folder: the folder-source rules (inventory/paths.py)."""
+    why = connector_path_refusal(path)
+    if why:
+        raise ConnectorRefused(f"{field}: {why} A connector reads only under SOURCE_ROOTS.")
+
+
+def refuse_target_path(path: Path | str) -> None:
+    """Right before a connector writes, checks or removes a local target: no '..', no system folder,
+    never the portal's own data, keys or database (links resolved)."""
+    why = target_path_refusal(path)
     if why:
         raise ConnectorRefused(why)
 

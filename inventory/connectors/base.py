@@ -251,6 +251,10 @@ class Connector(ABC, Generic[CfgT]):
         cfg = config_to_json(self.parse(config))
         return f"{self.kind}: " + ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in ("", None, [], {}))
 
+    def source_paths(self) -> list[str]:
+        """The local files or folders this source reads (none for a server): kept under SOURCE_ROOTS."""
+        return []
+
     def target_paths(self, config: Any) -> list[Path]:
         """The local files or folders a target of this kind lives in (none for a server)."""
         return []

@@ -17,7 +17,10 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.conf import settings
+
 from inventory.connectors.errors import ConfigInvalid, SecretUnavailable
+from inventory.paths import path_refusal, portal_secret_refusal, userinfo_refusal
 
 _ENV_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -36,6 +39,9 @@ class SecretRef:
         if scheme == "env" and rest and set(rest) <= _ENV_NAME_CHARS and not rest[0].isdigit():
             return cls(text)
         if scheme == "file" and rest.startswith("/"):
+            why = secret_file_refusal(rest, resolve=False)
+            if why:
+                raise ConfigInvalid(f"{field}: {why}")
             return cls(text)
         # The value may be a pasted secret: never echo it back.
         raise ConfigInvalid(
@@ -50,13 +56,36 @@ class SecretRef:
             if value is None:
                 raise SecretUnavailable(f"The environment variable {rest} named by the configuration is not set.")
             return value
+        # Settings can change after the reference was saved: the folder is checked again, links resolved.
+        why = secret_file_refusal(rest, resolve=True)
+        if why:
+            raise SecretUnavailable(f"A file: secret reference was refused: {why}")
         try:
             return Path(rest).read_text().strip()
         except OSError as exc:
-            raise SecretUnavailable(f"The secret file {rest} cannot be read: {exc.strerror or exc}.") from None
+            # The run page and job errors are shown to every role: the path is not repeated.
+            raise SecretUnavailable(
+                f"The secret file named by a file: reference cannot be read ({exc.strerror or 'error'})."
+            ) from None
 
     def __str__(self) -> str:
         return self.ref
+
+
+def secret_file_refusal(path: str, *, resolve: bool) -> str | None:
+    """Why a ``file:`` secret may not be read from ``path``: it must lie under CONNECTOR_SECRET_DIRS
+    (links resolved with ``resolve``), never climb with ``..``, and never be the portal's own keys or
+    database, whatever the setting says. The message names the allowed folders, not the file."""
+    roots = [Path(root) for root in settings.CONNECTOR_SECRET_DIRS]
+    if path_refusal(path, roots=roots, resolve=resolve):
+        allowed = ", ".join(str(root) for root in roots) or "none are set"
+        return (
+            "a file: secret must lie in one of the folders named by CONNECTOR_SECRET_DIRS "
+            f"({allowed}); the path given was not used."
+        )
+    if portal_secret_refusal(path):
+        return "a file: secret may not be the portal's own keys or database; the path given was not used."
+    return None
 
 
 C = TypeVar("C")
@@ -121,6 +150,14 @@ def parse_config(cls: type[C], data: object, *, kind: str) -> C:
                 raise ConfigInvalid(f"{kind} configuration: the field {name} is required.")
             continue
         values[name] = _coerce(name, hints[name], data[name])
+        texts = values[name] if isinstance(values[name], tuple) else (values[name],)
+        for text in texts:
+            # An address with user:password@ in it would be stored and shown in the clear.
+            why = userinfo_refusal(text, field=name) if isinstance(text, str) else None
+            if isinstance(text, str) and name.endswith("host") and "@" in text:
+                why = userinfo_refusal(f"x://{text}", field=name)  # user:password@host in a host field
+            if why:
+                raise ConfigInvalid(why)
     obj = cls(**values)
     check = getattr(obj, "check", None)
     if callable(check):

@@ -40,6 +40,12 @@ class S3PrefixConfig:
     secret_access_key: SecretRef | None = field(default=None, metadata={"help": "Reference to the secret access key."})
 
     def check(self) -> None:
+        if "@" in self.bucket or ":" in self.bucket:
+            raise ConfigInvalid(
+                "bucket: a bucket name holds no user name or key (key:secret@bucket); give the keys as "
+                "references (env:NAME or file:/path) in access_key_id and secret_access_key. "
+                "The value given was not shown."
+            )
         if not self.bucket or "/" in self.bucket:
             raise ConfigInvalid("bucket: give a bucket name without slashes.")
         if self.prefix.startswith("/"):

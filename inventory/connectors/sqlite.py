@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors._files import refuse_portal_own
+from inventory.connectors._files import refuse_source_path, refuse_target_path
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
     DISCOVER_TIMEOUT,
@@ -32,6 +32,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
+from inventory.paths import path_shape_refusal
 
 FILE_NAME = "database.sqlite3"
 SAMPLE_ALL_BELOW = 1000
@@ -48,6 +49,9 @@ class SqliteConfig:
     def check(self) -> None:
         if not self.path.startswith("/"):
             raise ConfigInvalid("path: give an absolute path.")
+        why = path_shape_refusal(self.path)
+        if why:
+            raise ConfigInvalid(f"path: {why}")
 
 
 def _open(path: str, *, readonly: bool, timeout: float) -> sqlite3.Connection:
@@ -165,7 +169,11 @@ class SqliteConnector(Connector[SqliteConfig]):
     system_fields = ("path",)
     scope_field = "tables"
 
+    def source_paths(self) -> list[str]:
+        return [self.config.path]
+
     def snapshot(self, staging: Path) -> Snapshot:
+        refuse_source_path(self.config.path, field="path")
         src = _open(self.config.path, readonly=True, timeout=self.config.busy_timeout)
         copy = staging / FILE_NAME
         try:
@@ -188,7 +196,7 @@ class SqliteConnector(Connector[SqliteConfig]):
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: SqliteConfig = self.parse(target)
-        refuse_portal_own(cfg.path)
+        refuse_target_path(cfg.path)
         if _has_tables(cfg.path) and not replace:
             self.ledger.kept("file", cfg.path, "it held tables before this run")
             raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
@@ -217,6 +225,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: SqliteConfig = self.parse(target)
+        refuse_target_path(cfg.path)
         conn = _open(cfg.path, readonly=True, timeout=cfg.busy_timeout)
         try:
             return self._check(capture, conn)
@@ -233,9 +242,9 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: SqliteConfig = self.parse(target)
-        refuse_portal_own(cfg.path)
+        refuse_target_path(cfg.path)
         for path in self.ledger.names("file"):  # only files this restore created
-            for suffix in ("", "-journal", "-wal", "-shm"):
+            for suffix in ("", "-journal", "-wal", "-shm", ".drp-new"):
                 if os.path.exists(path + suffix):
                     os.unlink(path + suffix)
             self.ledger.removed("file", path)
@@ -251,6 +260,7 @@ class SqliteConnector(Connector[SqliteConfig]):
 
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
         """One proposal per table (the first ``limit`` by name), with its row count."""
+        refuse_source_path(self.config.path, field="path")
         conn = _open(self.config.path, readonly=True, timeout=min(self.config.busy_timeout, DISCOVER_TIMEOUT))
         try:
             names = table_names(conn)

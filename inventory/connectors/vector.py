@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inventory.connectors._files import refuse_portal_own, remove, swap_in
+from inventory.connectors._files import refuse_source_path, refuse_target_path, remove, swap_in
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
     Capture,
@@ -41,6 +41,7 @@ from inventory.connectors.errors import (
 )
 from inventory.connectors.vector_facts import measure
 from inventory.connectors.vector_files import copy_table, link_version
+from inventory.paths import path_shape_refusal
 
 FILES = "lance-tables"  # the snapshot's folder of table directories (older points hold tables/<name>.arrow)
 STAGED = ".drp-new"  # a restore's tables, beside the target's, until they are verified
@@ -68,6 +69,10 @@ class VectorConfig:
             raise ConfigInvalid("uri: give the absolute path of the LanceDB directory.")
         if self.model_path and not self.model_path.startswith("/"):
             raise ConfigInvalid("model_path: give an absolute path.")
+        for name, path in (("uri", self.uri), ("model_path", self.model_path)):
+            why = path_shape_refusal(path) if path else None
+            if why:
+                raise ConfigInvalid(f"{name}: {why}")
         if not 0 <= self.min_overlap <= 1 or self.top_k < 1:
             raise ConfigInvalid("min_overlap must be between 0 and 1 and top_k at least 1.")
 
@@ -116,8 +121,17 @@ class VectorConnector(Connector[VectorConfig]):
     system_fields = ("uri",)
     scope_field = "tables"
 
+    def source_paths(self) -> list[str]:
+        return [path for path in (self.config.uri, self.config.model_path) if path]
+
+    def _refuse_sources(self) -> None:
+        refuse_source_path(self.config.uri, field="uri")
+        if self.config.model_path:
+            refuse_source_path(self.config.model_path, field="model_path")
+
     def snapshot(self, staging: Path) -> Snapshot:
         cfg = self.config
+        self._refuse_sources()
         db = _db(cfg.uri, must_exist=True)
         names = [n for n in _names(db) if not cfg.tables or n in cfg.tables]
         started = utcnow()
@@ -163,7 +177,7 @@ class VectorConnector(Connector[VectorConfig]):
 
         self.check_capture(capture)
         cfg: VectorConfig = self.parse(target)
-        refuse_portal_own(cfg.uri)
+        refuse_target_path(cfg.uri)
         if cfg.uri == self.config.uri and not replace:
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         self.check_model(capture, cfg)
@@ -218,6 +232,7 @@ class VectorConnector(Connector[VectorConfig]):
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: VectorConfig = self.parse(target)
+        refuse_target_path(cfg.uri)
         report = Verification(self.kind)
         try:
             self.check_model(capture, cfg)
@@ -263,7 +278,7 @@ class VectorConnector(Connector[VectorConfig]):
 
     def cleanup(self, *, target: object) -> None:
         cfg: VectorConfig = self.parse(target)
-        refuse_portal_own(cfg.uri)
+        refuse_target_path(cfg.uri)
         if cfg.uri == self.config.uri:
             raise ConnectorRefused("Clean-up removes a drill target; it will not drop the source tables.")
         tables, folders = self.ledger.names("table"), self.ledger.names("folder")
@@ -299,6 +314,7 @@ class VectorConnector(Connector[VectorConfig]):
         """One proposal per table (the first ``limit`` by name): rows, dimension, model and labels it records."""
         from inventory.connectors.vector_discover import discover_tables
 
+        self._refuse_sources()
         db = _db(self.config.uri, must_exist=True)
         return discover_tables(db, _names(db), self.config, self.config_json(), limit)
 

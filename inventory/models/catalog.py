@@ -14,6 +14,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri, uri_conflicts
+from inventory.paths import connector_path_refusal, has_userinfo, userinfo_refusal
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -313,7 +314,9 @@ class Asset(models.Model):
         ):
             errors["labels"] = 'Labels are text keys with text values, e.g. {"service": "fraud"}.'
         uri = (self.source_uri or "").strip()
-        if uri.startswith("s3://"):
+        if has_userinfo(uri):
+            errors["source_uri"] = str(userinfo_refusal(uri, field="source_uri"))
+        elif uri.startswith("s3://"):
             if not uri[5:].split("/")[0]:
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
         elif uri and not uri.startswith("/") and (not self.connector or self.connector in URI_CONNECTORS):
@@ -353,6 +356,12 @@ class Asset(models.Model):
             cls.parse(self.connector_config)
         except ConfigInvalid as exc:
             return {"connector_config": str(exc)}
+        if self.connector not in URI_CONNECTORS and self.connector != "group":
+            # What the connector will read must lie where a folder source may (checked again at backup).
+            for path in cls(self.connector_config).source_paths():
+                why = connector_path_refusal(path)
+                if why:
+                    return {"connector_config": f"{why} A backup reads only under SOURCE_ROOTS."}
         return {}
 
     def source_connector(self) -> tuple[str, dict[str, Any]]:

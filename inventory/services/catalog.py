@@ -17,7 +17,7 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
 from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
-from inventory.paths import region_validate, source_validate, vault_path_validate
+from inventory.paths import region_validate, source_validate, vault_path_validate, vault_userinfo_validate
 from inventory.policies import TIER_DEFAULTS
 from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
@@ -58,6 +58,7 @@ def _validate_vault_config(vault: Vault) -> None:
         raise ValidationError({"config": 'An S3 vault needs {"bucket": "name"} (and optionally prefix, endpoint_url).'})
     if vault.kind == VaultKind.FILESYSTEM:
         vault_path_validate(str(config["path"]).strip())
+    vault_userinfo_validate(config)
     secrets = {k for k in config if any(word in k.lower() for word in ("secret", "password", "key"))}
     if secrets:
         raise ValidationError({"config": f"Secrets such as {sorted(secrets)[0]!r} come from the environment."})

@@ -84,8 +84,14 @@ class BodyReader:
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix")``."""
     if not uri.startswith("s3://"):
-        raise ValueError(f"{uri!r} is not an s3:// address")
+        raise ValueError("The address is not an s3:// address.")
     bucket, _, prefix = uri[len("s3://") :].partition("/")
+    if "@" in bucket:
+        # Keys written into the address would travel into errors and logs: refused, never repeated.
+        raise ValueError(
+            "The s3:// address carries credentials (key:secret@bucket); give the keys by reference instead. "
+            "The address was not shown."
+        )
     if not bucket:
         raise ValueError(f"{uri!r} names no bucket")
     return bucket, prefix.strip("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,10 @@ def test_a_pasted_secret_is_refused_without_echoing_it() -> None:
     assert "env:NAME" in str(caught.value)
 
 
-def test_secret_reference_resolves_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_reference_resolves_from_env_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.CONNECTOR_SECRET_DIRS = [tmp_path]  # file: secrets are read only from these folders
     monkeypatch.setenv("DRP_TEST_SECRET", "s3cr3t")
     assert SecretRef.parse("env:DRP_TEST_SECRET", field="x").resolve() == "s3cr3t"
     secret_file = tmp_path / "secret"
