@@ -115,6 +115,9 @@ class SourceForm(forms.Form):
         return bool(why)
 
 
+TIER_TEXTS = ("0", "1", "2", "3")  # a label's text exactly; "²".isdigit() is true but no tier
+
+
 def proposal_row(proposal: Proposal, *, kind: str, source_uri: str) -> dict[str, Any]:
     """A proposal as the editable row the person sees: team and tier from the system's labels where given."""
     tier = proposal.labels.get("tier", "")
@@ -124,8 +127,8 @@ def proposal_row(proposal: Proposal, *, kind: str, source_uri: str) -> dict[str,
         "name": proposal.name.lower()[:100],
         "title": (proposal.title or proposal.name)[:200],
         "team": team[:100],
-        "tier": int(tier) if tier.isdigit() and int(tier) <= 3 else 2,
-        "tier_labelled": tier.isdigit() and int(tier) <= 3,
+        "tier": int(tier) if tier in TIER_TEXTS else 2,
+        "tier_labelled": tier in TIER_TEXTS,
         "team_labelled": bool(team),
         "kind": DISCOVERABLE[kind],
         "connector": kind,
@@ -173,7 +176,7 @@ def _edited(row: dict[str, Any], post: Any, i: int) -> dict[str, Any]:
         "name": post.get(f"name-{i}", row["name"]).strip(),
         "title": post.get(f"title-{i}", row["title"]).strip(),
         "team": post.get(f"team-{i}", row["team"]).strip(),
-        "tier": int(tier) if tier.isdigit() else row["tier"],
+        "tier": int(tier) if tier in TIER_TEXTS else row["tier"],
         "checked": bool(post.get(f"add-{i}")),
     }
 

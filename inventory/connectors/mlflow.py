@@ -9,6 +9,7 @@ and after three tries the capture fails naming the change.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,22 +37,49 @@ FILE_NAME = "registry.json"
 ATTEMPTS = 3
 
 
+URL = {"max_length": 2048}
+TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
+
+
+def url_problem(url: str) -> str | None:
+    """Why an http(s) URL cannot name a server (its port or host name), or None."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018  # raises for a port out of range or not a number
+    except ValueError:
+        return "give a port from 1 to 65535 after the host name, or none."
+    host = parts.hostname or ""
+    if not host:
+        return "give the server's host name after http:// or https://."
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        return "the host name is too long for DNS (at most 253 characters, 63 between dots)."
+    if parts.port == 0:
+        return "give a port from 1 to 65535 after the host name, or none."
+    return None
+
+
 @dataclass(frozen=True)
 class MlflowConfig:
-    tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.")
+    tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.", limits=URL)
     models: tuple[str, ...] = field_help("Registered model names to capture; empty for all.", default=())
     token: SecretRef | None = field(default=None, metadata={"help": "Reference to a bearer token."})
     username: str = field_help("Basic-auth user, if the server uses it.", default="")
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the basic-auth password."})
     experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
-    timeout: float = field_help("Seconds to wait for each request.", default=30.0)
-    drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="")
+    timeout: float = field_help("Seconds to wait for each request.", default=30.0, limits=TIMEOUT)
+    drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="", limits=URL)
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
             raise ConfigInvalid("tracking_uri: give the server's http:// or https:// address.")
         if self.drill_tracking_uri and not self.drill_tracking_uri.startswith(("http://", "https://")):
             raise ConfigInvalid("drill_tracking_uri: give the scratch server's http:// or https:// address.")
+        for name in ("tracking_uri", "drill_tracking_uri"):
+            why = url_problem(getattr(self, name))
+            if why:
+                raise ConfigInvalid(f"{name}: {why}")
         if self.drill_tracking_uri.rstrip("/") == self.tracking_uri.rstrip("/") and self.drill_tracking_uri:
             raise ConfigInvalid("drill_tracking_uri: a drill must not restore into the source registry.")
 

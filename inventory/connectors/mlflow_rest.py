@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from dr_portal import outbound
-from inventory.connectors.errors import AuthFailed, CaptureIncomplete, ConnectorError, ConnectorRefused, Unreachable
+from inventory.connectors.errors import (
+    AuthFailed,
+    CaptureIncomplete,
+    ConfigInvalid,
+    ConnectorError,
+    ConnectorRefused,
+    Unreachable,
+)
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -36,6 +43,10 @@ class MlflowRest:
     def __init__(
         self, base_url: str, *, token: str = "", username: str = "", password: str = "", timeout: float = 30
     ) -> None:
+        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:  # a socket refuses the rest
+            raise ConfigInvalid(
+                f"timeout: give a number of seconds above 0 and at most 3600 (not {str(timeout)[:24]})."
+            )
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.headers: dict[str, str] = {}
@@ -90,6 +101,8 @@ class MlflowRest:
                 connector=True,
             ) as (response, _final, _hops):
                 yield response
+        except outbound.Malformed as bad:
+            raise ConfigInvalid(f"MLflow at {self.base[:80]}: {bad}.") from None
         except outbound.TargetRefused as refused:
             raise ConnectorRefused(
                 f"MLflow at {self.base} is refused: {refused}.", code="connector_target_refused"

@@ -10,7 +10,7 @@ when that is set).
 from __future__ import annotations
 
 from dr_portal import outbound
-from inventory.connectors.errors import ConnectorRefused, Unreachable
+from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, Unreachable
 
 LOCAL = "127.0.0.1"
 
@@ -19,6 +19,8 @@ def reach(what: str, host: str, port: int) -> str:
     """The address to connect to for `host`; a refusal names the system, the address and the rule."""
     try:
         return outbound.connector_address(host, port)
+    except outbound.Malformed as bad:
+        raise ConfigInvalid(f"{what} at {host[:80]}:{port}: {bad}.") from None
     except outbound.Unresolvable:
         raise Unreachable(f"{what} at {host}:{port} cannot be reached: {host} does not resolve.") from None
     except outbound.TargetRefused as refused:

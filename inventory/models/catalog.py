@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
+from inventory.models.limits import asset_limit_errors
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -325,7 +326,10 @@ class Asset(models.Model):
                 errors["source_uri"] = "An S3 source needs a bucket: s3://bucket/prefix."
         elif uri and not uri.startswith("/"):
             errors["source_uri"] = "Give an absolute path (/data/models/fraud) or s3://bucket/prefix."
-        errors.update(self._connector_errors())
+        limits = asset_limit_errors(fallback=self.fallback, labels=labels, connector_config=self.connector_config)
+        errors.update(limits)
+        if "connector_config" not in limits:
+            errors.update(self._connector_errors())
         if errors:
             raise ValidationError(errors)
 
