@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inventory.models import Asset, Backup, BackupStatus
 from inventory.models.limits import CONFIG_BYTES_MAX, FALLBACK_MAX, LABEL_KEY_MAX, LABEL_VALUE_MAX, LABELS_MAX
@@ -153,3 +154,27 @@ def test_an_unexpected_error_in_a_connector_fails_the_backup_with_its_reason(
     done = Backup.objects.get(pk=backup.pk)
     assert done.status == BackupStatus.FAILED and done.error_code == "connector_crashed"
     assert "redis connector stopped on an unexpected error (ValueError: Timeout value out of range)" in done.error
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "estate.csv",
+            "name,kind,owner_team,tier,region,source_uri,connector,connector_config\n"
+            'cache,dataset,ml,1,eu-west-1,/srv/c,redis,"{""db"": 99}"\n',
+        ),
+        (
+            "estate.yaml",
+            "assets:\n- {name: cache, kind: dataset, owner_team: ml, tier: 1, region: eu-west-1,\n"
+            "   source_uri: /srv/c, connector: postgres, connector_config: {dbname: f, port: 99999999999999999999}}\n",
+        ),
+    ],
+)
+def test_an_import_refuses_a_bad_connector_value_on_its_line(name: str, text: str, client_for, admin) -> None:
+    client = client_for(admin, mfa=True)
+    response = client.post("/api/v1/inventory/import/", {"file": SimpleUploadedFile(name, text.encode())})
+    assert response.status_code == 400, response.content[:500]
+    said = response.json()["error"]["fields"]["file"][0]
+    assert "connector_config" in said and ("db: give a whole number from 0 to 15" in said or "port:" in said), said
+    assert not Asset.objects.exists()
