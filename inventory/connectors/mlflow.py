@@ -9,7 +9,6 @@ and after three tries the capture fails naming the change.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +31,7 @@ from inventory.connectors.base import (
 from inventory.connectors.config import SecretRef, field_help
 from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, RestoreFailed, SourceChanged, TargetNotEmpty
 from inventory.connectors.mlflow_rest import MlflowRest
+from inventory.connectors.reach import url_problem
 
 FILE_NAME = "registry.json"
 ATTEMPTS = 3
@@ -41,23 +41,8 @@ URL = {"max_length": 2048}
 TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
 
 
-def url_problem(url: str) -> str | None:
-    """Why an http(s) URL cannot name a server (its port or host name), or None."""
-    if not url:
-        return None
-    parts = urllib.parse.urlsplit(url)
-    try:
-        parts.port  # noqa: B018  # raises for a port out of range or not a number
-    except ValueError:
-        return "give a port from 1 to 65535 after the host name, or none."
-    host = parts.hostname or ""
-    if not host:
-        return "give the server's host name after http:// or https://."
-    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
-        return "the host name is too long for DNS (at most 253 characters, 63 between dots)."
-    if parts.port == 0:
-        return "give a port from 1 to 65535 after the host name, or none."
-    return None
+URL = {"max_length": 2048}
+TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ when that is set).
 
 from __future__ import annotations
 
+import urllib.parse
+
 from dr_portal import outbound
 from inventory.connectors.errors import ConfigInvalid, ConnectorRefused, Unreachable
 
@@ -27,3 +29,22 @@ def reach(what: str, host: str, port: int) -> str:
         raise ConnectorRefused(
             f"{what} at {host}:{port} is refused: {refused}. Nothing was sent to it.", code="connector_target_refused"
         ) from None
+
+
+def url_problem(url: str) -> str | None:
+    """Why an http(s) URL cannot name a server (its port or host name), or None."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018  # raises for a port out of range or not a number
+    except ValueError:
+        return "give a port from 1 to 65535 after the host name, or none."
+    host = parts.hostname or ""
+    if not host:
+        return "give the server's host name after http:// or https://."
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        return "the host name is too long for DNS (at most 253 characters, 63 between dots)."
+    if parts.port == 0:
+        return "give a port from 1 to 65535 after the host name, or none."
+    return None

@@ -53,6 +53,9 @@ BAD = [
     ("vector", {**VEC, "top_k": 99999999999}, "top_k"),
     ("vector", {**VEC, "top_k": 0}, "top_k"),
     ("vector", {**VEC, "min_overlap": 1.5}, "min_overlap"),
+    ("s3", {"bucket": "b", "endpoint_url": "http://127.0.0.1:99999"}, "endpoint_url"),
+    ("s3", {"bucket": "b", "endpoint_url": "http://" + "a" * 300}, "endpoint_url"),
+    ("s3", {"bucket": "b" * 64}, "bucket"),
     ("sqlite", {"path": "/srv/a.sqlite3", "busy_timeout": -1}, "busy_timeout"),
     ("sqlite", {"path": "/srv/a.sqlite3", "busy_timeout": 1e300}, "busy_timeout"),
 ]
