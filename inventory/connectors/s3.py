@@ -34,7 +34,7 @@ _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "E
 class S3PrefixConfig:
     bucket: str = field_help("Bucket name.", limits={"max_length": 63})
     prefix: str = field_help("Key prefix (no leading slash); empty for the whole bucket.", default="")
-    endpoint_url: str = field_help("S3-compatible endpoint; empty for AWS.", default="")
+    endpoint_url: str = field_help("S3-compatible endpoint; empty for AWS.", default="", limits={"max_length": 2048})
     region: str = field_help("Region name.", default="")
     access_key_id: SecretRef | None = field(default=None, metadata={"help": "Reference to the access key id."})
     secret_access_key: SecretRef | None = field(default=None, metadata={"help": "Reference to the secret access key."})
