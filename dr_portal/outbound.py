@@ -62,6 +62,10 @@ class Unresolvable(TargetRefused):
     """The host name has no address: nothing to refuse, nothing to reach."""
 
 
+class Malformed(TargetRefused):
+    """The host or port cannot name anything (a port outside 1-65535, a name too long for DNS)."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -87,10 +91,16 @@ LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80
 
 
 def _resolved(host: str, port: int) -> list[Address]:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise Malformed(f"port {str(port)[:24]} is not a TCP port (give one from 1 to 65535)")
+    if not host or len(host) > 253 or "\x00" in host:
+        raise Malformed(f"the host name {host[:40]!r}{'...' if len(host) > 40 else ''} is not a valid name or address")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise Unresolvable(f"{host} does not resolve") from None
+    except (UnicodeError, ValueError, OverflowError) as exc:  # idna refuses a label over 63 characters, and such
+        raise Malformed(f"the host name {host[:40]!r} is not a valid name or address ({exc})") from None
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
@@ -194,7 +204,10 @@ def opened(
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TargetRefused(f"{url} is not an http(s) URL")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:  # "Port out of range 0-65535", or not a number
+            raise Malformed(f"{url[:80]} has no usable port ({exc})") from None
         if connector:
             address = connector_address(parts.hostname, port)
         else:

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from dr_portal.api_request import InputSerializer
 from inventory.fields import ASSET_FIELDS, DEPENDENCY_FIELDS, POLICY_FIELDS, VAULT_FIELDS
-from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault
+from inventory.models import Asset, Backup, Dependency, RecoveryPoint, RecoveryPolicy, Vault, limits
 from inventory.readiness import AssetReadiness, Check
 
 
@@ -78,7 +78,12 @@ class AssetIn(serializers.ModelSerializer[Asset]):
     tier = serializers.IntegerField(required=False)
     environment = serializers.CharField(required=False)
     data_classes = serializers.ListField(child=serializers.CharField(), required=False)
-    labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    labels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text=f"Key/value labels; alerts are matched on them. At most {limits.LABELS_MAX} labels, a key at most "
+        f"{limits.LABEL_KEY_MAX} characters, a value at most {limits.LABEL_VALUE_MAX}.",
+    )
     policy: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="name", queryset=RecoveryPolicy.objects.all(), required=False, allow_null=True
     )
@@ -90,7 +95,22 @@ class AssetIn(serializers.ModelSerializer[Asset]):
         model = Asset
         fields = ASSET_FIELDS
         validators: list[Any] = []
-        extra_kwargs: dict[str, dict[str, Any]] = {name: {"required": False, "validators": []} for name in ASSET_FIELDS}
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            **{name: {"required": False, "validators": []} for name in ASSET_FIELDS},
+            "fallback": {
+                "required": False,
+                "validators": [],
+                "help_text": f"What serves, in degraded mode, while this is down; at most {limits.FALLBACK_MAX} "
+                "characters.",
+            },
+            "connector_config": {
+                "required": False,
+                "validators": [],
+                "help_text": "The connector's fields as JSON (secrets only as env:NAME or file:/path references); "
+                f"at most {limits.CONFIG_BYTES_MAX // 1024} KiB as JSON, each field within its bounds (ports "
+                "1-65535, timeouts positive, lists at most 10,000 values; docs/connectors.md lists them all).",
+            },
+        }
 
 
 class DependencyOut(serializers.ModelSerializer[Dependency]):

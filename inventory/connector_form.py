@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 
+from inventory.connectors.config import TEXT_MAX
 from inventory.models import URI_CONNECTORS
 from inventory.models.uri_sources import S3_OWN_FIELDS
 
@@ -35,10 +36,11 @@ def _form_field(spec: dict[str, Any]) -> forms.Field:
     help_text = spec["help"]
     if spec["type"] == "boolean":
         return forms.BooleanField(label=label, required=False, help_text=help_text)
+    low, high = spec.get("minimum"), spec.get("maximum")
     if spec["type"] == "integer":
-        return forms.IntegerField(label=label, required=required, help_text=help_text)
+        return forms.IntegerField(label=label, required=required, help_text=help_text, min_value=low, max_value=high)
     if spec["type"] == "number":
-        return forms.FloatField(label=label, required=required, help_text=help_text)
+        return forms.FloatField(label=label, required=required, help_text=help_text, min_value=low, max_value=high)
     if spec["type"] == "list":
         return forms.CharField(
             label=label,
@@ -51,7 +53,13 @@ def _form_field(spec: dict[str, Any]) -> forms.Field:
     attrs = {"placeholder": "env:NAME or file:/path", "autocomplete": "off"} if spec["secret"] else {}
     if spec["secret"]:
         help_text = f"{help_text} A reference (env:NAME or file:/absolute/path), never the secret itself."
-    return forms.CharField(label=label, required=required, help_text=help_text, widget=forms.TextInput(attrs=attrs))
+    return forms.CharField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        max_length=spec.get("max_length", TEXT_MAX),
+        widget=forms.TextInput(attrs=attrs),
+    )
 
 
 def kind_specs(kind: str) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ def proposal_row(proposal: Proposal, *, kind: str, asset_kind: str) -> dict[str,
         )
         notes.append(f'Named {name} from "{proposal.name}": {why}.')
     tier_tag = str(proposal.labels.get("tier", "")).strip()
-    tier_ok = tier_tag.isdigit() and int(tier_tag) <= 3
+    tier_ok = tier_tag in ("0", "1", "2", "3")  # the text exactly: "²".isdigit() is true, and int() refuses it
     if tier_tag and not tier_ok:
         notes.append(
             f"The system's tag tier={tier_tag} is not a tier (0 to 3): tier {DEFAULT_TIER} is proposed; choose one."

@@ -3,7 +3,13 @@
 A kind declares its configuration as a frozen dataclass whose fields carry a
 ``help`` text in their metadata. :func:`parse_config` checks a JSON object
 against it: unknown keys, missing required keys and wrong types are refused
-with a message naming the field. A field typed :class:`SecretRef` only accepts a
+with a message naming the field. Numbers, text and lists are bounded: a field's
+metadata may give ``minimum``/``maximum`` (numbers), ``max_length`` (text) and
+``max_items`` (lists); without them, text is at most TEXT_MAX characters, a list at
+most LIST_MAX items, a whole number within +/-INT_MAX and a number finite. The same
+check serves the asset form, the API, imports and discovery (all parse through here),
+and a stored configuration that fails it fails its backup at once with the reason.
+A field typed :class:`SecretRef` only accepts a
 reference; the secret itself is read at the moment of use and never stored,
 logged or put in a ``repr``.
 """
@@ -11,6 +17,7 @@ logged or put in a ``repr``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -21,6 +28,12 @@ from django.conf import settings
 
 from inventory.connectors.errors import ConfigInvalid, SecretUnavailable
 from inventory.paths import path_refusal, portal_secret_refusal, userinfo_refusal
+
+TEXT_MAX = 4096  # characters in one text field (a path is at most 4096 bytes on Linux)
+LIST_MAX = 10_000  # items in one list field (e.g. tables: leave it empty for all of them)
+INT_MAX = 2**31 - 1
+PORT = {"minimum": 1, "maximum": 65535}
+HOST = {"max_length": 253}  # the longest DNS name
 
 _ENV_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -95,14 +108,40 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _coerce(name: str, tp: Any, value: Any) -> Any:
+def _shown(value: Any) -> str:
+    """A bad value as a message shows it: short, whatever was typed."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
+def _in_range(name: str, value: float, limits: dict[str, Any], *, whole: bool) -> None:
+    low = limits.get("minimum", -INT_MAX if whole else None)
+    high = limits.get("maximum", INT_MAX if whole else None)
+    if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+        return
+    what = "a whole number" if whole else "a number"
+    if low is not None and high is not None:
+        bounds = f"from {low} to {high}"
+    elif low is not None:
+        bounds = f"of at least {low}"
+    elif high is not None:
+        bounds = f"of at most {high}"
+    else:
+        bounds = "that is finite"
+    raise ConfigInvalid(f"{name}: give {what} {bounds} (not {_shown(value)}).")
+
+
+def _coerce(name: str, tp: Any, value: Any, limits: dict[str, Any] | None = None) -> Any:
+    limits = limits or {}
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(name, args[0], value)
+        return _coerce(name, args[0], value, limits)
     if tp is SecretRef:
+        if isinstance(value, str) and len(value) > TEXT_MAX:
+            raise ConfigInvalid(f"{name}: a secret reference is at most {TEXT_MAX} characters.")
         return SecretRef.parse(value, field=name)
     if tp is bool:
         if not isinstance(value, bool):
@@ -111,24 +150,43 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigInvalid(f"{name}: expected a whole number.")
+        _in_range(name, value, limits, whole=True)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigInvalid(f"{name}: expected a number.")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        _in_range(name, number, limits, whole=False)
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigInvalid(f"{name}: expected text.")
+        _short(name, value, limits.get("max_length", TEXT_MAX))
         return value
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigInvalid(f"{name}: expected a list of text values.")
+        most = limits.get("max_items", LIST_MAX)
+        if len(value) > most:
+            raise ConfigInvalid(f"{name}: give at most {most} values (not {len(value)}).")
+        for item in value:
+            _short(name, item, limits.get("max_length", TEXT_MAX))
         return tuple(value)
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ConfigInvalid(f"{name}: expected an object.")
         return dict(value)
     raise ConfigInvalid(f"{name}: unsupported field type {_describe(tp)}.")  # a programming error
+
+
+def _short(name: str, text: str, most: int) -> None:
+    if len(text) > most:
+        raise ConfigInvalid(f"{name}: give at most {most} characters (not {len(text)}).")
+    if "\x00" in text:
+        raise ConfigInvalid(f"{name}: text may not hold a NUL character.")
 
 
 def parse_config(cls: type[C], data: object, *, kind: str) -> C:
@@ -149,7 +207,7 @@ def parse_config(cls: type[C], data: object, *, kind: str) -> C:
             if required:
                 raise ConfigInvalid(f"{kind} configuration: the field {name} is required.")
             continue
-        values[name] = _coerce(name, hints[name], data[name])
+        values[name] = _coerce(name, hints[name], data[name], dict(spec.metadata))
         texts = values[name] if isinstance(values[name], tuple) else (values[name],)
         for text in texts:
             # An address with user:password@ in it would be stored and shown in the clear.
@@ -194,6 +252,7 @@ def config_fields(cls: type) -> list[dict[str, Any]]:
                 "secret": secret,
                 "default": None if required or spec.default is dataclasses.MISSING else _plain(spec.default),
                 "help": spec.metadata.get("help", ""),
+                **{k: v for k, v in spec.metadata.items() if k in LIMITS},
             }
         )
     return rows
@@ -217,6 +276,11 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def field_help(text: str, **kwargs: Any) -> Any:
-    """A dataclass field with a help text for forms and the API."""
-    return dataclasses.field(metadata={"help": text}, **kwargs)
+LIMITS = ("minimum", "maximum", "max_length", "max_items")
+
+
+def field_help(text: str, *, limits: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """A dataclass field with a help text for forms and the API, and its bounds (see LIMITS)."""
+    unknown = set(limits or {}) - set(LIMITS)
+    assert not unknown, f"unknown limit(s) {unknown}"
+    return dataclasses.field(metadata={"help": text, **(limits or {})}, **kwargs)

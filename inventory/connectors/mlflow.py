@@ -41,27 +41,40 @@ from inventory.connectors.errors import (
 )
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
+from inventory.connectors.reach import url_problem
 
 FILE_NAME = "registry.json"
 ATTEMPTS = 3
 
 
+URL = {"max_length": 2048}
+TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
+
+
+URL = {"max_length": 2048}
+TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
+
+
 @dataclass(frozen=True)
 class MlflowConfig:
-    tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.")
+    tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.", limits=URL)
     models: tuple[str, ...] = field_help("Registered model names to capture; empty for all.", default=())
     token: SecretRef | None = field(default=None, metadata={"help": "Reference to a bearer token."})
     username: str = field_help("Basic-auth user, if the server uses it.", default="")
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the basic-auth password."})
     experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
-    timeout: float = field_help("Seconds to wait for each request.", default=30.0)
-    drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="")
+    timeout: float = field_help("Seconds to wait for each request.", default=30.0, limits=TIMEOUT)
+    drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="", limits=URL)
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
             raise ConfigInvalid("tracking_uri: give the server's http:// or https:// address.")
         if self.drill_tracking_uri and not self.drill_tracking_uri.startswith(("http://", "https://")):
             raise ConfigInvalid("drill_tracking_uri: give the scratch server's http:// or https:// address.")
+        for name in ("tracking_uri", "drill_tracking_uri"):
+            why = url_problem(getattr(self, name))
+            if why:
+                raise ConfigInvalid(f"{name}: {why}")
         if self.drill_tracking_uri.rstrip("/") == self.tracking_uri.rstrip("/") and self.drill_tracking_uri:
             raise ConfigInvalid("drill_tracking_uri: a drill must not restore into the source registry.")
 

@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from dr_portal import outbound
-from inventory.connectors.errors import AuthFailed, CaptureIncomplete, ConnectorError, ConnectorRefused, Unreachable
+from inventory.connectors.errors import (
+    AuthFailed,
+    CaptureIncomplete,
+    ConfigInvalid,
+    ConnectorError,
+    ConnectorRefused,
+    Unreachable,
+)
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -49,6 +56,10 @@ class MlflowRest:
     def __init__(
         self, base_url: str, *, token: str = "", username: str = "", password: str = "", timeout: float = 30
     ) -> None:
+        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:  # a socket refuses the rest
+            raise ConfigInvalid(
+                f"timeout: give a number of seconds above 0 and at most 3600 (not {str(timeout)[:24]})."
+            )
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.headers: dict[str, str] = {"Accept": "*/*", "User-Agent": "dr-portal-connector"}
@@ -168,6 +179,8 @@ class MlflowRest:
                     self._release(connection)
                 else:
                     connection.close()
+        except outbound.Malformed as bad:
+            raise ConfigInvalid(f"MLflow at {self.base[:80]}: {bad}.") from None
         except outbound.TargetRefused as refused:
             raise ConnectorRefused(
                 f"MLflow at {self.base} is refused: {refused}.", code="connector_target_refused"

@@ -20,7 +20,7 @@ from inventory.connectors.base import (
     register,
     tables_text,
 )
-from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.config import HOST, PORT, SecretRef, field_help
 from inventory.connectors.errors import (
     AuthFailed,
     CaptureIncomplete,
@@ -44,11 +44,13 @@ _USER_TABLES = """
 @dataclass(frozen=True)
 class PostgresConfig:
     dbname: str = field_help("Database name.")
-    host: str = field_help("Server host name or address.", default="127.0.0.1")
-    port: int = field_help("Server port.", default=5432)
-    user: str = field_help("Role to connect as.", default="postgres")
+    host: str = field_help("Server host name or address.", default="127.0.0.1", limits=HOST)
+    port: int = field_help("Server port.", default=5432, limits=PORT)
+    user: str = field_help("Role to connect as.", default="postgres", limits={"max_length": 63})
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the role's password."})
-    connect_timeout: int = field_help("Seconds to wait for the server.", default=10)
+    connect_timeout: int = field_help(
+        "Seconds to wait for the server.", default=10, limits={"minimum": 1, "maximum": 600}
+    )
     tables: tuple[str, ...] = field_help(
         "Tables to capture as schema.table (discovery lists them); empty for all.", default=()
     )

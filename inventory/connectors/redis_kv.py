@@ -25,7 +25,7 @@ from inventory.connectors.base import (
     register,
     utcnow,
 )
-from inventory.connectors.config import SecretRef, field_help
+from inventory.connectors.config import HOST, PORT, SecretRef, field_help
 from inventory.connectors.errors import (
     AuthFailed,
     ConnectorRefused,
@@ -37,6 +37,9 @@ from inventory.connectors.errors import (
 from inventory.connectors.reach import reach
 
 FILE_NAME = "keys.jsonl"
+# Logical databases a stock server has (its `databases` setting, 16 by default); a server
+# configured with fewer refuses a higher one when the connector selects it, and that is said.
+DB = {"minimum": 0, "maximum": 15}
 STAGE = "__drp_new__:"
 SAMPLE_ALL_BELOW = 200
 ATTEMPTS = 3
@@ -45,13 +48,15 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class RedisConfig:
-    host: str = field_help("Server host name or address.", default="127.0.0.1")
-    port: int = field_help("Server port.", default=6379)
-    db: int = field_help("Logical database number.", default=0)
+    host: str = field_help("Server host name or address.", default="127.0.0.1", limits=HOST)
+    port: int = field_help("Server port.", default=6379, limits=PORT)
+    db: int = field_help("Logical database number.", default=0, limits=DB)
     prefix: str = field_help("Key prefix to capture; empty for the whole logical database.", default="")
     username: str = field_help("ACL user name, if any.", default="")
     password: SecretRef | None = field(default=None, metadata={"help": "Reference to the password."})
-    drill_db: int | None = field_help("Logical database a drill restores into (kept empty for drills).", default=None)
+    drill_db: int | None = field_help(
+        "Logical database a drill restores into (kept empty for drills).", default=None, limits=DB
+    )
 
     def client(self, *, timeout: float = 30) -> Any:
         import redis

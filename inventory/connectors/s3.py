@@ -22,7 +22,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
     Unreachable,
 )
-from inventory.connectors.reach import reach
+from inventory.connectors.reach import reach, url_problem
 from inventory.engine import S3Config, S3Source
 from inventory.engine.crypto import Readable
 from inventory.engine.sources import SourceFile, SourceScan
@@ -32,9 +32,9 @@ _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "E
 
 @dataclass(frozen=True)
 class S3PrefixConfig:
-    bucket: str = field_help("Bucket name.")
+    bucket: str = field_help("Bucket name.", limits={"max_length": 63})
     prefix: str = field_help("Key prefix (no leading slash); empty for the whole bucket.", default="")
-    endpoint_url: str = field_help("S3-compatible endpoint; empty for AWS.", default="")
+    endpoint_url: str = field_help("S3-compatible endpoint; empty for AWS.", default="", limits={"max_length": 2048})
     region: str = field_help("Region name.", default="")
     access_key_id: SecretRef | None = field(default=None, metadata={"help": "Reference to the access key id."})
     secret_access_key: SecretRef | None = field(default=None, metadata={"help": "Reference to the secret access key."})
@@ -50,6 +50,9 @@ class S3PrefixConfig:
             raise ConfigInvalid("bucket: give a bucket name without slashes.")
         if self.prefix.startswith("/"):
             raise ConfigInvalid("prefix: a key prefix does not start with a slash.")
+        why = url_problem(self.endpoint_url)
+        if why:
+            raise ConfigInvalid(f"endpoint_url: {why}")
 
     def s3(self) -> S3Config:
         """How to reach the service, once its endpoint's addresses are allowed (AWS itself when none is named).

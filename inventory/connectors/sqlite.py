@@ -43,7 +43,9 @@ HASH_SAMPLE = "hash0"
 @dataclass(frozen=True)
 class SqliteConfig:
     path: str = field_help("Absolute path of the SQLite database file.")
-    busy_timeout: float = field_help("Seconds to wait for a writer's lock before giving up.", default=10.0)
+    busy_timeout: float = field_help(
+        "Seconds to wait for a writer's lock before giving up.", default=10.0, limits={"minimum": 0, "maximum": 3600}
+    )
     tables: tuple[str, ...] = field_help("Tables to capture (discovery lists them); empty for all.", default=())
 
     def check(self) -> None:

@@ -55,14 +55,22 @@ class VectorConfig:
     model_revision: str = field_help("Revision or version of that model.", default="")
     model_path: str = field_help("Absolute path of the model's weights (file or directory), hashed.", default="")
     normalized: bool = field_help("Whether the model's vectors are L2-normalised.", default=False)
-    dimension: int = field_help("Vector dimension the model produces.", default=0)
+    dimension: int = field_help(
+        "Vector dimension the model produces.", default=0, limits={"minimum": 0, "maximum": 65536}
+    )
     tables: tuple[str, ...] = field_help("Tables (collections) to capture; empty for all.", default=())
     dataset_version: str = field_help("Version of the dataset the index was built from.", default="")
     id_column: str = field_help("Column holding each row's id.", default="id")
     vector_column: str = field_help("Column holding the vectors.", default="vector")
-    golden_queries: int = field_help("How many golden queries to record per table.", default=5)
-    top_k: int = field_help("How many neighbours a golden query compares.", default=10)
-    min_overlap: float = field_help("Least top-k overlap (0 to 1) a restore must show.", default=1.0)
+    golden_queries: int = field_help(
+        "How many golden queries to record per table.", default=5, limits={"minimum": 0, "maximum": 1000}
+    )
+    top_k: int = field_help(
+        "How many neighbours a golden query compares.", default=10, limits={"minimum": 1, "maximum": 10000}
+    )
+    min_overlap: float = field_help(
+        "Least top-k overlap (0 to 1) a restore must show.", default=1.0, limits={"minimum": 0, "maximum": 1}
+    )
 
     def check(self) -> None:
         if not self.uri.startswith("/"):

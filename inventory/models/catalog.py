@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
+from inventory.models.limits import asset_limit_errors
 from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri, uri_conflicts
 from inventory.paths import connector_path_refusal, has_userinfo, userinfo_refusal
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
@@ -325,7 +326,10 @@ class Asset(models.Model):
         elif not uri and (not self.connector or self.connector in URI_CONNECTORS):
             # A server connector (a registry, a database) is its own source; a folder or bucket is not.
             errors["source_uri"] = "Give the source: an absolute path or s3://bucket/prefix."
-        errors.update(self._connector_errors())
+        limits = asset_limit_errors(fallback=self.fallback, labels=labels, connector_config=self.connector_config)
+        errors.update(limits)
+        if "connector_config" not in limits:
+            errors.update(self._connector_errors())
         if errors:
             raise ValidationError(errors)
 

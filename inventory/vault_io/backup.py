@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from inventory import connectors, engine
@@ -30,6 +32,8 @@ from inventory.vault_io.common import (
 )
 from inventory.vault_io.live_sqlite import consistent_source
 
+logger = logging.getLogger(__name__)
+
 
 def _backup_source(
     asset: Asset, stack: contextlib.ExitStack
@@ -47,7 +51,20 @@ def _backup_source(
     # An application-consistent capture: the connector writes a staging copy and says what
     # it holds; the capture travels with the point (a consistency group: all its members).
     staging = stack.enter_context(connectors.staging_dir())
-    snap = asset_connector(asset).snapshot(staging)
+    try:
+        snap = asset_connector(asset).snapshot(staging)
+    except (connectors.ConnectorError, DatabaseError):
+        raise  # a connector's own failure says what is wrong; the portal's database may come back
+    except Exception as exc:
+        # Anything else (an OverflowError from a port stored before ports were checked, a
+        # library's ValueError) would crash the task and leave the backup "running" until
+        # the reconciler gives up on it: fail it now, saying what happened, with no retry.
+        logger.exception("The %s connector of %s stopped on an unexpected error", kind, asset.name)
+        raise VaultIOFailure(
+            "connector_crashed",
+            f"{asset.name}: the {kind} connector stopped on an unexpected error "
+            f"({type(exc).__name__}: {str(exc)[:200]}); check the asset's connector configuration.",
+        ) from exc
     return snap.source, snap.capture.data_as_of, {"capture": snap.capture.to_json()}
 
 
