@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inventory.connectors import Capture, ConfigInvalid
-from inventory.connectors.mlflow import alias_at, alias_history
+from inventory.connectors.mlflow_aliases import alias_at, alias_history
 from inventory.models import Asset, PointStatus, RecoveryPoint
 
 MAX_POINTS = 2000

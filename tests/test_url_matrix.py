@@ -193,6 +193,10 @@ MATRIX: dict[str, Row] = {
     "api:inventory-asset-list": route(get=api(), post=api_only("admin", ok=400)),
     "api:inventory-asset-detail": route(get=api(), patch=api_only("admin"), kwargs=by_id(AssetFactory)),
     "api:inventory-asset-readiness": route(get=api(), kwargs=by_id(AssetFactory)),
+    # Alias history is what points hold: roles that may restore get 404 here (no MLflow capture), others 403.
+    "api:inventory-asset-aliases": route(
+        get=statuses(404, anonymous=401, admin_without_mfa=403, compliance=403, viewer=403), kwargs=by_id(AssetFactory)
+    ),
     "api:inventory-asset-backup": route(post=api_only(*BACKUPS, ok=202), kwargs=by_id(AssetFactory)),
     "api:inventory-backup-list": route(get=api()),
     "api:inventory-backup-detail": route(get=api(), kwargs=by_id(BackupFactory)),

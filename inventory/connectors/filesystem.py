@@ -76,7 +76,7 @@ class FilesystemConnector(Connector[FilesystemConfig]):
         dest = Path(self.parse(target).path)
         _files.refuse_portal_own(dest)
         if not _files.is_empty_dir(dest) and not replace:
-            self.ledger.kept("folder", str(dest), "it held files before this run")
+            self.ledger.found_before("folder", str(dest), "it held files before this run")
             raise TargetNotEmpty(f"The target {dest} already holds files; restore there only with replace.")
         new = dest.with_name(dest.name + ".drp-new")
         if not replace:  # the folder was empty or missing: what lands there is this run's

@@ -97,6 +97,13 @@ class Ledger:
         entry.update(state=KEPT, why=why)
         self._changed()
 
+    def found_before(self, kind: str, name: str, why: str) -> None:
+        """A restore refused because the target holds this: kept, unless this same run made it
+        (a second restore into a target the first filled), which clean-up must still remove."""
+        entry = self._find(kind, name)
+        if entry is None or entry.get("state") != CREATED:
+            self.kept(kind, name, why)
+
     def removed(self, kind: str, name: str) -> None:
         entry = self._find(kind, name)
         if entry is not None:

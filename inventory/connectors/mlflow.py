@@ -12,7 +12,6 @@ import json
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -137,7 +136,7 @@ class MlflowConnector(Connector[MlflowConfig]):
         present = [name for name in models if reg.get_model(api, name) is not None]
         if present and not replace:
             for name in present:
-                self.ledger.kept("model", name, "it was in the target registry before this run")
+                self.ledger.found_before("model", name, "it was in the target registry before this run")
             raise TargetNotEmpty(f"The target registry already holds {', '.join(present)}; restore only with replace.")
         exp = reg.experiment_id(api, cfg.experiment, self.ledger)
         # A model already present is rebuilt beside it and swapped in only once verified.
@@ -367,37 +366,3 @@ def same_server(a: str, b: str) -> bool:
         return parts.scheme.lower(), host, port, parts.path.rstrip("/")
 
     return norm(a) == norm(b)
-
-
-def alias_history(captures: list[Capture]) -> dict[str, list[dict[str, Any]]]:
-    """``"model@alias"`` → spans ``{version, from, to}``: which version each alias named, capture by capture.
-
-    MLflow keeps only the current alias, so the history is as fine as the captures are frequent.
-    """
-    spans: dict[str, list[dict[str, Any]]] = {}
-    for capture in sorted(captures, key=lambda c: c.data_as_of):
-        seen = {
-            f"{m}@{a}": v for m, model in capture.details.get("models", {}).items() for a, v in model["aliases"].items()
-        }
-        when = capture.data_as_of.isoformat()
-        for key, version in seen.items():
-            history = spans.setdefault(key, [])
-            if history and history[-1]["version"] == version and history[-1]["to"] is None:
-                continue
-            if history and history[-1]["to"] is None:
-                history[-1]["to"] = when
-            history.append({"version": version, "from": when, "to": None})
-        for key, history in spans.items():
-            if key not in seen and history[-1]["to"] is None:
-                history[-1]["to"] = when
-    return spans
-
-
-def alias_at(captures: list[Capture], model: str, alias: str, when: datetime) -> str | None:
-    """The version ``model@alias`` named in the last capture taken at or before ``when``."""
-    earlier = [c for c in captures if c.data_as_of <= when]
-    if not earlier:
-        return None
-    latest = max(earlier, key=lambda c: c.data_as_of)
-    found: str | None = latest.details.get("models", {}).get(model, {}).get("aliases", {}).get(alias)
-    return found

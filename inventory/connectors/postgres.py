@@ -224,7 +224,7 @@ class PostgresConnector(Connector[PostgresConfig]):
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         holds = self._holds_tables(cfg)
         if holds and not replace:
-            self.ledger.kept("database", cfg.dbname, "it held tables before this run")
+            self.ledger.found_before("database", cfg.dbname, "it held tables before this run")
             raise TargetNotEmpty(f"The database {cfg.dbname} already holds tables; restore there only with replace.")
         dump = restored / DUMP_NAME
         if not dump.is_file():

@@ -176,7 +176,9 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
         client = cfg.s3().client()
         existing = _list(client, cfg)
         if existing and not replace:
-            self.ledger.kept("objects", f"s3://{cfg.bucket}/{cfg.base}", "they were under the prefix before this run")
+            self.ledger.found_before(
+                "objects", f"s3://{cfg.bucket}/{cfg.base}", "they were under the prefix before this run"
+            )
             raise TargetNotEmpty(
                 f"s3://{cfg.bucket}/{cfg.base} already holds {len(existing)} objects; restore there only with replace."
             )

@@ -200,7 +200,7 @@ class SqliteConnector(Connector[SqliteConfig]):
         cfg: SqliteConfig = self.parse(target)
         refuse_target_path(cfg.path)
         if _has_tables(cfg.path) and not replace:
-            self.ledger.kept("file", cfg.path, "it held tables before this run")
+            self.ledger.found_before("file", cfg.path, "it held tables before this run")
             raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
         staged = restored / FILE_NAME
         if not staged.is_file():

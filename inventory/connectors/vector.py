@@ -195,7 +195,7 @@ class VectorConnector(Connector[VectorConfig]):
         busy = [n for n in capture.details["tables"] if n in present and db.open_table(n).count_rows()]
         if busy and not replace:
             for name in busy:
-                self.ledger.kept("table", name, "it held rows before this run")
+                self.ledger.found_before("table", name, "it held rows before this run")
             raise TargetNotEmpty(
                 f"The target {cfg.uri} already holds rows in {', '.join(busy)}; restore only with replace."
             )

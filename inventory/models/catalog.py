@@ -14,8 +14,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from inventory.models.limits import asset_limit_errors
-from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri, uri_conflicts
-from inventory.paths import connector_path_refusal, has_userinfo, userinfo_refusal
+from inventory.models.uri_sources import URI_CONNECTORS, connector_for_uri
+from inventory.paths import has_userinfo, userinfo_refusal
 from inventory.policies import STRATEGY_CHOICES, STRATEGY_HELP
 from inventory.querysets import AssetQuerySet
 
@@ -334,39 +334,9 @@ class Asset(models.Model):
             raise ValidationError(errors)
 
     def _connector_errors(self) -> dict[str, str]:
-        from inventory.connectors import ConfigInvalid, connector_class
+        from inventory.models.asset_checks import connector_errors
 
-        if self.connector_config is None:
-            self.connector_config = {}
-        if self.connector in URI_CONNECTORS and self.source_uri:
-            # For these kinds the source URI is the source: the config follows it. A config given
-            # now (not the stored one, left behind by a new URI) must agree with it, and keeps
-            # its other fields (an S3 endpoint, credential references); nothing is dropped unsaid.
-            given = dict(self.connector_config or {})
-            kind, derived = connector_for_uri(self.source_uri, given)
-            if kind == self.connector and given != getattr(self, "_loaded_connector_config", None):
-                conflict = uri_conflicts(given, derived, self.source_uri)
-                if conflict:
-                    return {"connector_config": conflict}
-                derived = {**given, **derived}
-            self.connector, self.connector_config = kind, derived
-        if not self.connector:
-            return {} if self.connector_config in ({}, None) else {"connector": "Choose a connector for this config."}
-        try:
-            cls = connector_class(self.connector)
-        except ConfigInvalid as exc:
-            return {"connector": str(exc)}
-        try:
-            cls.parse(self.connector_config)
-        except ConfigInvalid as exc:
-            return {"connector_config": str(exc)}
-        if self.connector not in URI_CONNECTORS and self.connector != "group":
-            # What the connector will read must lie where a folder source may (checked again at backup).
-            for path in cls(self.connector_config).source_paths():
-                why = connector_path_refusal(path)
-                if why:
-                    return {"connector_config": f"{why} A backup reads only under SOURCE_ROOTS."}
-        return {}
+        return connector_errors(self)
 
     def source_connector(self) -> tuple[str, dict[str, Any]]:
         """The connector kind and config that capture this asset; older assets fall back to source_uri."""

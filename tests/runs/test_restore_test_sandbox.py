@@ -35,10 +35,10 @@ def _database(path: Path) -> Path:
     return path
 
 
-def test_a_connector_sandbox_holding_a_database_is_refused(make_asset, monkeypatch, tmp_path) -> None:
+def test_a_connector_sandbox_holding_a_database_is_refused(make_asset, monkeypatch, tmp_path, settings) -> None:
     source = _database(tmp_path / "live" / "flags.sqlite3")
     asset = make_asset("flags-db", connector="sqlite", connector_config={"path": str(source)})
-    occupied = tmp_path / "occupied"
+    occupied = settings.VAR_DIR / "drills" / "occupied"  # drill targets are only ever made under the drills folder
     leftover = _database(occupied / asset.name / FILE_NAME)
     monkeypatch.setattr(targets, "drill_root", lambda run: occupied)
     monkeypatch.setattr(resolve, "drill_root", lambda run: occupied)  # where connector targets are made up

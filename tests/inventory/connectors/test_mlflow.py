@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inventory.connectors import Capture, CaptureIncomplete, TargetNotEmpty, Unreachable, get_connector
-from inventory.connectors.mlflow import alias_at, alias_history
+from inventory.connectors.mlflow_aliases import alias_at, alias_history
 from inventory.connectors.mlflow_registry import ARTIFACT_DIR
 from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
 from tests.inventory.conftest import free_port

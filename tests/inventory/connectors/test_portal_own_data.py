@@ -87,6 +87,9 @@ def test_folder_restore_never_swaps_out_var_dir(portal: tuple[Path, Path, sqlite
         conn.restore(restored=restored, capture=capture, target={"path": str(var_dir)}, replace=True)
     assert os.stat(var_dir).st_ino == inode
     assert not Path(str(var_dir) + ".drp-new").exists()
+    conn.cleanup(target={"path": str(var_dir)})  # nothing recorded as made by a restore: nothing removed
+    assert os.stat(var_dir).st_ino == inode
+    conn.ledger.created("folder", [str(var_dir)])  # even a record naming it (it cannot be made so) is refused
     with pytest.raises(ConnectorRefused):
         conn.cleanup(target={"path": str(var_dir)})
     _intact(db, live)
