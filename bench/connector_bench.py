@@ -348,6 +348,11 @@ def main() -> None:
         f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}   load {os.getloadavg()[0]:.2f}"
     )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
+        from django.conf import settings
+
+        # The bench's sources live in its own scratch folder: let connectors read there, as an
+        # operator lists a system's folder in SOURCE_ROOTS.
+        settings.SOURCE_ROOTS = [*settings.SOURCE_ROOTS, Path(tmp).resolve()]
         runs: dict[str, Callable[[Path, Store], Any]] = {
             "sqlite": lambda root, store: bench_sqlite(root, store, args.mib),
             "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
