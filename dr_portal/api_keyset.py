@@ -30,6 +30,22 @@ from dr_portal.api_errors import BadInput
 CURSOR_VERSION = 1
 
 
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number written in ASCII digits, else None ("²".isdigit() is true, int() refuses it)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def page_size_from(request: Request, param: str, *, default: int, most: int) -> int:
+    """The page size a list request asks for, from 1 to ``most``; 400 ``invalid_page_size`` otherwise."""
+    text = request.query_params.get(param)
+    if text is None:
+        return default
+    size = whole_number(text)
+    if size is None or not 1 <= size <= most:
+        raise BadInput(f"page_size must be a whole number from 1 to {most}.", code="invalid_page_size")
+    return size
+
+
 class BadCursor(BadInput):
     default_code = "bad_cursor"
     default_detail = "The cursor is not one this list gave out; start again without it."
@@ -77,14 +93,7 @@ class KeysetPagination(BasePagination):
         self.base_url = ""
 
     def _size(self, request: Request) -> int:
-        text = request.query_params.get(self.page_size_query_param)
-        if text is None:
-            return self.page_size
-        if not text.isdigit() or not 1 <= int(text) <= self.max_page_size:
-            raise BadInput(
-                f"page_size must be a whole number from 1 to {self.max_page_size}.", code="invalid_page_size"
-            )
-        return int(text)
+        return page_size_from(request, self.page_size_query_param, default=self.page_size, most=self.max_page_size)
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         size = self._size(request)

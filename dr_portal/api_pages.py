@@ -14,6 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 from dr_portal.api_errors import BadInput
+from dr_portal.api_keyset import page_size_from, whole_number
 
 
 class _PastTheEnd(Page):  # type: ignore[type-arg]
@@ -32,23 +33,16 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "page_size"
 
     def get_page_size(self, request: Request) -> int:
-        text = request.query_params.get(self.page_size_query_param)
-        if text is None:
-            return self.page_size
-        if not text.isdigit() or not 1 <= int(text) <= self.max_page_size:
-            raise BadInput(
-                f"page_size must be a whole number from 1 to {self.max_page_size}.", code="invalid_page_size"
-            )
-        return int(text)
+        return page_size_from(request, self.page_size_query_param, default=self.page_size, most=self.max_page_size)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         for name in (self.page_query_param, self.page_size_query_param):
             if len(request.query_params.getlist(name)) > 1:
                 raise BadInput(f"Give {name} once.", code="repeated_parameter")
         text = request.query_params.get(self.page_query_param, "1")
-        if not text.isdigit() or int(text) < 1:
+        number = whole_number(text)
+        if number is None or number < 1:
             raise BadInput("page must be a whole number from 1 up.", code="invalid_page")
-        number = int(text)
         paginator = Paginator(queryset, self.get_page_size(request))
         self.request = request
         if number > paginator.num_pages:

@@ -27,7 +27,7 @@ def error(response: Any) -> dict[str, Any]:
     return dict(response.json()["error"])
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", ""])
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "", "²"])
 def test_a_page_that_is_not_a_whole_number_from_1_is_a_400(api: Any, page: str) -> None:
     body = error(api.get(f"{URL}?page={page}"))
     assert body["code"] == "invalid_page" and "page must be a whole number from 1" in body["detail"]
@@ -44,7 +44,7 @@ def test_page_size_sizes_the_page_within_bounds(api: Any) -> None:
     assert len(first["results"]) == 2 and first["count"] == 5 and "page=2" in first["next"]
     third = api.get(URL, {"page_size": 2, "page": 3}).json()
     assert len(third["results"]) == 1 and third["next"] is None
-    for bad in ("0", "201", "many"):
+    for bad in ("0", "201", "many", "²"):
         assert error(api.get(URL, {"page_size": bad}))["code"] == "invalid_page_size"
 
 
