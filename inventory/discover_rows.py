@@ -22,6 +22,7 @@ TITLE_MAX = Asset._meta.get_field("title").max_length or 200
 TEAM_MAX = Asset._meta.get_field("owner_team").max_length or 100
 SOURCE_MAX = Asset._meta.get_field("source_uri").max_length or 500
 DEFAULT_TIER = 2
+TIER_TEXTS = ("0", "1", "2", "3")  # a tier as text, exactly: "²".isdigit() is true, and int() refuses it
 FACT_NAMES = {"with_ttl": "With a TTL", "model_from": "Model from", "db": "Logical database"}
 TIER_POLICY = "tier"  # the policy select's value for "the policy of the tier chosen"
 
@@ -59,7 +60,7 @@ def proposal_row(proposal: Proposal, *, kind: str, asset_kind: str) -> dict[str,
         )
         notes.append(f'Named {name} from "{proposal.name}": {why}.')
     tier_tag = str(proposal.labels.get("tier", "")).strip()
-    tier_ok = tier_tag in ("0", "1", "2", "3")  # the text exactly: "²".isdigit() is true, and int() refuses it
+    tier_ok = tier_tag in TIER_TEXTS
     if tier_tag and not tier_ok:
         notes.append(
             f"The system's tag tier={tier_tag} is not a tier (0 to 3): tier {DEFAULT_TIER} is proposed; choose one."

@@ -117,9 +117,6 @@ class SourceForm(forms.Form):
         return bool(why)
 
 
-TIER_TEXTS = ("0", "1", "2", "3")  # a label's text exactly; "²".isdigit() is true but no tier
-
-
 def mark_known(kind: str, rows: list[dict[str, Any]]) -> None:
     """Say which proposals the inventory already holds: by name, or by an asset capturing the same thing."""
     taken = dict(Asset.objects.filter(name__in=[row["name"] for row in rows]).values_list("name", "public_id"))
@@ -154,7 +151,7 @@ def _edited(row: dict[str, Any], post: Any, i: int) -> dict[str, Any]:
         "name": post.get(f"name-{i}", row["name"]).strip(),
         "title": post.get(f"title-{i}", row["title"]).strip(),
         "team": post.get(f"team-{i}", row["team"]).strip(),
-        "tier": int(tier) if tier in TIER_TEXTS else row["tier"],
+        "tier": int(tier) if tier in discover_rows.TIER_TEXTS else row["tier"],
         "checked": bool(post.get(f"add-{i}")),
         "policy": post.get(f"policy-{i}", discover_rows.TIER_POLICY),
     }
