@@ -37,6 +37,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import native_restore
+
 MiB = 1024 * 1024
 
 
@@ -86,6 +88,8 @@ class Store:
         self.keyring = KeyRing.from_file(generate_key_file(root / "keys", key_id="bench"))
         self.count = 0
         self.phases: tuple[float, float] = (0.0, 0.0)  # snapshot, chunk store of the last backup
+        # The native restore baselines' seconds, by the label of the native backup they undo ("" when one).
+        self.native_restores: dict[str, Seconds] = {}
 
     def backup(self, connector: Any) -> tuple[Any, Any]:
         from inventory.connectors import Capture, staging_dir
@@ -149,6 +153,7 @@ def bench_sqlite(root: Path, store: Store, mib: int) -> Result:
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {"path": str(root / "restored.sqlite3")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    store.native_restores[""] = _timed(native_restore.sqlite(root, path))
     return size, {"": _timed(native)}, backup, restore
 
 
@@ -191,10 +196,11 @@ def bench_postgres(root: Path, store: Store, mib: int, prefix: str = "dr_bench")
         holder: dict[str, Any] = {}
         backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
         restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], {"dbname": target}))
+        store.native_restores[""] = _timed(native_restore.postgres(root, source, f"{target}_native"))
         return size, {"": _timed(native)}, backup, restore
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            for name in (source, target, f"{target}__drp_new"):
+            for name in (source, target, f"{target}__drp_new", f"{target}_native"):
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -246,6 +252,7 @@ def bench_vector(root: Path, store: Store, vectors: int) -> Result:
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {**config, "uri": str(root / "lance-restored")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    store.native_restores.update({k: _timed(fn) for k, fn in native_restore.vector(root, uri, "items").items()})
     return size, {"copy": _timed(native_copy), "export": _timed(native_export)}, backup, restore
 
 
@@ -326,6 +333,13 @@ def _ratio(native: float, backup: float) -> str:
     return f"{native_cpu / backup_cpu:.2f}" if backup_cpu > 0 else "-"
 
 
+def _restore_columns(mib: float, native: Seconds | None, restore: Seconds) -> str:
+    """Native restore MiB/s, restore / native restore, and the same in CPU ("-" where a kind has no native restore)."""
+    if native is None:
+        return f"{'-':>20} {'-':>13} {'-':>17}"
+    return f"{mib / native:>20.1f} {native / restore:>13.2f} {_ratio(native, restore):>17}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=64, help="size of the SQLite and PostgreSQL sources")
@@ -345,7 +359,8 @@ def main() -> None:
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
-        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}   load {os.getloadavg()[0]:.2f}"
+        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}"
+        f" {'native restore MiB/s':>20} {'restore ratio':>13} {'restore cpu ratio':>17}   load {os.getloadavg()[0]:.2f}"
     )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         from django.conf import settings
@@ -379,7 +394,8 @@ def main() -> None:
                 print(
                     f"{row:<16} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
                     f"{native / backup:>6.2f} {mib_size / restore:>14.1f} {snap:>7.2f} {stored:>7.2f}"
-                    f" {_ratio(native, backup):>9}   load {os.getloadavg()[0]:.2f}"
+                    f" {_ratio(native, backup):>9} {_restore_columns(mib_size, root_store.native_restores.get(label), restore)}"
+                    f"   load {os.getloadavg()[0]:.2f}"
                 )
 
 

@@ -33,6 +33,8 @@ from inventory.connectors.errors import (
 from inventory.connectors.reach import LOCAL, reach
 
 DUMP_NAME = "database.pgdump"
+# One transaction: a failed restore leaves the new database empty, never half-filled.
+PG_RESTORE_FLAGS = ("--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction")
 SAMPLE_ALL_BELOW = 1000
 EXACT_COUNT_BYTES = 64 << 20  # discovery counts the rows of tables up to this size, estimates beyond
 _USER_TABLES = """
@@ -240,10 +242,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                 _run(
                     [
                         "pg_restore",
-                        "--no-owner",
-                        "--no-privileges",
-                        "--exit-on-error",
-                        "--single-transaction",
+                        *PG_RESTORE_FLAGS,
                         *cfg.args(new),
                         str(dump),
                     ],
