@@ -7,10 +7,11 @@ For each connector: build a source of about ``--mib`` MiB, then time
            a copy of the MLflow artifact folder + SHA-256),
   backup   connector snapshot + the chunk store (chunked, compressed, encrypted, into a folder vault),
            also shown split: ``snap s`` the connector's snapshot and facts, ``store s`` the chunk store,
-  restore  the chunk store back to files + the connector's restore and verify into a fresh target.
-Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
-``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
-not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
+  restore  the chunk store back to files + the connector's restore and verify into a fresh target,
+  native restore  the system's own tool putting its native backup back (bench/native_restore.py).
+Throughput is source bytes / seconds; the goal (issue 14) is 0.6 of native for backup (``ratio``) and restore
+(``restore ratio``). ``cpu ratio``, ``restore cpu ratio``: native CPU seconds / ours (this process and the children
+it waited for, not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
                                     [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
@@ -88,8 +89,7 @@ class Store:
         self.keyring = KeyRing.from_file(generate_key_file(root / "keys", key_id="bench"))
         self.count = 0
         self.phases: tuple[float, float] = (0.0, 0.0)  # snapshot, chunk store of the last backup
-        # The native restore baselines' seconds, by the label of the native backup they undo ("" when one).
-        self.native_restores: dict[str, Seconds] = {}
+        self.native_restores: dict[str, Seconds] = {}  # by the label of the native backup each puts back
 
     def backup(self, connector: Any) -> tuple[Any, Any]:
         from inventory.connectors import Capture, staging_dir
@@ -333,13 +333,6 @@ def _ratio(native: float, backup: float) -> str:
     return f"{native_cpu / backup_cpu:.2f}" if backup_cpu > 0 else "-"
 
 
-def _restore_columns(mib: float, native: Seconds | None, restore: Seconds) -> str:
-    """Native restore MiB/s, restore / native restore, and the same in CPU ("-" where a kind has no native restore)."""
-    if native is None:
-        return f"{'-':>20} {'-':>13} {'-':>17}"
-    return f"{mib / native:>20.1f} {native / restore:>13.2f} {_ratio(native, restore):>17}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=64, help="size of the SQLite and PostgreSQL sources")
@@ -359,8 +352,7 @@ def main() -> None:
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
-        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}"
-        f" {'native restore MiB/s':>20} {'restore ratio':>13} {'restore cpu ratio':>17}   load {os.getloadavg()[0]:.2f}"
+        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}{native_restore.HEADER}   load {os.getloadavg()[0]:.2f}"
     )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         from django.conf import settings
@@ -390,11 +382,11 @@ def main() -> None:
             mib_size = size / MiB
             snap, stored = root_store.phases
             for label, native in natives.items():
-                row = f"{name} ({label})" if label else name
+                row, again = f"{name} ({label})" if label else name, root_store.native_restores.get(label)
                 print(
                     f"{row:<16} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
                     f"{native / backup:>6.2f} {mib_size / restore:>14.1f} {snap:>7.2f} {stored:>7.2f}"
-                    f" {_ratio(native, backup):>9} {_restore_columns(mib_size, root_store.native_restores.get(label), restore)}"
+                    f" {_ratio(native, backup):>9}{native_restore.columns(mib_size, again, restore)}"
                     f"   load {os.getloadavg()[0]:.2f}"
                 )
 

@@ -23,6 +23,18 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+HEADER = f" {'native restore MiB/s':>20} {'restore ratio':>13} {'restore cpu ratio':>17}"
+
+
+def columns(mib: float, native: float | None, restore: float) -> str:
+    """Native restore MiB/s, native seconds / restore seconds, and the same in CPU (``cpu`` of each, as
+    connector_bench times them); dashes for a kind with no native restore."""
+    if native is None:
+        return f" {'-':>20} {'-':>13} {'-':>17}"
+    native_cpu, restore_cpu = getattr(native, "cpu", 0.0), getattr(restore, "cpu", 0.0)
+    cpu = f"{native_cpu / restore_cpu:.2f}" if restore_cpu > 0 else "-"
+    return f" {mib / native:>20.1f} {native / restore:>13.2f} {cpu:>17}"
+
 
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:

@@ -117,13 +117,17 @@ def connect(cfg: PostgresConfig, dbname: str | None = None, *, autocommit: bool 
 # whose md5(row::text) starts with "0" (any column type; captures without ``sample`` used it).
 HASH_SAMPLE = "hrx16"
 MD5_SAMPLE = "md5"
-_SAMPLED = {
-    HASH_SAMPLE: "SELECT md5(t::text) AS h FROM {} AS t WHERE %s OR hash_record_extended(t, 0) & 15 = 0",
-    MD5_SAMPLE: "SELECT h FROM (SELECT md5(t::text) AS h FROM {} AS t) AS r WHERE %s OR left(h, 1) = '0'",
+_SAMPLED = {  # the sampled rows' md5s (the table as ``{}``; ``%s``: every row, for a small table)
+    HASH_SAMPLE: "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(t::text) AS h"
+    " FROM {} AS t WHERE %s OR hash_record_extended(t, 0) & 15 = 0) AS s",
+    MD5_SAMPLE: "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(t::text) AS h"
+    " FROM {} AS t) AS s WHERE %s OR left(h, 1) = '0'",
 }
 
 
-def table_facts(conn: Any, only: tuple[str, ...] = (), methods: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+def table_facts(
+    conn: Any, only: tuple[str, ...] = (), methods: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per table: row count and the md5 of sampled rows' md5s (rows chosen by their own hash).
 
     ``methods`` names the sampling of each table a capture recorded; without it a new capture
@@ -141,9 +145,7 @@ def table_facts(conn: Any, only: tuple[str, ...] = (), methods: dict[str, str] |
         count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]
         tried = [methods.get(key, MD5_SAMPLE)] if methods is not None else [HASH_SAMPLE, MD5_SAMPLE]
         for method in tried:
-            query = sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (" + _SAMPLED[method] + ") AS s"
-            ).format(name)
+            query = sql.SQL(_SAMPLED[method]).format(name)
             try:
                 with conn.transaction():  # a savepoint: a type without a hash function leaves the snapshot usable
                     sampled, checksum = conn.execute(query, (count <= SAMPLE_ALL_BELOW,)).fetchone()
@@ -305,7 +307,9 @@ class PostgresConnector(Connector[PostgresConfig]):
         expected = capture.details.get("tables", {})
         conn = connect(cfg, dbname)
         try:
-            found = table_facts(conn, methods={name: facts.get("sample", MD5_SAMPLE) for name, facts in expected.items()})
+            found = table_facts(
+                conn, methods={name: facts.get("sample", MD5_SAMPLE) for name, facts in expected.items()}
+            )
         finally:
             conn.close()
         report.add_tables(expected, found)

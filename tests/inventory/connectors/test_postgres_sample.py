@@ -37,7 +37,9 @@ def dbs() -> Iterator[tuple[str, str]]:
         )
         # json and point have no hash function: this table is sampled by the md5 of its rows' text.
         conn.execute("CREATE TABLE shapes (id int, body json, at point)")
-        conn.execute("INSERT INTO shapes SELECT g, json_build_object('g', g), point(g, g) FROM generate_series(1, 3000) g")
+        conn.execute(
+            "INSERT INTO shapes SELECT g, json_build_object('g', g), point(g, g) FROM generate_series(1, 3000) g"
+        )
     yield source, target
     for name in (source, target, f"{target}__drp_new"):
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -70,17 +71,21 @@ def test_a_leftover_wal_beside_the_new_file_is_removed_before_the_move(
         assert db.execute("SELECT count(*), min(name) FROM customer").fetchone() == (2500, "c0")
 
 
-def test_across_filesystems_the_backup_api_copies_it(engine: Engine, wal_db: Path, tmp_path: Path) -> None:
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        pytest.skip("needs a second filesystem (/dev/shm)")
+def test_across_filesystems_the_backup_api_copies_it(
+    engine: Engine, wal_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     conn = get_connector("sqlite", {"path": str(wal_db)})
     capture, manifest = engine.backup(conn)
-    restored = Path(shutil.copytree(engine.restore_files(manifest), shm / f"drp-test-{os.getpid()}-{tmp_path.name}"))
-    try:
-        target = {"path": str(tmp_path / "restored.sqlite3")}
-        conn.restore(restored=restored, capture=capture, target=target)
-        assert (restored / "database.sqlite3").exists()  # copied, not moved
-        assert conn.verify(capture=capture, target=target).ok
-    finally:
-        shutil.rmtree(restored)
+    restored = engine.restore_files(manifest)
+    rename = os.replace
+
+    def other_filesystem(src: str | Path, dst: str | Path) -> None:
+        if Path(src).parent == restored:  # what rename(2) answers when the restored folder is on another disk
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        rename(src, dst)
+
+    monkeypatch.setattr("inventory.connectors.sqlite.os.replace", other_filesystem)
+    target = {"path": str(tmp_path / "restored.sqlite3")}
+    conn.restore(restored=restored, capture=capture, target=target)
+    assert (restored / "database.sqlite3").exists()  # copied, not moved
+    assert conn.verify(capture=capture, target=target).ok
