@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import sqlite3
@@ -159,15 +158,14 @@ def _put_in_place(staged: Path, new: str) -> None:
 
     The restored file is the snapshot's copy, byte for byte (restore_tree checked its SHA-256
     and made it durable), so renaming it gives the target a backup-API copy would, without
-    writing the database a second time; the restored folder is scratch. Across filesystems
-    the backup API copies it (and syncs it to disk).
+    writing the database a second time; the restored folder is scratch. Where it cannot be
+    renamed (another filesystem, a read-only staging folder) the backup API copies it, as before.
     """
     try:
         os.replace(staged, new)
         return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
+    except OSError:
+        pass  # the restored file is untouched: copy it instead
     src, dst = sqlite3.connect(staged), sqlite3.connect(new)
     try:
         src.backup(dst)

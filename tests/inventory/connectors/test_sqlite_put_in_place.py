@@ -71,8 +71,9 @@ def test_a_leftover_wal_beside_the_new_file_is_removed_before_the_move(
         assert db.execute("SELECT count(*), min(name) FROM customer").fetchone() == (2500, "c0")
 
 
-def test_across_filesystems_the_backup_api_copies_it(
-    engine: Engine, wal_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("refusal", [errno.EXDEV, errno.EROFS, errno.EACCES])  # another disk, read-only, no right
+def test_where_it_cannot_be_moved_the_backup_api_copies_it(
+    engine: Engine, wal_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int
 ) -> None:
     conn = get_connector("sqlite", {"path": str(wal_db)})
     capture, manifest = engine.backup(conn)
@@ -80,8 +81,8 @@ def test_across_filesystems_the_backup_api_copies_it(
     rename = os.replace
 
     def other_filesystem(src: str | Path, dst: str | Path) -> None:
-        if Path(src).parent == restored:  # what rename(2) answers when the restored folder is on another disk
-            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        if Path(src).parent == restored:  # what rename(2) answers when it cannot move the restored file
+            raise OSError(refusal, os.strerror(refusal))
         rename(src, dst)
 
     monkeypatch.setattr("inventory.connectors.sqlite.os.replace", other_filesystem)
