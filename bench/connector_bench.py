@@ -7,10 +7,11 @@ For each connector: build a source of about ``--mib`` MiB, then time
            a copy of the MLflow artifact folder + SHA-256),
   backup   connector snapshot + the chunk store (chunked, compressed, encrypted, into a folder vault),
            also shown split: ``snap s`` the connector's snapshot and facts, ``store s`` the chunk store,
-  restore  the chunk store back to files + the connector's restore and verify into a fresh target.
-Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6 of native.
-``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
-not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
+  restore  the chunk store back to files + the connector's restore and verify into a fresh target,
+  native restore  the system's own tool putting its native backup back (bench/native_restore.py).
+Throughput is source bytes / seconds; the goal (issue 14) is 0.6 of native for backup (``ratio``) and restore
+(``restore ratio``). ``cpu ratio``, ``restore cpu ratio``: native CPU seconds / ours (this process and the children
+it waited for, not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
                                     [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
@@ -36,6 +37,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from bench import native_restore
 
 MiB = 1024 * 1024
 
@@ -86,6 +89,7 @@ class Store:
         self.keyring = KeyRing.from_file(generate_key_file(root / "keys", key_id="bench"))
         self.count = 0
         self.phases: tuple[float, float] = (0.0, 0.0)  # snapshot, chunk store of the last backup
+        self.native_restores: dict[str, Seconds] = {}  # by the label of the native backup each puts back
 
     def backup(self, connector: Any) -> tuple[Any, Any]:
         from inventory.connectors import Capture, staging_dir
@@ -149,6 +153,7 @@ def bench_sqlite(root: Path, store: Store, mib: int) -> Result:
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {"path": str(root / "restored.sqlite3")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    store.native_restores[""] = _timed(native_restore.sqlite(root, path))
     return size, {"": _timed(native)}, backup, restore
 
 
@@ -191,10 +196,11 @@ def bench_postgres(root: Path, store: Store, mib: int, prefix: str = "dr_bench")
         holder: dict[str, Any] = {}
         backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
         restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], {"dbname": target}))
+        store.native_restores[""] = _timed(native_restore.postgres(root, source, f"{target}_native"))
         return size, {"": _timed(native)}, backup, restore
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            for name in (source, target, f"{target}__drp_new"):
+            for name in (source, target, f"{target}__drp_new", f"{target}_native"):
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -246,6 +252,7 @@ def bench_vector(root: Path, store: Store, vectors: int) -> Result:
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
     target = {**config, "uri": str(root / "lance-restored")}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
+    store.native_restores.update({k: _timed(fn) for k, fn in native_restore.vector(root, uri, "items").items()})
     return size, {"copy": _timed(native_copy), "export": _timed(native_export)}, backup, restore
 
 
@@ -345,7 +352,7 @@ def main() -> None:
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"
-        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}   load {os.getloadavg()[0]:.2f}"
+        f" {header[6]:>7} {header[7]:>7} {'cpu ratio':>9}{native_restore.HEADER}   load {os.getloadavg()[0]:.2f}"
     )
     with tempfile.TemporaryDirectory(prefix="drp-connector-bench-") as tmp:
         from django.conf import settings
@@ -375,11 +382,12 @@ def main() -> None:
             mib_size = size / MiB
             snap, stored = root_store.phases
             for label, native in natives.items():
-                row = f"{name} ({label})" if label else name
+                row, again = f"{name} ({label})" if label else name, root_store.native_restores.get(label)
                 print(
                     f"{row:<16} {mib_size:>10.1f} {mib_size / native:>13.1f} {mib_size / backup:>13.1f} "
                     f"{native / backup:>6.2f} {mib_size / restore:>14.1f} {snap:>7.2f} {stored:>7.2f}"
-                    f" {_ratio(native, backup):>9}   load {os.getloadavg()[0]:.2f}"
+                    f" {_ratio(native, backup):>9}{native_restore.columns(mib_size, again, restore)}"
+                    f"   load {os.getloadavg()[0]:.2f}"
                 )
 
 

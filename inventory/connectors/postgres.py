@@ -33,6 +33,8 @@ from inventory.connectors.errors import (
 from inventory.connectors.reach import LOCAL, reach
 
 DUMP_NAME = "database.pgdump"
+# One transaction: a failed restore leaves the new database empty, never half-filled.
+PG_RESTORE_FLAGS = ("--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction")
 SAMPLE_ALL_BELOW = 1000
 EXACT_COUNT_BYTES = 64 << 20  # discovery counts the rows of tables up to this size, estimates beyond
 _USER_TABLES = """
@@ -109,24 +111,48 @@ def connect(cfg: PostgresConfig, dbname: str | None = None, *, autocommit: bool 
         raise Unreachable(f"PostgreSQL at {where} cannot be reached: {text.strip().splitlines()[-1]}") from None
 
 
-def table_facts(conn: Any, only: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
-    """Per table: row count and the md5 of sampled rows' md5s (rows chosen by their own hash)."""
+# How a table's rows are sampled, recorded per table (``sample``) so a target is checked the way
+# its capture was taken: rows whose hash_record_extended(row, 0) is 0 modulo 16 (PostgreSQL 14 and
+# later, every column type hashable; the row is never turned into text unless sampled), or rows
+# whose md5(row::text) starts with "0" (any column type; captures without ``sample`` used it).
+HASH_SAMPLE = "hrx16"
+MD5_SAMPLE = "md5"
+_SAMPLED = {  # the sampled rows' md5s (the table as ``{}``; ``%s``: every row, for a small table)
+    HASH_SAMPLE: "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(t::text) AS h"
+    " FROM {} AS t WHERE %s OR hash_record_extended(t, 0) & 15 = 0) AS s",
+    MD5_SAMPLE: "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM (SELECT md5(t::text) AS h"
+    " FROM {} AS t) AS s WHERE %s OR left(h, 1) = '0'",
+}
+
+
+def table_facts(
+    conn: Any, only: tuple[str, ...] = (), methods: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per table: row count and the md5 of sampled rows' md5s (rows chosen by their own hash).
+
+    ``methods`` names the sampling of each table a capture recorded; without it a new capture
+    samples by ``HASH_SAMPLE`` where the server can hash every column, else by ``MD5_SAMPLE``.
+    """
+    import psycopg
     from psycopg import sql
 
     facts: dict[str, dict[str, Any]] = {}
     for schema, table in conn.execute(_USER_TABLES).fetchall():
-        if only and f"{schema}.{table}" not in only:
+        key = f"{schema}.{table}"
+        if only and key not in only:
             continue
         name = sql.Identifier(schema, table)
         count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]
-        sampled, checksum = conn.execute(
-            sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) FROM "
-                "(SELECT md5(t::text) AS h FROM {} AS t) AS s WHERE %s OR left(h, 1) = '0'"
-            ).format(name),
-            (count <= SAMPLE_ALL_BELOW,),
-        ).fetchone()
-        facts[f"{schema}.{table}"] = {"rows": count, "sampled": sampled, "checksum": checksum}
+        tried = [methods.get(key, MD5_SAMPLE)] if methods is not None else [HASH_SAMPLE, MD5_SAMPLE]
+        for method in tried:
+            query = sql.SQL(_SAMPLED[method]).format(name)
+            try:
+                with conn.transaction():  # a savepoint: a type without a hash function leaves the snapshot usable
+                    sampled, checksum = conn.execute(query, (count <= SAMPLE_ALL_BELOW,)).fetchone()
+                break
+            except (psycopg.errors.UndefinedFunction, psycopg.errors.FeatureNotSupported) as exc:
+                sampled, checksum = 0, f"unreadable: {str(exc).strip().splitlines()[0]}"
+        facts[key] = {"rows": count, "sampled": sampled, "checksum": checksum, "sample": method}
     return facts
 
 
@@ -240,10 +266,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                 _run(
                     [
                         "pg_restore",
-                        "--no-owner",
-                        "--no-privileges",
-                        "--exit-on-error",
-                        "--single-transaction",
+                        *PG_RESTORE_FLAGS,
                         *cfg.args(new),
                         str(dump),
                     ],
@@ -281,12 +304,14 @@ class PostgresConnector(Connector[PostgresConfig]):
 
     def _check(self, capture: Capture, cfg: PostgresConfig, dbname: str) -> Verification:
         report = Verification(self.kind)
+        expected = capture.details.get("tables", {})
         conn = connect(cfg, dbname)
         try:
-            found = table_facts(conn)
+            found = table_facts(
+                conn, methods={name: facts.get("sample", MD5_SAMPLE) for name, facts in expected.items()}
+            )
         finally:
             conn.close()
-        expected = capture.details.get("tables", {})
         report.add_tables(expected, found)
         return report
 

@@ -153,6 +153,27 @@ def _copy_by_backup_api(src: sqlite3.Connection, copy: Path) -> None:
         dst.close()
 
 
+def _put_in_place(staged: Path, new: str) -> None:
+    """Make the restored database file ``new``: moved there when it is on the same filesystem.
+
+    The restored file is the snapshot's copy, byte for byte (restore_tree checked its SHA-256
+    and made it durable), so renaming it gives the target a backup-API copy would, without
+    writing the database a second time; the restored folder is scratch. Where it cannot be
+    renamed (another filesystem, a read-only staging folder) the backup API copies it, as before.
+    """
+    try:
+        os.replace(staged, new)
+        return
+    except OSError:
+        pass  # the restored file is untouched: copy it instead
+    src, dst = sqlite3.connect(staged), sqlite3.connect(new)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def _has_tables(path: str) -> bool:
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return False
@@ -209,15 +230,14 @@ class SqliteConnector(Connector[SqliteConfig]):
         if not replace:  # the restored database and its staging copy are this run's to remove
             self.ledger.created("file", [cfg.path, new])
         Path(cfg.path).parent.mkdir(parents=True, exist_ok=True)
-        for leftover in (new, new + "-journal"):
+        for leftover in (new, new + "-journal", new + "-wal", new + "-shm"):
             if os.path.exists(leftover):
                 os.unlink(leftover)
-        src, dst = sqlite3.connect(staged), sqlite3.connect(new)
+        _put_in_place(staged, new)
+        dst = sqlite3.connect(new)
         try:
-            src.backup(dst)
             report = self._check(capture, dst)
         finally:
-            src.close()
             dst.close()
         if not report.ok:
             os.unlink(new)
