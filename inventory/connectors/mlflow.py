@@ -45,11 +45,6 @@ from inventory.connectors.reach import url_problem
 FILE_NAME = "registry.json"
 ATTEMPTS = 3
 
-
-URL = {"max_length": 2048}
-TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
-
-
 URL = {"max_length": 2048}
 TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
 
