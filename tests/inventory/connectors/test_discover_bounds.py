@@ -56,14 +56,13 @@ def test_a_lancedb_look_past_its_deadline_shows_what_it_read_and_its_worker_adds
         return real(db, name, *args)
 
     monkeypatch.setattr(vector_discover, "propose_table", slow_fourth)
-    monkeypatch.setattr(vector_discover, "DISCOVER_TIMEOUT", 3.0)
     started = time.monotonic()
-    found = get_connector("vector", {"uri": str(uri), "model_name": ""}).discover()
+    found = get_connector("vector", {"uri": str(uri), "model_name": ""}).discover()  # DISCOVER_TIMEOUT: 5 s
     waited = time.monotonic() - started
-    assert reached.is_set() and 2.9 < waited < 10  # the look stopped waiting at its deadline
+    assert reached.is_set() and 4.9 < waited < 20  # the look stopped waiting at its deadline, not at 30 s
     assert [p.labels["table"] for p in found.proposals] == ["t00", "t01", "t02"]
     assert found.bounded == (
-        "Reading the tables took longer than 3 s, the most a look waits: showing the 3 of 8 tables read by then."
+        "Reading the tables took longer than 5 s, the most a look waits: showing the 3 of 8 tables read by then."
     )
     worker = _worker()
     assert worker is not None and worker.daemon  # abandoned; it cannot keep the process alive
