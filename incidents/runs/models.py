@@ -197,6 +197,10 @@ class StepRun(models.Model):
     evidence = models.JSONField(default=dict, blank=True)
     # What a connector restore created in its target (saved as it goes) and what clean-up did with it.
     ledger = models.JSONField(default=list, blank=True)
+    # Whether the ledger holds every attempt's record: true of every step made since restores keep one.
+    # False on a step made before (runs/0009): its restore may have made things no record names, so
+    # its clean-up removes only what the ledger names and says what to check by hand.
+    ledger_complete = models.BooleanField(default=True)
     error_code = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
     skip_reason = models.TextField(blank=True)

@@ -104,10 +104,13 @@ class Ledger:
         if entry is None or entry.get("state") != CREATED:
             self.kept(kind, name, why)
 
-    def removed(self, kind: str, name: str) -> None:
+    def removed(self, kind: str, name: str, *, note: str = "") -> None:
+        """Clean-up removed it; ``note`` says what people should know of how (a run MLflow only marks deleted)."""
         entry = self._find(kind, name)
         if entry is not None:
             entry["state"] = REMOVED
+            if note:
+                entry["note"] = note
             self._changed()
 
     def forget(self, kind: str, name: str) -> None:
@@ -125,14 +128,18 @@ class Ledger:
 
 
 def summary(items: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """``{"removed": [...], "kept": [...], "left": [...]}`` lines for a run page."""
-    out: dict[str, list[str]] = {"removed": [], "kept": [], "left": []}
+    """``{"removed": [...], "kept": [...], "left": [...], "notes": [...]}`` lines for a run page
+    (``notes``: each different note of the removed entries, once)."""
+    out: dict[str, list[str]] = {"removed": [], "kept": [], "left": [], "notes": []}
     for item in items:
         where = f"{item['member']}: " if item.get("member") else ""
         line = f"{where}{item['kind']} {item['name']}"
         state = item.get("state")
         if state == REMOVED:
             out["removed"].append(line)
+            note = f"{where}{item['note']}" if item.get("note") else ""
+            if note and note not in out["notes"]:
+                out["notes"].append(note)
         elif state == KEPT:
             out["kept"].append(f"{line} — {item.get('why', '')}".rstrip(" —"))
         else:

@@ -45,11 +45,6 @@ from inventory.connectors.reach import url_problem
 FILE_NAME = "registry.json"
 ATTEMPTS = 3
 
-
-URL = {"max_length": 2048}
-TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
-
-
 URL = {"max_length": 2048}
 TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
 
@@ -85,6 +80,15 @@ class MlflowConfig:
             password=self.password.resolve() if self.password else "",
             timeout=self.timeout,
         )
+
+
+def gc_note(tracking_uri: str) -> str:
+    """What a drill's clean-up says of the runs and experiment it deleted: MLflow keeps their rows."""
+    return (
+        f"The runs and experiments clean-up deleted are in MLflow's deleted state at {tracking_uri} (their "
+        "artifacts are removed): MLflow keeps their rows (params, metrics, tags) in its backend store until "
+        "`mlflow gc` is run against that server's backend store, which removes them for good."
+    )
 
 
 @register
@@ -260,10 +264,10 @@ class MlflowConnector(Connector[MlflowConfig]):
         if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
             return
         with cfg.api() as api:
-            self._cleanup(api, ledger)
+            self._cleanup(api, ledger, kept_until_gc=gc_note(cfg.tracking_uri))
 
     @staticmethod
-    def _cleanup(api: MlflowRest, ledger: Ledger) -> None:
+    def _cleanup(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "") -> None:
         for name in ledger.names("model"):
             if reg.get_model(api, name) is not None:
                 api.delete("/registered-models/delete", {"name": name})
@@ -277,7 +281,7 @@ class MlflowConnector(Connector[MlflowConfig]):
             except MlflowApiError as exc:
                 if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
-            ledger.removed("run", run_id)
+            ledger.removed("run", run_id, note=kept_until_gc)
         for exp in ledger.names("experiment"):
             search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
             mine = set(ledger.names("run", "removed"))
@@ -288,7 +292,7 @@ class MlflowConnector(Connector[MlflowConfig]):
                 continue
             api.post("/experiments/delete", {"experiment_id": exp})
             api.delete_artifacts(exp)
-            ledger.removed("experiment", exp)
+            ledger.removed("experiment", exp, note=kept_until_gc)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:

@@ -319,12 +319,13 @@ class VectorConnector(Connector[VectorConfig]):
         return [Path(self.parse(config).uri)]
 
     def discover(self, *, limit: int = DISCOVER_LIMIT) -> Discovery:
-        """One proposal per table (the first ``limit`` by name): rows, dimension, model and labels it records."""
-        from inventory.connectors.vector_discover import discover_tables
+        """One proposal per table (the first ``limit`` by name): rows, dimension, model and labels it
+        records; the look takes DISCOVER_TIMEOUT seconds at most (see vector_discover)."""
+        from inventory.connectors.vector_discover import discover_within
 
         self._refuse_sources()
-        db = _db(self.config.uri, must_exist=True)
-        return discover_tables(db, _names(db), self.config, self.config_json(), limit)
+        uri = self.config.uri
+        return discover_within(lambda: _db(uri, must_exist=True), _names, self.config, self.config_json(), limit)
 
     def describe(self, capture: Capture) -> str:
         tables = capture.details.get("tables", {})

@@ -13,16 +13,27 @@ metadata (or the vector field's, which wins):
 
 A table that records no model takes the one named in the discovery form; with neither it is
 shown but cannot be added (an index must be bound to the model that queries it).
+
+A look is bounded like the server kinds' are: at most ``limit`` tables, and DISCOVER_TIMEOUT
+seconds in all. LanceDB is a library reading local files, with no socket timeout to set, so
+the look runs on a worker thread and the caller waits that long for it. Past the deadline the
+page gets the tables read by then (and says so), or an error if not even the list of tables
+came back; the worker is abandoned and stops before its next table. It only ever reads, and
+what it reads after the deadline is thrown away: a proposal joins the answer under a lock,
+and only while the caller is still waiting.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inventory.connectors.base import Discovery, Proposal
+from inventory.connectors.base import DISCOVER_TIMEOUT, Discovery, Proposal, seconds_text
+from inventory.connectors.errors import ConnectorError, Unreachable
 
 if TYPE_CHECKING:
     from inventory.connectors.vector import VectorConfig
@@ -160,6 +171,74 @@ def propose_table(db: Any, name: str, cfg: VectorConfig, base: dict[str, Any]) -
     )
 
 
-def discover_tables(db: Any, names: list[str], cfg: VectorConfig, base: dict[str, Any], limit: int) -> Discovery:
-    found = [propose_table(db, name, cfg, base) for name in names[:limit]]
-    return Discovery.first(found, limit=limit, total=len(names), things="tables")
+class _Look:
+    """One look's shared state: the worker adds to it only while the caller still waits."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.abandoned = False
+        self.names: list[str] | None = None
+        self.found: list[Proposal] = []
+        self.error: Exception | None = None
+
+    def keep(self, *, names: list[str] | None = None, proposal: Proposal | None = None,
+             error: Exception | None = None) -> bool:  # fmt: skip
+        """Record what the worker read, unless the caller gave up; False when it did (the worker then stops)."""
+        with self.lock:
+            if self.abandoned:
+                return False
+            if names is not None:
+                self.names = names
+            if proposal is not None:
+                self.found.append(proposal)
+            if error is not None:
+                self.error = error
+            return True
+
+
+def discover_within(
+    open_db: Callable[[], Any], list_names: Callable[[Any], list[str]], cfg: VectorConfig, base: dict[str, Any],
+    limit: int, *, timeout: float | None = None,
+) -> Discovery:  # fmt: skip
+    """One proposal per table of the first ``limit`` (``propose_table``), read on a worker thread
+    that is waited for ``timeout`` (DISCOVER_TIMEOUT) seconds at most."""
+    seconds = DISCOVER_TIMEOUT if timeout is None else timeout
+    look = _Look()
+
+    def work() -> None:
+        try:
+            db = open_db()
+            names = list_names(db)
+            if not look.keep(names=names):
+                return
+            for name in names[:limit]:
+                if not look.keep(proposal=propose_table(db, name, cfg, base)):
+                    return
+        except Exception as exc:  # handed to the caller, which raises it
+            look.keep(error=exc)
+
+    worker = threading.Thread(target=work, name="drp-lancedb-look", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    with look.lock:
+        look.abandoned = worker.is_alive()
+        names, found, error = look.names, list(look.found), look.error
+    if error is not None:
+        if isinstance(error, ConnectorError):
+            raise error
+        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise Unreachable(f"The LanceDB directory {cfg.uri} cannot be read: {first}.")
+    if names is None:
+        raise Unreachable(
+            f"Listing the tables of the LanceDB directory {cfg.uri} took longer than {seconds_text(seconds)}, "
+            "the most a look waits; nothing was proposed."
+        )
+    discovery = Discovery.first(found, limit=limit, total=len(names), things="tables")
+    shown = min(limit, len(names))
+    if look.abandoned and len(found) < shown:  # (the worker may be past its last table, and stopping)
+        discovery.bounded = (
+            f"Reading the tables took longer than {seconds_text(seconds)}, the most a look waits: "
+            f"showing the {len(found)} of {len(names)} tables read by then"
+            + (f" (a look reads the first {shown})." if shown < len(names) else ".")
+        )
+    return discovery

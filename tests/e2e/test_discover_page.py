@@ -77,7 +77,7 @@ def test_redis_proposals_say_the_scan_bound(
     page.fill("#id_config_db", str(cfg["db"]))
     page.get_by_role("button", name="Look for assets").click()
     page.wait_for_selector("#proposals-h")
-    assert "of the 372 keys in db 6" in page.locator(".alert[role=status]").inner_text()
+    assert f"of the 372 keys in db {cfg['db']}" in page.locator(".alert[role=status]").inner_text()
     _fits(page)
     page.screenshot(path=str(settings.VAR_DIR / f"e2e-discover-redis-{width}.png"), full_page=True)
 

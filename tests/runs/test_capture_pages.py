@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from inventory.connectors.mlflow import gc_note
 from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryRunFactory, StepRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +111,7 @@ def test_run_page_lists_checks_overlap_and_what_clean_up_removed_and_kept(client
             "state": "kept",
             "why": "it was in the target registry before this run",
         },
-        {"kind": "run", "name": "abc123", "state": "removed"},
+        {"kind": "run", "name": "abc123", "state": "removed", "note": gc_note("http://127.0.0.1:5001")},
     ]
     StepRunFactory.create(
         run=run,
@@ -130,6 +131,8 @@ def test_run_page_lists_checks_overlap_and_what_clean_up_removed_and_kept(client
     )
     assert "top-5 overlap mean 0.73, min 0.60" in page
     assert "Clean-up removed:</strong> run abc123" in page
+    assert "Note:</strong> The runs and experiments clean-up deleted are in MLflow&#x27;s deleted state at " in page
+    assert "until `mlflow gc` is run against that server&#x27;s backend store, which removes them for good." in page
     assert "Kept:</strong> model fraud-detection — it was in the target registry before this run" in page
 
 

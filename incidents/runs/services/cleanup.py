@@ -34,7 +34,7 @@ def run_cleanup_execute(*, run_id: int) -> str:
         send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
         return f"run {run.public_id}: waiting for workers to stop"
     # Connector targets first (scratch databases, drill registries); then the folders restores wrote.
-    removed, kept = connector_cleanup(run)
+    removed, kept, unrecorded = connector_cleanup(run)
     if run.mode == Mode.DRILL:
         folders = run.steps.filter(kind=StepKind.RESTORE, point__isnull=False, target_config={})
         for step in folders.select_related("point__vault"):
@@ -57,11 +57,11 @@ def run_cleanup_execute(*, run_id: int) -> str:
     else:
         for step in run.steps.filter(kind=StepKind.RESTORE, target_config={}).exclude(state=StepState.SUCCEEDED):
             removed += vault_io.discard_parts(target_dir=Path(step.target_path))
-    return _cleaned(run_id=run_id, removed=removed, kept=kept)
+    return _cleaned(run_id=run_id, removed=removed, kept=kept, unrecorded=unrecorded)
 
 
 @transaction.atomic
-def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
+def _cleaned(*, run_id: int, removed: int, kept: list[str], unrecorded: list[dict[str, str]] | None = None) -> str:
     run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.cleaned_at is not None:
         return f"run {run.public_id}: already clean"
@@ -70,7 +70,10 @@ def _cleaned(*, run_id: int, removed: int, kept: list[str]) -> str:
     run.cleaned_at = timezone.now()
     run.save(update_fields=["cleaned_at"])
     _release(run)
-    audit_run("run.cleaned_up", run, files_removed=removed, kept=kept[:20])
+    # Steps with no complete record of what their restore made come first in ``kept``, and are
+    # listed again by target: nothing of theirs was removed without a record, so a person checks.
+    extra = {"unrecorded": unrecorded} if unrecorded else {}
+    audit_run("run.cleaned_up", run, files_removed=removed, kept=kept[:20], **extra)
     return f"run {run.public_id}: cleaned ({removed} files removed)"
 
 

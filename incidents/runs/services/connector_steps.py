@@ -112,17 +112,19 @@ def connector_recheck(step: StepRun) -> str | None:
     return None if status == "done" else reason
 
 
-def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str]]:
+def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str], list[dict[str, str]]]:
     """Remove the drill targets of a run's connector restores, and the run's staging folder.
 
-    Returns (things removed, what was kept and why). Each restore's ledger says what it
-    created; only that is removed, never what the target held before the run. Only drill
-    targets: a recovery restored into real systems, which stay.
+    Returns (things removed, what was kept and why, the steps with no complete record). Each
+    restore's ledger says what it created; only that is removed, never what the target held
+    before the run. A step made before restores kept a ledger (``ledger_complete`` false) may
+    have made things no record names: those stay, and the kept lines say what to check by hand.
+    Only drill targets: a recovery restored into real systems, which stay.
     """
-    removed, kept = 0, []
+    removed, kept, notes, unrecorded = 0, [], [], []
     if run.mode == Mode.DRILL:
         steps = run.steps.filter(kind="restore", asset__isnull=False).exclude(target_config={})
-        for step in steps.select_related("asset"):
+        for step in steps.select_related("run", "asset", "point"):
             assert step.asset is not None
             ledger = step_ledger(step)
             try:
@@ -133,10 +135,39 @@ def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str]]:
             finally:
                 done = ledger_summary(ledger.items)
                 kept += [f"{step.asset.name}: {line}" for line in done["kept"]]
+                note = unrecorded_note(step, cleaned=True)
+                if note:  # first in the audit event's list, which keeps 20 lines
+                    notes.append(f"{step.asset.name}: {note}")
+                    unrecorded.append({"asset": step.asset.name, "step": step.key, "target": step.target_path})
             removed += len(done["removed"])
             _remove_empty_dirs(drill_root(run) / step.asset.name)
     shutil.rmtree(staging_dir(run), ignore_errors=True)
-    return removed, kept
+    return removed, notes + kept, unrecorded
+
+
+def unrecorded_note(step: StepRun, *, cleaned: bool) -> str:
+    """What a drill's restore step without a complete record of what it created tells people; "" for others.
+
+    Such a step was made before restores kept a ledger, and its restore ran: whatever that made
+    in the target is named nowhere, so clean-up cannot tell it from what was there before and
+    removes none of it. The sentence names the target and what the point held, to check by hand.
+    """
+    if step.ledger_complete or step.kind != "restore" or not step.target_config or not step.attempt:
+        return ""
+    if step.run.mode != Mode.DRILL:
+        return ""
+    target = step.target_path or "the drill target"
+    recorded = len(ledger_summary(step.ledger or [])["removed"]) if cleaned else 0
+    held = connector_io.capture_text(step.point) if step.point is not None else ""
+    point = f"point {step.point.public_id}" if step.point is not None else "its point"
+    return (
+        f"This restore ran before the portal kept a record of what restores create, so clean-up "
+        f"{'removed' if cleaned else 'will remove'} nothing there"
+        + (f" beyond the {recorded} thing{'s' if recorded != 1 else ''} a later attempt recorded" if recorded else "")
+        + f". Check {target} by hand: remove what this drill restored from {point}"
+        + (f" ({held})" if held else "")
+        + ", and keep whatever was there before the drill."
+    )
 
 
 def _remove_empty_dirs(root: Path) -> None:

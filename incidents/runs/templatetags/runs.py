@@ -63,6 +63,14 @@ def ledger_lines(items: list[dict[str, Any]] | None) -> dict[str, list[str]]:
     return ledger_summary(items or [])
 
 
+@register.simple_tag
+def unrecorded_cleanup(step: Any, run: Any) -> str:
+    """For a drill restore step with no complete record of what it created: what clean-up left and what to check."""
+    from incidents.runs.services.connector_steps import unrecorded_note
+
+    return unrecorded_note(step, cleaned=run.cleaned_at is not None)
+
+
 @register.filter
 def check_value(value: Any) -> str:
     """A connector check's expected or found value, short enough for a table cell."""

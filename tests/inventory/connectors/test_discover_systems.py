@@ -85,28 +85,36 @@ def _redis(**extra: Any) -> Any:
     return get_connector("redis", {**redis_config(), "drill_db": 15, **extra})
 
 
+def in_db(found: Any, db: int) -> tuple[dict[str, Any], list[str]]:
+    """The proposals (by name) and notes of one db: the look reads every non-empty db of the server."""
+    proposals = {p.name: p for p in found.proposals if p.config["db"] == db}
+    return proposals, [n for n in found.notes if f"db {db} " in n or n.endswith(f"db {db}")]
+
+
 @pytest.mark.servers
 def test_redis_keys_are_proposed_per_prefix_and_for_the_whole_db(redis_db: Any, monkeypatch: Any) -> None:
     fill_features(redis_db)
+    db = redis_config()["db"]
     monkeypatch.setattr(type(redis_db), "keys", _never)  # a look must SCAN, never KEYS
     found = _redis().discover()
-    by_name = {p.name: p for p in found.proposals}
-    assert list(by_name) == ["redis-db6", "redis-db6-churn", "redis-db6-fraud"]
-    whole, fraud = by_name["redis-db6"], by_name["redis-db6-fraud"]
+    by_name, notes = in_db(found, db)
+    assert list(by_name) == [f"redis-db{db}", f"redis-db{db}-churn", f"redis-db{db}-fraud"]
+    assert found.proposals[0] is by_name[f"redis-db{db}"]  # the db the form names comes first
+    whole, fraud = by_name[f"redis-db{db}"], by_name[f"redis-db{db}-fraud"]
     assert whole.config["prefix"] == "" and whole.labels["keys"] == "372"
-    assert fraud.config["prefix"] == "fraud:" and fraud.config["drill_db"] == 15
+    assert fraud.config["prefix"] == "fraud:" and fraud.config["drill_db"] == 15 and fraud.labels["db"] == str(db)
     assert (fraud.labels["keys"], fraud.labels["with_ttl"], fraud.labels["types"]) == (
         "350",
         "100",
         "hash 300, string 50",
     )
-    assert by_name["redis-db6-churn"].labels["types"] == "set 20"
-    assert not found.bounded and found.notes == [
-        "2 keys have no ':' after their start: no prefix proposal covers them, only the whole database."
+    assert by_name[f"redis-db{db}-churn"].labels["types"] == "set 20"
+    assert not found.bounded and notes == [
+        f"2 keys in db {db} have no ':' after their start: no prefix proposal covers them, only the whole database."
     ]
 
     inside = _redis(prefix="fraud:").discover()  # a prefix given: its next segments
-    assert [(p.config["prefix"], p.labels["keys"]) for p in inside.proposals] == [
+    assert [(p.config["prefix"], p.labels["keys"]) for p in in_db(inside, db)[0].values()] == [
         ("fraud:card:", "300"),
         ("fraud:merchant:", "50"),
     ]
@@ -115,14 +123,17 @@ def test_redis_keys_are_proposed_per_prefix_and_for_the_whole_db(redis_db: Any, 
 @pytest.mark.servers
 def test_a_redis_look_stops_after_its_scan_bound_and_says_so(redis_db: Any) -> None:
     fill_features(redis_db)
+    db = redis_config()["db"]
     found = _redis().discover(scan_limit=100)
-    counted = [p.labels["keys"] for p in found.proposals[1:]]
+    mine, notes = in_db(found, db)
+    counted = [p.labels["keys"] for p in list(mine.values())[1:]]
     assert counted and all(c.startswith("at least ") for c in counted)
     assert sum(int(c.removeprefix("at least ")) for c in counted) <= 100
-    assert found.notes[0].startswith("Showing what the first ") and "of the 372 keys in db 6" in found.notes[0]
-    assert found.proposals[0].labels == {"db": "6", "keys": "372"}  # the whole db: DBSIZE, nothing guessed
-    assert len(_redis().discover(limit=1).proposals) == 2  # the whole db and the first prefix
-    assert _redis().discover(limit=1).bounded == "Showing the first 1 of 2 key prefixes."
+    assert notes[0].startswith("Showing what the first ") and f"of the 372 keys in db {db}" in notes[0]
+    assert found.proposals[0].labels == {"db": str(db), "keys": "372"}  # the whole db: DBSIZE, nothing guessed
+    limited = _redis().discover(limit=1)  # one proposal in all: the whole of the db the form names
+    assert [p.name for p in limited.proposals] == [f"redis-db{db}"]
+    assert limited.bounded.startswith("Showing the first 1 of ") and "whole first, then key prefixes" in limited.bounded
 
 
 def test_an_unreachable_redis_is_said() -> None:

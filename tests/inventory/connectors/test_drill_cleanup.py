@@ -13,6 +13,7 @@ import redis
 from inventory.connectors import TargetNotEmpty, get_connector
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.ledger import summary as ledger_summary
+from inventory.connectors.mlflow import gc_note
 from inventory.connectors.mlflow_registry import model_names
 from inventory.connectors.mlflow_rest import MlflowRest
 from tests.inventory.connectors.conftest import REDIS_PASSWORD, Engine
@@ -35,6 +36,25 @@ def _active_runs(api: MlflowRest) -> list[dict[str, Any]]:
 
 def _experiments(api: MlflowRest) -> list[str]:
     return sorted(e["name"] for e in api.post("/experiments/search", {"max_results": 1000}).get("experiments", []))
+
+
+def _cleanup_block(items: list[dict[str, Any]]) -> str:
+    """The run page's clean-up block of a step with this ledger, as text."""
+    import html
+    import re
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    step = SimpleNamespace(ledger=items, ledger_complete=True)
+    page = render_to_string("runs/_cleanup.html", {"s": step, "run": SimpleNamespace(cleaned_at=timezone.now())})
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _deleted_experiment(api: MlflowRest) -> str:
+    search = {"max_results": 1000, "view_type": "DELETED_ONLY"}
+    return str(api.post("/experiments/search", search)["experiments"][0]["experiment_id"])
 
 
 def test_mlflow_drill_cleanup_removes_what_the_restores_made_and_keeps_what_was_there(
@@ -65,6 +85,17 @@ def test_mlflow_drill_cleanup_removes_what_the_restores_made_and_keeps_what_was_
             cleaner.cleanup(target=target)
             done = ledger_summary(cleaner.ledger.items)
             assert done["left"] == [] and done["kept"] == [], done
+            # MLflow only marks runs and experiments deleted: the run page says so, and what removes them.
+            assert done["notes"] == [gc_note(drill_url)]
+            shown = _cleanup_block(cleaner.ledger.items)
+            assert (
+                f"Note: The runs and experiments clean-up deleted are in MLflow's deleted state at {drill_url}" in shown
+            )
+            assert "until `mlflow gc` is run against that server's backend store" in shown
+            deleted = api.post(
+                "/runs/search", {"experiment_ids": [_deleted_experiment(api)], "run_view_type": "DELETED_ONLY"}
+            )
+            assert len(deleted.get("runs", [])) >= 2  # ...which is so: the rows are still there, deleted
             assert model_names(api, ()) == ["theirs"]
             assert _files(artifacts) == before_files  # the 2 source runs' artifact files are gone
             assert [r["info"]["run_id"] for r in _active_runs(api)] == [r["info"]["run_id"] for r in before_runs]
@@ -138,4 +169,5 @@ def test_a_group_restore_that_fails_halfway_is_cleaned_from_its_record(tmp_path:
         "removed": ["feats: file " + str(tmp_path / "a.db")],
         "kept": ["index: table cases — it held rows before this run"],
         "left": [],
+        "notes": [],
     }
