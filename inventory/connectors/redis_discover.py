@@ -12,13 +12,15 @@ counts ``INFO`` gives. A key is grouped by its first segment after the configure
 (``fraud:card:17`` → ``fraud:``); keys with no ``:`` there belong to no prefix group and only
 the whole-database proposal covers them. Per group: keys, keys with a TTL, types. The
 database the form names as its drill database is not proposed (drills restore into it), nor
-is one above the highest a configuration can name. At most ``limit`` proposals in all: every
+the portal's own task queue on the same server, nor one above the highest a configuration can
+name. At most ``limit`` proposals in all: every
 database's whole first, then key prefixes.
 """
 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -203,10 +205,34 @@ def _dbs(r: Any, cfg: RedisConfig) -> tuple[dict[int, tuple[int, int]], list[str
         notes.append(
             f"db {cfg.drill_db} is the drill database named in the form (drills restore into it): not proposed."
         )
-    others = [n for n, (keys, _) in seen.items() if keys and n not in dbs and n <= highest and n != cfg.drill_db]
+    own = portal_dbs(cfg.host, cfg.port) - {cfg.db}
+    for n in sorted(own):
+        if seen.get(n, (0, 0))[0]:
+            notes.append(f"db {n} is this portal's own task queue: not proposed.")
+    others = [
+        n
+        for n, (keys, _) in seen.items()
+        if keys and n not in dbs and n <= highest and n != cfg.drill_db and n not in own
+    ]
     for n in sorted(others, key=lambda n: (seen[n][0], n)):  # smallest first: most dbs read whole
         dbs[n] = seen[n]
     return dbs, notes
+
+
+def portal_dbs(host: str, port: int) -> set[int]:
+    """The logical databases of ``host:port`` that this portal itself uses: its Celery broker's."""
+    from django.conf import settings
+
+    parts = urllib.parse.urlsplit(str(getattr(settings, "CELERY_BROKER_URL", "")))
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        return set()
+    loopback = {"localhost", "127.0.0.1", "::1"}
+    try:
+        same = (parts.hostname == host or {parts.hostname, host} <= loopback) and (parts.port or 6379) == port
+        db = int(parts.path.strip("/") or 0)
+    except ValueError:  # a port or db that is not a number: not a broker this look can name
+        return set()
+    return {db} if same else set()
 
 
 def _dbs_text(numbers: list[int]) -> str:

@@ -206,3 +206,25 @@ def test_a_user_refused_info_sees_the_db_it_names_and_is_told_why(
         admin.execute_command("ACL", "SETUSER", "looker", "-scan")
         with pytest.raises(Unreachable, match=f"Redis at 127.0.0.1:{port} failed the look at db 0: .*'scan'"):
             get_connector("redis", {**cfg, "db": 0}).discover()
+
+
+@pytest.mark.servers
+def test_the_portals_own_task_queue_is_never_proposed(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    with redis_server(tmp_path, password="admin-pass") as port:
+        monkeypatch.setenv("DRP_TEST_LOOKER_PASSWORD", "admin-pass")
+        for db, key in ((2, "feat:1"), (5, "celery"), (7, "other:1")):
+            redis.Redis(port=port, db=db, password="admin-pass").set(key, "x")
+        cfg = {"port": port, "db": 2, "password": "env:DRP_TEST_LOOKER_PASSWORD"}
+        settings.CELERY_BROKER_URL = f"redis://localhost:{port}/5"  # the same server, named another way
+        found = get_connector("redis", cfg).discover()
+        assert {p.config["db"] for p in found.proposals} == {2, 7}
+        assert "db 5 is this portal's own task queue: not proposed." in found.notes
+        # A broker on another server, or a look at the broker's db itself, proposes as before.
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port + 1}/5"
+        assert {p.config["db"] for p in get_connector("redis", cfg).discover().proposals} == {2, 5, 7}
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/2"  # named in the form: a person chose it
+        assert {p.config["db"] for p in get_connector("redis", cfg).discover().proposals} == {2, 5, 7}
