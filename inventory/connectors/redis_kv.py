@@ -192,7 +192,9 @@ class RedisConnector(Connector[RedisConfig]):
             where = f"under {cfg.prefix}" if cfg.prefix else "in the db"
             count = f"{len(existing)} key{'' if len(existing) == 1 else 's'}"
             self.ledger.found_before("keys", f"{where} ({count})", "they were in the target db before this run")
-            raise TargetNotEmpty(f"The target db {cfg.db} already holds {count} {where}; restore there only with replace.")
+            raise TargetNotEmpty(
+                f"The target db {cfg.db} already holds {count} {where}; restore there only with replace."
+            )
         path = restored / FILE_NAME
         if not path.is_file():
             raise RestoreFailed(f"The restored point has no {FILE_NAME}.")

@@ -198,9 +198,7 @@ def test_plan_api_refuses_a_cycle_and_generates_a_default(model, admin, client_f
     assert created.status_code == 201 and created.json()["version"] == 1
 
 
-def test_a_plans_start_link_shows_the_dry_run_before_an_incident_is_chosen(
-    simple_plan, commander, client_for
-) -> None:
+def test_a_plans_start_link_shows_the_dry_run_before_an_incident_is_chosen(simple_plan, commander, client_for) -> None:
     """The plan page's "Dry run / start" names the plan and the mode only. The page showed "This field is
     required." under Incident before anyone had typed, and no dry run ("Choose a plan and a mode")."""
     IncidentFactory.create(kind="drill", title="Quarterly drill")
