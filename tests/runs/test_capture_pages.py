@@ -166,3 +166,13 @@ def test_a_group_drills_clean_up_reads_one_line_per_member(client_for, commander
     assert "<li>features: 1,000 keys</li>" in page
     assert "To remove at clean-up:</strong> features: 1 key" in page
     assert "and 499 more" not in page
+
+
+def test_a_failed_runs_steps_done_says_how_they_ended(client_for, commander) -> None:
+    """A group drill refused at its first step read "Steps done 3 / 3", as if everything had been done."""
+    run = RecoveryRunFactory.create(mode="drill", status="failed", finished_at=T0)
+    StepRunFactory.create(run=run, state="failed", error="features: the target db holds keys")
+    StepRunFactory.create(run=run, state="cancelled", kind="verify")
+    StepRunFactory.create(run=run, state="cancelled", kind="notify", asset=None)
+    page = client_for(commander).get(f"/runs/{run.public_id}/").content.decode()
+    assert '3 / 3 <span class="small muted">(1 failed, 2 cancelled)</span>' in page
