@@ -56,7 +56,8 @@ def plan_edit(request: AuthenticatedHttpRequest, plan_id: str | None = None) -> 
         try:
             plan = plan_save(data=form.cleaned_data["definition"], by=request.user, plan=plan)
         except ValidationError as invalid:
-            form.add_error(None, invalid)
+            # plan_save names "steps" or "name", which are not this form's fields: the YAML is one field.
+            form.add_error("definition", invalid.messages)
         else:
             messages.success(request, f"Saved plan {plan.name} (version {plan.version}).")
             return redirect("inventory:plan", plan_id=plan.public_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -21,6 +22,7 @@ from incidents.runs.models import (
     RunLock,
     RunStatus,
     StepRun,
+    StepState,
 )
 from incidents.runs.resolve import Resolution, resolve
 from incidents.runs.services.approvals import valid_approvers
@@ -102,12 +104,18 @@ def run_queue_place(*, run: RecoveryRun) -> QueuePlace | None:
     return QueuePlace(position=len(ahead) + 1, ahead=ahead, workers_seen=heartbeat_latest())
 
 
-def run_progress(*, steps: list[StepRun]) -> dict[str, int]:
+def run_progress(*, steps: list[StepRun]) -> dict[str, Any]:
     total = sum(s.bytes_total or 0 for s in steps if s.kind == "restore")
     done = sum(min(s.bytes_done, s.bytes_total or 0) for s in steps if s.kind == "restore")
+    otherwise: dict[str, int] = {}  # finished but not succeeded: "1 failed, 2 cancelled"
+    for s in steps:
+        if s.state in STEP_FINISHED and s.state != StepState.SUCCEEDED:
+            label = StepState(s.state).label.lower()
+            otherwise[label] = otherwise.get(label, 0) + 1
     return {
         "steps": len(steps),
         "finished": sum(1 for s in steps if s.state in STEP_FINISHED),
+        "otherwise": ", ".join(f"{n} {label}" for label, n in otherwise.items()),
         "bytes_total": total,
         "bytes_done": done,
         "percent": int(100 * done / total) if total else 0,

@@ -64,7 +64,11 @@ def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     bound = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
     form = RunForm(bound, initial=request.GET.dict())
     preview, error = None, ""
-    if form.is_valid():
+    valid = form.is_valid()
+    if bound is not None and request.method == "GET" and not request.GET.get("incident"):
+        # A plan's "Dry run / start" link chose the plan, not yet the incident: not a mistake to show.
+        form.errors.pop("incident", None)
+    if valid:
         data = form.cleaned_data
         if request.method == "POST" and "dry_run" not in request.POST:
             try:
@@ -79,7 +83,10 @@ def new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 error = str(refused)
             else:
                 return redirect("runs:detail", run_id=run.public_id)
-        preview = run_dry_run(plan=data["plan"], mode=data["mode"])
+    # The dry run needs only the plan and the mode: it shows before the incident is chosen.
+    chosen = form.cleaned_data if bound is not None else {}
+    if chosen.get("plan") and chosen.get("mode"):
+        preview = run_dry_run(plan=chosen["plan"], mode=chosen["mode"])
     context = {"form": form, "preview": preview, "error": error}
     return render(request, "runs/new.html#preview" if request.htmx else "runs/new.html", context)
 

@@ -145,3 +145,31 @@ def summary(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         else:
             out["left"].append(line)
     return out
+
+
+def _counted(kind: str, entries: list[dict[str, Any]]) -> list[str]:
+    """One kind's entries for a person: named while there are few, else counted (keys by the keys
+    their batches hold, not by batch)."""
+    if len(entries) <= 3 and not any(e.get("b64") for e in entries):
+        return [f"{kind} {e['name']}" for e in entries]
+    n = sum(len(e["b64"]) if e.get("b64") else 1 for e in entries)
+    noun = kind.removesuffix("s") if n == 1 else (kind if kind.endswith("s") else f"{kind}s")
+    return [f"{n:,} {noun}"]
+
+
+def brief(items: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``summary`` for a run page: one line per group member for what was removed and what is left
+    ("fraud-online-features: 2,040 keys" where ``summary`` gave a line per batch of 500)."""
+    out = summary(items)
+    for key in ("removed", "left"):
+        members: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for item in items:
+            state = item.get("state")
+            if state == KEPT or (state == REMOVED) != (key == "removed"):
+                continue
+            members.setdefault(item.get("member") or "", {}).setdefault(item["kind"], []).append(item)
+        out[key] = [
+            f"{member}: " * bool(member) + ", ".join(p for kind, es in kinds.items() for p in _counted(kind, es))
+            for member, kinds in members.items()
+        ]
+    return out

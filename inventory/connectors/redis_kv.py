@@ -190,12 +190,10 @@ class RedisConnector(Connector[RedisConfig]):
         existing = _keys(r, cfg.prefix)
         if existing and not replace:
             where = f"under {cfg.prefix}" if cfg.prefix else "in the db"
-            self.ledger.found_before(
-                "keys", f"{len(existing)} keys {where}", "they were in the target db before this run"
-            )
+            count = f"{len(existing)} key{'' if len(existing) == 1 else 's'}"
+            self.ledger.found_before("keys", f"{where} ({count})", "they were in the target db before this run")
             raise TargetNotEmpty(
-                f"The target db {cfg.db} already holds {len(existing)} keys under "
-                f"{cfg.prefix or 'its root'}; restore there only with replace."
+                f"The target db {cfg.db} already holds {count} {where}; restore there only with replace."
             )
         path = restored / FILE_NAME
         if not path.is_file():

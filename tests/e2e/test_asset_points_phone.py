@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from dr_portal.accounts.models import Role
+from inventory.models import BackupStatus
 from tests.e2e.conftest import assert_within_card
-from tests.factories import AssetFactory, RecoveryPointFactory
+from tests.factories import AssetFactory, BackupFactory, RecoveryPointFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,3 +43,21 @@ def test_the_asset_list_fits_a_phone_without_cutting_lines_off(live_server, phon
     page.goto(f"{live_server.url}/inventory/")
     assert_within_card(page, page.locator(".table-wrap").first, "td[data-label='Region']")
     page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-list-390.png"), full_page=True)
+
+
+def test_a_failed_backup_naming_a_long_path_fits_a_phone(live_server, phone, settings) -> None:
+    """An MLflow version without artifacts fails its backup naming the registry path, one word of 60
+    characters; on a phone the error box and the readiness reason ran 114 px past the screen."""
+    asset = AssetFactory.create(name="fraud-model-registry")
+    RecoveryPointFactory.create(asset=asset, stats=STATS)
+    error = (
+        "Version 1 of fraud-detection has no artifacts at 1/3ce9837cc8fa4cf99a496dc0ed6ca6e8/artifacts/model:"
+        " the model files are missing, so this version cannot be restored."
+    )
+    BackupFactory.create(asset=asset, status=BackupStatus.FAILED, error=error)
+    page = phone(Role.INCIDENT_COMMANDER)
+    page.goto(f"{live_server.url}/inventory/assets/{asset.public_id}/")
+    assert "3ce9837cc8fa4cf99a496dc0ed6ca6e8" in page.locator(".alert-error").first.inner_text()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px too wide"
+    page.screenshot(path=str(settings.VAR_DIR / "e2e-asset-failed-backup-390.png"), full_page=True)

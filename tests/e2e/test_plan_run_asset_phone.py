@@ -1,8 +1,8 @@
 """A plan, a run's dry run and an asset page on a phone and a desktop: nothing scrolls sideways.
 
-At 390 px the plan page scrolled 265 px sideways, the dry-run table hid Target, Region, Bytes,
-Forecast and Approval off-screen (the target is what an approver approves), and the asset page's
-action buttons stuck out 27 px.
+At 390 px the plans list scrolled 79 px sideways (its Updated column past the card), the plan page
+265 px, the dry-run table hid Target, Region, Bytes, Forecast and Approval off-screen (the target is
+what an approver approves), and the asset page's action buttons stuck out 27 px.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def _pages(live_server: Any, plan: Any) -> dict[str, str]:
     asset = plan.steps.first().asset
     run = f"plan={plan.public_id}&mode=recovery&incident={plan.incident.public_id}"
     return {
+        "plans": f"{live_server.url}/inventory/plans/",
         "plan": f"{live_server.url}/inventory/plans/{plan.public_id}/",
         "dry run": f"{live_server.url}/runs/new/?{run}",
         "asset": f"{live_server.url}/inventory/assets/{asset.public_id}/",

@@ -64,6 +64,7 @@ def test_the_demo_loaders_leave_a_worked_breach_ready_to_file(fresh_var: Path) -
         call_command(loader, stdout=StringIO())
     _the_open_incident_is_live()
     _the_estate_is_backed_up_at_load()
+    _no_asset_names_a_source_folder_that_is_not_there()
     incident = Incident.objects.get(title=TITLE)
     _the_worked_run_is_measured_from_the_withdrawal(incident)
     assert incident.is_closed and incident.phi and incident.personal_data
@@ -116,6 +117,15 @@ def _the_estate_is_backed_up_at_load() -> None:
     assert no_good == set(Asset.objects.values_list("name", flat=True)) - backed_up
     assert len(no_good) <= assets // 4, no_good
     assert len(tables["appendix", "evidence_index"].rows) == assets - len(no_good)
+
+
+def _no_asset_names_a_source_folder_that_is_not_there() -> None:
+    """The group and the server stores showed "Source /…/var/demo-sources/fraud-model-group", a folder
+    that was never made: a server connector is its own source, and the page says so when the URI is empty."""
+    # (The MLflow registry names the folder its server keeps, made when `make run` starts that server.)
+    for asset in Asset.objects.exclude(connector__in=("", "filesystem", "s3", "mlflow")):
+        assert not asset.source_uri or Path(asset.source_uri).exists(), (asset.name, asset.source_uri)
+    assert Asset.objects.get(name="fraud-model-group").source_uri == ""
 
 
 def _the_open_incident_is_live() -> None:

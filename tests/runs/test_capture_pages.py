@@ -6,6 +6,7 @@ connector check with the golden-query overlap, and what the clean-up removed and
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,3 +147,35 @@ def test_a_single_file_and_short_spreads_read_naturally(client: Client) -> None:
         "3.5 s",
         "42 s",
     ]
+
+
+def test_a_group_drills_clean_up_reads_one_line_per_member(client_for, commander) -> None:
+    """The run page listed every ledger entry joined by "; ": a Redis member's 2,040 keys were five
+    "keys fraud:card:000460 and 499 more" batches, and the reader could not tell how many went."""
+    keys = [base64.b64encode(f"fraud:card:{i:06d}".encode()).decode() for i in range(1001)]
+    ledger = [
+        {"kind": "model", "name": "fraud-detection", "state": "removed", "member": "registry"},
+        {"kind": "run", "name": "4668002a", "state": "removed", "member": "registry"},
+        {"kind": "keys", "name": "fraud:card:000000 and 499 more", "b64": keys[:500], "state": "removed",
+         "member": "features"},
+        {"kind": "keys", "name": "fraud:card:000500 and 499 more", "b64": keys[500:1000], "state": "removed",
+         "member": "features"},
+        {"kind": "keys", "name": "fraud:card:001000", "b64": keys[1000:], "state": "created", "member": "features"},
+    ]  # fmt: skip
+    run = RecoveryRunFactory.create(mode="drill", status="failed", finished_at=T0)
+    StepRunFactory.create(run=run, state="failed", error="features: the target db holds keys", ledger=ledger)
+    page = client_for(commander).get(f"/runs/{run.public_id}/").content.decode()
+    assert "<li>registry: model fraud-detection, run 4668002a</li>" in page
+    assert "<li>features: 1,000 keys</li>" in page
+    assert "To remove at clean-up:</strong> features: 1 key" in page
+    assert "and 499 more" not in page
+
+
+def test_a_failed_runs_steps_done_says_how_they_ended(client_for, commander) -> None:
+    """A group drill refused at its first step read "Steps done 3 / 3", as if everything had been done."""
+    run = RecoveryRunFactory.create(mode="drill", status="failed", finished_at=T0)
+    StepRunFactory.create(run=run, state="failed", error="features: the target db holds keys")
+    StepRunFactory.create(run=run, state="cancelled", kind="verify")
+    StepRunFactory.create(run=run, state="cancelled", kind="notify", asset=None)
+    page = client_for(commander).get(f"/runs/{run.public_id}/").content.decode()
+    assert '3 / 3 <span class="small muted">(1 failed, 2 cancelled)</span>' in page

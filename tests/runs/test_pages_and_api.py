@@ -196,3 +196,19 @@ def test_plan_api_refuses_a_cycle_and_generates_a_default(model, admin, client_f
     default = client.post("/api/v1/inventory/plans/default/", {"assets": [model.name]}, content_type="application/json")
     created = client.post("/api/v1/inventory/plans/", default.json(), content_type="application/json")
     assert created.status_code == 201 and created.json()["version"] == 1
+
+
+def test_a_plans_start_link_shows_the_dry_run_before_an_incident_is_chosen(simple_plan, commander, client_for) -> None:
+    """The plan page's "Dry run / start" names the plan and the mode only. The page showed "This field is
+    required." under Incident before anyone had typed, and no dry run ("Choose a plan and a mode")."""
+    IncidentFactory.create(kind="drill", title="Quarterly drill")
+    client = client_for(commander)
+    text = client.get("/runs/new/", {"plan": simple_plan.public_id, "mode": "drill"}).content.decode()
+    assert "Bytes to move" in text and "RTO forecast" in text
+    assert "This field is required." not in text and 'aria-invalid="true"' not in text
+    # The preview on change (no incident yet) shows it too; starting without one is still refused.
+    partial = client.post("/runs/new/", {"plan": simple_plan.public_id, "mode": "drill", "dry_run": "1"})
+    assert "Bytes to move" in partial.content.decode()
+    started = client.post("/runs/new/", {"plan": simple_plan.public_id, "mode": "drill"})
+    assert started.status_code == 200 and "This field is required." in started.content.decode()
+    assert not simple_plan.runs.exists()

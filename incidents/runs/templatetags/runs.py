@@ -10,7 +10,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 
 from dr_portal.accounts.models import Role
-from inventory.connectors.ledger import summary as ledger_summary
+from inventory.connectors.ledger import brief as ledger_brief
 from inventory.readiness import human_duration
 
 register = template.Library()
@@ -59,8 +59,9 @@ def role_label(role: str) -> str:
 
 @register.filter
 def ledger_lines(items: list[dict[str, Any]] | None) -> dict[str, list[str]]:
-    """A restore ledger as the removed / kept (with why) / left lines its clean-up block shows."""
-    return ledger_summary(items or [])
+    """A restore ledger as the removed / kept (with why) / left lines its clean-up block shows: one line
+    per group member, a kind with many entries counted."""
+    return ledger_brief(items or [])
 
 
 @register.simple_tag

@@ -105,7 +105,8 @@ class Command(BaseCommand):
             # A registry is reached by URL; its source_uri names the folder its server keeps its data in.
             # Server databases and the group have no folder: their connector config is their source.
             asset = Asset.objects.get(name=name)
-            source = config.get("path") or config.get("uri") or asset.source_uri
+            # (Not the demo-sources/<name> folder every asset is made with: that folder does not exist.)
+            source = config.get("path") or config.get("uri") or ""
             if kind == "mlflow":
                 source = str(registry.workdir / "source")
             fields = {"source_uri": source, "connector": kind, "connector_config": config}

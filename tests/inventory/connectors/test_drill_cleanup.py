@@ -143,12 +143,13 @@ def test_redis_drill_with_an_empty_prefix_deletes_only_the_keys_it_wrote(engine:
 
             # A db already holding keys is refused, and clean-up then deletes none of them.
             refused = get_connector("redis", cfg)
-            with pytest.raises(TargetNotEmpty):
+            # (It read "already holds 1 keys under its root" and "keys 1 keys in the db".)
+            with pytest.raises(TargetNotEmpty, match=r"The target db 3 already holds 1 key in the db; restore"):
                 refused.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
             refused.cleanup(target=target)
             assert drill_db.keys() == [b"written-meanwhile"]
             assert ledger_summary(refused.ledger.items)["kept"] == [
-                "keys 1 keys in the db — they were in the target db before this run"
+                "keys in the db (1 key) — they were in the target db before this run"
             ]
     finally:
         source.flushdb()
