@@ -121,6 +121,23 @@ def step_heartbeat(*, step: StepRun) -> bool:
     )
 
 
+def step_lease_renew(*, step: StepRun) -> bool:
+    """Keep this attempt's lease while its worker still touches the target (kept_alive's renewal).
+
+    Conditional on the attempt and the worker, not the state: a cancelled step's worker still
+    holds its target until it lets go (step_release), and clean-up waits for that. False once
+    the step is out of time, so a worker stuck past the step's timeout loses it as a dead one would.
+    """
+    if step_overdue(step):
+        return False
+    return (
+        StepRun.objects.filter(pk=step.pk, attempt=step.attempt, worker=step.worker)
+        .exclude(worker="")
+        .update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
 def _locked_running(step_id: int, attempt: int) -> StepRun | None:
     step = StepRun.objects.select_for_update(of=("self",), no_key=True).select_related("run").filter(pk=step_id).first()
     if step is None or step.state != StepState.RUNNING or step.attempt != attempt:
