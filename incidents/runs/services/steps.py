@@ -56,6 +56,11 @@ def step_claim(*, step_id: int, worker: str) -> StepRun | None:
     The claim and its audit event commit together: an event that fails (a deadlock, a lost
     connection) takes the claim with it, so every attempt has exactly one start event.
     """
+    # The row lock first: the conditions below join the run and the asset, and PostgreSQL runs
+    # such an UPDATE as "id IN (a select)" whose select keeps the snapshot from before it waited
+    # for another claim, so two workers taking over a lapsed step at once both took it.
+    if not StepRun.objects.select_for_update(of=("self",), no_key=True).filter(pk=step_id).exists():
+        return None
     now = timezone.now()
     rows = StepRun.objects.filter(pk=step_id, run__status__in=CLAIMABLE_RUN)
     fresh = {
