@@ -73,7 +73,7 @@ def test_a_connector_restore_longer_than_the_lease_is_not_taken_over_by_a_second
     )
     backed_up(asset)
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
-    env = {
+    env: dict[str, Any] = {
         "CELERY_BROKER_URL": broker.url,
         "VAULT_KEY_FILE": str(keys),
         "VAULT_KEY_ID": "run-key",

@@ -23,14 +23,11 @@ from incidents.runs.checks import CheckResult, http_check, python_check
 from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
 from incidents.runs.services.connector_steps import connector_restore, connector_verify
-from incidents.runs.services.lease import lease_seconds
+from incidents.runs.services.lease import lease_seconds, step_heartbeat, step_lease_renew, step_overdue
 from incidents.runs.services.steps import (
     step_await_person,
     step_claim,
     step_fail,
-    step_heartbeat,
-    step_lease_renew,
-    step_overdue,
     step_progress,
     step_release,
     step_retry_later,

@@ -43,7 +43,7 @@ from incidents.runs.services.common import (
     send_step,
     step_digest,
 )
-from incidents.runs.services.lease import lapsed
+from incidents.runs.services.lease import lapsed, step_overdue
 from inventory.models import RecoveryPoint, StepKind
 
 CLAIMABLE_RUN = [RunStatus.RUNNING, RunStatus.WAITING_APPROVAL]
@@ -110,37 +110,6 @@ def step_progress(*, step: StepRun, bytes_done: int, bytes_total: int) -> bool:
         bytes_done=done, bytes_total=bytes_total, heartbeat_at=now, rate_bps=done / elapsed
     )
     return updated == 1 and not step_overdue(step, now=now)
-
-
-def step_overdue(step: StepRun, *, now: Any = None) -> bool:
-    now = now or timezone.now()
-    return step.started_at is not None and now - step.started_at > timedelta(seconds=step.timeout_seconds)
-
-
-def step_heartbeat(*, step: StepRun) -> bool:
-    return (
-        StepRun.objects.filter(pk=step.pk, state=StepState.RUNNING, attempt=step.attempt).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
-
-
-def step_lease_renew(*, step: StepRun) -> bool:
-    """Keep this attempt's lease while its worker still touches the target (kept_alive's renewal).
-
-    Conditional on the attempt and the worker, not the state: a cancelled step's worker still
-    holds its target until it lets go (step_release), and clean-up waits for that. False once
-    the step is out of time, so a worker stuck past the step's timeout loses it as a dead one would.
-    """
-    if step_overdue(step):
-        return False
-    return (
-        StepRun.objects.filter(pk=step.pk, attempt=step.attempt, worker=step.worker)
-        .exclude(worker="")
-        .update(heartbeat_at=timezone.now())
-        == 1
-    )
 
 
 def _locked_running(step_id: int, attempt: int) -> StepRun | None:
