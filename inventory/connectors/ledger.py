@@ -77,11 +77,16 @@ class Ledger:
         with self.root._lock:
             fresh = False
             for name in names:
-                if self._find(kind, name) is None:
+                found = self._find(kind, name)
+                if found is None:
                     entry = {"kind": kind, "name": name, "state": CREATED, **extra}
                     if self._member:
                         entry["member"] = self._member
                     self.root._items.append(entry)
+                    fresh = True
+                elif found.get("state") == REMOVED:
+                    # Made again after a clean-up removed it (a retried or reopened restore): ours again.
+                    found.update(state=CREATED, **extra)
                     fresh = True
         if fresh:
             self._changed()
@@ -122,6 +127,10 @@ class Ledger:
 
     def names(self, kind: str, state: str = CREATED) -> list[str]:
         return [i["name"] for i in self.items if i["kind"] == kind and i.get("state") == state]
+
+    def names_left(self) -> bool:
+        """Whether anything recorded as created is still there (not yet removed or kept)."""
+        return any(i.get("state") == CREATED for i in self.items)
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self._find(kind, name)

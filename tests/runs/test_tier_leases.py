@@ -100,3 +100,24 @@ def test_a_tier_with_a_shorter_period_gets_its_own_reconciler_pass() -> None:
         "runs.reconcile_tier0": {"task": "runs.reconcile", "schedule": 5.0, "kwargs": {"tiers": [0]}},
     }
     assert run_reconcile_task(tiers=[0]) == "nothing stuck"
+
+
+def test_a_clean_up_still_at_work_is_not_sent_again(make_asset, commander, monkeypatch, settings) -> None:
+    """A drill target of 300,000 Redis keys took minutes to empty; the reconciler sent the clean-up
+    again every pass meanwhile, until every restores worker was emptying the same target."""
+    settings.RUN_STEP_LEASE_SECONDS = 60
+    step = _running_restore(make_asset, commander, name="big-target", tier=2)
+    run = step.run
+    run.refresh_from_db()
+    run.status, run.finished_at = "failed", timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    sent: list[str] = []
+    monkeypatch.setattr(run_reconcile, "send_now", lambda task, args: sent.append(task.name))
+    # A worker started the clean-up a moment ago (it renews dispatched_at while it works).
+    type(run).objects.filter(pk=run.pk).update(dispatched_at=timezone.now() - timedelta(seconds=5))
+    runs_reconcile()
+    assert "runs.cleanup" not in sent
+    # Silent for longer than a lease: its worker died, so the clean-up is sent again.
+    type(run).objects.filter(pk=run.pk).update(dispatched_at=timezone.now() - timedelta(seconds=90))
+    runs_reconcile()
+    assert sent.count("runs.cleanup") == 1

@@ -7,10 +7,11 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from dr_portal.keepalive import kept_alive
 from incidents.runs.models import RUN_FINISHED, Mode, RecoveryRun, RunStatus, StepState
 from incidents.runs.services.common import audit_run, drill_root, send_advance, send_cleanup
 from incidents.runs.services.connector_steps import connector_cleanup
-from incidents.runs.services.lease import longest_lease
+from incidents.runs.services.lease import lease_seconds, longest_lease
 from inventory import vault_io
 from inventory.models import StepKind
 
@@ -24,6 +25,10 @@ def _release(run: RecoveryRun) -> list[int]:
     return asset_ids
 
 
+def _still_cleaning(run_id: int) -> bool:
+    return bool(RecoveryRun.objects.filter(pk=run_id, cleaned_at__isnull=True).update(dispatched_at=timezone.now()))
+
+
 def run_cleanup_execute(*, run_id: int) -> str:
     """After a run ends: remove drill targets, give the assets back. Waits for workers to let go first."""
     run = RecoveryRun.objects.filter(pk=run_id, status__in=RUN_FINISHED, cleaned_at__isnull=True).first()
@@ -34,7 +39,11 @@ def run_cleanup_execute(*, run_id: int) -> str:
         send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
         return f"run {run.public_id}: waiting for workers to stop"
     # Connector targets first (scratch databases, drill registries); then the folders restores wrote.
-    removed, kept, unrecorded = connector_cleanup(run)
+    # A large target takes minutes to empty: the run's dispatched_at says a worker is still at it.
+    every = max(1.0, lease_seconds(None) / 3)
+    with kept_alive(lambda: _still_cleaning(run_id), every=every):
+        _still_cleaning(run_id)
+        removed, kept, unrecorded = connector_cleanup(run)
     if run.mode == Mode.DRILL:
         folders = run.steps.filter(kind=StepKind.RESTORE, point__isnull=False, target_config={})
         for step in folders.select_related("point__vault"):

@@ -61,7 +61,14 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
     # A drill never writes over data; a recovery does only when its step says replace.
     replace = bool(step.params.get("replace")) and step.run.mode != Mode.DRILL
     ledger = step_ledger(step)
+    cleared: list[str] = []
     try:
+        if step.run.mode == Mode.DRILL and ledger.names_left():
+            # An earlier attempt of this step (its worker died, or it failed halfway) left part of a
+            # restore in the drill target; it would be refused as "not empty". Its record says exactly
+            # what it made, so that goes first, and the restore starts again from an empty target.
+            cleared = ledger_summary(ledger.items)["left"]
+            connector_io.cleanup(asset=asset, target=step.target_config, ledger=ledger)
         connector_io.restore(
             asset=asset, point=point, restored=staging, target=step.target_config, replace=replace, ledger=ledger
         )
@@ -75,6 +82,8 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
         return "failed", {"error": code, "refused": refused}, code, f"{asset.name}: {reason}"
     shutil.rmtree(staging, ignore_errors=True)
     evidence = {**files, "connector": verification, "replace": replace}
+    if cleared:
+        evidence["cleared_before_restore"] = cleared[:50]
     if not verification["ok"]:
         return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
     return "done", evidence, "", ""

@@ -18,17 +18,16 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from dr_portal.keepalive import kept_alive
 from incidents.runs.checks import CheckResult, http_check, python_check
 from incidents.runs.drivers.steps import traffic_switch
 from incidents.runs.models import Mode, StepRun
 from incidents.runs.services.connector_steps import connector_restore, connector_verify
-from incidents.runs.services.lease import lease_seconds
+from incidents.runs.services.lease import lease_seconds, step_heartbeat, step_lease_renew, step_overdue
 from incidents.runs.services.steps import (
     step_await_person,
     step_claim,
     step_fail,
-    step_heartbeat,
-    step_overdue,
     step_progress,
     step_release,
     step_retry_later,
@@ -245,17 +244,25 @@ def step_execute(*, step_id: int, worker: str) -> str:
     if step is None:
         return f"step {step_id}: nothing to do"
     step_heartbeat(step=step)
-    outcome = HANDLERS[StepKind(step.kind)](step)
+    # A connector's own work (pg_restore, a registry load) saves no progress: the lease is kept
+    # from a side thread for as long as this process works on the step, within its timeout.
+    every = max(1.0, lease_seconds(step.asset.tier if step.asset else None) / 3)
+    with kept_alive(lambda: step_lease_renew(step=step), every=every):
+        outcome = HANDLERS[StepKind(step.kind)](step)
     if outcome.kind == "done":
         finished = step_succeed(
             step_id=step.pk, attempt=step.attempt, evidence=outcome.evidence, bytes_moved=outcome.bytes_moved
         )
+        if finished is None:
+            step_release(step=step)  # cancelled or taken over meanwhile: let clean-up go ahead
         return f"step {step.key}: {'succeeded' if finished else 'finished elsewhere'}"
     if outcome.kind == "failed":
-        step_fail(
+        if step_fail(
             step_id=step.pk, attempt=step.attempt, code=outcome.code, reason=outcome.reason, evidence=outcome.evidence
-        )
-        return f"step {step.key}: failed ({outcome.code})"
+        ):
+            return f"step {step.key}: failed ({outcome.code})"
+        step_release(step=step)
+        return f"step {step.key}: failed ({outcome.code}), but it was no longer ours"
     if outcome.kind == "retry":
         step_retry_later(step_id=step.pk, attempt=step.attempt, code=outcome.code, reason=outcome.reason)
         return f"step {step.key}: will retry ({outcome.code})"

@@ -56,7 +56,10 @@ def runs_reconcile(*, now: datetime | None = None, tiers: list[int] | None = Non
         if step.started_at and now - step.started_at > timedelta(seconds=step.timeout_seconds):
             done.append(step_timeout(step_id=step.pk))
     done += approvals_expire(now=now)
-    for run in RecoveryRun.objects.filter(status__in=RUN_FINISHED, cleaned_at__isnull=True):
+    # A clean-up in progress renews dispatched_at (run_cleanup_execute): only a silent one is sent again,
+    # or every pass would start another worker on the same, possibly minutes-long, clean-up.
+    uncleaned = RecoveryRun.objects.filter(status__in=RUN_FINISHED, cleaned_at__isnull=True)
+    for run in uncleaned.filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=quiet)):
         from incidents.runs.tasks import run_cleanup
 
         send_now(run_cleanup, args=(run.pk,))

@@ -43,7 +43,7 @@ from incidents.runs.services.common import (
     send_step,
     step_digest,
 )
-from incidents.runs.services.lease import lapsed
+from incidents.runs.services.lease import lapsed, step_overdue
 from inventory.models import RecoveryPoint, StepKind
 
 CLAIMABLE_RUN = [RunStatus.RUNNING, RunStatus.WAITING_APPROVAL]
@@ -56,6 +56,11 @@ def step_claim(*, step_id: int, worker: str) -> StepRun | None:
     The claim and its audit event commit together: an event that fails (a deadlock, a lost
     connection) takes the claim with it, so every attempt has exactly one start event.
     """
+    # The row lock first: the conditions below join the run and the asset, and PostgreSQL runs
+    # such an UPDATE as "id IN (a select)" whose select keeps the snapshot from before it waited
+    # for another claim, so two workers taking over a lapsed step at once both took it.
+    if not StepRun.objects.select_for_update(of=("self",), no_key=True).filter(pk=step_id).exists():
+        return None
     now = timezone.now()
     rows = StepRun.objects.filter(pk=step_id, run__status__in=CLAIMABLE_RUN)
     fresh = {
@@ -105,20 +110,6 @@ def step_progress(*, step: StepRun, bytes_done: int, bytes_total: int) -> bool:
         bytes_done=done, bytes_total=bytes_total, heartbeat_at=now, rate_bps=done / elapsed
     )
     return updated == 1 and not step_overdue(step, now=now)
-
-
-def step_overdue(step: StepRun, *, now: Any = None) -> bool:
-    now = now or timezone.now()
-    return step.started_at is not None and now - step.started_at > timedelta(seconds=step.timeout_seconds)
-
-
-def step_heartbeat(*, step: StepRun) -> bool:
-    return (
-        StepRun.objects.filter(pk=step.pk, state=StepState.RUNNING, attempt=step.attempt).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
 
 
 def _locked_running(step_id: int, attempt: int) -> StepRun | None:

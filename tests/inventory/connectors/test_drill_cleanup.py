@@ -172,3 +172,12 @@ def test_a_group_restore_that_fails_halfway_is_cleaned_from_its_record(tmp_path:
         "left": [],
         "notes": [],
     }
+
+
+def test_what_a_retried_restore_makes_again_after_a_clean_up_is_removed_again() -> None:
+    ledger = Ledger()
+    ledger.created("model", ["fraud"])
+    ledger.removed("model", "fraud")  # the earlier attempt's leftovers cleared before the retry
+    ledger.created("model", ["fraud"])  # the retry registers it again
+    assert ledger.names("model") == ["fraud"] and ledger.names_left()
+    assert ledger_summary(ledger.items)["left"] == ["model fraud"]
