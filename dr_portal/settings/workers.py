@@ -94,6 +94,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(_beat_schedule)
 BACKUP_PROGRESS_SECONDS = env_int("BACKUP_PROGRESS_SECONDS", 1, minimum=0)
 BACKUP_STALE_SECONDS = env_int("BACKUP_STALE_SECONDS", 300, minimum=10)
 BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
+# A live worker keeps its backup's lease while a connector snapshot runs, for at most this long.
+BACKUP_MAX_SECONDS = env_int("BACKUP_MAX_SECONDS", 6 * 3600, minimum=60)
 # Each asset's newest good point is re-verified in its vault when its last check is this old
 # (beat looks hourly); with POINT_VERIFY_DECRYPT every chunk is decrypted and hashed too.
 POINT_VERIFY_SECONDS = env_int("POINT_VERIFY_SECONDS", 86400, minimum=60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 from celery import current_app
 from django.conf import settings
@@ -21,6 +22,7 @@ from dr_portal.accounts.contents import words_and_detail
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from dr_portal.errors import Refused
+from dr_portal.keepalive import kept_alive
 from dr_portal.queue import send_on_commit
 from inventory import vault_io
 from inventory.models import (
@@ -130,6 +132,19 @@ def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None)
     """Save progress on a running backup; False once it is no longer this attempt's (stop copying)."""
     updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
         bytes_done=bytes_done, bytes_total=bytes_total, progress_at=timezone.now()
+    )
+    return updated == 1
+
+
+def backup_alive(*, backup: Backup) -> bool:
+    """Renew a running backup's lease while its worker is busy in one long call; False once it is
+    no longer this attempt's, or once it has run ``BACKUP_MAX_SECONDS`` (a hung snapshot's lease
+    then lapses and the reconciler takes it over, as if its worker had died)."""
+    now = timezone.now()
+    if backup.started_at and (now - backup.started_at).total_seconds() > settings.BACKUP_MAX_SECONDS:
+        return False
+    updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
+        progress_at=now
     )
     return updated == 1
 
@@ -258,15 +273,18 @@ def backup_execute(*, backup_id: int) -> str:
 
     previous, previous_stats = point_previous(asset=backup.asset, vault=backup.vault)
     try:
-        result = vault_io.take_backup(
-            asset=backup.asset,
-            vault=backup.vault,
-            point_id=point_id,
-            worm_days=policy.worm_days if policy else 0,
-            progress=progress,
-            previous=previous,
-            previous_stats=previous_stats,
-        )
+        # A connector's snapshot (pg_dump, a Redis read, an MLflow capture) saves no progress:
+        # its worker keeps the backup's lease from a side thread, up to BACKUP_MAX_SECONDS.
+        with kept_alive(partial(backup_alive, backup=backup), every=max(1.0, settings.BACKUP_STALE_SECONDS / 3)):
+            result = vault_io.take_backup(
+                asset=backup.asset,
+                vault=backup.vault,
+                point_id=point_id,
+                worm_days=policy.worm_days if policy else 0,
+                progress=progress,
+                previous=previous,
+                previous_stats=previous_stats,
+            )
     except vault_io.BackupStopped:
         return f"backup {backup.public_id}: stopped, no longer ours"
     except vault_io.VaultIOFailure as failure:
