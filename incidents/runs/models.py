@@ -91,6 +91,9 @@ class RecoveryRun(models.Model):
     )
     error = models.TextField(blank=True)
     cleaned_at = models.DateTimeField(null=True, blank=True, help_text="Drill targets removed.")
+    cleaning_at = models.DateTimeField(
+        null=True, blank=True, help_text="A clean-up worker's lease: set when one starts, renewed while it works."
+    )
 
     objects = RunQuerySet.as_manager()
 

@@ -121,3 +121,25 @@ def test_a_clean_up_still_at_work_is_not_sent_again(make_asset, commander, monke
     type(run).objects.filter(pk=run.pk).update(dispatched_at=timezone.now() - timedelta(seconds=90))
     runs_reconcile()
     assert sent.count("runs.cleanup") == 1
+
+
+def test_a_clean_up_another_worker_holds_is_not_run_twice(make_asset, commander, settings) -> None:
+    """The reconciler's re-send can reach a second worker before the first clean-up starts work:
+    both emptied the same drill target. The clean-up is claimed; the second finds it taken."""
+    from incidents.runs.services.cleanup import run_cleanup_execute
+
+    settings.RUN_STEP_LEASE_SECONDS = 60
+    step = _running_restore(make_asset, commander, name="held-target", tier=2)
+    run = step.run
+    type(step).objects.filter(pk=step.pk).update(worker="", heartbeat_at=None)
+    type(run).objects.filter(pk=run.pk).update(status="failed", finished_at=timezone.now())
+    # Another worker took the clean-up 5 s ago and is still at it.
+    type(run).objects.filter(pk=run.pk).update(cleaning_at=timezone.now() - timedelta(seconds=5))
+    assert run_cleanup_execute(run_id=run.pk).endswith("another worker is cleaning it up")
+    run.refresh_from_db()
+    assert run.cleaned_at is None
+    # That worker went silent for longer than a lease: this one takes the clean-up over and finishes it.
+    type(run).objects.filter(pk=run.pk).update(cleaning_at=timezone.now() - timedelta(seconds=90))
+    assert "cleaned" in run_cleanup_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.cleaned_at is not None

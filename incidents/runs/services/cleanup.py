@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dr_portal.keepalive import kept_alive
@@ -26,7 +28,22 @@ def _release(run: RecoveryRun) -> list[int]:
 
 
 def _still_cleaning(run_id: int) -> bool:
-    return bool(RecoveryRun.objects.filter(pk=run_id, cleaned_at__isnull=True).update(dispatched_at=timezone.now()))
+    now = timezone.now()
+    return bool(
+        RecoveryRun.objects.filter(pk=run_id, cleaned_at__isnull=True).update(dispatched_at=now, cleaning_at=now)
+    )
+
+
+def _claim_cleanup(run_id: int) -> bool:
+    """Take the run's clean-up, unless another worker holds it (its lease renewed within a lease).
+
+    One conditional UPDATE: of two workers given the same clean-up message (the reconciler's
+    re-send arriving before the first one started), one takes it and the other finds it taken.
+    """
+    now = timezone.now()
+    free = Q(cleaning_at__isnull=True) | Q(cleaning_at__lt=now - timedelta(seconds=lease_seconds(None)))
+    unclean = RecoveryRun.objects.filter(pk=run_id, cleaned_at__isnull=True)
+    return bool(unclean.filter(free).update(cleaning_at=now, dispatched_at=now))
 
 
 def run_cleanup_execute(*, run_id: int) -> str:
@@ -38,11 +55,12 @@ def run_cleanup_execute(*, run_id: int) -> str:
     if live.exists():
         send_cleanup(run, countdown=1)  # a worker is still stopping; look again shortly
         return f"run {run.public_id}: waiting for workers to stop"
+    if not _claim_cleanup(run_id):
+        return f"run {run.public_id}: another worker is cleaning it up"
     # Connector targets first (scratch databases, drill registries); then the folders restores wrote.
-    # A large target takes minutes to empty: the run's dispatched_at says a worker is still at it.
+    # A large target takes minutes to empty: the run's lease says a worker is still at it.
     every = max(1.0, lease_seconds(None) / 3)
     with kept_alive(lambda: _still_cleaning(run_id), every=every):
-        _still_cleaning(run_id)
         removed, kept, unrecorded = connector_cleanup(run)
     if run.mode == Mode.DRILL:
         folders = run.steps.filter(kind=StepKind.RESTORE, point__isnull=False, target_config={})
@@ -74,10 +92,12 @@ def _cleaned(*, run_id: int, removed: int, kept: list[str], unrecorded: list[dic
     run = RecoveryRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.cleaned_at is not None:
         return f"run {run.public_id}: already clean"
+    run.cleaning_at = None  # this clean-up is over: the next one (a retried run's) claims afresh
     if run.status not in RUN_FINISHED:
+        run.save(update_fields=["cleaning_at"])
         return f"run {run.public_id}: running again, not cleaned"
     run.cleaned_at = timezone.now()
-    run.save(update_fields=["cleaned_at"])
+    run.save(update_fields=["cleaned_at", "cleaning_at"])
     _release(run)
     # Steps with no complete record of what their restore made come first in ``kept``, and are
     # listed again by target: nothing of theirs was removed without a record, so a person checks.
