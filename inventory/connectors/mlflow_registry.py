@@ -281,6 +281,7 @@ def write_model(
     exp: str,
     runs: list[str] | None = None,
     ledger: Ledger | None = None,
+    place: Callable[..., None] | None = None,
 ) -> None:
     """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted.
 
@@ -289,7 +290,8 @@ def write_model(
     once its own run exists and its files were uploaded (and matched the capture's hashes),
     so MLflow gives them the captured numbers. ``runs`` receives the id of every run created,
     for the caller to delete if the restore fails; ``ledger`` records each run before its
-    files are written, for a drill's clean-up.
+    files are written, for a drill's clean-up. ``place(artifact URI, folder, hashes, what=)``, when
+    given, writes a version's files instead of uploading them (the target's own artifact folder).
     """
     api.post(
         "/registered-models/create",
@@ -310,7 +312,20 @@ def write_model(
             created_runs.append(run_id)
             root = proxy_path(artifact_uri) + "/" + ARTIFACT_DIR
             uploads: list[Future[None]] = []
-            if meta:
+            if meta and place is not None:
+                what = f"Version {number} of {name}"
+                uploads.append(
+                    pool.submit(
+                        partial(
+                            place,
+                            f"{artifact_uri}/{ARTIFACT_DIR}",
+                            files / str(number),
+                            meta.get("artifacts") or {},
+                            what=what,
+                        )
+                    )
+                )
+            elif meta:
                 folder, hashes = files / str(number), meta.get("artifacts") or {}
                 for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                     rel = path.relative_to(folder).as_posix()
@@ -354,3 +369,32 @@ def write_model(
         api.post("/runs/delete", {"run_id": run_id})
     for alias, version in model["aliases"].items():
         api.post("/registered-models/alias", {"name": name, "alias": alias, "version": version})
+
+
+def remove_recorded(api: MlflowRest, ledger: Ledger) -> None:
+    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded."""
+    for name in ledger.names("model"):
+        if get_model(api, name) is not None:
+            api.delete("/registered-models/delete", {"name": name})
+        ledger.removed("model", name)
+    for run_id in ledger.names("run"):
+        entry = ledger.get("run", run_id) or {}
+        if entry.get("artifacts"):
+            api.delete_artifacts(str(entry["artifacts"]))
+        try:
+            api.post("/runs/delete", {"run_id": run_id})
+        except MlflowApiError as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+        ledger.removed("run", run_id)
+    for exp in ledger.names("experiment"):
+        search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
+        mine = set(ledger.names("run", "removed"))
+        others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
+        if others:
+            ids = ", ".join(sorted(r["info"]["run_id"] for r in others)[:3])
+            ledger.kept("experiment", exp, f"it holds runs this restore did not make ({ids})")
+            continue
+        api.post("/experiments/delete", {"experiment_id": exp})
+        api.delete_artifacts(exp)
+        ledger.removed("experiment", exp)
