@@ -12,7 +12,7 @@ Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6
 ``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
 not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
-    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
+    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100 | --mlflow-version-mib 10]
                                     [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
@@ -250,10 +250,21 @@ def bench_vector(root: Path, store: Store, vectors: int) -> Result:
 
 
 def bench_mlflow(
-    root: Path, store: Store, versions: int, mib: int, ports: tuple[int, int] | None = None, *, warm: bool = True
+    root: Path,
+    store: Store,
+    versions: int,
+    mib: int,
+    ports: tuple[int, int] | None = None,
+    *,
+    warm: bool = True,
+    version_mib: float = 0,
 ) -> Result | None:
-    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder.
+    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all, or ``version_mib`` each)
+    against copying its artifact folder.
 
+    The row it returns reads and writes the servers' artifact folders directly (``artifacts_path``);
+    it prints a second row for the same registry moved through the servers' REST API, and the
+    native restore (the copied folder copied back, every file hashed) beside both restores.
     ``warm``: a one-version model is backed up and restored first, untimed, so that neither
     server pays inside the timing for the code it loads on the first request of each kind
     (seconds on a loaded machine); a registry in service has long loaded it.
@@ -261,8 +272,6 @@ def bench_mlflow(
     from django.conf import settings
 
     from inventory import demo_mlflow
-    from inventory.connectors import get_connector
-    from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
 
     binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
     if binary is None:
@@ -274,50 +283,89 @@ def bench_mlflow(
     try:
         for port, proc in zip(ports, procs, strict=True):
             demo_mlflow.wait_ready(f"http://127.0.0.1:{port}", proc)
-        api = MlflowRest(f"http://127.0.0.1:{ports[0]}")
-        api.post("/registered-models/create", {"name": "bench-model"})
-        exp = api.post("/experiments/create", {"name": "bench"})["experiment_id"]
-        per_version = max(1, mib * MiB // versions)
-        for i in range(versions):
+        per_version = int(version_mib * MiB) if version_mib else max(1, mib * MiB // versions)
+        src, dst = (f"http://127.0.0.1:{port}" for port in ports)
+        _mlflow_fill(src, versions, per_version, warm=warm)
+        folders = {"artifacts_path": str(root / "src" / "artifacts")}
+        (root / "dst" / "artifacts").mkdir(parents=True, exist_ok=True)
+        targets = {"artifacts_path": str(root / "dst" / "artifacts")}
+        if warm:
+            for mode in ({}, folders):
+                _mlflow_round(store, src, dst, "warm-up", mode, targets if mode else {})
+        artifacts = root / "src" / "artifacts"
+        size = _tree_bytes(artifacts)
+        copy = root / "artifacts-copy"
+
+        def native() -> None:
+            _copy_hashed(artifacts, copy)
+
+        def native_restore() -> None:
+            _copy_hashed(copy, root / "artifacts-back")
+
+        natives = {"": _timed(native)}
+        back = _timed(native_restore)
+        shutil.rmtree(root / "artifacts-back")
+        rest = _mlflow_round(store, src, dst, "bench-model", {}, {})
+        rest_phases = store.phases
+        direct = _mlflow_round(store, src, dst, "bench-model", folders, targets)
+        mib_size = size / MiB
+        print(
+            f"{'mlflow (rest)':<16} {mib_size:>10.1f} {mib_size / natives['']:>13.1f} {mib_size / rest[0]:>13.1f} "
+            f"{natives[''] / rest[0]:>6.2f} {mib_size / rest[1]:>14.1f} {rest_phases[0]:>7.2f} {rest_phases[1]:>7.2f}"
+            f" {_ratio(natives[''], rest[0]):>9}   load {os.getloadavg()[0]:.2f}"
+        )
+        print(
+            f"{'mlflow restore':<16} native (folder copied back, hashed) {mib_size / back:.1f} MiB/s; "
+            f"restore / native: direct {back / direct[1]:.2f} (cpu {_ratio(back, direct[1])}), "
+            f"rest {back / rest[1]:.2f} (cpu {_ratio(back, rest[1])})   load {os.getloadavg()[0]:.2f}"
+        )
+        return size, natives, direct[0], direct[1]
+    finally:
+        demo_mlflow.stop_servers(procs)
+
+
+def _copy_hashed(src: Path, dst: Path) -> None:
+    """The native tool: the folder copied, then every copied file hashed."""
+    shutil.copytree(src, dst)
+    for item in sorted(dst.rglob("*")):
+        if item.is_file():
+            _sha256_file(item)
+
+
+def _mlflow_fill(url: str, versions: int, per_version: int, *, warm: bool) -> None:
+    """``bench-model`` with ``versions`` versions of ``per_version`` bytes each (half random), and a warm-up model."""
+    from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
+
+    api = MlflowRest(url)
+    exp = api.post("/experiments/create", {"name": "bench"})["experiment_id"]
+    for name, count, size in (("bench-model", versions, per_version), ("warm-up", 1 if warm else 0, 16)):
+        if not count:
+            continue
+        api.post("/registered-models/create", {"name": name})
+        for i in range(count):
             run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
             api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "i", "value": str(i)}]})
             root_path = proxy_path(run["artifact_uri"]) + "/model"
             api.upload(f"{root_path}/MLmodel", f"flavor: bench {i}".encode())
-            api.upload(f"{root_path}/weights.bin", os.urandom(per_version // 2) + b"\0" * (per_version // 2))
+            api.upload(f"{root_path}/weights.bin", os.urandom(size // 2) + b"\0" * (size - size // 2))
             source = f"{run['artifact_uri']}/model"
-            api.post("/model-versions/create", {"name": "bench-model", "source": source, "run_id": run["run_id"]})
-        api.post("/registered-models/alias", {"name": "bench-model", "alias": "champion", "version": str(versions)})
-        if warm:
-            api.post("/registered-models/create", {"name": "warm-up"})
-            run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
-            api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "warm", "value": "1"}]})
-            api.upload(proxy_path(run["artifact_uri"]) + "/model/MLmodel", b"flavor: warm-up")
-            source = f"{run['artifact_uri']}/model"
-            api.post("/model-versions/create", {"name": "warm-up", "source": source, "run_id": run["run_id"]})
-            first = get_connector("mlflow", {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["warm-up"]})
-            warm_target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}", "models": ["warm-up"]}
-            store.restore(first, *store.backup(first), warm_target)
-            first.cleanup(target=warm_target)
-        artifacts = root / "src" / "artifacts"
-        size = _tree_bytes(artifacts)
+            api.post("/model-versions/create", {"name": name, "source": source, "run_id": run["run_id"]})
+        api.post("/registered-models/alias", {"name": name, "alias": "champion", "version": str(count)})
 
-        def native() -> None:
-            copy = root / "artifacts-copy"
-            shutil.copytree(artifacts, copy)
-            for item in sorted(copy.rglob("*")):
-                if item.is_file():
-                    _sha256_file(item)
-            shutil.rmtree(copy)
 
-        config = {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["bench-model"]}
-        connector = get_connector("mlflow", config)
-        holder: dict[str, Any] = {}
-        backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
-        target = {**config, "tracking_uri": f"http://127.0.0.1:{ports[1]}"}
-        restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
-        return size, {"": _timed(native)}, backup, restore
-    finally:
-        demo_mlflow.stop_servers(procs)
+def _mlflow_round(
+    store: Store, src: str, dst: str, model: str, source: dict[str, str], target: dict[str, str]
+) -> tuple[Seconds, Seconds]:
+    """Back ``model`` up and restore it into ``dst`` (then clean the target up, untimed): the two times."""
+    from inventory.connectors import get_connector
+
+    connector = get_connector("mlflow", {"tracking_uri": src, "models": [model], **source})
+    holder: dict[str, Any] = {}
+    backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
+    into = {"tracking_uri": dst, "models": [model], **target}
+    restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], into))
+    connector.cleanup(target=into)
+    return backup, restore
 
 
 def _ratio(native: float, backup: float) -> str:
@@ -332,6 +380,7 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
+    parser.add_argument("--mlflow-version-mib", type=float, default=0, help="MiB per version (instead of --mlflow-mib)")
     parser.add_argument("--mlflow-ports", default="", help="two loopback ports for the MLflow servers, e.g. 8150,8151")
     parser.add_argument("--mlflow-cold", action="store_true", help="time the MLflow servers' first requests too")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
@@ -358,7 +407,13 @@ def main() -> None:
             "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
             "mlflow": lambda root, store: bench_mlflow(
-                root, store, args.versions, args.mlflow_mib, mlflow_ports, warm=not args.mlflow_cold
+                root,
+                store,
+                args.versions,
+                args.mlflow_mib,
+                mlflow_ports,
+                warm=not args.mlflow_cold,
+                version_mib=args.mlflow_version_mib,
             ),
         }
         for name, run in runs.items():

@@ -39,6 +39,7 @@ from inventory.connectors.errors import (
     SourceChanged,
     TargetNotEmpty,
 )
+from inventory.connectors.mlflow_cleanup import remove_recorded
 from inventory.connectors.mlflow_rest import MlflowRest, same_server
 from inventory.connectors.reach import url_problem
 from inventory.paths import path_shape_refusal
@@ -128,14 +129,14 @@ class MlflowConnector(Connector[MlflowConfig]):
         read: dict[str, direct.Read] = {}
         for _attempt in range(ATTEMPTS):
             started = utcnow()
-            before = reg.fingerprint(api, names)
-            models = reg.read_models(api, names)
+            if folder is None:
+                before = reg.fingerprint(api, names)
+                models = reg.read_models(api, names)
+                after = reg.fingerprint(api, names)
+            else:  # the files are read and hashed while the source runs and the second fingerprint are
+                before, models, after, read = direct.read_registry(api, folder, names)
             for index, model in enumerate(models.values()):
                 model["dir"] = f"artifacts/{index}"
-            if folder is None:
-                after = reg.fingerprint(api, names)
-            else:  # the files are read and hashed while the second fingerprint is taken
-                after, read = direct.read_folder(api, folder, models, partial(reg.fingerprint, api, names))
             if after == before:
                 break
         else:
@@ -190,7 +191,10 @@ class MlflowConnector(Connector[MlflowConfig]):
                 )
             # The artifacts were hashed against the capture as they were uploaded; here the
             # server's listing must hold each at its size (verify() downloads and hashes them).
-            report = self._check(capture, api, names, uploaded=restored)
+            # Written into the target's folder, they are sized there: the first one written was
+            # compared with the server's listing, which shows the server serves that folder.
+            folder = Path(cfg.artifacts_path) if placer else None
+            report = self._check(capture, api, names, uploaded=restored, folder=folder)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
         except Exception as failed:
@@ -263,6 +267,8 @@ class MlflowConnector(Connector[MlflowConfig]):
                 jobs.append(job)
             elif uploaded is None:
                 jobs.append(partial(reg.fetch_artifacts, api, names[n], v, None, source))
+            elif folder is not None:
+                jobs.append(partial(direct.folder_sizes, api, folder, names[n], v, source))
             else:
                 jobs.append(partial(reg.artifact_sizes, api, names[n], v, source))
         artifacts = dict(zip(pairs, reg.in_parallel(jobs), strict=True))
@@ -312,7 +318,7 @@ class MlflowConnector(Connector[MlflowConfig]):
         if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
             return
         with cfg.api() as api:
-            reg.remove_recorded(api, ledger)
+            remove_recorded(api, ledger)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:

@@ -25,12 +25,13 @@ import shutil
 import stat as stat_mod
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from inventory.connectors import mlflow_registry as reg
 from inventory.connectors import workers
 from inventory.connectors._files import refuse_source_path, refuse_target_path
 from inventory.connectors.errors import CaptureIncomplete, ConnectorRefused, RestoreFailed, SourceChanged
@@ -249,10 +250,13 @@ class Placer:
 
     def __init__(self, api: MlflowRest, folder: Path, *, field: str) -> None:
         refuse_target_path(folder)
-        if not folder.is_dir():
+        if (folder.exists() and not folder.is_dir()) or not folder.parent.is_dir():
             raise ConnectorRefused(f"{field}: {folder} is not a folder. {WRONG_FOLDER.format(field=field)}")
         self.api, self.folder, self.field = api, folder, field
         self._made: list[Path] = []
+        if not folder.exists():  # a fresh server makes its folder at its first write; so does this restore
+            folder.mkdir()
+            self._made.append(folder)
         self._lock = threading.Lock()
         self._probed = False
 
@@ -281,7 +285,7 @@ class Placer:
         if dest.exists() and any(dest.iterdir()):
             raise RestoreFailed(f"{dest} already holds files; a new run's artifact folder must be empty.")
         top = dest
-        while not top.parent.exists() and top.parent != self.folder:
+        while top.parent != self.folder and not top.parent.exists():
             top = top.parent
         existed = top.exists()
         dest.mkdir(parents=True, exist_ok=True)
@@ -332,36 +336,49 @@ def _read_one(api: MlflowRest, folder: Path, name: str, number: str, source: str
     return uri, read_version(folder, uri, what=f"Version {number} of {name}", field="artifacts_path")
 
 
-def read_folder(
-    api: MlflowRest, folder: Path, models: dict[str, Any], fingerprint: Callable[[], Any]
-) -> tuple[Any, dict[str, Read]]:
-    """Hash every version's files in ``folder`` while ``fingerprint`` runs; set each version's
-    ``artifacts`` and return the fingerprint and the files by their staged path.
+def read_registry(
+    api: MlflowRest, folder: Path, names: list[str]
+) -> tuple[list[Any], dict[str, Any], list[Any], dict[str, Read]]:
+    """The models' metadata read between two fingerprints, and every version's files hashed in ``folder``:
+    ``(fingerprint before, models, fingerprint after, the files by their staged path)``.
 
-    A few versions' server listings are compared with the folder, so a folder that is not the
+    The first fingerprint is the models' listing itself (the same requests a fingerprint makes);
+    the files are hashed while the source runs are read and the second fingerprint is taken, and
+    a few versions' server listings are compared with the folder, so a folder that is not the
     server's (or is out of date) fails the capture rather than yielding one the server never held.
     """
-    wanted = [
-        (name, number, model, version)
-        for name, model in models.items()
-        for number, version in model["versions"].items()
-    ]
-    compared = samples(len(wanted))
     with workers.Workers(THREADS, name="mlflow-folder") as pool:
-        after = pool.submit(fingerprint)
-        reads = [pool.submit(_read_one, api, folder, n, v, meta.get("source", "")) for n, v, _m, meta in wanted]
-        checks = []
-        files: dict[str, Read] = {}
-        for index, ((name, number, model, version), future) in enumerate(zip(wanted, reads, strict=True)):
+        experiments = pool.submit(reg.experiment_ids, api)
+        listed = reg.list_models(api, names)
+        before = [reg.version_stamps(name, model, versions) for name, (model, versions) in listed.items()]
+        run_ids = [v.get("run_id", "") for _model, versions in listed.values() for v in versions]
+        runs = pool.submit(lambda: reg.read_runs(api, run_ids, pool.result(experiments)))
+        after = pool.submit(lambda: (pool.result(runs), reg.fingerprint(api, names))[1])
+        wanted = [
+            (name, f"artifacts/{index}/{v['version']}", str(v["version"]), v.get("source", ""))
+            for index, (name, (_model, versions)) in enumerate(listed.items())
+            for v in versions
+        ]
+        reads = [pool.submit(_read_one, api, folder, name, number, source) for name, _d, number, source in wanted]
+        compared = samples(len(wanted))
+        checks, files, hashes = [], {}, {}
+        for index, ((name, prefix, number, _source), future) in enumerate(zip(wanted, reads, strict=True)):
             uri, found = pool.result(future)
-            version["artifacts"] = hashes_of(found)
-            files.update(version_files(found, f"{model['dir']}/{number}"))
+            hashes[(name, number)] = hashes_of(found)
+            files.update(version_files(found, prefix))
             if index in compared:
                 what = f"Version {number} of {name}"
                 checks.append(pool.submit(partial(compare_listing, api, uri, found, what=what, field="artifacts_path")))
         for check in checks:
             pool.result(check)
-        return pool.result(after), files
+        models = {
+            name: reg.model_facts(name, model, versions, pool.result(runs))
+            for name, (model, versions) in listed.items()
+        }
+        for name, model in models.items():
+            for number, version in model["versions"].items():
+                version["artifacts"] = hashes[(name, number)]
+        return before, models, pool.result(after), files
 
 
 def folder_hashes(api: MlflowRest, folder: Path, name: str, number: str, source: str, compare: bool) -> dict[str, str]:
@@ -375,3 +392,14 @@ def folder_hashes(api: MlflowRest, folder: Path, name: str, number: str, source:
     if compare:
         compare_listing(api, uri, found, what=what, field="artifacts_path")
     return hashes_of(found)
+
+
+def folder_sizes(api: MlflowRest, folder: Path, name: str, number: str, source: str) -> dict[str, int]:
+    """``{relative path: size}`` of a version's files in a target's folder (nothing read but their sizes)."""
+    root = local_dir(folder, version_uri(api, name, number, source), field="artifacts_path")
+    sizes = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for file in names:
+            full = os.path.join(dirpath, file)
+            sizes[os.path.relpath(full, root).replace(os.sep, "/")] = os.lstat(full).st_size
+    return sizes

@@ -54,6 +54,11 @@ def get_model(api: MlflowRest, name: str) -> dict[str, Any] | None:
 def _version_stamps(api: MlflowRest, name: str) -> tuple[Any, ...]:
     model = get_model(api, name) or {}
     versions = api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000)
+    return version_stamps(name, model, versions)
+
+
+def version_stamps(name: str, model: dict[str, Any], versions: Iterable[dict[str, Any]]) -> tuple[Any, ...]:
+    """One model's part of a fingerprint, from its ``registered-models/get`` and versions listing."""
     return (
         name,
         model.get("last_updated_timestamp"),
@@ -89,19 +94,25 @@ def _get_run(api: MlflowRest, run_id: str) -> dict[str, Any] | None:
         raise
 
 
-def read_runs(api: MlflowRest, run_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+def experiment_ids(api: MlflowRest) -> list[str]:
+    search = {"max_results": 1000, "view_type": "ALL"}
+    return [e["experiment_id"] for e in api.post_pages("/experiments/search", "experiments", search)]
+
+
+def read_runs(
+    api: MlflowRest, run_ids: Iterable[str], experiments: list[str] | None = None
+) -> dict[str, dict[str, Any] | None]:
     """``{run id: params, metrics and user tags}`` (``None`` for a run the server no longer has).
 
     Read with a few ``runs/search`` calls naming the runs, not one ``runs/get`` each; what
     the search does not return (or every run, on a server that refuses such a search) is
-    read run by run, several at a time.
+    read run by run, several at a time. ``experiments``: every experiment's id, when already listed.
     """
     wanted = sorted({run_id for run_id in run_ids if run_id})
     found: dict[str, dict[str, Any] | None] = {}
     if wanted:
         try:
-            search = {"max_results": 1000, "view_type": "ALL"}
-            experiments = [e["experiment_id"] for e in api.post_pages("/experiments/search", "experiments", search)]
+            experiments = experiments if experiments is not None else experiment_ids(api)
             for start in range(0, len(wanted), RUNS_PER_SEARCH):
                 chunk = wanted[start : start + RUNS_PER_SEARCH]
                 query = {
@@ -130,12 +141,17 @@ def _listing(api: MlflowRest, name: str) -> tuple[dict[str, Any], list[dict[str,
 def read_models(api: MlflowRest, names: list[str]) -> dict[str, dict[str, Any]]:
     """Each model's description, tags, aliases and versions, with every version's source run:
     the models are listed several at a time, then their runs read together."""
-    listed = dict(zip(names, in_parallel([partial(_listing, api, name) for name in names]), strict=True))
+    listed = list_models(api, names)
     runs = read_runs(api, (v.get("run_id", "") for _model, versions in listed.values() for v in versions))
-    return {name: _model_facts(name, model, versions, runs) for name, (model, versions) in listed.items()}
+    return {name: model_facts(name, model, versions, runs) for name, (model, versions) in listed.items()}
 
 
-def _model_facts(
+def list_models(api: MlflowRest, names: list[str]) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each model as ``registered-models/get`` gives it, with its versions' listing; several at a time."""
+    return dict(zip(names, in_parallel([partial(_listing, api, name) for name in names]), strict=True))
+
+
+def model_facts(
     name: str, model: dict[str, Any], listed: list[dict[str, Any]], runs: dict[str, dict[str, Any] | None]
 ) -> dict[str, Any]:
     versions: dict[str, Any] = {}
@@ -369,32 +385,3 @@ def write_model(
         api.post("/runs/delete", {"run_id": run_id})
     for alias, version in model["aliases"].items():
         api.post("/registered-models/alias", {"name": name, "alias": alias, "version": version})
-
-
-def remove_recorded(api: MlflowRest, ledger: Ledger) -> None:
-    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded."""
-    for name in ledger.names("model"):
-        if get_model(api, name) is not None:
-            api.delete("/registered-models/delete", {"name": name})
-        ledger.removed("model", name)
-    for run_id in ledger.names("run"):
-        entry = ledger.get("run", run_id) or {}
-        if entry.get("artifacts"):
-            api.delete_artifacts(str(entry["artifacts"]))
-        try:
-            api.post("/runs/delete", {"run_id": run_id})
-        except MlflowApiError as exc:
-            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise
-        ledger.removed("run", run_id)
-    for exp in ledger.names("experiment"):
-        search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
-        mine = set(ledger.names("run", "removed"))
-        others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
-        if others:
-            ids = ", ".join(sorted(r["info"]["run_id"] for r in others)[:3])
-            ledger.kept("experiment", exp, f"it holds runs this restore did not make ({ids})")
-            continue
-        api.post("/experiments/delete", {"experiment_id": exp})
-        api.delete_artifacts(exp)
-        ledger.removed("experiment", exp)
