@@ -1,5 +1,7 @@
 """MLflow model registry over REST: models, versions, stages, aliases, tags, descriptions,
-each version's artifacts (hashed) and its source run's params and metrics.
+each version's artifacts (hashed) and its source run's params and metrics. With ``artifacts_path``
+the artifacts are read (and, in a target, written) in the server's own folder instead
+(:mod:`inventory.connectors.mlflow_direct`).
 
 The registry has no read snapshot, so its metadata is read between two fingerprints
 (every version's timestamp, stage and alias); if they differ the read is repeated,
