@@ -12,8 +12,9 @@ Throughput is source bytes / seconds. The goal (issue 14) is backup at least 0.6
 ``cpu ratio`` is native CPU seconds / backup CPU seconds (this process and the children it waited for,
 not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
-    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100 | --mlflow-version-mib 10]
-                                    [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
+    python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
+                                    [--mlflow-version-mib 10] [--mlflow-ports 8150,8151] [--mlflow-cold]
+                                    [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
 named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that

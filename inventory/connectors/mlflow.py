@@ -42,6 +42,7 @@ from inventory.connectors.errors import (
     TargetNotEmpty,
 )
 from inventory.connectors.mlflow_cleanup import remove_recorded
+from inventory.connectors.mlflow_place import Placer
 from inventory.connectors.mlflow_rest import MlflowRest, same_server
 from inventory.connectors.reach import url_problem
 from inventory.paths import path_shape_refusal
@@ -177,7 +178,7 @@ class MlflowConnector(Connector[MlflowConfig]):
         # A model already present is rebuilt beside it and swapped in only once verified.
         names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
         runs: list[str] = []
-        placer = direct.Placer(api, Path(cfg.artifacts_path), field=ARTIFACTS_PATH) if cfg.artifacts_path else None
+        placer = Placer(api, Path(cfg.artifacts_path), field=ARTIFACTS_PATH) if cfg.artifacts_path else None
         try:
             for name, model in models.items():
                 self.ledger.created("model", [names[name]])
