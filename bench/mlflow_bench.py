@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,10 @@ def _mlflow_round(
     connector = get_connector("mlflow", {"tracking_uri": src, "models": [model], **source})
     holder: dict[str, Any] = {}
     backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
-    into = {"tracking_uri": dst, "models": [model], **target}
+    # A fresh experiment per restore: bringing back one an earlier clean-up deleted also
+    # revives its deleted runs, which the restore deletes again one request each (untimed work
+    # of an earlier round, not of this one).
+    into = {"tracking_uri": dst, "models": [model], "experiment": f"restored-{uuid.uuid4().hex[:8]}", **target}
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], into))
     connector.cleanup(target=into)
     return backup, restore

@@ -136,7 +136,7 @@ class MlflowConnector(Connector[MlflowConfig]):
                 before = reg.fingerprint(api, names)
                 models = reg.read_models(api, names)
                 after = reg.fingerprint(api, names)
-            else:  # the files are read and hashed while the source runs and the second fingerprint are
+            else:  # the files are hashed while the source runs are read and the second fingerprint taken
                 before, models, after, read = direct.read_registry(api, folder, names)
             for index, model in enumerate(models.values()):
                 model["dir"] = f"artifacts/{index}"

@@ -3,7 +3,7 @@
 When the portal can read the folder a tracking server keeps its artifacts in (the server's
 ``--artifacts-destination``, on the same machine or a shared mount), a capture reads each
 version's files there instead of downloading them through the server's artifact proxy, and
-a restore writes them where the target server will serve them from. The registry's
+a restore writes them where the target server will serve them from (:mod:`.mlflow_place`). The registry's
 metadata still comes over REST. Three rules keep this honest:
 
 - a version's artifact URI (``mlflow-artifacts:/…`` or ``file:…``) maps to a folder under
