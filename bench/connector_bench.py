@@ -14,7 +14,8 @@ Throughput is source bytes / seconds; the goal (issue 14) is 0.6 of native for b
 it waited for, not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
-                                    [--mlflow-ports 8150,8151] [--mlflow-cold] [--only sqlite,postgres,vector,mlflow]
+                                    [--mlflow-version-mib 10] [--mlflow-ports 8150,8151] [--mlflow-cold]
+                                    [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
 named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that
@@ -256,77 +257,6 @@ def bench_vector(root: Path, store: Store, vectors: int) -> Result:
     return size, {"copy": _timed(native_copy), "export": _timed(native_export)}, backup, restore
 
 
-def bench_mlflow(
-    root: Path, store: Store, versions: int, mib: int, ports: tuple[int, int] | None = None, *, warm: bool = True
-) -> Result | None:
-    """A registry of ``versions`` versions (``mib`` MiB of artifacts in all) against copying its artifact folder.
-
-    ``warm``: a one-version model is backed up and restored first, untimed, so that neither
-    server pays inside the timing for the code it loads on the first request of each kind
-    (seconds on a loaded machine); a registry in service has long loaded it.
-    """
-    from django.conf import settings
-
-    from inventory import demo_mlflow
-    from inventory.connectors import get_connector
-    from inventory.connectors.mlflow_rest import MlflowRest, proxy_path
-
-    binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
-    if binary is None:
-        return None
-    ports = ports or (demo_mlflow.free_port(), demo_mlflow.free_port())
-    procs = [
-        demo_mlflow.start_server(binary, root / name, port) for name, port in zip(("src", "dst"), ports, strict=True)
-    ]
-    try:
-        for port, proc in zip(ports, procs, strict=True):
-            demo_mlflow.wait_ready(f"http://127.0.0.1:{port}", proc)
-        api = MlflowRest(f"http://127.0.0.1:{ports[0]}")
-        api.post("/registered-models/create", {"name": "bench-model"})
-        exp = api.post("/experiments/create", {"name": "bench"})["experiment_id"]
-        per_version = max(1, mib * MiB // versions)
-        for i in range(versions):
-            run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
-            api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "i", "value": str(i)}]})
-            root_path = proxy_path(run["artifact_uri"]) + "/model"
-            api.upload(f"{root_path}/MLmodel", f"flavor: bench {i}".encode())
-            api.upload(f"{root_path}/weights.bin", os.urandom(per_version // 2) + b"\0" * (per_version // 2))
-            source = f"{run['artifact_uri']}/model"
-            api.post("/model-versions/create", {"name": "bench-model", "source": source, "run_id": run["run_id"]})
-        api.post("/registered-models/alias", {"name": "bench-model", "alias": "champion", "version": str(versions)})
-        if warm:
-            api.post("/registered-models/create", {"name": "warm-up"})
-            run = api.post("/runs/create", {"experiment_id": exp})["run"]["info"]
-            api.post("/runs/log-batch", {"run_id": run["run_id"], "params": [{"key": "warm", "value": "1"}]})
-            api.upload(proxy_path(run["artifact_uri"]) + "/model/MLmodel", b"flavor: warm-up")
-            source = f"{run['artifact_uri']}/model"
-            api.post("/model-versions/create", {"name": "warm-up", "source": source, "run_id": run["run_id"]})
-            first = get_connector("mlflow", {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["warm-up"]})
-            warm_target = {"tracking_uri": f"http://127.0.0.1:{ports[1]}", "models": ["warm-up"]}
-            store.restore(first, *store.backup(first), warm_target)
-            first.cleanup(target=warm_target)
-        artifacts = root / "src" / "artifacts"
-        size = _tree_bytes(artifacts)
-
-        def native() -> None:
-            copy = root / "artifacts-copy"
-            shutil.copytree(artifacts, copy)
-            for item in sorted(copy.rglob("*")):
-                if item.is_file():
-                    _sha256_file(item)
-            shutil.rmtree(copy)
-
-        config = {"tracking_uri": f"http://127.0.0.1:{ports[0]}", "models": ["bench-model"]}
-        connector = get_connector("mlflow", config)
-        holder: dict[str, Any] = {}
-        backup = _timed(lambda: holder.update(zip(("capture", "manifest"), store.backup(connector), strict=True)))
-        target = {**config, "tracking_uri": f"http://127.0.0.1:{ports[1]}"}
-        restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], target))
-        return size, {"": _timed(native)}, backup, restore
-    finally:
-        demo_mlflow.stop_servers(procs)
-
-
 def _ratio(native: float, backup: float) -> str:
     """Native CPU seconds / backup CPU seconds: the work each did, whatever else ran on the machine."""
     native_cpu, backup_cpu = getattr(native, "cpu", 0.0), getattr(backup, "cpu", 0.0)
@@ -339,11 +269,14 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000, help="rows of the LanceDB table (128-d)")
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
+    parser.add_argument("--mlflow-version-mib", type=float, default=0, help="MiB per version (instead of --mlflow-mib)")
     parser.add_argument("--mlflow-ports", default="", help="two loopback ports for the MLflow servers, e.g. 8150,8151")
     parser.add_argument("--mlflow-cold", action="store_true", help="time the MLflow servers' first requests too")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
     parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
     args = parser.parse_args()
+    from bench.mlflow_bench import bench_mlflow  # it uses this module's helpers
+
     wanted = set(args.only.split(","))
     given = [int(p) for p in args.mlflow_ports.split(",") if p]
     if given and len(given) != 2:
@@ -365,7 +298,13 @@ def main() -> None:
             "postgres": lambda root, store: bench_postgres(root, store, args.mib, args.pg_prefix),
             "vector": lambda root, store: bench_vector(root, store, args.vectors),
             "mlflow": lambda root, store: bench_mlflow(
-                root, store, args.versions, args.mlflow_mib, mlflow_ports, warm=not args.mlflow_cold
+                root,
+                store,
+                args.versions,
+                args.mlflow_mib,
+                mlflow_ports,
+                warm=not args.mlflow_cold,
+                version_mib=args.mlflow_version_mib,
             ),
         }
         for name, run in runs.items():

@@ -72,7 +72,16 @@ class DemoRegistry:
         return f"http://127.0.0.1:{self.drill_port}"
 
     def connector_config(self) -> dict[str, Any]:
-        return {"tracking_uri": self.source_url, "drill_tracking_uri": self.drill_url, "models": [MODEL]}
+        """The registry's asset: both servers run on this machine, so their artifact folders are read
+        and written directly (``start_server``'s ``--artifacts-destination``), not through the servers."""
+        folder = self.workdir.resolve()
+        return {
+            "tracking_uri": self.source_url,
+            "drill_tracking_uri": self.drill_url,
+            "models": [MODEL],
+            "artifacts_path": str(folder / "source" / "artifacts"),
+            "drill_artifacts_path": str(folder / "drill" / "artifacts"),
+        }
 
     @classmethod
     def prepare(cls, var_dir: Path, base_dir: Path) -> DemoRegistry:

@@ -1,5 +1,7 @@
 """MLflow model registry over REST: models, versions, stages, aliases, tags, descriptions,
-each version's artifacts (hashed) and its source run's params and metrics.
+each version's artifacts (hashed) and its source run's params and metrics. With ``artifacts_path``
+the artifacts are read (and, in a target, written) in the server's own folder instead
+(:mod:`inventory.connectors.mlflow_direct`).
 
 The registry has no read snapshot, so its metadata is read between two fingerprints
 (every version's timestamp, stage and alias); if they differ the read is repeated,
@@ -9,14 +11,15 @@ and after three tries the capture fails naming the change.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors import mlflow_direct as direct
 from inventory.connectors import mlflow_registry as reg
+from inventory.connectors._files import refuse_target_path
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
     DISCOVER_TIMEOUT,
@@ -38,15 +41,19 @@ from inventory.connectors.errors import (
     SourceChanged,
     TargetNotEmpty,
 )
-from inventory.connectors.ledger import Ledger
-from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
+from inventory.connectors.mlflow_cleanup import remove_recorded
+from inventory.connectors.mlflow_place import Placer
+from inventory.connectors.mlflow_rest import MlflowRest, same_server
 from inventory.connectors.reach import url_problem
+from inventory.paths import path_shape_refusal
 
 FILE_NAME = "registry.json"
+ARTIFACTS_PATH = "artifacts_path"
 ATTEMPTS = 3
 
 URL = {"max_length": 2048}
 TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
+FOLDER = {"max_length": 1024}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,15 @@ class MlflowConfig:
     experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
     timeout: float = field_help("Seconds to wait for each request.", default=30.0, limits=TIMEOUT)
     drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="", limits=URL)
+    artifacts_path: str = field_help(
+        "The server's artifact folder (its --artifacts-destination), when the portal's workers can read it: "
+        "artifacts are then read (and, for a target, written) there instead of through the server.",
+        default="",
+        limits=FOLDER,
+    )
+    drill_artifacts_path: str = field_help(
+        "The drill server's artifact folder, when the workers can write it.", default="", limits=FOLDER
+    )
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
@@ -71,6 +87,14 @@ class MlflowConfig:
                 raise ConfigInvalid(f"{name}: {why}")
         if self.drill_tracking_uri.rstrip("/") == self.tracking_uri.rstrip("/") and self.drill_tracking_uri:
             raise ConfigInvalid("drill_tracking_uri: a drill must not restore into the source registry.")
+        for name in ("artifacts_path", "drill_artifacts_path"):
+            why = getattr(self, name) and path_shape_refusal(getattr(self, name))
+            if why:
+                raise ConfigInvalid(f"{name}: {why}")
+        if self.drill_artifacts_path and not self.drill_tracking_uri:
+            raise ConfigInvalid("drill_artifacts_path: it is the drill server's folder; give drill_tracking_uri too.")
+        if self.drill_artifacts_path and self.drill_artifacts_path.rstrip("/") == self.artifacts_path.rstrip("/"):
+            raise ConfigInvalid("drill_artifacts_path: a drill must not write into the source's artifact folder.")
 
     def api(self) -> MlflowRest:
         return MlflowRest(
@@ -103,31 +127,47 @@ class MlflowConnector(Connector[MlflowConfig]):
         with self.config.api() as api:
             return self._snapshot(api, staging)
 
+    def source_paths(self) -> list[str]:
+        return [self.config.artifacts_path] if self.config.artifacts_path else []
+
     def _snapshot(self, api: MlflowRest, staging: Path) -> Snapshot:
+        folder = (
+            direct.check_source_folder(self.config.artifacts_path, field=ARTIFACTS_PATH)
+            if self.source_paths()
+            else None
+        )
         names = reg.model_names(api, self.config.models)
+        read: dict[str, direct.Read] = {}
         for _attempt in range(ATTEMPTS):
             started = utcnow()
-            before = reg.fingerprint(api, names)
-            models = reg.read_models(api, names)
-            if reg.fingerprint(api, names) == before:
+            if folder is None:
+                before = reg.fingerprint(api, names)
+                models = reg.read_models(api, names)
+                after = reg.fingerprint(api, names)
+            else:  # the files are hashed while the source runs are read and the second fingerprint taken
+                before, models, after, read = direct.read_registry(api, folder, names)
+            for index, model in enumerate(models.values()):
+                model["dir"] = f"artifacts/{index}"
+            if after == before:
                 break
         else:
             raise SourceChanged(f"The registry at {self.config.tracking_uri} kept changing during {ATTEMPTS} reads.")
-        wanted = []
-        for index, (name, model) in enumerate(models.items()):
-            model["dir"] = f"artifacts/{index}"
-            wanted += [
+        if folder is None:
+            wanted = [
                 (name, number, staging / model["dir"] / number, version)
+                for name, model in models.items()
                 for number, version in model["versions"].items()
             ]
-        fetched = reg.in_parallel(
-            [partial(reg.fetch_artifacts, api, name, n, dest, v.get("source", "")) for name, n, dest, v in wanted]
-        )
-        for (_name, _number, _dest, version), hashes in zip(wanted, fetched, strict=True):
-            version["artifacts"] = hashes
+            fetched = reg.in_parallel(
+                [partial(reg.fetch_artifacts, api, name, n, dest, v.get("source", "")) for name, n, dest, v in wanted]
+            )
+            for (_name, _number, _dest, version), hashes in zip(wanted, fetched, strict=True):
+                version["artifacts"] = hashes
         (staging / FILE_NAME).write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
         details = {"tracking_uri": self.config.tracking_uri, "models": models}
-        return Snapshot(source=self.staged(staging), capture=Capture(self.kind, started, details))
+        # Read straight from the registry's folder (no staging copy), or the staged downloads.
+        source = direct.ArtifactSource(staging, read) if folder is not None else self.staged(staging)
+        return Snapshot(source=source, capture=Capture(self.kind, started, details))
 
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
@@ -146,6 +186,7 @@ class MlflowConnector(Connector[MlflowConfig]):
         # A model already present is rebuilt beside it and swapped in only once verified.
         names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
         runs: list[str] = []
+        placer = Placer(api, Path(cfg.artifacts_path), field=ARTIFACTS_PATH) if cfg.artifacts_path else None
         try:
             for name, model in models.items():
                 self.ledger.created("model", [names[name]])
@@ -157,15 +198,21 @@ class MlflowConnector(Connector[MlflowConfig]):
                     exp=exp,
                     runs=runs,
                     ledger=self.ledger,
+                    place=placer.place if placer else None,
                 )
             # The artifacts were hashed against the capture as they were uploaded; here the
             # server's listing must hold each at its size (verify() downloads and hashes them).
-            report = self._check(capture, api, names, uploaded=restored)
+            # Written into the target's folder, they are sized there: the first one written was
+            # compared with the server's listing, which shows the server serves that folder.
+            folder = Path(cfg.artifacts_path) if placer else None
+            report = self._check(capture, api, names, uploaded=restored, folder=folder)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
         except Exception as failed:
             self.ledger.flush()  # what worker threads recorded before the failure
             staged = [n for n in names.values() if n not in present]
+            if placer is not None:
+                placer.undo()
             self._undo(api, staged, runs, failed)
             for name in staged:
                 self.ledger.removed("model", name)
@@ -191,14 +238,26 @@ class MlflowConnector(Connector[MlflowConfig]):
             ) from failed
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
-        with self.parse(target).api() as api:
-            return self._check(capture, api, {name: name for name in capture.details.get("models", {})})
+        cfg: MlflowConfig = self.parse(target)
+        folder = Path(cfg.artifacts_path) if cfg.artifacts_path else None
+        if folder is not None:
+            refuse_target_path(folder)
+        with cfg.api() as api:
+            names = {name: name for name in capture.details.get("models", {})}
+            return self._check(capture, api, names, folder=folder)
 
     def _check(
-        self, capture: Capture, api: MlflowRest, names: dict[str, str], *, uploaded: Path | None = None
+        self,
+        capture: Capture,
+        api: MlflowRest,
+        names: dict[str, str],
+        *,
+        uploaded: Path | None = None,
+        folder: Path | None = None,
     ) -> Verification:
-        """Compare the registry with the capture; artifacts by their hashes (downloaded), or with
-        ``uploaded`` (the restored files just sent) by the server's listing of paths and sizes."""
+        """Compare the registry with the capture; artifacts by their hashes (downloaded, or read in the
+        target's ``folder``), or with ``uploaded`` (the restored files just sent) by the server's listing
+        of paths and sizes."""
         report = Verification(self.kind)
         models: dict[str, Any] = capture.details.get("models", {})
         held = reg.in_parallel([partial(reg.get_model, api, names[name]) for name in models])
@@ -211,10 +270,16 @@ class MlflowConnector(Connector[MlflowConfig]):
             if number in (found[name] or {}).get("versions", {})
         ]
         jobs: list[Callable[[], Any]] = []
-        for n, v in pairs:
+        compared = direct.samples(len(pairs))
+        for index, (n, v) in enumerate(pairs):
             source = (found[n] or {})["versions"][v].get("source", "")
-            if uploaded is None:
+            if uploaded is None and folder is not None:
+                job = partial(direct.folder_hashes, api, folder, names[n], v, source, index in compared)
+                jobs.append(job)
+            elif uploaded is None:
                 jobs.append(partial(reg.fetch_artifacts, api, names[n], v, None, source))
+            elif folder is not None:
+                jobs.append(partial(direct.folder_sizes, api, folder, names[n], v, source))
             else:
                 jobs.append(partial(reg.artifact_sizes, api, names[n], v, source))
         artifacts = dict(zip(pairs, reg.in_parallel(jobs), strict=True))
@@ -264,40 +329,13 @@ class MlflowConnector(Connector[MlflowConfig]):
         if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
             return
         with cfg.api() as api:
-            self._cleanup(api, ledger, kept_until_gc=gc_note(cfg.tracking_uri))
-
-    @staticmethod
-    def _cleanup(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "") -> None:
-        for name in ledger.names("model"):
-            if reg.get_model(api, name) is not None:
-                api.delete("/registered-models/delete", {"name": name})
-            ledger.removed("model", name)
-        for run_id in ledger.names("run"):
-            entry = ledger.get("run", run_id) or {}
-            if entry.get("artifacts"):
-                api.delete_artifacts(str(entry["artifacts"]))
-            try:
-                api.post("/runs/delete", {"run_id": run_id})
-            except MlflowApiError as exc:
-                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-            ledger.removed("run", run_id, note=kept_until_gc)
-        for exp in ledger.names("experiment"):
-            search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
-            mine = set(ledger.names("run", "removed"))
-            others = [r for r in api.post("/runs/search", search).get("runs", []) if r["info"]["run_id"] not in mine]
-            if others:
-                ids = ", ".join(sorted(r["info"]["run_id"] for r in others)[:3])
-                ledger.kept("experiment", exp, f"it holds runs this restore did not make ({ids})")
-                continue
-            api.post("/experiments/delete", {"experiment_id": exp})
-            api.delete_artifacts(exp)
-            ledger.removed("experiment", exp, note=kept_until_gc)
+            remove_recorded(api, ledger, kept_until_gc=gc_note(cfg.tracking_uri))
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:
             return None
-        return {**self.config_json(), "tracking_uri": self.config.drill_tracking_uri, "drill_tracking_uri": ""}
+        drill = {"tracking_uri": self.config.drill_tracking_uri, "artifacts_path": self.config.drill_artifacts_path}
+        return {**self.config_json(), **drill, "drill_tracking_uri": "", "drill_artifacts_path": ""}
 
     def target_label(self, config: Any) -> str:
         cfg: MlflowConfig = self.parse(config)
@@ -354,19 +392,3 @@ class MlflowConnector(Connector[MlflowConfig]):
             )
         more = len(models) > limit
         return Discovery(out, f"Showing the first {limit} registered models; the registry holds more." if more else "")
-
-
-def same_server(a: str, b: str) -> bool:
-    """Two tracking URIs name one server: case, a trailing slash, the default port, localhost/127.0.0.1 aside."""
-
-    def norm(uri: str) -> tuple[str, str, int | None, str]:
-        parts = urllib.parse.urlsplit(uri.strip())
-        host = (parts.hostname or "").lower()
-        host = "127.0.0.1" if host in ("localhost", "::1", "ip6-localhost") else host
-        try:
-            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-        except ValueError:
-            port = None
-        return parts.scheme.lower(), host, port, parts.path.rstrip("/")
-
-    return norm(a) == norm(b)

@@ -54,6 +54,11 @@ def get_model(api: MlflowRest, name: str) -> dict[str, Any] | None:
 def _version_stamps(api: MlflowRest, name: str) -> tuple[Any, ...]:
     model = get_model(api, name) or {}
     versions = api.pages("/model-versions/search", "model_versions", filter=f"name='{_q(name)}'", max_results=1000)
+    return version_stamps(name, model, versions)
+
+
+def version_stamps(name: str, model: dict[str, Any], versions: Iterable[dict[str, Any]]) -> tuple[Any, ...]:
+    """One model's part of a fingerprint, from its ``registered-models/get`` and versions listing."""
     return (
         name,
         model.get("last_updated_timestamp"),
@@ -89,19 +94,25 @@ def _get_run(api: MlflowRest, run_id: str) -> dict[str, Any] | None:
         raise
 
 
-def read_runs(api: MlflowRest, run_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+def experiment_ids(api: MlflowRest) -> list[str]:
+    search = {"max_results": 1000, "view_type": "ALL"}
+    return [e["experiment_id"] for e in api.post_pages("/experiments/search", "experiments", search)]
+
+
+def read_runs(
+    api: MlflowRest, run_ids: Iterable[str], experiments: list[str] | None = None
+) -> dict[str, dict[str, Any] | None]:
     """``{run id: params, metrics and user tags}`` (``None`` for a run the server no longer has).
 
     Read with a few ``runs/search`` calls naming the runs, not one ``runs/get`` each; what
     the search does not return (or every run, on a server that refuses such a search) is
-    read run by run, several at a time.
+    read run by run, several at a time. ``experiments``: every experiment's id, when already listed.
     """
     wanted = sorted({run_id for run_id in run_ids if run_id})
     found: dict[str, dict[str, Any] | None] = {}
     if wanted:
         try:
-            search = {"max_results": 1000, "view_type": "ALL"}
-            experiments = [e["experiment_id"] for e in api.post_pages("/experiments/search", "experiments", search)]
+            experiments = experiments if experiments is not None else experiment_ids(api)
             for start in range(0, len(wanted), RUNS_PER_SEARCH):
                 chunk = wanted[start : start + RUNS_PER_SEARCH]
                 query = {
@@ -130,12 +141,17 @@ def _listing(api: MlflowRest, name: str) -> tuple[dict[str, Any], list[dict[str,
 def read_models(api: MlflowRest, names: list[str]) -> dict[str, dict[str, Any]]:
     """Each model's description, tags, aliases and versions, with every version's source run:
     the models are listed several at a time, then their runs read together."""
-    listed = dict(zip(names, in_parallel([partial(_listing, api, name) for name in names]), strict=True))
+    listed = list_models(api, names)
     runs = read_runs(api, (v.get("run_id", "") for _model, versions in listed.values() for v in versions))
-    return {name: _model_facts(name, model, versions, runs) for name, (model, versions) in listed.items()}
+    return {name: model_facts(name, model, versions, runs) for name, (model, versions) in listed.items()}
 
 
-def _model_facts(
+def list_models(api: MlflowRest, names: list[str]) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each model as ``registered-models/get`` gives it, with its versions' listing; several at a time."""
+    return dict(zip(names, in_parallel([partial(_listing, api, name) for name in names]), strict=True))
+
+
+def model_facts(
     name: str, model: dict[str, Any], listed: list[dict[str, Any]], runs: dict[str, dict[str, Any] | None]
 ) -> dict[str, Any]:
     versions: dict[str, Any] = {}
@@ -281,6 +297,7 @@ def write_model(
     exp: str,
     runs: list[str] | None = None,
     ledger: Ledger | None = None,
+    place: Callable[..., None] | None = None,
 ) -> None:
     """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted.
 
@@ -289,7 +306,8 @@ def write_model(
     once its own run exists and its files were uploaded (and matched the capture's hashes),
     so MLflow gives them the captured numbers. ``runs`` receives the id of every run created,
     for the caller to delete if the restore fails; ``ledger`` records each run before its
-    files are written, for a drill's clean-up.
+    files are written, for a drill's clean-up. ``place(artifact URI, folder, hashes, what=)``, when
+    given, writes a version's files instead of uploading them (the target's own artifact folder).
     """
     api.post(
         "/registered-models/create",
@@ -310,7 +328,20 @@ def write_model(
             created_runs.append(run_id)
             root = proxy_path(artifact_uri) + "/" + ARTIFACT_DIR
             uploads: list[Future[None]] = []
-            if meta:
+            if meta and place is not None:
+                what = f"Version {number} of {name}"
+                uploads.append(
+                    pool.submit(
+                        partial(
+                            place,
+                            f"{artifact_uri}/{ARTIFACT_DIR}",
+                            files / str(number),
+                            meta.get("artifacts") or {},
+                            what=what,
+                        )
+                    )
+                )
+            elif meta:
                 folder, hashes = files / str(number), meta.get("artifacts") or {}
                 for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                     rel = path.relative_to(folder).as_posix()

@@ -280,3 +280,19 @@ def proxy_path(uri: str) -> str:
     if rest.startswith("//"):
         rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
     return rest.strip("/")
+
+
+def same_server(a: str, b: str) -> bool:
+    """Two tracking URIs name one server: case, a trailing slash, the default port, localhost/127.0.0.1 aside."""
+
+    def norm(uri: str) -> tuple[str, str, int | None, str]:
+        parts = urllib.parse.urlsplit(uri.strip())
+        host = (parts.hostname or "").lower()
+        host = "127.0.0.1" if host in ("localhost", "::1", "ip6-localhost") else host
+        try:
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:
+            port = None
+        return parts.scheme.lower(), host, port, parts.path.rstrip("/")
+
+    return norm(a) == norm(b)

@@ -64,14 +64,25 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 @pytest.fixture(scope="session")
-def source_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source MLflow server's folder: its database, and its artifact store under ``artifacts``."""
+    return tmp_path_factory.mktemp("mlflow-source")
+
+
+@pytest.fixture(scope="session")
+def target_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mlflow-target")
+
+
+@pytest.fixture(scope="session")
+def source_url(source_dir: Path) -> Iterator[str]:
     """An MLflow server holding the registry to protect."""
-    with mlflow_server(tmp_path_factory.mktemp("mlflow-source")) as url:
+    with mlflow_server(source_dir) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def target_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def target_url(target_dir: Path) -> Iterator[str]:
     """A fresh MLflow server standing in for the drill registry."""
-    with mlflow_server(tmp_path_factory.mktemp("mlflow-target")) as url:
+    with mlflow_server(target_dir) as url:
         yield url

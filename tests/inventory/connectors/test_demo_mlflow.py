@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -24,10 +25,16 @@ def _group_of(proc_dir: Path) -> int | None:
     return None
 
 
+@pytest.fixture
+def demo_var(settings: Any, tmp_path: Path) -> None:
+    """The demo's VAR_DIR is where connectors may read, as SOURCE_ROOTS is by default."""
+    settings.SOURCE_ROOTS = [tmp_path / "var"]
+
+
 @pytest.mark.servers
 @pytest.mark.usefixtures("loopback_allowed")  # the demo runs with DEBUG on, where the outbound guard allows loopback
 def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_registry(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, demo_var: None
 ) -> None:
     binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
     if binary is None:
@@ -52,6 +59,8 @@ def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_
 
         connector = get_connector("mlflow", registry.connector_config())
         capture, manifest = engine.backup(connector)
+        # Read in the source server's artifact folder: nothing but the registry's description was staged.
+        assert [p.name for p in (engine.tmp / f"staging-{engine.count}").iterdir()] == ["registry.json"]
         model = capture.details["models"][demo_mlflow.MODEL]
         assert sorted(model["versions"]) == ["1", "2"]
         assert model["aliases"] == {"champion": "2", "challenger": "1"}
@@ -61,9 +70,12 @@ def test_the_demo_registry_is_seeded_once_backed_up_and_restored_into_the_drill_
 
         target = connector.drill_target(root=tmp_path, tag="t")
         assert target is not None and target["tracking_uri"] == registry.drill_url
+        assert target["artifacts_path"] == str((registry.workdir / "drill" / "artifacts").resolve())
         connector.restore(restored=engine.restore_files(manifest), capture=capture, target=target)
         report = connector.verify(capture=capture, target=target)
         assert report.ok, report.summary()
+        # Written where the drill server serves them from: its own download agrees.
+        assert connector.verify(capture=capture, target={**target, "artifacts_path": ""}).ok
         connector.cleanup(target=target)
         assert model_names(MlflowRest(registry.drill_url), ()) == []
     finally:
