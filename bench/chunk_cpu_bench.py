@@ -10,6 +10,10 @@ vectors (stored raw after one sample) and generated log-like text (compressed). 
 * whole backups into a fresh filesystem vault: wall clock, the process's CPU, the main
   thread's CPU, and each helper thread's CPU (sampled from ``/proc``).
 
+``--gil`` first asks of each primitive whether it lets another Python thread run while
+it works: a second thread spins in Python during one large call, and its CPU over the
+call's CPU is printed (near 0: the call holds the GIL; near 1 or more: it releases it).
+
 CPU seconds hardly move with the machine's load; wall clock does, so the load average is
 printed beside it.
 """
@@ -19,15 +23,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import io
 import json
 import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zstandard
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pyfastcdc import FastCDC
 
 from inventory.engine import FilesystemVault, KeyRing
 from inventory.engine.chunks import backup_chunked
@@ -60,6 +69,50 @@ def make_text(path: Path, mib: int) -> None:
             block = b"\n".join(lines) + b"\n"
             handle.write(block)
             written += len(block)
+
+
+def _spin(stop: threading.Event, stamps: list[tuple[float, float]]) -> None:
+    turns = 0
+    while not stop.is_set():
+        turns += 1
+        if turns % 100 == 0:
+            stamps.append((time.perf_counter(), time.thread_time()))
+
+
+def gil(text: Path) -> dict[str, list[float]]:
+    """Another thread's CPU while each primitive runs once on a large buffer, over the primitive's CPU."""
+    vectors = np.random.default_rng(1).standard_normal(64 * MiB, dtype=np.float32).tobytes()
+    with open(text, "rb") as handle:
+        words = handle.read(64 * MiB)
+    key = os.urandom(32)
+    aead = AESGCM(key)
+    cdc = FastCDC(768 * 1024, min_size=192 * 1024, max_size=4 * MiB)
+    zstd = zstandard.ZstdCompressor(level=1)
+    calls: dict[str, Callable[[], object]] = {
+        "hmac-sha256": lambda: hmac.new(key, vectors, hashlib.sha256).digest(),
+        "sha256": lambda: hashlib.sha256(vectors).digest(),
+        "zstd level 1 (text)": lambda: zstd.compress(words),
+        "aes-256-gcm": lambda: aead.encrypt(os.urandom(12), vectors, b"header"),
+        "fastcdc (stream)": lambda: sum(1 for _ in cdc.cut_stream(io.BytesIO(vectors))),
+        "a python loop": lambda: sum(range(5_000_000)),
+    }
+    found: dict[str, list[float]] = {}
+    for name, call in calls.items():
+        call()
+        found[name] = []
+        for _ in range(3):
+            stop, stamps = threading.Event(), list[tuple[float, float]]()
+            other = threading.Thread(target=_spin, args=(stop, stamps))
+            other.start()
+            time.sleep(0.05)
+            wall0, cpu0 = time.perf_counter(), time.thread_time()
+            call()
+            cpu, wall1 = time.thread_time() - cpu0, time.perf_counter()
+            stop.set()
+            other.join()
+            inside = [cpu for when, cpu in stamps if wall0 <= when <= wall1]
+            found[name].append(round((inside[-1] - inside[0]) / cpu if len(inside) > 1 else 0.0, 2))
+    return found
 
 
 def page_cache(path: Path) -> None:
@@ -176,12 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2, help="backups of each file")
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage timing")
     parser.add_argument("--only", default="vectors,text", help="which inputs: vectors, text")
+    parser.add_argument("--gil", action="store_true", help="first check which primitives release the GIL")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     inputs = {"vectors": args.work / f"vectors-{args.mib}.f32", "text": args.work / f"text-{args.mib}.log"}
     makers = {"vectors": make_vectors, "text": make_text}
     keyring = KeyRing({"bench": os.urandom(32)})
     keys = ChunkKeys(keyring, "bench", os.urandom(32))
+    if args.gil:
+        if not inputs["text"].exists():
+            make_text(inputs["text"], args.mib)
+        print(json.dumps({"other thread's cpu / call's cpu": gil(inputs["text"])}), flush=True)
     for kind in args.only.split(","):
         path = inputs[kind]
         if not path.exists():
