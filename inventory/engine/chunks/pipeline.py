@@ -9,12 +9,16 @@ a tenth of the work.
 Each chunk goes through three steps, the middle one on the caller's thread and in the
 order the chunks came in:
 
-1. its id is computed (in the pool; on the caller's thread for a small chunk);
+1. its id is computed in the pool;
 2. it is *classified*: a chunk the store holds, or one an earlier chunk of the window
    is already being sealed for, is not sealed again; any other is handed to the pool
    to be compressed and sealed;
 3. it is *committed* by the caller's ``commit``, strictly in order, once its id, its
    sealed form and its file-hash update are done.
+
+A chunk under ``INLINE_BELOW`` is hashed on the caller's thread and sealed by
+``commit`` (a hand-over would cost more than the work), and when nothing waits ahead
+of it, it is committed at once: a tree of small files runs as it would without a pipeline.
 
 So the store sees the same chunks in the same order as if everything ran on one
 thread: pack layout, dedup and the order of side effects do not depend on which
@@ -56,7 +60,11 @@ class PendingFile:
 
 @dataclass(eq=False)
 class Committed:
-    """A chunk ready for the store: its id, and its sealed form unless it was found stored."""
+    """A chunk ready for the store: its id, and its sealed form if a worker sealed it.
+
+    ``sealed`` is None for a chunk the store held when it was classified, one sealed for an
+    earlier chunk, and a small one: ``commit`` seals it itself if the store lacks it.
+    """
 
     file: PendingFile
     plain: bytes
@@ -71,7 +79,6 @@ class _Slot:
     chunk_id: str | None = None
     id_job: Future[str] | None = None
     seal_job: Future[SealedChunk] | None = None
-    sealed: SealedChunk | None = None
     hashed: Future[None] | None = None
     classified: bool = False
     end: bool = False  # marks the end of its file, committed after the file's chunks
@@ -104,13 +111,21 @@ class ChunkPipeline:
         self._sealing: dict[str, int] = {}  # ids being sealed in the window → slots that wait for them
         self.bytes_in_flight = 0
         self.peak_bytes = 0
-        self.sealed_here = 0  # chunks sealed on the caller's thread (small ones)
 
     def file(self, tag: Any) -> PendingFile:
         return PendingFile(tag=tag)
 
     def add(self, file: PendingFile, plain: bytes, chunk_id: str | None = None) -> None:
         """Queue a chunk of ``file`` (``plain`` must not change afterwards); ``chunk_id`` if known."""
+        previous = file.last_update
+        if len(plain) < INLINE_BELOW and not self._slots and (previous is None or previous.done()):
+            if previous is not None:
+                previous.result()
+            file.digest.update(plain)
+            self._commit(
+                Committed(file=file, plain=plain, chunk_id=chunk_id or self._keys.chunk_id(plain), sealed=None)
+            )
+            return
         slot = _Slot(file=file, plain=plain, chunk_id=chunk_id)
         if chunk_id is None:
             if len(plain) < INLINE_BELOW:
@@ -119,7 +134,6 @@ class ChunkPipeline:
                 slot.id_job = self._pool.submit(self._keys.chunk_id, plain)
         # The file's SHA-256 runs on one helper, in order; a small update is done here
         # when the helper has nothing of this file left to do.
-        previous = file.last_update
         if len(plain) < INLINE_BELOW and (previous is None or previous.done()):
             if previous is not None:
                 previous.result()
@@ -134,6 +148,9 @@ class ChunkPipeline:
 
     def end(self, file: PendingFile) -> None:
         """Every chunk of ``file`` is in: ``end_file`` is called once they are all committed."""
+        if not self._slots:
+            self._end_file(file)
+            return
         self._slots.append(_Slot(file=file, classified=True, end=True))
         self._advance(until=self._has_room)
 
@@ -178,19 +195,14 @@ class ChunkPipeline:
         return True
 
     def _classify(self, slot: _Slot) -> None:
-        chunk_id = slot.chunk_id
-        assert chunk_id is not None
         slot.classified = True
+        chunk_id = slot.chunk_id
+        if chunk_id is None or len(slot.plain) < INLINE_BELOW:
+            return  # sealed by ``commit`` on the caller's thread if the store lacks it, as without a pipeline
         if chunk_id in self._sealing:
             self._sealing[chunk_id] += 1  # an earlier chunk of the window brings it
-            return
-        if self._stored(chunk_id):
-            return
-        self._sealing[chunk_id] = 1
-        if len(slot.plain) < INLINE_BELOW:
-            slot.sealed = self._keys.seal(chunk_id, slot.plain)
-            self.sealed_here += 1
-        else:
+        elif not self._stored(chunk_id):
+            self._sealing[chunk_id] = 1
             slot.seal_job = self._pool.submit(self._keys.seal, chunk_id, slot.plain)
 
     @staticmethod
@@ -206,14 +218,14 @@ class ChunkPipeline:
             return
         if slot.hashed is not None:
             slot.hashed.result()
-        sealed = slot.seal_job.result() if slot.seal_job is not None else slot.sealed
+        sealed = slot.seal_job.result() if slot.seal_job is not None else None
         chunk_id = slot.chunk_id
         assert chunk_id is not None
-        left = self._sealing.get(chunk_id, 0) - 1
-        if left > 0:
-            self._sealing[chunk_id] = left
-        else:
-            self._sealing.pop(chunk_id, None)
+        left = self._sealing.get(chunk_id, 0)
+        if left > 1:
+            self._sealing[chunk_id] = left - 1
+        elif left:
+            del self._sealing[chunk_id]
         self.bytes_in_flight -= len(slot.plain)
         self._commit(Committed(file=slot.file, plain=slot.plain, chunk_id=chunk_id, sealed=sealed))
 
