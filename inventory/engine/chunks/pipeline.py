@@ -42,7 +42,7 @@ from inventory.engine.chunks.codec import ChunkKeys, SealedChunk
 
 # Plaintext handed to the pool and not yet committed; the sealed copies are at most
 # as much again, so the window holds about twice this (the packs come on top).
-WINDOW_BYTES = 16 * 1024 * 1024
+WINDOW_BYTES = 8 * 1024 * 1024
 WINDOW_CHUNKS = 1024  # also bounded in count, for trees of tiny files
 # Below this a hand-over to a thread costs more than the work: the caller does it.
 INLINE_BELOW = 64 * 1024
