@@ -251,7 +251,10 @@ def test_the_pipeline_waits_for_room_beyond_its_window_and_commits_in_order(
     producer = threading.Thread(target=produce)
     try:
         producer.start()
-        time.sleep(0.5)  # every seal is held at the gate: the producer must stop at the window
+        deadline = time.monotonic() + 10
+        while len(accepted) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # every seal is held at the gate: the producer must stay at the window
         assert len(accepted) == 4, "4 MiB in flight, the fifth chunk waits for room"
         assert log == [] and pipeline.bytes_in_flight <= 4 * MiB + MiB
         gate.set()
