@@ -1,20 +1,19 @@
 """A backup's chunks on every core: ids and sealing in a small pool, results taken in order.
 
-The backup's own thread reads and cuts; what costs per byte runs on worker threads,
-where it releases the GIL (measured in docs/benchmarks.md, "Session 7"): a chunk's id
-(HMAC-SHA256), its compression (zstd) and, on the ``file-hash`` helper, its file's
-SHA-256. AES-GCM holds the GIL in the ``cryptography`` this project pins, but it is
-a tenth of the work.
+The backup's own thread reads, cuts and computes each chunk's id (HMAC-SHA256) while
+the chunk is still in its cache; the rest runs on other threads, where it releases the
+GIL (measured in docs/benchmarks.md, "Session 7"): compression (zstd) and sealing in a
+small pool, the file's SHA-256 on the ``file-hash`` helper. AES-GCM holds the GIL in
+the ``cryptography`` this project pins, but it is a tenth of the work. (Computing the
+ids in the pool too was tried: it took more CPU and was slower on vectors.)
 
-Each chunk goes through three steps, the middle one on the caller's thread and in the
-order the chunks came in:
+Each chunk goes through two steps on the caller's thread, in the order the chunks came in:
 
-1. its id is computed in the pool;
-2. it is *classified*: a chunk the store holds, or one an earlier chunk of the window
-   is already being sealed for, is not sealed again; any other is handed to the pool
-   to be compressed and sealed;
-3. it is *committed* by the caller's ``commit``, strictly in order, once its id, its
-   sealed form and its file-hash update are done.
+1. it is *classified* when added: a chunk the store holds, or one an earlier chunk of
+   the window is already being sealed for, is not sealed again; any other is handed to
+   the pool to be compressed and sealed;
+2. it is *committed* by the caller's ``commit``, strictly in order, once its sealed
+   form and its file-hash update are done.
 
 A chunk under ``INLINE_BELOW`` is hashed on the caller's thread and sealed by
 ``commit`` (a hand-over would cost more than the work), and when nothing waits ahead
@@ -76,11 +75,9 @@ class Committed:
 class _Slot:
     file: PendingFile
     plain: bytes = b""
-    chunk_id: str | None = None
-    id_job: Future[str] | None = None
+    chunk_id: str = ""
     seal_job: Future[SealedChunk] | None = None
     hashed: Future[None] | None = None
-    classified: bool = False
     end: bool = False  # marks the end of its file, committed after the file's chunks
 
 
@@ -107,7 +104,6 @@ class ChunkPipeline:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chunk-work")
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash")  # one: updates in order
         self._slots: deque[_Slot] = deque()  # every slot not committed, in order
-        self._unclassified: deque[_Slot] = deque()  # the chunk slots not classified yet, in order
         self._sealing: dict[str, int] = {}  # ids being sealed in the window → slots that wait for them
         self.bytes_in_flight = 0
         self.peak_bytes = 0
@@ -117,21 +113,15 @@ class ChunkPipeline:
 
     def add(self, file: PendingFile, plain: bytes, chunk_id: str | None = None) -> None:
         """Queue a chunk of ``file`` (``plain`` must not change afterwards); ``chunk_id`` if known."""
+        chunk_id = chunk_id or self._keys.chunk_id(plain)
         previous = file.last_update
         if len(plain) < INLINE_BELOW and not self._slots and (previous is None or previous.done()):
             if previous is not None:
                 previous.result()
             file.digest.update(plain)
-            self._commit(
-                Committed(file=file, plain=plain, chunk_id=chunk_id or self._keys.chunk_id(plain), sealed=None)
-            )
+            self._commit(Committed(file=file, plain=plain, chunk_id=chunk_id, sealed=None))
             return
         slot = _Slot(file=file, plain=plain, chunk_id=chunk_id)
-        if chunk_id is None:
-            if len(plain) < INLINE_BELOW:
-                slot.chunk_id = self._keys.chunk_id(plain)
-            else:
-                slot.id_job = self._pool.submit(self._keys.chunk_id, plain)
         # The file's SHA-256 runs on one helper, in order; a small update is done here
         # when the helper has nothing of this file left to do.
         if len(plain) < INLINE_BELOW and (previous is None or previous.done()):
@@ -140,8 +130,8 @@ class ChunkPipeline:
             file.digest.update(plain)
         else:
             slot.hashed = file.last_update = self._hasher.submit(file.digest.update, plain)
+        self._classify(slot)
         self._slots.append(slot)
-        self._unclassified.append(slot)
         self.bytes_in_flight += len(plain)
         self.peak_bytes = max(self.peak_bytes, self.bytes_in_flight)
         self._advance(until=self._has_room)
@@ -151,7 +141,7 @@ class ChunkPipeline:
         if not self._slots:
             self._end_file(file)
             return
-        self._slots.append(_Slot(file=file, classified=True, end=True))
+        self._slots.append(_Slot(file=file, end=True))
         self._advance(until=self._has_room)
 
     def hexdigest(self, file: PendingFile) -> str:
@@ -169,35 +159,22 @@ class ChunkPipeline:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._hasher.shutdown(wait=True, cancel_futures=True)
         self._slots.clear()
-        self._unclassified.clear()
 
     def _has_room(self) -> bool:
         return self.bytes_in_flight <= self._window_bytes and len(self._slots) <= self._window_chunks
 
     def _advance(self, *, until: Callable[[], bool]) -> None:
-        """Classify and commit what is ready, waiting for the workers until ``until()`` holds."""
+        """Commit what is ready, waiting for the workers until ``until()`` holds."""
         while True:
-            while self._unclassified and self._id_known(self._unclassified[0]):
-                self._classify(self._unclassified.popleft())
             while self._slots and self._ready(self._slots[0]):
                 self._commit_head()
             if until():
                 return
             wait(self._blocking(), return_when=FIRST_COMPLETED)
 
-    def _id_known(self, slot: _Slot) -> bool:
-        if slot.chunk_id is not None:
-            return True
-        job = slot.id_job
-        if job is None or not job.done():
-            return False
-        slot.chunk_id = job.result()  # a worker's error is raised here
-        return True
-
     def _classify(self, slot: _Slot) -> None:
-        slot.classified = True
         chunk_id = slot.chunk_id
-        if chunk_id is None or len(slot.plain) < INLINE_BELOW:
+        if len(slot.plain) < INLINE_BELOW:
             return  # sealed by ``commit`` on the caller's thread if the store lacks it, as without a pipeline
         if chunk_id in self._sealing:
             self._sealing[chunk_id] += 1  # an earlier chunk of the window brings it
@@ -207,8 +184,6 @@ class ChunkPipeline:
 
     @staticmethod
     def _ready(slot: _Slot) -> bool:
-        if not slot.classified:
-            return False
         return all(job is None or job.done() for job in (slot.seal_job, slot.hashed))
 
     def _commit_head(self) -> None:
@@ -220,7 +195,6 @@ class ChunkPipeline:
             slot.hashed.result()
         sealed = slot.seal_job.result() if slot.seal_job is not None else None
         chunk_id = slot.chunk_id
-        assert chunk_id is not None
         left = self._sealing.get(chunk_id, 0)
         if left > 1:
             self._sealing[chunk_id] = left - 1
@@ -232,7 +206,4 @@ class ChunkPipeline:
     def _blocking(self) -> list[Future[Any]]:
         """What the first slot waits for: it is the next to commit."""
         head = self._slots[0]
-        if not head.classified:  # then it is also the first unclassified one, its id not done
-            assert head.id_job is not None
-            return [head.id_job]
         return [job for job in (head.seal_job, head.hashed) if job is not None and not job.done()]

@@ -1,4 +1,4 @@
-"""The backup's chunk pipeline (#14): ids and sealing on worker threads, results taken in cut order.
+"""The backup's chunk pipeline (#14): compression and sealing on worker threads, results taken in cut order.
 
 Workers are made to finish out of order (random delays around the real hashing and
 sealing), to fail, or to stall, and each test checks what a reader of the vault sees:
@@ -133,7 +133,7 @@ def _no_helpers_left() -> bool:
     return not [t.name for t in threading.enumerate() if t.name.startswith(("chunk-work", "file-hash"))]
 
 
-def test_chunks_are_hashed_and_sealed_on_workers_and_stored_in_the_order_they_were_cut(
+def test_chunks_are_sealed_on_workers_and_stored_in_the_order_they_were_cut(
     tmp_path: Path, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = _tree(tmp_path / "src")
@@ -146,7 +146,7 @@ def test_chunks_are_hashed_and_sealed_on_workers_and_stored_in_the_order_they_we
     sizes = {ref.chunk_id: ref.size for entry in entries for ref in entry.chunks}
     large = {thread for thread, chunk_id in workers.sealed if sizes.get(chunk_id, 0) >= INLINE_BELOW}
     assert large and all(name.startswith("chunk-work") for name in large), "large chunks are sealed in the pool"
-    assert workers.id_threads, "and their ids computed there"
+    assert not workers.id_threads, "their ids are computed as they are cut, while they are in the cache"
 
     # Each new chunk sealed once, though copies of it were in the window together.
     seals = Counter(chunk_id for _thread, chunk_id in workers.sealed if chunk_id in data_ids)
