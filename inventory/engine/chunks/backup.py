@@ -6,7 +6,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ from inventory.engine.chunks.manifest import (
     manifest_v2_key,
     read_manifest_v2,
 )
-from inventory.engine.chunks.overlap import FileDigest
 from inventory.engine.chunks.parent import ParentFiles, guided_chunks, stamp_to_record
+from inventory.engine.chunks.pipeline import ChunkPipeline, Committed, PendingFile
 from inventory.engine.chunks.prune import backup_lock
 from inventory.engine.chunks.screen import Screening
 from inventory.engine.chunks.store import ChunkRef, ChunkStore
@@ -252,15 +252,51 @@ def _backup(
             path=item.path, mode=item.mode, size=entry.size, sha256=entry.sha256, chunks=kept, stamp=entry.stamp
         )
 
-    def one(item: SourceFile) -> ChunkedFile:
-        same = unchanged(item)
-        if same is not None:
-            return same
-        digest = FileDigest(helper)
-        refs: list[ChunkRef] = []
-        size = 0
+    def commit(done: Committed) -> None:
+        # On this thread, in the order the chunks were cut: the store, the totals and the
+        # screening see them as if nothing ran beside (see pipeline.py).
+        reading: _Reading = done.file.tag
+        plain = done.plain
+        if not reading.refs:
+            screening.check(reading.item.path, plain, reading.item.size)
+        ref = store.lookup(done.chunk_id)
+        if ref is None:
+            sealed = done.sealed or store.keys.seal(done.chunk_id, plain)
+            ref = store.add_sealed(done.chunk_id, sealed, len(plain), retain_until=retain_until)
+            screening.sample(plain)
+            totals.new_chunks += 1
+            totals.new_bytes += len(plain)
+            totals.stored_new_bytes += ref.stored
+        else:
+            store.hold(ref, retain_until=retain_until)
+            totals.reused_bytes += len(plain)
+        reading.refs.append(ref)
+        reading.size += len(plain)
+        ticker.add(len(plain))
+
+    def end_file(file: PendingFile) -> None:
+        reading: _Reading = file.tag
+        entry = reading.unchanged
+        if entry is None:
+            item, size = reading.item, reading.size
+            totals.files += 1
+            totals.bytes += size
+            totals.chunks += len(reading.refs)
+            ticker.files_done += 1
+            entry = ChunkedFile(
+                path=item.path,
+                mode=item.mode,
+                size=size,
+                sha256=pipeline.hexdigest(file),
+                chunks=tuple(reading.refs),
+                stamp=stamp_to_record(item, read_ns=reading.read_ns) if size == item.size else "",
+            )
+        waiting.append(entry)
+        drain()
+
+    def read(item: SourceFile, file: PendingFile) -> None:
         before = parents.entry(item.path)
-        read_ns = time.time_ns()
+        file.tag.read_ns = time.time_ns()
         with src.open(item) as stream:
             pieces = guided_chunks(
                 chunker=chunker,
@@ -268,41 +304,22 @@ def _backup(
                 stream=stream,
                 size=item.size,
                 guide=before.chunks if before is not None else (),
-                digest=digest,
             )
             for plain, chunk_id in pieces:
-                if not refs:
-                    screening.check(item.path, plain, item.size)
-                ref = store.lookup(chunk_id)
-                if ref is None:
-                    ref = store.add(chunk_id, plain, retain_until=retain_until)
-                    screening.sample(plain)
-                    totals.new_chunks += 1
-                    totals.new_bytes += len(plain)
-                    totals.stored_new_bytes += ref.stored
-                else:
-                    store.hold(ref, retain_until=retain_until)
-                    totals.reused_bytes += len(plain)
-                refs.append(ref)
-                size += len(plain)
-                ticker.add(len(plain))
-        totals.files += 1
-        totals.bytes += size
-        totals.chunks += len(refs)
-        ticker.files_done += 1
-        return ChunkedFile(
-            path=item.path,
-            mode=item.mode,
-            size=size,
-            sha256=digest.hexdigest(),
-            chunks=tuple(refs),
-            stamp=stamp_to_record(item, read_ns=read_ns) if size == item.size else "",
-        )
+                pipeline.add(file, plain, chunk_id)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-hash") as helper:
+    pipeline = ChunkPipeline(
+        keys=store.keys, stored=lambda chunk_id: store.lookup(chunk_id) is not None, commit=commit, end_file=end_file
+    )
+    try:
         for item in listed.files():
-            waiting.append(one(item))
-            drain()
+            file = pipeline.file(_Reading(item=item, unchanged=unchanged(item)))
+            if file.tag.unchanged is None:
+                read(item, file)
+            pipeline.end(file)
+        pipeline.finish()
+    finally:
+        pipeline.close()
     store.finish_writes(retain_until=retain_until)
     drain(everything=True)
     writer.end_entries()  # the last parts of the entries, and the pack holding them
@@ -321,6 +338,17 @@ def _backup(
         )
     ticker.finish()
     return manifest
+
+
+@dataclass(eq=False)
+class _Reading:
+    """A file while its chunks are in the pipeline (or its parent's entry, when it was not read)."""
+
+    item: SourceFile
+    unchanged: ChunkedFile | None
+    refs: list[ChunkRef] = field(default_factory=list)
+    size: int = 0
+    read_ns: int = 0
 
 
 def _resolved(store: ChunkStore, entry: ChunkedFile) -> ChunkedFile:

@@ -71,8 +71,19 @@ class ChunkKeys:
         self._id_key = derive_key(master, salt=salt, info=_ID_INFO + kid)
         self._aead = AESGCM(derive_key(master, salt=salt, info=_SEAL_INFO + kid))
         self._prefix = CHUNK_MAGIC + struct.pack(">BB", CHUNK_VERSION, len(kid)) + kid
-        self._compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-        self._local = threading.local()  # a zstd context is not to be shared between threads
+        # A zstd context is not to be shared between threads: the backup seals on several.
+        self._local = threading.local()
+
+    @property
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        found: zstandard.ZstdCompressor | None = getattr(self._local, "compressor", None)
+        if found is None:
+            found = self._local.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        return found
+
+    @_compressor.setter
+    def _compressor(self, value: zstandard.ZstdCompressor) -> None:
+        self._local.compressor = value  # this thread's (a test counts the calls)
 
     @property
     def _decompressor(self) -> zstandard.ZstdDecompressor:

@@ -33,7 +33,6 @@ from inventory.engine.vaults import Vault
 if TYPE_CHECKING:
     from inventory.engine.chunks.backup import Chunker
     from inventory.engine.chunks.codec import ChunkKeys
-    from inventory.engine.chunks.overlap import FileDigest
     from inventory.engine.chunks.ref import ChunkRef
 
 RACY_NS = 2_000_000_000  # coarse stamps this close to the read are not trusted next time
@@ -138,14 +137,13 @@ def guided_chunks(
     stream: Any,
     size: int,
     guide: tuple[ChunkRef, ...],
-    digest: FileDigest,
-) -> Iterator[tuple[bytes | memoryview, str]]:
+) -> Iterator[tuple[bytes, str | None]]:
     """Yield ``(chunk, id)`` for a file of ``size`` bytes that its parent cut as ``guide``.
 
     The parent's cuts are followed while each chunk read at them hashes to the parent's
     id; from the first that does not (or once they run out), the rest of the file is cut
-    by content as if it were a file of its own. Every chunk yielded is fed to ``digest``
-    (the file's SHA-256, hashed beside the id on a helper thread).
+    by content as if it were a file of its own. A chunk cut by content comes with no id
+    (the caller has it computed on a worker thread) and is a copy the caller may keep.
     """
     offset = 0
     head = b""
@@ -157,13 +155,9 @@ def guided_chunks(
         if len(data) != ref.size or chunk_id != ref.chunk_id:
             head = data
             break
-        digest.update(data)
         yield data, chunk_id
         offset += ref.size
     for plain in chunker.chunks(_Prefixed(head, stream), size - offset):
         if offset and not plain:
             continue  # the file ended with the parent's last cut: no empty chunk after it
-        digest.update(plain)  # on the helper thread, while the id is computed here
-        chunk_id = keys.chunk_id(plain)
-        digest.wait()  # before the chunker reuses the buffer
-        yield plain, chunk_id
+        yield bytes(plain), None  # the chunker reuses its buffer; the copy waits in the pipeline

@@ -29,7 +29,7 @@ from typing import Any
 import zstandard
 
 from inventory.engine.chunks.added import AddedChunks
-from inventory.engine.chunks.codec import ChunkKeys
+from inventory.engine.chunks.codec import ChunkKeys, SealedChunk
 from inventory.engine.chunks.index import ChunkIndex, ChunkIndexBuilder
 from inventory.engine.chunks.ref import ChunkRef
 from inventory.engine.crypto import KeyRing
@@ -272,7 +272,10 @@ class ChunkStore:
 
     def add(self, chunk_id: str, plain: bytes | memoryview, *, retain_until: datetime | None) -> ChunkRef:
         """Seal and queue a chunk that the store does not hold yet; returns where it will be."""
-        sealed = self.keys.seal(chunk_id, plain)
+        return self.add_sealed(chunk_id, self.keys.seal(chunk_id, plain), len(plain), retain_until=retain_until)
+
+    def add_sealed(self, chunk_id: str, sealed: SealedChunk, size: int, *, retain_until: datetime | None) -> ChunkRef:
+        """Queue a chunk of ``size`` plain bytes sealed elsewhere (:mod:`.pipeline`); returns where it will be."""
         if self._pack_bytes and (
             self._pack_bytes + len(sealed.data) > self.pack_size or len(self._pending) >= PACK_CHUNKS
         ):
@@ -282,8 +285,8 @@ class ChunkStore:
         offset = self._pack_bytes
         self._pack.append(sealed.data)
         self._pack_bytes += len(sealed.data)
-        self._pending.append((chunk_id, offset, len(sealed.data), len(plain), sealed.codec))
-        ref = ChunkRef(chunk_id, self._pack_name, offset, len(sealed.data), len(plain), sealed.codec)
+        self._pending.append((chunk_id, offset, len(sealed.data), size, sealed.codec))
+        ref = ChunkRef(chunk_id, self._pack_name, offset, len(sealed.data), size, sealed.codec)
         self._current[bytes.fromhex(chunk_id)] = ref
         return ref
 
