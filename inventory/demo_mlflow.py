@@ -71,8 +71,18 @@ class DemoRegistry:
     def drill_url(self) -> str:
         return f"http://127.0.0.1:{self.drill_port}"
 
+    def backend_store(self, role: str) -> str:
+        """The ``--backend-store-uri`` that ``start_server`` gives the ``role`` ("source" or "drill") server."""
+        return f"sqlite:///{self.workdir / role / 'mlflow.db'}"
+
     def connector_config(self) -> dict[str, Any]:
-        return {"tracking_uri": self.source_url, "drill_tracking_uri": self.drill_url, "models": [MODEL]}
+        # The drill server's store: a drill's clean-up purges the runs it deleted there (MLFLOW_PYTHON).
+        return {
+            "tracking_uri": self.source_url,
+            "drill_tracking_uri": self.drill_url,
+            "drill_backend_store_uri": self.backend_store("drill"),
+            "models": [MODEL],
+        }
 
     @classmethod
     def prepare(cls, var_dir: Path, base_dir: Path) -> DemoRegistry:

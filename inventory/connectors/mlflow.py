@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from inventory.connectors import mlflow_gc
 from inventory.connectors import mlflow_registry as reg
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
@@ -59,6 +60,12 @@ class MlflowConfig:
     experiment: str = field_help("Experiment that receives the restored source runs.", default="drp-restored")
     timeout: float = field_help("Seconds to wait for each request.", default=30.0, limits=TIMEOUT)
     drill_tracking_uri: str = field_help("A scratch MLflow server that drills restore into.", default="", limits=URL)
+    drill_backend_store_uri: str = field_help(
+        "The drill server's --backend-store-uri (sqlite:////path/mlflow.db or postgresql://host/db, no password): "
+        "clean-up purges the runs it deleted from it.",
+        default="",
+        limits=URL,
+    )
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
@@ -71,6 +78,9 @@ class MlflowConfig:
                 raise ConfigInvalid(f"{name}: {why}")
         if self.drill_tracking_uri.rstrip("/") == self.tracking_uri.rstrip("/") and self.drill_tracking_uri:
             raise ConfigInvalid("drill_tracking_uri: a drill must not restore into the source registry.")
+        why = mlflow_gc.store_problem(self.drill_backend_store_uri)
+        if why:
+            raise ConfigInvalid(f"drill_backend_store_uri: {why}")
 
     def api(self) -> MlflowRest:
         return MlflowRest(
@@ -80,15 +90,6 @@ class MlflowConfig:
             password=self.password.resolve() if self.password else "",
             timeout=self.timeout,
         )
-
-
-def gc_note(tracking_uri: str) -> str:
-    """What a drill's clean-up says of the runs and experiment it deleted: MLflow keeps their rows."""
-    return (
-        f"The runs and experiments clean-up deleted are in MLflow's deleted state at {tracking_uri} (their "
-        "artifacts are removed): MLflow keeps their rows (params, metrics, tags) in its backend store until "
-        "`mlflow gc` is run against that server's backend store, which removes them for good."
-    )
 
 
 @register
@@ -254,8 +255,8 @@ class MlflowConnector(Connector[MlflowConfig]):
     def cleanup(self, *, target: object) -> None:
         """Delete the models, source runs (with their artifacts) and experiment this restore created.
 
-        MLflow's REST API marks runs and experiments deleted rather than erasing their rows
-        (``mlflow gc`` purges them); their artifact folders are removed from the store here.
+        MLflow's REST API marks runs and experiments deleted rather than erasing their rows; they are
+        then purged from the drill registry's backend store when the config names it (mlflow_gc).
         """
         cfg: MlflowConfig = self.parse(target)
         if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
@@ -263,11 +264,28 @@ class MlflowConnector(Connector[MlflowConfig]):
         ledger = self.ledger
         if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
             return
+        store = cfg.drill_backend_store_uri
+        if not store and same_server(cfg.tracking_uri, self.config.drill_tracking_uri):
+            store = self.config.drill_backend_store_uri  # the target was made before the field was set
+        before = {kind: set(ledger.names(kind, "removed")) for kind in ("run", "experiment")}
         with cfg.api() as api:
-            self._cleanup(api, ledger, kept_until_gc=gc_note(cfg.tracking_uri))
+            try:
+                self._cleanup(api, ledger)
+            finally:  # what was deleted, even before a failure, is purged or said to remain
+                fresh = {
+                    kind: [n for n in ledger.names(kind, "removed") if n not in was] for kind, was in before.items()
+                }
+                mlflow_gc.purge(
+                    api,
+                    ledger,
+                    store=store,
+                    tracking_uri=cfg.tracking_uri,
+                    runs=fresh["run"],
+                    experiments=fresh["experiment"],
+                )
 
     @staticmethod
-    def _cleanup(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "") -> None:
+    def _cleanup(api: MlflowRest, ledger: Ledger) -> None:
         for name in ledger.names("model"):
             if reg.get_model(api, name) is not None:
                 api.delete("/registered-models/delete", {"name": name})
@@ -281,7 +299,7 @@ class MlflowConnector(Connector[MlflowConfig]):
             except MlflowApiError as exc:
                 if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
-            ledger.removed("run", run_id, note=kept_until_gc)
+            ledger.removed("run", run_id)
         for exp in ledger.names("experiment"):
             search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
             mine = set(ledger.names("run", "removed"))
@@ -292,7 +310,7 @@ class MlflowConnector(Connector[MlflowConfig]):
                 continue
             api.post("/experiments/delete", {"experiment_id": exp})
             api.delete_artifacts(exp)
-            ledger.removed("experiment", exp, note=kept_until_gc)
+            ledger.removed("experiment", exp)
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:
