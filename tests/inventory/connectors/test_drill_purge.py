@@ -205,3 +205,15 @@ def test_the_drill_target_carries_the_drill_backend_store() -> None:
     target = conn.drill_target(root=Path("/unused"), tag="t")
     assert target is not None
     assert (target["tracking_uri"], target["drill_backend_store_uri"]) == ("http://127.0.0.1:5001", store)
+
+
+def test_a_relative_mlflow_python_stops_the_portal_with_the_setting_named() -> None:
+    import os
+    import sys
+
+    env = {**os.environ, "MLFLOW_PYTHON": "venv/bin/python", "DJANGO_SETTINGS_MODULE": "dr_portal.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "MLFLOW_PYTHON: 'venv/bin/python' is not an absolute path" in done.stderr
