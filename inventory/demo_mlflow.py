@@ -71,6 +71,10 @@ class DemoRegistry:
     def drill_url(self) -> str:
         return f"http://127.0.0.1:{self.drill_port}"
 
+    def backend_store(self, role: str) -> str:
+        """The ``--backend-store-uri`` that ``start_server`` gives the ``role`` ("source" or "drill") server."""
+        return f"sqlite:///{self.workdir / role / 'mlflow.db'}"
+
     def connector_config(self) -> dict[str, Any]:
         """The registry's asset: both servers run on this machine, so their artifact folders are read
         and written directly (``start_server``'s ``--artifacts-destination``), not through the servers."""
@@ -78,6 +82,7 @@ class DemoRegistry:
         return {
             "tracking_uri": self.source_url,
             "drill_tracking_uri": self.drill_url,
+            "drill_backend_store_uri": self.backend_store("drill"),
             "models": [MODEL],
             "artifacts_path": str(folder / "source" / "artifacts"),
             "drill_artifacts_path": str(folder / "drill" / "artifacts"),

@@ -19,7 +19,7 @@ from dr_portal.env import (
     env_seconds_by_tier,
     env_str,
 )
-from dr_portal.settings.core import TESTING, VAR_DIR
+from dr_portal.settings.core import BASE_DIR, TESTING, VAR_DIR
 
 # --- Celery ---------------------------------------------------------------------
 
@@ -157,6 +157,16 @@ for _item in env_list("CONNECTOR_SECRET_DIRS", [str(VAR_DIR / "secrets"), "/run/
     if not _item.startswith("/"):
         raise ImproperlyConfigured(f"CONNECTOR_SECRET_DIRS: {_item!r} is not an absolute path")
     CONNECTOR_SECRET_DIRS.append(Path(_item))
+# The Python of a virtualenv with mlflow (the drill registries' version): a drill's clean-up runs it to
+# purge the runs and experiment it deleted from a drill registry whose connector names its backend store
+# (drill_backend_store_uri). Default: the project's .venv-mlflow, when it is installed; empty: no purge.
+MLFLOW_PYTHON = env_str("MLFLOW_PYTHON", "")
+if MLFLOW_PYTHON and not MLFLOW_PYTHON.startswith("/"):
+    raise ImproperlyConfigured(f"MLFLOW_PYTHON: {MLFLOW_PYTHON!r} is not an absolute path")
+if not MLFLOW_PYTHON and (BASE_DIR / ".venv-mlflow" / "bin" / "python").exists():
+    MLFLOW_PYTHON = str(BASE_DIR / ".venv-mlflow" / "bin" / "python")
+# Seconds that purge may take before it is stopped (what it had not purged is then reported as left).
+MLFLOW_PURGE_TIMEOUT_SECONDS = env_int("MLFLOW_PURGE_TIMEOUT_SECONDS", 120, minimum=1)
 # Throughput assumed for an RTO forecast before any restore has been measured (MiB/s).
 RUN_FORECAST_FALLBACK_MIBPS = env_int("RUN_FORECAST_FALLBACK_MIBPS", 50, minimum=1)
 # Python checks a plan's smoke or wait step may name: name -> dotted path of a callable.

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from inventory.connectors import mlflow_direct as direct
+from inventory.connectors import mlflow_gc
 from inventory.connectors import mlflow_registry as reg
 from inventory.connectors._files import refuse_target_path
 from inventory.connectors.base import (
@@ -75,6 +76,12 @@ class MlflowConfig:
     drill_artifacts_path: str = field_help(
         "The drill server's artifact folder, when the workers can write it.", default="", limits=FOLDER
     )
+    drill_backend_store_uri: str = field_help(
+        "The drill server's --backend-store-uri (sqlite:////path/mlflow.db or postgresql://host/db, no password): "
+        "clean-up purges the runs it deleted from it.",
+        default="",
+        limits=URL,
+    )
 
     def check(self) -> None:
         if not self.tracking_uri.startswith(("http://", "https://")):
@@ -95,6 +102,9 @@ class MlflowConfig:
             raise ConfigInvalid("drill_artifacts_path: it is the drill server's folder; give drill_tracking_uri too.")
         if self.drill_artifacts_path and self.drill_artifacts_path.rstrip("/") == self.artifacts_path.rstrip("/"):
             raise ConfigInvalid("drill_artifacts_path: a drill must not write into the source's artifact folder.")
+        why = mlflow_gc.store_problem(self.drill_backend_store_uri)
+        if why:
+            raise ConfigInvalid(f"drill_backend_store_uri: {why}")
 
     def api(self) -> MlflowRest:
         return MlflowRest(
@@ -104,15 +114,6 @@ class MlflowConfig:
             password=self.password.resolve() if self.password else "",
             timeout=self.timeout,
         )
-
-
-def gc_note(tracking_uri: str) -> str:
-    """What a drill's clean-up says of the runs and experiment it deleted: MLflow keeps their rows."""
-    return (
-        f"The runs and experiments clean-up deleted are in MLflow's deleted state at {tracking_uri} (their "
-        "artifacts are removed): MLflow keeps their rows (params, metrics, tags) in its backend store until "
-        "`mlflow gc` is run against that server's backend store, which removes them for good."
-    )
 
 
 @register
@@ -319,8 +320,8 @@ class MlflowConnector(Connector[MlflowConfig]):
     def cleanup(self, *, target: object) -> None:
         """Delete the models, source runs (with their artifacts) and experiment this restore created.
 
-        MLflow's REST API marks runs and experiments deleted rather than erasing their rows
-        (``mlflow gc`` purges them); their artifact folders are removed from the store here.
+        MLflow's REST API marks runs and experiments deleted rather than erasing their rows; they are
+        then purged from the drill registry's backend store when the config names it (mlflow_gc).
         """
         cfg: MlflowConfig = self.parse(target)
         if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
@@ -328,8 +329,26 @@ class MlflowConnector(Connector[MlflowConfig]):
         ledger = self.ledger
         if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
             return
+        store = cfg.drill_backend_store_uri
+        if not store and same_server(cfg.tracking_uri, self.config.drill_tracking_uri):
+            store = self.config.drill_backend_store_uri  # the target was made before the field was set
+        before = {kind: set(ledger.names(kind, "removed")) for kind in ("run", "experiment")}
         with cfg.api() as api:
-            remove_recorded(api, ledger, kept_until_gc=gc_note(cfg.tracking_uri))
+            try:
+                remove_recorded(api, ledger)
+            finally:  # what was deleted, even before a failure, is purged or said to remain
+                fresh = {
+                    kind: [n for n in ledger.names(kind, "removed") if n not in was] for kind, was in before.items()
+                }
+                mlflow_gc.purge(
+                    api,
+                    ledger,
+                    store=store,
+                    tracking_uri=cfg.tracking_uri,
+                    runs=fresh["run"],
+                    experiments=fresh["experiment"],
+                )
+
 
     def drill_target(self, *, root: Path, tag: str) -> dict[str, Any] | None:
         if not self.config.drill_tracking_uri:

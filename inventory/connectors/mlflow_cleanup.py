@@ -7,9 +7,8 @@ from inventory.connectors.mlflow_registry import get_model
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
 
 
-def remove_recorded(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "") -> None:
-    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded;
-    ``kept_until_gc`` notes on the runs and experiment what MLflow keeps of them after deleting."""
+def remove_recorded(api: MlflowRest, ledger: Ledger) -> None:
+    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded."""
     for name in ledger.names("model"):
         if get_model(api, name) is not None:
             api.delete("/registered-models/delete", {"name": name})
@@ -23,7 +22,7 @@ def remove_recorded(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "")
         except MlflowApiError as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
-        ledger.removed("run", run_id, note=kept_until_gc)
+        ledger.removed("run", run_id)
     for exp in ledger.names("experiment"):
         search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
         mine = set(ledger.names("run", "removed"))
@@ -34,4 +33,4 @@ def remove_recorded(api: MlflowRest, ledger: Ledger, *, kept_until_gc: str = "")
             continue
         api.post("/experiments/delete", {"experiment_id": exp})
         api.delete_artifacts(exp)
-        ledger.removed("experiment", exp, note=kept_until_gc)
+        ledger.removed("experiment", exp)

@@ -13,11 +13,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from inventory.connectors.mlflow import gc_note
 from tests.factories import AssetFactory, RecoveryPointFactory, RecoveryRunFactory, StepRunFactory
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+OLD_GC_NOTE = (
+    "The runs and experiments clean-up deleted are in MLflow's deleted state at http://127.0.0.1:5001 (their "
+    "artifacts are removed): MLflow keeps their rows (params, metrics, tags) in its backend store until "
+    "`mlflow gc` is run against that server's backend store, which removes them for good."
+)
 
 
 def _point(asset: Any, when: datetime, kind: str, details: dict[str, Any]) -> Any:
@@ -112,7 +116,8 @@ def test_run_page_lists_checks_overlap_and_what_clean_up_removed_and_kept(client
             "state": "kept",
             "why": "it was in the target registry before this run",
         },
-        {"kind": "run", "name": "abc123", "state": "removed", "note": gc_note("http://127.0.0.1:5001")},
+        # A note as an earlier clean-up wrote it (now a run not purged is kept, and says why).
+        {"kind": "run", "name": "abc123", "state": "removed", "note": OLD_GC_NOTE},
     ]
     StepRunFactory.create(
         run=run,

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from dr_portal.accounts.models import User
+from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RUN_FINISHED, RecoveryRun
 from inventory import demo_group, demo_mlflow, demo_servers
 from inventory.connectors.mlflow_registry import model_names
@@ -146,6 +147,16 @@ def test_a_commander_drills_the_demo_fraud_group_and_the_clean_up_leaves_nothing
         # Nothing left behind: drill folders, the drill registry's models, scratch databases, drill keys.
         assert not (settings.VAR_DIR / "drills" / str(done.public_id)).exists()
         assert model_names(MlflowRest(registry.drill_url), ()) == []
+        # ...nor the restored source runs and their experiment, not even in MLflow's deleted state: the
+        # demo's registry names its drill server's backend store, and clean-up purged them from it.
+        drill = MlflowRest(registry.drill_url)
+        exps = drill.post("/experiments/search", {"max_results": 1000, "view_type": "ALL"})["experiments"]
+        assert [e["name"] for e in exps] == ["Default"]
+        search = {"experiment_ids": ["0"], "max_results": 1000, "run_view_type": "ALL"}
+        assert drill.post("/runs/search", search).get("runs", []) == []
+        assert "(as `mlflow gc` does): the registry no longer finds them, not even as deleted." in page
+        cleaned = AuditEvent.objects.filter(action="run.cleaned_up", object_id=str(done.public_id)).get()
+        assert cleaned.payload["kept"] == [], cleaned.payload
         assert not any(_server_cleanup_state(members).values()), _server_cleanup_state(members)
         # The sources were not touched.
         assert model_names(MlflowRest(registry.source_url), ()) == [demo_mlflow.MODEL]

@@ -13,7 +13,6 @@ import redis
 from inventory.connectors import TargetNotEmpty, get_connector
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.ledger import summary as ledger_summary
-from inventory.connectors.mlflow import gc_note
 from inventory.connectors.mlflow_registry import model_names
 from inventory.connectors.mlflow_rest import MlflowRest
 from tests.inventory.connectors.conftest import REDIS_PASSWORD, Engine
@@ -84,14 +83,21 @@ def test_mlflow_drill_cleanup_removes_what_the_restores_made_and_keeps_what_was_
             cleaner.ledger = Ledger(drill.ledger.items)
             cleaner.cleanup(target=target)
             done = ledger_summary(cleaner.ledger.items)
-            assert done["left"] == [] and done["kept"] == [], done
-            # MLflow only marks runs and experiments deleted: the run page says so, and what removes them.
-            assert done["notes"] == [gc_note(drill_url)]
+            assert done["left"] == [] and done["removed"] == [f"model {fraud}"], done
+            # No backend store is named, so MLflow only marks the runs and experiment deleted: the run
+            # page says, for each, that it remains and why (it said "removed" before, with a note).
+            why = (
+                "deleted, but MLflow keeps its rows (params, metrics, tags) until `mlflow gc`: the asset's MLflow "
+                f"connector names no drill_backend_store_uri (the backend store of {drill_url}) to purge it from."
+            )
+            assert done["kept"] and all(line.endswith(f" — {why}") for line in done["kept"]), done["kept"]
+            assert {line.split(" ")[0] for line in done["kept"]} == {"run", "experiment"}
             shown = _cleanup_block(cleaner.ledger.items)
             assert (
-                f"Note: The runs and experiments clean-up deleted are in MLflow's deleted state at {drill_url}" in shown
+                "Kept: " in shown
+                and "run " in shown
+                and "until `mlflow gc`: the asset's MLflow connector names no" in shown
             )
-            assert "until `mlflow gc` is run against that server's backend store" in shown
             deleted = api.post(
                 "/runs/search", {"experiment_ids": [_deleted_experiment(api)], "run_view_type": "DELETED_ONLY"}
             )
