@@ -50,10 +50,6 @@ URL = {"max_length": 2048}
 TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
 
 
-URL = {"max_length": 2048}
-TIMEOUT = {"minimum": 0.1, "maximum": 3600}  # seconds; a socket timeout must be positive and finite
-
-
 @dataclass(frozen=True)
 class MlflowConfig:
     tracking_uri: str = field_help("Base URL of the MLflow tracking server, e.g. http://host:5000.", limits=URL)
