@@ -93,7 +93,10 @@ def capture_text(point: RecoveryPoint) -> str:
         capture = Capture.from_json(extra["capture"])
     except (ConfigInvalid, KeyError, TypeError, ValueError):
         return ""
-    return describe_capture(capture)
+    try:
+        return describe_capture(capture)
+    except (AttributeError, KeyError, TypeError, ValueError):  # details not of the shape its connector writes
+        return f"{capture.kind} capture (what it holds cannot be read)"
 
 
 def describe_capture(capture: Capture) -> str:

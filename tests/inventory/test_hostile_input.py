@@ -121,3 +121,32 @@ def test_a_problem_met_on_every_line_is_said_once(api: Any) -> None:
     response = api.post(IMPORT, {"file": SimpleUploadedFile("e.csv", text.encode())})
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["file"] == ["line 2, field upstream: no asset named 'ghost'."]
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"models": [1, 2]},
+        {"models": {"m": None}},
+        {"models": {"m": {"aliases": [1]}}},
+        {"models": {"m": {"aliases": {"a": {"x": 1}}, "versions": []}}},
+        {"models": "x"},
+    ],
+)
+def test_a_point_whose_mlflow_capture_is_damaged_leaves_the_alias_api_and_history_page_standing(
+    details: dict[str, Any], api: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.factories import RecoveryPointFactory
+
+    asset = AssetFactory.create(name="fraud-model", connector="mlflow")
+    when = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    capture = {"format": 1, "kind": "mlflow", "data_as_of": when.isoformat(), "details": details}
+    RecoveryPointFactory.create(asset=asset, data_as_of=when, manifest={"extra": {"capture": capture}})
+    aliases = api.get(f"{API}{asset.public_id}/aliases/", {"model": "m", "alias": "a", "at": "2026-11-30T10:00"})
+    assert aliases.status_code == 404 and "has no MLflow capture with aliases" in aliases.json()["detail"]
+    page = api.get(f"/inventory/assets/{asset.public_id}/history/")
+    assert page.status_code == 200
+    if details != {"models": {"m": {"aliases": {"a": {"x": 1}}, "versions": []}}}:  # that one describes itself
+        assert "mlflow capture (what it holds cannot be read)" in page.content.decode()
