@@ -150,3 +150,20 @@ def test_a_point_whose_mlflow_capture_is_damaged_leaves_the_alias_api_and_histor
     assert page.status_code == 200
     if details != {"models": {"m": {"aliases": {"a": {"x": 1}}, "versions": []}}}:  # that one describes itself
         assert "mlflow capture (what it holds cannot be read)" in page.content.decode()
+
+
+@pytest.mark.parametrize("member", [[1], "x", 5])
+def test_a_group_restore_whose_target_config_member_is_not_a_mapping_is_a_problem_not_a_500(
+    member: Any, api: Any
+) -> None:
+    from inventory.services import plan_save
+
+    AssetFactory.create(name="a", connector="postgres", connector_config={"dbname": "x"}, region="eu-west-1")
+    AssetFactory.create(name="g", connector="group", connector_config={"members": ["a"]}, region="eu-west-1")
+    step = {"key": "restore", "kind": "restore", "asset": "g", "target_config": {"a": member}}
+    plan = plan_save(data={"name": "odd target", "steps": [step]}, by=None)
+    for mode in ("drill", "recovery"):
+        response = api.post("/api/v1/runs/dry-run/", {"plan": str(plan.public_id), "mode": mode}, "application/json")
+        assert response.status_code == 200, response.content[:300]
+        said = " ".join(response.json()["problems"])
+        assert "target_config: the member a takes a mapping of its connector's fields." in said, said
