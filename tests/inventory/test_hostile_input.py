@@ -167,3 +167,11 @@ def test_a_group_restore_whose_target_config_member_is_not_a_mapping_is_a_proble
         assert response.status_code == 200, response.content[:300]
         said = " ".join(response.json()["problems"])
         assert "target_config: the member a takes a mapping of its connector's fields." in said, said
+
+
+def test_an_overlong_inventory_search_is_refused_on_its_field(api: Any) -> None:
+    AssetFactory.create(name="flags-db")
+    response = api.get("/inventory/", {"q": "x" * 70_000})
+    assert response.status_code == 200
+    said = "Search: Ensure this value has at most 200 characters (it has 70000). The list below is not filtered."
+    assert said in response.content.decode()
