@@ -175,3 +175,33 @@ def test_an_overlong_inventory_search_is_refused_on_its_field(api: Any) -> None:
     assert response.status_code == 200
     said = "Search: Ensure this value has at most 200 characters (it has 70000). The list below is not filtered."
     assert said in response.content.decode()
+
+
+@pytest.mark.parametrize("field", ["title", "team", "name"])
+def test_a_nul_typed_into_a_discovery_proposal_is_refused_before_anything_is_added(field: str, api: Any) -> None:
+    from django.core import signing
+
+    from inventory.views_discover import SALT
+
+    row = {
+        "name": "pg-a",
+        "title": "",
+        "team": "t",
+        "tier": 1,
+        "kind": "dataset",
+        "connector": "postgres",
+        "config": {"dbname": "a"},
+        "labels": {},
+        "source_uri": "",
+        "problem": "",
+        "covered_by": None,
+        "exists": "",
+        "addable": True,
+    }
+    state = {"kind": "postgres", "system": "postgres", "region": "eu-west-1", "rows": [row], "bounded": []}
+    token = signing.dumps(state, salt=SALT, compress=True)
+    post = {"action": "confirm", "proposals": token, "add-0": "on", f"{field}-0": "a\x00b", "policy-0": "", "vault": ""}
+    response = api.post("/inventory/discover/", post)
+    assert response.status_code == 200  # PostgreSQL answered 500: its text columns hold no NUL
+    assert f"the {field} may not hold a NUL character." in response.content.decode()
+    assert not Asset.objects.exists()
