@@ -79,7 +79,7 @@ def _facts(keys: list[tuple[int, str]], *, complete: bool) -> dict[str, str]:
 def discover_keys(cfg: RedisConfig, base: dict[str, Any], *, limit: int, scan_limit: int | None = None) -> Discovery:
     scan_limit = scan_limit or SCAN_LIMIT
     # A look waits DISCOVER_TIMEOUT at most to connect and per answer, and does not try again.
-    r = cfg.client(timeout=DISCOVER_TIMEOUT, retries=0)
+    r = cfg.client(timeout=DISCOVER_TIMEOUT, retries=False)
     total = int(r.dbsize())
     keys, examined = scan_keys(r, cfg.prefix, scan_limit)
     complete = not examined

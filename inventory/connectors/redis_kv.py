@@ -59,12 +59,13 @@ class RedisConfig:
         "Logical database a drill restores into (kept empty for drills).", default=None, limits=DB
     )
 
-    def client(self, *, timeout: float = 30, retries: int = 3) -> Any:
-        """A connected client; ``retries`` are redis-py's own, each waiting ``timeout`` (a look takes none)."""
+    def client(self, *, timeout: float = 30, retries: bool = True) -> Any:
+        """A connected client; with ``retries`` redis-py's own (each waiting ``timeout``); a look takes none."""
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
+        options: dict[str, Any] = {} if retries else {"retry": Retry(NoBackoff(), 0)}
         r = redis.Redis(
             host=reach("Redis", self.host, self.port),  # the address checked, not a second answer
             port=self.port,
@@ -73,7 +74,7 @@ class RedisConfig:
             password=self.password.resolve() if self.password else None,
             socket_connect_timeout=min(5, timeout),
             socket_timeout=timeout,
-            **({} if retries else {"retry": Retry(NoBackoff(), 0)}),
+            **options,
         )
         try:
             r.ping()
