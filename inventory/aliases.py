@@ -39,10 +39,32 @@ def mlflow_captures(asset: Asset) -> list[Capture]:
         if capture.kind == "mlflow":
             out.append(capture)
         elif capture.kind == "group":
-            for member in capture.details.get("members", {}).values():
-                if member.get("kind") == "mlflow":
-                    out.append(Capture.from_json(member["capture"]))
-    return sorted(out, key=lambda c: c.data_as_of)
+            members = capture.details.get("members")
+            for member in members.values() if isinstance(members, dict) else ():
+                if isinstance(member, dict) and member.get("kind") == "mlflow":
+                    try:
+                        out.append(Capture.from_json(member["capture"]))
+                    except (ConfigInvalid, KeyError, TypeError, ValueError):
+                        log.warning("a group point's MLflow capture cannot be read; left out of the history")
+    readable = [capture for capture in (_readable(c) for c in out) if capture is not None]
+    if len(readable) < len(out):
+        log.warning("%d MLflow capture(s) of %s hold no readable aliases; left out", len(out) - len(readable), asset)
+    return sorted(readable, key=lambda c: c.data_as_of)
+
+
+def _readable(capture: Capture) -> Capture | None:
+    """The capture with its models as name → {aliases: name → version}, or None when it is not that shape
+    (a point written by an older or damaged portal must not take the history page down with it)."""
+    models = capture.details.get("models", {})
+    if not isinstance(models, dict):
+        return None
+    shaped: dict[str, Any] = {}
+    for name, model in models.items():
+        aliases = model.get("aliases", {}) if isinstance(model, dict) else None
+        if not isinstance(aliases, dict) or not all(isinstance(v, (str, int)) for v in aliases.values()):
+            return None
+        shaped[str(name)] = {**model, "aliases": {str(a): str(v) for a, v in aliases.items()}}
+    return Capture(capture.kind, capture.data_as_of, {**capture.details, "models": shaped})
 
 
 def alias_changes(captures: list[Capture]) -> list[dict[str, Any]]:

@@ -93,7 +93,10 @@ def capture_text(point: RecoveryPoint) -> str:
         capture = Capture.from_json(extra["capture"])
     except (ConfigInvalid, KeyError, TypeError, ValueError):
         return ""
-    return describe_capture(capture)
+    try:
+        return describe_capture(capture)
+    except (AttributeError, KeyError, TypeError, ValueError):  # details not of the shape its connector writes
+        return f"{capture.kind} capture (what it holds cannot be read)"
 
 
 def describe_capture(capture: Capture) -> str:
@@ -125,10 +128,13 @@ def _merged(connector: Connector[Any], base: dict[str, Any], override: dict[str,
     if not override:
         return base
     if isinstance(connector, GroupConnector):
-        unknown = sorted(set(override) - set(base))
+        unknown = sorted(set(override) - set(base), key=str)
         if unknown:
             raise ConfigInvalid(f"target_config names no member {unknown[0]!r} of the group.")
-        return {name: {**cfg, **dict(override.get(name) or {})} for name, cfg in base.items()}
+        for name, fields in override.items():
+            if fields is not None and not isinstance(fields, dict):
+                raise ConfigInvalid(f"target_config: the member {name} takes a mapping of its connector's fields.")
+        return {name: {**cfg, **(override.get(name) or {})} for name, cfg in base.items()}
     return {**base, **override}
 
 

@@ -182,7 +182,8 @@ class AssetForm(forms.ModelForm[Asset]):
 
 
 class AssetFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    # Longer is no name anyone searches for, and SQLite refuses a LIKE pattern of 50,000 bytes.
+    q = forms.CharField(required=False, label="Search", max_length=200)
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *AssetKind.choices])
     tier = forms.TypedChoiceField(
         required=False,

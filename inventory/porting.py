@@ -31,7 +31,8 @@ from inventory.fields import (
     POLICY_FIELDS,
     VAULT_FIELDS,
 )
-from inventory.models import Asset, RecoveryPolicy, Vault
+from inventory.models import Asset, Dependency, RecoveryPolicy, Vault
+from inventory.porting_text import plain_text
 from inventory.porting_yaml import load_yaml
 from inventory.services.bulk import assets_create_many, dependencies_add_many
 from inventory.services.catalog import (
@@ -44,6 +45,7 @@ from inventory.services.catalog import (
 )
 
 MAX_BYTES = 5 * 1024 * 1024
+NESTING = "lists or mappings within each other hundreds deep"
 
 
 _WHERE = re.compile(r"line (\d+)(?:, field (\w+))?")
@@ -57,7 +59,7 @@ def _by_line(error: str) -> tuple[int, str]:
 
 class ImportFailed(Exception):
     def __init__(self, errors: list[str]) -> None:
-        errors = sorted(errors, key=_by_line)
+        errors = sorted(dict.fromkeys(errors), key=_by_line)  # a problem met many times is said once
         super().__init__("; ".join(errors))
         self.errors = errors
 
@@ -111,6 +113,8 @@ def _rows(items: Any, section: str, errors: list[str]) -> list[Row]:
 def parse_yaml(text: str) -> dict[str, list[Row]]:
     try:
         document = load_yaml(text)
+    except RecursionError:
+        raise ImportFailed([f"The YAML is nested more deeply than a catalogue ever is ({NESTING})."]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -136,6 +140,13 @@ def _split(value: str, sep: str = ";") -> list[str]:
 def parse_csv(text: str | Iterable[str]) -> dict[str, list[Row]]:
     """Rows of a CSV file, read line by line from `text` (a string, or a text stream)."""
     reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text)
+    try:
+        return _csv_rows(reader)
+    except csv.Error as exc:  # a value over the csv module's field limit (128 KiB), or a stray NUL
+        raise ImportFailed([f"line {reader.line_num + 1}: not readable as CSV ({exc})."]) from None
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> dict[str, list[Row]]:
     header = reader.fieldnames or []
     missing = [c for c in ["name", "kind", "owner_team", "tier", "region", "source_uri"] if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
@@ -161,7 +172,7 @@ def parse_csv(text: str | Iterable[str]) -> dict[str, list[Row]]:
         config = data.get("connector_config", "")
         try:
             data["connector_config"] = json.loads(config) if config else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             errors.append(f"line {line}, field connector_config: write the connector's fields as a JSON object.")
         for upstream in _split(data.pop("depends_on", "")):
             dependencies.append(Row(line, {"upstream": upstream, "downstream": data["name"]}))
@@ -181,12 +192,12 @@ def _field_errors(row: Row, invalid: ValidationError) -> list[str]:
     return [f"line {row.line}: {message}" for message in invalid.messages]
 
 
-def _check_keys(row: Row, allowed: Collection[str], errors: list[str]) -> bool:
+def _check_keys(row: Row, allowed: Collection[str], errors: list[str], model: type[Any]) -> bool:
     unknown = sorted(set(row.data).difference(allowed))
     if unknown:
         errors.append(f"{row.at(unknown[0])}: unknown field; known are {', '.join(sorted(allowed))}.")
         return False
-    return True
+    return plain_text(row, model, errors)
 
 
 def _upsert(
@@ -201,7 +212,7 @@ def _upsert(
     errors: list[str],
     fields: Mapping[str, Any] | None = None,
 ) -> None:
-    if not _check_keys(row, allowed, errors):
+    if not _check_keys(row, allowed, errors, model):
         return
     values = dict(fields if fields is not None else row.data)
     name = values.get("name")
@@ -259,7 +270,7 @@ def _asset_fields(row: Row, errors: list[str], references: _References) -> dict[
     if "tier" in values:
         try:
             values["tier"] = int(values["tier"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: YAML's .inf
             errors.append(f"{row.at('tier')}: expected 0, 1, 2 or 3, got {values['tier']!r}.")
             return None
     return values
@@ -279,7 +290,10 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
     fresh: list[tuple[Row, dict[str, Any]]] = []
     for row in sections["assets"]:
         before = len(errors)
-        if _check_keys(row, ASSET_FIELDS, errors) and (values := _asset_fields(row, errors, references)) is not None:
+        if (
+            _check_keys(row, ASSET_FIELDS, errors, Asset)
+            and (values := _asset_fields(row, errors, references)) is not None
+        ):
             if not values.get("name"):
                 errors.append(f"line {row.line}, field name: required.")
             elif values["name"] in existing:
@@ -306,7 +320,7 @@ def import_rows(*, sections: dict[str, list[Row]], by: User | None, source: str)
     }
     by_name.update({a.name: a for a in Asset.objects.filter(name__in=missing)})
     for row in sections["dependencies"]:
-        if not _check_keys(row, DEPENDENCY_FIELDS, errors):
+        if not _check_keys(row, DEPENDENCY_FIELDS, errors, Dependency):
             continue
         if {str(row.data.get("upstream")), str(row.data.get("downstream"))} & broken:
             continue

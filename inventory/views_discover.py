@@ -164,6 +164,12 @@ def _confirm(request: AuthenticatedHttpRequest, state: dict[str, Any]) -> tuple[
     if not chosen:
         return rows, ["Tick at least one proposal to add, or go back to the inventory."]
     problems = [f"{row['name']}: {row['problem']}" for row in chosen if row.get("problem")]
+    problems += [  # typed into the row; no database text column holds a NUL (PostgreSQL refuses it)
+        f"{row['name']!r}: the {what} may not hold a NUL character."
+        for row in chosen
+        for what in ("name", "title", "team")
+        if "\x00" in row[what]
+    ]
     problems += [
         f"{row['name']}: already captured by {row['covered_by']['name']}."
         for row in chosen

@@ -114,6 +114,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 24 else text[:20] + "..."
 
 
+def _key_text(key: object) -> str:
+    """A field name as a message shows it: plain when it looks like one, else short and escaped."""
+    return key if isinstance(key, str) and key.isidentifier() and len(key) <= 24 else _shown(key)
+
+
 def _in_range(name: str, value: float, limits: dict[str, Any], *, whole: bool) -> None:
     low = limits.get("minimum", -INT_MAX if whole else None)
     high = limits.get("maximum", INT_MAX if whole else None)
@@ -187,6 +192,11 @@ def _short(name: str, text: str, most: int) -> None:
         raise ConfigInvalid(f"{name}: give at most {most} characters (not {len(text)}).")
     if "\x00" in text:
         raise ConfigInvalid(f"{name}: text may not hold a NUL character.")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800"): no database or page can hold it
+            raise ConfigInvalid(f"{name}: text must be valid Unicode (it holds a lone surrogate).") from None
 
 
 def parse_config(cls: type[C], data: object, *, kind: str) -> C:
@@ -196,9 +206,13 @@ def parse_config(cls: type[C], data: object, *, kind: str) -> C:
     if not isinstance(data, dict):
         raise ConfigInvalid(f"The {kind} configuration must be an object of fields.")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
+    # A YAML key may be a number; a JSON one may be huge or hold what no page shows (a lone surrogate).
+    unknown = sorted((key for key in data if key not in fields), key=str)
     if unknown:
-        raise ConfigInvalid(f"Unknown {kind} field(s): {', '.join(unknown)}. Known: {', '.join(fields)}.")
+        named = ", ".join(_key_text(key) for key in unknown[:10]) + (
+            f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        )
+        raise ConfigInvalid(f"Unknown {kind} field(s): {named}. Known: {', '.join(fields)}.")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for name, spec in fields.items():

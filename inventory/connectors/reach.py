@@ -35,7 +35,10 @@ def url_problem(url: str) -> str | None:
     """Why an http(s) URL cannot name a server (its port or host name), or None."""
     if not url:
         return None
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        return "the address is not a URL (an IPv6 address goes in brackets: http://[::1]:5000)."
     try:
         parts.port  # noqa: B018  # raises for a port out of range or not a number
     except ValueError:

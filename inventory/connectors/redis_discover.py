@@ -244,7 +244,8 @@ def discover_keys(cfg: RedisConfig, base: dict[str, Any], *, limit: int, scan_li
 
     bound = scan_limit or SCAN_LIMIT
     budget = bound  # keys the look may still SCAN, over every database
-    r = cfg.client(timeout=DISCOVER_TIMEOUT)  # a look waits DISCOVER_TIMEOUT at most to connect and per answer
+    # A look waits DISCOVER_TIMEOUT at most to connect and per answer, and does not try again.
+    r = cfg.client(timeout=DISCOVER_TIMEOUT, retries=False)
     reads: list[_Read] = []
     unread: list[int] = []
     try:
@@ -272,7 +273,7 @@ def _read_one(r: Any, cfg: RedisConfig, base: dict[str, Any], **kwargs: Any) -> 
     """``_read_db`` through ``r`` when it is connected to ``cfg.db``, else through a client of its own."""
     if r.connection_pool.connection_kwargs.get("db") == cfg.db:
         return _read_db(r, cfg, base, **kwargs)
-    other = cfg.client(timeout=DISCOVER_TIMEOUT)
+    other = cfg.client(timeout=DISCOVER_TIMEOUT, retries=False)
     try:
         return _read_db(other, cfg, base, **kwargs)
     finally:

@@ -17,6 +17,7 @@ from typing import Any
 
 from inventory.connectors.base import (
     DISCOVER_LIMIT,
+    DISCOVER_TIMEOUT,
     Capture,
     Connector,
     Discovery,
@@ -58,9 +59,13 @@ class RedisConfig:
         "Logical database a drill restores into (kept empty for drills).", default=None, limits=DB
     )
 
-    def client(self, *, timeout: float = 30) -> Any:
+    def client(self, *, timeout: float = 30, retries: bool = True) -> Any:
+        """A connected client; with ``retries`` redis-py's own (each waiting ``timeout``); a look takes none."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        options: dict[str, Any] = {} if retries else {"retry": Retry(NoBackoff(), 0)}
         r = redis.Redis(
             host=reach("Redis", self.host, self.port),  # the address checked, not a second answer
             port=self.port,
@@ -69,6 +74,7 @@ class RedisConfig:
             password=self.password.resolve() if self.password else None,
             socket_connect_timeout=min(5, timeout),
             socket_timeout=timeout,
+            **options,
         )
         try:
             r.ping()
@@ -80,10 +86,23 @@ class RedisConfig:
             raise Unreachable(f"Redis at {self.host}:{self.port} answered: {exc}.") from None
         except redis.ConnectionError as exc:
             raise Unreachable(f"Redis at {self.host}:{self.port} cannot be reached: {exc}.") from None
+        except redis.RedisError as exc:
+            raise Unreachable(redis_fault(self.host, self.port, exc, timeout)) from None
         return r
 
     def where(self) -> tuple[str, int, int, str]:
         return (self.host, self.port, self.db, self.prefix)
+
+
+def redis_fault(host: str, port: int, exc: Exception, timeout: float) -> str:
+    """What a Redis error other than a refused connection or credentials means, for people."""
+    import redis
+
+    if isinstance(exc, redis.TimeoutError):
+        return f"Redis at {host}:{port} did not answer within {timeout:g} s."
+    if isinstance(exc, redis.ConnectionError):
+        return f"Redis at {host}:{port} closed the connection: {exc}."
+    return f"Redis at {host}:{port} did not answer as a Redis server does ({type(exc).__name__})."
 
 
 def _keys(r: Any, prefix: str) -> list[bytes]:
@@ -281,9 +300,15 @@ class RedisConnector(Connector[RedisConfig]):
 
     def discover(self, *, limit: int = DISCOVER_LIMIT, scan_limit: int | None = None) -> Discovery:
         """One proposal per key prefix of the db (and one for the whole db), from a bounded SCAN."""
+        import redis
+
         from inventory.connectors.redis_discover import discover_keys
 
-        return discover_keys(self.config, self.config_json(), limit=limit, scan_limit=scan_limit)
+        cfg = self.config
+        try:
+            return discover_keys(cfg, self.config_json(), limit=limit, scan_limit=scan_limit)
+        except redis.RedisError as exc:  # it answered the ping, then stopped answering or spoke nonsense
+            raise Unreachable(redis_fault(cfg.host, cfg.port, exc, DISCOVER_TIMEOUT)) from None
 
     def describe(self, capture: Capture) -> str:
         prefix = capture.details.get("prefix")
