@@ -119,6 +119,8 @@ def run_progress(*, steps: list[StepRun]) -> dict[str, Any]:
         "bytes_total": total,
         "bytes_done": done,
         "percent": int(100 * done / total) if total else 0,
+        # Running steps that say where they stand (the member and phase of a connector restore).
+        "now": [s for s in steps if s.phase_for is not None],
     }
 
 
