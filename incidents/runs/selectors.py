@@ -184,6 +184,22 @@ def run_dry_run(*, plan: RecoveryPlan, mode: str) -> Resolution:
     return resolve(plan=plan, mode=mode)
 
 
+def plan_covering(*, incident_id: str) -> RecoveryPlan | None:
+    """The one plan with a step for every asset of the open incident or drill; None when none or several do."""
+    try:
+        incident = incidents_open_for_runs().filter(public_id=uuid.UUID(incident_id)).first()
+    except ValueError:
+        return None
+    assets = set(incident.asset_links.values_list("asset_id", flat=True)) if incident else set()
+    if not assets:
+        return None
+    plans = RecoveryPlan.objects.filter(steps__asset_id__in=assets).annotate(
+        covered=Count("steps__asset_id", filter=Q(steps__asset_id__in=assets), distinct=True)
+    )
+    found = list(plans.filter(covered=len(assets))[:2])
+    return found[0] if len(found) == 1 else None
+
+
 def incidents_open_for_runs() -> QuerySet[Incident]:
     return Incident.objects.filter(status__in=OPEN_STATUSES).order_by("-declared_at")
 
