@@ -92,3 +92,15 @@ def param(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(param(v) for v in value) or "—"
     return str(value)
+
+
+@register.filter
+def elapsed(value: timedelta | None) -> str:
+    """A running phase's clock to the second under an hour ("1 min 35 s"), so each poll moves it."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    if seconds >= 3600:
+        return human_duration(value)
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
