@@ -13,6 +13,7 @@ from typing import Any
 
 from inventory import connectors
 from inventory.connectors import Capture, ConfigInvalid, Connector, Verification
+from inventory.connectors.base import PhaseFn, quiet
 from inventory.connectors.group import GroupConnector
 from inventory.connectors.ledger import Ledger
 from inventory.models import URI_CONNECTORS, Asset, RecoveryPoint
@@ -200,18 +201,34 @@ def restore(
     target: dict[str, Any],
     replace: bool,
     ledger: Ledger | None = None,
+    say: PhaseFn = quiet,
 ) -> None:
     """Load the files restored from ``point`` (under ``restored``) into the target system; what it
-    creates there is written into ``ledger`` as it goes."""
+    creates there is written into ``ledger`` as it goes, and where it stands is told to ``say``."""
     connector = asset_connector(asset)
     if ledger is not None:
         connector.ledger = ledger
+    connector.say = say
+    say("restoring into the target")
     connector.restore(restored=restored, capture=point_capture(point), target=target, replace=replace)
 
 
-def verify(*, asset: Asset, point: RecoveryPoint, target: dict[str, Any]) -> dict[str, Any]:
+def refuse_full_target(
+    *, asset: Asset, point: RecoveryPoint, target: dict[str, Any], ledger: Ledger | None = None
+) -> None:
+    """TargetNotEmpty when the target already holds data a restore without replace would refuse:
+    a cheap look at the target, before a byte of the point is read from the vault."""
+    connector = asset_connector(asset)
+    if ledger is not None:
+        connector.ledger = ledger
+    connector.refuse_full_target(target, point_capture(point))
+
+
+def verify(*, asset: Asset, point: RecoveryPoint, target: dict[str, Any], say: PhaseFn = quiet) -> dict[str, Any]:
     """The connector's verification of the target against the point, as evidence (per member for a group)."""
     connector = asset_connector(asset)
+    connector.say = say
+    say("verifying against the point")
     capture = point_capture(point)
     if isinstance(connector, GroupConnector):
         members = connector.verify_members(capture=capture, target=target)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from incidents.querysets import IncidentQuerySet
 
@@ -159,7 +160,30 @@ class Incident(models.Model):
 
     @property
     def allowed_next(self) -> tuple[str, ...]:
-        return TRANSITIONS[self.status]
+        """The states it may move to. A drill whose every asset has its outcome recorded is done:
+        it may be resolved straight away, from any open state (first, as the next step)."""
+        allowed = TRANSITIONS[self.status]
+        if self.drill_done and IncidentStatus.RESOLVED not in allowed:
+            return (IncidentStatus.RESOLVED, *allowed)
+        return allowed
+
+    @cached_property
+    def drill_outcomes(self) -> list[str]:
+        """Each asset's drill outcome ("" when not recorded) of an open drill; [] for anything else."""
+        if self.kind != IncidentKind.DRILL or not self.is_open:
+            return []
+        return list(self.asset_links.values_list("drill_outcome", flat=True))
+
+    @property
+    def drill_done(self) -> bool:
+        """An open drill with an outcome (passed or failed) recorded for every one of its assets."""
+        return bool(self.drill_outcomes) and all(self.drill_outcomes)
+
+    @property
+    def drill_tally(self) -> str:
+        """``2 passed, 1 failed`` for a done drill."""
+        counts = {o: self.drill_outcomes.count(o) for o in ("passed", "failed")}
+        return ", ".join(f"{n} {o}" for o, n in counts.items() if n)
 
 
 class AssetSource(models.TextChoices):

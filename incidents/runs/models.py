@@ -189,6 +189,10 @@ class StepRun(models.Model):
     bytes_done = models.PositiveBigIntegerField(default=0)
     bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
     rate_bps = models.FloatField(null=True, blank=True, help_text="Bytes per second over this attempt.")
+    phase = models.CharField(
+        max_length=300, blank=True, help_text="Where a running connector step stands, for the run page."
+    )
+    phase_at = models.DateTimeField(null=True, blank=True, help_text="When the step entered its current phase.")
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)
@@ -269,6 +273,13 @@ class StepRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in STEP_FINISHED
+
+    @property
+    def phase_for(self) -> timedelta | None:
+        """How long a running step has been in its current phase (the run page's moving clock)."""
+        if self.state != StepState.RUNNING or not self.phase or self.phase_at is None:
+            return None
+        return max(timezone.now() - self.phase_at, timedelta(0))
 
     @property
     def duration(self) -> timedelta | None:

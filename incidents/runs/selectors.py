@@ -119,6 +119,8 @@ def run_progress(*, steps: list[StepRun]) -> dict[str, Any]:
         "bytes_total": total,
         "bytes_done": done,
         "percent": int(100 * done / total) if total else 0,
+        # Running steps that say where they stand (the member and phase of a connector restore).
+        "now": [s for s in steps if s.phase_for is not None],
     }
 
 
@@ -180,6 +182,22 @@ def approvals_pending(*, user: User) -> list[PendingApproval]:
 
 def run_dry_run(*, plan: RecoveryPlan, mode: str) -> Resolution:
     return resolve(plan=plan, mode=mode)
+
+
+def plan_covering(*, incident_id: str) -> RecoveryPlan | None:
+    """The one plan with a step for every asset of the open incident or drill; None when none or several do."""
+    try:
+        incident = incidents_open_for_runs().filter(public_id=uuid.UUID(incident_id)).first()
+    except ValueError:
+        return None
+    assets = set(incident.asset_links.values_list("asset_id", flat=True)) if incident else set()
+    if not assets:
+        return None
+    plans = RecoveryPlan.objects.filter(steps__asset_id__in=assets).annotate(
+        covered=Count("steps__asset_id", filter=Q(steps__asset_id__in=assets), distinct=True)
+    )
+    found = list(plans.filter(covered=len(assets))[:2])
+    return found[0] if len(found) == 1 else None
 
 
 def incidents_open_for_runs() -> QuerySet[Incident]:

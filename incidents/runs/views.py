@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +19,7 @@ from incidents.runs.forms import DecisionForm, ReasonForm, RunForm
 from incidents.runs.models import RecoveryRun
 from incidents.runs.selectors import (
     approvals_pending,
+    plan_covering,
     run_dry_run,
     run_page,
     run_progress,
@@ -61,7 +62,15 @@ def new(request: AuthenticatedHttpRequest) -> HttpResponse:
     CSRF token never lands in a URL (history, proxy and server logs)."""
     access_runs(request.user, for_write=True)
     # A link from an incident or a plan pre-selects; the dry run needs at least the plan.
-    bound = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
+    bound: QueryDict | None = (
+        request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
+    )
+    if request.method == "GET" and bound is None and request.GET.get("incident"):
+        # From an incident or drill: the one plan that covers all its assets is chosen, dry run and all.
+        only = plan_covering(incident_id=request.GET["incident"])
+        if only is not None:
+            bound = request.GET.copy()
+            bound["plan"] = str(only.public_id)
     form = RunForm(bound, initial=request.GET.dict())
     preview, error = None, ""
     valid = form.is_valid()

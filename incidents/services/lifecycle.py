@@ -14,7 +14,6 @@ from dr_portal.accounts.models import Role, User
 from incidents.access import ROLE_REQUIRES
 from incidents.compliance.obligations import refuse_close_while_assessments_owed
 from incidents.models import (
-    TRANSITIONS,
     ActionItem,
     ActionStatus,
     AssetSource,
@@ -184,8 +183,8 @@ def incident_transition(
     current = locked.status
     if to not in IncidentStatus.values:
         raise IncidentRefused(f"Unknown status {to!r}.")
-    if to not in TRANSITIONS[current]:
-        allowed = ", ".join(TRANSITIONS[current]) or "nothing (it is closed)"
+    if to not in locked.allowed_next:  # the state machine, and a done drill's way straight to resolved
+        allowed = ", ".join(locked.allowed_next) or "nothing (it is closed)"
         raise IncidentRefused(
             f"{locked.reference} cannot go from {current} to {to}; from {current} it may go to {allowed}."
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,6 +197,13 @@ class Discovery:
 
 
 CfgT = TypeVar("CfgT")
+# ``say(phase, detail="")``: the phase ("swapping in the restored copy") and, optionally, how far
+# through it ("40,000 of 120,000 keys"). A new phase is shown at once, a detail at most every few seconds.
+PhaseFn = Callable[..., None]
+
+
+def quiet(phase: str, detail: str = "") -> None:
+    """The ``say`` of a connector run outside a recovery run: nobody is watching."""
 
 
 class Connector(ABC, Generic[CfgT]):
@@ -214,6 +221,14 @@ class Connector(ABC, Generic[CfgT]):
         self.config: CfgT = self.parse(config)
         # What restore() created in its target and cleanup() removes; the portal supplies a saved one.
         self.ledger = Ledger()
+        # Where a long restore or verify stands, for the run page ("swapping in the restored copy");
+        # the portal supplies one that saves it, rate limited.
+        self.say: PhaseFn = quiet
+
+    def refuse_full_target(self, target: Any, capture: Capture) -> None:
+        """Raise TargetNotEmpty (recording what was found in ``self.ledger``) when ``target`` holds
+        data a restore without ``replace`` would refuse. A cheap look, called before any byte is
+        read from the vault; the default finds nothing to refuse (``restore`` still checks)."""
 
     @classmethod
     def parse(cls, config: Any) -> Any:

@@ -75,19 +75,26 @@ class FilesystemConnector(Connector[FilesystemConfig]):
         self.check_capture(capture)
         dest = Path(self.parse(target).path)
         _files.refuse_portal_own(dest)
-        if not _files.is_empty_dir(dest) and not replace:
-            self.ledger.found_before("folder", str(dest), "it held files before this run")
-            raise TargetNotEmpty(f"The target {dest} already holds files; restore there only with replace.")
+        if not replace:
+            self.refuse_full_target(target, capture)
         new = dest.with_name(dest.name + ".drp-new")
         if not replace:  # the folder was empty or missing: what lands there is this run's
             self.ledger.created("folder", [str(dest), str(new)])
         _files.remove(new)
         _files.copy_tree(restored, new)
+        self.say("checking the restored copy before it goes in")
         check = self._verify_dir(capture, new)
         if not check.ok:
             _files.remove(new)
             raise SourceChanged(f"The restored copy does not match the capture: {check.summary()}")
+        self.say("swapping in the restored folder" if replace else "putting the restored folder in place")
         _files.swap_in(new, dest)
+
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        dest = Path(self.parse(target).path)
+        if not _files.is_empty_dir(dest):
+            self.ledger.found_before("folder", str(dest), "it held files before this run")
+            raise TargetNotEmpty(f"The target {dest} already holds files; restore there only with replace.")
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         return self._verify_dir(capture, Path(self.parse(target).path))

@@ -20,6 +20,7 @@ from inventory.connectors.base import (
     Capture,
     Check,
     Connector,
+    PhaseFn,
     Snapshot,
     Verification,
     get_connector,
@@ -108,6 +109,7 @@ class Group:
         (only when they went into fresh drill targets, ``replace`` false) and the error names the member."""
         done: list[str] = []
         for name, connector in self.members.items():
+            connector.say("restoring into the target")
             try:
                 connector.restore(
                     restored=restored / name,
@@ -118,16 +120,23 @@ class Group:
             except ConnectorError as exc:
                 if not replace:
                     for earlier in reversed(done):
+                        self.members[earlier].say("removing what this restore put there (a later member failed)")
                         self.members[earlier].cleanup(target=targets[earlier])
                 raise type(exc)(f"Group member {name}: {exc}") from exc
             done.append(name)
         return done
 
     def verify(self, *, capture: Capture, targets: dict[str, Any]) -> dict[str, Verification]:
-        return {
-            name: connector.verify(capture=self.member_capture(capture, name), target=targets[name])
-            for name, connector in self.members.items()
-        }
+        found = {}
+        for name, connector in self.members.items():
+            connector.say("verifying against the point")
+            found[name] = connector.verify(capture=self.member_capture(capture, name), target=targets[name])
+        return found
+
+    def announce(self, say: PhaseFn) -> None:
+        """Each member says where it stands through ``say``, named and counted ("kb-index (2 of 3): …")."""
+        for number, (name, member) in enumerate(self.members.items(), start=1):
+            member.say = _member_say(say, f"{name} ({number} of {len(self.members)})")
 
     def cleanup(self, *, targets: dict[str, Any]) -> None:
         """Every member's clean-up runs, even after one fails; the first failure is raised at the end."""
@@ -139,6 +148,13 @@ class Group:
                 failures.append(type(exc)(f"Group member {name}: {exc}"))
         if failures:
             raise failures[0]
+
+
+def _member_say(say: PhaseFn, who: str) -> PhaseFn:
+    def member_say(phase: str, detail: str = "") -> None:
+        say(f"{who}: {phase}", detail)
+
+    return member_say
 
 
 @dataclass(frozen=True)
@@ -184,6 +200,7 @@ class GroupConnector(Connector[GroupConfig]):
         group = self._bound()
         for name, member in group.members.items():
             member.ledger = self.ledger.member(name)
+        group.announce(self.say)
         return group
 
     def restore(self, *, restored: Path, capture: Capture, target: Any, replace: bool = False) -> None:
@@ -201,7 +218,17 @@ class GroupConnector(Connector[GroupConfig]):
         return report
 
     def verify_members(self, *, capture: Capture, target: Any) -> dict[str, Verification]:
-        return self._bound().verify(capture=capture, targets=dict(target))
+        group = self._bound()
+        group.announce(self.say)
+        return group.verify(capture=capture, targets=dict(target))
+
+    def refuse_full_target(self, target: Any, capture: Capture) -> None:
+        group = self._share_ledger()
+        for name, member in group.members.items():
+            try:
+                member.refuse_full_target(dict(target)[name], group.member_capture(capture, name))
+            except ConnectorError as exc:
+                raise type(exc)(f"Group member {name}: {exc}") from exc
 
     def cleanup(self, *, target: Any) -> None:
         self._share_ledger().cleanup(targets=dict(target))

@@ -241,6 +241,12 @@ class PostgresConnector(Connector[PostgresConfig]):
         finally:
             conn.close()
 
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: PostgresConfig = self.parse(target)
+        if cfg.same_database(self.config) or self._holds_tables(cfg):
+            self.ledger.found_before("database", cfg.dbname, "it held tables before this run")
+            raise TargetNotEmpty(f"The database {cfg.dbname} already holds tables; restore there only with replace.")
+
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         from psycopg import sql
 
@@ -250,8 +256,7 @@ class PostgresConnector(Connector[PostgresConfig]):
             raise ConnectorRefused("The target is the source database itself; restore over it only with replace.")
         holds = self._holds_tables(cfg)
         if holds and not replace:
-            self.ledger.found_before("database", cfg.dbname, "it held tables before this run")
-            raise TargetNotEmpty(f"The database {cfg.dbname} already holds tables; restore there only with replace.")
+            self.refuse_full_target(cfg, capture)
         dump = restored / DUMP_NAME
         if not dump.is_file():
             raise RestoreFailed(f"The restored point has no {DUMP_NAME}.")
@@ -262,6 +267,7 @@ class PostgresConnector(Connector[PostgresConfig]):
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(new)))
             try:
+                self.say(f"loading the dump into {new}")
                 _create_schemas(cfg, new, capture)
                 _run(
                     [
@@ -273,6 +279,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                     cfg,
                     f"pg_restore into {new}",
                 )
+                self.say("checking the restored copy before it goes in")
                 report = self._check(capture, cfg, new)
                 if not report.ok:
                     raise RestoreFailed(f"The restored database does not match the capture: {report.summary()}")
@@ -281,6 +288,7 @@ class PostgresConnector(Connector[PostgresConfig]):
                 self.ledger.removed("database", new)
                 raise
             # Only now, with the new copy verified, does the old content step aside.
+            self.say("swapping in the restored copy" if holds is not None else "putting the restored copy in place")
             old = f"{cfg.dbname}__drp_old"
             if holds is not None:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(old)))

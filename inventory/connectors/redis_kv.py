@@ -105,9 +105,12 @@ def redis_fault(host: str, port: int, exc: Exception, timeout: float) -> str:
     return f"Redis at {host}:{port} did not answer as a Redis server does ({type(exc).__name__})."
 
 
+def _keys_pattern(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?").replace("[", "\\[") + "*"
+
+
 def _keys(r: Any, prefix: str) -> list[bytes]:
-    pattern = prefix.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?").replace("[", "\\[") + "*"
-    return sorted(k for k in r.scan_iter(match=pattern, count=1000) if not k.startswith(STAGE.encode()))
+    return sorted(k for k in r.scan_iter(match=_keys_pattern(prefix), count=1000) if not k.startswith(STAGE.encode()))
 
 
 def _batch_name(keys: list[bytes]) -> str:
@@ -200,6 +203,20 @@ class RedisConnector(Connector[RedisConfig]):
         }
         return Snapshot(source=self.staged(staging), capture=Capture(self.kind, started, details))
 
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: RedisConfig = self.parse(target)
+        r = cfg.client()
+        pattern = _keys_pattern(cfg.prefix)
+        # Stops at the first key of the target's; counting them all is left to a refusal.
+        if any(not k.startswith(STAGE.encode()) for k in r.scan_iter(match=pattern, count=1000)):
+            self._refuse(cfg, _keys(r, cfg.prefix))
+
+    def _refuse(self, cfg: RedisConfig, existing: list[bytes]) -> None:
+        where = f"under {cfg.prefix}" if cfg.prefix else "in the db"
+        count = f"{len(existing)} key{'' if len(existing) == 1 else 's'}"
+        self.ledger.found_before("keys", f"{where} ({count})", "they were in the target db before this run")
+        raise TargetNotEmpty(f"The target db {cfg.db} already holds {count} {where}; restore there only with replace.")
+
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: RedisConfig = self.parse(target)
@@ -208,12 +225,7 @@ class RedisConnector(Connector[RedisConfig]):
         r = cfg.client()
         existing = _keys(r, cfg.prefix)
         if existing and not replace:
-            where = f"under {cfg.prefix}" if cfg.prefix else "in the db"
-            count = f"{len(existing)} key{'' if len(existing) == 1 else 's'}"
-            self.ledger.found_before("keys", f"{where} ({count})", "they were in the target db before this run")
-            raise TargetNotEmpty(
-                f"The target db {cfg.db} already holds {count} {where}; restore there only with replace."
-            )
+            self._refuse(cfg, existing)
         path = restored / FILE_NAME
         if not path.is_file():
             raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
@@ -223,12 +235,15 @@ class RedisConnector(Connector[RedisConfig]):
         pipe = r.pipeline(transaction=False)
         batch: list[bytes] = []
 
+        expected = int(capture.details.get("keys") or 0)
+
         def send() -> None:
             # Recorded before they are written: clean-up deletes these keys (and their staging names) only.
             if batch and not replace:
                 self.ledger.created("keys", [_batch_name(batch)], b64=[base64.b64encode(k).decode() for k in batch])
             pipe.execute()
             batch.clear()
+            self.say("writing keys under staging names", f"{len(staged):,} of {expected:,} keys")
 
         with path.open() as lines:
             for line in lines:
@@ -247,6 +262,18 @@ class RedisConnector(Connector[RedisConfig]):
             raise RestoreFailed(
                 f"The point holds {len(staged)} keys but the capture recorded {capture.details.get('keys')}."
             )
+        self.say("checking sampled values under the staging names")
+        src_prefix = str(capture.details.get("prefix", ""))
+        bad = [
+            name
+            for name, digest in capture.details.get("samples", {}).items()
+            if value_digest(r, STAGE.encode() + (cfg.prefix + name[len(src_prefix) :]).encode()) != digest
+        ]
+        if bad:  # the live keys are untouched: only the staging names go
+            for batch in _batches([temp for temp, _ in staged]):
+                r.delete(*batch)
+            raise RestoreFailed(f"{len(bad)} restored values differ from the capture (e.g. {', '.join(bad[:3])}).")
+        self.say("swapping in the restored keys" if existing else "renaming the restored keys into place")
         pipe = r.pipeline(transaction=True)
         for temp, key in staged:
             pipe.rename(temp, key)

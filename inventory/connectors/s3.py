@@ -170,18 +170,27 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
         )
         return Snapshot(source=source, capture=capture)
 
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: S3PrefixConfig = self.parse(target)
+        existing = _list(cfg.s3().client(), cfg)  # a listing only: no object is read
+        if existing:
+            self._refuse(cfg, len(existing))
+
+    def _refuse(self, cfg: S3PrefixConfig, count: int) -> None:
+        self.ledger.found_before(
+            "objects", f"s3://{cfg.bucket}/{cfg.base}", "they were under the prefix before this run"
+        )
+        raise TargetNotEmpty(
+            f"s3://{cfg.bucket}/{cfg.base} already holds {count} objects; restore there only with replace."
+        )
+
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         self.check_capture(capture)
         cfg: S3PrefixConfig = self.parse(target)
         client = cfg.s3().client()
         existing = _list(client, cfg)
         if existing and not replace:
-            self.ledger.found_before(
-                "objects", f"s3://{cfg.bucket}/{cfg.base}", "they were under the prefix before this run"
-            )
-            raise TargetNotEmpty(
-                f"s3://{cfg.bucket}/{cfg.base} already holds {len(existing)} objects; restore there only with replace."
-            )
+            self._refuse(cfg, len(existing))
         files = {p.relative_to(restored).as_posix(): p for p in sorted(restored.rglob("*")) if p.is_file()}
         if not existing:
             if not replace:  # recorded before they land: clean-up deletes these objects only
@@ -196,9 +205,11 @@ class S3PrefixConnector(Connector[S3PrefixConfig]):
         try:
             for rel, path in files.items():
                 client.upload_file(str(path), cfg.bucket, staging.base + rel)
+            self.say("checking the new objects beside the old ones")
             problems = self._check(capture, staging, files)
             if problems.failures:
                 raise RestoreFailed(f"The new objects do not match the capture: {problems.summary()}")
+            self.say("copying the checked objects over the old ones")
             for rel in files:
                 client.copy_object(
                     Bucket=cfg.bucket, Key=cfg.base + rel, CopySource={"Bucket": cfg.bucket, "Key": staging.base + rel}

@@ -220,9 +220,8 @@ class SqliteConnector(Connector[SqliteConfig]):
         self.check_capture(capture)
         cfg: SqliteConfig = self.parse(target)
         refuse_target_path(cfg.path)
-        if _has_tables(cfg.path) and not replace:
-            self.ledger.found_before("file", cfg.path, "it held tables before this run")
-            raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
+        if not replace:
+            self.refuse_full_target(cfg, capture)
         staged = restored / FILE_NAME
         if not staged.is_file():
             raise RestoreFailed(f"The restored point has no {FILE_NAME}.")
@@ -234,6 +233,7 @@ class SqliteConnector(Connector[SqliteConfig]):
             if os.path.exists(leftover):
                 os.unlink(leftover)
         _put_in_place(staged, new)
+        self.say("checking the restored copy before it goes in")
         dst = sqlite3.connect(new)
         try:
             report = self._check(capture, dst)
@@ -243,7 +243,14 @@ class SqliteConnector(Connector[SqliteConfig]):
             os.unlink(new)
             raise RestoreFailed(f"The restored database does not match the capture: {report.summary()}")
         # The old database stays in place until the new one has been verified.
+        self.say("swapping in the restored copy" if replace else "putting the restored copy in place")
         os.replace(new, cfg.path)
+
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: SqliteConfig = self.parse(target)
+        if _has_tables(cfg.path):
+            self.ledger.found_before("file", cfg.path, "it held tables before this run")
+            raise TargetNotEmpty(f"The database {cfg.path} already holds tables; restore there only with replace.")
 
     def verify(self, *, capture: Capture, target: object) -> Verification:
         cfg: SqliteConfig = self.parse(target)

@@ -180,6 +180,20 @@ class VectorConnector(Connector[VectorConfig]):
                 + "). Restore the matching model first in the same run, or rebuild the index."
             )
 
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: VectorConfig = self.parse(target)
+        if not os.path.isdir(cfg.uri):
+            return
+        db = _db(cfg.uri, must_exist=False)
+        present = set(_names(db))
+        busy = [n for n in capture.details["tables"] if n in present and db.open_table(n).count_rows()]
+        for name in busy:
+            self.ledger.found_before("table", name, "it held rows before this run")
+        if busy:
+            raise TargetNotEmpty(
+                f"The target {cfg.uri} already holds rows in {', '.join(busy)}; restore only with replace."
+            )
+
     def restore(self, *, restored: Path, capture: Capture, target: object, replace: bool = False) -> None:
         import pyarrow as pa
 
@@ -192,13 +206,8 @@ class VectorConnector(Connector[VectorConfig]):
         fresh_folder = not os.path.isdir(cfg.uri)
         db = _db(cfg.uri, must_exist=False)
         present = set(_names(db))
-        busy = [n for n in capture.details["tables"] if n in present and db.open_table(n).count_rows()]
-        if busy and not replace:
-            for name in busy:
-                self.ledger.found_before("table", name, "it held rows before this run")
-            raise TargetNotEmpty(
-                f"The target {cfg.uri} already holds rows in {', '.join(busy)}; restore only with replace."
-            )
+        if not replace:
+            self.refuse_full_target(cfg, capture)
         if not replace:  # recorded before they are made: clean-up removes these and nothing else
             if fresh_folder:
                 self.ledger.created("folder", [cfg.uri])
@@ -228,11 +237,13 @@ class VectorConnector(Connector[VectorConfig]):
             for name, expected in capture.details["tables"].items():
                 if not (files / f"{name}.lance").is_dir():
                     raise RestoreFailed(f"The restored point has no files for the table {name}.")
+                self.say(f"copying and checking table {name} before it goes in")
                 copy_table(files / f"{name}.lance", staged / f"{name}.lance")
                 table = _db(str(staged), must_exist=True).open_table(name)
                 problems = self._compare(name, expected, measure(table, cfg, expected), cfg)
                 if problems.failures:
                     raise RestoreFailed(f"The restored table {name} does not match the capture: {problems.summary()}")
+            self.say("putting the restored tables in place")
             for name in capture.details["tables"]:
                 swap_in(staged / f"{name}.lance", Path(cfg.uri) / f"{name}.lance")
         finally:

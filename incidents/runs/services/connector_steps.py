@@ -10,21 +10,25 @@ server is retried like an unreachable vault.
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from incidents.runs.models import Mode, RecoveryRun, StepRun
+from incidents.runs.models import Mode, RecoveryRun, StepRun, StepState
 from incidents.runs.targets import drill_root
 from inventory import connector_io, vault_io
-from inventory.connectors import AuthFailed, ConnectorError, ConnectorRefused, Unreachable
+from inventory.connectors import AuthFailed, ConnectorError, ConnectorRefused, TargetNotEmpty, Unreachable
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.ledger import summary as ledger_summary
 
 ProgressFn = Callable[[int, int], bool]
+PHASE_DETAIL_SECONDS = 2.0  # the run page polls every 2 s
 
 
 def staging_dir(run: RecoveryRun, step_key: str = "") -> Path:
@@ -38,11 +42,97 @@ def _reason(exc: ConnectorError) -> tuple[str, str, bool]:
     return exc.code[:32], str(exc), transient
 
 
+class StepPhase:
+    """Where a running connector step stands, saved on the step for the run page (which polls).
+
+    A new phase ("kb-index (2 of 3): swapping in the restored tables") is saved at once: a step
+    has a handful of them per member. A detail within one phase ("40,000 of 120,000 keys") is
+    saved at most every ``every`` seconds, so a restore of many keys writes a bounded number of rows.
+    """
+
+    def __init__(self, step: StepRun, *, every: float = PHASE_DETAIL_SECONDS) -> None:
+        self.step, self.every = step, every
+        self.phase, self.saved_at = "", float("-inf")
+        self.writes = 0
+
+    def __call__(self, phase: str, detail: str = "") -> None:
+        now = time.monotonic()
+        if phase == self.phase and now - self.saved_at < self.every:
+            return
+        fields: dict[str, Any] = {"phase": (f"{phase} — {detail}" if detail else phase)[:300]}
+        at = timezone.now()
+        if phase != self.phase:
+            fields["phase_at"] = at
+        self.phase, self.saved_at = phase, now
+        self.writes += 1
+        StepRun.objects.filter(pk=self.step.pk, state=StepState.RUNNING, attempt=self.step.attempt).update(
+            heartbeat_at=at, **fields
+        )
+
+
+def _drill_refusal(step: StepRun, reason: str) -> str:
+    """A drill's refusal of a target that holds data: a drill never replaces, so say what to do instead."""
+    held = _REPLACE_ADVICE.sub("", reason).rstrip(". ")
+    target = step.target_path or "the drill target"
+    return (
+        f"{held}. A drill never writes over data: empty the drill target ({target}) or name another one "
+        "in the plan step's target_config, then run the drill again."
+    )
+
+
+_REPLACE_ADVICE = re.compile(r";?\s*restore (?:there |over it )?only with replace\.?")
+
+
+def _refused(step: StepRun, exc: ConnectorError) -> tuple[str, dict[str, Any], str, str]:
+    assert step.asset is not None
+    code, reason, _ = _reason(exc)
+    if isinstance(exc, TargetNotEmpty) and step.run.mode == Mode.DRILL:
+        reason = _drill_refusal(step, reason)
+    refused = isinstance(exc, ConnectorRefused)
+    return "failed", {"error": code, "refused": refused}, code, f"{step.asset.name}: {reason}"
+
+
+def _target_held_data(step: StepRun) -> bool:
+    """Whether a replace's target held data before it (a cheap look; no record is kept of it)."""
+    assert step.asset is not None and step.point is not None
+    try:
+        connector_io.refuse_full_target(asset=step.asset, point=step.point, target=step.target_config)
+    except TargetNotEmpty:
+        return True
+    except ConnectorError:
+        return False
+    return False
+
+
 def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[str, Any], str, str]:
     """('done' | 'failed' | 'retry' | 'stopped', evidence, code, reason) of a connector restore."""
     asset, point = step.asset, step.point
     assert asset is not None and point is not None
     staging = staging_dir(step.run, step.key)
+    say = StepPhase(step)
+    # A drill never writes over data; a recovery does only when its step says replace.
+    replace = bool(step.params.get("replace")) and step.run.mode != Mode.DRILL
+    ledger = step_ledger(step)
+    say("checking that the target is empty" if not replace else "looking at what the target holds")
+    held = False
+    cleared: list[str] = []
+    try:
+        if step.run.mode == Mode.DRILL and ledger.names_left():
+            # An earlier attempt of this step (its worker died, or it failed halfway) left part of a
+            # restore in the drill target; it would be refused as "not empty". Its record says exactly
+            # what it made, so that goes first, and the restore starts again from an empty target.
+            cleared = ledger_summary(ledger.items)["left"]
+            connector_io.cleanup(asset=asset, target=step.target_config, ledger=ledger)
+        if replace:
+            held = _target_held_data(step)
+        else:  # a target that holds data is refused before the point is read back from the vault
+            connector_io.refuse_full_target(asset=asset, point=point, target=step.target_config, ledger=ledger)
+    except ConnectorError as exc:
+        code, reason, transient = _reason(exc)
+        if transient:
+            return "retry", {}, code, reason
+        return _refused(step, exc)
+    say("reading the point back from the vault")
     try:
         files = vault_io.restore_point(
             vault=point.vault,
@@ -58,32 +148,33 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
             return "retry", {}, failure.code, str(failure)
         evidence = {"error": failure.code, **{k: v for k, v in failure.evidence.items() if v}}
         return "failed", evidence, failure.code, f"Restoring {asset.name} from point {point.public_id}: {failure}"
-    # A drill never writes over data; a recovery does only when its step says replace.
-    replace = bool(step.params.get("replace")) and step.run.mode != Mode.DRILL
-    ledger = step_ledger(step)
-    cleared: list[str] = []
     try:
-        if step.run.mode == Mode.DRILL and ledger.names_left():
-            # An earlier attempt of this step (its worker died, or it failed halfway) left part of a
-            # restore in the drill target; it would be refused as "not empty". Its record says exactly
-            # what it made, so that goes first, and the restore starts again from an empty target.
-            cleared = ledger_summary(ledger.items)["left"]
-            connector_io.cleanup(asset=asset, target=step.target_config, ledger=ledger)
         connector_io.restore(
-            asset=asset, point=point, restored=staging, target=step.target_config, replace=replace, ledger=ledger
+            asset=asset,
+            point=point,
+            restored=staging,
+            target=step.target_config,
+            replace=replace,
+            ledger=ledger,
+            say=say,
         )
-        verification = connector_io.verify(asset=asset, point=point, target=step.target_config)
+        verification = connector_io.verify(asset=asset, point=point, target=step.target_config, say=say)
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
         if transient:
             return "retry", {}, code, reason
         shutil.rmtree(staging, ignore_errors=True)
-        refused = isinstance(exc, ConnectorRefused)
-        return "failed", {"error": code, "refused": refused}, code, f"{asset.name}: {reason}"
+        return _refused(step, exc)
+    say("removing the staging folder")
     shutil.rmtree(staging, ignore_errors=True)
     evidence = {**files, "connector": verification, "replace": replace}
     if cleared:
         evidence["cleared_before_restore"] = cleared[:50]
+    if replace and held:
+        evidence["replaced"] = (
+            f"Replaced what {step.target_path or 'the target'} held. The old content stayed in place "
+            "until the restored copy had been checked, and was swapped out only then."
+        )
     if not verification["ok"]:
         return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
     return "done", evidence, "", ""
@@ -105,7 +196,7 @@ def connector_verify(step: StepRun) -> tuple[str, dict[str, Any], str, str]:
     asset, point = step.asset, step.point
     assert asset is not None and point is not None
     try:
-        verification = connector_io.verify(asset=asset, point=point, target=step.target_config)
+        verification = connector_io.verify(asset=asset, point=point, target=step.target_config, say=StepPhase(step))
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
         return ("retry" if transient else "failed"), {"error": code}, code, f"Verifying {asset.name}: {reason}"

@@ -77,3 +77,30 @@ def check_value(value: Any) -> str:
     """A connector check's expected or found value, short enough for a table cell."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 160 else text[:157] + "…"
+
+
+@register.filter
+def param(value: Any) -> str:
+    """A plan step's parameter as a person reads it: yes/no, not Python's True/False; lists and
+    mappings spelled out ("path: …, replace: yes"), never as Python or JSON literals."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {param(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(param(v) for v in value) or "—"
+    return str(value)
+
+
+@register.filter
+def elapsed(value: timedelta | None) -> str:
+    """A running phase's clock to the second under an hour ("1 min 35 s"), so each poll moves it."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    if seconds >= 3600:
+        return human_duration(value)
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -118,3 +118,32 @@ def test_redis_wrong_password_and_unreachable(rport: int, tmp_path: Path, monkey
         get_connector("redis", {"port": rport}).snapshot(tmp_path)
     with pytest.raises(Unreachable, match="cannot be reached"):
         get_connector("redis", {"port": free_port()}).snapshot(tmp_path)
+
+
+def test_redis_replace_checks_sampled_values_before_the_swap_and_says_how_far_it_is(engine: Engine, rport: int) -> None:
+    _fill(rport)
+    conn = get_connector("redis", _cfg(rport, 0, "feat:"))
+    capture, manifest = engine.backup(conn)
+    restored = engine.restore_files(manifest)
+    drill = redis.Redis(port=rport, db=2, password=PASSWORD)
+    drill.set("feat:cust:1", "old value")
+    with pytest.raises(TargetNotEmpty, match="already holds 1 key under feat:"):  # the cheap look, before any read
+        conn.refuse_full_target(_cfg(rport, 2, "feat:"), capture)
+    sampled = next(iter(capture.details["samples"]))
+    good = capture.details["samples"][sampled]
+    capture.details["samples"][sampled] = "0" * 64  # what the new copy holds is not what was captured
+    with pytest.raises(Exception, match=f"1 restored values differ from the capture \\(e.g. {sampled}\\)"):
+        conn.restore(restored=restored, capture=capture, target=_cfg(rport, 2, "feat:"), replace=True)
+    assert drill.get("feat:cust:1") == b"old value" and drill.dbsize() == 1, "the old content stays, no staging key"
+
+    capture.details["samples"][sampled] = good
+    said: list[tuple[str, str]] = []
+    conn.say = lambda phase, detail="": said.append((phase, detail))
+    conn.restore(restored=restored, capture=capture, target=_cfg(rport, 2, "feat:"), replace=True)
+    assert drill.get("feat:cust:1") == b"0.5"
+    writing = [detail for phase, detail in said if phase == "writing keys under staging names"]
+    assert len(writing) >= 2 and writing[-1] == "605 of 605 keys"  # a detail per batch, not per key
+    assert [p for p, _ in said[len(writing) :]] == [
+        "checking sampled values under the staging names",
+        "swapping in the restored keys",
+    ]
