@@ -116,7 +116,9 @@ MATRIX: dict[str, Row] = {
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
     # Needs-you-now: the code comes in the same form, so nobody is sent to the MFA page first.
-    "incidents:decide-now": route(post=only(*RESPONDERS, ok=HOME, denied=404) | {"admin_without_mfa": HOME}, kwargs=a_step),
+    "incidents:decide-now": route(
+        post=only(*RESPONDERS, ok=HOME, denied=404) | {"admin_without_mfa": HOME}, kwargs=a_step
+    ),
     "paging:index": route(get=only(*RESPONDERS)),
     "paging:override-new": route(post=only(*COMMANDERS, ok=400)),
     "paging:layer-new": route(post=only(*COMMANDERS, ok=400)),
@@ -138,7 +140,10 @@ MATRIX: dict[str, Row] = {
     "incidents:reports": route(get=only("admin", "compliance")),
     "incidents:report-create": route(post=only("admin", "compliance", ok=400), body=a_readiness_report),
     # Not built yet: nothing to download for anyone; without the right it is the same 404.
-    "incidents:report-download": route(get=statuses(404, anonymous=LOGIN, admin_without_mfa=MFA, commander=403, oncall=403, viewer=403), kwargs=a_report),
+    "incidents:report-download": route(
+        get=statuses(404, anonymous=LOGIN, admin_without_mfa=MFA, commander=403, oncall=403, viewer=403),
+        kwargs=a_report,
+    ),
     "api:report-list": route(get=audit_api()),
     "api:report-detail": route(get=audit_api(), kwargs=a_report),
     "api:report-create-incident": route(post=api_only("admin", "compliance", ok=400)),
@@ -186,7 +191,9 @@ MATRIX: dict[str, Row] = {
     "accounts:processor-delete": route(post=only("admin", ok=REDIRECT), kwargs=a_relationship),
     "api:organisation": route(get=audit_api(), patch=api_only("admin")),
     "incidents:assessment": route(
-        get=signed_in(), post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=lambda: {**an_incident(), "regime": "gdpr"}
+        get=signed_in(),
+        post=only(*RESPONDERS, ok=REDIRECT, denied=404),
+        kwargs=lambda: {**an_incident(), "regime": "gdpr"},
     ),
     "api:incident-assessments": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:organisation-processors": route(post=api_only("admin", ok=400)),

@@ -7,6 +7,8 @@ names are read per page, one query per kind of object, never one per row.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +20,7 @@ from tests.factories import AssetFactory, IncidentFactory, RecoveryRunFactory
 pytestmark = pytest.mark.django_db
 
 
-def _events(copies: int, name: str = "nas-exports") -> dict[str, object]:
+def _events(copies: int, name: str = "nas-exports") -> dict[str, Any]:
     asset = AssetFactory.create(name=name)
     run = RecoveryRunFactory.create()
     incident = IncidentFactory.create()
@@ -41,10 +43,13 @@ def test_a_row_says_what_happened_and_names_its_object(client_for, compliance) -
     assert "Backup failed — error: No space left on the device; attempt: 2" in rows
     assert "Run started" in rows and "Incident declared — sev: SEV2" in rows
     asset, run, incident = made["asset"], made["run"], made["incident"]
-    assert f'<a href="/inventory/assets/{asset.public_id}/" title="inventory.asset {asset.public_id}">nas-exports</a>' in rows  # type: ignore[attr-defined]
-    assert f'<a href="/runs/{run.public_id}/" title="runs.recoveryrun {run.public_id}">RUN-{run.pk}</a>' in rows  # type: ignore[attr-defined]
-    assert f">INC-{incident.pk}</a>" in rows  # type: ignore[attr-defined]
-    assert "<summary class=\"small\">Full payload</summary>" in rows, "the whole payload is still one click away"
+    assert (
+        f'<a href="/inventory/assets/{asset.public_id}/" title="inventory.asset {asset.public_id}">nas-exports</a>'
+        in rows
+    )
+    assert f'<a href="/runs/{run.public_id}/" title="runs.recoveryrun {run.public_id}">RUN-{run.pk}</a>' in rows
+    assert f">INC-{incident.pk}</a>" in rows
+    assert '<summary class="small">Full payload</summary>' in rows, "the whole payload is still one click away"
     assert "&quot;files&quot;: 3" in rows
 
 

@@ -162,8 +162,9 @@ def _full(vault: Vault, store: ChunkStore, exc: VaultFull) -> VaultFull:
         return VaultFull(f"The vault at {vault.uri} is full ({free_text}); nothing was written: {exc} {final}")
     after = ""
     if deleted or kept:
+        packs = f"{deleted} pack it had written was" if deleted == 1 else f"{deleted} packs it had written were"
         after = (
-            f" The {deleted} pack{'s' if deleted != 1 else ''} it had written {'were' if deleted != 1 else 'was'} deleted"
+            f" The {packs} deleted"
             + (f"; {len(kept)} stay under their lock until a prune may take them" if kept else "")
             + "."
         )
