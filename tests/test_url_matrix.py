@@ -139,7 +139,7 @@ MATRIX: dict[str, Row] = {
     "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
     "incidents:reports": route(get=only("admin", "compliance")),
     "incidents:report-create": route(post=only("admin", "compliance", ok=400), body=a_readiness_report),
-    # Not built yet: nothing to download for anyone; without the right it is the same 404.
+    # Not built yet: nothing to download (404); a role without the right gets the 403 page first.
     "incidents:report-download": route(
         get=statuses(404, anonymous=LOGIN, admin_without_mfa=MFA, commander=403, oncall=403, viewer=403),
         kwargs=a_report,
