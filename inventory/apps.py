@@ -8,4 +8,6 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory"
 
     def ready(self) -> None:
-        from inventory import metrics  # noqa: F401 - registers the readiness figures
+        from inventory import audit_names, metrics  # noqa: F401 - metrics registers the readiness figures
+
+        audit_names.register()

@@ -28,6 +28,7 @@ from inventory.models import (
 )
 from inventory.querysets import AssetQuerySet
 from inventory.readiness import LEVEL_BY_KEY, AssetReadiness, Check, Level, Rollup
+from inventory.verification.selectors import RESTORE_TEST_PLAN_PREFIX
 
 # Sorts of the inventory list, done by the database on the stored readiness.
 SORTS: dict[str, list[Any]] = {
@@ -260,10 +261,20 @@ def dependency_edges() -> list[tuple[int, int]]:
 # --- recovery plans ------------------------------------------------------------------
 
 
-def plan_list() -> QuerySet[RecoveryPlan]:
-    return RecoveryPlan.objects.annotate(
+def plan_list(*, automatic: bool = False) -> QuerySet[RecoveryPlan]:
+    """People's plans, or (``automatic``) the ones scheduled restore tests keep for themselves."""
+    plans = RecoveryPlan.objects.annotate(
         step_count=Count("steps", distinct=True), asset_count=Count("assets", distinct=True)
-    ).order_by("name")
+    )
+    by_prefix = Q(name__startswith=RESTORE_TEST_PLAN_PREFIX)
+    return (plans.filter(by_prefix) if automatic else plans.exclude(by_prefix)).order_by("name")
+
+
+def plan_counts() -> tuple[int, int]:
+    """(people's plans, restore-test plans), in one query."""
+    by_prefix = Q(name__startswith=RESTORE_TEST_PLAN_PREFIX)
+    counts = RecoveryPlan.objects.aggregate(automatic=Count("pk", filter=by_prefix), total=Count("pk"))
+    return counts["total"] - counts["automatic"], counts["automatic"]
 
 
 def plan_steps(*, plan: RecoveryPlan) -> list[tuple[int, list[PlanStep]]]:

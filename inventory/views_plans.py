@@ -14,15 +14,24 @@ from dr_portal.http import AuthenticatedHttpRequest
 from inventory.access import access_inventory, access_plan_by_id
 from inventory.forms import PlanForm
 from inventory.models import Asset
-from inventory.selectors import plan_list, plan_steps
+from inventory.selectors import plan_counts, plan_list, plan_steps
 from inventory.services import plan_default_data, plan_save, plan_to_data
 
 
 @login_required
 @require_GET
 def plans(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """People's plans; ``?show=automatic`` lists the ones restore tests keep, which would drown them."""
     access_inventory(request.user)
-    context = {"plans": plan_list(), "can_manage": can(request.user, Perm.MANAGE_INVENTORY)}
+    automatic = request.GET.get("show") == "automatic"
+    written, kept = plan_counts()
+    context = {
+        "plans": plan_list(automatic=automatic),
+        "automatic": automatic,
+        "written_count": written,
+        "automatic_count": kept,
+        "can_manage": can(request.user, Perm.MANAGE_INVENTORY),
+    }
     return render(request, "inventory/plans.html", context)
 
 

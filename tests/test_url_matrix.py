@@ -78,7 +78,8 @@ from tests.url_matrix_support import (
 
 # An empty form or JSON body is enough to pass every check but the one on the
 # input: allowed roles get the page back with errors (200), a 400, or a
-# redirect with a message, and everyone else the same 404 as an unknown URL.
+# redirect with a message; a role without the right gets the 403 page that names the roles
+# that have it, and a refusal that depends on the object the same 404 as an unknown URL.
 MATRIX: dict[str, Row] = {
     "dashboard": route(get=signed_in()),
     "incidents:index": route(get=signed_in()),
@@ -115,7 +116,9 @@ MATRIX: dict[str, Row] = {
     # Approving needs a second factor, whatever the role.
     "runs:step-decide": route(post=only(*RESPONDERS, ok=REDIRECT) | {"commander": MFA, "oncall": MFA}, kwargs=a_step),
     # Needs-you-now: the code comes in the same form, so nobody is sent to the MFA page first.
-    "incidents:decide-now": route(post=only(*RESPONDERS, ok=HOME) | {"admin_without_mfa": HOME}, kwargs=a_step),
+    "incidents:decide-now": route(
+        post=only(*RESPONDERS, ok=HOME, denied=404) | {"admin_without_mfa": HOME}, kwargs=a_step
+    ),
     "paging:index": route(get=only(*RESPONDERS)),
     "paging:override-new": route(post=only(*COMMANDERS, ok=400)),
     "paging:layer-new": route(post=only(*COMMANDERS, ok=400)),
@@ -136,8 +139,11 @@ MATRIX: dict[str, Row] = {
     "runs:step-done": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=a_step),
     "incidents:reports": route(get=only("admin", "compliance")),
     "incidents:report-create": route(post=only("admin", "compliance", ok=400), body=a_readiness_report),
-    # Not built yet: nothing to download for anyone; without the right it is the same 404.
-    "incidents:report-download": route(get=signed_in(404), kwargs=a_report),
+    # Not built yet: nothing to download (404); a role without the right gets the 403 page first.
+    "incidents:report-download": route(
+        get=statuses(404, anonymous=LOGIN, admin_without_mfa=MFA, commander=403, oncall=403, viewer=403),
+        kwargs=a_report,
+    ),
     "api:report-list": route(get=audit_api()),
     "api:report-detail": route(get=audit_api(), kwargs=a_report),
     "api:report-create-incident": route(post=api_only("admin", "compliance", ok=400)),
@@ -185,7 +191,9 @@ MATRIX: dict[str, Row] = {
     "accounts:processor-delete": route(post=only("admin", ok=REDIRECT), kwargs=a_relationship),
     "api:organisation": route(get=audit_api(), patch=api_only("admin")),
     "incidents:assessment": route(
-        get=signed_in(), post=only(*RESPONDERS, ok=REDIRECT), kwargs=lambda: {**an_incident(), "regime": "gdpr"}
+        get=signed_in(),
+        post=only(*RESPONDERS, ok=REDIRECT, denied=404),
+        kwargs=lambda: {**an_incident(), "regime": "gdpr"},
     ),
     "api:incident-assessments": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:organisation-processors": route(post=api_only("admin", ok=400)),
@@ -242,37 +250,37 @@ MATRIX: dict[str, Row] = {
     "incidents:declare": route(get=only(*RESPONDERS), post=only(*RESPONDERS)),
     "incidents:detail": route(get=signed_in(), kwargs=an_incident),
     "incidents:timeline": route(get=signed_in(), kwargs=an_incident),
-    "incidents:facts": route(get=only(*RESPONDERS), post=only(*RESPONDERS), kwargs=an_incident),
-    "incidents:review": route(get=signed_in(), post=only(*RESPONDERS), kwargs=an_incident),
+    "incidents:facts": route(get=only(*RESPONDERS, denied=404), post=only(*RESPONDERS, denied=404), kwargs=an_incident),
+    "incidents:review": route(get=signed_in(), post=only(*RESPONDERS, denied=404), kwargs=an_incident),
     "incidents:drills": route(get=signed_in(), post=only(*COMMANDERS)),
     "incidents:status": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:severity": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
     "incidents:roles": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:notes": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:pins": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:assets": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:delays": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:action-items": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:notes": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
+    "incidents:pins": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
+    "incidents:assets": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
+    "incidents:delays": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
+    "incidents:action-items": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
     "incidents:review-sign-off": route(post=only(*COMMANDERS, ok=REDIRECT), kwargs=an_incident),
-    "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident),
+    "incidents:drill-outcome": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident),
     # The notification register and sign-offs (incidents/compliance); an empty form comes back with a message.
     "compliance:notifications": route(
-        get=signed_in(ok=REDIRECT), post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_incident
+        get=signed_in(ok=REDIRECT), post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_incident
     ),
-    "compliance:attachment": route(get=only(*RESPONDERS, "compliance"), kwargs=a_notice),
+    "compliance:attachment": route(get=only(*RESPONDERS, "compliance", denied=404), kwargs=a_notice),
     # Anyone who sees the incident reaches the sign-off service, which checks the duty and the second factor.
     "compliance:signoffs": route(post=signed_in(REDIRECT), kwargs=an_incident),
     "compliance:breach-register": route(get=only("admin", "compliance")),
     # Regulator exports: those who read reports, and commanders; each download is audited.
-    "compliance:export-gdpr": route(get=only("admin", "commander", "compliance"), kwargs=an_incident),
-    "compliance:export-hhs": route(get=only("admin", "commander", "compliance"), kwargs=an_incident),
+    "compliance:export-gdpr": route(get=only("admin", "commander", "compliance", denied=404), kwargs=an_incident),
+    "compliance:export-hhs": route(get=only("admin", "commander", "compliance", denied=404), kwargs=an_incident),
     "api:incident-export-gdpr": route(get=api_only("admin", "commander", "compliance"), kwargs=an_incident),
     "api:incident-export-hhs": route(get=api_only("admin", "commander", "compliance"), kwargs=an_incident),
     "api:incident-notifications": route(get=api(), post=api_only(*RESPONDERS, ok=400), kwargs=an_incident),
     "api:incident-sign-offs": route(get=api(), post=api(400), kwargs=an_incident),
     "api:incident-obligations": route(get=api(), kwargs=an_incident),
     "api:breach-register": route(get=api_only("admin", "compliance")),
-    "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT), kwargs=an_item),
+    "incidents:action-item-status": route(post=only(*RESPONDERS, ok=REDIRECT, denied=404), kwargs=an_item),
     "incidents:drill-schedule": route(post=only(*COMMANDERS, ok=REDIRECT)),
     # The alert inbox is for those who command incidents; an empty form is refused with a message.
     "incidents:inbox": route(get=only(*COMMANDERS)),

@@ -69,11 +69,15 @@ def signed_in(ok: Outcome = 200) -> Statuses:
     return statuses(ok, anonymous=LOGIN, admin_without_mfa=MFA)
 
 
-def only(*roles: str, ok: Outcome = 200) -> Statuses:
-    """A page for these roles; everyone else is told it does not exist."""
-    result: Statuses = {role: (ok if role in roles else 404) for role in ROLES}
+def only(*roles: str, ok: Outcome = 200, denied: Outcome = 403) -> Statuses:
+    """A page for these roles; everyone else gets the 403 page naming the roles that may.
+
+    ``denied=404`` where the answer depends on the object (a role held on *this* incident): then
+    a refusal must look like a missing object.
+    """
+    result: Statuses = {role: (ok if role in roles else denied) for role in ROLES}
     result["anonymous"] = LOGIN
-    result["admin_without_mfa"] = MFA if "admin" in roles else 404
+    result["admin_without_mfa"] = MFA if "admin" in roles else denied
     return result
 
 

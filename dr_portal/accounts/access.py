@@ -75,6 +75,23 @@ class NotFoundOrForbidden(Http404):
     """Raised for a denied read or write; rendered exactly as a 404."""
 
 
+class RoleRequired(NotFoundOrForbidden):
+    """The person's role lacks `perm`. A page says which roles have it (403); the API still answers 404.
+
+    Raised only by `check()`, before any object is looked up, so the answer is the same whether or
+    not the object in the URL exists: it tells nothing an outsider could not read in the docs.
+    """
+
+    def __init__(self, perm: Perm) -> None:
+        super().__init__(perm.value)
+        self.perm = perm
+
+    @property
+    def roles(self) -> list[str]:
+        """The labels of the roles that have the permission, in the order roles are listed."""
+        return [label for value, label in Role.choices if self.perm in ROLE_PERMS.get(value, frozenset())]
+
+
 class MalformedId(NotFoundOrForbidden):
     """An id that cannot name anything (not a UUID): a 404 on a page, a 400 from the API."""
 
@@ -116,6 +133,6 @@ def can(user: Any, perm: Perm) -> bool:
 def check(user: Any, perm: Perm) -> None:
     """Raise unless `user` may exercise `perm` right now."""
     if not has_role_perm(user, perm):
-        raise NotFoundOrForbidden
+        raise RoleRequired(perm)
     if needs_mfa(user, perm) and not mfa_verified(user):
         raise MfaRequired

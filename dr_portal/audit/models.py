@@ -105,6 +105,13 @@ class AuditEvent(models.Model):
         return cast("dict[str, Any]", shown(self.payload))
 
     @property
+    def summary(self) -> str:
+        """One readable line of what happened; personal values (moved out of the payload) are left out."""
+        from dr_portal.audit.summaries import event_summary
+
+        return event_summary(self.action, cast("dict[str, Any]", shown(self.public_payload)))
+
+    @property
     def payload_pretty(self) -> str:
         return json.dumps(self.shown_payload, indent=2, sort_keys=True, ensure_ascii=False)
 

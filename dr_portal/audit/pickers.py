@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.models import AuditEvent
-from dr_portal.audit.references import incident_choices, incident_labels
+from dr_portal.audit.references import incident_choices, incident_labels, object_labels
 
 PRESETS = (("Last hour", timedelta(hours=1)), ("Last 24 h", timedelta(days=1)), ("Last 7 days", timedelta(days=7)))
 
@@ -67,10 +67,15 @@ def action_options() -> list[Option]:
 
 
 def picker_context(*, rows: list[AuditEvent], query: Any) -> dict[str, Any]:
-    """The datalists, the time-range shortcuts, and INC-n labels for the rows shown."""
+    """The datalists, the time-range shortcuts, and the INC-n and object references of the rows shown.
+
+    The references are read in one query per kind of object on the page (RUN-n, an asset's name), never per row.
+    """
     labels = incident_labels(e.incident_id for e in rows if e.incident_id)
+    objects = object_labels((e.object_type, e.object_id) for e in rows)
     for event in rows:
         event.incident_label = labels.get(event.incident_id) if event.incident_id else None  # type: ignore[attr-defined]
+        event.object_ref = objects.get((event.object_type, event.object_id))  # type: ignore[attr-defined]
     now = timezone.now()
     presets = []
     for label, span in PRESETS:

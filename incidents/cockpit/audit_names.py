@@ -1,4 +1,4 @@
-"""Names incidents for the audit page: INC-12 to an id and back."""
+"""Names incidents for the audit page (INC-12 to an id and back), and runs and steps by RUN-n, with links."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import re
 import uuid
 from collections.abc import Iterable
 
+from django.urls import reverse
+
+from dr_portal.audit.references import register_object_namer
 from incidents.models import Incident, IncidentKind
+from incidents.runs.models import RecoveryRun, StepRun
 
 _REFERENCE = re.compile(r"^(INC|DRL)-(\d+)$", re.IGNORECASE)
 
@@ -27,3 +31,27 @@ class IncidentReferences:
     def choices(self) -> list[tuple[str, str]]:
         rows = Incident.objects.order_by("-declared_at").only("pk", "kind", "title")[:200]
         return [(row.reference, row.title) for row in rows]
+
+
+def _incidents(ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    rows = Incident.objects.filter(public_id__in=ids).only("pk", "kind", "public_id")
+    return {row.public_id: (row.reference, reverse("incidents:detail", args=[row.public_id])) for row in rows}
+
+
+def _runs(ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    rows = RecoveryRun.objects.filter(public_id__in=ids).values_list("public_id", "pk")
+    return {pid: (f"RUN-{pk}", reverse("runs:detail", args=[pid])) for pid, pk in rows}
+
+
+def _steps(ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    rows = StepRun.objects.filter(public_id__in=ids).values_list("public_id", "key", "run_id", "run__public_id")
+    return {
+        pid: (f"RUN-{run_pk} step {key}", reverse("runs:detail", args=[run_public]))
+        for pid, key, run_pk, run_public in rows
+    }
+
+
+def register_object_namers() -> None:
+    register_object_namer("incidents.incident", _incidents)
+    register_object_namer("runs.recoveryrun", _runs)
+    register_object_namer("runs.steprun", _steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dr_portal.errors import Refused
+from inventory.connectors.wording import plain_network_error
 
 
 class ConnectorError(Exception):
@@ -20,7 +21,13 @@ class SecretUnavailable(ConfigInvalid):
 
 
 class Unreachable(ConnectorError):
+    """The system did not answer. A refused connection, a time-out or an unknown host name is said in
+    plain words first (``inventory.connectors.wording``), the system's own text kept after it."""
+
     code = "connector_unreachable"
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(plain_network_error(str(message)), *args)
 
 
 class AuthFailed(ConnectorError):

@@ -66,6 +66,11 @@ class GroupSource:
             yield reader
 
 
+def member_failed(name: str, exc: ConnectorError) -> ConnectorError:
+    """A member's failure, of the same type, named the one way every phase says it: "Group member <name>: …"."""
+    return type(exc)(f"Group member {name}: {exc}")
+
+
 class Group:
     """Named members, in restore order (a model before the index that needs it)."""
 
@@ -86,7 +91,10 @@ class Group:
         captures: dict[str, Capture] = {}
         for name, connector in self.members.items():
             (staging / name).mkdir()
-            snap = connector.snapshot(staging / name)
+            try:
+                snap = connector.snapshot(staging / name)
+            except ConnectorError as exc:
+                raise member_failed(name, exc) from exc
             sources[name], captures[name] = snap.source, snap.capture
         times = [c.data_as_of for c in captures.values()]
         details = {
@@ -122,15 +130,18 @@ class Group:
                     for earlier in reversed(done):
                         self.members[earlier].say("removing what this restore put there (a later member failed)")
                         self.members[earlier].cleanup(target=targets[earlier])
-                raise type(exc)(f"Group member {name}: {exc}") from exc
+                raise member_failed(name, exc) from exc
             done.append(name)
         return done
 
     def verify(self, *, capture: Capture, targets: dict[str, Any]) -> dict[str, Verification]:
-        found = {}
+        found: dict[str, Verification] = {}
         for name, connector in self.members.items():
             connector.say("verifying against the point")
-            found[name] = connector.verify(capture=self.member_capture(capture, name), target=targets[name])
+            try:
+                found[name] = connector.verify(capture=self.member_capture(capture, name), target=targets[name])
+            except ConnectorError as exc:
+                raise member_failed(name, exc) from exc
         return found
 
     def announce(self, say: PhaseFn) -> None:
@@ -145,7 +156,7 @@ class Group:
             try:
                 self.members[name].cleanup(target=targets[name])
             except ConnectorError as exc:
-                failures.append(type(exc)(f"Group member {name}: {exc}"))
+                failures.append(member_failed(name, exc))
         if failures:
             raise failures[0]
 

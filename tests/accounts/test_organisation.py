@@ -73,9 +73,9 @@ def test_only_admins_see_the_settings_page(
     compliance: User, commander: User, client_for: Callable[..., Client]
 ) -> None:
     for person in (compliance, commander):
-        assert client_for(person).get("/accounts/organisation/").status_code == 404
+        assert client_for(person).get("/accounts/organisation/").status_code == 403
         response = client_for(person).post("/accounts/organisation/", {"legal_name": "Mine now"})
-        assert response.status_code == 404
+        assert response.status_code == 403
     assert not OrganisationProfile.objects.exists()
 
 

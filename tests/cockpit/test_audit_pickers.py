@@ -50,4 +50,4 @@ def test_verify_now_shows_progress_until_the_check_is_recorded(
 
 
 def test_viewer_cannot_ask_for_a_verification(client_for, viewer) -> None:
-    assert client_for(viewer).post(reverse("audit:verify-now")).status_code == 404
+    assert client_for(viewer).post(reverse("audit:verify-now")).status_code == 403

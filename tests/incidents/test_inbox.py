@@ -90,8 +90,8 @@ def test_only_commanders_see_or_handle_the_inbox(fraud_model, incident, oncall, 
     for person in (oncall, viewer):
         client = client_for(person)
         assert 'href="/incidents/inbox/"' not in client.get("/incidents/").content.decode()
-        assert client.get("/incidents/inbox/").status_code == 404
-        assert client.post(f"/incidents/inbox/{kept.public_id}/declare/").status_code == 404
+        assert client.get("/incidents/inbox/").status_code == 403
+        assert client.post(f"/incidents/inbox/{kept.public_id}/declare/").status_code == 403
         assert client.get("/api/v1/alerts/inbox/").status_code == 404
     kept.refresh_from_db()
     assert kept.state == InboxState.OPEN and Incident.objects.count() == 1

@@ -192,7 +192,7 @@ def test_the_breach_register_lists_every_breach_notified_or_not(
     assert why in entries["Laptop lost (encrypted)"].reasoning
     page = client_for(compliance).get("/compliance/breach-register/").content.decode()
     assert "Laptop lost (encrypted)" in page and "not notified" in page
-    assert client_for(commander).get("/compliance/breach-register/").status_code == 404
+    assert client_for(commander).get("/compliance/breach-register/").status_code == 403
 
 
 def test_a_notice_may_be_limited_to_one_regime_its_recipient_covers(breach: Incident, commander: User) -> None:

@@ -91,13 +91,13 @@ def test_viewer_reads_but_cannot_write(client_for, viewer, incident) -> None:
     page = client.get(detail_url(incident)).content.decode()
     assert incident.title in page and "Add note" not in page
     assert client.post(detail_url(incident, "notes/"), {"body": "hi"}).status_code == 404
-    assert client.post(detail_url(incident, "status/"), {"to": "investigating"}).status_code == 404
+    assert client.post(detail_url(incident, "status/"), {"to": "investigating"}).status_code == 403
 
 
 def test_oncall_writes_notes_but_does_not_command(client_for, oncall, incident) -> None:
     client = client_for(oncall)
     assert client.post(detail_url(incident, "notes/"), {"body": "looking"}).status_code == 302
-    assert client.post(detail_url(incident, "status/"), {"to": "investigating"}).status_code == 404
+    assert client.post(detail_url(incident, "status/"), {"to": "investigating"}).status_code == 403
 
 
 def test_assigned_compliance_liaison_may_file_notifications(client_for, commander, compliance, incident) -> None:

@@ -51,7 +51,7 @@ def test_an_admin_removes_a_dependency_and_others_cannot(client_for, admin, comm
     up, down = AssetFactory.create(name="features"), AssetFactory.create(name="model")
     edge = Dependency.objects.create(upstream=up, downstream=down)
     url = reverse("inventory:dependency-remove", args=[down.public_id, edge.pk])
-    assert client_for(commander).post(url).status_code == 404
+    assert client_for(commander).post(url).status_code == 403
     elsewhere = AssetFactory.create(name="unrelated")
     other_url = reverse("inventory:dependency-remove", args=[elsewhere.public_id, edge.pk])
     assert client_for(admin, mfa=True).post(other_url).status_code == 404
@@ -67,4 +67,4 @@ def test_people_without_manage_inventory_see_no_dependency_form(client_for, comm
     page = client_for(commander).get(reverse("inventory:asset", args=[asset.public_id])).content.decode()
     assert "Add a dependency" not in page
     response = client_for(commander).post(reverse("inventory:dependency-add", args=[asset.public_id]), {})
-    assert response.status_code == 404
+    assert response.status_code == 403

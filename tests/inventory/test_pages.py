@@ -136,7 +136,7 @@ def test_finished_backup_panel_stops_polling_and_shows_the_failure(client_for, v
 def test_roles_without_run_backups_cannot_start_one(client_for, persona, request) -> None:
     asset = AssetFactory.create()
     response = client_for(request.getfixturevalue(persona)).post(f"/inventory/assets/{asset.public_id}/backup/")
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert not Backup.objects.exists()
 
 
@@ -168,8 +168,8 @@ def test_policy_editor_shows_rto_error_beside_the_field(client_for, admin) -> No
 def test_policy_editor_is_for_admins_only(client_for, commander) -> None:
     policy = RecoveryPolicyFactory.create()
     client = client_for(commander)
-    assert client.get("/inventory/policies/new/").status_code == 404
-    assert client.get(f"/inventory/policies/{policy.public_id}/edit/").status_code == 404
+    assert client.get("/inventory/policies/new/").status_code == 403
+    assert client.get(f"/inventory/policies/{policy.public_id}/edit/").status_code == 403
     assert client.get("/inventory/policies/").status_code == 200
 
 

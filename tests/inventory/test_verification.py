@@ -133,7 +133,7 @@ def test_verify_now_needs_run_backups_and_queues_the_newest_point(
 ) -> None:
     point = back_up(backed_asset)
     url = reverse("inventory:asset-verify", args=[backed_asset.public_id])
-    assert client_for(viewer).post(url).status_code == 404
+    assert client_for(viewer).post(url).status_code == 403
     with django_capture_on_commit_callbacks() as callbacks:
         response = client_for(commander).post(url)
     assert response.status_code == 302

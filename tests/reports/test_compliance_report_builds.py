@@ -106,11 +106,13 @@ def test_a_report_on_an_unknown_incident_looks_like_one_nobody_may_see(
 
     incident = incident_declare(title="x", category="availability", by=commander, commander=commander)
     report = report_request(kind=ReportKind.INCIDENT, by=compliance, incident=incident)
-    # Someone who may not read reports gets the same 404 as for a report that does not exist.
+    # Someone who may not read reports is told which role may (checked before the report is looked
+    # up, so it says nothing of whether one exists); a report that does not exist is a 404.
     forbidden = client_for(commander).get(f"/reports/{report.public_id}/download/")
+    unknown = client_for(commander).get(f"/reports/{uuid.uuid4()}/download/")
     missing = client_for(compliance).get(f"/reports/{uuid.uuid4()}/download/")
-    assert forbidden.status_code == missing.status_code == 404
-    assert forbidden.content == missing.content
+    assert forbidden.status_code == unknown.status_code == 403 and missing.status_code == 404
+    assert b"It needs the roles <strong>Admin, Compliance officer</strong>" in unknown.content
     api = client_for(compliance).post("/api/v1/reports/incident/", {"incident": str(uuid.uuid4())},
                                       content_type="application/json")  # fmt: skip
     assert api.status_code == 404

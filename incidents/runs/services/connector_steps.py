@@ -161,8 +161,8 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
         verification = connector_io.verify(asset=asset, point=point, target=step.target_config, say=say)
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
-        if transient:
-            return "retry", {}, code, reason
+        if transient:  # said like the final failure: "<asset>: Group member <member>: …"
+            return "retry", {}, code, f"{asset.name}: {reason}"
         shutil.rmtree(staging, ignore_errors=True)
         return _refused(step, exc)
     say("removing the staging folder")
@@ -199,7 +199,7 @@ def connector_verify(step: StepRun) -> tuple[str, dict[str, Any], str, str]:
         verification = connector_io.verify(asset=asset, point=point, target=step.target_config, say=StepPhase(step))
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
-        return ("retry" if transient else "failed"), {"error": code}, code, f"Verifying {asset.name}: {reason}"
+        return ("retry" if transient else "failed"), {"error": code}, code, f"{asset.name}: verifying: {reason}"
     evidence = {"connector": verification, "target": step.target_path}
     if not verification["ok"]:
         return "failed", evidence, "connector_verify_failed", f"{asset.name}: {verification['summary']}"
@@ -230,7 +230,7 @@ def connector_cleanup(run: RecoveryRun) -> tuple[int, list[str], list[dict[str, 
             try:
                 connector_io.cleanup(asset=step.asset, target=step.target_config, ledger=ledger)
             except ConnectorError as exc:
-                kept.append(f"{step.target_path}: {exc}")
+                kept.append(f"{step.asset.name}: clean-up of {step.target_path}: {exc}")
                 continue
             finally:
                 done = ledger_summary(ledger.items)

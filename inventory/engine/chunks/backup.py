@@ -149,19 +149,28 @@ def backup_chunked(
 
 def _full(vault: Vault, store: ChunkStore, exc: VaultFull) -> VaultFull:
     """A full vault is final: say what was needed and what is free, and take back what was written."""
-    written = store.stored_bytes
-    pending = store.pending_bytes
+    needed = store.stored_bytes + store.pending_bytes
     deleted, kept = store.discard_written()
     free = vault.free_bytes()
-    after = (
-        f" {deleted} packs it had written were deleted"
-        + (f"; {len(kept)} stay under their lock until a prune may take them" if kept else "")
-        + "."
-    )
+    free_text = f"{free} bytes are free ({human_size(free)})" if free is not None else "the free space is unknown"
+    final = "No point was recorded and it will not be retried."
+    if not needed and not deleted and not kept:
+        # Refused before any pack was sealed (the fresh-chain check, or the first write): there is
+        # no "needed at least 0 bytes" to report and nothing to take back; the cause says the rest.
+        if vault.uri in str(exc):
+            return VaultFull(f"{exc} {final}")
+        return VaultFull(f"The vault at {vault.uri} is full ({free_text}); nothing was written: {exc} {final}")
+    after = ""
+    if deleted or kept:
+        packs = f"{deleted} pack it had written was" if deleted == 1 else f"{deleted} packs it had written were"
+        after = (
+            f" The {packs} deleted"
+            + (f"; {len(kept)} stay under their lock until a prune may take them" if kept else "")
+            + "."
+        )
     return VaultFull(
-        f"The vault at {vault.uri} is full: this backup needed at least {written + pending} bytes "
-        f"({human_size(written + pending)}) of new data and {free if free is not None else 'an unknown number of'} "
-        f"bytes are free. No point was recorded and it will not be retried;{after} ({exc})"
+        f"The vault at {vault.uri} is full: this backup needed at least {needed} bytes "
+        f"({human_size(needed)}) of new data and {free_text}. {final}{after} ({exc})"
     )
 
 

@@ -119,7 +119,7 @@ def test_tables_are_proposed_and_an_invalid_edit_adds_nothing(tmp_path: Path, ad
 
 
 def test_only_inventory_managers_see_discovery(commander: Any, client_for: Any) -> None:
-    assert client_for(commander).get("/inventory/discover/").status_code == 404
+    assert client_for(commander).get("/inventory/discover/").status_code == 403
 
 
 def test_an_unreachable_system_is_said_on_the_page(admin: Any, client_for: Any) -> None:

@@ -108,3 +108,28 @@ def test_a_vault_that_fills_during_a_backup_says_needed_and_free_and_takes_its_p
         assert "will not be retried" in str(caught.value)
         assert list(vault.list(PACKS_DIR)) == [], "packs of the failed backup are deleted"
         assert list(vault.list("a")) == [], "no manifest"
+
+
+def test_a_fresh_chain_refused_before_writing_says_so_without_empty_figures(tmp_path: Path, keyring: KeyRing) -> None:
+    """The demo's nas-exports read "needed at least 0 bytes (0 bytes) … 0 packs it had written were deleted":
+    the fresh-chain check refuses before a pack is sealed, so those figures were true of nothing."""
+    src = write_tree(tmp_path / "src", {"big.bin": os.urandom(2 * MiB)})
+    with tmpfs(tmp_path / "small", "1m") as mount:
+        vault = FilesystemVault(mount / "vault")
+        with pytest.raises(VaultFull) as caught:
+            backup_chunked(
+                source=src,
+                vault=vault,
+                point_prefix="a/p",
+                keyring=keyring,
+                key_id="k1",
+                retain_until=None,
+                fresh_chain=True,
+            )
+    message = str(caught.value)
+    assert "0 bytes (0 bytes)" not in message and "0 packs" not in message
+    assert message.startswith(f"The vault at {vault.uri} has ")
+    assert message.endswith(
+        "starts a fresh chain of 2097152 bytes (2.0 MiB); nothing was written."
+        " No point was recorded and it will not be retried."
+    )
