@@ -130,7 +130,7 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
     except ConnectorError as exc:
         code, reason, transient = _reason(exc)
         if transient:
-            return "retry", {}, code, reason
+            return "retry", {}, code, f"{asset.name}: {reason}"
         return _refused(step, exc)
     say("reading the point back from the vault")
     try:
