@@ -16,7 +16,7 @@ help:
 	@echo "make test-fast - the suite without worker-process and browser tests"
 	@echo "make fmt    - format the code and apply ruff's safe fixes"
 	@echo "make lint | typecheck | check-migrations | bench"
-	@echo "make mlflow-venv - install the MLflow server used by the MLflow connector tests"
+	@echo "make mlflow-venv - install the MLflow server used by the demo registries and the connector tests"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
@@ -37,7 +37,7 @@ $(VAR_DIR)/.env: | $(BIN)/python
 		"$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "wrote $@ (DEBUG=true and a new SECRET_KEY)"
 
-# The MLflow server that the connector tests (and the demo's registry) start. Its own
+# The MLflow server that the connector tests and the demo's registries (make run) start. Its own
 # virtualenv: mlflow pins gunicorn/graphql-core below the portal's; the portal itself
 # only speaks MLflow's REST API. Without it the MLflow connector tests skip.
 $(VENV)-mlflow/.installed: requirements-mlflow.txt
@@ -48,7 +48,7 @@ $(VENV)-mlflow/.installed: requirements-mlflow.txt
 
 mlflow-venv: $(VENV)-mlflow/.installed
 
-run: venv $(VAR_DIR)/.env
+run: venv mlflow-venv $(VAR_DIR)/.env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py inventory_demo

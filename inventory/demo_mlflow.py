@@ -1,11 +1,11 @@
 """The demo's MLflow model registry: two local ``mlflow server`` processes from ``.venv-mlflow``.
 
-``make run`` keeps MLflow in its own virtualenv (``make mlflow-venv``). When it is there,
+``make run`` installs MLflow into its own virtualenv first (``make mlflow-venv``). When it is there,
 the demo runs a source registry holding a tiny fraud model (two versions made here with
 NumPy/ONNX, no download; aliases, a stage, tags, run params and metrics) and an empty
 drill registry that drills restore into. Both listen on loopback only, with a SQLite
-backend and a local artifact store under ``VAR_DIR/mlflow``. Without the virtualenv the
-demo still starts and says the registry asset is unavailable.
+backend and a local artifact store under ``VAR_DIR/mlflow``. Without the virtualenv (the demo
+commands run by hand) the demo still starts and says the registry asset is unavailable.
 """
 
 from __future__ import annotations
