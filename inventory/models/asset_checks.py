@@ -23,15 +23,7 @@ def connector_errors(asset: Asset) -> dict[str, str]:
         # its other fields (an S3 endpoint, credential references); nothing is dropped unsaid.
         given = dict(asset.connector_config or {})
         kind, derived = connector_for_uri(asset.source_uri, given)
-        fresh = given != getattr(asset, "_loaded_connector_config", None)
-        if kind != asset.connector and given and fresh:
-            # A config given now for the other URI kind would be dropped: say so instead.
-            what = "an S3 prefix" if kind == "s3" else "a folder"
-            return {
-                "connector": f"The source {asset.source_uri[:200]} is {what}, so its connector is {kind}, not "
-                f"{asset.connector}: give a source of that kind, or send no connector config."
-            }
-        if kind == asset.connector and fresh:
+        if kind == asset.connector and given != getattr(asset, "_loaded_connector_config", None):
             conflict = uri_conflicts(given, derived, asset.source_uri)
             if conflict:
                 return {"connector_config": conflict}
