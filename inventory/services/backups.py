@@ -11,6 +11,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -128,12 +129,16 @@ def backup_claim(*, backup_id: int, stale_after: timedelta | None = None) -> Bac
     return backup
 
 
+def _save_if_ours(backup: Backup, **fields: Any) -> bool:
+    """Save ``fields`` on the backup while it is still running as this attempt; False once it is not."""
+    return (
+        Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(**fields) == 1
+    )
+
+
 def backup_progress(*, backup: Backup, bytes_done: int, bytes_total: int | None) -> bool:
     """Save progress on a running backup; False once it is no longer this attempt's (stop copying)."""
-    updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
-        bytes_done=bytes_done, bytes_total=bytes_total, progress_at=timezone.now()
-    )
-    return updated == 1
+    return _save_if_ours(backup, bytes_done=bytes_done, bytes_total=bytes_total, progress_at=timezone.now())
 
 
 def backup_alive(*, backup: Backup) -> bool:
@@ -143,10 +148,7 @@ def backup_alive(*, backup: Backup) -> bool:
     now = timezone.now()
     if backup.started_at and (now - backup.started_at).total_seconds() > settings.BACKUP_MAX_SECONDS:
         return False
-    updated = Backup.objects.filter(pk=backup.pk, status=BackupStatus.RUNNING, attempts=backup.attempts).update(
-        progress_at=now
-    )
-    return updated == 1
+    return _save_if_ours(backup, progress_at=now)
 
 
 @transaction.atomic

@@ -92,6 +92,16 @@ def _refused(step: StepRun, exc: ConnectorError) -> tuple[str, dict[str, Any], s
     return "failed", {"error": code, "refused": refused}, code, f"{step.asset.name}: {reason}"
 
 
+def _connector_failed(step: StepRun, exc: ConnectorError) -> tuple[str, dict[str, Any], str, str]:
+    """A connector's failure: "retry" when it may pass (said like the final failure: "<asset>: …"),
+    else refused as final."""
+    assert step.asset is not None
+    code, reason, transient = _reason(exc)
+    if transient:
+        return "retry", {}, code, f"{step.asset.name}: {reason}"
+    return _refused(step, exc)
+
+
 def _target_held_data(step: StepRun) -> bool:
     """Whether a replace's target held data before it (a cheap look; no record is kept of it)."""
     assert step.asset is not None and step.point is not None
@@ -128,10 +138,7 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
         else:  # a target that holds data is refused before the point is read back from the vault
             connector_io.refuse_full_target(asset=asset, point=point, target=step.target_config, ledger=ledger)
     except ConnectorError as exc:
-        code, reason, transient = _reason(exc)
-        if transient:
-            return "retry", {}, code, f"{asset.name}: {reason}"
-        return _refused(step, exc)
+        return _connector_failed(step, exc)
     say("reading the point back from the vault")
     try:
         files = vault_io.restore_point(
@@ -160,11 +167,10 @@ def connector_restore(step: StepRun, progress: ProgressFn) -> tuple[str, dict[st
         )
         verification = connector_io.verify(asset=asset, point=point, target=step.target_config, say=say)
     except ConnectorError as exc:
-        code, reason, transient = _reason(exc)
-        if transient:  # said like the final failure: "<asset>: Group member <member>: …"
-            return "retry", {}, code, f"{asset.name}: {reason}"
-        shutil.rmtree(staging, ignore_errors=True)
-        return _refused(step, exc)
+        outcome = _connector_failed(step, exc)
+        if outcome[0] != "retry":  # a retry resumes from what was read back
+            shutil.rmtree(staging, ignore_errors=True)
+        return outcome
     say("removing the staging folder")
     shutil.rmtree(staging, ignore_errors=True)
     evidence = {**files, "connector": verification, "replace": replace}
