@@ -6,7 +6,9 @@ version ``N`` reads are therefore already final when ``N`` is pinned, so hard li
 copy across filesystems) made after pinning are that version, whatever is written
 meanwhile. Manifests of later versions and the transactions that made them are left out,
 so the copy opens at ``N``; data files a later version added may ride along unused.
-Object-store staging files (``…#n``) are never taken.
+Files still being written are never taken: object-store staging files (``…#n``) and the
+hidden temporaries (``.tmp…``) a writer renames into place, which a concurrent write can
+remove at any moment.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ def manifest_version(name: str) -> int | None:
 
 
 def _wanted(rel: Path, version: int) -> bool:
-    if "#" in rel.name:
+    if "#" in rel.name or rel.name.startswith("."):
         return False
     top = rel.parts[0]
     if top == "_versions":
         found = manifest_version(rel.name)
         return found is not None and found <= version
     if top == "_transactions":
+        # ``{read_version}-{uuid}.txn``: version N's own was read at N-1; anything else
+        # here belongs to a later write and is not needed to open N.
         head = rel.name.split("-", 1)[0]
-        return not head.isdigit() or int(head) < version
+        return head.isdigit() and int(head) < version
     return True
 
 
