@@ -23,6 +23,14 @@ def connector_errors(asset: Asset) -> dict[str, str]:
         # its other fields (an S3 endpoint, credential references); nothing is dropped unsaid.
         given = dict(asset.connector_config or {})
         kind, derived = connector_for_uri(asset.source_uri, given)
+        if kind != asset.connector and given and asset._connector_given:
+            # The request chose the other URI kind and filled in its fields: saving it as the
+            # URI's kind would drop them, so say which kind the source makes it instead.
+            what = "an S3 prefix" if kind == "s3" else "a folder"
+            return {
+                "connector": f"The source {asset.source_uri[:200]} is {what}, so its connector is {kind}, not "
+                f"{asset.connector}: give a source of that kind, or leave out the connector config."
+            }
         if kind == asset.connector and given != getattr(asset, "_loaded_connector_config", None):
             conflict = uri_conflicts(given, derived, asset.source_uri)
             if conflict:

@@ -235,6 +235,8 @@ class Asset(models.Model):
 
     objects = AssetQuerySet.as_manager()
     _loaded_connector_config: dict[str, Any] | None = None  # set by from_db
+    # Set by the catalogue service when the request itself named the connector and gave its config.
+    _connector_given = False
 
     class Meta:
         ordering = ["name"]

@@ -19,14 +19,13 @@ from inventory.services.catalog import (
     asset_recovery_record,
     asset_serving_switch,
     asset_update,
-    dependency_add,
-    dependency_remove,
     policy_create,
     policy_default_for_tier,
     policy_update,
     vault_create,
     vault_update,
 )
+from inventory.services.dependencies import dependency_add, dependency_remove
 from inventory.services.expiry import point_expire, points_expire_due
 from inventory.services.plan_default import plan_default_data
 from inventory.services.plans import plan_parse, plan_save, plan_to_data

@@ -22,7 +22,8 @@ from dr_portal.accounts.models import User
 from dr_portal.audit.services import EventSpec, audit_append_many
 from inventory.fields import ASSET_FIELDS
 from inventory.models import Asset, Dependency, ReadinessState
-from inventory.services.catalog import _assign, _jsonable, _lock_graph
+from inventory.services.catalog import _assign, _jsonable
+from inventory.services.dependencies import _lock_graph
 from inventory.services.readiness import readiness_facts_changed
 
 BATCH = 1000

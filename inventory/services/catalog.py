@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from dr_portal.accounts.models import User
 from dr_portal.audit.services import audit_append
 from inventory.fields import ASSET_FIELDS, POLICY_FIELDS, VAULT_FIELDS
-from inventory.models import Asset, Dependency, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
+from inventory.models import Asset, ReadinessState, RecoveryPolicy, Serving, Vault, VaultKind
 from inventory.paths import region_validate, source_validate, vault_path_validate, vault_userinfo_validate
 from inventory.policies import TIER_DEFAULTS
 from inventory.services.pointers import backups_next_forget
 from inventory.services.readiness import readiness_facts_changed
 from inventory.verification.models import EvidenceKind
 from inventory.verification.services import NO_PARTS, RestoreParts, restore_evidence_record
-
-# An arbitrary constant shared by every writer of the dependency graph.
-_GRAPH_LOCK_KEY = 0x4452_5047_5241_5048
 
 
 def _jsonable(value: Any) -> Any:
@@ -73,11 +70,17 @@ def _validate_asset_paths(asset: Asset) -> None:
     source_validate(asset.source_uri or "")
 
 
+def _connector_given(fields: Mapping[str, Any]) -> bool:
+    """Whether the request named a connector and gave it a config (which must then fit the source)."""
+    return bool(fields.get("connector")) and bool(fields.get("connector_config"))
+
+
 @transaction.atomic
 def asset_create(*, by: User | None, fields: Mapping[str, Any], system_actor: str = "system:import") -> Asset:
     """Register an asset. `fields` are Asset field names (policy and vault as rows)."""
     asset = Asset()
     _assign(asset, fields, ASSET_FIELDS)
+    asset._connector_given = _connector_given(fields)
     if asset.policy_id:
         asset.policy_assigned_at = timezone.now()
     _validate_asset_paths(asset)
@@ -101,6 +104,7 @@ def asset_update(*, asset: Asset, by: User | None, fields: Mapping[str, Any]) ->
     changes = _assign(locked, fields, ASSET_FIELDS)
     if not changes:
         return locked
+    locked._connector_given = _connector_given(fields)
     _validate_asset_paths(locked)
     locked.full_clean()
     update = [*changes, "updated_at"]
@@ -225,84 +229,6 @@ def asset_serving_switch(*, asset: Asset, to: str, reason: str, by: User | None 
 
 def _serving_region(asset: Asset) -> str:
     return asset.alternate_region if asset.serving == Serving.ALTERNATE else asset.region
-
-
-# --- dependencies ---------------------------------------------------------------
-
-
-def _lock_graph() -> None:
-    # Two edges added at once could close a cycle that neither check sees;
-    # every graph writer takes this lock first. SQLite's IMMEDIATE
-    # transactions are already serialised.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK_KEY])
-
-
-def _path_between(start: int, goal: int, edges: Iterable[tuple[int, int]]) -> list[int] | None:
-    """A path start → … → goal following upstream→downstream edges, or None."""
-    children: dict[int, list[int]] = {}
-    for up, down in edges:
-        children.setdefault(up, []).append(down)
-    parent: dict[int, int] = {}
-    frontier, seen = [start], {start}
-    while frontier:
-        node = frontier.pop(0)
-        if node == goal:
-            path = [node]
-            while node != start:
-                node = parent[node]
-                path.append(node)
-            return path[::-1]
-        for child in sorted(children.get(node, [])):
-            if child not in seen:
-                seen.add(child)
-                parent[child] = node
-                frontier.append(child)
-    return None
-
-
-@transaction.atomic
-def dependency_add(*, upstream: Asset, downstream: Asset, by: User | None, note: str = "") -> Dependency:
-    """Record that `downstream` needs `upstream`; refuses a cycle and names it."""
-    if upstream.pk == downstream.pk:
-        raise ValidationError({"upstream": f"{upstream.name} cannot depend on itself."})
-    _lock_graph()
-    existing = Dependency.objects.filter(upstream=upstream, downstream=downstream).first()
-    if existing is not None:
-        return existing
-    edges = Dependency.objects.values_list("upstream_id", "downstream_id")
-    back = _path_between(downstream.pk, upstream.pk, edges)
-    if back is not None:
-        names = dict(Asset.objects.filter(pk__in=back).values_list("pk", "name"))
-        cycle = " → ".join([upstream.name, *(names[pk] for pk in back)])
-        raise ValidationError({"upstream": f"This would make a cycle: {cycle}."})
-    dependency = Dependency.objects.create(upstream=upstream, downstream=downstream, note=note[:200])
-    audit_append(
-        action="dependency.added",
-        actor=by,
-        system_actor="system:import",
-        obj=downstream,
-        payload={"upstream": upstream.name, "downstream": downstream.name, "note": dependency.note},
-    )
-    return dependency
-
-
-@transaction.atomic
-def dependency_remove(*, dependency: Dependency, by: User | None) -> None:
-    _lock_graph()
-    rows = Dependency.objects.select_related("upstream", "downstream")
-    locked = rows.select_for_update(no_key=True).filter(pk=dependency.pk)
-    row = locked.first()
-    if row is None:
-        return
-    row.delete()
-    audit_append(
-        action="dependency.removed",
-        actor=by,
-        obj=row.downstream,
-        payload={"upstream": row.upstream.name, "downstream": row.downstream.name},
-    )
 
 
 # --- policies -------------------------------------------------------------------

@@ -132,3 +132,16 @@ def test_the_edit_page_shows_the_stored_config_in_its_fields(client_for, admin) 
     assert re.search(r'name="config_prefix" value="feat:"', body)
     assert 'value="env:FEAT_REDIS"' in body
     assert 'name="config_kind" value="redis"' in body
+
+
+def test_an_s3_endpoint_typed_for_a_folder_source_is_an_error_on_the_connector_not_dropped(client_for, admin) -> None:
+    data = {**BASE, "connector": "s3", "config_kind": "s3", "config_endpoint_url": "http://127.0.0.1:9000"}
+    response = client_for(admin, mfa=True).post(NEW, data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "The source /srv/flags is a folder, so its connector is filesystem, not s3" in body
+    assert not Asset.objects.exists()
+    # With nothing typed for S3, the folder source decides the kind, as before.
+    data = {**BASE, "connector": "s3", "config_kind": "s3"}
+    assert client_for(admin, mfa=True).post(NEW, data).status_code == 302
+    assert Asset.objects.get(name="flags-db").connector == "filesystem"

@@ -70,6 +70,27 @@ def test_a_uri_source_field_that_cannot_be_kept_is_a_400(
     assert not Asset.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("uri", "connector", "config", "says"),
+    [
+        ("/srv/flags", "s3", {"bucket": "flags"}, "The source /srv/flags is a folder, so its connector is filesystem"),
+        ("s3://flags/daily", "filesystem", {"path": "/srv/flags"}, "is an S3 prefix, so its connector is s3"),
+    ],
+)
+def test_a_config_for_the_other_uri_kind_is_a_400_not_dropped(
+    client_for: Any, admin: Any, uri: str, connector: str, config: dict[str, Any], says: str
+) -> None:
+    """Before, the config was dropped without a word and the asset saved with the URI's own kind."""
+    body = {**BASE, "name": "flags", "source_uri": uri, "connector": connector, "connector_config": config}
+    refused = client_for(admin, mfa=True).post(API, body, content_type="application/json")
+    assert refused.status_code == 400, refused.json()
+    assert says in str(refused.json()["error"]["fields"]["connector"])
+    assert not Asset.objects.exists()
+    # With no config the URI decides the kind, as before.
+    body = {**BASE, "name": "flags", "source_uri": uri, "connector": connector}
+    assert client_for(admin, mfa=True).post(API, body, content_type="application/json").status_code == 201
+
+
 def test_a_directory_source_may_repeat_its_path_and_follows_a_new_uri() -> None:
     asset = AssetFactory.create(source_uri="/srv/old", connector="filesystem", connector_config={"path": "/srv/old/"})
     asset = Asset.objects.get(pk=asset.pk)
