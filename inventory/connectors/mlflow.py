@@ -110,19 +110,42 @@ class MlflowConnector(Connector[MlflowConfig]):
         with cfg.api() as api:
             self._restore(api, cfg, restored=restored, capture=capture, replace=replace)
 
-    def _restore(self, api: MlflowRest, cfg: MlflowConfig, *, restored: Path, capture: Capture, replace: bool) -> None:
-        models: dict[str, Any] = json.loads((restored / FILE_NAME).read_text())["models"]
-        present = [name for name in models if reg.get_model(api, name) is not None]
-        if present and not replace:
+    def refuse_full_target(self, target: object, capture: Capture) -> None:
+        cfg: MlflowConfig = self.parse(target)
+        with cfg.api() as api:
+            self._refuse_present(api, self._present(api, list(capture.details.get("models") or {})))
+
+    @staticmethod
+    def _present(api: MlflowRest, names: list[str]) -> list[str]:
+        found = reg.in_parallel([partial(reg.get_model, api, name) for name in names])
+        return [name for name, model in zip(names, found, strict=True) if model is not None]
+
+    def _refuse_present(self, api: MlflowRest, present: list[str]) -> None:
+        if present:
             for name in present:
                 self.ledger.found_before("model", name, "it was in the target registry before this run")
             raise TargetNotEmpty(f"The target registry already holds {', '.join(present)}; restore only with replace.")
+
+    def _restore(self, api: MlflowRest, cfg: MlflowConfig, *, restored: Path, capture: Capture, replace: bool) -> None:
+        models: dict[str, Any] = json.loads((restored / FILE_NAME).read_text())["models"]
+        self.say("looking for the models in the target registry")
+        present = self._present(api, list(models))
+        if not replace:
+            self._refuse_present(api, present)
         exp = reg.experiment_id(api, cfg.experiment, self.ledger)
         # A model already present is rebuilt beside it and swapped in only once verified.
         names = {name: (f"{name}__drp_new" if name in present else name) for name in models}
         runs: list[str] = []
         placer = Placer(api, Path(cfg.artifacts_path), field=ARTIFACTS_PATH) if cfg.artifacts_path else None
         try:
+            total = sum(max(map(int, model["versions"]), default=0) for model in models.values())
+            done = [0]
+
+            def registered() -> None:
+                done[0] += 1
+                self.say("writing models, versions and artifacts", f"{done[0]:,} of {total:,} versions")
+
+            self.say("writing models, versions and artifacts", f"0 of {total:,} versions")
             for name, model in models.items():
                 self.ledger.created("model", [names[name]])
                 reg.write_model(
@@ -134,12 +157,14 @@ class MlflowConnector(Connector[MlflowConfig]):
                     runs=runs,
                     ledger=self.ledger,
                     place=placer.place if placer else None,
+                    registered=registered,
                 )
             # The artifacts were hashed against the capture as they were uploaded; here the
             # server's listing must hold each at its size (verify() downloads and hashes them).
             # Written into the target's folder, they are sized there: the first one written was
             # compared with the server's listing, which shows the server serves that folder.
             folder = Path(cfg.artifacts_path) if placer else None
+            self.say("checking the restored registry against the capture")
             report = self._check(capture, api, names, uploaded=restored, folder=folder)
             if not report.ok:
                 raise RestoreFailed(f"The restored registry does not match the capture: {report.summary()}")
@@ -152,6 +177,8 @@ class MlflowConnector(Connector[MlflowConfig]):
             for name in staged:
                 self.ledger.removed("model", name)
             raise
+        if present:
+            self.say("swapping in the restored models")
         for name in present:
             api.post("/registered-models/rename", {"name": name, "new_name": f"{name}__drp_old"})
             api.post("/registered-models/rename", {"name": names[name], "new_name": name})

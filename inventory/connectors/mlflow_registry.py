@@ -298,6 +298,7 @@ def write_model(
     runs: list[str] | None = None,
     ledger: Ledger | None = None,
     place: Callable[..., None] | None = None,
+    registered: Callable[[], None] | None = None,
 ) -> None:
     """Create ``name`` with every captured version, keeping version numbers; gaps are filled then deleted.
 
@@ -308,6 +309,7 @@ def write_model(
     for the caller to delete if the restore fails; ``ledger`` records each run before its
     files are written, for a drill's clean-up. ``place(artifact URI, folder, hashes, what=)``, when
     given, writes a version's files instead of uploading them (the target's own artifact folder).
+    ``registered()`` is called after each version is registered (for the run page's progress).
     """
     api.post(
         "/registered-models/create",
@@ -373,6 +375,8 @@ def write_model(
             )["model_version"]
             if str(created["version"]) != str(number):
                 raise RestoreFailed(f"MLflow numbered the restored version {created['version']} instead of {number}.")
+            if registered is not None:
+                registered()
             if meta is None:
                 placeholders.append((str(number), run_id))
             elif meta["stage"] not in ("", "None"):

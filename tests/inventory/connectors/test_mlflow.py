@@ -110,10 +110,21 @@ def test_target_holding_the_model_is_refused_unless_replace(
     register_version(api, fraud, {"MLmodel": b"old"}, {"depth": "9"}, 0.5)
     target = {"tracking_uri": target_url, "models": [fraud]}
     try:
+        with pytest.raises(TargetNotEmpty, match=f"already holds {fraud}"):  # the cheap look, before any read
+            conn.refuse_full_target(target, capture)
         with pytest.raises(TargetNotEmpty, match=f"already holds {fraud}"):
             conn.restore(restored=restored, capture=capture, target=target)
         assert api.get("/registered-models/get", name=fraud)["registered_model"]["description"] == "an older copy"
+        said: list[tuple[str, str]] = []
+        conn.say = lambda phase, detail="": said.append((phase, detail))
         conn.restore(restored=restored, capture=capture, target=target, replace=True)
+        writing = [detail for phase, detail in said if phase == "writing models, versions and artifacts"]
+        assert writing[0] == "0 of 3 versions" and writing[-1] == "3 of 3 versions"
+        assert [p for p, _ in said if p != "writing models, versions and artifacts"] == [
+            "looking for the models in the target registry",
+            "checking the restored registry against the capture",
+            "swapping in the restored models",
+        ]
         assert conn.verify(capture=capture, target=target).ok
         # Replaced in place, the model is the target's own again: a clean-up leaves it.
         conn.cleanup(target=target)
