@@ -99,7 +99,11 @@ class MlflowConnector(Connector[MlflowConfig]):
             for (_name, _number, _dest, version), hashes in zip(wanted, fetched, strict=True):
                 version["artifacts"] = hashes
         (staging / FILE_NAME).write_text(json.dumps({"models": models}, indent=1, sort_keys=True))
-        details = {"tracking_uri": self.config.tracking_uri, "models": models}
+        details = {
+            "tracking_uri": self.config.tracking_uri,
+            "models": models,
+            "artifacts_read": "folder" if folder else "rest",
+        }
         # Read straight from the registry's folder (no staging copy), or the staged downloads.
         source = direct.ArtifactSource(staging, read) if folder is not None else self.staged(staging)
         return Snapshot(source=source, capture=Capture(self.kind, started, details))
@@ -330,6 +334,9 @@ class MlflowConnector(Connector[MlflowConfig]):
             aliases = ", ".join(f"{a} → v{v}" for a, v in sorted(model.get("aliases", {}).items()))
             parts.append(f"{name} {numbers}" + (f" ({aliases})" if aliases else ""))
         head = f"{len(models)} registered model{'s' if len(models) != 1 else ''}, {versions} versions"
+        read = {"folder": "artifacts read in the server's folder", "rest": "artifacts read over REST"}
+        if capture.details.get("artifacts_read") in read:
+            head += f" ({read[capture.details['artifacts_read']]})"
         return f"{head}: {'; '.join(parts)}" if parts else head
 
     def covers(self, config: Any) -> bool:

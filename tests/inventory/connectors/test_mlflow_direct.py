@@ -58,6 +58,7 @@ def test_direct_round_trip_reads_and_writes_the_artifact_folders(
     assert listed["artifacts/0/3/weights/model.bin"] == 4096 and "registry.json" in listed
 
     capture, manifest = engine.backup(conn)
+    assert "(artifacts read in the server's folder)" in conn.describe(capture)
     model = capture.details["models"][fraud]
     assert model["versions"]["3"]["artifacts"]["weights/model.bin"] == hashlib.sha256(b"\x03" * 4096).hexdigest()
     assert model["versions"]["2"]["artifacts"]["MLmodel"] == hashlib.sha256(b"flavor: v2").hexdigest()
@@ -227,3 +228,4 @@ def test_without_a_folder_the_capture_goes_through_the_server(engine: Engine, so
     snap = conn.snapshot(staging)
     assert isinstance(snap.source, LocalSource)
     assert (staging / "artifacts/0/3/weights/model.bin").read_bytes() == b"\x03" * 4096  # downloaded
+    assert "(artifacts read over REST)" in conn.describe(snap.capture)
