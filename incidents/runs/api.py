@@ -74,6 +74,8 @@ class StepOut(serializers.ModelSerializer[StepRun]):
             "bytes_done",
             "bytes_total",
             "rate_bps",
+            "phase",
+            "phase_at",
             "started_at",
             "finished_at",
             "heartbeat_at",

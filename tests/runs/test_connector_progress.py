@@ -113,6 +113,10 @@ def test_the_run_page_shows_the_running_steps_member_and_phase(flags: Asset, com
     page = client.get(reverse("runs:detail", args=[run.public_id]), headers={"HX-Request": "true"}).content.decode()
     assert "flags-db (2 of 2): swapping in the restored copy" in page
     assert "<strong>Now:</strong>" in page and re.search(r"· for 1 min 1[5-9] s", page)  # to the second
+    # A script following the run reads the same through the API.
+    api = client.get(f"/api/v1/runs/{run.public_id}/").json()
+    [restore] = [s for s in api["steps"] if s["key"] == "restore"]
+    assert restore["phase"] == "flags-db (2 of 2): swapping in the restored copy" and restore["phase_at"]
     # A finished step no longer says it is in a phase.
     StepRun.objects.filter(pk=step.pk).update(state=StepState.SUCCEEDED, finished_at=timezone.now())
     page = client.get(reverse("runs:detail", args=[run.public_id]), headers={"HX-Request": "true"}).content.decode()
