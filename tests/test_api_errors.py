@@ -96,6 +96,19 @@ def test_an_unknown_api_path_is_json_even_with_debug_on(commander: User, setting
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
 
 
+def test_a_missing_page_with_debug_on_is_the_sites_own_404_not_the_debug_page(
+    commander: User, client_for: Any, settings: Any
+) -> None:
+    settings.DEBUG = True
+    client = client_for(commander)
+    for address in ("/inventory/assets/", f"/inventory/assets/{SOME_UUID}/", "/no-such-page"):
+        page = client.get(address)
+        body = page.content.decode()
+        assert page.status_code == 404 and "Nothing here" in body, address
+        assert "URLconf" not in body and "Using the URLconf" not in body  # Django's list of every route
+    assert client.get("/inventory").status_code == 301  # a missing slash still leads to the page
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 
