@@ -72,6 +72,8 @@ def test_which_version_had_an_alias_at_a_time(client_for: Any, commander: Any, r
     url = f"/inventory/assets/{registry.public_id}/history/"
     page = client.get(url, {"model": "fraud-detection", "alias": "champion", "at": "2026-11-30T10:30"}).content.decode()
     assert "fraud-detection@champion named version 2 (recorded by the point of 2026-11-30 09:00:00 UTC)." in page
+    # The spans table writes times as the rest of the page does.
+    assert "<td>v2</td><td>2026-11-30 09:00:00</td><td>2026-11-30 11:00:00</td>" in page
     later = client.get(url, {"model": "fraud-detection", "alias": "champion", "at": "2026-11-30T11:00:00+00:00"})
     assert "named version 3" in later.content.decode()
     early = client.get(url, {"model": "fraud-detection", "alias": "champion", "at": "2026-11-30T08:00"})
