@@ -116,7 +116,11 @@ def _check_rpo(asset: Any, now: datetime) -> tuple[Check, timedelta, timedelta]:
         Level.RISK: "close to",
         Level.BREACH: "past",
     }[level]
-    reason = f"Newest good backup is {human_duration(age)} old, {words} the RPO of {human_duration(rpo)}."
+    # Stored until the level next changes, so it names the time rather than an age that goes stale.
+    reason = (
+        f"Newest good backup holds data as of {asset.ok_data_as_of:%Y-%m-%d %H:%M} UTC ({human_duration(age)} "
+        f"old when checked), {words} the RPO of {human_duration(rpo)}."
+    )
     return Check("rpo", level, reason), age, rpo
 
 

@@ -89,6 +89,10 @@ def test_rpo_uses_the_newest_good_point_with_a_20_percent_margin(age_minutes: in
     c = check(asset, "rpo")
     assert c.level is level
     assert f"{words} the RPO of 1 h" in c.reason
+    # Stored until the level changes: it names the data's time, and the age only as of the check.
+    as_of = NOW - timedelta(minutes=age_minutes)
+    age = human_duration(timedelta(minutes=age_minutes))
+    assert f"holds data as of {as_of:%Y-%m-%d %H:%M} UTC ({age} old when checked)" in c.reason
 
 
 def test_rpo_ignores_failed_corrupt_and_expired_points() -> None:
