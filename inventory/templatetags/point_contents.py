@@ -18,9 +18,3 @@ def holds(point: RecoveryPoint) -> str:
     if not contents_visible():
         return ""
     return capture_text(point)
-
-
-@register.filter
-def instant(iso: str) -> str:
-    """An ISO 8601 instant from a capture as the pages write times: "2026-12-01 22:18:50"."""
-    return str(iso)[:19].replace("T", " ")

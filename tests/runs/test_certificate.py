@@ -131,5 +131,7 @@ def test_the_run_page_shows_the_certificate_as_a_checklist_and_serves_the_file(o
     assert "Recovery-equivalence certificate" in page and "golden outputs</strong> — passed" in page
     # The run-level lineage row too: one asset alone has no group to be consistent with, and says so.
     assert "lineage</strong> — not checked: one asset restored on its own" in page
+    as_of = run.steps.get(kind="restore").point.data_as_of  # type: ignore[union-attr]
+    assert f"(data as of {as_of:%Y-%m-%d %H:%M:%S} UTC)" in page  # written as the page's other times
     download = client.get(f"/runs/{run.public_id}/certificate.json")
     assert download.status_code == 200 and download.content.decode() == run.certificate.document

@@ -62,3 +62,10 @@ def span(value: timedelta | None) -> str:
     if value is None or value == "":
         return "—"
     return human_duration(value)
+
+
+@register.filter
+def instant(iso: str | None) -> str:
+    """An ISO 8601 instant kept as text (a capture's, a certificate's) as the pages write times:
+    "2026-12-01 22:18:50"."""
+    return str(iso or "")[:19].replace("T", " ")
