@@ -144,13 +144,24 @@ def vetted_address(host: str, port: int, *, trusted: frozenset[str] = frozenset(
     return str(addresses[0])
 
 
+def _pinned_socket(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the vetted address, with Nagle's algorithm off as http.client sets it.
+
+    Overriding ``connect`` drops http.client's own TCP_NODELAY; without it a request whose
+    headers and body go out in two writes waits for the server's delayed ACK (~40 ms per POST).
+    """
+    sock = socket.create_connection((address, port), timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self.pinned = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.pinned, self.port), self.timeout)
+        self.sock = _pinned_socket(self.pinned, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -160,7 +171,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.pinned = address
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.pinned, self.port), self.timeout)
+        raw = _pinned_socket(self.pinned, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)  # certificate checked against the name
 
 
