@@ -121,7 +121,8 @@ def _with_unsigned_attrs(data: bytes, attrs: list[cms.CMSAttribute] | None) -> b
     start, end, info = _contents(data)
     signer = info["content"]["signer_infos"][0]
     signer["unsigned_attrs"] = cms.CMSAttributes(attrs) if attrs else None
-    blob = info.dump().hex().upper().encode()  # only the changed parts re-encoded (force re-encodes every byte: a minute)
+    # Only the changed parts are re-encoded: force=True re-encodes every byte and takes a minute.
+    blob = info.dump().hex().upper().encode()
     assert len(blob) <= end - start
     return data[:start] + blob.ljust(end - start, b"0") + data[end:]
 
