@@ -8,7 +8,7 @@ export DJANGO_SETTINGS_MODULE := dr_portal.settings
 # Links in the demo's emails follow the port served on (SITE_URL, when set, still wins).
 export SITE_PORT := $(PORT)
 
-.PHONY: help venv mlflow-venv run test test-fast fmt lint typecheck check-migrations bench clean
+.PHONY: help venv mlflow-venv bench-mlflow-peer-venv run test test-fast fmt lint typecheck check-migrations bench clean
 
 help:
 	@echo "make run    - set up and serve the demo on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
@@ -17,6 +17,7 @@ help:
 	@echo "make fmt    - format the code and apply ruff's safe fixes"
 	@echo "make lint | typecheck | check-migrations | bench"
 	@echo "make mlflow-venv - install the MLflow server used by the demo registries and the connector tests"
+	@echo "make bench-mlflow-peer-venv - install mlflow-export-import, the MLflow rows' peer in the connector bench"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
@@ -47,6 +48,16 @@ $(VENV)-mlflow/.installed: requirements-mlflow.txt
 	@touch $@
 
 mlflow-venv: $(VENV)-mlflow/.installed
+
+# mlflow-export-import, the tool bench/connector_bench.py measures the MLflow connector against
+# (bench/mlflow_peer_tool.py runs in it). Its own virtualenv again: neither .venv nor .venv-mlflow changes.
+$(VENV)-mlflow-peer/.installed: bench/requirements-mlflow-peer.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed; see README"; exit 1; }
+	$(PYTHON) -m venv $(VENV)-mlflow-peer
+	$(VENV)-mlflow-peer/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-mlflow-peer.txt
+	@touch $@
+
+bench-mlflow-peer-venv: $(VENV)-mlflow-peer/.installed
 
 run: venv mlflow-venv $(VAR_DIR)/.env
 	$(BIN)/python manage.py migrate --noinput
@@ -98,4 +109,4 @@ bench: venv
 SCALE_BENCH_ARGS ?= --quick
 
 clean:
-	rm -rf $(VENV) $(VENV)-mlflow var
+	rm -rf $(VENV) $(VENV)-mlflow $(VENV)-mlflow-peer var

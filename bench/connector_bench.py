@@ -14,12 +14,13 @@ Throughput is source bytes / seconds; the goal (issue 14) is 0.6 of native for b
 it waited for, not the servers'): the work each did, which a loaded machine distorts far less than wall-clock time.
 
     python -m bench.connector_bench [--mib 64] [--vectors 100000] [--versions 100] [--mlflow-mib 100]
-                                    [--mlflow-version-mib 10] [--mlflow-ports 8150,8151] [--mlflow-cold]
+                                    [--mlflow-version-mib 10] [--mlflow-ports 8150,8151,8152] [--mlflow-cold]
                                     [--only sqlite,postgres,vector,mlflow]
 
 PostgreSQL is used when ``postgresql://postgres@127.0.0.1:5432`` answers (scratch databases
 named ``<--pg-prefix>_*``, ``dr_bench_*`` by default, are dropped at the end); otherwise that
-row is skipped. MLflow runs two ``mlflow server`` processes from ``.venv-mlflow`` on loopback (skipped without it).
+row is skipped. MLflow runs two ``mlflow server`` processes from ``.venv-mlflow`` on loopback (skipped without it),
+and a third for mlflow-export-import to import into when ``.venv-mlflow-peer`` is installed (``bench/mlflow_bench.py``).
 """
 
 from __future__ import annotations
@@ -270,7 +271,11 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100, help="model versions of the MLflow registry")
     parser.add_argument("--mlflow-mib", type=int, default=100, help="MiB of artifacts across those versions")
     parser.add_argument("--mlflow-version-mib", type=float, default=0, help="MiB per version (instead of --mlflow-mib)")
-    parser.add_argument("--mlflow-ports", default="", help="two loopback ports for the MLflow servers, e.g. 8150,8151")
+    parser.add_argument(
+        "--mlflow-ports",
+        default="",
+        help="three loopback ports for the MLflow servers (source, portal's target, peer's), e.g. 8150,8151,8152",
+    )
     parser.add_argument("--mlflow-cold", action="store_true", help="time the MLflow servers' first requests too")
     parser.add_argument("--only", default="sqlite,postgres,vector,mlflow")
     parser.add_argument("--pg-prefix", default="dr_bench", help="prefix of the scratch PostgreSQL databases")
@@ -279,9 +284,9 @@ def main() -> None:
 
     wanted = set(args.only.split(","))
     given = [int(p) for p in args.mlflow_ports.split(",") if p]
-    if given and len(given) != 2:
-        parser.error("--mlflow-ports takes two ports, e.g. 8150,8151")
-    mlflow_ports = (given[0], given[1]) if given else None
+    if given and len(given) != 3:
+        parser.error("--mlflow-ports takes three ports, e.g. 8150,8151,8152")
+    mlflow_ports = (given[0], given[1], given[2]) if given else None
     header = ("connector", "source MiB", "native MiB/s", "backup MiB/s", "ratio", "restore MiB/s", "snap s", "store s")
     print(
         f"{header[0]:<16} {header[1]:>10} {header[2]:>13} {header[3]:>13} {header[4]:>6} {header[5]:>14}"

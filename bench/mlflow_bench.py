@@ -1,13 +1,19 @@
 """The MLflow rows of ``bench.connector_bench``: a registry moved directly through its artifact folders
-(``artifacts_path``) and through the REST API, against copying the artifact folder (and copying it back).
+(``artifacts_path``) and through the REST API, against copying the artifact folder (and copying it back), and,
+when ``.venv-mlflow-peer`` is installed (``make bench-mlflow-peer-venv``), against the community tool
+mlflow-export-import moving the same registry (``bench/mlflow_peer_tool.py``): the closest tool that restores
+a registry, where a folder copy restores none.
 
     python -m bench.connector_bench --only mlflow [--versions 100] [--mlflow-mib 100 | --mlflow-version-mib 10]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,7 @@ def bench_mlflow(
     store: Store,
     versions: int,
     mib: int,
-    ports: tuple[int, int] | None = None,
+    ports: tuple[int, int, int] | None = None,
     *,
     warm: bool = True,
     version_mib: float = 0,
@@ -39,18 +45,22 @@ def bench_mlflow(
 
     from inventory import demo_mlflow
 
+    peer = settings.BASE_DIR / ".venv-mlflow-peer" / "bin" / "python"
     binary = demo_mlflow.mlflow_binary(settings.BASE_DIR)
+    if binary is None and peer.with_name("mlflow").exists():
+        # The peer's virtualenv holds the same pinned mlflow (requirements-mlflow.txt's version).
+        binary = peer.with_name("mlflow")
+        print(f"{'mlflow':<16} servers from .venv-mlflow-peer (no .venv-mlflow)")
     if binary is None:
         return None
-    ports = ports or (demo_mlflow.free_port(), demo_mlflow.free_port())
-    procs = [
-        demo_mlflow.start_server(binary, root / name, port) for name, port in zip(("src", "dst"), ports, strict=True)
-    ]
+    ports = ports or (demo_mlflow.free_port(), demo_mlflow.free_port(), demo_mlflow.free_port())
+    names = ("src", "dst", "peer") if peer.exists() else ("src", "dst")
+    procs = [demo_mlflow.start_server(binary, root / name, port) for name, port in zip(names, ports, strict=False)]
     try:
-        for port, proc in zip(ports, procs, strict=True):
+        for port, proc in zip(ports, procs, strict=False):
             demo_mlflow.wait_ready(f"http://127.0.0.1:{port}", proc)
         per_version = int(version_mib * MiB) if version_mib else max(1, mib * MiB // versions)
-        src, dst = (f"http://127.0.0.1:{port}" for port in ports)
+        src, dst, peer_url = (f"http://127.0.0.1:{port}" for port in ports)
         _mlflow_fill(src, versions, per_version, warm=warm)
         folders = {"artifacts_path": str(root / "src" / "artifacts")}
         (root / "dst" / "artifacts").mkdir(parents=True, exist_ok=True)
@@ -85,6 +95,15 @@ def bench_mlflow(
             f"restore / native: direct {back / direct[1]:.2f} (cpu {_ratio(back, direct[1])}), "
             f"rest {back / rest[1]:.2f} (cpu {_ratio(back, rest[1])})   load {os.getloadavg()[0]:.2f}"
         )
+        if peer.exists():
+            export, into = _peer_round(peer, root, src, peer_url, versions, warm=warm)
+            print(
+                f"{'mlflow peer':<16} mlflow-export-import: export {mib_size / export:.1f} MiB/s, import "
+                f"{mib_size / into:.1f} MiB/s; backup / peer export: direct {export / direct[0]:.2f} "
+                f"(cpu {_ratio(export, direct[0])}), rest {export / rest[0]:.2f} (cpu {_ratio(export, rest[0])}); "
+                f"restore / peer import: direct {into / direct[1]:.2f} (cpu {_ratio(into, direct[1])}), "
+                f"rest {into / rest[1]:.2f} (cpu {_ratio(into, rest[1])})   load {os.getloadavg()[0]:.2f}"
+            )
         return size, natives, direct[0], direct[1]
     finally:
         demo_mlflow.stop_servers(procs)
@@ -135,3 +154,68 @@ def _mlflow_round(
     restore = _timed(lambda: store.restore(connector, holder["capture"], holder["manifest"], into))
     connector.cleanup(target=into)
     return backup, restore
+
+
+def _peer_round(
+    python: Path, root: Path, src: str, target: str, versions: int, *, warm: bool
+) -> tuple[Seconds, Seconds]:
+    """mlflow-export-import exports ``bench-model`` from ``src`` and imports it into the fresh server ``target``:
+    the seconds (and CPU seconds) of the two calls as the tool timed them in its own process, after its imports.
+
+    The import is checked here, untimed: as many versions in the target as in the source, and every weights
+    file back with the same SHA-256; it prints how many versions kept their number and how many aliases came
+    back, which mlflow-export-import 1.2.0 does not promise."""
+    from inventory.connectors.mlflow_rest import MlflowRest
+
+    out, log = root / "peer-export", root / "peer-tool.log"
+    tool = [str(python), str(Path(__file__).with_name("mlflow_peer_tool.py"))]
+    warm_export = ["--warm", "warm-up", "--warm-out", str(root / "peer-warm")] if warm else []
+    export = _peer_call([*tool, "export", "--tracking-uri", src, "--out", str(out), *warm_export], log)
+    if export["versions"] != versions or export["failed"]:
+        _peer_failed(f"exported {export['versions']} of {versions} versions ({export['failed']} failed)", log)
+    warm_import = ["--warm-input", str(root / "peer-warm")] if warm else []
+    into = _peer_call([*tool, "import", "--tracking-uri", target, "--input", str(out), *warm_import], log)
+    api = MlflowRest(target)
+    found = list(api.pages("/model-versions/search", "model_versions", filter="name='bench-model'", max_results=1000))
+    weights = [sorted(_sha256_file(p) for p in (root / name).rglob("weights.bin")) for name in ("src", "peer")]
+    if len(found) != versions or into["versions"] != versions or weights[0] != weights[1]:
+        _peer_failed(
+            f"restored {len(found)} of {versions} versions; weights files equal: {weights[0] == weights[1]}", log
+        )
+    # The bench's version n was logged by a run with the parameter i = n - 1.
+    runs = {v["run_id"]: api.get("/runs/get", run_id=v["run_id"])["run"] for v in found}
+    kept = sum(
+        1
+        for v in found
+        if any(
+            p["key"] == "i" and int(p["value"]) + 1 == int(v["version"]) for p in runs[v["run_id"]]["data"]["params"]
+        )
+    )
+    aliases = api.get("/registered-models/get", name="bench-model")["registered_model"].get("aliases", [])
+    print(
+        f"{'mlflow peer':<16} import checked: {len(found)} versions, {len(weights[1])} weights files with their "
+        f"SHA-256; {kept} of {len(found)} versions kept their number, {len(aliases)} of 1 alias restored"
+    )
+    return _seconds(export), _seconds(into)
+
+
+def _peer_call(command: list[str], log: Path) -> dict[str, Any]:
+    done = subprocess.run([*command, "--models", "bench-model", "--log", str(log)], capture_output=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr.decode(errors="replace")[-4000:])
+        _peer_failed(f"the tool exited with {done.returncode}", log)
+    result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+def _peer_failed(what: str, log: Path) -> None:
+    """Stop the bench with the end of the tool's log (the scratch folder it is in goes with the bench)."""
+    tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+    sys.stderr.write(f"--- the end of mlflow-export-import's output ---\n{tail}\n")
+    raise SystemExit(f"mlflow-export-import: {what}")
+
+
+def _seconds(result: dict[str, Any]) -> Seconds:
+    took = Seconds(result["seconds"])
+    took.cpu = result["cpu"]
+    return took
