@@ -54,9 +54,9 @@ def test_the_peer_moves_a_registry_only_with_its_patches(tmp_path: Path) -> None
         # the version's source (a wrong path inside an mlflow-artifacts: URI, checked as a local file).
         tool = Path(mlflow_peer_tool.__file__)
         log = tmp_path / "bare.log"
+        command = [str(PEER), str(tool), "import", "--no-patch", "--tracking-uri", bare, "--models", "bench-model"]
         done = subprocess.run(
-            [str(PEER), str(tool), "import", "--no-patch", "--tracking-uri", bare, "--models", "bench-model"]
-            + ["--input", str(tmp_path / "peer-export"), "--log", str(log)],
+            [*command, "--input", str(tmp_path / "peer-export"), "--log", str(log)],
             capture_output=True,
             check=False,
         )
