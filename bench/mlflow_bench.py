@@ -98,8 +98,8 @@ def bench_mlflow(
         if peer.exists():
             export, into = _peer_round(peer, root, src, peer_url, versions, warm=warm)
             print(
-                f"{'mlflow peer':<16} mlflow-export-import: export {mib_size / export:.1f} MiB/s, import "
-                f"{mib_size / into:.1f} MiB/s; backup / peer export: direct {export / direct[0]:.2f} "
+                f"{'mlflow peer':<16} export {mib_size / export:.1f} MiB/s ({export:.1f} s), import "
+                f"{mib_size / into:.1f} MiB/s ({into:.1f} s); backup / peer export: direct {export / direct[0]:.2f} "
                 f"(cpu {_ratio(export, direct[0])}), rest {export / rest[0]:.2f} (cpu {_ratio(export, rest[0])}); "
                 f"restore / peer import: direct {into / direct[1]:.2f} (cpu {_ratio(into, direct[1])}), "
                 f"rest {into / rest[1]:.2f} (cpu {_ratio(into, rest[1])})   load {os.getloadavg()[0]:.2f}"
