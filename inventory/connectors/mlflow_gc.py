@@ -8,6 +8,7 @@ portal has no mlflow), bounded by MLFLOW_PURGE_TIMEOUT_SECONDS, on the ids the l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from inventory.connectors._files import refuse_target_path
 from inventory.connectors.errors import ConnectorError
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
+from inventory.connectors.mlflow_runs import deleted_tagged
 from inventory.connectors.reach import reach, url_problem
 from inventory.paths import path_shape_refusal, userinfo_refusal
 
@@ -70,7 +72,13 @@ def purge(
 ) -> None:
     """Purge ``runs`` and ``experiments`` (which this clean-up just deleted) from ``store``, the backend
     store of the registry ``api`` speaks to. Each is then, in ``ledger``, removed with a note saying it
-    was purged, or kept with why it remains; nothing here raises."""
+    was purged, or kept with why it remains; nothing here raises.
+
+    Also purged: the runs carrying one of ``ledger``'s restore tags that the registry holds as
+    deleted (an earlier clean-up deleted them and was killed before purging them)."""
+    # Not listed (the registry did not answer): the next clean-up finds them; the purge below says why it failed.
+    with contextlib.suppress(ConnectorError):
+        runs = [*runs, *(r for r in deleted_tagged(api, ledger) if r not in runs)]
     if not runs and not experiments:
         return
     if not store:
