@@ -88,6 +88,7 @@ class Ledger:
                     fresh = True
                 elif found.get("state") == REMOVED:
                     # Made again after a clean-up removed it (a retried or reopened restore): ours again.
+                    found.pop("note", None)  # how it was removed: no longer so
                     found.update(state=CREATED, **extra)
                     fresh = True
         if fresh:

@@ -299,13 +299,15 @@ class MlflowConnector(Connector[MlflowConfig]):
         store = cfg.drill_backend_store_uri
         if not store and same_server(cfg.tracking_uri, self.config.drill_tracking_uri):
             store = self.config.drill_backend_store_uri  # the target was made before the field was set
-        before = {kind: set(ledger.names(kind, "removed")) for kind in ("run", "experiment")}
         with cfg.api() as api:
             try:
                 remove_recorded(api, ledger)
             finally:  # what was deleted, even before a failure, is purged or said to remain
+                # Removed with no note: deleted, and the purge has not said how it went (this clean-up's,
+                # or one killed before its purge ran: the purge writes a note on all it erases).
                 fresh = {
-                    kind: [n for n in ledger.names(kind, "removed") if n not in was] for kind, was in before.items()
+                    kind: [n for n in ledger.names(kind, "removed") if not (ledger.get(kind, n) or {}).get("note")]
+                    for kind in ("run", "experiment")
                 }
                 mlflow_gc.purge(
                     api,
