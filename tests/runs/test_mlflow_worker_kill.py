@@ -114,7 +114,7 @@ def test_a_worker_killed_while_creating_mlflow_runs_leaves_nothing_after_the_dri
         backed_up(asset)
         plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
         env = {"CELERY_BROKER_URL": broker.url, "VAULT_KEY_FILE": str(keys), "VAULT_KEY_ID": "run-key"}
-        with running_worker(name="doomed", **env) as doomed:
+        with running_worker(name="doomed", concurrency=1, queues="", **env) as doomed:
             run = start_run(plan=plan, mode="drill", by=commander)
             step = StepRun.objects.get(run=run, key="restore")
             unsaved = _kill_while_runs_are_unsaved(doomed, step, drill)
