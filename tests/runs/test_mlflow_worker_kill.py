@@ -60,8 +60,8 @@ def _restored_runs(api: MlflowRest) -> set[str]:
 
 
 def _kill_while_runs_are_unsaved(doomed: Any, step: StepRun, api: MlflowRest) -> set[str]:
-    """Freeze the worker (SIGSTOP) each time the drill registry holds restored runs; when some are not
-    in the step's saved ledger, SIGKILL it there; otherwise let it go on and look again."""
+    """Freeze the worker (SIGSTOP) each time the drill registry holds restored runs; when its saved
+    ledger names some of them but not all, SIGKILL it there; otherwise let it go on and look again."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if not _restored_runs(api):
@@ -71,14 +71,14 @@ def _kill_while_runs_are_unsaved(doomed: Any, step: StepRun, api: MlflowRest) ->
         saved = StepRun.objects.get(pk=step.pk)
         recorded = {e["name"] for e in saved.ledger or [] if e["kind"] == "run"}
         unsaved = _restored_runs(api) - recorded
-        if unsaved:
+        if unsaved and recorded:  # mid-way: the ledger was saved with runs, and runs were made since
             os.killpg(doomed.pid, signal.SIGKILL)  # the machine dies: no flush, no goodbye
             doomed.wait()
             return unsaved
         os.killpg(doomed.pid, signal.SIGCONT)
         assert saved.state == StepState.RUNNING, "the restore finished before it could be caught mid-way"
         time.sleep(0.02)
-    raise AssertionError("no moment with restored runs missing from the saved ledger within 180 s")
+    raise AssertionError("no moment with restored runs both in and missing from the saved ledger within 180 s")
 
 
 def test_a_worker_killed_while_creating_mlflow_runs_leaves_nothing_after_the_drill_clean_up(
