@@ -7,6 +7,8 @@ restore hook records what it creates *before or as* it creates it (``created``),
 found there and left alone (``kept``), and clean-up works from that record alone, marking
 each entry ``removed`` or ``kept`` with the reason. The portal saves the record after each
 change (``save``), so a worker that dies mid-restore still leaves a complete list behind.
+An entry recorded with ``listed=False`` is bookkeeping for clean-up (a tag the restore put on what
+it made), not a thing in the target: the run page's lists leave it out.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Ledger:
                     fresh = True
                 elif found.get("state") == REMOVED:
                     # Made again after a clean-up removed it (a retried or reopened restore): ours again.
+                    found.pop("note", None)  # how it was removed: no longer so
                     found.update(state=CREATED, **extra)
                     fresh = True
         if fresh:
@@ -141,6 +144,8 @@ def summary(items: list[dict[str, Any]]) -> dict[str, list[str]]:
     (``notes``: each different note of the removed entries, once)."""
     out: dict[str, list[str]] = {"removed": [], "kept": [], "left": [], "notes": []}
     for item in items:
+        if item.get("listed") is False:
+            continue
         where = f"{item['member']}: " if item.get("member") else ""
         line = f"{where}{item['kind']} {item['name']}"
         state = item.get("state")
@@ -174,7 +179,7 @@ def brief(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         members: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for item in items:
             state = item.get("state")
-            if state == KEPT or (state == REMOVED) != (key == "removed"):
+            if state == KEPT or item.get("listed") is False or (state == REMOVED) != (key == "removed"):
                 continue
             members.setdefault(item.get("member") or "", {}).setdefault(item["kind"], []).append(item)
         out[key] = [

@@ -44,6 +44,7 @@ from inventory.connectors.mlflow_cleanup import remove_recorded
 from inventory.connectors.mlflow_config import MlflowConfig
 from inventory.connectors.mlflow_place import Placer
 from inventory.connectors.mlflow_rest import MlflowRest, same_server
+from inventory.connectors.mlflow_runs import recorded_tags
 
 FILE_NAME = "registry.json"
 ARTIFACTS_PATH = "artifacts_path"
@@ -292,18 +293,21 @@ class MlflowConnector(Connector[MlflowConfig]):
         if cfg.tracking_uri.rstrip("/") == self.config.tracking_uri.rstrip("/"):
             raise ConnectorRefused("Clean-up removes a drill target; it will not delete the source registry's models.")
         ledger = self.ledger
-        if not ledger.names("model") and not ledger.names("run") and not ledger.names("experiment"):
-            return
+        kinds = ("model", "run", "experiment")
+        if not any(ledger.names(kind) for kind in kinds) and not recorded_tags(ledger):
+            return  # (a restore's tag, even removed, may still name deleted runs left to purge)
         store = cfg.drill_backend_store_uri
         if not store and same_server(cfg.tracking_uri, self.config.drill_tracking_uri):
             store = self.config.drill_backend_store_uri  # the target was made before the field was set
-        before = {kind: set(ledger.names(kind, "removed")) for kind in ("run", "experiment")}
         with cfg.api() as api:
             try:
                 remove_recorded(api, ledger)
             finally:  # what was deleted, even before a failure, is purged or said to remain
+                # Removed with no note: deleted, and the purge has not said how it went (this clean-up's,
+                # or one killed before its purge ran: the purge writes a note on all it erases).
                 fresh = {
-                    kind: [n for n in ledger.names(kind, "removed") if n not in was] for kind, was in before.items()
+                    kind: [n for n in ledger.names(kind, "removed") if not (ledger.get(kind, n) or {}).get("note")]
+                    for kind in ("run", "experiment")
                 }
                 mlflow_gc.purge(
                     api,

@@ -5,14 +5,21 @@ from __future__ import annotations
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_registry import get_model
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
+from inventory.connectors.mlflow_runs import TAG_KIND, artifacts_folder, tagged_runs
 
 
 def remove_recorded(api: MlflowRest, ledger: Ledger) -> None:
-    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded."""
+    """Delete the models, runs (with their artifact folders) and experiment ``ledger`` recorded.
+
+    The runs are those it names and every active run carrying one of its restore tags (a restore
+    whose worker was killed made runs it never saved the ids of): those are recorded first, then
+    removed as the others."""
     for name in ledger.names("model"):
         if get_model(api, name) is not None:
             api.delete("/registered-models/delete", {"name": name})
         ledger.removed("model", name)
+    for run in tagged_runs(api, ledger, "ACTIVE_ONLY"):
+        ledger.created("run", [run["info"]["run_id"]], artifacts=artifacts_folder(run["info"]["artifact_uri"]))
     for run_id in ledger.names("run"):
         entry = ledger.get("run", run_id) or {}
         if entry.get("artifacts"):
@@ -23,6 +30,8 @@ def remove_recorded(api: MlflowRest, ledger: Ledger) -> None:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
         ledger.removed("run", run_id)
+    for tag in ledger.names(TAG_KIND):
+        ledger.removed(TAG_KIND, tag)
     for exp in ledger.names("experiment"):
         search = {"experiment_ids": [exp], "max_results": 1000, "run_view_type": "ACTIVE_ONLY"}
         mine = set(ledger.names("run", "removed"))

@@ -3,11 +3,13 @@ only marks them deleted: purge them from the drill registry's backend store, ask
 they are gone, and write in the ledger, for each, whether it was purged or what remains and why.
 
 The purge runs ``mlflow_gc_store.py`` with the MLflow virtualenv's Python (MLFLOW_PYTHON; the
-portal has no mlflow), bounded by MLFLOW_PURGE_TIMEOUT_SECONDS, on the ids the ledger names only.
+portal has no mlflow), bounded by MLFLOW_PURGE_TIMEOUT_SECONDS, on the ids the ledger names (or its
+restore tags find, ``mlflow_runs``) only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +23,7 @@ from inventory.connectors._files import refuse_target_path
 from inventory.connectors.errors import ConnectorError
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
+from inventory.connectors.mlflow_runs import deleted_tagged
 from inventory.connectors.reach import reach, url_problem
 from inventory.paths import path_shape_refusal, userinfo_refusal
 
@@ -68,9 +71,15 @@ def _left_why(why: str) -> str:
 def purge(
     api: MlflowRest, ledger: Ledger, *, store: str, tracking_uri: str, runs: list[str], experiments: list[str]
 ) -> None:
-    """Purge ``runs`` and ``experiments`` (which this clean-up just deleted) from ``store``, the backend
-    store of the registry ``api`` speaks to. Each is then, in ``ledger``, removed with a note saying it
-    was purged, or kept with why it remains; nothing here raises."""
+    """Purge ``runs`` and ``experiments`` (deleted by this clean-up, or by one killed before its purge)
+    from ``store``, the backend store of the registry ``api`` speaks to. Each is then, in ``ledger``,
+    removed with a note saying it was purged, or kept with why it remains; nothing here raises.
+
+    Also purged: the runs carrying one of ``ledger``'s restore tags that the registry holds as
+    deleted (an earlier clean-up deleted them and was killed before purging them)."""
+    # Not listed (the registry did not answer): the next clean-up finds them; the purge below says why it failed.
+    with contextlib.suppress(ConnectorError):
+        runs = [*runs, *(r for r in deleted_tagged(api, ledger) if r not in runs)]
     if not runs and not experiments:
         return
     if not store:

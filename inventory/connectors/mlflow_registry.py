@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from functools import partial
@@ -14,18 +13,15 @@ from inventory.connectors import workers
 from inventory.connectors.errors import CaptureIncomplete, RestoreFailed
 from inventory.connectors.ledger import Ledger
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest, proxy_path
+from inventory.connectors.mlflow_runs import new_run, restore_tag
 
 ARTIFACT_DIR = "model"
 # Requests to the registry run this many at a time: one after another, a capture or restore
 # of 100 versions spent its time waiting on hundreds of round trips (docs/benchmarks.md).
 THREADS = 8
 THREAD_NAME = "mlflow-transfer"
-# Source runs read per search (the filter names each run id); MLflow's log-batch takes at most
-# 100 params, 100 tags and 1,000 entries in all per request.
+# Source runs read per search (the filter names each run id).
 RUNS_PER_SEARCH = 100
-PARAMS_PER_BATCH = 100
-TAGS_PER_BATCH = 100
-METRICS_PER_BATCH = 800
 
 
 def in_parallel(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
@@ -253,41 +249,6 @@ def experiment_id(api: MlflowRest, name: str, ledger: Ledger | None = None) -> s
     return exp
 
 
-def _batches(run: dict[str, Any], now: int) -> list[dict[str, Any]]:
-    """A run's params, metrics and user tags as log-batch payloads within MLflow's per-request limits."""
-    params = [{"key": k, "value": v} for k, v in run.get("params", {}).items()]
-    metrics = [{"key": k, "value": v, "timestamp": now, "step": 0} for k, v in run.get("metrics", {}).items()]
-    tags = [{"key": k, "value": v} for k, v in run.get("tags", {}).items()]
-    out = []
-    while params or metrics or tags:
-        out.append(
-            {"params": params[:PARAMS_PER_BATCH], "metrics": metrics[:METRICS_PER_BATCH], "tags": tags[:TAGS_PER_BATCH]}
-        )
-        params, metrics, tags = params[PARAMS_PER_BATCH:], metrics[METRICS_PER_BATCH:], tags[TAGS_PER_BATCH:]
-    return out
-
-
-def _new_run(
-    api: MlflowRest, exp: str, run: dict[str, Any], source_run: str, ledger: Ledger | None = None
-) -> tuple[str, str]:
-    """A finished run holding ``run``'s params, metrics and tags: ``(run id, artifact URI)``."""
-    created = api.post(
-        "/runs/create",
-        {
-            "experiment_id": exp,
-            "start_time": int(time.time() * 1000),
-            "tags": [{"key": "drp.source_run_id", "value": source_run}],
-        },
-    )["run"]["info"]
-    if ledger is not None:  # its artifacts folder goes with it at clean-up
-        ledger.created("run", [created["run_id"]], artifacts=proxy_path(created["artifact_uri"]).rsplit("/", 1)[0])
-    now = int(time.time() * 1000)
-    for batch in _batches(run, now):
-        api.post("/runs/log-batch", {"run_id": created["run_id"], **batch})
-    api.post("/runs/update", {"run_id": created["run_id"], "status": "FINISHED", "end_time": now})
-    return created["run_id"], created["artifact_uri"]
-
-
 def write_model(
     api: MlflowRest,
     *,
@@ -310,7 +271,9 @@ def write_model(
     files are written, for a drill's clean-up. ``place(artifact URI, folder, hashes, what=)``, when
     given, writes a version's files instead of uploading them (the target's own artifact folder).
     ``registered()`` is called after each version is registered (for the run page's progress).
+    Before any run is made, ``ledger`` records the restore tag every run carries (``mlflow_runs``).
     """
+    tag = restore_tag(ledger, exp)
     api.post(
         "/registered-models/create",
         {
@@ -326,7 +289,7 @@ def write_model(
 
         def prepare(number: int) -> tuple[str, str, list[Future[None]]]:
             meta = versions.get(str(number)) or {}
-            run_id, artifact_uri = _new_run(api, exp, meta.get("run", {}), meta.get("run_id", ""), ledger)
+            run_id, artifact_uri = new_run(api, exp, meta.get("run", {}), meta.get("run_id", ""), tag, ledger)
             created_runs.append(run_id)
             root = proxy_path(artifact_uri) + "/" + ARTIFACT_DIR
             uploads: list[Future[None]] = []
