@@ -19,6 +19,8 @@ from tests.audit.flush import audit_exports_in_tmp, audit_flush_permit  # noqa: 
 from tests.broker import BrokerQueue, broker_url
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.server_fixtures"]  # the shared redis-server and MLflow servers
+
 
 @pytest.fixture
 def admin(db: None) -> User:

@@ -17,19 +17,11 @@ from inventory import demo_connectors
 from inventory.connectors.mlflow_rest import MlflowRest
 from inventory.models import Vault
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.inventory.connectors.conftest import (
-    REDIS_PASSWORD,
-    redis_port,
-    source_dir,
-    source_url,
-    target_dir,
-    target_url,
-)
+from tests.inventory.connectors.conftest import REDIS_PASSWORD
 from tests.inventory.connectors.test_mlflow import register_version
 from tests.runs.conftest import backed_up, drive, make_plan, start_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
-__all__ = ["redis_port", "source_dir", "source_url", "target_dir", "target_url"]
 
 
 def _asset(name: str, kind: str, config: dict[str, Any], vault: Vault, tmp_path: Path) -> Any:

@@ -14,12 +14,11 @@ import pytest
 from incidents.runs.services.connector_steps import connector_restore
 from inventory.models import Vault
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.inventory.connectors.conftest import REDIS_PASSWORD, redis_port
+from tests.inventory.connectors.conftest import REDIS_PASSWORD
 from tests.runs.conftest import backed_up, make_plan, start_run
 from tests.workers import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
-__all__ = ["redis_port"]
 
 
 def test_a_retried_group_member_failure_reads_like_the_final_one(

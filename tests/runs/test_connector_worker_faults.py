@@ -20,11 +20,10 @@ import redis as redis_client
 from dr_portal.audit.models import AuditEvent
 from incidents.runs.models import RUN_FINISHED, RecoveryRun, StepRun, StepState
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.inventory.connectors.conftest import REDIS_PASSWORD, redis_port
+from tests.inventory.connectors.conftest import REDIS_PASSWORD
 from tests.runs.conftest import backed_up, make_plan, start_run
 from tests.workers import RedisServer, publishing_to, running_worker, running_worker_with_beat, wait_for
 
-__all__ = ["redis_port"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,

@@ -13,12 +13,10 @@ from dr_portal.audit.models import AuditEvent
 from inventory.connectors.mlflow_rest import MlflowRest
 from inventory.models import Vault
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.inventory.connectors.conftest import source_dir, source_url, target_dir, target_url
 from tests.inventory.connectors.test_mlflow import register_version
 from tests.runs.conftest import backed_up, drive, make_plan, start_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.servers, pytest.mark.usefixtures("loopback_allowed")]
-__all__ = ["source_dir", "source_url", "target_dir", "target_url"]
 
 
 def test_a_purge_that_cannot_run_leaves_the_runs_listed_as_kept_on_the_page_and_in_the_audit_event(

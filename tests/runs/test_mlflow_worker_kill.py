@@ -22,14 +22,13 @@ from inventory.connectors.mlflow_registry import model_names
 from inventory.connectors.mlflow_rest import MlflowApiError, MlflowRest
 from inventory.models import Vault
 from tests.factories import AssetFactory, RecoveryPolicyFactory
-from tests.inventory.connectors.conftest import source_dir, source_url
 from tests.inventory.connectors.servers import mlflow_server
 from tests.inventory.connectors.test_drill_purge import _all_experiments, _all_runs, mlflow_python
 from tests.inventory.connectors.test_mlflow import register_version
 from tests.runs.conftest import backed_up, make_plan, start_run
 from tests.workers import RedisServer, publishing_to, running_worker
 
-__all__ = ["mlflow_python", "source_dir", "source_url"]
+__all__ = ["mlflow_python"]
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.worker,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +13,9 @@ from inventory.connectors import Capture, Connector
 from inventory.connectors.base import utcnow
 from inventory.connectors.group import Group
 from inventory.engine import FilesystemVault, KeyRing, backup_tree, generate_key_file, restore_tree
-from tests.inventory.connectors.servers import mlflow_server, redis_server
+from tests.inventory.connectors.servers import REDIS_PASSWORD
 
-REDIS_PASSWORD = "drill-pass"
+__all__ = ["REDIS_PASSWORD", "Engine"]
 
 
 @dataclass
@@ -55,34 +54,3 @@ class Engine:
 def engine(tmp_path: Path) -> Engine:
     key_file = generate_key_file(tmp_path / "keys", key_id="k1")
     return Engine(FilesystemVault(tmp_path / "vault"), KeyRing.from_file(key_file), tmp_path)
-
-
-@pytest.fixture(scope="session")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    with redis_server(tmp_path_factory.mktemp("redis"), password=REDIS_PASSWORD) as port:
-        yield port
-
-
-@pytest.fixture(scope="session")
-def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The source MLflow server's folder: its database, and its artifact store under ``artifacts``."""
-    return tmp_path_factory.mktemp("mlflow-source")
-
-
-@pytest.fixture(scope="session")
-def target_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("mlflow-target")
-
-
-@pytest.fixture(scope="session")
-def source_url(source_dir: Path) -> Iterator[str]:
-    """An MLflow server holding the registry to protect."""
-    with mlflow_server(source_dir) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def target_url(target_dir: Path) -> Iterator[str]:
-    """A fresh MLflow server standing in for the drill registry."""
-    with mlflow_server(target_dir) as url:
-        yield url

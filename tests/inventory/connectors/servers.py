@@ -14,6 +14,8 @@ import pytest
 
 from tests.inventory.conftest import free_port
 
+REDIS_PASSWORD = "drill-pass"  # the shared test redis-server's (tests/server_fixtures.py)
+
 
 @contextmanager
 def redis_server(workdir: Path, *, password: str) -> Iterator[int]:

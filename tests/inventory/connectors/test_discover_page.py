@@ -13,11 +13,9 @@ import pytest
 from dr_portal.audit.models import AuditEvent
 from inventory.connectors.mlflow_rest import MlflowRest
 from inventory.models import Asset
-from tests.inventory.connectors.conftest import source_url, target_url
 from tests.inventory.connectors.test_mlflow import register_version
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
-__all__ = ["source_url", "target_url"]
 
 
 def _token(page: str) -> str:

@@ -16,10 +16,8 @@ from inventory.connectors.mlflow_rest import MlflowRest
 from inventory.discover_rows import proposal_row, unique_names
 from inventory.models import Asset
 from tests.factories import AssetFactory, RecoveryPolicyFactory, VaultFactory
-from tests.inventory.connectors.conftest import source_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
-__all__ = ["source_url"]
 MLFLOW = {"tracking_uri": "http://127.0.0.1:9"}
 
 
