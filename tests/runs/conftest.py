@@ -23,6 +23,17 @@ from inventory.engine import generate_key_file
 from inventory.models import Asset, RecoveryPlan, RecoveryPoint, Vault
 from inventory.services import backup_execute, backup_request, dependency_add, plan_save
 from tests.factories import AssetFactory, IncidentFactory, RecoveryPolicyFactory, VaultFactory
+from tests.workers import RedisServer, publishing_to
+
+
+@pytest.fixture
+def broker() -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a spare port, which the test's tasks are published to."""
+    server = RedisServer()
+    server.start()
+    with publishing_to(server.url):
+        yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from inventory.models import Asset, Backup, RecoveryPlan
 from tests.factories import IncidentFactory
 from tests.runs.conftest import make_plan
 from tests.runs.test_workers import MiB, big_asset, worker_settings
-from tests.workers import RedisServer, publishing_to, running_worker, running_worker_with_beat, wait_for
+from tests.workers import RedisServer, running_worker, running_worker_with_beat, wait_for
 
 ON_POSTGRES = str(settings.DATABASES["default"]["ENGINE"]).endswith("postgresql")
 
@@ -43,15 +42,6 @@ pytestmark = [
 ]
 
 RUNS = 10
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    with publishing_to(server.url):
-        yield server
-    server.stop()
 
 
 def deadlocks() -> int:
@@ -102,12 +92,12 @@ def plans(assets: list[Asset]) -> list[RecoveryPlan]:
 
 
 def test_ten_runs_at_once_finish_without_a_deadlock_or_a_lost_update(
-    tmp_path: Path, keys: Path, fs_vault: Any, redis: RedisServer, commander: Any, client_for: Any
+    tmp_path: Path, keys: Path, fs_vault: Any, broker: RedisServer, commander: Any, client_for: Any
 ) -> None:
     assets = [big_asset(tmp_path, fs_vault, f"model-{i}", files=3, size=MiB // 2) for i in range(5)]
     drills = [IncidentFactory.create(kind="drill") for _ in range(RUNS)]
     clients = [client_for(commander) for _ in range(RUNS + len(assets))]
-    env = worker_settings(keys, redis)
+    env = worker_settings(keys, broker)
     before = deadlocks()
     with (
         running_worker_with_beat(name="busy-1", concurrency=2, **env),

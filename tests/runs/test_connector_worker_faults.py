@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from incidents.runs.models import RUN_FINISHED, RecoveryRun, StepRun, StepState
 from tests.factories import AssetFactory, RecoveryPolicyFactory
 from tests.inventory.connectors.conftest import REDIS_PASSWORD
 from tests.runs.conftest import backed_up, make_plan, start_run
-from tests.workers import RedisServer, publishing_to, running_worker, running_worker_with_beat, wait_for
+from tests.workers import RedisServer, running_worker, running_worker_with_beat, wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,15 +30,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
 ]
 PAUSE_SECONDS = 8
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    with publishing_to(server.url):
-        yield server
-    server.stop()
 
 
 def _finished(run: RecoveryRun) -> RecoveryRun | None:

@@ -10,7 +10,6 @@ import shutil
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tests.inventory.connectors.servers import mlflow_server
 from tests.inventory.connectors.test_drill_purge import _all_experiments, _all_runs, mlflow_python
 from tests.inventory.connectors.test_mlflow import register_version
 from tests.runs.conftest import backed_up, make_plan, start_run
-from tests.workers import RedisServer, publishing_to, running_worker
+from tests.workers import RedisServer, running_worker
 
 __all__ = ["mlflow_python"]
 pytestmark = [
@@ -37,15 +36,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
 ]
 VERSIONS = 40
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    with publishing_to(server.url):
-        yield server
-    server.stop()
 
 
 def _restored_runs(api: MlflowRest) -> set[str]:

@@ -10,7 +10,6 @@ import hashlib
 import os
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +33,9 @@ pytestmark = [
 MiB = 1024 * 1024
 
 
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    with publishing_to(server.url):
-        yield server
-    server.stop()
-
-
-def worker_settings(keys: Path, redis: RedisServer, **more: str) -> dict[str, Any]:
+def worker_settings(keys: Path, broker: RedisServer, **more: str) -> dict[str, Any]:
     return {
-        "CELERY_BROKER_URL": redis.url,
+        "CELERY_BROKER_URL": broker.url,
         "VAULT_KEY_FILE": str(keys),
         "VAULT_KEY_ID": "run-key",
         "RUN_PROGRESS_SECONDS": "1",
@@ -85,7 +75,7 @@ def log_of(name: str) -> str:
 
 
 def test_killed_worker_mid_restore_is_taken_over_and_the_restore_finishes_correctly(
-    tmp_path, keys, fs_vault, redis, commander
+    tmp_path, keys, fs_vault, broker, commander
 ) -> None:
     asset = big_asset(tmp_path, fs_vault, "big-model")
     plan = make_plan(
@@ -94,7 +84,7 @@ def test_killed_worker_mid_restore_is_taken_over_and_the_restore_finishes_correc
             {"key": "verify", "kind": "verify", "asset": asset.name, "after": ["restore"]},
         ]
     )
-    env = worker_settings(keys, redis)
+    env = worker_settings(keys, broker)
     with running_worker(name="doomed", RESTORE_MAX_BYTES_PER_SECOND=str(4 * MiB), **env) as doomed:
         run = start_run(plan=plan, mode="recovery", by=commander)
         step = StepRun.objects.get(run=run, key="restore")
@@ -146,11 +136,11 @@ def test_run_started_while_the_broker_is_down_waits_and_starts_when_it_is_back(
 
 
 def test_cancel_stops_at_the_next_checkpoint_and_leaves_the_drill_target_clean(
-    tmp_path, keys, fs_vault, redis, commander
+    tmp_path, keys, fs_vault, broker, commander
 ) -> None:
     asset = big_asset(tmp_path, fs_vault, "cancel-model")
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
-    with running_worker(name="cancel", RESTORE_MAX_BYTES_PER_SECOND=str(4 * MiB), **worker_settings(keys, redis)):
+    with running_worker(name="cancel", RESTORE_MAX_BYTES_PER_SECOND=str(4 * MiB), **worker_settings(keys, broker)):
         run = start_run(plan=plan, mode="drill", by=commander)
         step = StepRun.objects.get(run=run)
         wait_for(
@@ -168,11 +158,11 @@ def test_cancel_stops_at_the_next_checkpoint_and_leaves_the_drill_target_clean(
     assert not drills.exists(), list(drills.rglob("*"))
 
 
-def test_two_runs_on_the_same_asset_never_run_at_once(tmp_path, keys, fs_vault, redis, commander, client_for) -> None:
+def test_two_runs_on_the_same_asset_never_run_at_once(tmp_path, keys, fs_vault, broker, commander, client_for) -> None:
     asset = big_asset(tmp_path, fs_vault, "shared-model", files=2, size=2 * MiB)
     plan = make_plan([{"key": "restore", "kind": "restore", "asset": asset.name}])
     with running_worker_with_beat(
-        name="pair", concurrency=2, RESTORE_MAX_BYTES_PER_SECOND=str(2 * MiB), **worker_settings(keys, redis)
+        name="pair", concurrency=2, RESTORE_MAX_BYTES_PER_SECOND=str(2 * MiB), **worker_settings(keys, broker)
     ):
         first = start_run(plan=plan, mode="drill", by=commander)
         second = start_run(plan=plan, mode="drill", by=commander)
@@ -188,7 +178,7 @@ def test_two_runs_on_the_same_asset_never_run_at_once(tmp_path, keys, fs_vault, 
 
 
 def test_a_retried_drill_finishes_and_gives_its_asset_to_the_next_run(
-    tmp_path, keys, fs_vault, redis, commander, flaky_service
+    tmp_path, keys, fs_vault, broker, commander, flaky_service
 ) -> None:
     url, switch = flaky_service
     asset = big_asset(tmp_path, fs_vault, "retried-model", files=2, size=MiB)
@@ -198,7 +188,7 @@ def test_a_retried_drill_finishes_and_gives_its_asset_to_the_next_run(
             {"key": "up", "kind": "smoke", "url": url, "after": ["restore"]},
         ]
     )
-    env = worker_settings(keys, redis, CHECK_ALLOWED_NETWORKS="127.0.0.0/8")
+    env = worker_settings(keys, broker, CHECK_ALLOWED_NETWORKS="127.0.0.0/8")
     with running_worker_with_beat(name="retried", **env):
         run = start_run(plan=plan, mode="drill", by=commander)
         failed = wait_for(lambda: finished(run), timeout=60, what="the drill to fail and be cleaned up")
